@@ -1,0 +1,210 @@
+"""The subscribable iCalendar feed (SPEC §6): plain data in, RFC 5545 bytes out.
+
+Every value in the output comes from the input, so the same input always
+renders the same bytes; the feed's ETag stays put until something changed.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from icalendar import Alarm, Calendar, Event, vRecur
+
+from calendars.timezones import vtimezone
+
+PRODID = "-//Tend//Tend feeds//EN"
+REFRESH = timedelta(hours=1)
+
+# How a past occurrence reads in the calendar. A skip was chosen, so it gets a
+# dash rather than a cross; "late" still counts as kept.
+_OUTCOME_SUMMARIES = {
+    "done": "✓ {title}",
+    "on_time": "✓ {title}",
+    "late": "✓ {title} (late)",
+    "missed": "✗ {title}",
+    "skipped": "– {title} (skipped)",
+}
+_KINDS = ("ritual", "promise")
+
+
+@dataclass(frozen=True)
+class PastOutcome:
+    """How one past occurrence went; rendered as a RECURRENCE-ID override."""
+
+    local_start: datetime  # naive local wall time of the occurrence (its RECURRENCE-ID)
+    outcome: str  # a key of _OUTCOME_SUMMARIES
+    detail: str = ""  # e.g. "Alex ✓, Sam ✗" for shared rituals
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    """One ritual or promise as the feed shows it; times are local wall times."""
+
+    uid: str  # stable, e.g. "ritual-<opaque>@tend"
+    kind: str  # "ritual" | "promise"
+    title: str
+    start_local: datetime  # naive wall time
+    timezone: str  # IANA
+    duration_minutes: int
+    remind_before_minutes: int
+    sequence: int
+    last_modified: datetime  # aware; also the DTSTAMP, so output stays deterministic
+    rrule: str | None = None  # RRULE body like "FREQ=DAILY;COUNT=10"
+    exdates: tuple[datetime, ...] = ()  # naive local wall times of paused occurrences
+    past_outcomes: tuple[PastOutcome, ...] = ()
+    description: str = ""
+
+
+def build_feed(
+    name: str,
+    events: Sequence[FeedEvent],
+    *,
+    window_start: datetime,
+    window_end: datetime,
+) -> bytes:
+    """Render a whole feed.
+
+    ``window_start``..``window_end`` (aware) is the span the VTIMEZONEs cover,
+    e.g. now − 60 days .. now + 400 days; it is widened per zone to every
+    date-time the feed writes in that zone. Which outcomes count as recent is
+    the caller's choice: every ``past_outcome`` given is rendered.
+    """
+    if window_start.tzinfo is None or window_end.tzinfo is None or window_start >= window_end:
+        raise ValueError("the window must be two aware instants, start before end")
+    calendar = _calendar(name)
+    ordered = sorted(events, key=lambda event: event.uid)
+    for event in ordered:
+        for component in _vevents(event):
+            calendar.add_component(component)
+    instants = _instants_by_zone(ordered)
+    # Outlook needs a VTIMEZONE for every TZID used (UTC is written as "Z" and needs none);
+    # readers expect them before the events.
+    calendar.subcomponents[:0] = [
+        vtimezone(tzid, min(window_start, *instants[tzid]), max(window_end, *instants[tzid]))
+        for tzid in sorted(calendar.get_used_tzids())
+    ]
+    return calendar.to_ical()
+
+
+def _calendar(name: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("VERSION", "2.0")
+    calendar.add("PRODID", PRODID)
+    calendar.add("CALSCALE", "GREGORIAN")
+    calendar.add("METHOD", "PUBLISH")
+    calendar.calendar_name = name  # NAME (RFC 7986) and X-WR-CALNAME
+    # Written by hand: RFC 7986 §5.7 requires VALUE=DURATION, which
+    # icalendar's refresh_interval helper leaves out.
+    calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("X-PUBLISHED-TTL", "PT1H")
+    return calendar
+
+
+def _vevents(event: FeedEvent) -> list[Event]:
+    """The master VEVENT, then one override per past outcome of a recurring event."""
+    if event.kind not in _KINDS:
+        raise ValueError(f"unknown kind {event.kind!r}")
+    if event.rrule is None:
+        return [_one_off(event)]
+    paused = set(event.exdates)
+    if clash := sorted(outcome.local_start for outcome in event.past_outcomes if outcome.local_start in paused):
+        raise ValueError(f"{event.uid}: paused occurrences have no outcome: {clash}")
+    master = _vevent(event, event.title, event.description)
+    master.add("RRULE", _rrule(event.rrule, ZoneInfo(event.timezone)))
+    for paused_start in sorted(paused):
+        master.add("EXDATE", _aware(paused_start, event.timezone))
+    master.add_component(_alarm(event))
+    overrides = [_override(event, outcome) for outcome in sorted(event.past_outcomes, key=lambda o: o.local_start)]
+    return [master, *overrides]
+
+
+def _one_off(event: FeedEvent) -> Event:
+    """A single promise or ritual; its outcome, once known, marks the event itself."""
+    if event.exdates:
+        raise ValueError(f"{event.uid}: only a recurring event has paused occurrences")
+    if len(event.past_outcomes) > 1 or any(o.local_start != event.start_local for o in event.past_outcomes):
+        raise ValueError(f"{event.uid}: a one-off event has at most one outcome, at its start")
+    if not event.past_outcomes:
+        vevent = _vevent(event, event.title, event.description)
+        vevent.add_component(_alarm(event))
+        return vevent
+    return _vevent(event, *_outcome_texts(event, event.past_outcomes[0]))
+
+
+def _override(event: FeedEvent, outcome: PastOutcome) -> Event:
+    override = _vevent(event, *_outcome_texts(event, outcome), start_local=outcome.local_start)
+    override.add("RECURRENCE-ID", _aware(outcome.local_start, event.timezone))
+    return override
+
+
+def _outcome_texts(event: FeedEvent, outcome: PastOutcome) -> tuple[str, str]:
+    """SUMMARY and DESCRIPTION of a past occurrence: the marked title, and who did what."""
+    if outcome.outcome not in _OUTCOME_SUMMARIES:
+        raise ValueError(f"{event.uid}: unknown outcome {outcome.outcome!r}")
+    summary = _OUTCOME_SUMMARIES[outcome.outcome].format(title=event.title)
+    return summary, outcome.detail or event.description
+
+
+def _vevent(event: FeedEvent, summary: str, description: str, start_local: datetime | None = None) -> Event:
+    """The properties every VEVENT of ``event`` shares."""
+    if event.duration_minutes <= 0:
+        raise ValueError(f"{event.uid}: duration must be positive")
+    vevent = Event()
+    vevent.add("UID", event.uid)
+    vevent.add("DTSTAMP", event.last_modified)
+    vevent.add("LAST-MODIFIED", event.last_modified)
+    vevent.add("SEQUENCE", event.sequence)
+    vevent.add("SUMMARY", summary)
+    if description:
+        vevent.add("DESCRIPTION", description)
+    vevent.add("DTSTART", _aware(start_local or event.start_local, event.timezone))
+    vevent.add("DURATION", timedelta(minutes=event.duration_minutes))
+    if event.kind == "promise":
+        vevent.add("TRANSP", "TRANSPARENT")  # a promise marks a moment; it does not block the diary
+    return vevent
+
+
+def _alarm(event: FeedEvent) -> Alarm:
+    if event.remind_before_minutes < 0:
+        raise ValueError(f"{event.uid}: remind_before_minutes must not be negative")
+    alarm = Alarm()
+    alarm.add("ACTION", "DISPLAY")
+    alarm.add("DESCRIPTION", event.title)
+    alarm.add("TRIGGER", -timedelta(minutes=event.remind_before_minutes))
+    return alarm
+
+
+def _rrule(body: str, zone: ZoneInfo) -> vRecur:
+    """Parse an RRULE body, writing UNTIL in UTC as RFC 5545 §3.3.10 requires with a TZID start.
+
+    A local UNTIL (date-time or date) is read the way dateutil reads it in the
+    schedule engine: as that local wall time, a date as its midnight.
+    """
+    rule = vRecur.from_ical(body)
+    if "FREQ" not in rule:
+        raise ValueError(f"not an RRULE: {body!r}")
+    if "UNTIL" in rule:
+        until = rule["UNTIL"][0]
+        if not isinstance(until, datetime):
+            until = datetime.combine(until, time())
+        if until.tzinfo is None:
+            rule["UNTIL"] = [until.replace(tzinfo=zone).astimezone(timezone.utc)]
+    return rule
+
+
+def _instants_by_zone(events: Iterable[FeedEvent]) -> dict[str, list[datetime]]:
+    """Every date-time the feed writes with a TZID, grouped by that TZID."""
+    instants: dict[str, list[datetime]] = defaultdict(list)
+    for event in events:
+        local_times = [event.start_local, *event.exdates, *(o.local_start for o in event.past_outcomes)]
+        instants[event.timezone].extend(_aware(local, event.timezone) for local in local_times)
+    return instants
+
+
+def _aware(local: datetime, tzid: str) -> datetime:
+    """A naive wall time placed in its zone; fold=0 follows SPEC §3 (gap: forward, overlap: first)."""
+    if local.tzinfo is not None:
+        raise ValueError(f"expected a naive local date-time, got {local!r}")
+    return local.replace(tzinfo=ZoneInfo(tzid))

@@ -1,0 +1,42 @@
+"""The Flask application factory: `gunicorn 'service.app:create_app()'`."""
+
+from __future__ import annotations
+
+from apiflask import APIFlask
+
+from service import config as config_module
+from service.api import circles, health, people, promises, rituals
+from service.api.context import close_session
+from service.db import Database
+from service.errors import ERROR_SCHEMA, error_body
+from service.runtime import Runtime
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(runtime: Runtime | None = None) -> APIFlask:
+    """Build the app around a runtime (config, database, clock, doorbell); from the environment by default."""
+    if runtime is None:
+        runtime = default_runtime()
+    app = APIFlask("tend", title="Tend API", version="1", spec_path="/openapi.json", docs_path="/docs")
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        SECRET_KEY=runtime.config.secret_key,
+        HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
+        VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
+        INFO={"description": "Tend keeps couples' rituals and promises on schedule. See SPEC §8."},
+        SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer"}},
+    )
+    app.extensions["tend"] = runtime
+    app.error_processor(error_body)
+    app.teardown_appcontext(close_session)
+    for blueprint in (health.bp, people.bp, circles.bp, rituals.bp, promises.bp):
+        app.register_blueprint(blueprint)
+    return app
+
+
+def default_runtime() -> Runtime:
+    config = config_module.load()
+    from workers.doorbell import DramatiqDoorbell
+
+    return Runtime(config=config, db=Database(config.database_url), doorbell=DramatiqDoorbell())

@@ -1,0 +1,25 @@
+"""Quiet hours: a local time-of-day range (possibly across midnight) in which reminders wait."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+
+def quiet_until(local_now: datetime, start: time | None, end: time | None) -> datetime | None:
+    """When the quiet period containing `local_now` ends (naive local), or None if not quiet.
+
+    Quiet hours delay reminders, never drop them: the caller re-queues to this time.
+    """
+    if start is None or end is None or start == end:
+        return None
+    now_t = local_now.time()
+    if start < end:
+        inside = start <= now_t < end
+        ends_today = True
+    else:  # across midnight, e.g. 22:00–07:00
+        inside = now_t >= start or now_t < end
+        ends_today = now_t < end
+    if not inside:
+        return None
+    day = local_now.date() if ends_today else local_now.date() + timedelta(days=1)
+    return datetime.combine(day, end)

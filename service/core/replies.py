@@ -1,0 +1,152 @@
+"""The grammar of inbound SMS replies (SPEC §4).
+
+People answer reminders with their thumbs, in a hurry: "Done!", "dONE.",
+"👍🏽", "skip today", "d2". The parser forgives case, punctuation, emoji
+variants and a few polite filler words, but it never guesses: a reply whose
+extra words could change its meaning is `unknown`, and the caller answers
+`unknown` with the help text and records nothing. A wrong check-in cannot be
+undone by SMS; one more round-trip costs a single segment.
+
+Decisions the spec leaves open:
+
+- Only "command number" names an item ("DONE 2", "done #2", "d2"). "2 done"
+  is `unknown`: it can as well mean "two done" (both), so we ask instead.
+- One command per reply: "done done", "yes done" and "done 2 3" are `unknown`.
+- Items are numbered 1..MAX_ITEM_NUMBER; other numbers make the reply `unknown`.
+- "PAUSE" takes days ("PAUSE 7", "pause 7 days", "pause 2 weeks", "pause 7d").
+  Outside 1..MAX_PAUSE_DAYS it is `unknown` rather than clamped, so the
+  person learns the range from the help reply instead of getting a pause they
+  did not ask for. Bare "PAUSE" has `days=None`; the caller picks the default.
+- Opt-out is the exception to "never guess": a reply whose first word is an
+  opt-out word ("stop texting me", "cancel please") is `stop`, because carriers
+  and the FCC's revocation rule expect any reasonable opt-out to be honoured.
+- "YES"/"Y" stay `yes`: whether that means "opt me in", "join the circle" or
+  "done" depends on the person's state, which only the caller knows.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+Command = Literal[
+    "yes", "done", "skip", "streak", "pause", "resume", "help", "stop", "start", "unknown"
+]
+
+MAX_ITEM_NUMBER = 20
+MAX_PAUSE_DAYS = 365
+
+# Twilio Advanced Opt-Out's default keywords (it also forwards them to us).
+OPT_OUT_WORDS: frozenset[str] = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
+OPT_IN_WORDS: frozenset[str] = frozenset({"START", "UNSTOP"})
+
+_COMMAND_WORDS: dict[str, Command] = {
+    "yes": "yes",
+    "y": "yes",
+    "done": "done",
+    "d": "done",
+    "✅": "done",
+    "👍": "done",
+    "✔": "done",
+    "✓": "done",
+    "☑": "done",
+    "skip": "skip",
+    "s": "skip",
+    "streak": "streak",
+    "streaks": "streak",
+    "pause": "pause",
+    "resume": "resume",
+    "unpause": "resume",
+    "help": "help",
+    "info": "help",
+    **{word.casefold(): "start" for word in OPT_IN_WORDS},
+}
+_OPT_OUT_TOKENS = frozenset(word.casefold() for word in OPT_OUT_WORDS)
+
+# Words that never change what a reply means ("skip today", "all done", "done, thanks").
+_FILLER_WORDS = frozenset(
+    {"ok", "okay", "all", "it", "its", "now", "today", "tonight", "for",
+     "thanks", "thank", "you", "thx", "ty", "please", "pls", "plz"}
+)
+_DAYS_PER_UNIT = {"day": 1, "days": 1, "d": 1, "week": 7, "weeks": 7, "wk": 7, "wks": 7}
+
+# A leading minus only at the start of a word, so "pause -3" is negative but "done-2" is item 2.
+_TOKEN = re.compile(r"(?<!\w)-\d+|\d+|[^\W\d_]+|[^\w\s]")
+# Marks (variation selectors, keycap, accents after NFKD), format characters (ZWJ) and
+# modifier symbols (emoji skin tones) only decorate the character before them.
+_IGNORED_CATEGORIES = frozenset({"Mn", "Me", "Cf", "Sk"})
+_APOSTROPHES = str.maketrans("", "", "'’‘")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What an inbound SMS asks for; `item` and `days` only where the command takes them."""
+
+    command: Command
+    item: int | None = None
+    days: int | None = None
+
+
+UNKNOWN = Reply("unknown")
+
+
+def parse_reply(text: str) -> Reply:
+    """Read one inbound SMS body as a command (see the module docstring for the rules)."""
+    normalized = _normalize(text)
+    tokens = [token for token in _tokenize(normalized) if token not in _FILLER_WORDS]
+    if not tokens:
+        return Reply("help") if "?" in normalized else UNKNOWN
+    if tokens[0] in _OPT_OUT_TOKENS or tokens[:2] == ["opt", "out"]:
+        return Reply("stop")
+    command = _COMMAND_WORDS.get(tokens[0])
+    arguments = tokens[1:]
+    if command is None:
+        return UNKNOWN
+    if not arguments:
+        return Reply(command)
+    if command in ("done", "skip") and len(arguments) == 1:
+        return _with_item(command, arguments[0])
+    if command == "pause" and len(arguments) <= 2:
+        return _pause(arguments)
+    return UNKNOWN
+
+
+def _normalize(text: str) -> str:
+    """Fold case, width and accents, and drop decorations, so "ＤＯＮＥ", "Résumé" and "👍🏽" match."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_APOSTROPHES))
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) not in _IGNORED_CATEGORIES)
+
+
+def _tokenize(text: str) -> list[str]:
+    """Split into words, numbers and single symbols; punctuation only separates."""
+    return [t for t in _TOKEN.findall(text) if not _is_punctuation(t)]
+
+
+def _is_punctuation(token: str) -> bool:
+    return len(token) == 1 and unicodedata.category(token).startswith("P")
+
+
+def _with_item(command: Command, token: str) -> Reply:
+    number = _as_int(token)
+    if number is None or not 1 <= number <= MAX_ITEM_NUMBER:
+        return UNKNOWN
+    return Reply(command, item=number)
+
+
+def _pause(arguments: list[str]) -> Reply:
+    number = _as_int(arguments[0])
+    unit = arguments[1] if len(arguments) == 2 else "days"
+    if number is None or unit not in _DAYS_PER_UNIT:
+        return UNKNOWN
+    days = number * _DAYS_PER_UNIT[unit]
+    if not 1 <= days <= MAX_PAUSE_DAYS:
+        return UNKNOWN
+    return Reply("pause", days=days)
+
+
+def _as_int(token: str) -> int | None:
+    return int(token) if token.removeprefix("-").isdecimal() else None

@@ -1,0 +1,161 @@
+"""Shared fixtures: a fresh PostgreSQL database per session, Redis, a movable clock,
+a Flask client, people with tokens (Alice, Bob; Charlie the outsider), and the fake Twilio.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+import pytest
+import redis as redis_lib
+from sqlalchemy import text
+
+os.environ.pop("REDIS_URL", None)  # tests choose their broker explicitly; workers.broker reads this at import
+
+from service import config as config_module  # noqa: E402
+from service.app import create_app  # noqa: E402
+from service.db import Database  # noqa: E402
+from service.migrate import upgrade  # noqa: E402
+from service.models import Base  # noqa: E402
+from service.runtime import Runtime  # noqa: E402
+from tests.fake_twilio import FakeTwilio  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("TEND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_TEST_URL = os.environ.get("TEND_TEST_REDIS", "redis://127.0.0.1:6379/15")
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+
+
+class MovableClock:
+    """`now` for the code under test; tests move it explicitly."""
+
+    def __init__(self, start: datetime = T0):
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+    def set(self, at: datetime) -> datetime:
+        self.current = at
+        return at
+
+
+class RecordingDoorbell:
+    """Collects rung SMS ids; tests drain them through the real dispatcher."""
+
+    def __init__(self) -> None:
+        self.sms: list[list[int]] = []
+
+    def send_sms(self, outbound_ids) -> None:
+        self.sms.append(list(outbound_ids))
+
+
+def _admin(sql: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session."""
+    name = f"tend_test_{uuid.uuid4().hex[:10]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    upgrade(url)
+    yield url
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db(pg_url: str) -> Iterator[Database]:
+    database = Database(pg_url)
+    yield database
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with database.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    database.dispose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    client = redis_lib.Redis.from_url(REDIS_TEST_URL)
+    client.flushdb()
+    yield REDIS_TEST_URL
+    client.flushdb()
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    with FakeTwilio() as fake:
+        yield fake
+
+
+def make_config(tmp_path: Path, **env: str) -> config_module.Config:
+    base = {"TEND_SECRET_KEY": "test-secret-key-0123456789", "TEND_PUBLIC_URL": "http://tend.test"}
+    return config_module.load(base | env, var_dir=tmp_path)
+
+
+@pytest.fixture
+def config(tmp_path: Path, pg_url: str) -> config_module.Config:
+    return make_config(tmp_path, DATABASE_URL=pg_url)
+
+
+@pytest.fixture
+def doorbell() -> RecordingDoorbell:
+    return RecordingDoorbell()
+
+
+@pytest.fixture
+def runtime(config, db, clock, doorbell) -> Runtime:
+    return Runtime(config=config, db=db, now=clock, doorbell=doorbell)
+
+
+@pytest.fixture
+def app(runtime: Runtime):
+    app = create_app(runtime)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class People:
+    """Signs people up through the API; `.headers(name)` gives their bearer header."""
+
+    PHONES = {"Alice": "+15005550101", "Bob": "+15005550102", "Charlie": "+15005550103", "Dana": "+15005550104"}
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.tokens: dict[str, str] = {}
+        self.ids: dict[str, int] = {}
+
+    def create(self, name: str, timezone: str = "America/New_York") -> dict:
+        response = self.client.post("/api/v1/people", json={"name": name, "phone": self.PHONES[name], "timezone": timezone})
+        assert response.status_code == 201, response.get_json()
+        body = response.get_json()
+        self.tokens[name], self.ids[name] = body["token"], body["id"]
+        return body
+
+    def headers(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
+
+
+@pytest.fixture
+def people(client) -> People:
+    return People(client)
