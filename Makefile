@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 
 $(HELM_VENV)/.installed:
 	$(HELM_PYTHON) -m venv $(HELM_VENV)
-	$(HELM_VENV)/bin/pip install -q helm-sdkpy
+	$(HELM_VENV)/bin/pip install -q helm-sdkpy==0.1.32
 	touch $@
 
 run: install

@@ -7,10 +7,10 @@ renders the same bytes; the feed's ETag stays put until something changed.
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event, vRecur
+from icalendar import Alarm, Calendar, Event, vDuration, vRecur
 
 from calendars.timezones import vtimezone
 
@@ -31,7 +31,8 @@ _KINDS = ("ritual", "promise")
 
 @dataclass(frozen=True)
 class PastOutcome:
-    """How one past occurrence went; rendered as a RECURRENCE-ID override."""
+    """How one past occurrence went: a RECURRENCE-ID override of a recurring event,
+    or, for a one-off event, a mark on the event itself."""
 
     local_start: datetime  # naive local wall time of the occurrence (its RECURRENCE-ID)
     outcome: str  # a key of _OUTCOME_SUMMARIES
@@ -98,7 +99,7 @@ def _calendar(name: str) -> Calendar:
     # Written by hand: RFC 7986 §5.7 requires VALUE=DURATION, which
     # icalendar's refresh_interval helper leaves out.
     calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("X-PUBLISHED-TTL", "PT1H")
+    calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH).to_ical().decode())  # text, not icalendar's "1:00:00"
     return calendar
 
 
@@ -109,22 +110,22 @@ def _vevents(event: FeedEvent) -> list[Event]:
     if event.rrule is None:
         return [_one_off(event)]
     paused = set(event.exdates)
-    if clash := sorted(outcome.local_start for outcome in event.past_outcomes if outcome.local_start in paused):
+    if clash := sorted(paused & {outcome.local_start for outcome in event.past_outcomes}):
         raise ValueError(f"{event.uid}: paused occurrences have no outcome: {clash}")
     master = _vevent(event, event.title, event.description)
     master.add("RRULE", _rrule(event.rrule, ZoneInfo(event.timezone)))
     for paused_start in sorted(paused):
         master.add("EXDATE", _aware(paused_start, event.timezone))
     master.add_component(_alarm(event))
-    overrides = [_override(event, outcome) for outcome in sorted(event.past_outcomes, key=lambda o: o.local_start)]
-    return [master, *overrides]
+    outcomes = sorted(event.past_outcomes, key=lambda outcome: outcome.local_start)
+    return [master, *(_override(event, outcome) for outcome in outcomes)]
 
 
 def _one_off(event: FeedEvent) -> Event:
     """A single promise or ritual; its outcome, once known, marks the event itself."""
     if event.exdates:
         raise ValueError(f"{event.uid}: only a recurring event has paused occurrences")
-    if len(event.past_outcomes) > 1 or any(o.local_start != event.start_local for o in event.past_outcomes):
+    if [outcome.local_start for outcome in event.past_outcomes] not in ([], [event.start_local]):
         raise ValueError(f"{event.uid}: a one-off event has at most one outcome, at its start")
     if not event.past_outcomes:
         vevent = _vevent(event, event.title, event.description)
@@ -147,7 +148,9 @@ def _outcome_texts(event: FeedEvent, outcome: PastOutcome) -> tuple[str, str]:
     return summary, outcome.detail or event.description
 
 
-def _vevent(event: FeedEvent, summary: str, description: str, start_local: datetime | None = None) -> Event:
+def _vevent(
+    event: FeedEvent, summary: str, description: str, start_local: datetime | None = None
+) -> Event:
     """The properties every VEVENT of ``event`` shares."""
     if event.duration_minutes <= 0:
         raise ValueError(f"{event.uid}: duration must be positive")
@@ -177,20 +180,16 @@ def _alarm(event: FeedEvent) -> Alarm:
 
 
 def _rrule(body: str, zone: ZoneInfo) -> vRecur:
-    """Parse an RRULE body, writing UNTIL in UTC as RFC 5545 §3.3.10 requires with a TZID start.
+    """Parse an RRULE body, writing a local UNTIL in UTC as RFC 5545 §3.3.10 requires with a TZID start.
 
-    A local UNTIL (date-time or date) is read the way dateutil reads it in the
-    schedule engine: as that local wall time, a date as its midnight.
+    The schedule engine reads a local UNTIL as that wall time in the ritual's zone; so does this.
     """
     rule = vRecur.from_ical(body)
     if "FREQ" not in rule:
         raise ValueError(f"not an RRULE: {body!r}")
-    if "UNTIL" in rule:
-        until = rule["UNTIL"][0]
-        if not isinstance(until, datetime):
-            until = datetime.combine(until, time())
-        if until.tzinfo is None:
-            rule["UNTIL"] = [until.replace(tzinfo=zone).astimezone(timezone.utc)]
+    until = rule.get("UNTIL", [None])[0]
+    if isinstance(until, datetime) and until.tzinfo is None:
+        rule["UNTIL"] = [until.replace(tzinfo=zone).astimezone(timezone.utc)]
     return rule
 
 

@@ -50,7 +50,9 @@ def vtimezone(tzid: str, start: datetime, end: datetime) -> Timezone:
     return component
 
 
-def _observance(before: _State, after: _State, local_onsets: list[datetime]) -> TimezoneStandard | TimezoneDaylight:
+def _observance(
+    before: _State, after: _State, local_onsets: list[datetime]
+) -> TimezoneStandard | TimezoneDaylight:
     offset, dst, name = after
     observance = TimezoneDaylight() if dst else TimezoneStandard()
     observance.add("DTSTART", local_onsets[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from apiflask import APIFlask
+from werkzeug.routing import IntegerConverter
 
 from service import config as config_module
 from service.api import circles, health, people, promises, rituals
@@ -12,6 +13,14 @@ from service.errors import ERROR_SCHEMA, error_body
 from service.runtime import Runtime
 
 MAX_BODY_BYTES = 64 * 1024
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` limited to the database's id range: a larger number is a 404, not an overflow."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(runtime: Runtime | None = None) -> APIFlask:
@@ -27,12 +36,26 @@ def create_app(runtime: Runtime | None = None) -> APIFlask:
         INFO={"description": "Tend keeps couples' rituals and promises on schedule. See SPEC §8."},
         SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer"}},
     )
+    app.url_map.converters["int"] = RowIdConverter
     app.extensions["tend"] = runtime
     app.error_processor(error_body)
+    app.spec_processor(document_body_errors)
     app.teardown_appcontext(close_session)
     for blueprint in (health.bp, people.bp, circles.bp, rituals.bp, promises.bp):
         app.register_blueprint(blueprint)
     return app
+
+
+def document_body_errors(spec: dict) -> dict:
+    """Every operation that takes a body can also answer 400 (not JSON) and 413 (over 64 KiB)."""
+    error = {"content": {"application/json": {"schema": ERROR_SCHEMA}}}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("400", {"description": "The body is not valid JSON"} | error)
+                responses.setdefault("413", {"description": "The body is over 64 KiB"} | error)
+    return spec
 
 
 def default_runtime() -> Runtime:

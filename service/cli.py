@@ -46,9 +46,9 @@ def db() -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply Alembic migrations up to REVISION (default: head)."""
+    config = load_config()
     from service.migrate import upgrade
 
-    config = load_config()
     upgrade(config.database_url, revision)
     click.echo(f"database at {revision}")
 

@@ -74,7 +74,9 @@ class Person(Base):
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    memberships: Mapped[list[Membership]] = relationship(back_populates="person", cascade="all, delete-orphan")
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", foreign_keys="Membership.person_id"
+    )
 
 
 class Circle(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timezone
 from typing import Any
 
 import phonenumbers
@@ -91,3 +91,10 @@ class Title(fields.String):
         if any(ord(c) < 32 for c in raw):
             raise ValidationError("Must not contain control characters.")
         return raw
+
+
+class UTCInstant(fields.DateTime):
+    """An instant in UTC, written with a Z: "2026-12-01T12:30:00Z"."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -65,12 +65,13 @@ def patch_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Edit a ritual; its future occurrences follow, past ones keep their outcomes."""
     at = now()
     ritual = subjects.ritual_for(session(), me().id, ritual_id)
-    merged = {"starts": body.get("starts", ritual.start_local), "rrule": body.get("rrule", ritual.rrule)}
-    if "rrule" in body or "starts" in body:
+    merged = {"starts": body.get("starts", ritual.start_local), "rrule": body.get("rrule", ritual.rrule),
+              "timezone": body.get("timezone", ritual.timezone)}
+    if body.keys() & {"rrule", "starts", "timezone"}:
         try:
             check_rrule(merged, "starts")
         except ValidationError as exc:
-            raise ApiError(422, "invalid", str(exc.messages[0]), "rrule") from None
+            raise ApiError(422, "invalid", str(exc.messages[0]), exc.field_name) from None
     if "participants" in body:
         subjects.check_participants(ritual.circle, body["participants"])
         subjects.set_participants(ritual, body["participants"])

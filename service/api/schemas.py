@@ -8,8 +8,8 @@ from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import RAISE, ValidationError, validates_schema
 
-from service.api.fields import ClockTime, LocalDateTime, Phone, TimeZoneName, Title
-from service.core.schedule import ScheduleError, validate_rrule
+from service.api.fields import ClockTime, LocalDateTime, Phone, TimeZoneName, Title, UTCInstant
+from service.core.schedule import Schedule, ScheduleError, is_occurrence, local_to_utc, parse_timezone, validate_rrule
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_MINUTES = 7 * 24 * 60
@@ -123,9 +123,9 @@ class RitualOut(Schema):
     remind_before_minutes = fields.Integer(required=True)
     grace_minutes = fields.Integer(required=True, allow_none=True)
     participants = fields.List(fields.Integer(), required=True)
-    paused_until = fields.DateTime(required=True, allow_none=True)
+    paused_until = UTCInstant(required=True, allow_none=True)
     sequence = fields.Integer(required=True)
-    next_occurrence = fields.DateTime(required=True, allow_none=True)
+    next_occurrence = UTCInstant(required=True, allow_none=True)
 
 
 class PromiseIn(StrictSchema):
@@ -154,14 +154,19 @@ class PromiseOut(Schema):
     rrule = fields.String(required=True, allow_none=True)
     remind_before_minutes = fields.Integer(required=True)
     grace_minutes = fields.Integer(required=True)
-    next_occurrence = fields.DateTime(required=True, allow_none=True)
+    next_occurrence = UTCInstant(required=True, allow_none=True)
 
 
 def check_rrule(data: dict[str, Any], start_field: str) -> None:
     """Normalize `rrule` in place, or report why it cannot be used with that start."""
     if data.get("rrule") is None or start_field not in data:
         return
+    zone = data.get("timezone", "UTC")
     try:
-        data["rrule"] = validate_rrule(data["rrule"], data[start_field])
+        data["rrule"] = validate_rrule(data["rrule"], data[start_field], zone)
     except ScheduleError as exc:
         raise ValidationError(str(exc), field_name="rrule") from None
+    schedule = Schedule(data[start_field], zone, data["rrule"])
+    if not is_occurrence(schedule, local_to_utc(data[start_field], parse_timezone(zone))):
+        # RFC 5545 counts DTSTART as the first instance even off the rule; calendars would then disagree with Tend
+        raise ValidationError(f"'{start_field}' must itself be an occurrence of the rule.", field_name=start_field)

@@ -143,3 +143,8 @@ def sample_feed_name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def sample_feed(sample_feed_name: str) -> bytes:
     return SAMPLE_FEEDS[sample_feed_name]()
+
+
+@pytest.fixture
+def sample_feeds() -> dict[str, bytes]:
+    return {name: build() for name, build in SAMPLE_FEEDS.items()}

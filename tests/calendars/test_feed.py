@@ -149,11 +149,6 @@ def test_it_writes_a_local_until_in_utc_as_rfc_5545_requires() -> None:
     assert master["RRULE"].to_ical() == b"FREQ=DAILY;UNTIL=20260701T113000Z"
 
 
-def test_it_reads_a_date_until_as_its_local_midnight_like_dateutil() -> None:
-    (master,) = vevents(dataclasses.replace(COFFEE, rrule="FREQ=DAILY;UNTIL=20261231"))
-    assert master["RRULE"].to_ical() == b"FREQ=DAILY;UNTIL=20261231T050000Z"
-
-
 def test_a_one_ritual_feed_stays_under_4_kb() -> None:
     for zone in ("America/New_York", "Australia/Lord_Howe"):
         assert len(feed(dataclasses.replace(COFFEE, timezone=zone))) < 4096

@@ -132,10 +132,10 @@ security and scheduling, taken from the component's own values.
 {{- define "tend.podSettings" -}}
 {{- $ := .context -}}
 {{- $component := index $.Values .component -}}
+automountServiceAccountToken: {{ $.Values.serviceAccount.automountToken }}
 {{- with $.Values.serviceAccount.name }}
 serviceAccountName: {{ . }}
 {{- end }}
-automountServiceAccountToken: {{ $.Values.serviceAccount.automountToken }}
 {{- with $.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
@@ -160,13 +160,13 @@ volumes:
 {{- end -}}
 
 {{/*
-Container fields shared by all components: the Tend image running `tend ARGS`
-with the shared environment, a writable /tmp on a read-only root filesystem.
+Container fields (after its name) shared by all components: the Tend image
+running `tend ARGS` with the shared environment, and a writable /tmp on a
+read-only root filesystem.
 */}}
 {{- define "tend.container" -}}
 {{- $ := .context -}}
 {{- $component := index $.Values .component -}}
-name: {{ .component }}
 image: {{ include "tend.image" $ }}
 imagePullPolicy: {{ $.Values.image.pullPolicy }}
 command: ["tend"]
@@ -190,5 +190,4 @@ initialDelaySeconds: {{ .probe.initialDelaySeconds }}
 periodSeconds: {{ .probe.periodSeconds }}
 timeoutSeconds: {{ .probe.timeoutSeconds }}
 failureThreshold: {{ .probe.failureThreshold }}
-successThreshold: {{ .probe.successThreshold }}
 {{- end -}}

@@ -33,7 +33,8 @@ spec:
     spec:
       {{- include "tend.podSettings" $selector | nindent 6 }}
       containers:
-        - {{- include "tend.container" (merge (dict "args" .args) $selector) | nindent 10 }}
+        - name: {{ .component }}
+          {{- include "tend.container" (merge (dict "args" .args) $selector) | nindent 10 }}
           {{- with .containerExtras }}
           {{- . | nindent 10 }}
           {{- end }}
