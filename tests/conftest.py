@@ -159,3 +159,47 @@ class People:
 @pytest.fixture
 def people(client) -> People:
     return People(client)
+
+
+class SmsPipeline:
+    """Clock + dispatcher run synchronously: `tick()` does what `tend clock` and the workers do."""
+
+    def __init__(self, runtime: Runtime, doorbell: RecordingDoorbell, transport) -> None:
+        from workers.runtime import SendRate, WorkerContext
+
+        self.ctx = WorkerContext(runtime, transport, SendRate(10_000))
+        self.doorbell = doorbell
+
+    def tick(self):
+        from workers import clock as clock_module, dispatch
+
+        report = clock_module.tick(self.ctx)
+        self.drain()
+        return report
+
+    def drain(self) -> int:
+        from workers import dispatch
+
+        sent = 0
+        while self.doorbell.sms:
+            sent += dispatch.send_batch(self.ctx, self.doorbell.sms.pop(0))
+        return sent
+
+
+@pytest.fixture
+def twilio_runtime(runtime: Runtime, fake_twilio: FakeTwilio) -> Runtime:
+    """The runtime with Twilio settings pointing at the fake server."""
+    import dataclasses
+
+    runtime.config = dataclasses.replace(
+        runtime.config, twilio_account_sid=fake_twilio.account_sid, twilio_auth_token=fake_twilio.auth_token,
+        twilio_from_number="+15005550006", twilio_api_base_url=fake_twilio.base_url)
+    return runtime
+
+
+@pytest.fixture
+def sms(twilio_runtime: Runtime, doorbell: RecordingDoorbell) -> SmsPipeline:
+    """Real clock and dispatcher, real twilio SDK, fake Twilio server on loopback."""
+    from workers.runtime import make_transport
+
+    return SmsPipeline(twilio_runtime, doorbell, make_transport(twilio_runtime.config))
