@@ -26,6 +26,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -105,6 +106,7 @@ class FakeTwilio:
         self._lock = threading.Lock()
         self._messages: list[dict] = []
         self._failures: dict[str, _Failure] = {}
+        self.reply_delay = 0.0  # seconds between recording a message and answering: widens crash windows
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -209,7 +211,10 @@ class FakeTwilio:
                 "date_created": datetime.now(timezone.utc),
             }
             self._messages.append(record)
-            return _Reply(201, self._resource(record))
+            reply = _Reply(201, self._resource(record))
+        if self.reply_delay:
+            time.sleep(self.reply_delay)
+        return reply
 
     def _take_failure(self, to: str) -> _Failure | None:
         failure = self._failures.get(to)

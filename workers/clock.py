@@ -18,6 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from service.core.schedule import local_to_utc, next_occurrence, occurrence_local, occurrences_between, parse_timezone
+from service import feed_store, streak_figures
 from service.models import Occurrence, OccurrenceOutcome, OutboundSms, Person, Promise, Ritual
 from service.outbox import queue_sms
 from service.subjects import Subject, participant_ids, schedule_of
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 HORIZON = timedelta(hours=48)          # occurrences exist this far ahead
 REFILL_BELOW = timedelta(hours=24)     # extend a schedule when less than this is left
 CATCH_UP_CHUNK = timedelta(days=366)   # a past start is filled in a year per tick
-RERING_AFTER = timedelta(minutes=2)    # a rung SMS not claimed by then is rung again (lost message)
 DOORBELL_CHUNK = 200
 ENDED = datetime(9999, 1, 1, tzinfo=timezone.utc)  # materialized_until of a finished schedule
 
@@ -47,8 +47,9 @@ def tick(ctx: WorkerContext, now: datetime | None = None, batch: int = 500) -> T
     report = TickReport()
     report.materialized = materialize(ctx, now, batch)
     report.closed = close_ended(ctx, now, batch * 4)
-    report.reconciled = dispatch.reconcile_stale(ctx, now)
-    report.rung = ring_due(ctx, now, batch * 20)
+    claim_timeout = timedelta(seconds=ctx.runtime.config.claim_timeout)
+    report.reconciled = dispatch.reconcile_stale(ctx, now, claim_timeout)
+    report.rung = ring_due(ctx, now, batch * 20, claim_timeout)
     return report
 
 
@@ -135,6 +136,7 @@ def close_ended(ctx: WorkerContext, now: datetime, limit: int) -> int:
         ).all()
         paused = {p.id: p.paused_until for p in session.scalars(select(Person).where(
             Person.id.in_({o.person_id for occ in occurrences for o in occ.outcomes}), Person.paused_until.is_not(None)))}
+        circles: set[int] = set()
         for occurrence in occurrences:
             occurrence.closed = True
             for outcome in occurrence.outcomes:
@@ -142,16 +144,30 @@ def close_ended(ctx: WorkerContext, now: datetime, limit: int) -> int:
                     was_paused = paused.get(outcome.person_id) and paused[outcome.person_id] > occurrence.at
                     outcome.outcome = "skipped" if was_paused else "missed"
                     outcome.decided_at = now
+                    session.flush()
+                    streak_figures.outcome_decided(session, occurrence, outcome.person_id, now)
+            circles.add(circle_of(session, occurrence))
+        for circle_id in circles:
+            feed_store.mark_dirty(session, circle_id=circle_id, now=now)
         return len(occurrences)
 
 
-def ring_due(ctx: WorkerContext, now: datetime, limit: int) -> int:
-    """Enqueue due SMS that no worker has taken: the doorbell re-derived from the outbox."""
+def circle_of(session: Session, occurrence: Occurrence) -> int:
+    model, subject_id = (Ritual, occurrence.ritual_id) if occurrence.ritual_id else (Promise, occurrence.promise_id)
+    return session.scalar(select(model.circle_id).where(model.id == subject_id))
+
+
+def ring_due(ctx: WorkerContext, now: datetime, limit: int, rering_after: timedelta) -> int:
+    """Enqueue due SMS that no worker has taken: the doorbell re-derived from the outbox.
+
+    A row rung more than `rering_after` ago and still queued lost its message
+    (flushed Redis, dead worker): it is rung again.
+    """
     with ctx.runtime.db.session() as session:
         rows = session.execute(
             select(OutboundSms.id, OutboundSms.person_id)
             .where(OutboundSms.state == "queued", OutboundSms.due_at <= now,
-                   or_(OutboundSms.rung_at.is_(None), OutboundSms.rung_at < now - RERING_AFTER))
+                   or_(OutboundSms.rung_at.is_(None), OutboundSms.rung_at < now - rering_after))
             .order_by(OutboundSms.due_at).limit(limit).with_for_update(skip_locked=True)
         ).all()
         if rows:

@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 SENDABLE_WHILE_PENDING = frozenset({"opt_in", "invitation"})
 IMMEDIATE_TRIES = 3
 MAX_ATTEMPTS = 10
-STALE_CLAIM = timedelta(minutes=2)
 
 
 @dataclass
@@ -183,7 +182,7 @@ def record(ctx: WorkerContext, ids: list[int], claim_time: datetime, **values: o
         )
 
 
-def reconcile_stale(ctx: WorkerContext, now: datetime, stale_after: timedelta = STALE_CLAIM, limit: int = 500) -> int:
+def reconcile_stale(ctx: WorkerContext, now: datetime, stale_after: timedelta, limit: int = 500) -> int:
     """Settle claims whose worker vanished: sent if Twilio has the message, queued again if not."""
     with ctx.runtime.db.session() as session:
         rows = session.scalars(
