@@ -6,7 +6,7 @@ from apiflask import APIFlask
 from werkzeug.routing import IntegerConverter
 
 from service import config as config_module
-from service.api import circles, health, people, promises, rituals
+from service.api import checkins, circles, feeds, health, people, promises, rituals, streaks, webhooks
 from service.api.context import close_session
 from service.db import Database
 from service.errors import ERROR_SCHEMA, error_body
@@ -41,7 +41,7 @@ def create_app(runtime: Runtime | None = None) -> APIFlask:
     app.error_processor(error_body)
     app.spec_processor(document_body_errors)
     app.teardown_appcontext(close_session)
-    for blueprint in (health.bp, people.bp, circles.bp, rituals.bp, promises.bp):
+    for blueprint in (health.bp, people.bp, circles.bp, rituals.bp, promises.bp, streaks.bp, checkins.bp, webhooks.bp, feeds.bp):
         app.register_blueprint(blueprint)
     return app
 

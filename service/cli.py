@@ -131,5 +131,27 @@ def demo() -> None:
         click.echo(line)
 
 
+@main.group()
+def streaks() -> None:
+    """Stored streak figures."""
+
+
+@streaks.command("recompute")
+def streaks_recompute() -> None:
+    """Rebuild every stored streak figure from the full history (repair); prints how many were wrong."""
+    from service import streak_figures
+    from service.db import Database
+
+    database = Database(load_config().database_url)
+    with database.session() as session:
+        keys = streak_figures.figure_keys(session)
+    repaired = 0
+    with click.progressbar(keys, label="Recomputing streak figures", show_pos=True) as progress:
+        for key in progress:
+            with database.session() as session:  # one short transaction per figure: live updates only wait briefly
+                repaired += streak_figures.recompute_figure(session, key)
+    click.echo(f"{len(keys)} streak figures recomputed, {repaired} repaired")
+
+
 if __name__ == "__main__":
     main()

@@ -23,11 +23,16 @@ def utc_now() -> datetime:
 class Doorbell(Protocol):
     def send_sms(self, outbound_ids: Sequence[int]) -> None: ...
 
+    def render_feeds(self, feed_ids: Sequence[int]) -> None: ...
+
 
 class SilentDoorbell:
     """For processes with no broker: the next clock tick finds the work instead."""
 
     def send_sms(self, outbound_ids: Sequence[int]) -> None:
+        return None
+
+    def render_feeds(self, feed_ids: Sequence[int]) -> None:
         return None
 
 

@@ -49,13 +49,17 @@ class MovableClock:
 
 
 class RecordingDoorbell:
-    """Collects rung SMS ids; tests drain them through the real dispatcher."""
+    """Collects rung SMS and feed ids; tests drain them through the real dispatcher and publisher."""
 
     def __init__(self) -> None:
         self.sms: list[list[int]] = []
+        self.feeds: list[list[int]] = []
 
     def send_sms(self, outbound_ids) -> None:
         self.sms.append(list(outbound_ids))
+
+    def render_feeds(self, feed_ids) -> None:
+        self.feeds.append(list(feed_ids))
 
 
 def _admin(sql: str) -> None:

@@ -135,11 +135,20 @@ def reminder_item(session: Session, person: Person, occurrence: Occurrence) -> s
 
 
 def deliver(ctx: WorkerContext, sms: OutgoingSms, claim_time: datetime) -> int:
-    """Send one claimed SMS; a transient failure is retried briefly, then handed back to the outbox."""
+    """Send one claimed SMS; a transient failure is retried briefly, then handed back to the outbox.
+
+    The claim is renewed right before each call to Twilio; if a reconciler took
+    the rows back meanwhile (this worker was too slow), the SMS is left to it.
+    """
     ids = [row.id for row in sms.rows]
     error: TransportError | None = None
     for attempt in range(IMMEDIATE_TRIES):
         ctx.send_rate.wait(sms_text.segment_count(sms.body))
+        renewed = ctx.runtime.now()
+        if not renew_claim(ctx, ids, claim_time, renewed):
+            log.info("SMS %s was taken back before sending; leaving it to the reconciler", ids)
+            return 0
+        claim_time = renewed
         try:
             sid = ctx.transport.send(sms.person.phone, sms.body)
         except TransportError as exc:
@@ -153,6 +162,20 @@ def deliver(ctx: WorkerContext, sms: OutgoingSms, claim_time: datetime) -> int:
     assert error is not None
     settle_failure(ctx, sms, ids, claim_time, error)
     return 0
+
+
+def renew_claim(ctx: WorkerContext, ids: list[int], held: datetime, renewed: datetime) -> bool:
+    """Move our claim's timestamp forward; False if the rows are no longer ours."""
+    with ctx.runtime.db.session() as session:
+        result = session.execute(
+            update(OutboundSms)
+            .where(OutboundSms.id.in_(ids), OutboundSms.state == "sending", OutboundSms.claimed_at == held)
+            .values(claimed_at=renewed)
+        )
+        if result.rowcount == len(ids):
+            return True
+        session.rollback()
+        return False
 
 
 def settle_failure(ctx: WorkerContext, sms: OutgoingSms, ids: list[int], claim_time: datetime,

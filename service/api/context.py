@@ -10,6 +10,7 @@ from flask import current_app, g
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import feed_store
 from service.models import Person
 from service.runtime import Runtime
 from service.tokens import token_digest
@@ -33,10 +34,13 @@ def session() -> Session:
 
 
 def commit(sms_ids: Sequence[int] = ()) -> None:
-    """Commit, then ring the doorbell for any SMS queued in this request."""
+    """Commit, then ring the doorbell for any SMS queued and any feed marked dirty in this request."""
+    feed_ids = feed_store.take_marked(session())
     session().commit()
     if sms_ids:
         runtime().doorbell.send_sms(list(sms_ids))
+    if feed_ids:
+        runtime().doorbell.render_feeds(feed_ids)
 
 
 def close_session(_exc: BaseException | None = None) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from service import accounts, subjects
+from service import accounts, feed_store, subjects
 from service.api.context import auth, commit, me, now, session
 from service.api.schemas import PromiseIn, PromiseOut
 from service.errors import ApiError
@@ -45,6 +45,7 @@ def create_promise(body: dict[str, Any]) -> dict[str, Any]:
     promise.materialized_until = subjects.first_instant(promise)
     session().add(promise)
     session().flush()
+    feed_store.mark_dirty(session(), circle_id=circle.id, now=at)
     commit()
     return promise_json(promise, at)
 

@@ -8,7 +8,7 @@ from typing import Any
 from apiflask import APIBlueprint
 from marshmallow import ValidationError
 
-from service import accounts, subjects
+from service import accounts, feed_store, subjects
 from service.api.context import auth, commit, me, now, session
 from service.api.schemas import PauseIn, RitualIn, RitualOut, RitualPatch, check_rrule
 from service.errors import ApiError
@@ -46,6 +46,7 @@ def create_ritual(circle_id: int, body: dict[str, Any]) -> dict[str, Any]:
     ritual.materialized_until = subjects.first_instant(ritual)
     session().add(ritual)
     session().flush()
+    feed_store.mark_dirty(session(), circle_id=circle.id, now=at)
     commit()
     return ritual_json(ritual, at)
 
@@ -83,6 +84,7 @@ def patch_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
     if "rrule" in body:
         ritual.rrule = merged["rrule"]
     subjects.forget_future(session(), ritual, at)
+    feed_store.mark_dirty(session(), circle_id=ritual.circle_id, now=at)
     commit()
     return ritual_json(ritual, at)
 
@@ -91,7 +93,9 @@ def patch_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @bp.auth_required(auth)
 @bp.output({}, status_code=204)
 def delete_ritual(ritual_id: int) -> str:
-    session().delete(subjects.ritual_for(session(), me().id, ritual_id))
+    ritual = subjects.ritual_for(session(), me().id, ritual_id)
+    feed_store.mark_dirty(session(), circle_id=ritual.circle_id, now=now())
+    session().delete(ritual)
     commit()
     return ""
 
@@ -106,5 +110,6 @@ def pause_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
     ritual = subjects.ritual_for(session(), me().id, ritual_id)
     subjects.pause_ritual(ritual, body["until"], at)
     subjects.forget_future(session(), ritual, at)
+    feed_store.mark_dirty(session(), circle_id=ritual.circle_id, now=at)
     commit()
     return ritual_json(ritual, at)

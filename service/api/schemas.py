@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from apiflask import Schema, fields
@@ -10,6 +11,7 @@ from marshmallow import RAISE, ValidationError, validates_schema
 
 from service.api.fields import ClockTime, LocalDateTime, Phone, TimeZoneName, Title, UTCInstant
 from service.core.schedule import Schedule, ScheduleError, is_occurrence, local_to_utc, parse_timezone, validate_rrule
+from service.core.streaks import OUTCOMES
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_MINUTES = 7 * 24 * 60
@@ -170,3 +172,90 @@ def check_rrule(data: dict[str, Any], start_field: str) -> None:
     if not is_occurrence(schedule, local_to_utc(data[start_field], parse_timezone(zone))):
         # RFC 5545 counts DTSTART as the first instance even off the rule; calendars would then disagree with Tend
         raise ValidationError(f"'{start_field}' must itself be an occurrence of the rule.", field_name=start_field)
+
+
+# Streaks and occurrences (SPEC §5, §8)
+
+FRACTION = {"description": "a fraction 0..1, three decimals; null when nothing counts"}
+
+
+class Moment(fields.String):
+    """An ISO 8601 date or date-time; one without an offset is read as UTC (a date is its midnight UTC)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parsed = datetime.fromisoformat(raw)
+        except ValueError:
+            raise ValidationError("Use an ISO date or date-time like 2026-12-01 or 2026-12-01T07:30:00Z.") from None
+        if not 2000 <= parsed.year <= 2200:
+            raise ValidationError("The year must be between 2000 and 2200.")
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+class OccurrencesQuery(Schema):
+    from_ = Moment(data_key="from", metadata={"description": "window start, inclusive (default: 30 days ago)"})
+    to = Moment(metadata={"description": "window end, exclusive (default: 7 days ahead); at most 366 days after 'from'"})
+
+
+class OccurrenceOut(Schema):
+    at = UTCInstant(required=True)
+    local = LocalDateTime(required=True, metadata={"description": "wall time in the subject's zone"})
+    outcomes = fields.Dict(keys=fields.String(), values=fields.String(validate=OneOf(sorted(OUTCOMES))), required=True,
+                           metadata={"description": "outcome per expected person id; future ones are pending"})
+
+
+class OccurrencesOut(Schema):
+    occurrences = fields.List(fields.Nested(OccurrenceOut), required=True)
+
+
+class ReliabilityOut(Schema):
+    reliability_30d = fields.Float(required=True, allow_none=True, metadata=FRACTION)
+
+
+class SubjectStreakOut(Schema):
+    kind = fields.String(required=True, validate=OneOf(("ritual", "promise")))
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    current_streak = fields.Integer(required=True)
+    longest_streak = fields.Integer(required=True)
+    kept_rate_7d = fields.Float(required=True, allow_none=True, metadata=FRACTION)
+    kept_rate_30d = fields.Float(required=True, allow_none=True, metadata=FRACTION)
+    on_time_rate_30d = fields.Float(allow_none=True, metadata=FRACTION | {"description": "promises only; " + FRACTION["description"]})
+    strength = fields.Float(required=True, metadata={"description": "0..100, one decimal"})
+
+
+class StreaksOut(Schema):
+    person = fields.Nested(ReliabilityOut, required=True)
+    subjects = fields.List(fields.Nested(SubjectStreakOut), required=True)
+
+
+# Check-ins (SPEC §8)
+
+MAX_ROW_ID = 2**63 - 1
+
+
+class CheckinIn(StrictSchema):
+    ritual_id = fields.Integer(strict=True, validate=Range(1, MAX_ROW_ID))
+    promise_id = fields.Integer(strict=True, validate=Range(1, MAX_ROW_ID))
+    occurrence = fields.AwareDateTime(
+        validate=Range(datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2201, 1, 1, tzinfo=timezone.utc),
+                       error="The year must be between 2000 and 2200."),
+        metadata={"description": "the occurrence's instant, with an offset (default: the open or latest one)"},
+    )
+    outcome = fields.String(required=True, validate=OneOf(("done", "skip")))
+
+    @validates_schema
+    def _one_subject(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("ritual_id" in data) == ("promise_id" in data):
+            raise ValidationError("Give exactly one of ritual_id and promise_id.", field_name="ritual_id")
+
+
+class CheckinOut(Schema):
+    id = fields.Integer(required=True)
+    ritual_id = fields.Integer(required=True, allow_none=True)
+    promise_id = fields.Integer(required=True, allow_none=True)
+    occurrence = UTCInstant(required=True)
+    outcome = fields.String(required=True, validate=OneOf(("done", "on_time", "late", "skipped")))
+    source = fields.String(required=True, validate=OneOf(("sms", "api")))
+    received_at = UTCInstant(required=True)

@@ -1,0 +1,116 @@
+"""Calendar feeds: create and revoke them (JSON API), and serve them to calendars (`/feeds/<token>.ics`).
+
+Serving is the hot path (every subscribed calendar polls it): one indexed
+read of the stored bytes; the render happens in a worker when something
+changed, or here once, for a feed nobody has fetched yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from apiflask import APIBlueprint, Schema, fields
+from apiflask.validators import OneOf, Range
+from flask import Response, request
+from marshmallow import ValidationError, validates_schema
+
+from service import feed_store
+from service.api.context import auth, commit, me, now, runtime, session
+from service.api.fields import UTCInstant
+from service.api.schemas import StrictSchema
+from service.errors import not_found
+from service.models import Feed
+
+bp = APIBlueprint("feeds", __name__, tag="Feeds")
+
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+# Calendars poll hourly (REFRESH-INTERVAL); five minutes spares repeated fetches
+# and still shows an edit soon. "private": the URL is a secret, keep it out of shared caches.
+CACHE_CONTROL = "private, max-age=300"
+
+
+class FeedIn(StrictSchema):
+    scope = fields.String(required=True, validate=OneOf(feed_store.SCOPES),
+                          metadata={"description": "person: everything you take part in; circle: one circle"})
+    circle_id = fields.Integer(strict=True, validate=Range(1, 2**63 - 1), metadata={"description": "scope circle only"})
+
+    @validates_schema
+    def _circle_goes_with_its_scope(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["scope"] == "circle" and "circle_id" not in data:
+            raise ValidationError("A circle feed needs 'circle_id'.", field_name="circle_id")
+        if data["scope"] == "person" and "circle_id" in data:
+            raise ValidationError("'circle_id' is only for scope 'circle'.", field_name="circle_id")
+
+
+class FeedOut(Schema):
+    id = fields.Integer(required=True)
+    scope = fields.String(required=True, validate=OneOf(feed_store.SCOPES))
+    circle_id = fields.Integer(required=True, allow_none=True)
+    created_at = UTCInstant(required=True)
+
+
+class NewFeedOut(FeedOut):
+    url = fields.String(required=True, metadata={"description": "the feed; its secret token is shown only here, once"})
+    webcal_url = fields.String(required=True, metadata={"description": "the same feed for calendar apps' subscribe links"})
+
+
+class FeedsOut(Schema):
+    feeds = fields.List(fields.Nested(FeedOut), required=True)
+
+
+def feed_json(feed: Feed) -> dict[str, Any]:
+    return {"id": feed.id, "scope": feed.scope, "circle_id": feed.circle_id, "created_at": feed.created_at}
+
+
+def feed_urls(token: str) -> dict[str, str]:
+    url = f"{runtime().config.public_url}/feeds/{token}.ics"
+    return {"url": url, "webcal_url": urlsplit(url)._replace(scheme="webcal").geturl()}
+
+
+@bp.post("/api/v1/feeds")
+@bp.auth_required(auth)
+@bp.input(FeedIn, arg_name="body")
+@bp.output(NewFeedOut, status_code=201)
+def create_feed(body: dict[str, Any]) -> dict[str, Any]:
+    """Create a feed to subscribe to in a calendar; keep the URL secret (revoke it if it leaks)."""
+    feed, token = feed_store.create_feed(session(), owner=me(), scope=body["scope"],
+                                         circle_id=body.get("circle_id"), now=now())
+    commit()
+    return feed_json(feed) | feed_urls(token)
+
+
+@bp.get("/api/v1/feeds")
+@bp.auth_required(auth)
+@bp.output(FeedsOut)
+def list_feeds() -> dict[str, Any]:
+    """Your feeds (their URLs were shown once, at creation), so that you can revoke one."""
+    return {"feeds": [feed_json(feed) for feed in feed_store.feeds_of(session(), me().id)]}
+
+
+@bp.delete("/api/v1/feeds/<int:feed_id>")
+@bp.auth_required(auth)
+@bp.output({}, status_code=204)
+def revoke_feed(feed_id: int) -> str:
+    """Revoke a feed: its URL answers 404 at once."""
+    feed_store.revoke_feed(session(), owner_id=me().id, feed_id=feed_id)
+    commit()
+    return ""
+
+
+@bp.get("/feeds/<token>.ics")
+@bp.doc(hide=True)
+def serve_feed(token: str) -> Response:
+    """The stored render, with ETag / Last-Modified; a matching If-None-Match gets 304 and no body."""
+    stored = feed_store.stored_feed(session(), token)
+    if stored is not None and stored.body is None:  # never rendered: render it now, so a new feed works at once
+        feed_store.refresh(session(), stored.id, now=now(), secret=runtime().config.secret_key, wait=True)
+        commit()
+        stored = feed_store.stored_feed(session(), token)
+    if stored is None:
+        raise not_found("Feed")
+    response = Response(stored.body, content_type=CALENDAR_TYPE)
+    response.set_etag(stored.etag)
+    response.last_modified = stored.rendered_at
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response.make_conditional(request)

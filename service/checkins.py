@@ -1,0 +1,391 @@
+"""Check-ins and the SMS conversation: what an inbound reply means for this person now, and the answer.
+
+An inbound SMS is handled once per MessageSid: its InboundMessage row is the
+first thing written, so a concurrent replay of the same webhook waits on that
+insert and then answers what the first request answered (SPEC §3). Functions
+here work in the caller's session; the caller commits, then rings the
+doorbell for the SMS ids they return.
+
+Decisions the spec leaves open:
+
+- A reply applies to the person's latest reminder SMS. A plain DONE/SKIP on a
+  numbered reminder applies to every item of it still open ("all done"); the
+  first check-in carries the MessageSid (the column is unique), the others none.
+- By SMS only a pending outcome changes: a second DONE is answered "already
+  recorded", since a thumb-typed reply cannot be undone. The API may overwrite
+  any outcome: that is how back-fills and corrections are made.
+- A closed occurrence takes no SMS check-in (the answer says so); the API can
+  back-fill it.
+- YES from an opted-out person opts them back in: Twilio treats YES as an
+  opt-in keyword too, and unblocks the number on its side.
+- A promise's outcome is `on_time` or `late` by when Tend heard of it, even for
+  a back-fill. Its recipient is told only when it is kept inside its window:
+  news of a promise kept days ago would confuse more than it pleases.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service import feed_store, streak_figures
+from service.core import sms_text
+from service.core.replies import Reply, parse_reply
+from service.core.schedule import is_occurrence, occurrence_local
+from service.core.streaks import KEPT
+from service.errors import ApiError
+from service.models import (
+    CheckIn, InboundMessage, Membership, Occurrence, OccurrenceOutcome, OutboundSms, Person, Promise, Ritual,
+)
+from service.outbox import queue_sms
+from service.subjects import Subject, schedule_of
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAUSE_DAYS = 7
+# Twilio Advanced Opt-Out names the keyword class it matched, custom keywords included.
+OPT_OUT_TYPES = {"STOP": Reply("stop"), "START": Reply("start"), "HELP": Reply("help")}
+
+
+@dataclass(frozen=True)
+class Inbound:
+    message_sid: str
+    sender: str  # E.164, Twilio's `From`
+    body: str
+    opt_out_type: str | None = None  # Twilio's `OptOutType`, when Advanced Opt-Out matched a keyword
+
+
+@dataclass
+class Answer:
+    """The reply text (TwiML body; empty for none) and the SMS queued for others."""
+
+    reply: str
+    sms_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    checkin: CheckIn
+    occurrence: Occurrence
+    subject: Subject
+    sms_ids: list[int]
+
+
+# Inbound SMS
+
+
+def handle_inbound(session: Session, inbound: Inbound, now: datetime) -> Answer:
+    """Apply one signed inbound SMS and compose the reply; a replayed MessageSid changes nothing."""
+    person = session.scalar(select(Person).where(Person.phone == inbound.sender))
+    if person is None:
+        log.info("inbound SMS %s from an unknown number: nothing stored", inbound.message_sid)
+        return Answer(sms_text.unknown_sender_text())
+    message = _claim(session, inbound, person, now)
+    if message is None:
+        log.info("inbound SMS %s from person %s is a replay", inbound.message_sid, person.id)
+        first = session.get(InboundMessage, inbound.message_sid)
+        return Answer(first.reply if first else "")
+    reply = OPT_OUT_TYPES.get((inbound.opt_out_type or "").upper()) or parse_reply(inbound.body)
+    log.info("inbound SMS %s from person %s: %s", inbound.message_sid, person.id, reply.command)
+    answer = respond(session, person, reply, inbound.message_sid, now)
+    message.reply = answer.reply
+    return answer
+
+
+def _claim(session: Session, inbound: Inbound, person: Person, now: datetime) -> InboundMessage | None:
+    """Insert the message's idempotency row; None when another request already holds this MessageSid.
+
+    A concurrent insert of the same key blocks until the holder commits, so by
+    the time this returns None the first request's reply is readable.
+    """
+    message = InboundMessage(message_sid=inbound.message_sid, person_id=person.id, body=inbound.body,
+                             reply="", received_at=now)
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        return None
+    return message
+
+
+def respond(session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime) -> Answer:
+    """What one parsed reply does for this person, and what to answer (SPEC §4)."""
+    match reply.command:
+        case "stop":
+            person.sms_status = "opted_out"
+            return Answer(sms_text.opted_out_text())
+        case "start":
+            return _opt_in(session, person, now)
+        case "yes" if person.sms_status == "opted_out":
+            return _opt_in(session, person, now)
+        case _ if person.sms_status == "opted_out":
+            return Answer(sms_text.opted_out_text())
+        case "yes" if person.sms_status == "pending" or _invitations(person):
+            return _opt_in(session, person, now, join=True)
+        case "yes" | "done" | "skip":
+            return _check_in_by_sms(session, person, reply, message_sid, now)
+        case "streak":
+            figures = streak_figures.person_figures(session, person.id, now)
+            return Answer(sms_text.streaks_text([(s.title, s.state.current_streak) for s in figures.subjects]))
+        case "pause":
+            days = reply.days or DEFAULT_PAUSE_DAYS
+            person.paused_until = now + timedelta(days=days)
+            return Answer(sms_text.paused_text(days, occurrence_local(person.paused_until, person.timezone).date()))
+        case "resume":
+            person.paused_until = None
+            return Answer(sms_text.resumed_text())
+        case _:
+            return Answer(sms_text.help_text())
+
+
+def _invitations(person: Person) -> list[Membership]:
+    return [m for m in person.memberships if m.status == "invited"]
+
+
+def _opt_in(session: Session, person: Person, now: datetime, join: bool = False) -> Answer:
+    """Active again (or for the first time); with `join`, also a member of every circle they were invited to."""
+    person.sms_status = "active"
+    joined = _invitations(person) if join else []
+    for membership in joined:
+        membership.status = "active"
+        feed_store.mark_dirty(session, circle_id=membership.circle_id, now=now)
+    if not joined:
+        return Answer(sms_text.opted_in_text())
+    return Answer(_joined_text(", ".join(m.circle.name for m in joined)))
+
+
+def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid: str | None,
+                     now: datetime) -> Answer:
+    reminder = latest_reminder(session, person.id)
+    if not reminder:
+        return Answer(sms_text.nothing_open_text())
+    if reply.item is not None:
+        reminder = [row for row in reminder if row.item == reply.item]
+        if not reminder:
+            return Answer(_no_such_item_text(reply.item))
+    kept = reply.command != "skip"
+    confirmations: list[str] = []
+    closed: list[str] = []
+    already: list[str] = []
+    sms_ids: list[int] = []
+    for row in reminder:
+        occurrence = _locked_occurrence(session, row.occurrence_id)
+        subject = subject_of(session, occurrence)
+        outcome = _outcome_row(session, occurrence.id, person.id)
+        if not is_open(occurrence, now):
+            closed.append(subject.title)
+        elif outcome is None or outcome.outcome != "pending":
+            already.append(subject.title)
+        else:
+            recorded = record_checkin(session, occurrence, person, kept, source="sms", now=now,
+                                      message_sid=None if confirmations else message_sid)
+            sms_ids += recorded.sms_ids
+            streak = streak_figures.stored_state(session, streak_figures.key_of(occurrence, person.id)).current_streak
+            confirmations.append(sms_text.checkin_confirmation_text(subject.title, recorded.checkin.outcome, streak))
+    if confirmations:
+        return Answer(_joined_confirmations(confirmations), sms_ids)
+    if closed:
+        return Answer(_closed_text(closed[0]))
+    return Answer(_already_text(already[0]))
+
+
+def latest_reminder(session: Session, person_id: int) -> list[OutboundSms]:
+    """The rows (items) of the last reminder SMS Twilio accepted for this person, in item order."""
+    last = session.scalar(
+        select(OutboundSms)
+        .where(OutboundSms.person_id == person_id, OutboundSms.kind == "reminder",
+               OutboundSms.state.in_(("sent", "delivered")), OutboundSms.sid.is_not(None))
+        .order_by(OutboundSms.sent_at.desc(), OutboundSms.id.desc()).limit(1)
+    )
+    if last is None:
+        return []
+    return list(session.scalars(
+        select(OutboundSms)
+        .where(OutboundSms.person_id == person_id, OutboundSms.kind == "reminder", OutboundSms.sid == last.sid)
+        .order_by(OutboundSms.item, OutboundSms.id)
+    ))
+
+
+# Recording
+
+
+def record_checkin(session: Session, occurrence: Occurrence, person: Person, kept: bool, *, source: str,
+                   now: datetime, message_sid: str | None = None) -> Recorded:
+    """Store a check-in and its outcome, and fold it into streaks and feeds.
+
+    The caller holds the occurrence's row lock (`_locked_occurrence`), so the
+    clock cannot close it as missed between our read and our write.
+    """
+    subject = subject_of(session, occurrence)
+    outcome = _outcome_of(subject, occurrence, kept, now)
+    checkin = CheckIn(occurrence_id=occurrence.id, person_id=person.id, outcome=outcome, source=source,
+                      received_at=now, message_sid=message_sid)
+    session.add(checkin)
+    decided = _outcome_row(session, occurrence.id, person.id)
+    decided.outcome, decided.decided_at = outcome, now
+    session.flush()
+    streak_figures.outcome_decided(session, occurrence, person.id, now)
+    feed_store.mark_dirty(session, circle_id=subject.circle_id, now=now)
+    sms_ids: list[int] = []
+    if isinstance(subject, Promise) and outcome in KEPT and is_open(occurrence, now):
+        sms = queue_sms(session, person=subject.recipient, kind="promise_kept",
+                        body=sms_text.promise_kept_text(person.name, subject.title, late=outcome == "late"),
+                        dedupe_key=f"promise_kept:{occurrence.id}", due_at=now, occurrence_id=occurrence.id)
+        sms_ids = [sms.id] if sms else []
+    return Recorded(checkin, occurrence, subject, sms_ids)
+
+
+def _outcome_of(subject: Subject, occurrence: Occurrence, kept: bool, received_at: datetime) -> str:
+    if not kept:
+        return "skipped"
+    if isinstance(subject, Ritual):
+        return "done"
+    return "on_time" if received_at <= occurrence.at else "late"
+
+
+def is_open(occurrence: Occurrence, now: datetime) -> bool:
+    """Inside its check-in window; the clock may not have marked an ended one closed yet."""
+    return not occurrence.closed and now < occurrence.closes_at
+
+
+def subject_of(session: Session, occurrence: Occurrence) -> Subject:
+    if occurrence.ritual_id is not None:
+        return session.get(Ritual, occurrence.ritual_id)
+    return session.get(Promise, occurrence.promise_id)
+
+
+def _locked_occurrence(session: Session, occurrence_id: int) -> Occurrence:
+    return session.scalars(
+        select(Occurrence).where(Occurrence.id == occurrence_id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
+def _outcome_row(session: Session, occurrence_id: int, person_id: int) -> OccurrenceOutcome | None:
+    return session.scalar(
+        select(OccurrenceOutcome)
+        .where(OccurrenceOutcome.occurrence_id == occurrence_id, OccurrenceOutcome.person_id == person_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+# Check-ins through the API
+
+
+def check_in_by_api(session: Session, person: Person, subject: Subject, at: datetime | None, kept: bool,
+                    now: datetime) -> Recorded:
+    """Check in to one occurrence: the given instant, or by default the open or latest one.
+
+    Past occurrences may be back-filled (a missed one becomes done); one whose
+    window has not opened yet cannot be checked in to. Only people expected at
+    the occurrence (its participants, a promise's keeper) may check in.
+    """
+    occurrence = _requested(session, subject, at, now) if at is not None else _default(session, subject, now)
+    occurrence = _locked_occurrence(session, occurrence.id)
+    if _outcome_row(session, occurrence.id, person.id) is None:
+        raise ApiError(403, "forbidden", "Only the people expected at this occurrence can check in to it.")
+    return record_checkin(session, occurrence, person, kept, source="api", now=now)
+
+
+def _requested(session: Session, subject: Subject, at: datetime, now: datetime) -> Occurrence:
+    at = at.astimezone(timezone.utc)
+    stored = _stored(session, subject, at)
+    opens_at = stored.opens_at if stored else at - timedelta(minutes=subject.remind_before_minutes)
+    if opens_at > now:
+        raise ApiError(422, "invalid", "That occurrence has not opened for check-ins yet.", "occurrence")
+    if stored is not None:
+        return stored
+    if not is_occurrence(schedule_of(subject), at):
+        raise ApiError(422, "invalid", "That instant is not an occurrence of this schedule.", "occurrence")
+    return _materialized(session, subject, at, now)
+
+
+def _default(session: Session, subject: Subject, now: datetime) -> Occurrence:
+    """The open occurrence (the earliest, if several), else the latest that has begun."""
+    if subject.materialized_until <= now:
+        _materialize_through(session, subject, now, now)
+    column = _subject_column(subject)
+    occurrence = session.scalar(
+        select(Occurrence).where(column == subject.id, Occurrence.closed.is_(False), Occurrence.opens_at <= now,
+                                 Occurrence.closes_at > now).order_by(Occurrence.at).limit(1)
+    ) or session.scalar(
+        select(Occurrence).where(column == subject.id, Occurrence.at <= now).order_by(Occurrence.at.desc()).limit(1)
+    )
+    if occurrence is None:
+        raise ApiError(422, "invalid", "Nothing has begun yet to check in to.", "occurrence")
+    return occurrence
+
+
+def _materialized(session: Session, subject: Subject, at: datetime, now: datetime) -> Occurrence:
+    """The occurrence at `at`, created now as the clock would create it.
+
+    Below the subject's `materialized_until` the clock will never add it (an
+    instant of an edited rule), so it is added here; above it, the clock's own
+    step runs first, or the clock would later insert the same instant again.
+    """
+    from workers import clock  # the clock's materialization, without loading the broker at import
+
+    _materialize_through(session, subject, at, now)
+    stored = _stored(session, subject, at)
+    if stored is None:
+        if at >= subject.materialized_until:  # past the clock's horizon: its own tick will add it
+            raise ApiError(422, "invalid", "That occurrence has not opened for check-ins yet.", "occurrence")
+        clock.add_occurrence(session, subject, at, now)
+        stored = _stored(session, subject, at)
+    return stored
+
+
+def _materialize_through(session: Session, subject: Subject, through: datetime, now: datetime) -> None:
+    """Run the clock's materialization for this subject until it covers `through` (or its horizon)."""
+    from workers import clock
+
+    session.refresh(subject, with_for_update=True)  # a concurrent clock tick waits, or we wait for it
+    while subject.materialized_until <= through:
+        reached = subject.materialized_until
+        clock.materialize_subject(session, subject, now)
+        if subject.materialized_until == reached:
+            return
+
+
+def _stored(session: Session, subject: Subject, at: datetime) -> Occurrence | None:
+    return session.scalar(select(Occurrence).where(_subject_column(subject) == subject.id, Occurrence.at == at))
+
+
+def _subject_column(subject: Subject):
+    return Occurrence.ritual_id if isinstance(subject, Ritual) else Occurrence.promise_id
+
+
+# Replies that only this conversation needs
+
+
+def _joined_text(circles: str) -> str:
+    return sms_text.fit_segments(
+        lambda names: f'Tend: You joined "{names}"! You\'ll get reminders for your rituals. '
+        "Reply HELP for help, STOP to opt out.",
+        circles,
+    )
+
+
+def _no_such_item_text(item: int) -> str:
+    return f"Your last reminder has no item {item}. Reply DONE or SKIP with a number from that reminder."
+
+
+def _closed_text(title: str) -> str:
+    return sms_text.fit_segments(lambda t: f"Too late to check in for {t}: its time has passed.", title)
+
+
+def _already_text(title: str) -> str:
+    return sms_text.fit_segments(lambda t: f"Already recorded for {t}. Reply STREAK to see your streaks.", title)
+
+
+def _joined_confirmations(confirmations: list[str]) -> str:
+    """Each item's confirmation, or a count when they would not fit two segments together."""
+    joined = " ".join(confirmations)
+    if sms_text.segment_count(joined) <= sms_text.MAX_SEGMENTS:
+        return joined
+    return f"Recorded {len(confirmations)} check-ins. Reply STREAK to see your streaks."

@@ -1,0 +1,156 @@
+"""Exactly once under concurrency and failure: two clocks, a worker killed with SIGKILL, Redis flushed.
+
+The crash tests run the real `tend clock` and Dramatiq worker processes against
+PostgreSQL, Redis and the fake Twilio, on the real wall clock.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+import redis as redis_lib
+from sqlalchemy import func, select
+
+from bench.seeding import seed_rituals
+from service.models import OutboundSms
+from service.runtime import utc_now
+from workers import clock as clock_module, dispatch
+
+pytestmark = pytest.mark.slow
+
+
+def reminder_counts(fake) -> Counter:
+    return Counter(m["to"] for m in fake.messages if "Reply DONE" in m["body"])
+
+
+def test_two_clocks_and_doubled_doorbells_send_each_reminder_once(db, clock, sms, fake_twilio):
+    seed_rituals(db, 200, due_at=clock(), created_at=clock() - timedelta(hours=1))
+    start = threading.Barrier(2)
+
+    def run_clock():
+        start.wait()
+        for _ in range(3):
+            clock_module.tick(sms.ctx)
+
+    clocks = [threading.Thread(target=run_clock) for _ in range(2)]
+    for thread in clocks:
+        thread.start()
+    for thread in clocks:
+        thread.join()
+    rings = list(sms.doorbell.sms)
+    assert sum(len(ids) for ids in rings) == 200  # each due row rung by exactly one of the clocks
+    drain_start = threading.Barrier(2)
+
+    def drain():  # every ring is delivered twice, concurrently, as an at-least-once broker may
+        drain_start.wait()
+        for ids in rings:
+            dispatch.send_batch(sms.ctx, ids)
+
+    drainers = [threading.Thread(target=drain) for _ in range(2)]
+    for thread in drainers:
+        thread.start()
+    for thread in drainers:
+        thread.join()
+    counts = reminder_counts(fake_twilio)
+    assert len(counts) == 200 and set(counts.values()) == {1}
+
+
+@pytest.fixture
+def processes(pg_url, redis_url, fake_twilio):
+    """Starts `tend clock` and Dramatiq workers as real processes; kills what is left at the end."""
+    env = os.environ | {
+        "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token, "TWILIO_FROM_NUMBER": "+15005550006",
+        "TWILIO_API_BASE_URL": fake_twilio.base_url, "TEND_PUBLIC_URL": "http://tend.test",
+        "TEND_SECRET_KEY": "test-secret-key-0123456789", "TEND_SMS_MPS": "10000",
+        "TEND_CLOCK_INTERVAL": "0.3", "TEND_CLAIM_TIMEOUT": "3", "TEND_LOG_LEVEL": "WARNING",
+    }
+    started: list[subprocess.Popen] = []
+    commands = {
+        "clock": [sys.executable, "-m", "service.cli", "clock"],
+        "worker": [sys.executable, "-m", "dramatiq", "workers.actors", "--processes", "1", "--threads", "4"],
+    }
+
+    def start(name: str) -> subprocess.Popen:
+        process = subprocess.Popen(commands[name], env=env, start_new_session=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        kill(process)
+
+
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL the whole process group: Dramatiq's worker children die with their parent."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
+
+
+def wait_until(condition, timeout: float = 90.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def seed_due_now(db, count: int, runtime) -> None:
+    now = utc_now()
+    seed_rituals(db, count, due_at=now, created_at=now - timedelta(hours=1))
+    clock_module.materialize(clock_module_context(runtime), now, limit=count)
+
+
+def clock_module_context(runtime):
+    from workers.runtime import SendRate, WorkerContext
+    from workers.sms_transport import ConsoleTransport
+
+    return WorkerContext(runtime, ConsoleTransport(), SendRate(10_000))
+
+
+def all_sent(db, count: int):
+    def check() -> bool:
+        with db.session() as s:
+            return s.scalar(select(func.count()).where(OutboundSms.kind == "reminder", OutboundSms.state == "sent")) == count
+    return check
+
+
+def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(db, runtime, fake_twilio, processes):
+    seed_due_now(db, 300, runtime)
+    fake_twilio.reply_delay = 0.02  # Twilio has the message before the worker records it: the crash window
+    processes("clock")
+    worker = processes("worker")
+    wait_until(lambda: len(fake_twilio.messages) >= 60, what="the first reminders")
+    kill(worker)
+    in_flight = len(fake_twilio.messages)
+    assert in_flight < 300, "the worker finished before it could be killed; raise the count"
+    fake_twilio.reply_delay = 0
+    processes("worker")
+    wait_until(all_sent(db, 300), what="every reminder to be recorded as sent")
+    counts = reminder_counts(fake_twilio)
+    assert len(counts) == 300 and set(counts.values()) == {1}
+
+
+def test_a_redis_flush_mid_run_loses_nothing(db, runtime, redis_url, fake_twilio, processes):
+    seed_due_now(db, 300, runtime)
+    fake_twilio.reply_delay = 0.02
+    processes("clock")
+    processes("worker")
+    wait_until(lambda: len(fake_twilio.messages) >= 60, what="the first reminders")
+    redis_lib.Redis.from_url(redis_url).flushdb()
+    fake_twilio.reply_delay = 0
+    wait_until(all_sent(db, 300), what="every reminder to be recorded as sent")
+    counts = reminder_counts(fake_twilio)
+    assert len(counts) == 300 and set(counts.values()) == {1}
