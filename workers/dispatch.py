@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from service.core import sms_text
 from service.core.quiet_hours import quiet_until
 from service.core.schedule import local_to_utc, occurrence_local, parse_timezone
-from service.models import Occurrence, OccurrenceOutcome, OutboundSms, Person, Promise, Ritual
-from service.subjects import participant_ids
+from service.models import Membership, Occurrence, OccurrenceOutcome, OutboundSms, Person, Promise, Ritual
 from workers.runtime import WorkerContext
 from workers.sms_transport import TransportError
 
@@ -38,6 +37,7 @@ class OutgoingSms:
     person: Person
     rows: list[OutboundSms]
     body: str
+    taken_back: bool = False  # a reconciler took the rows back: never send it from here
 
 
 def send_batch(ctx: WorkerContext, outbound_ids: Sequence[int]) -> int:
@@ -55,7 +55,7 @@ def send_batch(ctx: WorkerContext, outbound_ids: Sequence[int]) -> int:
             for row in sms.rows:
                 row.state, row.claimed_at, row.body = "sending", claim_time, sms.body
                 row.attempts += 1
-    return sum(deliver(ctx, sms, claim_time) for sms in outgoing)
+    return Delivery(ctx, claim_time).run(outgoing)
 
 
 def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[OutgoingSms]:
@@ -76,8 +76,9 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
                 reminders[(person.id, row.due_at.replace(second=0, microsecond=0))].append(row)
         else:
             outgoing.append(OutgoingSms(person, [row], row.body or ""))
+    facts = ReminderFacts.load(session, [row for group in reminders.values() for row in group])
     for (person_id, _minute), group in reminders.items():
-        sms = reminder_sms(session, people[person_id], group, now)
+        sms = reminder_sms(facts, people[person_id], group, now)
         if sms is not None:
             outgoing.append(sms)
     return outgoing
@@ -100,82 +101,150 @@ def quiet_end(person: Person, now: datetime) -> datetime | None:
     return None if until is None else local_to_utc(until, zone)
 
 
-def reminder_sms(session: Session, person: Person, rows: list[OutboundSms], now: datetime) -> OutgoingSms | None:
+@dataclass
+class ReminderFacts:
+    """Everything reminder texts need, loaded in a handful of queries for a whole batch."""
+
+    occurrences: dict[int, Occurrence]
+    decided: set[tuple[int, int]]                       # (occurrence id, person id) already checked in
+    titles: dict[tuple[str, int], str]                  # ("ritual"|"promise", id) → title
+    companions: dict[tuple[str, int], tuple[int, ...]]  # who else is in it: participants / the promise's recipient
+    names: dict[int, str]
+
+    @classmethod
+    def load(cls, session: Session, rows: list[OutboundSms]) -> ReminderFacts:
+        occurrences = {o.id: o for o in session.scalars(
+            select(Occurrence).where(Occurrence.id.in_({r.occurrence_id for r in rows})))}
+        decided = set(session.execute(select(OccurrenceOutcome.occurrence_id, OccurrenceOutcome.person_id).where(
+            OccurrenceOutcome.occurrence_id.in_(occurrences), OccurrenceOutcome.outcome != "pending")).tuples())
+        titles: dict[tuple[str, int], str] = {}
+        companions: dict[tuple[str, int], tuple[int, ...]] = {}
+        ritual_ids = {o.ritual_id for o in occurrences.values() if o.ritual_id is not None}
+        for ritual in session.scalars(select(Ritual).where(Ritual.id.in_(ritual_ids))
+                                      .options(selectinload(Ritual.participant_links))):
+            titles["ritual", ritual.id] = ritual.title
+            companions["ritual", ritual.id] = tuple(l.person_id for l in ritual.participant_links)
+        everyone = [rid for rid in ritual_ids if not companions.get(("ritual", rid))]
+        members = session.execute(select(Ritual.id, Membership.person_id).join(
+            Membership, (Membership.circle_id == Ritual.circle_id) & (Membership.status == "active")
+        ).where(Ritual.id.in_(everyone), Ritual.everyone.is_(True)).order_by(Membership.joined_order)).tuples()
+        grouped: dict[int, list[int]] = defaultdict(list)
+        for ritual_id, person_id in members:
+            grouped[ritual_id].append(person_id)
+        companions.update({("ritual", rid): tuple(pids) for rid, pids in grouped.items()})
+        promise_ids = {o.promise_id for o in occurrences.values() if o.promise_id is not None}
+        for promise_id, title, recipient_id in session.execute(select(Promise.id, Promise.title, Promise.recipient_id)
+                                                                .where(Promise.id.in_(promise_ids))).tuples():
+            titles["promise", promise_id] = title
+            companions["promise", promise_id] = (recipient_id,)
+        wanted = {pid for pids in companions.values() for pid in pids}
+        names = {pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))}
+        return cls(occurrences, decided, titles, companions, names)
+
+    def item(self, person: Person, occurrence: Occurrence) -> sms_text.ReminderItem:
+        key = ("ritual", occurrence.ritual_id) if occurrence.ritual_id is not None else ("promise", occurrence.promise_id)
+        others = tuple(self.names[p] for p in self.companions.get(key, ()) if p != person.id and p in self.names)
+        return sms_text.ReminderItem(self.titles[key], occurrence_local(occurrence.at, person.timezone), others, key[0])
+
+
+def reminder_sms(facts: ReminderFacts, person: Person, rows: list[OutboundSms], now: datetime) -> OutgoingSms | None:
     """One numbered SMS for all of a person's reminders due in the same minute."""
-    occurrences = {o.id: o for o in session.scalars(
-        select(Occurrence).where(Occurrence.id.in_({r.occurrence_id for r in rows})))}
-    decided = set(session.scalars(select(OccurrenceOutcome.occurrence_id).where(
-        OccurrenceOutcome.occurrence_id.in_(occurrences), OccurrenceOutcome.person_id == person.id,
-        OccurrenceOutcome.outcome != "pending")))
     live = []
     for row in rows:
-        occurrence = occurrences.get(row.occurrence_id)
-        if occurrence is None or occurrence.closed or occurrence.closes_at <= now or occurrence.id in decided:
+        occurrence = facts.occurrences.get(row.occurrence_id)
+        if occurrence is None or occurrence.closed or occurrence.closes_at <= now \
+                or (occurrence.id, person.id) in facts.decided:
             row.state = "cancelled"  # too late, or already checked in: a reminder now would be wrong
         else:
             live.append((occurrence, row))
     if not live:
         return None
     live.sort(key=lambda pair: (pair[0].at, pair[1].id))
-    items = [reminder_item(session, person, occurrence) for occurrence, _ in live]
     for number, (_, row) in enumerate(live, start=1):
         row.item = number
+    items = [facts.item(person, occurrence) for occurrence, _ in live]
     return OutgoingSms(person, [row for _, row in live], sms_text.reminder_text(items))
 
 
-def reminder_item(session: Session, person: Person, occurrence: Occurrence) -> sms_text.ReminderItem:
-    at_local = occurrence_local(occurrence.at, person.timezone)
-    if occurrence.ritual_id is not None:
-        ritual = session.get(Ritual, occurrence.ritual_id)
-        others = [pid for pid in participant_ids(ritual) if pid != person.id]
-        names = tuple(session.scalars(select(Person.name).where(Person.id.in_(others)).order_by(Person.id)))
-        return sms_text.ReminderItem(ritual.title, at_local, names, "ritual")
-    promise = session.get(Promise, occurrence.promise_id)
-    return sms_text.ReminderItem(promise.title, at_local, (promise.recipient.name,), "promise")
+class Delivery:
+    """Sends a claimed batch, holding the claim as a lease and recording results in groups.
 
-
-def deliver(ctx: WorkerContext, sms: OutgoingSms, claim_time: datetime) -> int:
-    """Send one claimed SMS; a transient failure is retried briefly, then handed back to the outbox.
-
-    The claim is renewed right before each call to Twilio; if a reconciler took
-    the rows back meanwhile (this worker was too slow), the SMS is left to it.
+    The lease is renewed before it could look stale to a reconciler; an SMS
+    whose rows were taken back meanwhile is left alone. Results are written
+    every RECORD_EVERY sends: a crash before that is settled by reconciliation
+    (Twilio has the message), so batching the writes cannot double a send.
     """
-    ids = [row.id for row in sms.rows]
-    error: TransportError | None = None
-    for attempt in range(IMMEDIATE_TRIES):
-        ctx.send_rate.wait(sms_text.segment_count(sms.body))
-        renewed = ctx.runtime.now()
-        if not renew_claim(ctx, ids, claim_time, renewed):
-            log.info("SMS %s was taken back before sending; leaving it to the reconciler", ids)
+
+    RECORD_EVERY = 50
+
+    def __init__(self, ctx: WorkerContext, claim_time: datetime):
+        self.ctx = ctx
+        self.lease = claim_time
+        self.renew_after = timedelta(seconds=ctx.runtime.config.claim_timeout / 3)
+        self.sent: list[dict[str, object]] = []
+
+    def run(self, outgoing: list[OutgoingSms]) -> int:
+        count = 0
+        for position, sms in enumerate(outgoing):
+            if self.ctx.runtime.now() - self.lease > self.renew_after and not self.renew(outgoing[position:]):
+                continue
+            count += self.deliver(sms)
+        self.record_sent()
+        return count
+
+    def renew(self, remaining: list[OutgoingSms]) -> bool:
+        """Extend the lease on every unsent row; returns whether the next SMS is still ours."""
+        self.record_sent()
+        renewed = self.ctx.runtime.now()
+        ids = [row.id for sms in remaining if not sms.taken_back for row in sms.rows]
+        with self.ctx.runtime.db.session() as session:
+            kept = set(session.scalars(
+                update(OutboundSms)
+                .where(OutboundSms.id.in_(ids), OutboundSms.state == "sending", OutboundSms.claimed_at == self.lease)
+                .values(claimed_at=renewed).returning(OutboundSms.id)
+            ))
+        self.lease = renewed
+        for sms in remaining:
+            sms.taken_back = sms.taken_back or not all(row.id in kept for row in sms.rows)
+        return not remaining[0].taken_back
+
+    def deliver(self, sms: OutgoingSms) -> int:
+        """Send one SMS; a transient failure is retried briefly, then handed back to the outbox."""
+        if sms.taken_back:
             return 0
-        claim_time = renewed
-        try:
-            sid = ctx.transport.send(sms.person.phone, sms.body)
-        except TransportError as exc:
-            error = exc
-            if exc.permanent:
-                break
-            time.sleep(min(exc.retry_after or 0.2 * 2 ** attempt, 5.0))
-            continue
-        record(ctx, ids, claim_time, state="sent", sid=sid, sent_at=ctx.runtime.now())
-        return 1
-    assert error is not None
-    settle_failure(ctx, sms, ids, claim_time, error)
-    return 0
+        error: TransportError | None = None
+        for attempt in range(IMMEDIATE_TRIES):
+            self.ctx.send_rate.wait(sms_text.segment_count(sms.body))
+            try:
+                sid = self.ctx.transport.send(sms.person.phone, sms.body)
+            except TransportError as exc:
+                error = exc
+                if exc.permanent:
+                    break
+                time.sleep(min(exc.retry_after or 0.2 * 2 ** attempt, 5.0))
+                continue
+            now = self.ctx.runtime.now()
+            self.sent.extend({"row_id": row.id, "sid": sid, "sent_at": now} for row in sms.rows)
+            if len(self.sent) >= self.RECORD_EVERY:
+                self.record_sent()
+            return 1
+        assert error is not None
+        self.record_sent()
+        settle_failure(self.ctx, sms, [row.id for row in sms.rows], self.lease, error)
+        return 0
 
-
-def renew_claim(ctx: WorkerContext, ids: list[int], held: datetime, renewed: datetime) -> bool:
-    """Move our claim's timestamp forward; False if the rows are no longer ours."""
-    with ctx.runtime.db.session() as session:
-        result = session.execute(
-            update(OutboundSms)
-            .where(OutboundSms.id.in_(ids), OutboundSms.state == "sending", OutboundSms.claimed_at == held)
-            .values(claimed_at=renewed)
-        )
-        if result.rowcount == len(ids):
-            return True
-        session.rollback()
-        return False
+    def record_sent(self) -> None:
+        if not self.sent:
+            return
+        table = OutboundSms.__table__
+        with self.ctx.runtime.db.session() as session:
+            session.execute(
+                table.update()
+                .where(table.c.id == bindparam("row_id"), table.c.state == "sending", table.c.claimed_at == self.lease)
+                .values(state="sent", sid=bindparam("sid"), sent_at=bindparam("sent_at")),
+                self.sent,
+            )
+        self.sent = []
 
 
 def settle_failure(ctx: WorkerContext, sms: OutgoingSms, ids: list[int], claim_time: datetime,
