@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service import feed_store, streak_figures
+from service import feed_store, occurrences, streak_figures
 from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import is_occurrence, occurrence_local
@@ -153,7 +153,8 @@ def _opt_in(session: Session, person: Person, now: datetime, join: bool = False)
     joined = _invitations(person) if join else []
     for membership in joined:
         membership.status = "active"
-        feed_store.mark_dirty(session, circle_id=membership.circle_id, now=now)
+        session.flush()
+        occurrences.include_participant(session, membership.circle_id, person.id, now)
     if not joined:
         return Answer(sms_text.opted_in_text())
     return Answer(_joined_text(", ".join(m.circle.name for m in joined)))
@@ -328,26 +329,22 @@ def _materialized(session: Session, subject: Subject, at: datetime, now: datetim
     instant of an edited rule), so it is added here; above it, the clock's own
     step runs first, or the clock would later insert the same instant again.
     """
-    from workers import clock  # the clock's materialization, without loading the broker at import
-
     _materialize_through(session, subject, at, now)
     stored = _stored(session, subject, at)
     if stored is None:
         if at >= subject.materialized_until:  # past the clock's horizon: its own tick will add it
             raise ApiError(422, "invalid", "That occurrence has not opened for check-ins yet.", "occurrence")
-        clock.add_occurrence(session, subject, at, now)
+        occurrences.add_occurrence(session, subject, at, now)
         stored = _stored(session, subject, at)
     return stored
 
 
 def _materialize_through(session: Session, subject: Subject, through: datetime, now: datetime) -> None:
     """Run the clock's materialization for this subject until it covers `through` (or its horizon)."""
-    from workers import clock
-
     session.refresh(subject, with_for_update=True)  # a concurrent clock tick waits, or we wait for it
     while subject.materialized_until <= through:
         reached = subject.materialized_until
-        clock.materialize_subject(session, subject, now)
+        occurrences.materialize(session, [subject], now)
         if subject.materialized_until == reached:
             return
 

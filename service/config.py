@@ -185,6 +185,6 @@ def load(env: Mapping[str, str] | None = None, var_dir: Path = DEFAULT_VAR_DIR) 
         secret_key=_secret_key(env, var_dir),
         clock_interval=_number(env, "TEND_CLOCK_INTERVAL", 15.0, low=0.1, high=3600),
         port=int(_number(env, "TEND_PORT", 8000, integer=True, low=1, high=65535)),
-        sms_mps=_number(env, "TEND_SMS_MPS", 1.0, low=0.01, high=10000),
+        sms_mps=_number(env, "TEND_SMS_MPS", 1.0, low=0.01, high=1_000_000),
         claim_timeout=_number(env, "TEND_CLAIM_TIMEOUT", 120.0, low=1, high=86400),
     )

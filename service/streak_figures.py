@@ -22,7 +22,9 @@ from sqlalchemy import and_, case, exists, func, or_, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from service.core.streaks import COUNTED, MONTH, Occurrence as Counted, Rates, StreakState, advance, rates, recompute, reliability
+from service.core.streaks import (
+    COUNTED, MONTH, Occurrence as Counted, Rates, StreakState, advance, rates, recompute, reliability,
+)
 from service.models import Membership, Occurrence, OccurrenceOutcome, Promise, Ritual, RitualParticipant, StreakFigure
 
 
@@ -191,7 +193,9 @@ def _subjects_of(session: Session, person_id: int) -> list[tuple[str, int, str]]
                                Membership.status == "active"))
         .where(takes_part).order_by(Ritual.id)
     )
-    promises = session.execute(select(Promise.id, Promise.title).where(Promise.keeper_id == person_id).order_by(Promise.id))
+    promises = session.execute(
+        select(Promise.id, Promise.title).where(Promise.keeper_id == person_id).order_by(Promise.id)
+    )
     return [("ritual", *row) for row in rituals] + [("promise", *row) for row in promises]
 
 

@@ -115,8 +115,9 @@ class ReminderFacts:
     def load(cls, session: Session, rows: list[OutboundSms]) -> ReminderFacts:
         occurrences = {o.id: o for o in session.scalars(
             select(Occurrence).where(Occurrence.id.in_({r.occurrence_id for r in rows})))}
-        decided = set(session.execute(select(OccurrenceOutcome.occurrence_id, OccurrenceOutcome.person_id).where(
-            OccurrenceOutcome.occurrence_id.in_(occurrences), OccurrenceOutcome.outcome != "pending")).tuples())
+        decided = {(occurrence_id, person_id) for occurrence_id, person_id in session.execute(
+            select(OccurrenceOutcome.occurrence_id, OccurrenceOutcome.person_id).where(
+                OccurrenceOutcome.occurrence_id.in_(occurrences), OccurrenceOutcome.outcome != "pending"))}
         titles: dict[tuple[str, int], str] = {}
         companions: dict[tuple[str, int], tuple[int, ...]] = {}
         ritual_ids = {o.ritual_id for o in occurrences.values() if o.ritual_id is not None}
@@ -127,14 +128,14 @@ class ReminderFacts:
         everyone = [rid for rid in ritual_ids if not companions.get(("ritual", rid))]
         members = session.execute(select(Ritual.id, Membership.person_id).join(
             Membership, (Membership.circle_id == Ritual.circle_id) & (Membership.status == "active")
-        ).where(Ritual.id.in_(everyone), Ritual.everyone.is_(True)).order_by(Membership.joined_order)).tuples()
+        ).where(Ritual.id.in_(everyone), Ritual.everyone.is_(True)).order_by(Membership.joined_order))
         grouped: dict[int, list[int]] = defaultdict(list)
         for ritual_id, person_id in members:
             grouped[ritual_id].append(person_id)
         companions.update({("ritual", rid): tuple(pids) for rid, pids in grouped.items()})
         promise_ids = {o.promise_id for o in occurrences.values() if o.promise_id is not None}
         for promise_id, title, recipient_id in session.execute(select(Promise.id, Promise.title, Promise.recipient_id)
-                                                                .where(Promise.id.in_(promise_ids))).tuples():
+                                                                .where(Promise.id.in_(promise_ids))):
             titles["promise", promise_id] = title
             companions["promise", promise_id] = (recipient_id,)
         wanted = {pid for pids in companions.values() for pid in pids}

@@ -7,6 +7,8 @@ changed, or here once, for a feed nobody has fetched yet.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +16,7 @@ from apiflask import APIBlueprint, Schema, fields
 from apiflask.validators import OneOf, Range
 from flask import Response, request
 from marshmallow import ValidationError, validates_schema
+from werkzeug.http import is_resource_modified
 
 from service import feed_store
 from service.api.context import auth, commit, me, now, runtime, session
@@ -72,6 +75,7 @@ def feed_urls(token: str) -> dict[str, str]:
 @bp.auth_required(auth)
 @bp.input(FeedIn, arg_name="body")
 @bp.output(NewFeedOut, status_code=201)
+@bp.doc(responses={404: "No such circle among yours"})
 def create_feed(body: dict[str, Any]) -> dict[str, Any]:
     """Create a feed to subscribe to in a calendar; keep the URL secret (revoke it if it leaks)."""
     feed, token = feed_store.create_feed(session(), owner=me(), scope=body["scope"],
@@ -98,19 +102,69 @@ def revoke_feed(feed_id: int) -> str:
     return ""
 
 
+class RecentBodies:
+    """Feed bytes by ETag, least recently served dropped first, so a poll reads only a few bytes from the database.
+
+    An ETag is a digest of the bytes, so an entry is never stale, and every
+    request still looks its token up: a revoked feed is gone at once.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.bodies: OrderedDict[str, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, etag: str) -> bytes | None:
+        with self.lock:
+            body = self.bodies.get(etag)
+            if body is not None:
+                self.bodies.move_to_end(etag)
+            return body
+
+    def put(self, etag: str, body: bytes) -> None:
+        with self.lock:
+            if etag not in self.bodies:
+                self.bodies[etag] = body
+                self.size += len(body)
+            while self.size > self.max_bytes:
+                self.size -= len(self.bodies.popitem(last=False)[1])
+
+
+recent_bodies = RecentBodies(max_bytes=32 * 1024 * 1024)  # per process
+
+
 @bp.get("/feeds/<token>.ics")
 @bp.doc(hide=True)
 def serve_feed(token: str) -> Response:
-    """The stored render, with ETag / Last-Modified; a matching If-None-Match gets 304 and no body."""
-    stored = feed_store.stored_feed(session(), token)
-    if stored is not None and stored.body is None:  # never rendered: render it now, so a new feed works at once
-        feed_store.refresh(session(), stored.id, now=now(), secret=runtime().config.secret_key, wait=True)
-        commit()
-        stored = feed_store.stored_feed(session(), token)
-    if stored is None:
-        raise not_found("Feed")
-    response = Response(stored.body, content_type=CALENDAR_TYPE)
-    response.set_etag(stored.etag)
-    response.last_modified = stored.rendered_at
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    return response.make_conditional(request)
+    """The stored render, with ETag / Last-Modified; a matching If-None-Match gets 304 and no body.
+
+    Autocommit: a poll is one statement, so it needs no BEGIN and ROLLBACK round trips.
+    """
+    with runtime().db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        feed = feed_store.published(connection, token)
+        if feed is not None and feed.etag is None:  # never rendered: render it now, so a new feed works at once
+            feed_store.refresh(session(), feed.id, now=now(), secret=runtime().config.secret_key, wait=True)
+            commit()
+            feed = feed_store.published(connection, token)
+        if feed is None:
+            raise not_found("Feed")
+        if not is_resource_modified(request.environ, feed.etag, last_modified=feed.rendered_at):
+            return calendar_response(feed, None)
+        body = recent_bodies.get(feed.etag)
+        if body is None:
+            feed = feed_store.published_body(connection, feed.id)
+            if feed is None:
+                raise not_found("Feed")
+            body = feed.body
+            recent_bodies.put(feed.etag, body)
+    return calendar_response(feed, body)
+
+
+def calendar_response(feed: Any, body: bytes | None) -> Response:
+    """The feed's bytes, or a 304 when `body` is None; both carry the validators and caching rules."""
+    response = Response(body, status=304 if body is None else 200, content_type=CALENDAR_TYPE,
+                        headers={"Cache-Control": CACHE_CONTROL})
+    response.set_etag(feed.etag)
+    response.last_modified = feed.rendered_at
+    return response

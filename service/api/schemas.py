@@ -15,6 +15,7 @@ from service.core.streaks import OUTCOMES
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_MINUTES = 7 * 24 * 60
+REMIND_MAX_MINUTES = 2 * 24 * 60  # reminders may start two days early; the clock prepares four days ahead
 
 
 class StrictSchema(Schema):
@@ -90,7 +91,7 @@ class RitualIn(StrictSchema):
     timezone = TimeZoneName(required=True)
     rrule = fields.String(required=True, allow_none=True, validate=Length(1, 500))
     duration_minutes = _minutes(low=1, high=24 * 60)
-    remind_before_minutes = _minutes()
+    remind_before_minutes = _minutes(high=REMIND_MAX_MINUTES)
     grace_minutes = _minutes(required=False, allow_none=True)
     participants = fields.List(fields.Integer(strict=True), validate=Length(1, 8))
 
@@ -105,7 +106,7 @@ class RitualPatch(StrictSchema):
     timezone = TimeZoneName()
     rrule = fields.String(allow_none=True, validate=Length(1, 500))
     duration_minutes = _minutes(required=False, low=1, high=24 * 60)
-    remind_before_minutes = _minutes(required=False)
+    remind_before_minutes = _minutes(required=False, high=REMIND_MAX_MINUTES)
     grace_minutes = _minutes(required=False, allow_none=True)
     participants = fields.List(fields.Integer(strict=True), validate=Length(1, 8))
 
@@ -137,7 +138,7 @@ class PromiseIn(StrictSchema):
     due = LocalDateTime(required=True)
     timezone = TimeZoneName(required=True)
     rrule = fields.String(allow_none=True, validate=Length(1, 500))
-    remind_before_minutes = _minutes()
+    remind_before_minutes = _minutes(high=REMIND_MAX_MINUTES)
     grace_minutes = _minutes(required=False)
 
     @validates_schema
@@ -194,8 +195,12 @@ class Moment(fields.String):
 
 
 class OccurrencesQuery(Schema):
-    from_ = Moment(data_key="from", metadata={"description": "window start, inclusive (default: 30 days ago)"})
-    to = Moment(metadata={"description": "window end, exclusive (default: 7 days ahead); at most 366 days after 'from'"})
+    """A window [from, to) of instants: ISO dates or date-times, read as UTC when they carry no offset."""
+
+    from_ = Moment(data_key="from", metadata={"description": "window start, inclusive (default: 30 days ago); "
+                                                             "ISO date or date-time, UTC unless it has an offset"})
+    to = Moment(metadata={"description": "window end, exclusive (default: 7 days ahead); at most 366 days after "
+                                         "'from'; ISO date or date-time, UTC unless it has an offset"})
 
 
 class OccurrenceOut(Schema):
@@ -210,7 +215,9 @@ class OccurrencesOut(Schema):
 
 
 class ReliabilityOut(Schema):
-    reliability_30d = fields.Float(required=True, allow_none=True, metadata=FRACTION)
+    reliability_30d = fields.Float(required=True, allow_none=True, metadata={
+        "description": "kept ÷ (kept + missed) over the last 30 days of the subjects listed; "
+                       + FRACTION["description"]})
 
 
 class SubjectStreakOut(Schema):
@@ -221,7 +228,8 @@ class SubjectStreakOut(Schema):
     longest_streak = fields.Integer(required=True)
     kept_rate_7d = fields.Float(required=True, allow_none=True, metadata=FRACTION)
     kept_rate_30d = fields.Float(required=True, allow_none=True, metadata=FRACTION)
-    on_time_rate_30d = fields.Float(allow_none=True, metadata=FRACTION | {"description": "promises only; " + FRACTION["description"]})
+    on_time_rate_30d = fields.Float(allow_none=True, metadata={
+        "description": "promises only: on time ÷ (on time + late + missed); " + FRACTION["description"]})
     strength = fields.Float(required=True, metadata={"description": "0..100, one decimal"})
 
 

@@ -16,7 +16,6 @@ from service.core.schedule import occurrence_local, occurrences_between
 from service.core.streaks import as_percent
 from service.errors import ApiError
 from service.models import Occurrence, Ritual
-from service.streak_figures import SubjectFigures
 
 bp = APIBlueprint("streaks", __name__, url_prefix="/api/v1", tag="Streaks")
 
@@ -60,7 +59,7 @@ def promise_occurrences(promise_id: int, window: dict[str, datetime]) -> dict[st
     return occurrences_json(subjects.promise_for(session(), me().id, promise_id), window)
 
 
-def subject_json(subject: SubjectFigures) -> dict[str, Any]:
+def subject_json(subject: streak_figures.SubjectFigures) -> dict[str, Any]:
     body = {
         "kind": subject.kind, "id": subject.id, "title": subject.title,
         "current_streak": subject.state.current_streak, "longest_streak": subject.state.longest_streak,

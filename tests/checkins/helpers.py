@@ -47,8 +47,11 @@ def outcome_of(db, person_id: int, *, ritual_id: int | None = None, promise_id: 
 
 def sent_reminder_sid(db, person_id: int) -> str:
     with db.session() as s:
-        return s.scalar(select(OutboundSms.sid).where(OutboundSms.person_id == person_id, OutboundSms.kind == "reminder",
-                                                      OutboundSms.sid.is_not(None)).order_by(OutboundSms.sent_at.desc()))
+        return s.scalar(
+            select(OutboundSms.sid)
+            .where(OutboundSms.person_id == person_id, OutboundSms.kind == "reminder", OutboundSms.sid.is_not(None))
+            .order_by(OutboundSms.sent_at.desc())
+        )
 
 
 def messages_to(fake_twilio, phone: str) -> list[str]:

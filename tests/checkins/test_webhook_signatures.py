@@ -51,7 +51,8 @@ def test_a_forged_status_callback_changes_nothing(client, people, db, clock, sms
     reminded_couple(client, people, db, clock, sms, fake_twilio)
     sid = sent_reminder_sid(db, people.ids["Alice"])
     params = {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "21610"}
-    response = texts.post("/webhooks/twilio/status", params, headers=signed("/webhooks/twilio/status", params, "forged"))
+    forged = signed("/webhooks/twilio/status", params, "forged")
+    response = texts.post("/webhooks/twilio/status", params, headers=forged)
     assert response.status_code == 403
     with db.session() as s:
         assert s.get(Person, people.ids["Alice"]).sms_status == "active"

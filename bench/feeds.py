@@ -1,0 +1,205 @@
+"""Feed serving throughput against a bare Flask "hello", and feed render time for 20 and 200 rituals.
+
+    python -m bench.feeds
+
+Issue 6's goal: GET /feeds/<token>.ics of a stored feed of 20 rituals runs at
+≥ 0.7× the requests/s of a bare Flask app answering "hello", both served by
+gunicorn with the same settings in the same run and loaded by the same
+keep-alive client. The seeded circle is a couple whose daily rituals started
+30 days ago, with both outcomes decided for every past day, so the feed
+carries the RECURRENCE-ID overrides a lived-in feed has. Results go to
+bench/results/feeds.json.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import statistics
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import insert, select
+
+from bench.harness import Children, save, temporary_database, wait_until
+from service import feed_store
+from service.core.schedule import local_to_utc, parse_timezone
+from service.db import Database
+from service.models import Circle, Feed, Membership, Occurrence, OccurrenceOutcome, Person, Ritual
+
+SECRET = "bench-secret-key-0123456789"
+ZONE = "America/New_York"
+HISTORY_DAYS = 30
+SERVED_RITUALS = 20
+RENDERED_RITUALS = (20, 200)
+RENDER_RUNS = 5
+GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"]
+CONCURRENCY = 8
+WARM_UP = 300
+REQUESTS = 4000
+ROUNDS = 2
+GOAL_RATIO = 0.7
+REPO = Path(__file__).resolve().parent.parent
+
+
+def hello_app() -> Flask:
+    """The baseline: the least a Flask app can do per request."""
+    app = Flask("hello")
+    app.add_url_rule("/hello", "hello", lambda: "hello")
+    return app
+
+
+def seed_couple(db: Database, rituals: int, now: datetime, tag: str) -> int:
+    """A circle of two with `rituals` daily rituals and HISTORY_DAYS of decided outcomes; returns the circle id."""
+    start = (now - timedelta(days=HISTORY_DAYS)).astimezone(parse_timezone(ZONE)).replace(
+        hour=7, minute=30, second=0, microsecond=0, tzinfo=None)
+    with db.session() as session:
+        people = session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), [
+            {"name": name, "phone": f"+1202555{tag}{i}", "timezone": ZONE, "sms_status": "active", "created_at": now}
+            for i, name in enumerate(("Alice", "Bob"))]).all()
+        circle_id = session.scalar(insert(Circle).returning(Circle.id), {"name": f"Us {tag}", "created_at": now})
+        session.execute(insert(Membership), [
+            {"circle_id": circle_id, "person_id": person_id, "status": "active", "joined_order": order, "created_at": now}
+            for order, person_id in enumerate(people, 1)])
+        ritual_ids = session.scalars(insert(Ritual).returning(Ritual.id, sort_by_parameter_order=True), [
+            {"circle_id": circle_id, "title": f"Ritual {n}", "start_local": start + timedelta(minutes=n),
+             "timezone": ZONE, "rrule": "FREQ=DAILY", "duration_minutes": 20, "remind_before_minutes": 10,
+             "everyone": True, "sequence": 0, "materialized_until": now, "created_at": now, "updated_at": now}
+            for n in range(rituals)]).all()
+        days = [start + timedelta(days=d) for d in range(HISTORY_DAYS)]
+        occurrences = [(ritual_id, local_to_utc(local + timedelta(minutes=n), parse_timezone(ZONE)))
+                       for n, ritual_id in enumerate(ritual_ids) for local in days]
+        occurrence_ids = session.scalars(insert(Occurrence).returning(Occurrence.id, sort_by_parameter_order=True), [
+            {"ritual_id": ritual_id, "at": at, "local": at.replace(tzinfo=None), "opens_at": at, "closes_at": at,
+             "closed": True} for ritual_id, at in occurrences]).all()
+        session.execute(insert(OccurrenceOutcome), [
+            {"occurrence_id": occurrence_id, "person_id": person_id, "decided_at": now,
+             "outcome": "missed" if (i + k) % 7 == 0 else "done"}
+            for i, occurrence_id in enumerate(occurrence_ids) for k, person_id in enumerate(people)])
+    return circle_id
+
+
+def circle_feed(db: Database, circle_id: int, now: datetime) -> tuple[int, str]:
+    """A rendered circle feed: (id, token)."""
+    with db.session() as session:
+        owner = session.get(Person, session.scalar(select(Membership.person_id).where(Membership.circle_id == circle_id)))
+        feed, token = feed_store.create_feed(session, owner=owner, scope="circle", circle_id=circle_id, now=now)
+        feed_store.refresh(session, feed.id, now=now, secret=SECRET)
+        return feed.id, token
+
+
+def render_ms(db: Database, feed_id: int, now: datetime) -> tuple[float, int]:
+    """Median wall time of reading a feed's contents and building its bytes, and the size of those bytes."""
+    times, size = [], 0
+    for _ in range(RENDER_RUNS):
+        with db.session() as session:
+            feed = session.get(Feed, feed_id)
+            started = time.perf_counter()
+            size = len(feed_store.render(session, feed, now=now, secret=SECRET))
+            times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), size
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve(children: Children, app: str, env: dict[str, str]) -> tuple[object, int]:
+    port = free_port()
+    process = children.start([sys.executable, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{port}", app],
+                             env=env, cwd=REPO)
+    return process, port
+
+
+def answers(port: int, path: str) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", path)
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def load(port: int, path: str, requests: int) -> float:
+    """Requests per second of CONCURRENCY keep-alive clients sending `requests` GETs in all; every answer must be 200."""
+    failures: list[str] = []
+
+    def client(count: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for _ in range(count):
+            connection.request("GET", path)
+            response = response_of(connection)
+            if response.status != 200:
+                failures.append(f"{path}: {response.status}")
+                return
+
+    def response_of(connection: http.client.HTTPConnection) -> http.client.HTTPResponse:
+        response = connection.getresponse()
+        response.read()
+        return response
+
+    threads = [threading.Thread(target=client, args=(requests // CONCURRENCY,)) for _ in range(CONCURRENCY)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"bad answers: {failures[:3]}")
+    return (requests // CONCURRENCY) * CONCURRENCY / elapsed
+
+
+def throughput(children: Children, app: str, path: str, env: dict[str, str]) -> float:
+    """Best of ROUNDS loads after a warm-up, on a fresh gunicorn serving `app`."""
+    process, port = serve(children, app, env)
+    try:
+        if not wait_until(lambda: answers(port, path), timeout=20):
+            raise RuntimeError(f"{app} did not come up")
+        load(port, path, WARM_UP)
+        return max(load(port, path, REQUESTS) for _ in range(ROUNDS))
+    finally:
+        children.stop(process)
+
+
+def main() -> int:
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    with temporary_database() as url, Children() as children:
+        db = Database(url)
+        renders = {}
+        for count in RENDERED_RITUALS:
+            feed_id, token = circle_feed(db, seed_couple(db, count, now, tag=f"{count:03d}"), now)
+            renders[count] = render_ms(db, feed_id, now)
+            if count == SERVED_RITUALS:
+                served_path = f"/feeds/{token}.ics"
+        db.dispose()
+        env = os.environ | {"DATABASE_URL": url, "TEND_SECRET_KEY": SECRET, "TEND_PUBLIC_URL": "http://127.0.0.1"}
+        env.pop("REDIS_URL", None)
+        hello = throughput(children, "bench.feeds:hello_app()", "/hello", env)
+        feed = throughput(children, "service.app:create_app()", served_path, env)
+    ratio = feed / hello
+    result = {
+        "gunicorn": " ".join(GUNICORN), "client": f"{CONCURRENCY} keep-alive threads, {REQUESTS} requests, best of {ROUNDS}",
+        "hello_rps": round(hello), "feed_rps": round(feed), "ratio": round(ratio, 2), "goal_ratio": GOAL_RATIO,
+        "feed_bytes": renders[SERVED_RITUALS][1],
+        "render_ms": {str(count): round(ms, 1) for count, (ms, _size) in renders.items()},
+        "render_bytes": {str(count): size for count, (_ms, size) in renders.items()},
+        "history_days": HISTORY_DAYS, "cpus": os.cpu_count(),
+    }
+    print(f"{'GET /hello (bare Flask)':<34}{hello:>9.0f} req/s")
+    print(f"{f'GET feed ({SERVED_RITUALS} rituals, stored)':<34}{feed:>9.0f} req/s   ratio {ratio:.2f} (goal ≥ {GOAL_RATIO})")
+    for count, (ms, size) in renders.items():
+        print(f"{f'render {count} rituals':<34}{ms:>9.1f} ms      {size / 1024:.0f} KiB")
+    print(f"saved {save('feeds', result)}")
+    return 0 if ratio >= GOAL_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

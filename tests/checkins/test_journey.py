@@ -1,0 +1,38 @@
+"""The whole way through: sign up, opt in by SMS, get reminded, reply DONE, see the streak."""
+
+from datetime import timedelta
+
+from tests.checkins.helpers import FIRST_REMINDER, messages_to
+
+
+def test_sign_up_opt_in_reminder_done_streak(client, people, db, clock, sms, fake_twilio, texts):
+    alice = people.create("Alice")
+    sms.tick()
+    assert messages_to(fake_twilio, people.PHONES["Alice"]) == [
+        "Tend: Hi Alice! Reply YES to get reminders for your rituals with your partner. Reply STOP to opt out."]
+
+    assert texts.send("Alice", "YES").startswith("Tend: You're in!")
+    assert client.get("/api/v1/me", headers=people.headers("Alice")).get_json()["sms_status"] == "active"
+
+    circle = client.post("/api/v1/circles", json={"name": "Just me"}, headers=people.headers("Alice")).get_json()
+    ritual = client.post(f"/api/v1/circles/{circle['id']}/rituals", headers=people.headers("Alice"), json={
+        "title": "Morning coffee talk", "starts": "2026-12-02T07:30", "timezone": "America/New_York",
+        "rrule": "FREQ=DAILY", "duration_minutes": 20, "remind_before_minutes": 10}).get_json()
+    sms.tick()
+    clock.set(FIRST_REMINDER)
+    sms.tick()
+    assert messages_to(fake_twilio, people.PHONES["Alice"])[-1] == (
+        "Tend: Morning coffee talk at 7:30. Reply DONE when you've had it, or SKIP.")
+
+    clock.advance(minutes=3)
+    assert texts.send("Alice", "DONE") == "Kept! Morning coffee talk: a new streak begins."
+
+    streaks = client.get("/api/v1/streaks", headers=people.headers("Alice")).get_json()
+    (coffee,) = streaks["subjects"]
+    assert (coffee["kind"], coffee["id"], coffee["title"]) == ("ritual", ritual["id"], "Morning coffee talk")
+    assert (coffee["current_streak"], coffee["longest_streak"]) == (1, 1)
+    assert alice["sms_status"] == "pending"
+
+    clock.set(FIRST_REMINDER + timedelta(days=1))
+    sms.tick()
+    assert texts.send("Alice", "d") == "Kept! Morning coffee talk: 2 in a row."

@@ -1,0 +1,53 @@
+"""A webhook Twilio (or anyone) sends again is recorded once, even when the copies race."""
+
+import threading
+
+import requests
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from service.models import CheckIn, InboundMessage
+from tests.checkins.conftest import new_sid, signed
+from tests.checkins.helpers import checkin_count, reminded_couple
+
+COPIES = 20
+
+
+def test_a_replayed_message_sid_is_answered_alike_and_recorded_once(client, people, db, clock, sms, fake_twilio, texts):
+    reminded_couple(client, people, db, clock, sms, fake_twilio)
+    sid = new_sid()
+    first = texts.send("Alice", "DONE", sid=sid)
+    clock.advance(minutes=1)
+    assert texts.send("Alice", "DONE", sid=sid) == first
+    assert checkin_count(db) == 1
+
+
+def test_the_same_message_sid_from_20_threads_at_once_makes_exactly_one_checkin(
+        app, people, db, clock, sms, fake_twilio, texts, client):
+    reminded_couple(client, people, db, clock, sms, fake_twilio)
+    form = texts.inbound_form("Alice", "DONE")
+    headers = signed("/webhooks/twilio/sms", form, texts.auth_token)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/webhooks/twilio/sms"
+    start = threading.Barrier(COPIES)
+    answers: list[requests.Response] = []
+
+    def post() -> None:
+        start.wait()
+        answers.append(requests.post(url, data=form, headers=headers, timeout=30))
+
+    threads = [threading.Thread(target=post) for _ in range(COPIES)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.shutdown()
+    assert [a.status_code for a in answers] == [200] * COPIES
+    assert len({a.text for a in answers}) == 1 and "Kept!" in answers[0].text
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(CheckIn).where(CheckIn.message_sid == form["MessageSid"])) == 1
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) == 1
+    assert checkin_count(db) == 1

@@ -1,0 +1,108 @@
+"""What a feed shows: its subjects, paused dates, edits and past outcomes, read by independent parsers."""
+
+from datetime import datetime, timedelta, timezone
+
+import recurring_ical_events
+from sqlalchemy import select, update
+
+from service import feed_store
+from service.models import Occurrence, OccurrenceOutcome
+from tests.feeds.helpers import calendar, events, new_feed
+from tests.reminders.helpers import add_ritual, couple
+from workers import clock as clock_module, feed_publisher
+from workers.runtime import for_runtime
+
+UTC = timezone.utc
+FIRST = datetime(2026, 12, 2, 12, 30, tzinfo=UTC)  # the ritual's first 07:30 in New York
+
+
+def materialize_first(runtime, clock):
+    """Run the clock the morning before FIRST: its occurrence exists, pending."""
+    clock.set(FIRST - timedelta(hours=6))
+    ctx = for_runtime(runtime)
+    assert clock_module.tick(ctx).materialized
+    return ctx
+
+
+def starts(cal, start, end):
+    return [event["DTSTART"].dt.astimezone(UTC) for event in recurring_ical_events.of(cal).between(start, end)]
+
+
+def summaries(client, feed):
+    return {str(event["SUMMARY"]) for event in events(client, feed)}
+
+
+def overrides(client, feed):
+    return {event["RECURRENCE-ID"].dt.astimezone(UTC): (str(event["SUMMARY"]), str(event.get("DESCRIPTION", "")))
+            for event in events(client, feed) if "RECURRENCE-ID" in event}
+
+
+def test_a_circle_feed_shows_the_circles_ritual_at_its_local_time(client, people, db):
+    circle_id = couple(client, people, db)
+    add_ritual(client, people, circle_id)
+    cal = calendar(client, new_feed(client, people, scope="circle", circle_id=circle_id))
+    assert str(cal["X-WR-CALNAME"]) == "Tend — Us"
+    assert starts(cal, FIRST - timedelta(days=1), FIRST + timedelta(days=3)) == [FIRST + timedelta(days=d) for d in range(3)]
+
+
+def test_a_person_feed_shows_only_what_that_person_takes_part_in(client, people, db):
+    circle_id = couple(client, people, db)
+    add_ritual(client, people, circle_id, title="Coffee")
+    add_ritual(client, people, circle_id, title="Bob's run", participants=[people.ids["Bob"]])
+    client.post("/api/v1/promises", headers=people.headers("Bob"), json={
+        "circle_id": circle_id, "to": people.ids["Alice"], "title": "Book the restaurant", "due": "2026-12-04T18:00",
+        "timezone": "America/New_York", "remind_before_minutes": 60})
+    alice = new_feed(client, people)
+    assert str(calendar(client, alice)["X-WR-CALNAME"]) == "Tend — Alice"
+    assert summaries(client, alice) == {"Coffee", "Book the restaurant"}
+    assert summaries(client, new_feed(client, people, "Bob")) == {"Coffee", "Bob's run", "Book the restaurant"}
+    promise = next(e for e in events(client, alice) if e["SUMMARY"] == "Book the restaurant")
+    assert promise["DESCRIPTION"] == "Promised by Bob to Alice."
+    assert promise["DURATION"].dt == timedelta(minutes=15)
+
+
+def test_paused_dates_are_left_out_as_exdates(client, people, db):
+    circle_id = couple(client, people, db)
+    ritual = add_ritual(client, people, circle_id)
+    client.post(f"/api/v1/rituals/{ritual['id']}/pause", json={"until": "2026-12-05T00:00"}, headers=people.headers("Alice"))
+    cal = calendar(client, new_feed(client, people))
+    assert starts(cal, FIRST, FIRST + timedelta(days=5)) == [FIRST + timedelta(days=3), FIRST + timedelta(days=4)]
+
+
+def test_an_edit_raises_the_sequence_and_keeps_the_uid(client, people, db):
+    circle_id = couple(client, people, db)
+    ritual = add_ritual(client, people, circle_id)
+    first = new_feed(client, people)
+    before = events(client, first)[0]
+    client.patch(f"/api/v1/rituals/{ritual['id']}", json={"duration_minutes": 30}, headers=people.headers("Alice"))
+    after = events(client, new_feed(client, people))[0]
+    assert (before["SEQUENCE"], after["SEQUENCE"]) == (0, 1)
+    assert before["UID"] == after["UID"]
+
+
+def test_a_missed_occurrence_shows_as_a_crossed_override(client, people, db, runtime, clock):
+    circle_id = couple(client, people, db)
+    add_ritual(client, people, circle_id)
+    feed = new_feed(client, people, scope="circle", circle_id=circle_id)
+    ctx = materialize_first(runtime, clock)
+    assert overrides(client, feed) == {}
+    clock.set(datetime(2026, 12, 3, 6, 0, tzinfo=UTC))  # its window (to the end of its local day) has closed
+    assert clock_module.tick(ctx).closed
+    assert feed_publisher.render_feed(ctx, feed["id"])  # the clock marked it dirty
+    assert overrides(client, feed) == {FIRST: ("✗ Morning coffee talk", "Alice ✗, Bob ✗")}
+
+
+def test_a_check_in_shows_in_the_persons_feed_before_the_partner_decides(client, people, db, runtime, clock):
+    circle_id = couple(client, people, db)
+    add_ritual(client, people, circle_id)
+    alice, shared = new_feed(client, people), new_feed(client, people, scope="circle", circle_id=circle_id)
+    ctx = materialize_first(runtime, clock)
+    with db.session() as session:
+        occurrence = session.scalar(select(Occurrence.id).where(Occurrence.at == FIRST))
+        session.execute(update(OccurrenceOutcome).values(outcome="done", decided_at=FIRST).where(
+            OccurrenceOutcome.occurrence_id == occurrence, OccurrenceOutcome.person_id == people.ids["Alice"]))
+        feed_store.mark_dirty(session, circle_id=circle_id, now=runtime.now())
+    for feed in (alice, shared):
+        feed_publisher.render_feed(ctx, feed["id"])
+    assert overrides(client, alice) == {FIRST: ("✓ Morning coffee talk", "Alice ✓, Bob …")}
+    assert overrides(client, shared) == {}  # Bob may still make it
