@@ -57,6 +57,8 @@ class Children:
                 process.wait()
 
     def __enter__(self) -> Children:
+        # `timeout` and Ctrl-C end us with a signal: unwind so no child outlives the run
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -81,7 +81,8 @@ def run(count: int, processes: int, threads: int) -> dict:
 
         ctx = WorkerContext(Runtime(config=config, db=db, doorbell=SilentDoorbell()), ConsoleTransport(), SendRate(1e6))
         started = time.monotonic()
-        clock.materialize(ctx, now, limit=2_000)
+        while clock.materialize(ctx, now, limit=2_000):
+            pass
         print(f"materialized {count:,} occurrences in {time.monotonic() - started:.1f} s", flush=True)
 
         children.start(worker_command("workers.actors", processes, threads), env)

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from apiflask import APIFlask
-from werkzeug.routing import IntegerConverter
 
 from service import config as config_module
 from service.api import checkins, circles, feeds, health, people, promises, rituals, streaks, webhooks
 from service.api.context import close_session
 from service.db import Database
-from service.errors import ERROR_SCHEMA, error_body
+from service.errors import ERROR_SCHEMA, error_body, not_found
 from service.runtime import Runtime
 
 MAX_BODY_BYTES = 64 * 1024
 
 
-class RowIdConverter(IntegerConverter):
-    """`<int:…>` limited to the database's id range: a larger number is a 404, not an overflow."""
+MAX_ROW_ID = 2**63 - 1
 
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(map, *args, **kwargs)
+
+def reject_impossible_ids(_endpoint: str | None, values: dict | None) -> None:
+    """An id beyond the database's range names nothing: 404, rather than an overflow deep in a query."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and value > MAX_ROW_ID:
+            raise not_found("Resource")
 
 
 def create_app(runtime: Runtime | None = None) -> APIFlask:
@@ -36,7 +37,7 @@ def create_app(runtime: Runtime | None = None) -> APIFlask:
         INFO={"description": "Tend keeps couples' rituals and promises on schedule. See SPEC §8."},
         SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer"}},
     )
-    app.url_map.converters["int"] = RowIdConverter
+    app.url_value_preprocessor(reject_impossible_ids)
     app.extensions["tend"] = runtime
     app.error_processor(error_body)
     app.spec_processor(document_body_errors)

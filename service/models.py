@@ -250,6 +250,8 @@ class OutboundSms(Base):
         ),
         Index("ix_outbound_sms_queued_due_at", "due_at", postgresql_where=text("state = 'queued'"), sqlite_where=text("state = 'queued'")),
         Index("ix_outbound_sms_person_sent_at", "person_id", "sent_at"),
+        Index("ix_outbound_sms_sending_claimed_at", "claimed_at", postgresql_where=text("state = 'sending'"),
+              sqlite_where=text("state = 'sending'")),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)

@@ -172,17 +172,20 @@ class Delivery:
 
     The lease is renewed before it could look stale to a reconciler; an SMS
     whose rows were taken back meanwhile is left alone. Results are written
-    every RECORD_EVERY sends: a crash before that is settled by reconciliation
-    (Twilio has the message), so batching the writes cannot double a send.
+    every RECORD_EVERY sends or RECORD_WITHIN seconds, whichever comes first
+    (status callbacks look rows up by SID): a crash before that is settled by
+    reconciliation (Twilio has the message), so batching cannot double a send.
     """
 
     RECORD_EVERY = 50
+    RECORD_WITHIN = 0.5
 
     def __init__(self, ctx: WorkerContext, claim_time: datetime):
         self.ctx = ctx
         self.lease = claim_time
         self.renew_after = timedelta(seconds=ctx.runtime.config.claim_timeout / 3)
         self.sent: list[dict[str, object]] = []
+        self.first_unrecorded = 0.0
 
     def run(self, outgoing: list[OutgoingSms]) -> int:
         count = 0
@@ -225,8 +228,10 @@ class Delivery:
                 time.sleep(min(exc.retry_after or 0.2 * 2 ** attempt, 5.0))
                 continue
             now = self.ctx.runtime.now()
+            if not self.sent:
+                self.first_unrecorded = time.monotonic()
             self.sent.extend({"row_id": row.id, "sid": sid, "sent_at": now} for row in sms.rows)
-            if len(self.sent) >= self.RECORD_EVERY:
+            if len(self.sent) >= self.RECORD_EVERY or time.monotonic() - self.first_unrecorded >= self.RECORD_WITHIN:
                 self.record_sent()
             return 1
         assert error is not None

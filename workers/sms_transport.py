@@ -7,6 +7,7 @@ knowledge of Twilio's error codes.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import uuid
@@ -20,6 +21,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+
+# The SDK logs every request's headers at INFO: ten lines per SMS at worker log levels.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 OPTED_OUT_CODE = 21610
 TOO_MANY_REQUESTS_CODE = 20429

@@ -76,21 +76,30 @@ class ClockTime(fields.String):
         return None if value is None else value.strftime("%H:%M")
 
 
-class Title(fields.String):
-    """A non-blank title of at most 120 characters, surrounding spaces removed."""
+class Text(fields.String):
+    """Non-blank text of bounded length, surrounding spaces removed, no control characters (NUL breaks SQL)."""
 
-    def __init__(self, **kwargs: Any):
-        super().__init__(metadata={"minLength": 1, "maxLength": 120}, **kwargs)
+    def __init__(self, max_length: int, **kwargs: Any):
+        self.max_length = max_length
+        super().__init__(metadata={"minLength": 1, "maxLength": max_length}, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         raw = super()._deserialize(value, attr, data, **kwargs).strip()
         if not raw:
             raise ValidationError("Must not be blank.")
-        if len(raw) > 120:
-            raise ValidationError("At most 120 characters.")
-        if any(ord(c) < 32 for c in raw):
+        if len(raw) > self.max_length:
+            raise ValidationError(f"At most {self.max_length} characters.")
+        if any(ord(c) < 32 or ord(c) == 127 for c in raw):
             raise ValidationError("Must not contain control characters.")
         return raw
+
+
+def Title(**kwargs: Any) -> Text:
+    return Text(120, **kwargs)
+
+
+def Name(**kwargs: Any) -> Text:
+    return Text(80, **kwargs)
 
 
 class UTCInstant(fields.DateTime):

@@ -9,7 +9,7 @@ from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import RAISE, ValidationError, validates_schema
 
-from service.api.fields import ClockTime, LocalDateTime, Phone, TimeZoneName, Title, UTCInstant
+from service.api.fields import ClockTime, LocalDateTime, Name, Phone, TimeZoneName, Title, UTCInstant
 from service.core.schedule import Schedule, ScheduleError, is_occurrence, local_to_utc, parse_timezone, validate_rrule
 from service.core.streaks import OUTCOMES
 
@@ -28,7 +28,7 @@ def _minutes(required: bool = True, low: int = 0, high: int = MAX_MINUTES, **kwa
 
 
 class PersonIn(StrictSchema):
-    name = fields.String(required=True, validate=Length(1, 80))
+    name = Name(required=True)
     phone = Phone(required=True)
     timezone = TimeZoneName(required=True)
 
@@ -44,7 +44,7 @@ class DigestSlot(StrictSchema):
 
 
 class PersonPatch(StrictSchema):
-    name = fields.String(validate=Length(1, 80))
+    name = Name()
     timezone = TimeZoneName()
     quiet_hours = fields.Nested(QuietHours, allow_none=True)
     digest = fields.Nested(DigestSlot)
@@ -68,7 +68,7 @@ class MeOut(PersonOut):
 
 
 class CircleIn(StrictSchema):
-    name = fields.String(required=True, validate=Length(1, 80))
+    name = Name(required=True)
 
 
 class MemberOut(Schema):

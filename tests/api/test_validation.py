@@ -94,3 +94,26 @@ def test_ritual_fields_are_validated(client, people, change, field):
     response = client.post(f"/api/v1/circles/{circle['id']}/rituals", json=ritual | change, headers=people.headers("Alice"))
     assert response.status_code == 422, response.get_json()
     assert error_of(response)["field"] == field
+
+
+@pytest.mark.parametrize("name", ["Al\x00ice", "Al\nice", "\x7f"])
+def test_control_characters_are_refused_not_stored(client, name):
+    response = client.post("/api/v1/people", json=PERSON | {"name": name})
+    assert response.status_code == 422 and error_of(response)["field"] == "name"
+
+
+def test_an_id_beyond_the_database_range_is_404(client, people):
+    people.create("Alice")
+    for method in ("get", "patch", "delete"):
+        response = getattr(client, method)(f"/api/v1/rituals/{2**64}", headers=people.headers("Alice"), json={})
+        assert response.status_code == 404, method
+        assert error_of(response)["code"] == "not_found"
+
+
+def test_rrule_text_with_a_nul_is_refused(client, people):
+    people.create("Alice")
+    circle = client.post("/api/v1/circles", json={"name": "Us"}, headers=people.headers("Alice")).get_json()
+    ritual = {"title": "Walk", "starts": "2026-12-06T10:00", "timezone": "UTC", "rrule": "FREQ=DAILY\x00",
+              "duration_minutes": 20, "remind_before_minutes": 10}
+    response = client.post(f"/api/v1/circles/{circle['id']}/rituals", json=ritual, headers=people.headers("Alice"))
+    assert response.status_code == 422 and error_of(response)["field"] == "rrule"
