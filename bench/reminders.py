@@ -55,6 +55,28 @@ def noop_floor(children: Children, env: dict[str, str], messages: int, processes
     return messages / elapsed
 
 
+def _send_many(fake_url: str, count: int, threads: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from workers.sms_transport import TwilioTransport
+
+    transport = TwilioTransport("AC" + "0" * 32, "test-auth-token", from_number="+15005550006", api_base_url=fake_url)
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda i: transport.send(f"+1202555{i % 10_000:04d}", f"Tend: floor {i}"), range(count)))
+
+
+def sdk_floor(fake_url: str, messages: int, processes: int, threads: int) -> float:
+    """Raw throughput (SMS/s) of the official SDK against the same fake, same processes and threads, no Tend."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    started = time.monotonic()
+    with ProcessPoolExecutor(processes) as pool:
+        list(pool.map(_send_many, [fake_url] * processes, [messages // processes] * processes, [threads] * processes))
+    elapsed = time.monotonic() - started
+    requests.post(f"{fake_url}/_fake/reset", timeout=30)
+    return messages / elapsed
+
+
 def run(count: int, processes: int, threads: int) -> dict:
     redis.Redis.from_url(REDIS_URL).flushdb()
     os.environ["REDIS_URL"] = REDIS_URL  # before workers.broker is imported by anything below
@@ -69,6 +91,8 @@ def run(count: int, processes: int, threads: int) -> dict:
         }
         floor = noop_floor(children, env, max(2_000, count // 5), processes, threads)
         print(f"floor: Dramatiq no-op {floor:,.0f} messages/s", flush=True)
+        sdk = sdk_floor(fake_url, max(2_000, count // 10), processes, threads)
+        print(f"floor: twilio SDK to the fake {sdk:,.0f} SMS/s", flush=True)
 
         db = Database(database_url)
         now = utc_now()
@@ -111,6 +135,8 @@ def run(count: int, processes: int, threads: int) -> dict:
         "sms_per_second": round(len(messages) / all_in, 1) if all_in else None,
         "floor_noop_messages_per_second": round(floor, 1),
         "ratio_sms_to_noop": round(len(messages) / all_in / floor, 3) if all_in else None,
+        "floor_sdk_sms_per_second": round(sdk, 1),
+        "ratio_sms_to_sdk": round(len(messages) / all_in / sdk, 3) if all_in else None,
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
