@@ -38,26 +38,24 @@ def first_instant(subject: Subject) -> datetime:
     return local_to_utc(start, parse_timezone(subject.timezone)) - timedelta(seconds=1)
 
 
-def ritual_for(session: Session, person_id: int, ritual_id: int) -> Ritual:
-    ritual = session.scalar(
-        select(Ritual).join(Membership, Membership.circle_id == Ritual.circle_id).where(
-            Ritual.id == ritual_id, Membership.person_id == person_id, Membership.status == "active"
+def visible(session: Session, model: type[Subject], person_id: int, subject_id: int) -> Subject:
+    """The ritual or promise if `person_id` is an active member of its circle; otherwise 404."""
+    subject = session.scalar(
+        select(model).join(Membership, Membership.circle_id == model.circle_id).where(
+            model.id == subject_id, Membership.person_id == person_id, Membership.status == "active"
         )
     )
-    if ritual is None:
-        raise not_found("Ritual")
-    return ritual
+    if subject is None:
+        raise not_found(model.__name__)
+    return subject
+
+
+def ritual_for(session: Session, person_id: int, ritual_id: int) -> Ritual:
+    return visible(session, Ritual, person_id, ritual_id)
 
 
 def promise_for(session: Session, person_id: int, promise_id: int) -> Promise:
-    promise = session.scalar(
-        select(Promise).join(Membership, Membership.circle_id == Promise.circle_id).where(
-            Promise.id == promise_id, Membership.person_id == person_id, Membership.status == "active"
-        )
-    )
-    if promise is None:
-        raise not_found("Promise")
-    return promise
+    return visible(session, Promise, person_id, promise_id)
 
 
 def check_participants(circle: Circle, participants: list[int] | None) -> None:
