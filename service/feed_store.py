@@ -89,10 +89,8 @@ def mark_dirty(session: Session, *, circle_id: int, now: datetime) -> list[int]:
     changes never wait for each other crosswise.
     """
     members = select(Membership.person_id).where(Membership.circle_id == circle_id)
-    ids = list(session.scalars(
-        select(Feed.id).where(or_(Feed.circle_id == circle_id, and_(Feed.scope == "person", Feed.person_id.in_(members))))
-        .order_by(Feed.id).with_for_update()
-    ))
+    showing = or_(Feed.circle_id == circle_id, and_(Feed.scope == "person", Feed.person_id.in_(members)))
+    ids = list(session.scalars(select(Feed.id).where(showing).order_by(Feed.id).with_for_update()))
     if ids:
         session.execute(
             update(Feed).where(Feed.id.in_(ids)).values(dirty_since=func.coalesce(Feed.dirty_since, now))

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from service import occurrences
+from service import feed_store, occurrences
 from service.models import Circle, OutboundSms, Promise, Ritual
-from workers import dispatch
+from workers import dispatch, feed_publisher
 from workers.runtime import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class TickReport:
     rung: int = 0
     closed: int = 0
     reconciled: int = 0
+    feeds: int = 0
 
 
 def tick(ctx: WorkerContext, now: datetime | None = None, batch: int = 500) -> TickReport:
@@ -47,6 +48,7 @@ def tick(ctx: WorkerContext, now: datetime | None = None, batch: int = 500) -> T
     claim_timeout = timedelta(seconds=ctx.runtime.config.claim_timeout)
     report.reconciled = dispatch.reconcile_stale(ctx, now, claim_timeout)
     report.rung = ring_due(ctx, now, batch * 10, claim_timeout)
+    report.feeds = feed_publisher.render_dirty(ctx, now, batch)
     return report
 
 
@@ -60,7 +62,7 @@ def run_forever(ctx: WorkerContext, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             report = tick(ctx)
-            if report.materialized or report.rung or report.closed or report.reconciled:
+            if any(getattr(report, f.name) for f in fields(report)):
                 log.info("tick: %s", describe(report))
         except Exception:  # a failed tick is retried by the next one; the database stays the truth
             log.exception("clock tick failed")
@@ -89,8 +91,13 @@ def materialize(ctx: WorkerContext, now: datetime, limit: int) -> int:
 
 
 def close_ended(ctx: WorkerContext, now: datetime, limit: int) -> int:
+    """Close ended windows, then ring for the feeds whose outcomes changed."""
     with ctx.runtime.db.session() as session:
-        return occurrences.close_ended(session, now, limit)
+        closed = occurrences.close_ended(session, now, limit)
+        feed_ids = feed_store.take_marked(session)
+    if feed_ids:
+        ctx.runtime.doorbell.render_feeds(feed_ids)
+    return closed
 
 
 def ring_due(ctx: WorkerContext, now: datetime, limit: int, rering_after: timedelta) -> int:

@@ -1,12 +1,15 @@
 """Calendar feeds: create and revoke them (JSON API), and serve them to calendars (`/feeds/<token>.ics`).
 
 Serving is the hot path (every subscribed calendar polls it): one indexed
-read of the stored bytes; the render happens in a worker when something
+read of a few bytes (id, ETag, Last-Modified), a 304 when the calendar has
+that version, else the bytes from a per-process cache keyed by ETag (read
+from the row on a miss). The render happens in a worker when something
 changed, or here once, for a feed nobody has fetched yet.
 """
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -55,7 +58,8 @@ class FeedOut(Schema):
 
 class NewFeedOut(FeedOut):
     url = fields.String(required=True, metadata={"description": "the feed; its secret token is shown only here, once"})
-    webcal_url = fields.String(required=True, metadata={"description": "the same feed for calendar apps' subscribe links"})
+    webcal_url = fields.String(required=True,
+                               metadata={"description": "the same feed for calendar apps' subscribe links"})
 
 
 class FeedsOut(Schema):
@@ -103,10 +107,12 @@ def revoke_feed(feed_id: int) -> str:
 
 
 class RecentBodies:
-    """Feed bytes by ETag, least recently served dropped first, so a poll reads only a few bytes from the database.
+    """Feed bytes by ETag, least recently served dropped first: a poll then reads only a few bytes from the database.
 
     An ETag is a digest of the bytes, so an entry is never stale, and every
-    request still looks its token up: a revoked feed is gone at once.
+    request still looks its token up: a revoked feed is gone at once. Each
+    entry also keeps a gzip copy, made once: calendar clients accept gzip, and
+    a feed full of past outcomes shrinks about tenfold.
     """
 
     def __init__(self, max_bytes: int) -> None:
@@ -121,6 +127,14 @@ class RecentBodies:
             if body is not None:
                 self.bodies.move_to_end(etag)
             return body
+
+    def gzipped(self, etag: str, body: bytes) -> bytes:
+        key = etag + ";gzip"
+        compressed = self.get(key)
+        if compressed is None:
+            compressed = gzip.compress(body, compresslevel=6, mtime=0)
+            self.put(key, compressed)
+        return compressed
 
     def put(self, etag: str, body: bytes) -> None:
         with self.lock:
@@ -158,10 +172,16 @@ def serve_feed(token: str) -> Response:
                 raise not_found("Feed")
             body = feed.body
             recent_bodies.put(feed.etag, body)
+    if "gzip" in request.accept_encodings:
+        response = calendar_response(feed, recent_bodies.gzipped(feed.etag, body))
+        response.content_encoding = "gzip"
+        response.vary.add("Accept-Encoding")
+        return response
     return calendar_response(feed, body)
 
 
 def calendar_response(feed: Any, body: bytes | None) -> Response:
+    # the ETag names the uncompressed bytes; a gzip answer is marked by Content-Encoding and Vary
     """The feed's bytes, or a 304 when `body` is None; both carry the validators and caching rules."""
     response = Response(body, status=304 if body is None else 200, content_type=CALENDAR_TYPE,
                         headers={"Cache-Control": CACHE_CONTROL})

@@ -3,11 +3,12 @@
 from datetime import datetime, timedelta, timezone
 
 import recurring_ical_events
+import vobject
 from sqlalchemy import select, update
 
 from service import feed_store
 from service.models import Occurrence, OccurrenceOutcome
-from tests.feeds.helpers import calendar, events, new_feed
+from tests.feeds.helpers import calendar, events, fetch, new_feed
 from tests.reminders.helpers import add_ritual, couple
 from workers import clock as clock_module, feed_publisher
 from workers.runtime import for_runtime
@@ -42,7 +43,8 @@ def test_a_circle_feed_shows_the_circles_ritual_at_its_local_time(client, people
     add_ritual(client, people, circle_id)
     cal = calendar(client, new_feed(client, people, scope="circle", circle_id=circle_id))
     assert str(cal["X-WR-CALNAME"]) == "Tend — Us"
-    assert starts(cal, FIRST - timedelta(days=1), FIRST + timedelta(days=3)) == [FIRST + timedelta(days=d) for d in range(3)]
+    expected = [FIRST + timedelta(days=d) for d in range(3)]
+    assert starts(cal, FIRST - timedelta(days=1), FIRST + timedelta(days=3)) == expected
 
 
 def test_a_person_feed_shows_only_what_that_person_takes_part_in(client, people, db):
@@ -64,9 +66,13 @@ def test_a_person_feed_shows_only_what_that_person_takes_part_in(client, people,
 def test_paused_dates_are_left_out_as_exdates(client, people, db):
     circle_id = couple(client, people, db)
     ritual = add_ritual(client, people, circle_id)
-    client.post(f"/api/v1/rituals/{ritual['id']}/pause", json={"until": "2026-12-05T00:00"}, headers=people.headers("Alice"))
-    cal = calendar(client, new_feed(client, people))
-    assert starts(cal, FIRST, FIRST + timedelta(days=5)) == [FIRST + timedelta(days=3), FIRST + timedelta(days=4)]
+    client.post(f"/api/v1/rituals/{ritual['id']}/pause", json={"until": "2026-12-05T00:00"},
+                headers=people.headers("Alice"))
+    feed = new_feed(client, people)
+    expected = [FIRST + timedelta(days=d) for d in (3, 4)]
+    assert starts(calendar(client, feed), FIRST, FIRST + timedelta(days=5)) == expected
+    vevent = vobject.readOne(fetch(client, feed).data.decode()).vevent  # an independent parser reads the same dates
+    assert [d.astimezone(UTC) for d in vevent.getrruleset().between(FIRST, FIRST + timedelta(days=5))] == expected
 
 
 def test_an_edit_raises_the_sequence_and_keeps_the_uid(client, people, db):

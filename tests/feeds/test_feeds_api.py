@@ -1,6 +1,7 @@
 """Creating, listing and revoking feeds, and serving them with HTTP caching (SPEC §6, §8)."""
 
 import base64
+import gzip
 import re
 
 from tests.feeds.helpers import PUBLIC_URL, events, fetch, new_feed
@@ -127,3 +128,14 @@ def test_a_stale_etag_gets_the_new_feed(client, people, db, runtime, doorbell):
     assert fresh.status_code == 200
     assert b"Evening tea" in fresh.data
     assert fresh.headers["ETag"] != etag
+
+
+def test_a_client_that_accepts_gzip_gets_the_same_feed_compressed(client, people):
+    people.create("Alice")
+    feed = new_feed(client, people)
+    plain = fetch(client, feed)
+    packed = fetch(client, feed, **{"Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    assert gzip.decompress(packed.data) == plain.data
+    assert packed.headers["ETag"] == plain.headers["ETag"]
+    assert "Content-Encoding" not in plain.headers
