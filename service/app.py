@@ -5,7 +5,7 @@ from __future__ import annotations
 from apiflask import APIFlask
 
 from service import config as config_module
-from service.api import checkins, circles, feeds, health, people, promises, rituals, streaks, webhooks
+from service.api import checkins, circles, feeds, health, people, privacy, promises, rituals, streaks, webhooks
 from service.api.context import close_session
 from service.db import Database
 from service.errors import ERROR_SCHEMA, error_body, not_found
@@ -42,7 +42,8 @@ def create_app(runtime: Runtime | None = None) -> APIFlask:
     app.error_processor(error_body)
     app.spec_processor(document_body_errors)
     app.teardown_appcontext(close_session)
-    for blueprint in (health.bp, people.bp, circles.bp, rituals.bp, promises.bp, streaks.bp, checkins.bp, webhooks.bp, feeds.bp):
+    for blueprint in (health.bp, people.bp, privacy.bp, circles.bp, rituals.bp, promises.bp, streaks.bp, checkins.bp,
+                      webhooks.bp, feeds.bp):
         app.register_blueprint(blueprint)
     return app
 
