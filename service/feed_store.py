@@ -18,10 +18,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from calendars.feed import FeedEvent, PastOutcome, build_feed
+from service.db import HotReads
 from service import accounts
 from service.core.schedule import Schedule, occurrence_local, occurrences_between
 from service.errors import not_found
@@ -69,16 +70,16 @@ _PUBLISHED = select(Feed.id, Feed.etag, Feed.rendered_at).where(Feed.token_hash 
 _PUBLISHED_BODY = select(Feed.id, Feed.etag, Feed.rendered_at, Feed.body).where(Feed.id == bindparam("feed_id"))
 
 
-def published(connection: Connection, token: str) -> Row[Any] | None:
+def published(reads: HotReads, token: str) -> Any | None:
     """(id, etag, rendered_at) of the feed behind `token`: one indexed read of a few bytes, for every poll."""
     if len(token) > MAX_TOKEN_LENGTH:
         return None
-    return connection.execute(_PUBLISHED, {"digest": token_digest(token)}).first()
+    return reads.first(_PUBLISHED, {"digest": token_digest(token)})
 
 
-def published_body(connection: Connection, feed_id: int) -> Row[Any] | None:
+def published_body(reads: HotReads, feed_id: int) -> Any | None:
     """(id, etag, rendered_at, body) of a feed, read together so that they match."""
-    return connection.execute(_PUBLISHED_BODY, {"feed_id": feed_id}).first()
+    return reads.first(_PUBLISHED_BODY, {"feed_id": feed_id})
 
 
 def mark_dirty(session: Session, *, circle_id: int, now: datetime) -> list[int]:

@@ -153,25 +153,25 @@ recent_bodies = RecentBodies(max_bytes=32 * 1024 * 1024)  # per process
 def serve_feed(token: str) -> Response:
     """The stored render, with ETag / Last-Modified; a matching If-None-Match gets 304 and no body.
 
-    Autocommit: a poll is one statement, so it needs no BEGIN and ROLLBACK round trips.
+    A poll is one statement on the thread's own connection (no pool, no pre-ping; see HotReads).
     """
-    with runtime().db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        feed = feed_store.published(connection, token)
-        if feed is not None and feed.etag is None:  # never rendered: render it now, so a new feed works at once
-            feed_store.refresh(session(), feed.id, now=now(), secret=runtime().config.secret_key, wait=True)
-            commit()
-            feed = feed_store.published(connection, token)
+    reads = runtime().db.hot_reads
+    feed = feed_store.published(reads, token)
+    if feed is not None and feed.etag is None:  # never rendered: render it now, so a new feed works at once
+        feed_store.refresh(session(), feed.id, now=now(), secret=runtime().config.secret_key, wait=True)
+        commit()
+        feed = feed_store.published(reads, token)
+    if feed is None:
+        raise not_found("Feed")
+    if not is_resource_modified(request.environ, feed.etag, last_modified=feed.rendered_at):
+        return calendar_response(feed, None)
+    body = recent_bodies.get(feed.etag)
+    if body is None:
+        feed = feed_store.published_body(reads, feed.id)
         if feed is None:
             raise not_found("Feed")
-        if not is_resource_modified(request.environ, feed.etag, last_modified=feed.rendered_at):
-            return calendar_response(feed, None)
-        body = recent_bodies.get(feed.etag)
-        if body is None:
-            feed = feed_store.published_body(connection, feed.id)
-            if feed is None:
-                raise not_found("Feed")
-            body = feed.body
-            recent_bodies.put(feed.etag, body)
+        body = bytes(feed.body)
+        recent_bodies.put(feed.etag, body)
     if "gzip" in request.accept_encodings:
         response = calendar_response(feed, recent_bodies.gzipped(feed.etag, body))
         response.content_encoding = "gzip"
