@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from apiflask import APIFlask
+from prometheus_client import CollectorRegistry
 
 from service import config as config_module
 from service.api import checkins, circles, feeds, health, people, privacy, promises, rituals, streaks, webhooks
 from service.api.context import close_session
 from service.db import Database
+from service.metrics import OutboxCollector
 from service.errors import ERROR_SCHEMA, error_body, not_found
 from service.runtime import Runtime
 
@@ -39,6 +41,8 @@ def create_app(runtime: Runtime | None = None) -> APIFlask:
     )
     app.url_value_preprocessor(reject_impossible_ids)
     app.extensions["tend"] = runtime
+    app.extensions["tend_metrics"] = CollectorRegistry(auto_describe=True)
+    app.extensions["tend_metrics"].register(OutboxCollector(runtime.db, runtime.now))
     app.error_processor(error_body)
     app.spec_processor(document_body_errors)
     app.teardown_appcontext(close_session)

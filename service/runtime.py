@@ -25,6 +25,9 @@ class Doorbell(Protocol):
 
     def render_feeds(self, feed_ids: Sequence[int]) -> None: ...
 
+    def ping(self) -> None:
+        """Raise when the broker behind the doorbell cannot be reached (for /readyz)."""
+
 
 class SilentDoorbell:
     """For processes with no broker: the next clock tick finds the work instead."""
@@ -33,6 +36,9 @@ class SilentDoorbell:
         return None
 
     def render_feeds(self, feed_ids: Sequence[int]) -> None:
+        return None
+
+    def ping(self) -> None:
         return None
 
 

@@ -54,12 +54,17 @@ class RecordingDoorbell:
     def __init__(self) -> None:
         self.sms: list[list[int]] = []
         self.feeds: list[list[int]] = []
+        self.broken = False
 
     def send_sms(self, outbound_ids) -> None:
         self.sms.append(list(outbound_ids))
 
     def render_feeds(self, feed_ids) -> None:
         self.feeds.append(list(feed_ids))
+
+    def ping(self) -> None:
+        if self.broken:
+            raise ConnectionError("broker unreachable")
 
 
 def _admin(sql: str) -> None:

@@ -11,6 +11,11 @@ CHUNK = 200
 
 
 class DramatiqDoorbell:
+    def ping(self) -> None:
+        from workers.broker import broker, ping
+
+        ping(broker)
+
     def send_sms(self, outbound_ids: Sequence[int]) -> None:
         from workers import actors
 

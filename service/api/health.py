@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from apiflask import APIBlueprint
 from flask import Response, current_app
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from service.api.context import runtime
 
@@ -22,10 +22,7 @@ def healthz() -> dict[str, Any]:
 @bp.get("/readyz")
 @bp.doc(hide=True)
 def readyz() -> tuple[dict[str, Any], int]:
-    checks: dict[str, Callable[[], None]] = {"database": runtime().db.ping}
-    broker_ping = current_app.extensions.get("tend_broker_ping")
-    if broker_ping is not None:
-        checks["broker"] = broker_ping
+    checks: dict[str, Callable[[], None]] = {"database": runtime().db.ping, "broker": runtime().doorbell.ping}
     failures = {}
     for name, check in checks.items():
         try:
@@ -39,4 +36,6 @@ def readyz() -> tuple[dict[str, Any], int]:
 @bp.get("/metrics")
 @bp.doc(hide=True)
 def metrics() -> Response:
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    """Process metrics plus the outbox, windows and feeds as the database sees them."""
+    registry = current_app.extensions["tend_metrics"]
+    return Response(generate_latest(REGISTRY) + generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,46 @@
+"""Prometheus metrics read from the database at scrape time.
+
+The database is the truth for every process (web, workers, clocks), so
+gauges computed from it at scrape need no multi-process bookkeeping and
+stay correct however many replicas run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable, Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from service.db import Database
+from service.models import Feed, Occurrence, OutboundSms
+
+
+class OutboxCollector(Collector):
+    def __init__(self, db: Database, now: Callable[[], datetime]):
+        self.db = db
+        self.now = now
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return []  # the names are fixed below; describing must not touch the database at start
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        now = self.now()
+        with self.db.session() as session:
+            states = dict(session.execute(select(OutboundSms.state, func.count()).group_by(OutboundSms.state)).all())
+            oldest_due = session.scalar(select(func.min(OutboundSms.due_at)).where(
+                OutboundSms.state == "queued", OutboundSms.due_at <= now))
+            open_windows = session.scalar(select(func.count()).where(Occurrence.closed.is_(False)))
+            dirty_feeds = session.scalar(select(func.count()).where(Feed.dirty_since.is_not(None)))
+        by_state = GaugeMetricFamily("tend_outbound_sms", "Outbound SMS rows by state", labels=["state"])
+        for state in ("queued", "sending", "sent", "delivered", "failed", "undelivered", "cancelled"):
+            by_state.add_metric([state], states.get(state, 0))
+        yield by_state
+        yield GaugeMetricFamily("tend_outbound_sms_oldest_due_seconds",
+                                "How late the oldest due, unsent SMS is (0 when none)",
+                                value=(now - oldest_due).total_seconds() if oldest_due else 0.0)
+        yield GaugeMetricFamily("tend_open_occurrences", "Occurrences whose check-in window is still open",
+                                value=open_windows)
+        yield GaugeMetricFamily("tend_dirty_feeds", "Feeds waiting for a new render", value=dirty_feeds)
