@@ -69,6 +69,7 @@ migrations hook's copy, and hashed into pod annotations so a change rolls pods.
 TEND_PUBLIC_URL: {{ required "config.publicUrl is required: the external base URL (Twilio signatures, feed and digest links)" .Values.config.publicUrl | quote }}
 TEND_CLOCK_INTERVAL: {{ .Values.config.clockInterval | quote }}
 TEND_SMS_MPS: {{ .Values.config.smsMps | quote }}
+TEND_CLAIM_TIMEOUT: {{ .Values.config.claimTimeout | quote }}
 TEND_PORT: {{ .Values.web.containerPort | quote }}
 {{- with .Values.twilio.fromNumber }}
 TWILIO_FROM_NUMBER: {{ . | quote }}
