@@ -6,7 +6,7 @@ from apiflask import APIFlask
 from prometheus_client import CollectorRegistry
 
 from service import config as config_module
-from service.api import checkins, circles, feeds, health, people, privacy, promises, rituals, streaks, webhooks
+from service.api import checkins, circles, digests, feeds, health, people, privacy, promises, rituals, streaks, webhooks
 from service.api.context import close_session
 from service.db import Database
 from service.metrics import OutboxCollector
@@ -47,7 +47,7 @@ def create_app(runtime: Runtime | None = None) -> APIFlask:
     app.spec_processor(document_body_errors)
     app.teardown_appcontext(close_session)
     for blueprint in (health.bp, people.bp, privacy.bp, circles.bp, rituals.bp, promises.bp, streaks.bp, checkins.bp,
-                      webhooks.bp, feeds.bp):
+                      webhooks.bp, feeds.bp, digests.bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from service import feed_store, occurrences
+from service import digests, feed_store, occurrences
 from service.models import Circle, OutboundSms, Promise, Ritual
 from workers import dispatch, feed_publisher
 from workers.runtime import WorkerContext
@@ -38,6 +38,7 @@ class TickReport:
     closed: int = 0
     reconciled: int = 0
     feeds: int = 0
+    digests: int = 0
 
 
 def tick(ctx: WorkerContext, now: datetime | None = None, batch: int = 500) -> TickReport:
@@ -49,6 +50,7 @@ def tick(ctx: WorkerContext, now: datetime | None = None, batch: int = 500) -> T
     report.reconciled = dispatch.reconcile_stale(ctx, now, claim_timeout)
     report.rung = ring_due(ctx, now, batch * 10, claim_timeout)
     report.feeds = feed_publisher.render_dirty(ctx, now, batch)
+    report.digests = digests.send_due(ctx.runtime, now, batch)
     return report
 
 

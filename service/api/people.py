@@ -62,6 +62,7 @@ def patch_me(body: dict[str, Any]) -> dict[str, Any]:
     if "digest" in body:
         person.digest_weekday = WEEKDAYS.index(body["digest"]["weekday"])
         person.digest_time = body["digest"]["time"]
-        person.next_digest_at = None  # the clock schedules the next digest from the new slot
+    if "digest" in body or "timezone" in body:
+        person.next_digest_at = None  # the clock schedules the next digest from the moved slot
     commit()
     return me_json(person)
