@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import redis as redis_lib
@@ -64,30 +65,38 @@ def test_two_clocks_and_doubled_doorbells_send_each_reminder_once(db, clock, sms
 
 
 @pytest.fixture
-def processes(pg_url, redis_url, fake_twilio):
-    """Starts `tend clock` and Dramatiq workers as real processes; kills what is left at the end."""
+def processes(pg_url, redis_url, fake_twilio, tmp_path):
+    """Starts `tend clock` and Dramatiq workers as real processes; kills what is left at the end.
+
+    Their output goes to files that are printed at teardown: pytest shows them
+    beside a failure, so a process that could not start says why.
+    """
     env = os.environ | {
         "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
         "TWILIO_AUTH_TOKEN": fake_twilio.auth_token, "TWILIO_FROM_NUMBER": "+15005550006",
         "TWILIO_API_BASE_URL": fake_twilio.base_url, "TEND_PUBLIC_URL": "http://tend.test",
         "TEND_SECRET_KEY": "test-secret-key-0123456789", "TEND_SMS_MPS": "10000",
-        "TEND_CLOCK_INTERVAL": "0.3", "TEND_CLAIM_TIMEOUT": "3", "TEND_LOG_LEVEL": "WARNING",
+        "TEND_CLOCK_INTERVAL": "0.3", "TEND_CLAIM_TIMEOUT": "3", "TEND_LOG_LEVEL": "INFO",
     }
-    started: list[subprocess.Popen] = []
+    started: list[tuple[subprocess.Popen, object]] = []
     commands = {
         "clock": [sys.executable, "-m", "service.cli", "clock"],
         "worker": [sys.executable, "-m", "dramatiq", "workers.actors", "--processes", "1", "--threads", "4"],
     }
 
     def start(name: str) -> subprocess.Popen:
-        process = subprocess.Popen(commands[name], env=env, start_new_session=True,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        started.append(process)
+        log = (tmp_path / f"{name}-{len(started)}.log").open("wb")
+        process = subprocess.Popen(commands[name], env=env, start_new_session=True, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        started.append((process, log))
         return process
 
     yield start
-    for process in started:
+    for process, log in started:
         kill(process)
+        log.close()
+        print(f"--- {log.name} (exit {process.returncode}) ---")
+        print(Path(log.name).read_text(errors="replace")[-6000:])
 
 
 def kill(process: subprocess.Popen) -> None:
