@@ -5,7 +5,7 @@ from __future__ import annotations
 from apiflask import APIFlask
 from prometheus_client import CollectorRegistry
 
-from service import config as config_module
+from service import config as config_module, rate_limits
 from service.api import checkins, circles, digests, feeds, health, people, privacy, promises, rituals, streaks, webhooks
 from service.api.context import close_session
 from service.db import Database
@@ -44,21 +44,25 @@ def create_app(runtime: Runtime | None = None) -> APIFlask:
     app.extensions["tend_metrics"] = CollectorRegistry(auto_describe=True)
     app.extensions["tend_metrics"].register(OutboxCollector(runtime.db, runtime.now))
     app.error_processor(error_body)
-    app.spec_processor(document_body_errors)
+    app.spec_processor(document_common_errors)
     app.teardown_appcontext(close_session)
     for blueprint in (health.bp, people.bp, privacy.bp, circles.bp, rituals.bp, promises.bp, streaks.bp, checkins.bp,
                       webhooks.bp, feeds.bp, digests.bp):
         app.register_blueprint(blueprint)
+    rate_limits.install(app, runtime.config)
     return app
 
 
-def document_body_errors(spec: dict) -> dict:
-    """Every operation that takes a body can also answer 400 (not JSON) and 413 (over 64 KiB)."""
+def document_common_errors(spec: dict) -> dict:
+    """Every documented operation (all /api/v1) can answer 429; those that take a body 400 (not JSON) and 413."""
     error = {"content": {"application/json": {"schema": ERROR_SCHEMA}}}
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
-                responses = operation.setdefault("responses", {})
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("429", {"description": "Too many requests; see Retry-After"} | error)
+            if "requestBody" in operation:
                 responses.setdefault("400", {"description": "The body is not valid JSON"} | error)
                 responses.setdefault("413", {"description": "The body is over 64 KiB"} | error)
     return spec

@@ -16,6 +16,7 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 import phonenumbers
+from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -47,6 +48,9 @@ class Config:
     port: int
     sms_mps: float
     claim_timeout: float
+    api_rate_limit: str = "300 per minute"
+    signup_rate_limit: str = "20 per hour"
+    trusted_proxies: int = 0
 
     @property
     def uses_twilio(self) -> bool:
@@ -125,6 +129,17 @@ def redis_url(env: Mapping[str, str]) -> str | None:
     return raw
 
 
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be limits such as '300 per minute' or '10/hour;100/day' (got {raw!r})") from None
+    return raw
+
+
 def _twilio(env: Mapping[str, str]) -> dict[str, str | None]:
     sid = _get(env, "TWILIO_ACCOUNT_SID")
     token = _secret(env, "TWILIO_AUTH_TOKEN")
@@ -187,4 +202,7 @@ def load(env: Mapping[str, str] | None = None, var_dir: Path = DEFAULT_VAR_DIR) 
         port=int(_number(env, "TEND_PORT", 8000, integer=True, low=1, high=65535)),
         sms_mps=_number(env, "TEND_SMS_MPS", 1.0, low=0.01, high=1_000_000),
         claim_timeout=_number(env, "TEND_CLAIM_TIMEOUT", 120.0, low=1, high=86400),
+        api_rate_limit=_rate_limit(env, "TEND_API_RATE_LIMIT", Config.api_rate_limit),
+        signup_rate_limit=_rate_limit(env, "TEND_SIGNUP_RATE_LIMIT", Config.signup_rate_limit),
+        trusted_proxies=int(_number(env, "TEND_TRUSTED_PROXIES", 0, integer=True, low=0, high=10)),
     )

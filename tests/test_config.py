@@ -53,6 +53,9 @@ def test_it_maps_plain_postgres_urls_to_the_installed_driver(url):
         ({"TEND_PORT": "80000"}, "TEND_PORT"),
         ({"TEND_PORT": "8.5"}, "TEND_PORT"),
         ({"TEND_SMS_MPS": "-1"}, "TEND_SMS_MPS"),
+        ({"TEND_API_RATE_LIMIT": "lots"}, "TEND_API_RATE_LIMIT"),
+        ({"TEND_SIGNUP_RATE_LIMIT": "5 per fortnight"}, "TEND_SIGNUP_RATE_LIMIT"),
+        ({"TEND_TRUSTED_PROXIES": "-1"}, "TEND_TRUSTED_PROXIES"),
     ],
 )
 def test_a_bad_value_names_its_variable(env, variable):

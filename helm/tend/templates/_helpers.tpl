@@ -70,6 +70,13 @@ TEND_PUBLIC_URL: {{ required "config.publicUrl is required: the external base UR
 TEND_CLOCK_INTERVAL: {{ .Values.config.clockInterval | quote }}
 TEND_SMS_MPS: {{ .Values.config.smsMps | quote }}
 TEND_CLAIM_TIMEOUT: {{ .Values.config.claimTimeout | quote }}
+TEND_API_RATE_LIMIT: {{ .Values.config.apiRateLimit | quote }}
+TEND_SIGNUP_RATE_LIMIT: {{ .Values.config.signupRateLimit | quote }}
+{{- if kindIs "invalid" .Values.config.trustedProxies }}
+TEND_TRUSTED_PROXIES: {{ ternary 1 0 .Values.ingress.enabled | quote }}
+{{- else }}
+TEND_TRUSTED_PROXIES: {{ .Values.config.trustedProxies | quote }}
+{{- end }}
 TEND_PORT: {{ .Values.web.containerPort | quote }}
 {{- with .Values.twilio.fromNumber }}
 TWILIO_FROM_NUMBER: {{ . | quote }}

@@ -1,0 +1,50 @@
+"""Rate limits on the JSON API (SPEC §8's 429), with Flask-Limiter.
+
+Counters live in Redis when REDIS_URL is set, so every web process shares one
+budget; in memory otherwise (the embedded default). A client is its bearer
+token when it sends one (hashed: the token itself never reaches the store),
+else its address. Webhooks (signed by Twilio), feeds (polled by calendars),
+digest pages and health checks are not limited. Creating people and inviting
+members send SMS, which cost money: they have their own, tighter limit.
+
+Should Redis fail, requests go on under in-memory limits rather than fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Flask, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from service.config import Config
+
+LIMITED_PREFIX = "/api/v1/"
+# Endpoints that send an SMS to a new number.
+SMS_SENDING_ENDPOINTS = ("people.create_person", "circles.add_member")
+
+
+def client_key() -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:32]
+    return "addr:" + get_remote_address()
+
+
+def install(app: Flask, config: Config) -> Limiter:
+    """Limit every /api/v1/ route by `TEND_API_RATE_LIMIT`, and SMS-sending ones by `TEND_SIGNUP_RATE_LIMIT` too."""
+    if config.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # the client's address, not the proxy's
+    limiter = Limiter(
+        client_key, app=app, default_limits=[config.api_rate_limit],
+        default_limits_exempt_when=lambda: not request.path.startswith(LIMITED_PREFIX),
+        storage_uri=config.redis_url or "memory://", strategy="moving-window", headers_enabled=True,
+        key_prefix="tend-api", swallow_errors=True, in_memory_fallback_enabled=True,
+    )
+    for endpoint in SMS_SENDING_ENDPOINTS:
+        app.view_functions[endpoint] = limiter.limit(config.signup_rate_limit, override_defaults=False)(
+            app.view_functions[endpoint]
+        )
+    return limiter
