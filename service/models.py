@@ -273,6 +273,21 @@ class OutboundSms(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class DeliveryReport(Base):
+    """A final Twilio status callback whose MessageSid no outbound SMS carried yet.
+
+    Twilio may report before the worker has recorded the SID it was given; the
+    report waits here and the clock applies it once the SID is recorded.
+    """
+
+    __tablename__ = "delivery_reports"
+
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class StreakFigure(Base):
     """Stored streak state per (subject, person), advanced in O(1) as occurrences are counted."""
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from service import digests, feed_store, occurrences
+from service import delivery_reports, digests, feed_store, occurrences
 from service.models import Circle, OutboundSms, Promise, Ritual
 from workers import dispatch, feed_publisher
 from workers.runtime import WorkerContext
@@ -37,6 +37,7 @@ class TickReport:
     rung: int = 0
     closed: int = 0
     reconciled: int = 0
+    reports: int = 0
     feeds: int = 0
     digests: int = 0
 
@@ -48,10 +49,17 @@ def tick(ctx: WorkerContext, now: datetime | None = None, batch: int = 500) -> T
     report.closed = close_ended(ctx, now, batch * 4)
     claim_timeout = timedelta(seconds=ctx.runtime.config.claim_timeout)
     report.reconciled = dispatch.reconcile_stale(ctx, now, claim_timeout)
+    report.reports = apply_held_reports(ctx, now, batch)
     report.rung = ring_due(ctx, now, batch * 10, claim_timeout)
     report.feeds = feed_publisher.render_dirty(ctx, now, batch)
     report.digests = digests.send_due(ctx.runtime, now, batch)
     return report
+
+
+def apply_held_reports(ctx: WorkerContext, now: datetime, batch: int) -> int:
+    """Delivery reports that arrived before their SID was recorded (service/delivery_reports.py)."""
+    with ctx.runtime.db.session() as session:
+        return delivery_reports.apply_held(session, now, batch)
 
 
 def describe(report: TickReport) -> str:

@@ -17,24 +17,17 @@ import logging
 
 from apiflask import APIBlueprint
 from flask import Response, request
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from service import checkins
+from service import checkins, delivery_reports
 from service.api.context import commit, now, runtime, session
 from service.errors import ApiError
-from service.models import OutboundSms, Person
 
 log = logging.getLogger(__name__)
 
 bp = APIBlueprint("webhooks", __name__, url_prefix="/webhooks/twilio", enable_openapi=False)
 
-# Twilio's final statuses, as outbound SMS states; earlier ones (accepted, queued, sending, sent) never move a row back.
-FINAL_STATES = {"delivered": "delivered", "read": "delivered", "undelivered": "undelivered", "failed": "failed"}
-NOT_FINAL = ("queued", "sending", "sent")
-OPTED_OUT_CODE = "21610"
 MAX_SID_LENGTH = 64
 
 
@@ -67,22 +60,10 @@ def inbound_sms() -> Response:
 @bp.post("/status")
 def delivery_status() -> tuple[str, int]:
     """Twilio's report on an SMS Tend sent: final states only, never backwards; 21610 opts the person out."""
-    record_delivery(session(), _message_sid(), request.form.get("MessageStatus", ""), request.form.get("ErrorCode"))
+    delivery_reports.record(session(), _message_sid(), request.form.get("MessageStatus", ""),
+                            request.form.get("ErrorCode"), now())
     commit()
     return "", 204
-
-
-def record_delivery(session: Session, sid: str, status: str, error_code: str | None) -> None:
-    """Idempotent: a repeated or out-of-order callback finds the rows already final and changes nothing."""
-    state = FINAL_STATES.get(status)
-    if state is not None:
-        values: dict[str, str] = {"state": state} | ({"error_code": error_code} if error_code else {})
-        session.execute(update(OutboundSms).where(OutboundSms.sid == sid, OutboundSms.state.in_(NOT_FINAL))
-                        .values(**values))
-    if error_code == OPTED_OUT_CODE:
-        recipients = select(OutboundSms.person_id).where(OutboundSms.sid == sid)
-        session.execute(update(Person).where(Person.id.in_(recipients)).values(sms_status="opted_out"))
-        log.info("SMS %s: recipient opted out at the carrier (21610)", sid)
 
 
 def _message_sid() -> str:
