@@ -29,8 +29,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service import feed_store, occurrences, streak_figures
@@ -40,9 +40,9 @@ from service.core.schedule import is_occurrence, occurrence_local
 from service.core.streaks import KEPT
 from service.errors import ApiError
 from service.models import (
-    CheckIn, InboundMessage, Membership, Occurrence, OccurrenceOutcome, OutboundSms, Person, Promise, Ritual,
+    CheckIn, Feed, InboundMessage, Membership, Occurrence, OccurrenceOutcome, OutboundSms, Person, Promise, Ritual,
 )
-from service.outbox import queue_sms
+from service.outbox import queue_sms, queue_sms_row
 from service.subjects import Subject, schedule_of
 
 log = logging.getLogger(__name__)
@@ -81,40 +81,69 @@ class Recorded:
 
 def handle_inbound(session: Session, inbound: Inbound, now: datetime) -> Answer:
     """Apply one signed inbound SMS and compose the reply; a replayed MessageSid changes nothing."""
-    person = session.scalar(select(Person).where(Person.phone == inbound.sender))
-    if person is None:
+    found = session.execute(_PERSON_BY_PHONE, {"phone": inbound.sender}).first()
+    if found is None:
         log.info("inbound SMS %s from an unknown number: nothing stored", inbound.message_sid)
         return Answer(sms_text.unknown_sender_text())
-    message = _claim(session, inbound, person, now)
-    if message is None:
+    person, invited = found
+    if not _claim(session, inbound, person, now):
         log.info("inbound SMS %s from person %s is a replay", inbound.message_sid, person.id)
-        first = session.get(InboundMessage, inbound.message_sid)
-        return Answer(first.reply if first else "")
+        return Answer(session.execute(_FIRST_REPLY, {"sid": inbound.message_sid}).scalar() or "")
     reply = OPT_OUT_TYPES.get((inbound.opt_out_type or "").upper()) or parse_reply(inbound.body)
     log.info("inbound SMS %s from person %s: %s", inbound.message_sid, person.id, reply.command)
-    answer = respond(session, person, reply, inbound.message_sid, now)
-    message.reply = answer.reply
+    answer = respond(session, person, reply, inbound.message_sid, now, invited=invited)
+    if answer.reply:
+        session.execute(_REPLY, {"b_sid": inbound.message_sid, "b_reply": answer.reply})
     return answer
 
 
-def _claim(session: Session, inbound: Inbound, person: Person, now: datetime) -> InboundMessage | None:
-    """Insert the message's idempotency row; None when another request already holds this MessageSid.
+_INBOUND = InboundMessage.__table__
+# The sender, and whether a circle's invitation awaits their YES (so that YES does not load their memberships).
+_PERSON_BY_PHONE = select(
+    Person,
+    exists().where(Membership.person_id == Person.id, Membership.status == "invited").label("invited"),
+).where(Person.phone == bindparam("phone"))
 
-    A concurrent insert of the same key blocks until the holder commits, so by
-    the time this returns None the first request's reply is readable.
+
+def _claim(session: Session, inbound: Inbound, person: Person, now: datetime) -> bool:
+    """Insert the message's idempotency row; False when another request already holds this MessageSid.
+
+    One INSERT ... ON CONFLICT DO NOTHING: a concurrent insert of the same key
+    blocks until the holder commits (and then inserts nothing), so by the time
+    this returns False the first request's reply is readable.
     """
-    message = InboundMessage(message_sid=inbound.message_sid, person_id=person.id, body=inbound.body,
-                             reply="", received_at=now)
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        return None
-    return message
+    claimed = session.execute(_CLAIM[session.get_bind().dialect.name == "postgresql"], {
+        "message_sid": inbound.message_sid, "person_id": person.id, "body": inbound.body, "received_at": now,
+    }).first()
+    return claimed is not None
 
 
-def respond(session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime) -> Answer:
-    """What one parsed reply does for this person, and what to answer (SPEC §4)."""
+# Statements of the hot path, built once (building and caching a statement per request costs more than running it).
+_CLAIM = {
+    postgres: (postgresql.insert if postgres else sqlite.insert)(_INBOUND)
+    .values(message_sid=bindparam("message_sid"), person_id=bindparam("person_id"), body=bindparam("body"),
+            reply="", received_at=bindparam("received_at"))
+    .on_conflict_do_nothing(index_elements=[_INBOUND.c.message_sid]).returning(_INBOUND.c.message_sid)
+    for postgres in (False, True)
+}
+_REPLY = update(_INBOUND).where(_INBOUND.c.message_sid == bindparam("b_sid")).values(reply=bindparam("b_reply"))
+_FIRST_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.message_sid == bindparam("sid"))
+_OUTCOMES = OccurrenceOutcome.__table__
+_DECIDE_PENDING = (
+    update(_OUTCOMES)
+    .where(_OUTCOMES.c.occurrence_id == bindparam("b_occurrence"), _OUTCOMES.c.person_id == bindparam("b_person"),
+           _OUTCOMES.c.outcome == "pending")
+    .values(outcome=bindparam("b_outcome"), decided_at=bindparam("b_now"))
+)
+_ADD_CHECKIN = insert(CheckIn.__table__)
+
+
+def respond(session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime,
+            invited: bool | None = None) -> Answer:
+    """What one parsed reply does for this person, and what to answer (SPEC §4).
+
+    `invited`: whether a circle's invitation awaits this person, when the caller already knows.
+    """
     match reply.command:
         case "stop":
             person.sms_status = "opted_out"
@@ -125,7 +154,7 @@ def respond(session: Session, person: Person, reply: Reply, message_sid: str | N
             return _opt_in(session, person, now)
         case _ if person.sms_status == "opted_out":
             return Answer(sms_text.opted_out_text())
-        case "yes" if person.sms_status == "pending" or _invitations(person):
+        case "yes" if person.sms_status == "pending" or (bool(_invitations(person)) if invited is None else invited):
             return _opt_in(session, person, now, join=True)
         case "yes" | "done" | "skip":
             return _check_in_by_sms(session, person, reply, message_sid, now)
@@ -162,32 +191,44 @@ def _opt_in(session: Session, person: Person, now: datetime, join: bool = False)
 
 def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid: str | None,
                      now: datetime) -> Answer:
-    reminder = latest_reminder(session, person.id)
-    if not reminder:
-        return Answer(sms_text.nothing_open_text())
-    if reply.item is not None:
-        reminder = [row for row in reminder if row.item == reply.item]
-        if not reminder:
+    """DONE / SKIP for the items of the latest reminder, in Core statements: a few per item, no ORM flush.
+
+    The same decisions as `record_checkin`, which the API uses: only a pending
+    outcome of an open occurrence changes, under the occurrence's row lock.
+    """
+    items = _reminder_items(session, person.id, reply.item)
+    if not items:
+        if reply.item is not None and latest_reminder(session, person.id):
             return Answer(_no_such_item_text(reply.item))
+        return Answer(sms_text.nothing_open_text())
     kept = reply.command != "skip"
     confirmations: list[str] = []
     closed: list[str] = []
     already: list[str] = []
     sms_ids: list[int] = []
-    for row in reminder:
-        occurrence = _locked_occurrence(session, row.occurrence_id)
-        subject = subject_of(session, occurrence)
-        outcome = _outcome_row(session, occurrence.id, person.id)
-        if not is_open(occurrence, now):
-            closed.append(subject.title)
-        elif outcome is None or outcome.outcome != "pending":
-            already.append(subject.title)
-        else:
-            recorded = record_checkin(session, occurrence, person, kept, source="sms", now=now,
-                                      message_sid=None if confirmations else message_sid)
-            sms_ids += recorded.sms_ids
-            streak = streak_figures.stored_state(session, streak_figures.key_of(occurrence, person.id)).current_streak
-            confirmations.append(sms_text.checkin_confirmation_text(subject.title, recorded.checkin.outcome, streak))
+    for item in items:
+        if item.closed or now >= item.closes_at:  # as `is_open`
+            closed.append(item.title)
+            continue
+        outcome = _outcome_of_kind(item.promise_id is None, item.at, kept, now)
+        if not _decide_pending(session, item.occurrence_id, person.id, outcome, now):
+            already.append(item.title)  # decided already, or this person is not expected there
+            continue
+        session.execute(_ADD_CHECKIN, {
+            "occurrence_id": item.occurrence_id, "person_id": person.id, "outcome": outcome, "source": "sms",
+            "received_at": now, "message_sid": None if confirmations else message_sid})
+        key = (streak_figures.FigureKey("ritual", item.ritual_id, person.id) if item.ritual_id is not None
+               else streak_figures.FigureKey("promise", item.promise_id, person.id))
+        streak = streak_figures.fold(session, key, item.at, outcome).current_streak
+        if item.has_feeds:  # else no feed shows this circle and marking would only look for one
+            feed_store.mark_dirty(session, circle_id=item.circle_id, now=now)
+        if item.promise_id is not None and outcome in KEPT:  # open, checked above
+            sms_id = queue_sms_row(session, person_id=item.recipient_id, to=item.recipient_phone, kind="promise_kept",
+                                   body=sms_text.promise_kept_text(person.name, item.title, late=outcome == "late"),
+                                   dedupe_key=f"promise_kept:{item.occurrence_id}", due_at=now,
+                                   occurrence_id=item.occurrence_id)
+            sms_ids += [sms_id] if sms_id is not None else []
+        confirmations.append(sms_text.checkin_confirmation_text(item.title, outcome, streak))
     if confirmations:
         return Answer(_joined_confirmations(confirmations), sms_ids)
     if closed:
@@ -210,6 +251,63 @@ def latest_reminder(session: Session, person_id: int) -> list[OutboundSms]:
         .where(OutboundSms.person_id == person_id, OutboundSms.kind == "reminder", OutboundSms.sid == last.sid)
         .order_by(OutboundSms.item, OutboundSms.id)
     ))
+
+
+def _latest_reminder_items(numbered: bool):
+    """One statement: the items of the person's latest accepted reminder (as `latest_reminder`), or only the
+    numbered one, each with its occurrence (row locked, in item order), subject, a promise's recipient, and
+    whether any feed shows the subject's circle (the condition of `feed_store.mark_dirty`).
+
+    Core, on tables: selecting ORM attributes would cost an ORM compile step per execution.
+    """
+    sms, occurrence, ritual, promise = (OutboundSms.__table__.c, Occurrence.__table__, Ritual.__table__.c,
+                                        Promise.__table__.c)
+    feed, membership = Feed.__table__.c, Membership.__table__.c
+    recipient = Person.__table__.alias("recipient")
+    last_sid = (
+        select(sms.sid)
+        .where(sms.person_id == bindparam("person_id"), sms.kind == "reminder",
+               or_(sms.state == "sent", sms.state == "delivered"), sms.sid.is_not(None))
+        .order_by(sms.sent_at.desc(), sms.id.desc()).limit(1).scalar_subquery()
+    )
+    circle = func.coalesce(ritual.circle_id, promise.circle_id)
+    member_feeds = (
+        select(feed.id).join(Membership.__table__, membership.person_id == feed.person_id)
+        .where(membership.circle_id == circle, feed.scope == "person")
+    )
+    has_feeds = or_(exists(select(feed.id).where(feed.circle_id == circle)), exists(member_feeds))
+    query = (
+        select(occurrence.c.id.label("occurrence_id"), occurrence.c.ritual_id, occurrence.c.promise_id,
+               occurrence.c.at, occurrence.c.closes_at, occurrence.c.closed,
+               func.coalesce(ritual.title, promise.title).label("title"), circle.label("circle_id"),
+               promise.recipient_id, recipient.c.phone.label("recipient_phone"), has_feeds.label("has_feeds"))
+        .select_from(OutboundSms.__table__)
+        .join(occurrence, occurrence.c.id == sms.occurrence_id)
+        .outerjoin(Ritual.__table__, ritual.id == occurrence.c.ritual_id)
+        .outerjoin(Promise.__table__, promise.id == occurrence.c.promise_id)
+        .outerjoin(recipient, recipient.c.id == promise.recipient_id)
+        .where(sms.person_id == bindparam("person_id"), sms.kind == "reminder", sms.sid == last_sid)
+        .order_by(sms.item, sms.id)
+        .with_for_update(of=occurrence)
+    )
+    return query.where(sms.item == bindparam("item", type_=Integer)) if numbered else query
+
+
+_REMINDER_ITEMS = {numbered: _latest_reminder_items(numbered) for numbered in (False, True)}
+
+
+def _reminder_items(session: Session, person_id: int, item: int | None) -> list:
+    """The items a DONE/SKIP applies to, their occurrences locked (see `_latest_reminder_items`)."""
+    if item is None:
+        return list(session.execute(_REMINDER_ITEMS[False], {"person_id": person_id}))
+    return list(session.execute(_REMINDER_ITEMS[True], {"person_id": person_id, "item": item}))
+
+
+def _decide_pending(session: Session, occurrence_id: int, person_id: int, outcome: str, now: datetime) -> bool:
+    """Set the person's outcome if it is still pending; False when it is not (or they have none there)."""
+    changed = session.execute(_DECIDE_PENDING, {"b_occurrence": occurrence_id, "b_person": person_id,
+                                                "b_outcome": outcome, "b_now": now})
+    return changed.rowcount == 1
 
 
 # Recording
@@ -242,11 +340,15 @@ def record_checkin(session: Session, occurrence: Occurrence, person: Person, kep
 
 
 def _outcome_of(subject: Subject, occurrence: Occurrence, kept: bool, received_at: datetime) -> str:
+    return _outcome_of_kind(isinstance(subject, Ritual), occurrence.at, kept, received_at)
+
+
+def _outcome_of_kind(ritual: bool, at: datetime, kept: bool, received_at: datetime) -> str:
     if not kept:
         return "skipped"
-    if isinstance(subject, Ritual):
+    if ritual:
         return "done"
-    return "on_time" if received_at <= occurrence.at else "late"
+    return "on_time" if received_at <= at else "late"
 
 
 def is_open(occurrence: Occurrence, now: datetime) -> bool:

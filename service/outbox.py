@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.models import OutboundSms, Person
@@ -28,3 +29,21 @@ def queue_sms(session: Session, *, person: Person, kind: str, body: str | None, 
     session.add(row)
     session.flush()
     return row
+
+
+def queue_sms_row(session: Session, *, person_id: int, to: str, kind: str, body: str | None, dedupe_key: str,
+                  due_at: datetime, occurrence_id: int | None = None, item: int | None = None) -> int | None:
+    """`queue_sms` in one statement and without an ORM object: the new row's id, or None when the key exists.
+
+    INSERT ... ON CONFLICT DO NOTHING: a concurrent insert of the same key
+    waits for its holder and then inserts nothing, where a read-then-insert
+    would fail on the unique key.
+    """
+    table = OutboundSms.__table__
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return session.execute(
+        insert(table).values(
+            dedupe_key=dedupe_key, kind=kind, person_id=person_id, occurrence_id=occurrence_id, to=to, body=body,
+            item=item, state="queued", due_at=due_at, created_at=due_at, attempts=0,
+        ).on_conflict_do_nothing().returning(table.c.id)
+    ).scalar()

@@ -18,12 +18,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, or_, select, union
+from sqlalchemy import Double, Integer, and_, bindparam, case, exists, func, literal, or_, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from service.core.streaks import (
-    COUNTED, MONTH, Occurrence as Counted, Rates, StreakState, advance, rates, recompute, reliability,
+    COUNTED, KEPT, MONTH, STRENGTH_MULTIPLIER, Occurrence as Counted, Rates, StreakState, advance, rates, recompute,
+    reliability,
 )
 from service.models import Membership, Occurrence, OccurrenceOutcome, Promise, Ritual, RitualParticipant, StreakFigure
 
@@ -60,23 +62,93 @@ def key_of(occurrence: Occurrence, person_id: int) -> FigureKey:
     return FigureKey("promise", occurrence.promise_id, person_id)
 
 
-def outcome_decided(session: Session, occurrence: Occurrence, person_id: int, now: datetime) -> None:
-    """Fold this person's newly decided outcome of `occurrence` into their stored figures.
+def outcome_decided(session: Session, occurrence: Occurrence, person_id: int, now: datetime) -> StreakState | None:
+    """Fold this person's newly decided outcome of `occurrence` into their stored figures; returns them.
 
     Call it in the transaction that decided the outcome (after the outcome row
-    is set). Safe to repeat. A pending outcome changes nothing: outcomes never
-    go back to pending. `now` is unused: the figures depend on the history alone.
+    is set and flushed). Safe to repeat. A pending outcome changes nothing
+    (None): outcomes never go back to pending. `now` is unused: the figures
+    depend on the history alone.
     """
     outcome = session.get(OccurrenceOutcome, (occurrence.id, person_id))
     if outcome is None or outcome.outcome not in COUNTED:
-        return
-    key = key_of(occurrence, person_id)
+        return None
+    return fold(session, key_of(occurrence, person_id), occurrence.at, outcome.outcome)
+
+
+def fold(session: Session, key: FigureKey, at: datetime, outcome: str) -> StreakState:
+    """Fold one decided (counted) outcome of the occurrence at `at` into the pair's figures; returns them.
+
+    The normal case, an occurrence after the latest counted one, is one
+    statement: an upsert that creates the row (already advanced) or advances it
+    in place, so that `advance` and this SQL must agree (they use the same
+    arithmetic in the same order, on doubles). Any other case (a back-fill, a
+    changed or repeated decision) finds the row locked by that same statement
+    and re-folds the pair's history. The row stays locked to the end of the
+    transaction, so deciders queue up.
+    """
+    cached = session.identity_map.get(identity_key(StreakFigure, (key.kind, key.subject_id, key.person_id)))
+    if cached is not None:
+        session.flush()  # an ORM change to this row (a re-fold) must reach the row before we build on it
+    first = advance(StreakState(), at, outcome)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    row = session.execute(_ADVANCE_UPSERT[postgres, _step(outcome)], {
+        "kind": key.kind, "subject_id": key.subject_id, "person_id": key.person_id, "at": at,
+        "current_streak": first.current_streak, "longest_streak": first.longest_streak, "strength": first.strength,
+    }).first()
+    if cached is not None:
+        session.expire(cached)
+    if row is not None:
+        return StreakState(*row)
     figure = _locked_figure(session, key)
-    state = _state_of(figure)
-    if state.last_counted_at is None or occurrence.at > state.last_counted_at:
-        _store(figure, advance(state, occurrence.at, outcome.outcome))
-    else:
-        _store(figure, recompute(_history(session, key)))
+    state = recompute(_history(session, key))
+    _store(figure, state)
+    return state
+
+
+def _step(outcome: str) -> str:
+    """How `advance` moves the stored figures for this counted outcome."""
+    return "kept" if outcome in KEPT else outcome  # "skipped" | "missed"
+
+
+def _advance_upsert(postgres: bool, step: str):
+    """INSERT the advanced first state, or ON CONFLICT advance the stored one when `at` is after its latest.
+
+    Returns the stored state, or no row when the stored figure already counts
+    `at` or something later (the row is locked all the same, on PostgreSQL
+    because ON CONFLICT DO UPDATE locks the conflicting row whatever its WHERE
+    says, on SQLite because a writer holds the whole database).
+    """
+    table = StreakFigure.__table__
+    stored = table.c
+    at = bindparam("at", type_=stored.last_counted_at.type)
+    stmt = (postgresql.insert if postgres else sqlite.insert)(table).values(
+        subject_kind=bindparam("kind"), subject_id=bindparam("subject_id"), person_id=bindparam("person_id"),
+        current_streak=bindparam("current_streak"), longest_streak=bindparam("longest_streak"),
+        strength=bindparam("strength"), last_counted_at=at,
+    )
+    changes: dict = {"last_counted_at": at}
+    if step != "skipped":
+        # as `advance` / `_smooth`: strength * m + v * (1 - m), the last term computed here as there
+        value = 1.0 if step == "kept" else 0.0
+        term = literal(value * (1 - STRENGTH_MULTIPLIER), Double())
+        changes["strength"] = stored.strength * literal(STRENGTH_MULTIPLIER, Double()) + term
+        if step == "kept":
+            greatest = func.greatest if postgres else func.max
+            changes["current_streak"] = stored.current_streak + 1
+            changes["longest_streak"] = greatest(stored.longest_streak, stored.current_streak + 1)
+        else:
+            changes["current_streak"] = literal(0, Integer())
+    return stmt.on_conflict_do_update(
+        index_elements=[stored.subject_kind, stored.subject_id, stored.person_id],
+        set_=changes,
+        where=or_(stored.last_counted_at.is_(None), stored.last_counted_at < at),
+    ).returning(stored.current_streak, stored.longest_streak, stored.strength, stored.last_counted_at)
+
+
+# Built once per backend and kind of step: building a statement per decision costs more than running it.
+_ADVANCE_UPSERT = {(postgres, step): _advance_upsert(postgres, step)
+                   for postgres in (False, True) for step in ("kept", "skipped", "missed")}
 
 
 def recompute_figure(session: Session, key: FigureKey) -> bool:

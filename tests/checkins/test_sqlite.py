@@ -1,0 +1,79 @@
+"""The SMS conversation on SQLite, the embedded default: its upserts are dialect-specific."""
+
+import pytest
+from sqlalchemy import func, select
+
+from service.core.streaks import recompute
+from service.db import Database
+from service.migrate import upgrade
+from service.models import CheckIn, InboundMessage, OutboundSms, StreakFigure
+from tests.checkins.helpers import FIRST_OCCURRENCE, FIRST_REMINDER, checkin_count, messages_to, reminded_couple, utc
+from tests.reminders.helpers import couple
+
+
+@pytest.fixture
+def pg_url(tmp_path):
+    """Overrides the PostgreSQL database of tests/conftest.py: a fresh, migrated SQLite file."""
+    url = f"sqlite:///{tmp_path}/tend.db"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def db(pg_url):
+    database = Database(pg_url)
+    assert database.is_sqlite
+    yield database
+    database.dispose()
+
+
+def figure(db, person_id):
+    with db.session() as s:
+        row = s.scalar(select(StreakFigure).where(StreakFigure.person_id == person_id))
+        return None if row is None else (row.current_streak, row.longest_streak, row.strength, row.last_counted_at)
+
+
+def test_done_skip_replays_and_streaks_on_sqlite(client, people, db, clock, sms, fake_twilio, texts):
+    reminded_couple(client, people, db, clock, sms, fake_twilio)
+    sid = texts.inbound_form("Alice", "DONE")["MessageSid"]
+    assert texts.send("Alice", "DONE", sid=sid) == "Kept! Morning coffee talk: a new streak begins."
+    assert texts.send("Alice", "DONE", sid=sid) == "Kept! Morning coffee talk: a new streak begins."  # a replay
+    assert texts.send("Alice", "DONE").startswith("Already recorded for Morning coffee talk")
+    assert texts.send("Bob", "SKIP") == "Skipped Morning coffee talk."
+    assert checkin_count(db) == 2
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) == 3  # the replay added none
+        assert s.scalar(select(CheckIn.message_sid).where(CheckIn.person_id == people.ids["Alice"])) == sid
+    assert figure(db, people.ids["Alice"]) == astuple(recompute([(FIRST_OCCURRENCE, "done")]))
+    assert figure(db, people.ids["Bob"]) == astuple(recompute([(FIRST_OCCURRENCE, "skipped")]))
+
+    clock.set(FIRST_REMINDER.replace(day=3))  # the next day's reminder: the streak goes on
+    sms.tick()
+    assert texts.send("Alice", "D") == "Kept! Morning coffee talk: 2 in a row."
+    assert figure(db, people.ids["Alice"]) == astuple(
+        recompute([(FIRST_OCCURRENCE, "done"), (FIRST_OCCURRENCE.replace(day=3), "done")]))
+    assert texts.send("Alice", "STREAK") == "Your streaks: Morning coffee talk 2"
+
+
+def test_a_kept_promise_tells_its_recipient_once_on_sqlite(client, people, db, clock, sms, fake_twilio, texts):
+    circle = couple(client, people, db)
+    client.post("/api/v1/promises", headers=people.headers("Alice"), json={
+        "circle_id": circle, "to": people.ids["Bob"], "title": "call at 6", "due": "2026-12-01T18:00",
+        "timezone": "America/New_York", "remind_before_minutes": 30})
+    sms.tick()
+    fake_twilio.reset()
+    clock.set(utc(2026, 12, 1, 22, 30))
+    sms.tick()
+    clock.set(utc(2026, 12, 1, 23, 20))
+    assert texts.send("Alice", "DONE") == "Kept, a bit late! call at 6: a new streak begins."
+    assert texts.send("Alice", "DONE").startswith("Already recorded")
+    sms.tick()
+    sms.tick()
+    assert messages_to(fake_twilio, people.PHONES["Bob"]) == [
+        "Tend: Alice kept their promise, a little late: call at 6 ✓"]
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(OutboundSms).where(OutboundSms.kind == "promise_kept")) == 1
+
+
+def astuple(state):
+    return (state.current_streak, state.longest_streak, state.strength, state.last_counted_at)
