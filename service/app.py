@@ -50,6 +50,7 @@ def create_app(runtime: Runtime | None = None) -> APIFlask:
                       webhooks.bp, feeds.bp, digests.bp):
         app.register_blueprint(blueprint)
     rate_limits.install(app, runtime.config)
+    app.wsgi_app = feeds.FeedPolls(app, app.wsgi_app)  # calendar polls skip Flask's per-request machinery
     return app
 
 

@@ -5,21 +5,29 @@ read of a few bytes (id, ETag, Last-Modified), a 304 when the calendar has
 that version, else the bytes from a per-process cache keyed by ETag (read
 from the row on a miss). The render happens in a worker when something
 changed, or here once, for a feed nobody has fetched yet.
+
+A GET or HEAD of a rendered feed is answered by `FeedPolls`, a WSGI
+middleware in front of Flask, with the same status, headers and bytes as the
+Flask view `serve_feed`; everything else (an unknown or revoked token, a feed
+never rendered, other methods, odd paths, any error) goes on to Flask.
 """
 
 from __future__ import annotations
 
 import gzip
+import logging
+import re
 import threading
 from collections import OrderedDict
-from typing import Any
+from functools import lru_cache
+from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
 from apiflask import APIBlueprint, Schema, fields
 from apiflask.validators import OneOf, Range
 from flask import Response, request
 from marshmallow import ValidationError, validates_schema
-from werkzeug.http import is_resource_modified
+from werkzeug.http import http_date, is_resource_modified, parse_accept_header, quote_etag
 
 from service import feed_store
 from service.api.context import auth, commit, me, now, runtime, session
@@ -153,7 +161,8 @@ recent_bodies = RecentBodies(max_bytes=32 * 1024 * 1024)  # per process
 def serve_feed(token: str) -> Response:
     """The stored render, with ETag / Last-Modified; a matching If-None-Match gets 304 and no body.
 
-    A poll is one statement on the thread's own connection (no pool, no pre-ping; see HotReads).
+    Polls of rendered feeds are answered by `FeedPolls` before Flask; this view
+    answers the rest (first render, 404) and the same way, through `poll_answer`.
     """
     reads = runtime().db.hot_reads
     feed = feed_store.published(reads, token)
@@ -161,30 +170,91 @@ def serve_feed(token: str) -> Response:
         feed_store.refresh(session(), feed.id, now=now(), secret=runtime().config.secret_key, wait=True)
         commit()
         feed = feed_store.published(reads, token)
-    if feed is None:
+    answer = None if feed is None else poll_answer(request.environ, reads, feed)
+    if answer is None:
         raise not_found("Feed")
-    if not is_resource_modified(request.environ, feed.etag, last_modified=feed.rendered_at):
-        return calendar_response(feed, None)
+    status, headers, body = answer
+    return Response(body, status=status, headers=headers)
+
+
+def poll_answer(environ: dict[str, Any], reads: Any, feed: Any) -> tuple[str, list[tuple[str, str]], bytes | None] | None:
+    """(status, headers, body or None for a 304) for a rendered feed; None when it is gone meanwhile.
+
+    The ETag names the uncompressed bytes; a gzip answer is marked by Content-Encoding and Vary.
+    """
+    etag = quote_etag(feed.etag)
+    if (any(key in environ for key in _CONDITIONAL)
+            and not is_resource_modified(environ, feed.etag, last_modified=feed.rendered_at)):
+        return "304 NOT MODIFIED", [("Cache-Control", CACHE_CONTROL), ("ETag", etag)], None
     body = recent_bodies.get(feed.etag)
     if body is None:
         feed = feed_store.published_body(reads, feed.id)
         if feed is None:
-            raise not_found("Feed")
+            return None
         body = bytes(feed.body)
         recent_bodies.put(feed.etag, body)
-    if "gzip" in request.accept_encodings:
-        response = calendar_response(feed, recent_bodies.gzipped(feed.etag, body))
-        response.content_encoding = "gzip"
-        response.vary.add("Accept-Encoding")
-        return response
-    return calendar_response(feed, body)
+        etag = quote_etag(feed.etag)
+    headers = [("Cache-Control", CACHE_CONTROL), ("Content-Type", CALENDAR_TYPE), ("ETag", etag),
+               ("Last-Modified", _http_date(feed.rendered_at))]
+    if _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING")):
+        body = recent_bodies.gzipped(feed.etag, body)
+        headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
+    headers.insert(2, ("Content-Length", str(len(body))))
+    return "200 OK", headers, body
 
 
-def calendar_response(feed: Any, body: bytes | None) -> Response:
-    # the ETag names the uncompressed bytes; a gzip answer is marked by Content-Encoding and Vary
-    """The feed's bytes, or a 304 when `body` is None; both carry the validators and caching rules."""
-    response = Response(body, status=304 if body is None else 200, content_type=CALENDAR_TYPE,
-                        headers={"Cache-Control": CACHE_CONTROL})
-    response.set_etag(feed.etag)
-    response.last_modified = feed.rendered_at
-    return response
+# Tokens as `new_token` makes them (URL-safe base64); any other path goes to Flask's router.
+_POLL_PATH = re.compile(rf"/feeds/([A-Za-z0-9_-]{{1,{feed_store.MAX_TOKEN_LENGTH}}})\.ics")
+_CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH")  # what is_resource_modified reads
+_NO_BODY: tuple[bytes, ...] = ()
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=256)
+def _accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether gzip is acceptable (quality above 0, `*` included), once per distinct header (clients send few)."""
+    return parse_accept_header(accept_encoding).quality("gzip") > 0
+
+
+@lru_cache(maxsize=1024)
+def _http_date(moment: Any) -> str:
+    return http_date(moment)
+
+
+class FeedPolls:
+    """WSGI middleware: a calendar's poll of a rendered feed, answered without Flask's per-request machinery.
+
+    Flask's request context, session, routing, response object and teardown
+    cost several times the feed's own lookup; a poll needs none of them. The
+    answer is the one `serve_feed` gives (tests compare them header by
+    header): the token is still looked up on every request, so a revoked feed
+    is a 404 at once. Whatever this does not answer itself goes to Flask.
+    """
+
+    def __init__(self, app: Any, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method == "GET" or method == "HEAD":
+            match = _POLL_PATH.fullmatch(environ.get("PATH_INFO", ""))
+            if match is not None:
+                try:
+                    answer = self.answer(environ, match[1])
+                except Exception:  # noqa: BLE001 - Flask answers it again, with its own error handling
+                    log.warning("feed poll left to Flask after an error", exc_info=True)
+                    answer = None
+                if answer is not None:
+                    status, headers, body = answer
+                    start_response(status, headers)
+                    return _NO_BODY if body is None or method == "HEAD" else (body,)
+        return self.wsgi_app(environ, start_response)
+
+    def answer(self, environ: dict[str, Any], token: str) -> tuple[str, list[tuple[str, str]], bytes | None] | None:
+        """(status, headers, body or None) for a rendered feed; None leaves the request to Flask."""
+        reads = self.app.extensions["tend"].db.hot_reads
+        feed = feed_store.published(reads, token)
+        if feed is None or feed.etag is None:  # 404 or a first render: Flask's view does those
+            return None
+        return poll_answer(environ, reads, feed)

@@ -4,6 +4,8 @@ import base64
 import gzip
 import re
 
+import pytest
+
 from tests.feeds.helpers import PUBLIC_URL, events, fetch, new_feed
 from tests.reminders.helpers import add_ritual, couple
 
@@ -139,3 +141,13 @@ def test_a_client_that_accepts_gzip_gets_the_same_feed_compressed(client, people
     assert gzip.decompress(packed.data) == plain.data
     assert packed.headers["ETag"] == plain.headers["ETag"]
     assert "Content-Encoding" not in plain.headers
+
+
+@pytest.mark.parametrize("refusal", ["gzip;q=0", "identity, *;q=0", "br, deflate"])
+def test_a_client_that_refuses_gzip_gets_plain_bytes(client, people, refusal):
+    people.create("Alice")
+    feed = new_feed(client, people)
+    for _ in range(2):  # the first poll may be the view's (first render), the next the middleware's
+        answer = fetch(client, feed, **{"Accept-Encoding": refusal})
+        assert answer.status_code == 200 and "Content-Encoding" not in answer.headers
+        assert answer.data.startswith(b"BEGIN:VCALENDAR")
