@@ -31,9 +31,9 @@ def create_app(runtime: Runtime | None = None) -> APIFlask:
     if runtime is None:
         runtime = default_runtime()
     app = APIFlask("tend", title="Tend API", version="1", spec_path="/openapi.json", docs_path="/docs")
+    # No SECRET_KEY: the API is stateless (bearer tokens, no cookies), so Flask's cookie session is never opened.
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-        SECRET_KEY=runtime.config.secret_key,
         HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
         VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
         INFO={"description": "Tend keeps couples' rituals and promises on schedule. See SPEC §8."},
