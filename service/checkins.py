@@ -40,9 +40,9 @@ from service.core.schedule import is_occurrence, occurrence_local
 from service.core.streaks import KEPT
 from service.errors import ApiError
 from service.models import (
-    CheckIn, Feed, InboundMessage, Membership, Occurrence, OccurrenceOutcome, OutboundSms, Person, Promise, Ritual,
+    CheckIn, InboundMessage, Membership, Occurrence, OccurrenceOutcome, OutboundSms, Person, Promise, Ritual,
 )
-from service.outbox import queue_sms, queue_sms_row
+from service.outbox import queue_sms_row
 from service.subjects import Subject, schedule_of
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,33 @@ class Answer:
 
 @dataclass(frozen=True)
 class Recorded:
-    checkin: CheckIn
+    checkin: CheckIn  # as stored; not attached to the session
     occurrence: Occurrence
     subject: Subject
+    sms_ids: list[int]
+
+
+@dataclass(frozen=True)
+class Target:
+    """An occurrence to decide, with what deciding needs of it: a row of `_REMINDER_ITEMS` has the same fields."""
+
+    occurrence_id: int
+    ritual_id: int | None
+    promise_id: int | None
+    at: datetime
+    closes_at: datetime
+    closed: bool
+    title: str
+    circle_id: int
+    recipient_id: int | None  # a promise's
+    has_feeds: bool  # False only when no feed shows the circle: then the feeds are not looked for
+
+
+@dataclass(frozen=True)
+class Decided:
+    checkin_id: int
+    outcome: str
+    streak: int  # the current streak, this outcome counted
     sms_ids: list[int]
 
 
@@ -129,13 +153,15 @@ _CLAIM = {
 _REPLY = update(_INBOUND).where(_INBOUND.c.message_sid == bindparam("b_sid")).values(reply=bindparam("b_reply"))
 _FIRST_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.message_sid == bindparam("sid"))
 _OUTCOMES = OccurrenceOutcome.__table__
-_DECIDE_PENDING = (
-    update(_OUTCOMES)
+# The person's outcome, only if still pending (True) or whatever it was (False).
+_DECIDE = {
+    only_pending: update(_OUTCOMES)
     .where(_OUTCOMES.c.occurrence_id == bindparam("b_occurrence"), _OUTCOMES.c.person_id == bindparam("b_person"),
-           _OUTCOMES.c.outcome == "pending")
+           *([_OUTCOMES.c.outcome == "pending"] if only_pending else []))
     .values(outcome=bindparam("b_outcome"), decided_at=bindparam("b_now"))
-)
-_ADD_CHECKIN = insert(CheckIn.__table__)
+    for only_pending in (False, True)
+}
+_ADD_CHECKIN = insert(CheckIn.__table__).returning(CheckIn.__table__.c.id)
 
 
 def respond(session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime,
@@ -191,11 +217,7 @@ def _opt_in(session: Session, person: Person, now: datetime, join: bool = False)
 
 def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid: str | None,
                      now: datetime) -> Answer:
-    """DONE / SKIP for the items of the latest reminder, in Core statements: a few per item, no ORM flush.
-
-    The same decisions as `record_checkin`, which the API uses: only a pending
-    outcome of an open occurrence changes, under the occurrence's row lock.
-    """
+    """DONE / SKIP for the items of the latest reminder: only a pending outcome of an open occurrence changes."""
     items = _reminder_items(session, person.id, reply.item)
     if not items:
         if reply.item is not None and latest_reminder(session, person.id):
@@ -207,28 +229,16 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
     already: list[str] = []
     sms_ids: list[int] = []
     for item in items:
-        if item.closed or now >= item.closes_at:  # as `is_open`
+        if not is_open(item, now):
             closed.append(item.title)
             continue
-        outcome = _outcome_of_kind(item.promise_id is None, item.at, kept, now)
-        if not _decide_pending(session, item.occurrence_id, person.id, outcome, now):
+        decided = decide(session, item, person, kept, source="sms", now=now, only_pending=True,
+                         message_sid=None if confirmations else message_sid)
+        if decided is None:
             already.append(item.title)  # decided already, or this person is not expected there
             continue
-        session.execute(_ADD_CHECKIN, {
-            "occurrence_id": item.occurrence_id, "person_id": person.id, "outcome": outcome, "source": "sms",
-            "received_at": now, "message_sid": None if confirmations else message_sid})
-        key = (streak_figures.FigureKey("ritual", item.ritual_id, person.id) if item.ritual_id is not None
-               else streak_figures.FigureKey("promise", item.promise_id, person.id))
-        streak = streak_figures.fold(session, key, item.at, outcome).current_streak
-        if item.has_feeds:  # else no feed shows this circle and marking would only look for one
-            feed_store.mark_dirty(session, circle_id=item.circle_id, now=now)
-        if item.promise_id is not None and outcome in KEPT:  # open, checked above
-            sms_id = queue_sms_row(session, person_id=item.recipient_id, to=item.recipient_phone, kind="promise_kept",
-                                   body=sms_text.promise_kept_text(person.name, item.title, late=outcome == "late"),
-                                   dedupe_key=f"promise_kept:{item.occurrence_id}", due_at=now,
-                                   occurrence_id=item.occurrence_id)
-            sms_ids += [sms_id] if sms_id is not None else []
-        confirmations.append(sms_text.checkin_confirmation_text(item.title, outcome, streak))
+        sms_ids += decided.sms_ids
+        confirmations.append(sms_text.checkin_confirmation_text(item.title, decided.outcome, decided.streak))
     if confirmations:
         return Answer(_joined_confirmations(confirmations), sms_ids)
     if closed:
@@ -255,15 +265,13 @@ def latest_reminder(session: Session, person_id: int) -> list[OutboundSms]:
 
 def _latest_reminder_items(numbered: bool):
     """One statement: the items of the person's latest accepted reminder (as `latest_reminder`), or only the
-    numbered one, each with its occurrence (row locked, in item order), subject, a promise's recipient, and
-    whether any feed shows the subject's circle (the condition of `feed_store.mark_dirty`).
+    numbered one, as `Target`s: each with its occurrence (row locked, in item order), subject, a promise's
+    recipient, and whether any feed shows the subject's circle (`feed_store.feeds_showing`).
 
     Core, on tables: selecting ORM attributes would cost an ORM compile step per execution.
     """
     sms, occurrence, ritual, promise = (OutboundSms.__table__.c, Occurrence.__table__, Ritual.__table__.c,
                                         Promise.__table__.c)
-    feed, membership = Feed.__table__.c, Membership.__table__.c
-    recipient = Person.__table__.alias("recipient")
     last_sid = (
         select(sms.sid)
         .where(sms.person_id == bindparam("person_id"), sms.kind == "reminder",
@@ -271,21 +279,15 @@ def _latest_reminder_items(numbered: bool):
         .order_by(sms.sent_at.desc(), sms.id.desc()).limit(1).scalar_subquery()
     )
     circle = func.coalesce(ritual.circle_id, promise.circle_id)
-    member_feeds = (
-        select(feed.id).join(Membership.__table__, membership.person_id == feed.person_id)
-        .where(membership.circle_id == circle, feed.scope == "person")
-    )
-    has_feeds = or_(exists(select(feed.id).where(feed.circle_id == circle)), exists(member_feeds))
     query = (
         select(occurrence.c.id.label("occurrence_id"), occurrence.c.ritual_id, occurrence.c.promise_id,
                occurrence.c.at, occurrence.c.closes_at, occurrence.c.closed,
                func.coalesce(ritual.title, promise.title).label("title"), circle.label("circle_id"),
-               promise.recipient_id, recipient.c.phone.label("recipient_phone"), has_feeds.label("has_feeds"))
+               promise.recipient_id, exists(feed_store.feeds_showing(circle)).label("has_feeds"))
         .select_from(OutboundSms.__table__)
         .join(occurrence, occurrence.c.id == sms.occurrence_id)
         .outerjoin(Ritual.__table__, ritual.id == occurrence.c.ritual_id)
         .outerjoin(Promise.__table__, promise.id == occurrence.c.promise_id)
-        .outerjoin(recipient, recipient.c.id == promise.recipient_id)
         .where(sms.person_id == bindparam("person_id"), sms.kind == "reminder", sms.sid == last_sid)
         .order_by(sms.item, sms.id)
         .with_for_update(of=occurrence)
@@ -303,47 +305,45 @@ def _reminder_items(session: Session, person_id: int, item: int | None) -> list:
     return list(session.execute(_REMINDER_ITEMS[True], {"person_id": person_id, "item": item}))
 
 
-def _decide_pending(session: Session, occurrence_id: int, person_id: int, outcome: str, now: datetime) -> bool:
-    """Set the person's outcome if it is still pending; False when it is not (or they have none there)."""
-    changed = session.execute(_DECIDE_PENDING, {"b_occurrence": occurrence_id, "b_person": person_id,
-                                                "b_outcome": outcome, "b_now": now})
-    return changed.rowcount == 1
-
-
 # Recording
 
 
-def record_checkin(session: Session, occurrence: Occurrence, person: Person, kept: bool, *, source: str,
-                   now: datetime, message_sid: str | None = None) -> Recorded:
-    """Store a check-in and its outcome, and fold it into streaks and feeds.
+def decide(session: Session, target: Target, person: Person, kept: bool, *, source: str, now: datetime,
+           only_pending: bool, message_sid: str | None = None) -> Decided | None:
+    """Decide the person's outcome of the occurrence and fold it in everywhere; None when nothing changed.
 
-    The caller holds the occurrence's row lock (`_locked_occurrence`), so the
-    clock cannot close it as missed between our read and our write.
+    The outcome row is set (with `only_pending`, only if still pending), a
+    check-in stored, the streak figures advanced, the feeds that show the
+    circle marked dirty, and a promise's recipient told when it is kept inside
+    its window. None (and nothing written) when the person has no outcome there,
+    or with `only_pending` has one decided already. A few Core statements, no
+    ORM flush. The caller holds the occurrence's row lock, so the clock cannot
+    close it as missed between our read and our write.
     """
-    subject = subject_of(session, occurrence)
-    outcome = _outcome_of(subject, occurrence, kept, now)
-    checkin = CheckIn(occurrence_id=occurrence.id, person_id=person.id, outcome=outcome, source=source,
-                      received_at=now, message_sid=message_sid)
-    session.add(checkin)
-    decided = _outcome_row(session, occurrence.id, person.id)
-    decided.outcome, decided.decided_at = outcome, now
-    session.flush()
-    streak_figures.outcome_decided(session, occurrence, person.id, now)
-    feed_store.mark_dirty(session, circle_id=subject.circle_id, now=now)
+    outcome = _outcome_of(target.promise_id is None, target.at, kept, now)
+    changed = session.execute(_DECIDE[only_pending], {"b_occurrence": target.occurrence_id, "b_person": person.id,
+                                                      "b_outcome": outcome, "b_now": now})
+    if changed.rowcount != 1:
+        return None
+    checkin_id = session.execute(_ADD_CHECKIN, {
+        "occurrence_id": target.occurrence_id, "person_id": person.id, "outcome": outcome, "source": source,
+        "received_at": now, "message_sid": message_sid}).scalar_one()
+    key = (streak_figures.FigureKey("ritual", target.ritual_id, person.id) if target.ritual_id is not None
+           else streak_figures.FigureKey("promise", target.promise_id, person.id))
+    streak = streak_figures.fold(session, key, target.at, outcome).current_streak
+    if target.has_feeds:
+        feed_store.mark_dirty(session, circle_id=target.circle_id, now=now)
     sms_ids: list[int] = []
-    if isinstance(subject, Promise) and outcome in KEPT and is_open(occurrence, now):
-        sms = queue_sms(session, person=subject.recipient, kind="promise_kept",
-                        body=sms_text.promise_kept_text(person.name, subject.title, late=outcome == "late"),
-                        dedupe_key=f"promise_kept:{occurrence.id}", due_at=now, occurrence_id=occurrence.id)
-        sms_ids = [sms.id] if sms else []
-    return Recorded(checkin, occurrence, subject, sms_ids)
+    if target.promise_id is not None and outcome in KEPT and is_open(target, now):
+        sms_id = queue_sms_row(session, person_id=target.recipient_id, kind="promise_kept",
+                               body=sms_text.promise_kept_text(person.name, target.title, late=outcome == "late"),
+                               dedupe_key=f"promise_kept:{target.occurrence_id}", due_at=now,
+                               occurrence_id=target.occurrence_id)
+        sms_ids = [sms_id] if sms_id is not None else []
+    return Decided(checkin_id, outcome, streak, sms_ids)
 
 
-def _outcome_of(subject: Subject, occurrence: Occurrence, kept: bool, received_at: datetime) -> str:
-    return _outcome_of_kind(isinstance(subject, Ritual), occurrence.at, kept, received_at)
-
-
-def _outcome_of_kind(ritual: bool, at: datetime, kept: bool, received_at: datetime) -> str:
+def _outcome_of(ritual: bool, at: datetime, kept: bool, received_at: datetime) -> str:
     if not kept:
         return "skipped"
     if ritual:
@@ -351,15 +351,9 @@ def _outcome_of_kind(ritual: bool, at: datetime, kept: bool, received_at: dateti
     return "on_time" if received_at <= at else "late"
 
 
-def is_open(occurrence: Occurrence, now: datetime) -> bool:
+def is_open(occurrence: Occurrence | Target, now: datetime) -> bool:
     """Inside its check-in window; the clock may not have marked an ended one closed yet."""
     return not occurrence.closed and now < occurrence.closes_at
-
-
-def subject_of(session: Session, occurrence: Occurrence) -> Subject:
-    if occurrence.ritual_id is not None:
-        return session.get(Ritual, occurrence.ritual_id)
-    return session.get(Promise, occurrence.promise_id)
 
 
 def _locked_occurrence(session: Session, occurrence_id: int) -> Occurrence:
@@ -367,14 +361,6 @@ def _locked_occurrence(session: Session, occurrence_id: int) -> Occurrence:
         select(Occurrence).where(Occurrence.id == occurrence_id)
         .with_for_update().execution_options(populate_existing=True)
     ).one()
-
-
-def _outcome_row(session: Session, occurrence_id: int, person_id: int) -> OccurrenceOutcome | None:
-    return session.scalar(
-        select(OccurrenceOutcome)
-        .where(OccurrenceOutcome.occurrence_id == occurrence_id, OccurrenceOutcome.person_id == person_id)
-        .execution_options(populate_existing=True)
-    )
 
 
 # Check-ins through the API
@@ -390,9 +376,15 @@ def check_in_by_api(session: Session, person: Person, subject: Subject, at: date
     """
     occurrence = _requested(session, subject, at, now) if at is not None else _default(session, subject, now)
     occurrence = _locked_occurrence(session, occurrence.id)
-    if _outcome_row(session, occurrence.id, person.id) is None:
+    target = Target(occurrence.id, occurrence.ritual_id, occurrence.promise_id, occurrence.at, occurrence.closes_at,
+                    occurrence.closed, subject.title, subject.circle_id,
+                    subject.recipient_id if isinstance(subject, Promise) else None, has_feeds=True)
+    decided = decide(session, target, person, kept, source="api", now=now, only_pending=False)
+    if decided is None:  # no outcome row: not expected there
         raise ApiError(403, "forbidden", "Only the people expected at this occurrence can check in to it.")
-    return record_checkin(session, occurrence, person, kept, source="api", now=now)
+    checkin = CheckIn(id=decided.checkin_id, occurrence_id=occurrence.id, person_id=person.id,
+                      outcome=decided.outcome, source="api", received_at=now, message_sid=None)
+    return Recorded(checkin, occurrence, subject, decided.sms_ids)
 
 
 def _requested(session: Session, subject: Subject, at: datetime, now: datetime) -> Occurrence:

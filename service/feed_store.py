@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import CompoundSelect, bindparam, delete, exists, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from calendars.feed import FeedEvent, PastOutcome, build_feed
@@ -89,8 +89,7 @@ def mark_dirty(session: Session, *, circle_id: int, now: datetime) -> list[int]:
     rings the doorbell after the commit. Rows are locked in id order, so two
     changes never wait for each other crosswise.
     """
-    members = select(Membership.person_id).where(Membership.circle_id == circle_id)
-    showing = or_(Feed.circle_id == circle_id, and_(Feed.scope == "person", Feed.person_id.in_(members)))
+    showing = Feed.id.in_(feeds_showing(circle_id))
     ids = list(session.scalars(select(Feed.id).where(showing).order_by(Feed.id).with_for_update()))
     if ids:
         session.execute(
@@ -99,6 +98,22 @@ def mark_dirty(session: Session, *, circle_id: int, now: datetime) -> list[int]:
         )
         session.info.setdefault(_MARKED, set()).update(ids)
     return ids
+
+
+def feeds_showing(circle_id: Any) -> CompoundSelect:
+    """The ids of the feeds that show anything of a circle: its circle feeds and its members' own feeds.
+
+    `circle_id` is a value or a SQL expression, e.g. a column of an enclosing
+    query that asks whether any feed shows its circle. On tables (no ORM
+    entity), so that a Core statement embedding it stays Core; each branch is
+    one index lookup.
+    """
+    feed, membership = Feed.__table__.c, Membership.__table__.c
+    return union_all(
+        select(feed.id).where(feed.circle_id == circle_id),
+        select(feed.id).join(Membership.__table__, membership.person_id == feed.person_id)
+        .where(membership.circle_id == circle_id, feed.scope == "person"),
+    )
 
 
 def take_marked(session: Session) -> list[int]:

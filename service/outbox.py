@@ -8,42 +8,52 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.models import OutboundSms, Person
 
+_OUTBOX = OutboundSms.__table__
+_PEOPLE = Person.__table__
+
+
+def _queue_statement(postgres: bool):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, addressed to the person's phone as stored.
+
+    A concurrent insert of the same key waits for its holder and then inserts
+    nothing, where a read-then-insert would fail on the unique key.
+    """
+    person_id = bindparam("person_id")
+    return (postgresql.insert if postgres else sqlite.insert)(_OUTBOX).values(
+        dedupe_key=bindparam("dedupe_key"), kind=bindparam("kind"), person_id=person_id,
+        occurrence_id=bindparam("occurrence_id"), body=bindparam("body"), item=bindparam("item"),
+        to=select(_PEOPLE.c.phone).where(_PEOPLE.c.id == person_id).scalar_subquery(),
+        state="queued", due_at=bindparam("due_at"), created_at=bindparam("due_at"), attempts=0,
+    ).on_conflict_do_nothing().returning(_OUTBOX.c.id)
+
+
+# Built once per backend: the check-in webhook queues SMS on its hot path.
+_QUEUE = {postgres: _queue_statement(postgres) for postgres in (False, True)}
+
+
+def queue_sms_row(session: Session, *, person_id: int, kind: str, body: str | None, dedupe_key: str,
+                  due_at: datetime, occurrence_id: int | None = None, item: int | None = None) -> int | None:
+    """Add an SMS to the outbox unless one with this key exists: the new row's id, or None.
+
+    One statement, no ORM object and no flush: the caller's pending ORM
+    changes are not written first (`queue_sms` does that).
+    """
+    return session.execute(_QUEUE[session.get_bind().dialect.name == "postgresql"], {
+        "person_id": person_id, "kind": kind, "body": body, "dedupe_key": dedupe_key, "due_at": due_at,
+        "occurrence_id": occurrence_id, "item": item,
+    }).scalar()
+
 
 def queue_sms(session: Session, *, person: Person, kind: str, body: str | None, dedupe_key: str,
               due_at: datetime, occurrence_id: int | None = None, item: int | None = None) -> OutboundSms | None:
-    """Add an SMS to the outbox unless one with this key exists; returns the new row or None."""
-    existing = session.scalar(select(OutboundSms.id).where(OutboundSms.dedupe_key == dedupe_key))
-    if existing is not None:
-        return None
-    row = OutboundSms(
-        dedupe_key=dedupe_key, kind=kind, person_id=person.id, occurrence_id=occurrence_id,
-        to=person.phone, body=body, item=item, state="queued", due_at=due_at, created_at=due_at,
-        attempts=0,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def queue_sms_row(session: Session, *, person_id: int, to: str, kind: str, body: str | None, dedupe_key: str,
-                  due_at: datetime, occurrence_id: int | None = None, item: int | None = None) -> int | None:
-    """`queue_sms` in one statement and without an ORM object: the new row's id, or None when the key exists.
-
-    INSERT ... ON CONFLICT DO NOTHING: a concurrent insert of the same key
-    waits for its holder and then inserts nothing, where a read-then-insert
-    would fail on the unique key.
-    """
-    table = OutboundSms.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    return session.execute(
-        insert(table).values(
-            dedupe_key=dedupe_key, kind=kind, person_id=person_id, occurrence_id=occurrence_id, to=to, body=body,
-            item=item, state="queued", due_at=due_at, created_at=due_at, attempts=0,
-        ).on_conflict_do_nothing().returning(table.c.id)
-    ).scalar()
+    """`queue_sms_row` for ORM callers: flushes their changes first, returns the new row as an object or None."""
+    session.flush()  # the person (and whatever the row refers to) may be pending
+    sms_id = queue_sms_row(session, person_id=person.id, kind=kind, body=body, dedupe_key=dedupe_key, due_at=due_at,
+                           occurrence_id=occurrence_id, item=item)
+    return None if sms_id is None else session.get(OutboundSms, sms_id)
