@@ -48,8 +48,8 @@ class Config:
     port: int
     sms_mps: float
     claim_timeout: float
-    api_rate_limit: str = "300 per minute"
-    signup_rate_limit: str = "20 per hour"
+    api_rate_limit: str = "6000 per minute"
+    signup_rate_limit: str = "1000 per hour"
     trusted_proxies: int = 0
 
     @property

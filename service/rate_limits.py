@@ -5,7 +5,11 @@ budget; in memory otherwise (the embedded default). A client is its bearer
 token when it sends one (hashed: the token itself never reaches the store),
 else its address. Webhooks (signed by Twilio), feeds (polled by calendars),
 digest pages and health checks are not limited. Creating people and inviting
-members send SMS, which cost money: they have their own, tighter limit.
+members send SMS, which cost money: they have their own, tighter limit, which
+only successful calls use up.
+
+The defaults are generous, so that the embedded mode and automation against
+it are never throttled; the Helm chart sets production limits.
 
 Should Redis fail, requests go on under in-memory limits rather than fail.
 """
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -33,6 +37,11 @@ def client_key() -> str:
     return "addr:" + get_remote_address()
 
 
+def sent_an_sms(response: Response) -> bool:
+    """Only a sign-up or invitation that was made (and so texted someone) counts against that limit."""
+    return response.status_code == 201
+
+
 def outside_the_api() -> bool:
     return not request.path.startswith(LIMITED_PREFIX)
 
@@ -48,7 +57,7 @@ def install(app: Flask, config: Config) -> Limiter:
     )
     limiter.request_filter(outside_the_api)  # the earliest way out: webhooks and polls pay nearly nothing
     for endpoint in SMS_SENDING_ENDPOINTS:
-        app.view_functions[endpoint] = limiter.limit(config.signup_rate_limit, override_defaults=False)(
-            app.view_functions[endpoint]
-        )
+        app.view_functions[endpoint] = limiter.limit(
+            config.signup_rate_limit, override_defaults=False, deduct_when=sent_an_sms,
+        )(app.view_functions[endpoint])
     return limiter

@@ -38,6 +38,16 @@ def test_sign_ups_from_one_address_have_their_own_tighter_limit(runtime):
     assert other.status_code == 201
 
 
+def test_only_sign_ups_that_were_made_use_up_the_sign_up_limit(runtime):
+    client = limited_client(runtime, signup_rate_limit="1 per hour")
+
+    def sign_up(name, phone):
+        return client.post("/api/v1/people", json={"name": name, "phone": phone, "timezone": "UTC"}).status_code
+
+    assert [sign_up("Alice", "not a phone"), sign_up("Alice", "+15005550101"), sign_up("Bob", "+15005550102")] \
+        == [422, 201, 429]
+
+
 def test_behind_a_trusted_proxy_the_forwarded_address_counts(runtime):
     client = limited_client(runtime, signup_rate_limit="1 per hour", trusted_proxies=1)
 
