@@ -42,6 +42,13 @@ def sent_an_sms(response: Response) -> bool:
     return response.status_code == 201
 
 
+def retry_after_only_on_429(response: Response) -> Response:
+    """Flask-Limiter sends Retry-After with every limited answer; it means "wait" only on a 429."""
+    if response.status_code != 429:
+        response.headers.pop("Retry-After", None)
+    return response
+
+
 def outside_the_api() -> bool:
     return not request.path.startswith(LIMITED_PREFIX)
 
@@ -50,6 +57,7 @@ def install(app: Flask, config: Config) -> Limiter:
     """Limit every /api/v1/ route by `TEND_API_RATE_LIMIT`, and SMS-sending ones by `TEND_SIGNUP_RATE_LIMIT` too."""
     if config.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # the client's address, not the proxy's
+    app.after_request(retry_after_only_on_429)  # registered first, so it runs after the limiter's own hook
     limiter = Limiter(
         client_key, app=app, default_limits=[config.api_rate_limit],
         storage_uri=config.redis_url or "memory://", strategy="moving-window", headers_enabled=True,

@@ -24,6 +24,7 @@ def test_a_token_over_its_budget_gets_429_with_retry_after_in_the_error_shape(ru
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert answers[-1].get_json()["error"]["code"] == "rate_limited"
     assert int(answers[-1].headers["Retry-After"]) > 0
+    assert "Retry-After" not in answers[0].headers and answers[0].headers["X-RateLimit-Remaining"] == "2"
     assert client.get("/api/v1/me", headers=people.headers("Bob")).status_code == 200  # each token its own budget
 
 
