@@ -8,7 +8,9 @@ unique per (person, week), so any number of clocks send each week's digest once.
 
 from __future__ import annotations
 
+import math
 import secrets
+import time
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,9 +32,14 @@ KEPT = frozenset({"done", "on_time", "late"})
 CELL_PRIORITY = ("missed", "kept", "skipped", "pending")
 
 
-def send_due(runtime: Runtime, now: datetime, limit: int) -> int:
-    """Schedule people without a slot, then make the digests that are due; returns how many were made."""
-    _schedule_unscheduled(runtime, now, limit)
+def send_due(runtime: Runtime, now: datetime, limit: int, deadline: float = math.inf) -> int:
+    """Schedule people without a slot, then make the digests that are due; returns how many were made.
+
+    Both loops stop at `deadline` (time.monotonic()), so that a backlog (a
+    million people after an upgrade, or after an outage) cannot hold up the
+    clock's other work; the next tick goes on where this one stopped.
+    """
+    _schedule_unscheduled(runtime, now, limit, deadline)
     made = 0
     while True:
         sms_ids: list[int] = []
@@ -48,11 +55,11 @@ def send_due(runtime: Runtime, now: datetime, limit: int) -> int:
                     sms_ids.append(sms_id)
         if sms_ids:
             runtime.doorbell.send_sms(sms_ids)
-        if len(due) < limit:
+        if len(due) < limit or time.monotonic() > deadline:
             return made
 
 
-def _schedule_unscheduled(runtime: Runtime, now: datetime, limit: int) -> None:
+def _schedule_unscheduled(runtime: Runtime, now: datetime, limit: int, deadline: float) -> None:
     while True:
         with runtime.db.session() as session:
             people = session.scalars(
@@ -60,7 +67,7 @@ def _schedule_unscheduled(runtime: Runtime, now: datetime, limit: int) -> None:
             ).all()
             for person in people:
                 person.next_digest_at = next_slot(person, now)
-        if len(people) < limit:
+        if len(people) < limit or time.monotonic() > deadline:
             return
 
 

@@ -52,7 +52,7 @@ def tick(ctx: WorkerContext, now: datetime | None = None, batch: int = 500) -> T
     report.reports = apply_held_reports(ctx, now, batch)
     report.rung = ring_due(ctx, now, batch * 10, claim_timeout)
     report.feeds = feed_publisher.render_dirty(ctx, now, batch)
-    report.digests = digests.send_due(ctx.runtime, now, batch)
+    report.digests = digests.send_due(ctx.runtime, now, batch, deadline=time.monotonic() + TICK_BUDGET_SECONDS)
     return report
 
 

@@ -205,3 +205,17 @@ def test_moving_the_slot_or_the_timezone_reschedules_the_next_digest(client, peo
         digests.send_due(runtime, clock(), 500)
         with db.session() as s:
             assert s.get(Person, dana["id"]).next_digest_at == slot
+
+
+def test_a_spent_time_budget_leaves_the_rest_to_the_next_tick(client, people, db, clock, runtime):
+    for name in ("Alice", "Bob", "Charlie"):
+        people.create(name)
+
+    def unscheduled() -> int:
+        with db.session() as s:
+            return s.scalar(select(func.count()).select_from(Person).where(Person.next_digest_at.is_(None)))
+
+    digests.send_due(runtime, clock(), 1, deadline=0.0)  # already past: one batch of one, then stop
+    assert unscheduled() == 2
+    digests.send_due(runtime, clock(), 1)
+    assert unscheduled() == 0
