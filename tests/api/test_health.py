@@ -32,6 +32,7 @@ def test_metrics_show_the_outbox_as_the_database_sees_it(client, people, db, clo
     with db.session() as s:
         s.execute(update(OutboundSms).values(due_at=clock() - timedelta(seconds=90)))
     text = client.get("/metrics").get_data(as_text=True)
-    assert 'tend_outbound_sms{state="queued"} 1.0' in text
+    assert 'tend_outbound_sms{state="queued"} 1.0' in text and 'tend_outbound_sms{state="sending"} 0.0' in text
+    assert "tend_held_delivery_reports 0.0" in text
     assert "tend_outbound_sms_oldest_due_seconds 90.0" in text
     assert "process_cpu_seconds_total" in text or "python_info" in text
