@@ -2,8 +2,10 @@
 
 Correctness lives in the database, as for reminders: `next_digest_at` is the
 person's next slot (UTC, indexed), due people are claimed with
-`FOR UPDATE SKIP LOCKED` and advanced in the same transaction, and a Digest is
-unique per (person, week), so any number of clocks send each week's digest once.
+`FOR NO KEY UPDATE SKIP LOCKED` and advanced in the same transaction, and a
+Digest is unique per (person, week), so any number of clocks send each week's
+digest once. NO KEY: a plain FOR UPDATE would also block every insert that
+refers to those people (an inbound SMS, a check-in) until the batch commits.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def send_due(runtime: Runtime, now: datetime, limit: int, deadline: float = math
         with runtime.db.session() as session:
             due = session.scalars(
                 select(Person).where(Person.next_digest_at <= now).order_by(Person.next_digest_at)
-                .limit(limit).with_for_update(skip_locked=True)
+                .limit(limit).with_for_update(skip_locked=True, key_share=True)
             ).all()
             for person in due:
                 digest, sms_id = make_digest(session, person, runtime.config.public_url, now)
@@ -63,7 +65,8 @@ def _schedule_unscheduled(runtime: Runtime, now: datetime, limit: int, deadline:
     while True:
         with runtime.db.session() as session:
             people = session.scalars(
-                select(Person).where(Person.next_digest_at.is_(None)).limit(limit).with_for_update(skip_locked=True)
+                select(Person).where(Person.next_digest_at.is_(None)).limit(limit)
+                .with_for_update(skip_locked=True, key_share=True)
             ).all()
             for person in people:
                 person.next_digest_at = next_slot(person, now)

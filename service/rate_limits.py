@@ -3,7 +3,8 @@
 Counters live in Redis when REDIS_URL is set, so every web process shares one
 budget; in memory otherwise (the embedded default). A client is its bearer
 token when it sends one (hashed: the token itself never reaches the store),
-else its address. Webhooks (signed by Twilio), feeds (polled by calendars),
+else its address; the SMS-sending limit counts by address alone, since a
+sign-up needs no token and a made-up one must not buy a fresh budget. Webhooks (signed by Twilio), feeds (polled by calendars),
 digest pages and health checks are not limited. Creating people and inviting
 members send SMS, which cost money: they have their own, tighter limit, which
 only successful calls use up.
@@ -30,11 +31,15 @@ LIMITED_PREFIX = "/api/v1/"
 SMS_SENDING_ENDPOINTS = ("people.create_person", "circles.add_member")
 
 
+def address_key() -> str:
+    return "addr:" + get_remote_address()
+
+
 def client_key() -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:32]
-    return "addr:" + get_remote_address()
+    return address_key()
 
 
 def sent_an_sms(response: Response) -> bool:
@@ -54,7 +59,11 @@ def outside_the_api() -> bool:
 
 
 def install(app: Flask, config: Config) -> Limiter:
-    """Limit every /api/v1/ route by `TEND_API_RATE_LIMIT`, and SMS-sending ones by `TEND_SIGNUP_RATE_LIMIT` too."""
+    """Limit every /api/v1/ route by `TEND_API_RATE_LIMIT`, and SMS-sending ones by `TEND_SIGNUP_RATE_LIMIT` too.
+
+    The API limit counts per token (or address), so people behind one address
+    do not share it; a flood of made-up tokens only meets 401s.
+    """
     if config.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # the client's address, not the proxy's
     app.after_request(retry_after_only_on_429)  # registered first, so it runs after the limiter's own hook
@@ -66,6 +75,6 @@ def install(app: Flask, config: Config) -> Limiter:
     limiter.request_filter(outside_the_api)  # the earliest way out: webhooks and polls pay nearly nothing
     for endpoint in SMS_SENDING_ENDPOINTS:
         app.view_functions[endpoint] = limiter.limit(
-            config.signup_rate_limit, override_defaults=False, deduct_when=sent_an_sms,
+            config.signup_rate_limit, key_func=address_key, override_defaults=False, deduct_when=sent_an_sms,
         )(app.view_functions[endpoint])
     return limiter

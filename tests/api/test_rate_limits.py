@@ -39,6 +39,14 @@ def test_sign_ups_from_one_address_have_their_own_tighter_limit(runtime):
     assert other.status_code == 201
 
 
+def test_a_made_up_token_does_not_buy_a_fresh_sign_up_budget(runtime):
+    client = limited_client(runtime, signup_rate_limit="2 per hour")
+    statuses = [client.post("/api/v1/people", json={"name": name, "phone": phone, "timezone": "Europe/London"},
+                            headers={"Authorization": f"Bearer made-up-{name}"}).status_code
+                for name, phone in People.PHONES.items()]
+    assert statuses == [201, 201, 429, 429]
+
+
 def test_only_sign_ups_that_were_made_use_up_the_sign_up_limit(runtime):
     client = limited_client(runtime, signup_rate_limit="1 per hour")
 

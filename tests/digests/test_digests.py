@@ -219,3 +219,28 @@ def test_a_spent_time_budget_leaves_the_rest_to_the_next_tick(client, people, db
     assert unscheduled() == 2
     digests.send_due(runtime, clock(), 1)
     assert unscheduled() == 0
+
+
+def test_a_digest_batch_does_not_hold_up_a_reply_from_someone_in_it(client, people, db, clock, runtime, pg_url,
+                                                                      monkeypatch):
+    """While the clock makes digests, their people are claimed; an inbound SMS from one of them still goes in."""
+    import psycopg
+
+    dana = people.create("Dana")
+    digests.send_due(runtime, clock(), 500)
+    with db.session() as s:
+        slot = s.get(Person, dana["id"]).next_digest_at
+    inserted = []
+    make_digest = digests.make_digest
+
+    def make_digest_while_dana_texts(session, person, public_url, now):
+        with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as other:
+            other.execute("SET lock_timeout = '2s'")
+            other.execute("INSERT INTO inbound_messages (message_sid, person_id, body, reply, received_at) "
+                          "VALUES ('SMdigestrace', %s, 'DONE', '', now())", (person.id,))
+            inserted.append(person.id)
+        return make_digest(session, person, public_url, now)
+
+    monkeypatch.setattr(digests, "make_digest", make_digest_while_dana_texts)
+    assert digests.send_due(runtime, slot, 500) == 1
+    assert inserted == [dana["id"]]
