@@ -73,6 +73,9 @@ class Database:
         self.engine.dispose()
 
 
+CONNECT_TIMEOUT_SECONDS = 5  # a poll waiting longer on a new connection is better answered by an error
+
+
 class HotReads:
     """Single-statement reads on the hottest path (feed polls) without a pool checkout or a pre-ping.
 
@@ -155,7 +158,7 @@ class _Link:
     """One thread's connection for HotReads and the statements prepared on it."""
 
     def __init__(self, dsn: str):
-        self.connection = psycopg.connect(dsn, autocommit=True)
+        self.connection = psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
         self.pgconn = self.connection.pgconn
         self.transformer = Transformer(self.connection)
         self.ready: set[bytes] = set()

@@ -17,10 +17,12 @@ import logging
 
 from apiflask import APIBlueprint
 from flask import Response, request
+from psycopg.errors import DeadlockDetected
+from sqlalchemy.exc import DBAPIError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from service import checkins, delivery_reports
+from service import checkins, delivery_reports, feed_store
 from service.api.context import commit, now, runtime, session
 from service.errors import ApiError
 
@@ -29,6 +31,10 @@ log = logging.getLogger(__name__)
 bp = APIBlueprint("webhooks", __name__, url_prefix="/webhooks/twilio", enable_openapi=False)
 
 MAX_SID_LENGTH = 64
+# A reply to a numbered reminder locks several streak figures while the clock
+# may be closing other occurrences of the same subjects: PostgreSQL can then
+# abort one of the two, and the whole reply is simply done again.
+DEADLOCK_TRIES = 3
 
 
 @bp.before_request
@@ -49,8 +55,17 @@ def inbound_sms() -> Response:
         message_sid=_message_sid(), sender=request.form.get("From", ""), body=request.form.get("Body", ""),
         opt_out_type=request.form.get("OptOutType"),
     )
-    answer = checkins.handle_inbound(session(), inbound, now())
-    commit(answer.sms_ids)
+    for attempt in range(1, DEADLOCK_TRIES + 1):
+        try:
+            answer = checkins.handle_inbound(session(), inbound, now())
+            commit(answer.sms_ids)
+            break
+        except DBAPIError as exc:
+            session().rollback()
+            feed_store.take_marked(session())  # marks of the rolled-back attempt
+            if not isinstance(exc.orig, DeadlockDetected) or attempt == DEADLOCK_TRIES:
+                raise
+            log.warning("inbound SMS %s: deadlock, trying again (%d)", inbound.message_sid, attempt)
     reply = MessagingResponse()
     if answer.reply:
         reply.message(answer.reply)

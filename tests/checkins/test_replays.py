@@ -51,3 +51,27 @@ def test_the_same_message_sid_from_20_threads_at_once_makes_exactly_one_checkin(
         assert s.scalar(select(func.count()).select_from(CheckIn).where(CheckIn.message_sid == form["MessageSid"])) == 1
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == 1
     assert checkin_count(db) == 1
+
+
+def test_a_reply_aborted_by_a_deadlock_is_done_again_once(client, people, db, clock, sms, fake_twilio, texts,
+                                                           monkeypatch):
+    from psycopg.errors import DeadlockDetected
+    from sqlalchemy.exc import OperationalError
+
+    from service import checkins
+
+    reminded_couple(client, people, db, clock, sms, fake_twilio)
+    handle_inbound = checkins.handle_inbound
+    calls = []
+
+    def deadlocked_once(session, inbound, now):
+        answer = handle_inbound(session, inbound, now)  # the work is done, then PostgreSQL picks this victim
+        calls.append(answer.reply)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE streak_figures ...", {}, DeadlockDetected("deadlock detected"))
+        return answer
+
+    monkeypatch.setattr(checkins, "handle_inbound", deadlocked_once)
+    reply = texts.send("Alice", "DONE")
+    assert reply == calls[0] == calls[1] == "Kept! Morning coffee talk: a new streak begins."  # nothing left behind
+    assert checkin_count(db) == 1
