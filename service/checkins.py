@@ -89,7 +89,6 @@ class Target:
     title: str
     circle_id: int
     recipient_id: int | None  # a promise's
-    has_feeds: bool  # False only when no feed shows the circle: then the feeds are not looked for
 
 
 @dataclass(frozen=True)
@@ -224,26 +223,31 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
             return Answer(_no_such_item_text(reply.item))
         return Answer(sms_text.nothing_open_text())
     kept = reply.command != "skip"
-    confirmations: list[str] = []
-    closed: list[str] = []
-    already: list[str] = []
-    sms_ids: list[int] = []
-    for item in items:
+    decisions: dict[int, Decided] = {}  # by position in the reminder
+    closed: list[int] = []
+    already: list[int] = []
+    for position, item in sorted(enumerate(items), key=lambda pair: streak_figures.figure_order(pair[1])):
         if not is_open(item, now):
-            closed.append(item.title)
+            closed.append(position)
             continue
         decided = decide(session, item, person, kept, source="sms", now=now, only_pending=True,
-                         message_sid=None if confirmations else message_sid)
+                         message_sid=None if decisions else message_sid)
         if decided is None:
-            already.append(item.title)  # decided already, or this person is not expected there
+            already.append(position)  # decided already, or this person is not expected there
             continue
-        sms_ids += decided.sms_ids
-        confirmations.append(sms_text.checkin_confirmation_text(item.title, decided.outcome, decided.streak))
-    if confirmations:
-        return Answer(_joined_confirmations(confirmations), sms_ids)
+        decisions[position] = decided
+    if decisions:
+        for circle_id in sorted({items[p].circle_id for p in decisions if items[p].has_feeds}):
+            feed_store.mark_dirty(session, circle_id=circle_id, now=now)  # feeds after figures, as the clock does
+        in_order = sorted(decisions.items())
+        return Answer(
+            _joined_confirmations([sms_text.checkin_confirmation_text(items[p].title, d.outcome, d.streak)
+                                   for p, d in in_order]),
+            [sms_id for _, d in in_order for sms_id in d.sms_ids],
+        )
     if closed:
-        return Answer(_closed_text(closed[0]))
-    return Answer(_already_text(already[0]))
+        return Answer(_closed_text(items[min(closed)].title))
+    return Answer(_already_text(items[min(already)].title))
 
 
 def latest_reminder(session: Session, person_id: int) -> list[OutboundSms]:
@@ -310,15 +314,17 @@ def _reminder_items(session: Session, person_id: int, item: int | None) -> list:
 
 def decide(session: Session, target: Target, person: Person, kept: bool, *, source: str, now: datetime,
            only_pending: bool, message_sid: str | None = None) -> Decided | None:
-    """Decide the person's outcome of the occurrence and fold it in everywhere; None when nothing changed.
+    """Decide the person's outcome of the occurrence and fold it in; None when nothing changed.
 
     The outcome row is set (with `only_pending`, only if still pending), a
-    check-in stored, the streak figures advanced, the feeds that show the
-    circle marked dirty, and a promise's recipient told when it is kept inside
-    its window. None (and nothing written) when the person has no outcome there,
-    or with `only_pending` has one decided already. A few Core statements, no
-    ORM flush. The caller holds the occurrence's row lock, so the clock cannot
-    close it as missed between our read and our write.
+    check-in stored, the streak figures advanced, and a promise's recipient
+    told when it is kept inside its window. None (and nothing written) when the
+    person has no outcome there, or with `only_pending` has one decided
+    already. A few Core statements, no ORM flush. The caller holds the
+    occurrence's row lock, so the clock cannot close it as missed between our
+    read and our write, and marks the circle's feeds dirty after all its
+    decisions (locks in one order: occurrences, figures by
+    `streak_figures.figure_order`, feeds).
     """
     outcome = _outcome_of(target.promise_id is None, target.at, kept, now)
     changed = session.execute(_DECIDE[only_pending], {"b_occurrence": target.occurrence_id, "b_person": person.id,
@@ -328,11 +334,7 @@ def decide(session: Session, target: Target, person: Person, kept: bool, *, sour
     checkin_id = session.execute(_ADD_CHECKIN, {
         "occurrence_id": target.occurrence_id, "person_id": person.id, "outcome": outcome, "source": source,
         "received_at": now, "message_sid": message_sid}).scalar_one()
-    key = (streak_figures.FigureKey("ritual", target.ritual_id, person.id) if target.ritual_id is not None
-           else streak_figures.FigureKey("promise", target.promise_id, person.id))
-    streak = streak_figures.fold(session, key, target.at, outcome).current_streak
-    if target.has_feeds:
-        feed_store.mark_dirty(session, circle_id=target.circle_id, now=now)
+    streak = streak_figures.fold(session, streak_figures.key_of(target, person.id), target.at, outcome).current_streak
     sms_ids: list[int] = []
     if target.promise_id is not None and outcome in KEPT and is_open(target, now):
         sms_id = queue_sms_row(session, person_id=target.recipient_id, kind="promise_kept",
@@ -378,10 +380,11 @@ def check_in_by_api(session: Session, person: Person, subject: Subject, at: date
     occurrence = _locked_occurrence(session, occurrence.id)
     target = Target(occurrence.id, occurrence.ritual_id, occurrence.promise_id, occurrence.at, occurrence.closes_at,
                     occurrence.closed, subject.title, subject.circle_id,
-                    subject.recipient_id if isinstance(subject, Promise) else None, has_feeds=True)
+                    subject.recipient_id if isinstance(subject, Promise) else None)
     decided = decide(session, target, person, kept, source="api", now=now, only_pending=False)
     if decided is None:  # no outcome row: not expected there
         raise ApiError(403, "forbidden", "Only the people expected at this occurrence can check in to it.")
+    feed_store.mark_dirty(session, circle_id=subject.circle_id, now=now)
     checkin = CheckIn(id=decided.checkin_id, occurrence_id=occurrence.id, person_id=person.id,
                       outcome=decided.outcome, source="api", received_at=now, message_sid=None)
     return Recorded(checkin, occurrence, subject, decided.sms_ids)

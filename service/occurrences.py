@@ -136,6 +136,7 @@ def close_ended(session: Session, now: datetime, limit: int) -> int:
     paused = dict(session.execute(select(Person.id, Person.paused_until).where(
         Person.id.in_(person_ids), Person.paused_until.is_not(None))).all()) if person_ids else {}
     circles: set[int] = set()
+    decided: list[tuple[Occurrence, int]] = []
     for occurrence in occurrences:
         occurrence.closed = True
         for outcome in occurrence.outcomes:
@@ -143,10 +144,14 @@ def close_ended(session: Session, now: datetime, limit: int) -> int:
                 was_paused = outcome.person_id in paused and paused[outcome.person_id] > occurrence.at
                 outcome.outcome = "skipped" if was_paused else "missed"
                 outcome.decided_at = now
-                session.flush()
-                streak_figures.outcome_decided(session, occurrence, outcome.person_id, now)
+                decided.append((occurrence, outcome.person_id))
         circles.add(circle_of(session, occurrence))
-    for circle_id in circles:
+    session.flush()
+    # Figures in the check-in webhook's order (then feeds), so the two never wait on each other crosswise;
+    # one subject's occurrences in time order, so each folds in one step.
+    for occurrence, person_id in sorted(decided, key=lambda d: (d[1], streak_figures.figure_order(d[0]), d[0].at)):
+        streak_figures.outcome_decided(session, occurrence, person_id, now)
+    for circle_id in sorted(circles):
         feed_store.mark_dirty(session, circle_id=circle_id, now=now)
     return len(occurrences)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Double, Integer, and_, bindparam, case, exists, func, literal, or_, select, union
 from sqlalchemy.dialects import postgresql, sqlite
@@ -56,10 +57,19 @@ class PersonFigures:
     subjects: list[SubjectFigures]
 
 
-def key_of(occurrence: Occurrence, person_id: int) -> FigureKey:
-    if occurrence.ritual_id is not None:
-        return FigureKey("ritual", occurrence.ritual_id, person_id)
-    return FigureKey("promise", occurrence.promise_id, person_id)
+def key_of(occurrence: Any, person_id: int) -> FigureKey:
+    """The figures an occurrence (or anything with its `ritual_id` and `promise_id`) counts towards."""
+    kind, subject_id = figure_order(occurrence)
+    return FigureKey(kind, subject_id, person_id)
+
+
+def figure_order(occurrence: Any) -> tuple[str, int]:
+    """The order in which one transaction takes several of a person's figures: by subject.
+
+    The check-in webhook and the clock closing occurrences both take figures
+    in this order (then feeds), so they never wait on each other crosswise.
+    """
+    return ("ritual", occurrence.ritual_id) if occurrence.ritual_id is not None else ("promise", occurrence.promise_id)
 
 
 def outcome_decided(session: Session, occurrence: Occurrence, person_id: int, now: datetime) -> StreakState | None:

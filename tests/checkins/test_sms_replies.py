@@ -205,3 +205,26 @@ def test_help_and_anything_unknown_get_the_help_text_and_record_nothing(client, 
     assert texts.send("Alice", "2 done") == sms_text.help_text()
     assert texts.send("Alice", "what is this?") == sms_text.help_text()
     assert checkin_count(db) == 0
+
+
+def test_a_multi_item_reply_takes_streak_figures_in_subject_order_and_confirms_in_item_order(
+        client, people, db, clock, sms, fake_twilio, texts):
+    """Locks in one order (see streak_figures.figure_order): the clock closing occurrences takes them alike."""
+    from sqlalchemy import event
+
+    _, (stretch, coffee) = reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=(
+        {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}, {}))
+    assert stretch["id"] < coffee["id"]  # but coffee is item 1
+    folded: list[int] = []
+
+    def record_fold(_conn, _cursor, statement, parameters, *_rest):
+        if statement.lstrip().upper().startswith("INSERT INTO STREAK_FIGURES"):
+            folded.append(parameters["subject_id"])
+
+    event.listen(db.engine, "before_cursor_execute", record_fold)
+    try:
+        reply = texts.send("Alice", "DONE")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record_fold)
+    assert folded == [stretch["id"], coffee["id"]]
+    assert reply == "Kept! Morning coffee talk: a new streak begins. Kept! Stretch: a new streak begins."
