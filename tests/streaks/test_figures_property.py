@@ -38,8 +38,13 @@ def decision_orders(draw):
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(decision_orders())
 def test_incremental_figures_equal_a_full_recompute(db, case):
+    check_incremental_equals_recompute(db, case)
+
+
+def check_incremental_equals_recompute(database, case) -> None:
+    """Decide the case's events one by one; every stored figure must equal a recompute of the final outcomes."""
+    session = database.sessions()
     kind, day_numbers, people, events = case
-    session = db.sessions()
     try:
         circle, alice, bob = couple(session)
         persons = (alice, bob)

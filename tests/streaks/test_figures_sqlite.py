@@ -6,12 +6,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from service import streak_figures
-from service.core.streaks import StreakState, recompute
+from service.core.streaks import recompute
 from service.db import Database
 from service.migrate import upgrade
 from service.models import OccurrenceOutcome
-from tests.streaks.helpers import DAY, FIRST, couple, daily_promise, daily_ritual, decide, occurrence, stored
-from tests.streaks.test_figures_property import decision_orders
+from tests.streaks.helpers import DAY, FIRST, couple, daily_ritual, decide, occurrence
+from tests.streaks.test_figures_property import check_incremental_equals_recompute, decision_orders
 
 
 @pytest.fixture(scope="module")
@@ -26,29 +26,7 @@ def sqlite_db(tmp_path_factory):
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(decision_orders())
 def test_incremental_figures_equal_a_full_recompute_on_sqlite(sqlite_db, case):
-    kind, day_numbers, people, events = case
-    session = sqlite_db.sessions()
-    try:
-        circle, alice, bob = couple(session)
-        persons = (alice, bob)
-        subject = daily_ritual(session, circle) if kind == "ritual" else daily_promise(session, circle, alice, bob)
-        rows = {day: occurrence(session, subject, FIRST + day * DAY, [persons[who] for who in people])
-                for day in day_numbers}
-        final: dict[int, dict[int, str]] = {who: {} for who in people}
-        for day, who, outcome, repeated in events:
-            decide(session, rows[day], persons[who], outcome)
-            if repeated:
-                streak_figures.outcome_decided(session, rows[day], persons[who].id, FIRST)
-            final[who][day] = outcome
-        for who in people:
-            expected = recompute([(FIRST + day * DAY, outcome) for day, outcome in final[who].items()])
-            assert stored(session, subject, persons[who]) == expected
-            key = streak_figures.FigureKey(kind, subject.id, persons[who].id)
-            if expected != StreakState():
-                assert streak_figures.recompute_figure(session, key) is False
-    finally:
-        session.rollback()
-        session.close()
+    check_incremental_equals_recompute(sqlite_db, case)
 
 
 def test_fold_returns_what_it_stores_on_sqlite(sqlite_db):
