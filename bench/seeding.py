@@ -14,7 +14,9 @@ def seed_rituals(db: Database, count: int, *, due_at: datetime, created_at: date
                  remind_before_minutes: int = 10, phone_base: int = 2_025_550_000, chunk: int = 5_000) -> None:
     """`count` active people, each alone in a circle with one UTC ritual whose reminder is due at `due_at`.
 
-    Rows are inserted in bulk (no ORM objects), so a million schedules take seconds, not hours.
+    Rows are inserted in bulk (no ORM objects), so a million schedules take seconds, not hours. As in a
+    running Tend, each person's weekly digest is already scheduled (days away): a clock would otherwise
+    spend its first ticks scheduling a hundred thousand digests at once, which only bulk seeding causes.
     """
     start_local = (due_at + timedelta(minutes=remind_before_minutes)).replace(tzinfo=None)
     with db.session() as session:
@@ -23,7 +25,7 @@ def seed_rituals(db: Database, count: int, *, due_at: datetime, created_at: date
             session.execute(insert(Person), [
                 {"id": i, "name": f"P{i}", "phone": f"+1{phone_base + i}", "timezone": "UTC", "sms_status": "active",
                  "quiet_start": None, "quiet_end": None, "digest_weekday": 6, "digest_time": datetime.min.time().replace(hour=18),
-                 "created_at": created_at} for i in ids])
+                 "next_digest_at": due_at + timedelta(days=3), "created_at": created_at} for i in ids])
             session.execute(insert(Circle), [{"id": i, "name": f"C{i}", "created_at": created_at} for i in ids])
             session.execute(insert(Membership), [
                 {"circle_id": i, "person_id": i, "status": "active", "joined_order": 1, "created_at": created_at}
