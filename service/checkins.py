@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Integer, bindparam, exists, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service import feed_store, occurrences, streak_figures
@@ -38,6 +37,7 @@ from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import is_occurrence, occurrence_local
 from service.core.streaks import KEPT
+from service.db import insert_for, on_postgres
 from service.errors import ApiError
 from service.models import (
     CheckIn, InboundMessage, Membership, Occurrence, OccurrenceOutcome, OutboundSms, Person, Promise, Ritual,
@@ -135,7 +135,7 @@ def _claim(session: Session, inbound: Inbound, person: Person, now: datetime) ->
     blocks until the holder commits (and then inserts nothing), so by the time
     this returns False the first request's reply is readable.
     """
-    claimed = session.execute(_CLAIM[session.get_bind().dialect.name == "postgresql"], {
+    claimed = session.execute(_CLAIM[on_postgres(session)], {
         "message_sid": inbound.message_sid, "person_id": person.id, "body": inbound.body, "received_at": now,
     }).first()
     return claimed is not None
@@ -143,7 +143,7 @@ def _claim(session: Session, inbound: Inbound, person: Person, now: datetime) ->
 
 # Statements of the hot path, built once (building and caching a statement per request costs more than running it).
 _CLAIM = {
-    postgres: (postgresql.insert if postgres else sqlite.insert)(_INBOUND)
+    postgres: insert_for(postgres)(_INBOUND)
     .values(message_sid=bindparam("message_sid"), person_id=bindparam("person_id"), body=bindparam("body"),
             reply="", received_at=bindparam("received_at"))
     .on_conflict_do_nothing(index_elements=[_INBOUND.c.message_sid]).returning(_INBOUND.c.message_sid)

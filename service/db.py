@@ -13,11 +13,21 @@ from psycopg import pq
 from psycopg.adapt import Transformer
 from psycopg.errors import error_from_result
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import ConfigError
+
+
+def on_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_for(postgres: bool):
+    """The dialect's INSERT, which has ON CONFLICT (PostgreSQL's and SQLite's share that API)."""
+    return postgresql.insert if postgres else sqlite.insert
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

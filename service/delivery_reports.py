@@ -14,9 +14,9 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from service.db import insert_for, on_postgres
 from service.models import DeliveryReport, OutboundSms, Person
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,8 @@ def record(session: Session, sid: str, status: str, error_code: str | None, now:
     if session.scalar(select(exists().where(OutboundSms.sid == sid))):
         apply(session, sid, status, error_code)
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     values = {"status": status, "error_code": error_code, "received_at": now}
-    session.execute(insert(DeliveryReport).values(message_sid=sid, **values)
+    session.execute(insert_for(on_postgres(session))(DeliveryReport).values(message_sid=sid, **values)
                     .on_conflict_do_update(index_elements=["message_sid"], set_=values))
     log.info("status %s for SMS %s arrived before its SID was recorded: held", status, sid)
 

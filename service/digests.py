@@ -18,13 +18,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from zoneinfo import ZoneInfo
 
 from service import outbox, streak_figures
 from service.core.digest_text import digest_sms_text
 from service.core.schedule import local_to_utc
+from service.db import insert_for, on_postgres
 from service.models import Digest, Occurrence, OccurrenceOutcome, Person, Promise, Ritual
 from service.runtime import Runtime
 
@@ -106,7 +106,7 @@ def make_digest(session: Session, person: Person, public_url: str, now: datetime
     week_start = slot.astimezone(ZoneInfo(person.timezone)).date() - timedelta(days=6)
     payload = week_payload(session, person, slot, week_start, now)
     token = secrets.token_urlsafe(24)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(on_postgres(session))
     digest_id = session.scalar(
         insert(Digest).values(person_id=person.id, week_start=week_start, token=token, payload=payload, created_at=now)
         .on_conflict_do_nothing(index_elements=["person_id", "week_start"]).returning(Digest.id)

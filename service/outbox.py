@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from service.db import insert_for, on_postgres
 from service.models import OutboundSms, Person
 
 _OUTBOX = OutboundSms.__table__
@@ -25,7 +25,7 @@ def _queue_statement(postgres: bool):
     nothing, where a read-then-insert would fail on the unique key.
     """
     person_id = bindparam("person_id")
-    return (postgresql.insert if postgres else sqlite.insert)(_OUTBOX).values(
+    return insert_for(postgres)(_OUTBOX).values(
         dedupe_key=bindparam("dedupe_key"), kind=bindparam("kind"), person_id=person_id,
         occurrence_id=bindparam("occurrence_id"), body=bindparam("body"), item=bindparam("item"),
         to=select(_PEOPLE.c.phone).where(_PEOPLE.c.id == person_id).scalar_subquery(),
@@ -44,7 +44,7 @@ def queue_sms_row(session: Session, *, person_id: int, kind: str, body: str | No
     One statement, no ORM object and no flush: the caller's pending ORM
     changes are not written first (`queue_sms` does that).
     """
-    return session.execute(_QUEUE[session.get_bind().dialect.name == "postgresql"], {
+    return session.execute(_QUEUE[on_postgres(session)], {
         "person_id": person_id, "kind": kind, "body": body, "dedupe_key": dedupe_key, "due_at": due_at,
         "occurrence_id": occurrence_id, "item": item,
     }).scalar()

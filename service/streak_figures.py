@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Double, Integer, and_, bindparam, case, exists, func, literal, or_, select, union
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -28,6 +27,7 @@ from service.core.streaks import (
     COUNTED, KEPT, MONTH, STRENGTH_MULTIPLIER, Occurrence as Counted, Rates, StreakState, advance, rates, recompute,
     reliability,
 )
+from service.db import insert_for, on_postgres
 from service.models import Membership, Occurrence, OccurrenceOutcome, Promise, Ritual, RitualParticipant, StreakFigure
 
 
@@ -101,7 +101,7 @@ def fold(session: Session, key: FigureKey, at: datetime, outcome: str) -> Streak
     if cached is not None:
         session.flush()  # an ORM change to this row (a re-fold) must reach the row before we build on it
     first = advance(StreakState(), at, outcome)
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = on_postgres(session)
     row = session.execute(_ADVANCE_UPSERT[postgres, _step(outcome)], {
         "kind": key.kind, "subject_id": key.subject_id, "person_id": key.person_id, "at": at,
         "current_streak": first.current_streak, "longest_streak": first.longest_streak, "strength": first.strength,
@@ -132,7 +132,7 @@ def _advance_upsert(postgres: bool, step: str):
     table = StreakFigure.__table__
     stored = table.c
     at = bindparam("at", type_=stored.last_counted_at.type)
-    stmt = (postgresql.insert if postgres else sqlite.insert)(table).values(
+    stmt = insert_for(postgres)(table).values(
         subject_kind=bindparam("kind"), subject_id=bindparam("subject_id"), person_id=bindparam("person_id"),
         current_streak=bindparam("current_streak"), longest_streak=bindparam("longest_streak"),
         strength=bindparam("strength"), last_counted_at=at,
@@ -233,8 +233,7 @@ def _locked_figure(session: Session, key: FigureKey) -> StreakFigure:
     figure = session.scalar(locked)
     if figure is None:
         # ON CONFLICT: a concurrent first decision may create it; its insert wins and we wait for its lock
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(insert(StreakFigure).values(
+        session.execute(insert_for(on_postgres(session))(StreakFigure).values(
             subject_kind=key.kind, subject_id=key.subject_id, person_id=key.person_id,
             current_streak=0, longest_streak=0, strength=0.0,
         ).on_conflict_do_nothing())
