@@ -180,7 +180,7 @@ class SmsPipeline:
         self.doorbell = doorbell
 
     def tick(self):
-        from workers import clock as clock_module, dispatch
+        from workers import clock as clock_module
 
         report = clock_module.tick(self.ctx)
         self.drain()
