@@ -42,9 +42,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bench.feeds import GUNICORN, serve
 from bench.harness import Children, percentile, save, temporary_database
 from bench.seeding import seed_rituals
-from service import occurrences
-from service.db import Database
-from service.models import CheckIn, OccurrenceOutcome, OutboundSms, Person, Ritual, StreakFigure
+from service.domain import occurrences
+from service.domain.db import Database
+from service.domain.models import CheckIn, OccurrenceOutcome, OutboundSms, Person, Ritual, StreakFigure
 from workers.clock import RITUAL_PRELOAD
 
 SECRET = "bench-secret-key-0123456789"
@@ -283,7 +283,7 @@ def main() -> int:
         print(f"seeded {len(phones):,} people with an open reminder in {time.perf_counter() - started:.1f} s",
               flush=True)
         env = environment(url)
-        real_port = serve(children, "service.app:create_app()", "/healthz", env)
+        real_port = serve(children, "service.web.app:create_app()", "/healthz", env)
         rps = throughputs(db, phones, serve(children, "bench.checkins:bare_app()", "/healthz", env), real_port)
         at_half_bare = latency(paced(db, phones, real_port, rps["bare"] / 2), rps["bare"] / 2)
         at_half_own = latency(paced(db, phones, real_port, rps["checkins"] / 2), rps["checkins"] / 2)

@@ -21,9 +21,9 @@ from sqlalchemy import update
 from bench.harness import save, temporary_database
 from bench.seeding import fix_sequences, seed_rituals
 from service import config as config_module
-from service.db import Database
-from service.models import OutboundSms
-from service.runtime import Runtime, SilentDoorbell, utc_now
+from service.domain.db import Database
+from service.domain.models import OutboundSms
+from service.domain.runtime import Runtime, SilentDoorbell, utc_now
 
 
 def add_idle_rituals(database_url: str, first_id: int, count: int, now: datetime) -> None:

@@ -29,10 +29,10 @@ from flask import Flask
 from sqlalchemy import insert, select
 
 from bench.harness import Children, save, temporary_database, wait_until
-from service import feed_store
+from service.domain import feed_store
 from service.core.schedule import local_to_utc, parse_timezone
-from service.db import Database
-from service.models import Circle, Feed, Membership, Occurrence, OccurrenceOutcome, Person, Ritual
+from service.domain.db import Database
+from service.domain.models import Circle, Feed, Membership, Occurrence, OccurrenceOutcome, Person, Ritual
 
 SECRET = "bench-secret-key-0123456789"
 ZONE = "America/New_York"
@@ -187,7 +187,7 @@ def main() -> int:
         env.pop("REDIS_URL", None)
         rps = throughputs({
             "hello": (serve(children, "bench.feeds:hello_app()", "/hello", env), "/hello"),
-            "feed": (serve(children, "service.app:create_app()", paths[SERVED_RITUALS], env), paths[SERVED_RITUALS]),
+            "feed": (serve(children, "service.web.app:create_app()", paths[SERVED_RITUALS], env), paths[SERVED_RITUALS]),
         })
     hello, feed = rps["hello"], rps["feed"]
     ratio = feed / hello

@@ -22,7 +22,7 @@ RESULTS = Path(__file__).with_name("results")
 @contextmanager
 def temporary_database() -> Iterator[str]:
     """A fresh database at the latest migration, dropped afterwards; yields its SQLAlchemy URL."""
-    from service.migrate import upgrade
+    from service.domain.migrate import upgrade
 
     name = f"tend_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:

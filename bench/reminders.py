@@ -23,9 +23,9 @@ from sqlalchemy import func, select, update
 from bench.harness import Children, percentile, save, start_fake_twilio, temporary_database, wait_until
 from bench.seeding import seed_rituals
 from service import config as config_module
-from service.db import Database
-from service.models import OutboundSms
-from service.runtime import Runtime, SilentDoorbell, utc_now
+from service.domain.db import Database
+from service.domain.models import OutboundSms
+from service.domain.runtime import Runtime, SilentDoorbell, utc_now
 
 REDIS_URL = os.environ.get("TEND_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 
@@ -79,7 +79,7 @@ def sdk_floor(fake_url: str, messages: int, processes: int, threads: int) -> flo
 
 def run(count: int, processes: int, threads: int) -> dict:
     redis.Redis.from_url(REDIS_URL).flushdb()
-    os.environ["REDIS_URL"] = REDIS_URL  # before workers.broker is imported by anything below
+    os.environ["REDIS_URL"] = REDIS_URL  # before service.entry.broker is imported by anything below
     with temporary_database() as database_url, Children() as children:
         fake_url = start_fake_twilio(children)
         env = os.environ | {
@@ -114,7 +114,7 @@ def run(count: int, processes: int, threads: int) -> dict:
         due = utc_now().replace(microsecond=0) + timedelta(seconds=2)
         with db.session() as session:
             session.execute(update(OutboundSms).where(OutboundSms.kind == "reminder").values(due_at=due))
-        children.start([sys.executable, "-m", "service.cli", "clock"], env)
+        children.start([sys.executable, "-m", "service.entry.cli", "clock"], env)
 
         def sent() -> int:
             with db.session() as session:

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert
 
-from service.db import Database
-from service.models import Circle, Membership, Person, Ritual
+from service.domain.db import Database
+from service.domain.models import Circle, Membership, Person, Ritual
 
 
 def seed_rituals(db: Database, count: int, *, due_at: datetime, created_at: datetime, rrule: str | None = None,

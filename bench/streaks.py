@@ -21,10 +21,10 @@ from sqlalchemy import insert, select, text
 
 from bench.harness import percentile, save, temporary_database
 from bench.seeding import seed_rituals
-from service import streak_figures
+from service.domain import streak_figures
 from service.core.streaks import recompute
-from service.db import Database
-from service.models import Occurrence, OccurrenceOutcome
+from service.domain.db import Database
+from service.domain.models import Occurrence, OccurrenceOutcome
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)

@@ -60,6 +60,18 @@ class Config:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def limits_storage_uri(self) -> str:
+        """REDIS_URL as the `limits` library names the same server (it spells a socket `redis+unix://`);
+        in memory without Redis. Both the API rate limits and the shared SMS send rate count there."""
+        return limits_uri(self.redis_url)
+
+
+def limits_uri(redis_url: str | None) -> str:
+    if redis_url is None:
+        return "memory://"
+    return "redis+" + redis_url if redis_url.startswith("unix://") else redis_url
+
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name)

@@ -11,7 +11,7 @@ import time
 import requests
 from click.testing import CliRunner
 
-from service.cli import main
+from service.entry.cli import main
 
 
 def embedded_env(tmp_path, **extra):
@@ -50,7 +50,7 @@ def test_demo_prints_a_feed_url_and_the_sms_it_would_send(tmp_path, monkeypatch)
 def test_tend_up_serves_the_api_and_prints_sms_to_the_console(tmp_path):
     port = free_port()
     env = embedded_env(tmp_path, TEND_PORT=str(port), TEND_CLOCK_INTERVAL="0.5")
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", "up"], env=env, cwd=tmp_path,
+    process = subprocess.Popen([sys.executable, "-m", "service.entry.cli", "up"], env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"

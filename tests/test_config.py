@@ -79,7 +79,7 @@ def test_twilio_settings_are_accepted_and_normalized():
 
 def test_tend_fails_at_start_with_one_line_for_an_unreachable_database(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "TEND_SECRET_KEY": "x" * 20}
-    result = subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], env=env, cwd=tmp_path,
+    result = subprocess.run([sys.executable, "-m", "service.entry.cli", "db", "upgrade"], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("tend: configuration error: DATABASE_URL: cannot connect")
@@ -88,7 +88,7 @@ def test_tend_fails_at_start_with_one_line_for_an_unreachable_database(tmp_path)
 
 def test_tend_fails_at_start_naming_a_bad_variable(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "TEND_PORT": "http", "TEND_SECRET_KEY": "x" * 20}
-    result = subprocess.run([sys.executable, "-m", "service.cli", "web"], env=env, cwd=tmp_path,
+    result = subprocess.run([sys.executable, "-m", "service.entry.cli", "web"], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == "tend: configuration error: TEND_PORT: must be an integer between 1 and 65535 (got 'http')"

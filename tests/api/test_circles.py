@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from service.models import OutboundSms
+from service.domain.models import OutboundSms
 
 
 def make_circle(client, people, owner="Alice", name="Us"):

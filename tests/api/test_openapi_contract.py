@@ -12,9 +12,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from werkzeug.serving import make_server
 
 from service import config as config_module
-from service.app import create_app
-from service.db import Database
-from service.runtime import Runtime
+from service.web.app import create_app
+from service.domain.db import Database
+from service.domain.runtime import Runtime
 
 
 def published_document() -> dict:

@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from service.models import OutboundSms, Person
+from service.domain.models import OutboundSms, Person
 
 
 def test_it_signs_up_a_person_and_queues_the_opt_in_sms(client, db, doorbell):

@@ -2,7 +2,7 @@
 
 from sqlalchemy import func, select
 
-from service.models import Circle, Person
+from service.domain.models import Circle, Person
 from tests.reminders.helpers import add_ritual, couple
 
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from service.app import create_app
+from service.web.app import create_app
 from tests.conftest import People
 
 

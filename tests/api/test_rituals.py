@@ -57,7 +57,7 @@ def test_a_deleted_ritual_is_gone(client, people):
 
 
 def test_a_promise_goes_to_another_member(client, people, db):
-    from service.models import Membership
+    from service.domain.models import Membership
 
     circle = setup_circle(client, people)
     bob = people.create("Bob")

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
-from service.models import CheckIn, Occurrence, OccurrenceOutcome, OutboundSms
+from service.domain.models import CheckIn, Occurrence, OccurrenceOutcome, OutboundSms
 from tests.reminders.helpers import add_ritual, couple
 
 # The default ritual of tests.reminders.helpers: daily 07:30 in New York, reminded 10 minutes before.

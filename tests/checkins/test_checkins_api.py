@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from service.models import OutboundSms
+from service.domain.models import OutboundSms
 from tests.checkins.helpers import messages_to, outcome_of, reminded_couple, utc
 from tests.reminders.helpers import add_ritual, couple
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from service.delivery_reports import HOLD_FOR
-from service.models import DeliveryReport, OutboundSms, Person
+from service.domain.delivery_reports import HOLD_FOR
+from service.domain.models import DeliveryReport, OutboundSms, Person
 from tests.checkins.helpers import reminded_couple, sent_reminder_sid
 
 

@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from service.models import OutboundSms
+from service.domain.models import OutboundSms
 from tests.checkins.helpers import checkin_count, messages_to, outcome_of, utc
 from tests.reminders.helpers import couple
 

@@ -6,7 +6,7 @@ import requests
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from service.models import CheckIn, InboundMessage
+from service.domain.models import CheckIn, InboundMessage
 from tests.checkins.conftest import new_sid, signed
 from tests.checkins.helpers import checkin_count, reminded_couple
 
@@ -58,7 +58,7 @@ def test_a_reply_aborted_by_a_deadlock_is_done_again_once(client, people, db, cl
     from psycopg.errors import DeadlockDetected
     from sqlalchemy.exc import OperationalError
 
-    from service import checkins
+    from service.domain import checkins
 
     reminded_couple(client, people, db, clock, sms, fake_twilio)
     handle_inbound = checkins.handle_inbound

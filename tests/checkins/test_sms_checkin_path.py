@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from service.models import Feed
+from service.domain.models import Feed
 from tests.checkins.helpers import checkin_count, reminded_couple
 from tests.feeds.helpers import fetch, new_feed
 from tests.reminders.helpers import activate

@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from service.core import sms_text
-from service.models import CheckIn, InboundMessage, Membership, Person
+from service.domain.models import CheckIn, InboundMessage, Membership, Person
 from tests.checkins.helpers import (
     FIRST_OCCURRENCE, checkin_count, messages_to, outcome_of, reminded_couple, utc,
 )

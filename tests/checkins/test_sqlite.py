@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import func, select
 
 from service.core.streaks import recompute
-from service.db import Database
-from service.migrate import upgrade
-from service.models import CheckIn, InboundMessage, OutboundSms, StreakFigure
+from service.domain.db import Database
+from service.domain.migrate import upgrade
+from service.domain.models import CheckIn, InboundMessage, OutboundSms, StreakFigure
 from tests.checkins.helpers import FIRST_OCCURRENCE, FIRST_REMINDER, checkin_count, messages_to, reminded_couple, utc
 from tests.reminders.helpers import couple
 

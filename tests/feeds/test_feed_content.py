@@ -6,12 +6,11 @@ import recurring_ical_events
 import vobject
 from sqlalchemy import select, update
 
-from service import feed_store
-from service.models import Occurrence, OccurrenceOutcome
-from tests.feeds.helpers import calendar, events, fetch, new_feed
+from service.domain import feed_store
+from service.domain.models import Occurrence, OccurrenceOutcome
+from tests.feeds.helpers import calendar, events, fetch, new_feed, render
 from tests.reminders.helpers import add_ritual, couple
-from workers import clock as clock_module, feed_publisher
-from workers.runtime import for_runtime
+from workers import clock as clock_module
 
 UTC = timezone.utc
 FIRST = datetime(2026, 12, 2, 12, 30, tzinfo=UTC)  # the ritual's first 07:30 in New York
@@ -20,9 +19,7 @@ FIRST = datetime(2026, 12, 2, 12, 30, tzinfo=UTC)  # the ritual's first 07:30 in
 def materialize_first(runtime, clock):
     """Run the clock the morning before FIRST: its occurrence exists, pending."""
     clock.set(FIRST - timedelta(hours=6))
-    ctx = for_runtime(runtime)
-    assert clock_module.tick(ctx).materialized
-    return ctx
+    assert clock_module.tick(runtime).materialized
 
 
 def starts(cal, start, end):
@@ -90,11 +87,11 @@ def test_a_missed_occurrence_shows_as_a_crossed_override(client, people, db, run
     circle_id = couple(client, people, db)
     add_ritual(client, people, circle_id)
     feed = new_feed(client, people, scope="circle", circle_id=circle_id)
-    ctx = materialize_first(runtime, clock)
+    materialize_first(runtime, clock)
     assert overrides(client, feed) == {}
     clock.set(datetime(2026, 12, 3, 6, 0, tzinfo=UTC))  # its window (to the end of its local day) has closed
-    assert clock_module.tick(ctx).closed
-    assert feed_publisher.render_feed(ctx, feed["id"])  # the clock marked it dirty
+    assert clock_module.tick(runtime).closed
+    assert render(runtime, feed["id"])  # the clock marked it dirty
     assert overrides(client, feed) == {FIRST: ("✗ Morning coffee talk", "Alice ✗, Bob ✗")}
 
 
@@ -102,13 +99,13 @@ def test_a_check_in_shows_in_the_persons_feed_before_the_partner_decides(client,
     circle_id = couple(client, people, db)
     add_ritual(client, people, circle_id)
     alice, shared = new_feed(client, people), new_feed(client, people, scope="circle", circle_id=circle_id)
-    ctx = materialize_first(runtime, clock)
+    materialize_first(runtime, clock)
     with db.session() as session:
         occurrence = session.scalar(select(Occurrence.id).where(Occurrence.at == FIRST))
         session.execute(update(OccurrenceOutcome).values(outcome="done", decided_at=FIRST).where(
             OccurrenceOutcome.occurrence_id == occurrence, OccurrenceOutcome.person_id == people.ids["Alice"]))
         feed_store.mark_dirty(session, circle_id=circle_id, now=runtime.now())
     for feed in (alice, shared):
-        feed_publisher.render_feed(ctx, feed["id"])
+        render(runtime, feed["id"])
     assert overrides(client, alice) == {FIRST: ("✓ Morning coffee talk", "Alice ✓, Bob …")}
     assert overrides(client, shared) == {}  # Bob may still make it

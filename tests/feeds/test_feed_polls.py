@@ -7,7 +7,7 @@ import pytest
 from flask import request_started
 from werkzeug.test import Client
 
-from service.api import feeds as feeds_api
+from service.web.api import feeds as feeds_api
 from tests.feeds.helpers import fetch, new_feed
 from tests.reminders.helpers import add_ritual, couple
 

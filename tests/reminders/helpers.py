@@ -2,7 +2,7 @@
 
 from sqlalchemy import update
 
-from service.models import Membership, Person
+from service.domain.models import Membership, Person
 
 
 def activate(db, *person_ids):

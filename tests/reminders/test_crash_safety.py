@@ -21,9 +21,10 @@ import redis as redis_lib
 from sqlalchemy import func, select
 
 from bench.seeding import seed_rituals
-from service.models import OutboundSms
-from service.runtime import utc_now
-from workers import clock as clock_module, dispatch
+from service.domain.models import OutboundSms
+from service.domain.runtime import utc_now
+from workers import clock as clock_module
+from workers import delivery
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +40,7 @@ def test_two_clocks_and_doubled_doorbells_send_each_reminder_once(db, clock, sms
     def run_clock():
         start.wait()
         for _ in range(3):
-            clock_module.tick(sms.ctx)
+            clock_module.tick(sms.ctx.runtime)
 
     clocks = [threading.Thread(target=run_clock) for _ in range(2)]
     for thread in clocks:
@@ -53,7 +54,7 @@ def test_two_clocks_and_doubled_doorbells_send_each_reminder_once(db, clock, sms
     def drain():  # every ring is delivered twice, concurrently, as an at-least-once broker may
         drain_start.wait()
         for ids in rings:
-            dispatch.send_batch(sms.ctx, ids)
+            delivery.send_batch(sms.ctx, ids)
 
     drainers = [threading.Thread(target=drain) for _ in range(2)]
     for thread in drainers:
@@ -80,7 +81,7 @@ def processes(pg_url, redis_url, fake_twilio, tmp_path):
     }
     started: list[tuple[subprocess.Popen, object]] = []
     commands = {
-        "clock": [sys.executable, "-m", "service.cli", "clock"],
+        "clock": [sys.executable, "-m", "service.entry.cli", "clock"],
         "worker": [sys.executable, "-m", "dramatiq", "workers.actors", "--processes", "1", "--threads", "4"],
     }
 

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select, update
 
-from service.models import OutboundSms, Person
+from service.domain.models import OutboundSms, Person
 from tests.reminders.helpers import add_ritual, couple
 
 

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from service.models import Occurrence, OccurrenceOutcome, OutboundSms
+from service.domain.models import Occurrence, OccurrenceOutcome, OutboundSms
 from tests.reminders.helpers import add_ritual, couple
 
 

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
-from service import streak_figures
+from service.domain import streak_figures
 from service.core.streaks import StreakState
-from service.models import Circle, Membership, Occurrence, OccurrenceOutcome, Person, Promise, Ritual
+from service.domain.models import Circle, Membership, Occurrence, OccurrenceOutcome, Person, Promise, Ritual
 
 FIRST = datetime(2026, 1, 5, 12, 30, tzinfo=timezone.utc)  # 07:30 in New York
 DAY = timedelta(days=1)

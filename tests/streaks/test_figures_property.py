@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service import streak_figures
+from service.domain import streak_figures
 from service.core.streaks import StreakState, recompute
 from tests.streaks.helpers import DAY, FIRST, couple, daily_promise, daily_ritual, decide, occurrence, stored
 

@@ -6,9 +6,9 @@ import threading
 
 from sqlalchemy import event, func, select
 
-from service import streak_figures
+from service.domain import streak_figures
 from service.core.streaks import StreakState, recompute
-from service.models import Occurrence, OccurrenceOutcome, Person, StreakFigure
+from service.domain.models import Occurrence, OccurrenceOutcome, Person, StreakFigure
 from tests.streaks.helpers import DAY, FIRST, couple, daily_promise, daily_ritual, decide, occurrence, stored
 
 
@@ -172,23 +172,3 @@ def test_concurrent_first_decisions_queue_on_one_row(db):
     assert not failures
     with db.session() as s:
         assert stored(s, ritual, alice) == recompute([(first.at, "missed"), (second.at, "done")])
-
-
-def test_the_update_streaks_actor_folds_a_decided_outcome_once(db, runtime):
-    from workers import actors, runtime as worker_runtime
-
-    with db.session() as s:
-        circle, alice, _ = couple(s)
-        ritual = daily_ritual(s, circle)
-        rows = days(s, ritual, [alice], 2)
-        for row in rows:
-            s.get(OccurrenceOutcome, (row.id, alice.id)).outcome = "done"
-    worker_runtime.install(worker_runtime.WorkerContext(runtime, transport=None, send_rate=None))
-    try:
-        for row in rows + rows:  # delivered twice, as at-least-once delivery may
-            actors.update_streaks.fn(row.id, alice.id)
-        actors.update_streaks.fn(987_654, alice.id)  # an occurrence deleted since: nothing to do
-    finally:
-        worker_runtime.install(None)
-    with db.session() as s:
-        assert stored(s, ritual, alice) == recompute([(row.at, "done") for row in rows])

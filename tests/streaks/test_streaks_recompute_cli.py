@@ -7,8 +7,8 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import delete, select
 
-from service.cli import main
-from service.models import StreakFigure
+from service.entry.cli import main
+from service.domain.models import StreakFigure
 from tests.streaks.helpers import DAY, FIRST, couple, daily_promise, daily_ritual, decide, occurrence
 
 
