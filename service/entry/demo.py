@@ -31,7 +31,7 @@ def create_demo(config: Config, now: datetime | None = None) -> list[str]:
         with db.session() as session:
             alex, sam, lines = person(session, *ALEX, now=now), person(session, *SAM, now=now), []
             circle = accounts.create_circle(session, owner=alex, name="Alex & Sam", now=now)
-            membership, _ = accounts.invite_member(session, circle=circle, inviter=alex, name=sam.name,
+            membership = accounts.invite_member(session, circle=circle, inviter=alex, name=sam.name,
                                                    phone=sam.phone, timezone=sam.timezone, now=now)
             membership.status = "active"
             tomorrow = (now + timedelta(days=1)).date()
@@ -66,7 +66,7 @@ def person(session, name: str, phone: str, timezone: str, *, now: datetime) -> P
     existing = session.scalar(select(Person).where(Person.phone == phone))
     if existing is not None:
         return existing
-    created, _token, _sms = accounts.create_person(session, name=name, phone=phone, timezone=timezone, now=now)
+    created, _token = accounts.create_person(session, name=name, phone=phone, timezone=timezone, now=now)
     created.sms_status = "active"
     return created
 

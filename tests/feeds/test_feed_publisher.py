@@ -88,11 +88,15 @@ def test_a_feed_another_worker_is_rendering_is_left_to_it(client, people, db, co
     assert render(runtime, feeds["Us"]["id"])
 
 
-def test_the_clock_renders_feeds_whose_ring_was_lost(client, people, clock, couple_feeds, runtime):
+def test_the_clock_rings_again_for_feeds_whose_ring_was_lost(client, people, clock, couple_feeds, runtime, doorbell):
     ritual, feeds = couple_feeds
     rename(client, people, ritual, "Evening tea")
+    doorbell.feeds.clear()  # the rename's ring is lost
     assert clock_module.ring_forgotten_feeds(runtime, clock() + timedelta(seconds=5), 10) == 0  # a worker may still be on it
     assert clock_module.ring_forgotten_feeds(runtime, clock() + timedelta(seconds=11), 10) == 3
+    assert sorted(doorbell.feeds[0]) == sorted(feed["id"] for name, feed in feeds.items() if name != "Charlie")
+    for feed_id in doorbell.feeds.pop():
+        assert render(runtime, feed_id)
     assert clock_module.ring_forgotten_feeds(runtime, clock() + timedelta(seconds=30), 10) == 0
     assert b"Evening tea" in fetch(client, feeds["Us"]).data
 

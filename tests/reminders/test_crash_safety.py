@@ -82,7 +82,7 @@ def processes(pg_url, redis_url, fake_twilio, tmp_path):
     started: list[tuple[subprocess.Popen, object]] = []
     commands = {
         "clock": [sys.executable, "-m", "service.entry.cli", "clock"],
-        "worker": [sys.executable, "-m", "dramatiq", "workers.actors", "--processes", "1", "--threads", "4"],
+        "worker": [sys.executable, "-m", "service.entry.cli", "worker", "--processes", "1", "--threads", "4"],
     }
 
     def start(name: str) -> subprocess.Popen:
@@ -120,14 +120,7 @@ def wait_until(condition, timeout: float = 90.0, what: str = "condition") -> Non
 def seed_due_now(db, count: int, runtime) -> None:
     now = utc_now()
     seed_rituals(db, count, due_at=now, created_at=now - timedelta(hours=1))
-    clock_module.materialize(clock_module_context(runtime), now, limit=count)
-
-
-def clock_module_context(runtime):
-    from workers.runtime import SendRate, WorkerContext
-    from workers.sms_transport import ConsoleTransport
-
-    return WorkerContext(runtime, ConsoleTransport(), SendRate(10_000))
+    clock_module.materialize(runtime, now, limit=count)
 
 
 def all_sent(db, count: int):
