@@ -10,7 +10,6 @@ ones). Reports the median tick time of each and their ratio (goal ≤ 2).
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import time
 from datetime import datetime, timedelta, timezone
@@ -24,6 +23,7 @@ from service import config as config_module
 from service.domain.db import Database
 from service.domain.models import OutboundSms
 from service.domain.runtime import Runtime, SilentDoorbell, utc_now
+from workers import clock
 
 
 def add_idle_rituals(database_url: str, first_id: int, count: int, now: datetime) -> None:
@@ -60,16 +60,11 @@ def time_ticks(ctx, now: datetime, runs: int) -> list[float]:
 
 
 def run(small: int, large: int, due: int, runs: int) -> dict:
-    from workers import clock
-    from workers.runtime import SendRate, WorkerContext
-    from workers.sms_transport import ConsoleTransport
-
     now = utc_now().replace(microsecond=0)
     with temporary_database() as url:
         db = Database(url)
         config = config_module.load({"DATABASE_URL": url, "TEND_SECRET_KEY": "bench-secret-key-0123456789"})
-        ctx = WorkerContext(Runtime(config=config, db=db, doorbell=SilentDoorbell(), now=lambda: now),
-                            ConsoleTransport(io.StringIO()), SendRate(1e6))
+        ctx = Runtime(config=config, db=db, doorbell=SilentDoorbell(), now=lambda: now)
         seed_rituals(db, due, due_at=now + timedelta(hours=1), created_at=now - timedelta(hours=1))
         while clock.materialize(ctx, now, limit=2_000):
             pass

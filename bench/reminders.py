@@ -26,6 +26,7 @@ from service import config as config_module
 from service.domain.db import Database
 from service.domain.models import OutboundSms
 from service.domain.runtime import Runtime, SilentDoorbell, utc_now
+from workers import clock
 
 REDIS_URL = os.environ.get("TEND_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 
@@ -79,7 +80,7 @@ def sdk_floor(fake_url: str, messages: int, processes: int, threads: int) -> flo
 
 def run(count: int, processes: int, threads: int) -> dict:
     redis.Redis.from_url(REDIS_URL).flushdb()
-    os.environ["REDIS_URL"] = REDIS_URL  # before service.entry.broker is imported by anything below
+    os.environ["REDIS_URL"] = REDIS_URL  # bench.noop_actors, imported below, puts its actor on this Redis
     with temporary_database() as database_url, Children() as children:
         fake_url = start_fake_twilio(children)
         env = os.environ | {
@@ -99,17 +100,13 @@ def run(count: int, processes: int, threads: int) -> dict:
         print(f"seeding {count:,} people and rituals…", flush=True)
         seed_rituals(db, count, due_at=now + timedelta(hours=1), created_at=now - timedelta(hours=1))
         config = config_module.load(env)
-        from workers import clock
-        from workers.runtime import SendRate, WorkerContext
-        from workers.sms_transport import ConsoleTransport
-
-        ctx = WorkerContext(Runtime(config=config, db=db, doorbell=SilentDoorbell()), ConsoleTransport(), SendRate(1e6))
+        ctx = Runtime(config=config, db=db, doorbell=SilentDoorbell())
         started = time.monotonic()
         while clock.materialize(ctx, now, limit=2_000):
             pass
         print(f"materialized {count:,} occurrences in {time.monotonic() - started:.1f} s", flush=True)
 
-        children.start(worker_command("workers.actors", processes, threads), env)
+        children.start(worker_command("service.entry.worker_process", processes, threads), env)
         time.sleep(3)  # let the workers boot before the minute starts
         due = utc_now().replace(microsecond=0) + timedelta(seconds=2)
         with db.session() as session:
