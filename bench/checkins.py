@@ -283,7 +283,7 @@ def main() -> int:
         print(f"seeded {len(phones):,} people with an open reminder in {time.perf_counter() - started:.1f} s",
               flush=True)
         env = environment(url)
-        real_port = serve(children, "service.web.app:create_app()", "/healthz", env)
+        real_port = serve(children, "service.entry.wsgi:create_app()", "/healthz", env)
         rps = throughputs(db, phones, serve(children, "bench.checkins:bare_app()", "/healthz", env), real_port)
         at_half_bare = latency(paced(db, phones, real_port, rps["bare"] / 2), rps["bare"] / 2)
         at_half_own = latency(paced(db, phones, real_port, rps["checkins"] / 2), rps["checkins"] / 2)

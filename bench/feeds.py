@@ -187,7 +187,7 @@ def main() -> int:
         env.pop("REDIS_URL", None)
         rps = throughputs({
             "hello": (serve(children, "bench.feeds:hello_app()", "/hello", env), "/hello"),
-            "feed": (serve(children, "service.web.app:create_app()", paths[SERVED_RITUALS], env), paths[SERVED_RITUALS]),
+            "feed": (serve(children, "service.entry.wsgi:create_app()", paths[SERVED_RITUALS], env), paths[SERVED_RITUALS]),
         })
     hello, feed = rps["hello"], rps["feed"]
     ratio = feed / hello
