@@ -10,9 +10,10 @@ ones). Reports the median tick time of each and their ratio (goal ≤ 2).
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from sqlalchemy import update
@@ -30,13 +31,17 @@ def add_idle_rituals(database_url: str, first_id: int, count: int, now: datetime
     """Schedules that are materialized ahead and owe nothing now, bulk-loaded with COPY."""
     ahead = (now + timedelta(days=3, hours=12)).isoformat()
     created = now.isoformat()
-    columns = ("id, circle_id, title, start_local, timezone, rrule, duration_minutes, remind_before_minutes, "
-               "grace_minutes, everyone, sequence, materialized_until, created_at, updated_at")
+    columns = (
+        "id, circle_id, title, start_local, timezone, rrule, duration_minutes, remind_before_minutes, "
+        "grace_minutes, everyone, sequence, materialized_until, created_at, updated_at"
+    )
     with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         with conn.cursor().copy(f"COPY rituals ({columns}) FROM STDIN") as copy:
             buffer = io.StringIO()
             for i in range(first_id, first_id + count):
-                buffer.write(f"{i}\t1\tIdle\t2026-01-01 07:30:00\tUTC\tFREQ=DAILY\t15\t10\t60\tt\t0\t{ahead}\t{created}\t{created}\n")
+                buffer.write(
+                    f"{i}\t1\tIdle\t2026-01-01 07:30:00\tUTC\tFREQ=DAILY\t15\t10\t60\tt\t0\t{ahead}\t{created}\t{created}\n"
+                )
                 if buffer.tell() > 1 << 20:
                     copy.write(buffer.getvalue())
                     buffer = io.StringIO()
@@ -87,11 +92,14 @@ def run(small: int, large: int, due: int, runs: int) -> dict:
         db.dispose()
     small_ms, large_ms = statistics.median(small_times) * 1000, statistics.median(large_times) * 1000
     return {
-        "due_reminders": due, "runs": runs,
-        "small_schedules": small, "small_tick_ms": round(small_ms, 1),
-        "large_schedules": large, "large_tick_ms": round(large_ms, 1),
+        "due_reminders": due,
+        "runs": runs,
+        "small_schedules": small,
+        "small_tick_ms": round(small_ms, 1),
+        "large_schedules": large,
+        "large_tick_ms": round(large_ms, 1),
         "ratio_large_to_small": round(large_ms / small_ms, 3),
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

@@ -9,9 +9,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import psycopg
 
@@ -69,8 +69,9 @@ class Children:
 
 def start_fake_twilio(children: Children) -> str:
     """The fake Twilio in its own process (so it does not share our GIL); returns its base URL."""
-    process = children.start([sys.executable, "-m", "tests.fake_twilio", "--port", "0"], os.environ.copy(),
-                             stdout=subprocess.PIPE, text=True)
+    process = children.start(
+        [sys.executable, "-m", "tests.fake_twilio", "--port", "0"], os.environ.copy(), stdout=subprocess.PIPE, text=True
+    )
     return process.stdout.readline().strip()
 
 

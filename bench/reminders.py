@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import redis
 import requests
@@ -84,11 +84,17 @@ def run(count: int, processes: int, threads: int) -> dict:
     with temporary_database() as database_url, Children() as children:
         fake_url = start_fake_twilio(children)
         env = os.environ | {
-            "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-            "TWILIO_AUTH_TOKEN": "test-auth-token", "TWILIO_FROM_NUMBER": "+15005550006",
-            "TWILIO_API_BASE_URL": fake_url, "TEND_PUBLIC_URL": "http://127.0.0.1:8000",
-            "TEND_SECRET_KEY": "bench-secret-key-0123456789", "TEND_SMS_MPS": "100000",
-            "TEND_CLOCK_INTERVAL": "1", "TEND_LOG_LEVEL": "WARNING",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL,
+            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+            "TWILIO_AUTH_TOKEN": "test-auth-token",
+            "TWILIO_FROM_NUMBER": "+15005550006",
+            "TWILIO_API_BASE_URL": fake_url,
+            "TEND_PUBLIC_URL": "http://127.0.0.1:8000",
+            "TEND_SECRET_KEY": "bench-secret-key-0123456789",
+            "TEND_SMS_MPS": "100000",
+            "TEND_CLOCK_INTERVAL": "1",
+            "TEND_LOG_LEVEL": "WARNING",
         }
         floor = noop_floor(children, env, max(2_000, count // 5), processes, threads)
         print(f"floor: Dramatiq no-op {floor:,.0f} messages/s", flush=True)
@@ -125,16 +131,21 @@ def run(count: int, processes: int, threads: int) -> dict:
         all_in = max(lateness) if lateness else float("nan")
         db.dispose()
     return {
-        "reminders": count, "worker_processes": processes, "threads_per_process": threads,
-        "all_handed_to_twilio": finished, "handed_to_twilio": len(messages),
-        "seconds_until_all_handed_over": round(all_in, 2), "duplicates": duplicates,
-        "lateness_p50_s": round(percentile(lateness, 0.5), 2), "lateness_p99_s": round(percentile(lateness, 0.99), 2),
+        "reminders": count,
+        "worker_processes": processes,
+        "threads_per_process": threads,
+        "all_handed_to_twilio": finished,
+        "handed_to_twilio": len(messages),
+        "seconds_until_all_handed_over": round(all_in, 2),
+        "duplicates": duplicates,
+        "lateness_p50_s": round(percentile(lateness, 0.5), 2),
+        "lateness_p99_s": round(percentile(lateness, 0.99), 2),
         "sms_per_second": round(len(messages) / all_in, 1) if all_in else None,
         "floor_noop_messages_per_second": round(floor, 1),
         "ratio_sms_to_noop": round(len(messages) / all_in / floor, 3) if all_in else None,
         "floor_sdk_sms_per_second": round(sdk, 1),
         "ratio_sms_to_sdk": round(len(messages) / all_in / sdk, 3) if all_in else None,
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

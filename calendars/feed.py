@@ -7,7 +7,7 @@ renders the same bytes; the feed's ETag stays put until something changed.
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, vDuration, vRecur
@@ -148,9 +148,7 @@ def _outcome_texts(event: FeedEvent, outcome: PastOutcome) -> tuple[str, str]:
     return summary, outcome.detail or event.description
 
 
-def _vevent(
-    event: FeedEvent, summary: str, description: str, start_local: datetime | None = None
-) -> Event:
+def _vevent(event: FeedEvent, summary: str, description: str, start_local: datetime | None = None) -> Event:
     """The properties every VEVENT of ``event`` shares."""
     if event.duration_minutes <= 0:
         raise ValueError(f"{event.uid}: duration must be positive")
@@ -189,7 +187,7 @@ def _rrule(body: str, zone: ZoneInfo) -> vRecur:
         raise ValueError(f"not an RRULE: {body!r}")
     until = rule.get("UNTIL", [None])[0]
     if isinstance(until, datetime) and until.tzinfo is None:
-        rule["UNTIL"] = [until.replace(tzinfo=zone).astimezone(timezone.utc)]
+        rule["UNTIL"] = [until.replace(tzinfo=zone).astimezone(UTC)]
     return rule
 
 

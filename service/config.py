@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -92,8 +92,9 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool = False,
-            low: float, high: float) -> float:
+def _number(
+    env: Mapping[str, str], name: str, default: float, *, integer: bool = False, low: float, high: float
+) -> float:
     raw = _get(env, name)
     if raw is None:
         return default
@@ -124,7 +125,7 @@ def database_url(env: Mapping[str, str], var_dir: Path = DEFAULT_VAR_DIR) -> str
         return f"sqlite:///{(var_dir / 'tend.db').resolve()}"
     for prefix in ("postgres://", "postgresql://"):
         if raw.startswith(prefix):
-            raw = "postgresql+psycopg://" + raw[len(prefix):]
+            raw = "postgresql+psycopg://" + raw[len(prefix) :]
     try:
         url = make_url(raw)
     except ArgumentError:
@@ -168,12 +169,16 @@ def _twilio(env: Mapping[str, str]) -> dict[str, str | None]:
         except phonenumbers.NumberParseException:
             parsed = None
         if parsed is None or not phonenumbers.is_valid_number(parsed):
-            raise ConfigError("TWILIO_FROM_NUMBER", f"must be an E.164 number such as +15551234567 (got {from_number!r})")
+            raise ConfigError(
+                "TWILIO_FROM_NUMBER", f"must be an E.164 number such as +15551234567 (got {from_number!r})"
+            )
         from_number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if service_sid is not None and not MESSAGING_SERVICE_SID_RE.match(service_sid):
         raise ConfigError("TWILIO_MESSAGING_SERVICE_SID", "must be 'MG' followed by 32 hex digits")
     if sid is not None and from_number is None and service_sid is None:
-        raise ConfigError("TWILIO_FROM_NUMBER", "set it or TWILIO_MESSAGING_SERVICE_SID when Twilio credentials are given")
+        raise ConfigError(
+            "TWILIO_FROM_NUMBER", "set it or TWILIO_MESSAGING_SERVICE_SID when Twilio credentials are given"
+        )
     return {
         "twilio_account_sid": sid,
         "twilio_auth_token": token,

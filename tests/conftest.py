@@ -6,31 +6,30 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 import pytest
 import redis as redis_lib
 from sqlalchemy import text
 
-
-from service import config as config_module  # noqa: E402
-from service.web.app import create_app  # noqa: E402
-from service.domain.db import Database  # noqa: E402
-from service.domain.migrate import upgrade  # noqa: E402
-from service.domain.models import Base  # noqa: E402
-from service.domain.runtime import Runtime  # noqa: E402
-from tests.fake_twilio import FakeTwilio  # noqa: E402
-from workers import actors, delivery  # noqa: E402
-from workers import clock as clock_module  # noqa: E402
-from workers import runtime as worker_runtime  # noqa: E402
-from workers.runtime import SendRate, WorkerContext, make_transport  # noqa: E402
+from service import config as config_module
+from service.domain.db import Database
+from service.domain.migrate import upgrade
+from service.domain.models import Base
+from service.domain.runtime import Runtime
+from service.web.app import create_app
+from tests.fake_twilio import FakeTwilio
+from workers import actors, delivery
+from workers import clock as clock_module
+from workers import runtime as worker_runtime
+from workers.runtime import SendRate, WorkerContext, make_transport
 
 PG_ADMIN_URL = os.environ.get("TEND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("TEND_TEST_REDIS", "redis://127.0.0.1:6379/15")
-T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 class MovableClock:
@@ -166,7 +165,9 @@ class People:
         self.ids: dict[str, int] = {}
 
     def create(self, name: str, timezone: str = "America/New_York") -> dict:
-        response = self.client.post("/api/v1/people", json={"name": name, "phone": self.PHONES[name], "timezone": timezone})
+        response = self.client.post(
+            "/api/v1/people", json={"name": name, "phone": self.PHONES[name], "timezone": timezone}
+        )
         assert response.status_code == 201, response.get_json()
         body = response.get_json()
         self.tokens[name], self.ids[name] = body["token"], body["id"]
@@ -222,8 +223,12 @@ def twilio_runtime(runtime: Runtime, fake_twilio: FakeTwilio) -> Runtime:
     import dataclasses
 
     runtime.config = dataclasses.replace(
-        runtime.config, twilio_account_sid=fake_twilio.account_sid, twilio_auth_token=fake_twilio.auth_token,
-        twilio_from_number="+15005550006", twilio_api_base_url=fake_twilio.base_url)
+        runtime.config,
+        twilio_account_sid=fake_twilio.account_sid,
+        twilio_auth_token=fake_twilio.auth_token,
+        twilio_from_number="+15005550006",
+        twilio_api_base_url=fake_twilio.base_url,
+    )
     return runtime
 
 

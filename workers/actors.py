@@ -39,9 +39,12 @@ def render_feed(feed_id: int) -> None:
 def make_digests(person_ids: list[int]) -> None:
     """Make the weekly digests of these people that are still due; a repeat finds none due."""
     runtime = context().runtime
-    unit_of_work.run(runtime.db, runtime.doorbell,
-                     lambda session: digests.make_due(session, person_ids, runtime.config.public_url, runtime.now()),
-                     what="digests")
+    unit_of_work.run(
+        runtime.db,
+        runtime.doorbell,
+        lambda session: digests.make_due(session, person_ids, runtime.config.public_url, runtime.now()),
+        what="digests",
+    )
 
 
 @dataclass(frozen=True)
@@ -56,12 +59,40 @@ class Actors:
 def declare(broker: dramatiq.Broker) -> Actors:
     """The actors, declared once on `broker`. Queues keep slow work (renders, Twilio look-ups) beside, not before, sends."""
     return Actors(
-        send_sms=dramatiq.actor(send_sms, broker=broker, queue_name="sms", max_retries=5, min_backoff=1_000,
-                                max_backoff=60_000, time_limit=300_000),
-        reconcile_sms=dramatiq.actor(reconcile_sms, broker=broker, queue_name="reconcile", max_retries=3,
-                                     min_backoff=5_000, max_backoff=60_000, time_limit=300_000),
-        render_feed=dramatiq.actor(render_feed, broker=broker, queue_name="feeds", max_retries=5, min_backoff=1_000,
-                                   max_backoff=30_000, time_limit=120_000),
-        make_digests=dramatiq.actor(make_digests, broker=broker, queue_name="digests", max_retries=5,
-                                    min_backoff=1_000, max_backoff=60_000, time_limit=300_000),
+        send_sms=dramatiq.actor(
+            send_sms,
+            broker=broker,
+            queue_name="sms",
+            max_retries=5,
+            min_backoff=1_000,
+            max_backoff=60_000,
+            time_limit=300_000,
+        ),
+        reconcile_sms=dramatiq.actor(
+            reconcile_sms,
+            broker=broker,
+            queue_name="reconcile",
+            max_retries=3,
+            min_backoff=5_000,
+            max_backoff=60_000,
+            time_limit=300_000,
+        ),
+        render_feed=dramatiq.actor(
+            render_feed,
+            broker=broker,
+            queue_name="feeds",
+            max_retries=5,
+            min_backoff=1_000,
+            max_backoff=30_000,
+            time_limit=120_000,
+        ),
+        make_digests=dramatiq.actor(
+            make_digests,
+            broker=broker,
+            queue_name="digests",
+            max_retries=5,
+            min_backoff=1_000,
+            max_backoff=60_000,
+            time_limit=300_000,
+        ),
     )

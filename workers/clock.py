@@ -29,9 +29,12 @@ from service.domain.runtime import Runtime
 log = logging.getLogger(__name__)
 
 DOORBELL_CHUNK = 200
-RITUAL_PRELOAD = (selectinload(Ritual.participant_links), selectinload(Ritual.pauses),
-                  selectinload(Ritual.circle).selectinload(Circle.memberships))
-TICK_BUDGET_SECONDS = 10.0             # a step stops looping after this; the next tick goes on
+RITUAL_PRELOAD = (
+    selectinload(Ritual.participant_links),
+    selectinload(Ritual.pauses),
+    selectinload(Ritual.circle).selectinload(Circle.memberships),
+)
+TICK_BUDGET_SECONDS = 10.0  # a step stops looping after this; the next tick goes on
 
 
 @dataclass
@@ -91,8 +94,11 @@ def materialize(runtime: Runtime, now: datetime, limit: int) -> int:
         while True:
             with runtime.db.session() as session:
                 subjects = session.scalars(
-                    select(model).where(model.materialized_until < now + occurrences.REFILL_BELOW)
-                    .order_by(model.materialized_until).limit(limit).with_for_update(skip_locked=True)
+                    select(model)
+                    .where(model.materialized_until < now + occurrences.REFILL_BELOW)
+                    .order_by(model.materialized_until)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
                     .options(*preload)
                 ).all()
                 created += occurrences.materialize(session, subjects, now)
@@ -103,17 +109,25 @@ def materialize(runtime: Runtime, now: datetime, limit: int) -> int:
 
 def close_ended(runtime: Runtime, now: datetime, limit: int) -> int:
     """Close ended windows; the feeds whose outcomes changed are rung after the commit."""
-    return unit_of_work.run(runtime.db, runtime.doorbell, lambda session: occurrences.close_ended(session, now, limit),
-                            what="closing occurrences")
+    return unit_of_work.run(
+        runtime.db,
+        runtime.doorbell,
+        lambda session: occurrences.close_ended(session, now, limit),
+        what="closing occurrences",
+    )
 
 
 def ring_stale_claims(runtime: Runtime, now: datetime, stale_after: timedelta, limit: int) -> int:
     """Ring the reconciler for claims left `sending` longer than `stale_after` (their worker vanished)."""
     with runtime.db.session() as session:
-        ids = list(session.scalars(
-            select(OutboundSms.id).where(OutboundSms.state == "sending", OutboundSms.claimed_at < now - stale_after)
-            .order_by(OutboundSms.claimed_at).limit(limit)
-        ))
+        ids = list(
+            session.scalars(
+                select(OutboundSms.id)
+                .where(OutboundSms.state == "sending", OutboundSms.claimed_at < now - stale_after)
+                .order_by(OutboundSms.claimed_at)
+                .limit(limit)
+            )
+        )
     if ids:
         runtime.doorbell.reconcile_sms(ids)
     return len(ids)
@@ -137,9 +151,14 @@ def ring_due(runtime: Runtime, now: datetime, limit: int, rering_after: timedelt
         with runtime.db.session() as session:
             rows = session.execute(
                 select(OutboundSms.id, OutboundSms.person_id)
-                .where(OutboundSms.state == "queued", OutboundSms.due_at <= now,
-                       or_(OutboundSms.rung_at.is_(None), OutboundSms.rung_at < now - rering_after))
-                .order_by(OutboundSms.due_at).limit(limit).with_for_update(skip_locked=True)
+                .where(
+                    OutboundSms.state == "queued",
+                    OutboundSms.due_at <= now,
+                    or_(OutboundSms.rung_at.is_(None), OutboundSms.rung_at < now - rering_after),
+                )
+                .order_by(OutboundSms.due_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
             ).all()
             if rows:
                 session.execute(update(OutboundSms).where(OutboundSms.id.in_([r.id for r in rows])).values(rung_at=now))

@@ -72,11 +72,16 @@ class Delivery:
         renewed = self.ctx.runtime.now()
         ids = [row.id for sms in remaining if not sms.taken_back for row in sms.rows]
         with self.ctx.runtime.db.session() as session:
-            kept = set(session.scalars(
-                update(OutboundSms)
-                .where(OutboundSms.id.in_(ids), OutboundSms.state == "sending", OutboundSms.claimed_at == self.lease)
-                .values(claimed_at=renewed).returning(OutboundSms.id)
-            ))
+            kept = set(
+                session.scalars(
+                    update(OutboundSms)
+                    .where(
+                        OutboundSms.id.in_(ids), OutboundSms.state == "sending", OutboundSms.claimed_at == self.lease
+                    )
+                    .values(claimed_at=renewed)
+                    .returning(OutboundSms.id)
+                )
+            )
         self.lease = renewed
         for sms in remaining:
             sms.taken_back = sms.taken_back or not all(row.id in kept for row in sms.rows)
@@ -95,7 +100,7 @@ class Delivery:
                 error = exc
                 if exc.permanent:
                     break
-                time.sleep(min(exc.retry_after or 0.2 * 2 ** attempt, 5.0))
+                time.sleep(min(exc.retry_after or 0.2 * 2**attempt, 5.0))
                 continue
             now = self.ctx.runtime.now()
             if not self.sent:
@@ -123,8 +128,9 @@ class Delivery:
         self.sent = []
 
 
-def settle_failure(ctx: WorkerContext, sms: OutgoingSms, ids: list[int], claim_time: datetime,
-                   error: TransportError) -> None:
+def settle_failure(
+    ctx: WorkerContext, sms: OutgoingSms, ids: list[int], claim_time: datetime, error: TransportError
+) -> None:
     now = ctx.runtime.now()
     code = str(error.code or error.status or "transport")
     attempts = max(row.attempts for row in sms.rows)
@@ -135,7 +141,7 @@ def settle_failure(ctx: WorkerContext, sms: OutgoingSms, ids: list[int], claim_t
             with ctx.runtime.db.session() as session:
                 session.execute(update(Person).where(Person.id == sms.person.id).values(sms_status="opted_out"))
         return
-    backoff = timedelta(seconds=min(30 * 2 ** attempts, 3600))
+    backoff = timedelta(seconds=min(30 * 2**attempts, 3600))
     log.info("SMS %s to person %s deferred %s after: %s", ids, sms.person.id, backoff, error)
     record(ctx, ids, claim_time, state="queued", error_code=code, due_at=now + backoff, rung_at=None, claimed_at=None)
 
@@ -162,9 +168,13 @@ def reconcile(ctx: WorkerContext, outbound_ids: Sequence[int], stale_after: time
     with ctx.runtime.db.session() as session:
         rows = session.scalars(
             select(OutboundSms)
-            .where(OutboundSms.id.in_(outbound_ids), OutboundSms.state == "sending",
-                   OutboundSms.claimed_at < lease - stale_after)
-            .order_by(OutboundSms.id).with_for_update(skip_locked=True)
+            .where(
+                OutboundSms.id.in_(outbound_ids),
+                OutboundSms.state == "sending",
+                OutboundSms.claimed_at < lease - stale_after,
+            )
+            .order_by(OutboundSms.id)
+            .with_for_update(skip_locked=True)
         ).all()
         groups: dict[tuple[str, str, datetime], list[int]] = defaultdict(list)
         for row in rows:

@@ -32,8 +32,9 @@ class SendRate:
     KEY = "tend-sms-send-rate"
 
     def __init__(self, messages_per_second: float, storage_uri: str = "memory://"):
-        amount, seconds = (max(1, round(messages_per_second)), 1) if messages_per_second >= 1 \
-            else (1, round(1 / messages_per_second))
+        amount, seconds = (
+            (max(1, round(messages_per_second)), 1) if messages_per_second >= 1 else (1, round(1 / messages_per_second))
+        )
         self.window = RateLimitItemPerSecond(amount, seconds)
         self.limiter = FixedWindowRateLimiter(storage_from_string(storage_uri))
 
@@ -53,7 +54,8 @@ def make_transport(config: Config) -> Transport:
     if not config.uses_twilio:
         return ConsoleTransport()
     return TwilioTransport(
-        config.twilio_account_sid, config.twilio_auth_token,
+        config.twilio_account_sid,
+        config.twilio_auth_token,
         from_number=config.twilio_from_number,
         messaging_service_sid=config.twilio_messaging_service_sid,
         status_callback=f"{config.public_url}/webhooks/twilio/status",

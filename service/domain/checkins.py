@@ -27,20 +27,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Integer, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from service.domain import feed_store, occurrences, streak_figures
 from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import is_occurrence, occurrence_local
 from service.core.streaks import KEPT
+from service.domain import feed_store, occurrences, streak_figures
 from service.domain.db import insert_for, on_postgres
 from service.domain.errors import Forbidden, Invalid
 from service.domain.models import (
-    CheckIn, InboundMessage, Membership, Occurrence, OccurrenceOutcome, OutboundSms, Person, Promise, Ritual,
+    CheckIn,
+    InboundMessage,
+    Membership,
+    Occurrence,
+    OccurrenceOutcome,
+    OutboundSms,
+    Person,
+    Promise,
+    Ritual,
 )
 from service.domain.outbox import queue_sms_row
 from service.domain.subjects import Subject, schedule_of
@@ -132,18 +140,30 @@ def _claim(session: Session, inbound: Inbound, person: Person, now: datetime) ->
     blocks until the holder commits (and then inserts nothing), so by the time
     this returns False the first request's reply is readable.
     """
-    claimed = session.execute(_CLAIM[on_postgres(session)], {
-        "message_sid": inbound.message_sid, "person_id": person.id, "body": inbound.body, "received_at": now,
-    }).first()
+    claimed = session.execute(
+        _CLAIM[on_postgres(session)],
+        {
+            "message_sid": inbound.message_sid,
+            "person_id": person.id,
+            "body": inbound.body,
+            "received_at": now,
+        },
+    ).first()
     return claimed is not None
 
 
 # Statements of the hot path, built once (building and caching a statement per request costs more than running it).
 _CLAIM = {
     postgres: insert_for(postgres)(_INBOUND)
-    .values(message_sid=bindparam("message_sid"), person_id=bindparam("person_id"), body=bindparam("body"),
-            reply="", received_at=bindparam("received_at"))
-    .on_conflict_do_nothing(index_elements=[_INBOUND.c.message_sid]).returning(_INBOUND.c.message_sid)
+    .values(
+        message_sid=bindparam("message_sid"),
+        person_id=bindparam("person_id"),
+        body=bindparam("body"),
+        reply="",
+        received_at=bindparam("received_at"),
+    )
+    .on_conflict_do_nothing(index_elements=[_INBOUND.c.message_sid])
+    .returning(_INBOUND.c.message_sid)
     for postgres in (False, True)
 }
 _REPLY = update(_INBOUND).where(_INBOUND.c.message_sid == bindparam("b_sid")).values(reply=bindparam("b_reply"))
@@ -152,16 +172,20 @@ _OUTCOMES = OccurrenceOutcome.__table__
 # The person's outcome, only if still pending (True) or whatever it was (False).
 _DECIDE = {
     only_pending: update(_OUTCOMES)
-    .where(_OUTCOMES.c.occurrence_id == bindparam("b_occurrence"), _OUTCOMES.c.person_id == bindparam("b_person"),
-           *([_OUTCOMES.c.outcome == "pending"] if only_pending else []))
+    .where(
+        _OUTCOMES.c.occurrence_id == bindparam("b_occurrence"),
+        _OUTCOMES.c.person_id == bindparam("b_person"),
+        *([_OUTCOMES.c.outcome == "pending"] if only_pending else []),
+    )
     .values(outcome=bindparam("b_outcome"), decided_at=bindparam("b_now"))
     for only_pending in (False, True)
 }
 _ADD_CHECKIN = insert(CheckIn.__table__).returning(CheckIn.__table__.c.id)
 
 
-def respond(session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime,
-            invited: bool | None = None) -> Answer:
+def respond(
+    session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime, invited: bool | None = None
+) -> Answer:
     """What one parsed reply does for this person, and what to answer (SPEC §4).
 
     `invited`: whether a circle's invitation awaits this person, when the caller already knows.
@@ -211,8 +235,7 @@ def _opt_in(session: Session, person: Person, now: datetime, join: bool = False)
     return Answer(_joined_text(", ".join(m.circle.name for m in joined)))
 
 
-def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid: str | None,
-                     now: datetime) -> Answer:
+def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime) -> Answer:
     """DONE / SKIP for the items of the latest reminder: only a pending outcome of an open occurrence changes."""
     items = _reminder_items(session, person.id, reply.item)
     if not items:
@@ -227,8 +250,16 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
         if not is_open(item, now):
             closed.append(position)
             continue
-        decided = decide(session, item, person, kept, source="sms", now=now, only_pending=True,
-                         message_sid=None if decisions else message_sid)
+        decided = decide(
+            session,
+            item,
+            person,
+            kept,
+            source="sms",
+            now=now,
+            only_pending=True,
+            message_sid=None if decisions else message_sid,
+        )
         if decided is None:
             already.append(position)  # decided already, or this person is not expected there
             continue
@@ -237,8 +268,11 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
         for circle_id in sorted({items[p].circle_id for p in decisions if items[p].has_feeds}):
             feed_store.mark_dirty(session, circle_id=circle_id, now=now)  # feeds after figures, as the clock does
         in_order = sorted(decisions.items())
-        return Answer(_joined_confirmations([sms_text.checkin_confirmation_text(items[p].title, d.outcome, d.streak)
-                                             for p, d in in_order]))
+        return Answer(
+            _joined_confirmations(
+                [sms_text.checkin_confirmation_text(items[p].title, d.outcome, d.streak) for p, d in in_order]
+            )
+        )
     if closed:
         return Answer(_closed_text(items[min(closed)].title))
     return Answer(_already_text(items[min(already)].title))
@@ -248,17 +282,24 @@ def latest_reminder(session: Session, person_id: int) -> list[OutboundSms]:
     """The rows (items) of the last reminder SMS Twilio accepted for this person, in item order."""
     last = session.scalar(
         select(OutboundSms)
-        .where(OutboundSms.person_id == person_id, OutboundSms.kind == "reminder",
-               OutboundSms.state.in_(("sent", "delivered")), OutboundSms.sid.is_not(None))
-        .order_by(OutboundSms.sent_at.desc(), OutboundSms.id.desc()).limit(1)
+        .where(
+            OutboundSms.person_id == person_id,
+            OutboundSms.kind == "reminder",
+            OutboundSms.state.in_(("sent", "delivered")),
+            OutboundSms.sid.is_not(None),
+        )
+        .order_by(OutboundSms.sent_at.desc(), OutboundSms.id.desc())
+        .limit(1)
     )
     if last is None:
         return []
-    return list(session.scalars(
-        select(OutboundSms)
-        .where(OutboundSms.person_id == person_id, OutboundSms.kind == "reminder", OutboundSms.sid == last.sid)
-        .order_by(OutboundSms.item, OutboundSms.id)
-    ))
+    return list(
+        session.scalars(
+            select(OutboundSms)
+            .where(OutboundSms.person_id == person_id, OutboundSms.kind == "reminder", OutboundSms.sid == last.sid)
+            .order_by(OutboundSms.item, OutboundSms.id)
+        )
+    )
 
 
 def _latest_reminder_items(numbered: bool):
@@ -268,20 +309,38 @@ def _latest_reminder_items(numbered: bool):
 
     Core, on tables: selecting ORM attributes would cost an ORM compile step per execution.
     """
-    sms, occurrence, ritual, promise = (OutboundSms.__table__.c, Occurrence.__table__, Ritual.__table__.c,
-                                        Promise.__table__.c)
+    sms, occurrence, ritual, promise = (
+        OutboundSms.__table__.c,
+        Occurrence.__table__,
+        Ritual.__table__.c,
+        Promise.__table__.c,
+    )
     last_sid = (
         select(sms.sid)
-        .where(sms.person_id == bindparam("person_id"), sms.kind == "reminder",
-               or_(sms.state == "sent", sms.state == "delivered"), sms.sid.is_not(None))
-        .order_by(sms.sent_at.desc(), sms.id.desc()).limit(1).scalar_subquery()
+        .where(
+            sms.person_id == bindparam("person_id"),
+            sms.kind == "reminder",
+            or_(sms.state == "sent", sms.state == "delivered"),
+            sms.sid.is_not(None),
+        )
+        .order_by(sms.sent_at.desc(), sms.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
     circle = func.coalesce(ritual.circle_id, promise.circle_id)
     query = (
-        select(occurrence.c.id.label("occurrence_id"), occurrence.c.ritual_id, occurrence.c.promise_id,
-               occurrence.c.at, occurrence.c.closes_at, occurrence.c.closed,
-               func.coalesce(ritual.title, promise.title).label("title"), circle.label("circle_id"),
-               promise.recipient_id, exists(feed_store.feeds_showing(circle)).label("has_feeds"))
+        select(
+            occurrence.c.id.label("occurrence_id"),
+            occurrence.c.ritual_id,
+            occurrence.c.promise_id,
+            occurrence.c.at,
+            occurrence.c.closes_at,
+            occurrence.c.closed,
+            func.coalesce(ritual.title, promise.title).label("title"),
+            circle.label("circle_id"),
+            promise.recipient_id,
+            exists(feed_store.feeds_showing(circle)).label("has_feeds"),
+        )
         .select_from(OutboundSms.__table__)
         .join(occurrence, occurrence.c.id == sms.occurrence_id)
         .outerjoin(Ritual.__table__, ritual.id == occurrence.c.ritual_id)
@@ -306,8 +365,17 @@ def _reminder_items(session: Session, person_id: int, item: int | None) -> list:
 # Recording
 
 
-def decide(session: Session, target: Target, person: Person, kept: bool, *, source: str, now: datetime,
-           only_pending: bool, message_sid: str | None = None) -> Decided | None:
+def decide(
+    session: Session,
+    target: Target,
+    person: Person,
+    kept: bool,
+    *,
+    source: str,
+    now: datetime,
+    only_pending: bool,
+    message_sid: str | None = None,
+) -> Decided | None:
     """Decide the person's outcome of the occurrence and fold it in; None when nothing changed.
 
     The outcome row is set (with `only_pending`, only if still pending), a
@@ -321,18 +389,34 @@ def decide(session: Session, target: Target, person: Person, kept: bool, *, sour
     `streak_figures.figure_order`, feeds).
     """
     outcome = _outcome_of(target.promise_id is None, target.at, kept, now)
-    changed = session.execute(_DECIDE[only_pending], {"b_occurrence": target.occurrence_id, "b_person": person.id,
-                                                      "b_outcome": outcome, "b_now": now})
+    changed = session.execute(
+        _DECIDE[only_pending],
+        {"b_occurrence": target.occurrence_id, "b_person": person.id, "b_outcome": outcome, "b_now": now},
+    )
     if changed.rowcount != 1:
         return None
-    checkin_id = session.execute(_ADD_CHECKIN, {
-        "occurrence_id": target.occurrence_id, "person_id": person.id, "outcome": outcome, "source": source,
-        "received_at": now, "message_sid": message_sid}).scalar_one()
+    checkin_id = session.execute(
+        _ADD_CHECKIN,
+        {
+            "occurrence_id": target.occurrence_id,
+            "person_id": person.id,
+            "outcome": outcome,
+            "source": source,
+            "received_at": now,
+            "message_sid": message_sid,
+        },
+    ).scalar_one()
     streak = streak_figures.fold(session, streak_figures.key_of(target, person.id), target.at, outcome).current_streak
     if target.promise_id is not None and outcome in KEPT and is_open(target, now):
-        queue_sms_row(session, person_id=target.recipient_id, kind="promise_kept",
-                      body=sms_text.promise_kept_text(person.name, target.title, late=outcome == "late"),
-                      dedupe_key=f"promise_kept:{target.occurrence_id}", due_at=now, occurrence_id=target.occurrence_id)
+        queue_sms_row(
+            session,
+            person_id=target.recipient_id,
+            kind="promise_kept",
+            body=sms_text.promise_kept_text(person.name, target.title, late=outcome == "late"),
+            dedupe_key=f"promise_kept:{target.occurrence_id}",
+            due_at=now,
+            occurrence_id=target.occurrence_id,
+        )
     return Decided(checkin_id, outcome, streak)
 
 
@@ -351,16 +435,19 @@ def is_open(occurrence: Occurrence | Target, now: datetime) -> bool:
 
 def _locked_occurrence(session: Session, occurrence_id: int) -> Occurrence:
     return session.scalars(
-        select(Occurrence).where(Occurrence.id == occurrence_id)
-        .with_for_update().execution_options(populate_existing=True)
+        select(Occurrence)
+        .where(Occurrence.id == occurrence_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
 
 
 # Check-ins through the API
 
 
-def check_in_by_api(session: Session, person: Person, subject: Subject, at: datetime | None, kept: bool,
-                    now: datetime) -> Recorded:
+def check_in_by_api(
+    session: Session, person: Person, subject: Subject, at: datetime | None, kept: bool, now: datetime
+) -> Recorded:
     """Check in to one occurrence: the given instant, or by default the open or latest one.
 
     Past occurrences may be back-filled (a missed one becomes done); one whose
@@ -369,20 +456,35 @@ def check_in_by_api(session: Session, person: Person, subject: Subject, at: date
     """
     occurrence = _requested(session, subject, at, now) if at is not None else _default(session, subject, now)
     occurrence = _locked_occurrence(session, occurrence.id)
-    target = Target(occurrence.id, occurrence.ritual_id, occurrence.promise_id, occurrence.at, occurrence.closes_at,
-                    occurrence.closed, subject.title, subject.circle_id,
-                    subject.recipient_id if isinstance(subject, Promise) else None)
+    target = Target(
+        occurrence.id,
+        occurrence.ritual_id,
+        occurrence.promise_id,
+        occurrence.at,
+        occurrence.closes_at,
+        occurrence.closed,
+        subject.title,
+        subject.circle_id,
+        subject.recipient_id if isinstance(subject, Promise) else None,
+    )
     decided = decide(session, target, person, kept, source="api", now=now, only_pending=False)
     if decided is None:  # no outcome row: not expected there
         raise Forbidden("Only the people expected at this occurrence can check in to it.")
     feed_store.mark_dirty(session, circle_id=subject.circle_id, now=now)
-    checkin = CheckIn(id=decided.checkin_id, occurrence_id=occurrence.id, person_id=person.id,
-                      outcome=decided.outcome, source="api", received_at=now, message_sid=None)
+    checkin = CheckIn(
+        id=decided.checkin_id,
+        occurrence_id=occurrence.id,
+        person_id=person.id,
+        outcome=decided.outcome,
+        source="api",
+        received_at=now,
+        message_sid=None,
+    )
     return Recorded(checkin, occurrence, subject)
 
 
 def _requested(session: Session, subject: Subject, at: datetime, now: datetime) -> Occurrence:
-    at = at.astimezone(timezone.utc)
+    at = at.astimezone(UTC)
     stored = _stored(session, subject, at)
     opens_at = stored.opens_at if stored else at - timedelta(minutes=subject.remind_before_minutes)
     if opens_at > now:
@@ -400,8 +502,12 @@ def _default(session: Session, subject: Subject, now: datetime) -> Occurrence:
         _materialize_through(session, subject, now, now)
     column = _subject_column(subject)
     occurrence = session.scalar(
-        select(Occurrence).where(column == subject.id, Occurrence.closed.is_(False), Occurrence.opens_at <= now,
-                                 Occurrence.closes_at > now).order_by(Occurrence.at).limit(1)
+        select(Occurrence)
+        .where(
+            column == subject.id, Occurrence.closed.is_(False), Occurrence.opens_at <= now, Occurrence.closes_at > now
+        )
+        .order_by(Occurrence.at)
+        .limit(1)
     ) or session.scalar(
         select(Occurrence).where(column == subject.id, Occurrence.at <= now).order_by(Occurrence.at.desc()).limit(1)
     )
@@ -450,8 +556,9 @@ def _subject_column(subject: Subject):
 
 def _joined_text(circles: str) -> str:
     return sms_text.fit_segments(
-        lambda names: f'Tend: You joined "{names}"! You\'ll get reminders for your rituals. '
-        "Reply HELP for help, STOP to opt out.",
+        lambda names: (
+            f'Tend: You joined "{names}"! You\'ll get reminders for your rituals. Reply HELP for help, STOP to opt out.'
+        ),
         circles,
     )
 

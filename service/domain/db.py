@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import namedtuple
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 from psycopg import pq

@@ -36,8 +36,11 @@ def record(session: Session, sid: str, status: str, error_code: str | None, now:
         apply(session, sid, status, error_code)
         return
     values = {"status": status, "error_code": error_code, "received_at": now}
-    session.execute(insert_for(on_postgres(session))(DeliveryReport).values(message_sid=sid, **values)
-                    .on_conflict_do_update(index_elements=["message_sid"], set_=values))
+    session.execute(
+        insert_for(on_postgres(session))(DeliveryReport)
+        .values(message_sid=sid, **values)
+        .on_conflict_do_update(index_elements=["message_sid"], set_=values)
+    )
     log.info("status %s for SMS %s arrived before its SID was recorded: held", status, sid)
 
 
@@ -46,8 +49,9 @@ def apply(session: Session, sid: str, status: str, error_code: str | None) -> No
     state = FINAL_STATES.get(status)
     if state is not None:
         values: dict[str, str] = {"state": state} | ({"error_code": error_code} if error_code else {})
-        session.execute(update(OutboundSms).where(OutboundSms.sid == sid, OutboundSms.state.in_(NOT_FINAL))
-                        .values(**values))
+        session.execute(
+            update(OutboundSms).where(OutboundSms.sid == sid, OutboundSms.state.in_(NOT_FINAL)).values(**values)
+        )
     if error_code == OPTED_OUT_CODE:
         recipients = select(OutboundSms.person_id).where(OutboundSms.sid == sid)
         session.execute(update(Person).where(Person.id.in_(recipients)).values(sms_status="opted_out"))
@@ -57,8 +61,11 @@ def apply(session: Session, sid: str, status: str, error_code: str | None) -> No
 def apply_held(session: Session, now: datetime, limit: int) -> int:
     """The clock's part: apply held reports whose SID is now recorded, forget stale ones; returns how many applied."""
     reports = session.scalars(
-        select(DeliveryReport).where(exists().where(OutboundSms.sid == DeliveryReport.message_sid))
-        .order_by(DeliveryReport.received_at).limit(limit).with_for_update(skip_locked=True)
+        select(DeliveryReport)
+        .where(exists().where(OutboundSms.sid == DeliveryReport.message_sid))
+        .order_by(DeliveryReport.received_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
     for report in reports:
         apply(session, report.message_sid, report.status, report.error_code)

@@ -10,21 +10,19 @@ refers to those people (an inbound SMS, a check-in) until the batch commits.
 
 from __future__ import annotations
 
-import math
 import secrets
-import time
 from collections import defaultdict
-from datetime import date, datetime, timedelta
 from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from zoneinfo import ZoneInfo
 
-from service.domain import outbox, streak_figures
 from service.core.digest_text import digest_sms_text
 from service.core.schedule import local_to_utc
+from service.domain import outbox, streak_figures
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import Digest, Occurrence, OccurrenceOutcome, Person, Promise, Ritual
 
@@ -37,7 +35,9 @@ CELL_PRIORITY = ("missed", "kept", "skipped", "pending")
 def schedule_unscheduled(session: Session, now: datetime, limit: int) -> int:
     """Give up to `limit` people without a slot (new, or whose slot moved) their next one; returns how many."""
     people = session.scalars(
-        select(Person).where(Person.next_digest_at.is_(None)).limit(limit)
+        select(Person)
+        .where(Person.next_digest_at.is_(None))
+        .limit(limit)
         .with_for_update(skip_locked=True, key_share=True)
     ).all()
     for person in people:
@@ -47,9 +47,11 @@ def schedule_unscheduled(session: Session, now: datetime, limit: int) -> int:
 
 def due_people(session: Session, now: datetime, limit: int) -> list[int]:
     """The people whose digest is due, earliest first (read only: the digest worker claims them)."""
-    return list(session.scalars(
-        select(Person.id).where(Person.next_digest_at <= now).order_by(Person.next_digest_at).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Person.id).where(Person.next_digest_at <= now).order_by(Person.next_digest_at).limit(limit)
+        )
+    )
 
 
 def make_due(session: Session, person_ids: Sequence[int], public_url: str, now: datetime) -> int:
@@ -59,8 +61,10 @@ def make_due(session: Session, person_ids: Sequence[int], public_url: str, now: 
     the same transaction, so a repeated or concurrent call makes each digest once.
     """
     due = session.scalars(
-        select(Person).where(Person.id.in_(person_ids), Person.next_digest_at <= now)
-        .order_by(Person.next_digest_at).with_for_update(skip_locked=True, key_share=True)
+        select(Person)
+        .where(Person.id.in_(person_ids), Person.next_digest_at <= now)
+        .order_by(Person.next_digest_at)
+        .with_for_update(skip_locked=True, key_share=True)
     ).all()
     return sum(make_digest(session, person, public_url, now) is not None for person in due)
 
@@ -98,15 +102,21 @@ def make_digest(session: Session, person: Person, public_url: str, now: datetime
     token = secrets.token_urlsafe(24)
     insert = insert_for(on_postgres(session))
     digest_id = session.scalar(
-        insert(Digest).values(person_id=person.id, week_start=week_start, token=token, payload=payload, created_at=now)
-        .on_conflict_do_nothing(index_elements=["person_id", "week_start"]).returning(Digest.id)
+        insert(Digest)
+        .values(person_id=person.id, week_start=week_start, token=token, payload=payload, created_at=now)
+        .on_conflict_do_nothing(index_elements=["person_id", "week_start"])
+        .returning(Digest.id)
     )
     if digest_id is None:
         return None
     if person.sms_status == "active":
         outbox.queue_sms(
-            session, person=person, kind="digest", dedupe_key=f"digest:{person.id}:{week_start.isoformat()}",
-            body=digest_sms_text(payload, page_url(public_url, token)), due_at=now,
+            session,
+            person=person,
+            kind="digest",
+            dedupe_key=f"digest:{person.id}:{week_start.isoformat()}",
+            body=digest_sms_text(payload, page_url(public_url, token)),
+            due_at=now,
         )
     return session.get(Digest, digest_id)
 
@@ -133,8 +143,14 @@ def week_payload(session: Session, person: Person, slot: datetime, week_start: d
     (kept + missed) for this week and the week before; null when none counted.
     """
     rows = session.execute(
-        select(Occurrence.at, Occurrence.ritual_id, Occurrence.promise_id, Ritual.title, Promise.title,
-               OccurrenceOutcome.outcome)
+        select(
+            Occurrence.at,
+            Occurrence.ritual_id,
+            Occurrence.promise_id,
+            Ritual.title,
+            Promise.title,
+            OccurrenceOutcome.outcome,
+        )
         .join(OccurrenceOutcome, OccurrenceOutcome.occurrence_id == Occurrence.id)
         .outerjoin(Ritual, Ritual.id == Occurrence.ritual_id)
         .outerjoin(Promise, Promise.id == Occurrence.promise_id)
@@ -153,8 +169,9 @@ def week_payload(session: Session, person: Person, slot: datetime, week_start: d
             continue
         this_week.append(state)
         key = ("ritual", ritual_id) if ritual_id is not None else ("promise", promise_id)
-        subject = subjects.setdefault(key, {"kind": key[0], "id": key[1], "title": ritual_title or promise_title,
-                                            "kept": 0, "expected": 0})
+        subject = subjects.setdefault(
+            key, {"kind": key[0], "id": key[1], "title": ritual_title or promise_title, "kept": 0, "expected": 0}
+        )
         subject["kept"] += state == "kept"
         subject["expected"] += state in ("kept", "missed")
         cells[key][min(6, (at - week_begins) // timedelta(days=1))].add(state)
@@ -181,4 +198,3 @@ def _best_streak(session: Session, person_id: int, now: datetime) -> dict[str, A
     if best is None or best.state.current_streak == 0:
         return None
     return {"kind": best.kind, "id": best.id, "title": best.title, "current_streak": best.state.current_streak}
-

@@ -22,12 +22,21 @@ from sqlalchemy import CompoundSelect, bindparam, delete, exists, func, or_, sel
 from sqlalchemy.orm import Session
 
 from calendars.feed import FeedEvent, PastOutcome, build_feed
-from service.domain.db import HotReads
-from service.domain import accounts
 from service.core.schedule import Schedule, occurrence_local, occurrences_between
+from service.domain import accounts
+from service.domain.db import HotReads
 from service.domain.errors import NotFound
 from service.domain.models import (
-    Circle, Feed, Membership, Occurrence, OccurrenceOutcome, Person, Promise, Ritual, RitualParticipant, RitualPause,
+    Circle,
+    Feed,
+    Membership,
+    Occurrence,
+    OccurrenceOutcome,
+    Person,
+    Promise,
+    Ritual,
+    RitualParticipant,
+    RitualPause,
 )
 from service.domain.tokens import new_token, token_digest
 from service.domain.unit_of_work import ring_feeds
@@ -41,14 +50,20 @@ MAX_TOKEN_LENGTH = 200
 _MARKS = {"done": "✓", "on_time": "✓", "late": "✓", "skipped": "–", "missed": "✗", "pending": "…"}
 
 
-def create_feed(session: Session, *, owner: Person, scope: str, circle_id: int | None,
-                now: datetime) -> tuple[Feed, str]:
+def create_feed(
+    session: Session, *, owner: Person, scope: str, circle_id: int | None, now: datetime
+) -> tuple[Feed, str]:
     """A new feed and its token. Only the token's digest is stored: the token is shown once, by the caller."""
     if scope == "circle":
         accounts.circle_for(session, owner, circle_id)  # 404 unless an active member
     token, digest = new_token()
-    feed = Feed(person_id=owner.id, circle_id=circle_id if scope == "circle" else None, scope=scope,
-                token_hash=digest, created_at=now)
+    feed = Feed(
+        person_id=owner.id,
+        circle_id=circle_id if scope == "circle" else None,
+        scope=scope,
+        token_hash=digest,
+        created_at=now,
+    )
     session.add(feed)
     session.flush()
     return feed, token
@@ -93,7 +108,9 @@ def mark_dirty(session: Session, *, circle_id: int, now: datetime) -> list[int]:
     ids = list(session.scalars(select(Feed.id).where(showing).order_by(Feed.id).with_for_update()))
     if ids:
         session.execute(
-            update(Feed).where(Feed.id.in_(ids)).values(dirty_since=func.coalesce(Feed.dirty_since, now))
+            update(Feed)
+            .where(Feed.id.in_(ids))
+            .values(dirty_since=func.coalesce(Feed.dirty_since, now))
             .execution_options(synchronize_session=False)
         )
         ring_feeds(session, ids)
@@ -111,16 +128,19 @@ def feeds_showing(circle_id: Any) -> CompoundSelect:
     feed, membership = Feed.__table__.c, Membership.__table__.c
     return union_all(
         select(feed.id).where(feed.circle_id == circle_id),
-        select(feed.id).join(Membership.__table__, membership.person_id == feed.person_id)
+        select(feed.id)
+        .join(Membership.__table__, membership.person_id == feed.person_id)
         .where(membership.circle_id == circle_id, feed.scope == "person"),
     )
 
 
 def forgotten(session: Session, now: datetime, limit: int) -> list[int]:
     """Feeds dirty for longer than a worker needs: their doorbell was lost (or the worker died)."""
-    return list(session.scalars(
-        select(Feed.id).where(Feed.dirty_since < now - LOST_AFTER).order_by(Feed.dirty_since).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Feed.id).where(Feed.dirty_since < now - LOST_AFTER).order_by(Feed.dirty_since).limit(limit)
+        )
+    )
 
 
 def refresh(session: Session, feed_id: int, *, now: datetime, secret: str, wait: bool = False) -> bool:
@@ -156,14 +176,22 @@ def contents(session: Session, feed: Feed, *, now: datetime, secret: str) -> tup
         name = session.scalar(select(Person.name).where(Person.id == viewer))
     rituals, promises = _subjects(session, circles, viewer)
     outcomes = _recent_outcomes(session, rituals, promises, now - RECENT)
-    names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(
-        {p for by_instant in outcomes.values() for by_person in by_instant.values() for p in by_person}
-        | {p.keeper_id for p in promises}
-        | {p.recipient_id for p in promises}))).all())
+    names = dict(
+        session.execute(
+            select(Person.id, Person.name).where(
+                Person.id.in_(
+                    {p for by_instant in outcomes.values() for by_person in by_instant.values() for p in by_person}
+                    | {p.keeper_id for p in promises}
+                    | {p.recipient_id for p in promises}
+                )
+            )
+        ).all()
+    )
     pauses = _pauses(session, rituals)
     window = (now - RECENT, now + AHEAD)
     events = [
-        event for ritual in rituals
+        event
+        for ritual in rituals
         if (event := _ritual_event(ritual, pauses[ritual.id], window, outcomes, viewer, names, secret)) is not None
     ]
     events += [_promise_event(promise, outcomes, names, secret) for promise in promises]
@@ -185,19 +213,30 @@ def _subjects(session: Session, circles: Any, viewer: int | None) -> tuple[list[
     rituals = select(Ritual).where(Ritual.circle_id.in_(circles)).order_by(Ritual.id)
     promises = select(Promise).where(Promise.circle_id.in_(circles)).order_by(Promise.id)
     if viewer is not None:
-        rituals = rituals.where(or_(Ritual.everyone, exists().where(
-            RitualParticipant.ritual_id == Ritual.id, RitualParticipant.person_id == viewer)))
+        rituals = rituals.where(
+            or_(
+                Ritual.everyone,
+                exists().where(RitualParticipant.ritual_id == Ritual.id, RitualParticipant.person_id == viewer),
+            )
+        )
         promises = promises.where(or_(Promise.keeper_id == viewer, Promise.recipient_id == viewer))
     return list(session.scalars(rituals)), list(session.scalars(promises))
 
 
 def _recent_outcomes(session: Session, rituals: list[Ritual], promises: list[Promise], since: datetime) -> _Outcomes:
     rows = session.execute(
-        select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.person_id,
-               OccurrenceOutcome.outcome)
+        select(
+            Occurrence.ritual_id,
+            Occurrence.promise_id,
+            Occurrence.at,
+            OccurrenceOutcome.person_id,
+            OccurrenceOutcome.outcome,
+        )
         .join(OccurrenceOutcome, OccurrenceOutcome.occurrence_id == Occurrence.id)
-        .where(or_(Occurrence.ritual_id.in_([r.id for r in rituals]),
-                   Occurrence.promise_id.in_([p.id for p in promises])), Occurrence.at >= since)
+        .where(
+            or_(Occurrence.ritual_id.in_([r.id for r in rituals]), Occurrence.promise_id.in_([p.id for p in promises])),
+            Occurrence.at >= since,
+        )
     )
     outcomes: _Outcomes = defaultdict(lambda: defaultdict(dict))
     for ritual_id, promise_id, at, person_id, outcome in rows:
@@ -208,15 +247,25 @@ def _recent_outcomes(session: Session, rituals: list[Ritual], promises: list[Pro
 
 def _pauses(session: Session, rituals: list[Ritual]) -> dict[int, list[tuple[datetime, datetime]]]:
     pauses: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    rows = session.execute(select(RitualPause.ritual_id, RitualPause.starts_at, RitualPause.ends_at)
-                           .where(RitualPause.ritual_id.in_([r.id for r in rituals])))
+    rows = session.execute(
+        select(RitualPause.ritual_id, RitualPause.starts_at, RitualPause.ends_at).where(
+            RitualPause.ritual_id.in_([r.id for r in rituals])
+        )
+    )
     for ritual_id, starts_at, ends_at in rows:
         pauses[ritual_id].append((starts_at, ends_at))
     return pauses
 
 
-def _ritual_event(ritual: Ritual, pauses: list[tuple[datetime, datetime]], window: tuple[datetime, datetime],
-                  outcomes: _Outcomes, viewer: int | None, names: dict[int, str], secret: str) -> FeedEvent | None:
+def _ritual_event(
+    ritual: Ritual,
+    pauses: list[tuple[datetime, datetime]],
+    window: tuple[datetime, datetime],
+    outcomes: _Outcomes,
+    viewer: int | None,
+    names: dict[int, str],
+    secret: str,
+) -> FeedEvent | None:
     """The ritual's event; None for a one-off ritual whose only occurrence fell in a pause."""
     past = _past_outcomes("ritual", ritual, outcomes, viewer, names)
     paused = _paused_locals(Schedule(ritual.start_local, ritual.timezone, ritual.rrule), pauses, window)
@@ -224,26 +273,41 @@ def _ritual_event(ritual: Ritual, pauses: list[tuple[datetime, datetime]], windo
     if ritual.rrule is None and paused:
         return None
     return FeedEvent(
-        uid=f"ritual-{opaque('ritual', ritual.id, secret)}@tend", kind="ritual", title=ritual.title,
-        start_local=ritual.start_local, timezone=ritual.timezone, duration_minutes=ritual.duration_minutes,
-        remind_before_minutes=ritual.remind_before_minutes, sequence=ritual.sequence,
-        last_modified=ritual.updated_at, rrule=ritual.rrule, exdates=tuple(sorted(paused)), past_outcomes=past,
+        uid=f"ritual-{opaque('ritual', ritual.id, secret)}@tend",
+        kind="ritual",
+        title=ritual.title,
+        start_local=ritual.start_local,
+        timezone=ritual.timezone,
+        duration_minutes=ritual.duration_minutes,
+        remind_before_minutes=ritual.remind_before_minutes,
+        sequence=ritual.sequence,
+        last_modified=ritual.updated_at,
+        rrule=ritual.rrule,
+        exdates=tuple(sorted(paused)),
+        past_outcomes=past,
     )
 
 
 def _promise_event(promise: Promise, outcomes: _Outcomes, names: dict[int, str], secret: str) -> FeedEvent:
     return FeedEvent(
-        uid=f"promise-{opaque('promise', promise.id, secret)}@tend", kind="promise", title=promise.title,
-        start_local=promise.due_local, timezone=promise.timezone, duration_minutes=PROMISE_MINUTES,
-        remind_before_minutes=promise.remind_before_minutes, sequence=promise.sequence,
-        last_modified=promise.updated_at, rrule=promise.rrule,
+        uid=f"promise-{opaque('promise', promise.id, secret)}@tend",
+        kind="promise",
+        title=promise.title,
+        start_local=promise.due_local,
+        timezone=promise.timezone,
+        duration_minutes=PROMISE_MINUTES,
+        remind_before_minutes=promise.remind_before_minutes,
+        sequence=promise.sequence,
+        last_modified=promise.updated_at,
+        rrule=promise.rrule,
         past_outcomes=_past_outcomes("promise", promise, outcomes, None, names),
         description=f"Promised by {names[promise.keeper_id]} to {names[promise.recipient_id]}.",
     )
 
 
-def _past_outcomes(kind: str, subject: Ritual | Promise, outcomes: _Outcomes, viewer: int | None,
-                   names: dict[int, str]) -> tuple[PastOutcome, ...]:
+def _past_outcomes(
+    kind: str, subject: Ritual | Promise, outcomes: _Outcomes, viewer: int | None, names: dict[int, str]
+) -> tuple[PastOutcome, ...]:
     """Decided occurrences as wall times in the subject's current zone (its RECURRENCE-IDs).
 
     A one-off keeps only an outcome at its own start: after an edit moved it,
@@ -259,8 +323,9 @@ def _past_outcomes(kind: str, subject: Ritual | Promise, outcomes: _Outcomes, vi
     return tuple(by_local.values())
 
 
-def _past_outcome(local: datetime, by_person: dict[int, str], viewer: int | None,
-                  names: dict[int, str]) -> PastOutcome | None:
+def _past_outcome(
+    local: datetime, by_person: dict[int, str], viewer: int | None, names: dict[int, str]
+) -> PastOutcome | None:
     """How an occurrence went, once decided: for the viewer in a person's feed, for everyone in a circle's."""
     relevant = [by_person[viewer]] if viewer in by_person else list(by_person.values())
     if "pending" in relevant:
@@ -279,8 +344,9 @@ def _combined(outcomes: list[str]) -> str:
     return "late" if "late" in outcomes else "done"
 
 
-def _paused_locals(schedule: Schedule, pauses: Iterable[tuple[datetime, datetime]],
-                   window: tuple[datetime, datetime]) -> set[datetime]:
+def _paused_locals(
+    schedule: Schedule, pauses: Iterable[tuple[datetime, datetime]], window: tuple[datetime, datetime]
+) -> set[datetime]:
     """Wall times the schedule would have had inside its pauses (the feed's EXDATEs), within the window."""
     paused: set[datetime] = set()
     for starts_at, ends_at in pauses:

@@ -8,12 +8,26 @@ their local wall time and IANA zone.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer,
-    LargeBinary, MetaData, String, Text, Time, UniqueConstraint, text,
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -41,13 +55,12 @@ class UTCDateTime(TypeDecorator):
         return value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        from datetime import timezone
 
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -56,9 +69,7 @@ class Base(DeclarativeBase):
 
 class Person(Base):
     __tablename__ = "people"
-    __table_args__ = (
-        CheckConstraint("sms_status IN ('pending', 'active', 'opted_out')", name="sms_status"),
-    )
+    __table_args__ = (CheckConstraint("sms_status IN ('pending', 'active', 'opted_out')", name="sms_status"),)
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
@@ -178,7 +189,12 @@ class Occurrence(Base):
         UniqueConstraint("ritual_id", "at", name="uq_occurrences_ritual_at"),
         UniqueConstraint("promise_id", "at", name="uq_occurrences_promise_at"),
         CheckConstraint("(ritual_id IS NULL) <> (promise_id IS NULL)", name="one_subject"),
-        Index("ix_occurrences_open_closes_at", "closes_at", postgresql_where=text("NOT closed"), sqlite_where=text("NOT closed")),
+        Index(
+            "ix_occurrences_open_closes_at",
+            "closes_at",
+            postgresql_where=text("NOT closed"),
+            sqlite_where=text("NOT closed"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -196,9 +212,7 @@ class Occurrence(Base):
 class OccurrenceOutcome(Base):
     __tablename__ = "occurrence_outcomes"
     __table_args__ = (
-        CheckConstraint(
-            "outcome IN ('pending', 'done', 'on_time', 'late', 'skipped', 'missed')", name="outcome"
-        ),
+        CheckConstraint("outcome IN ('pending', 'done', 'on_time', 'late', 'skipped', 'missed')", name="outcome"),
     )
 
     occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"), primary_key=True)
@@ -248,10 +262,19 @@ class OutboundSms(Base):
             "state IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'undelivered', 'cancelled')",
             name="state",
         ),
-        Index("ix_outbound_sms_queued_due_at", "due_at", postgresql_where=text("state = 'queued'"), sqlite_where=text("state = 'queued'")),
+        Index(
+            "ix_outbound_sms_queued_due_at",
+            "due_at",
+            postgresql_where=text("state = 'queued'"),
+            sqlite_where=text("state = 'queued'"),
+        ),
         Index("ix_outbound_sms_person_sent_at", "person_id", "sent_at"),
-        Index("ix_outbound_sms_sending_claimed_at", "claimed_at", postgresql_where=text("state = 'sending'"),
-              sqlite_where=text("state = 'sending'")),
+        Index(
+            "ix_outbound_sms_sending_claimed_at",
+            "claimed_at",
+            postgresql_where=text("state = 'sending'"),
+            sqlite_where=text("state = 'sending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)

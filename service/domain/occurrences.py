@@ -8,22 +8,22 @@ hundred thousand reminders ahead of their minute.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.domain import feed_store, streak_figures
 from service.core.schedule import local_to_utc, next_occurrence, occurrence_local, occurrences_between, parse_timezone
+from service.domain import feed_store, streak_figures
 from service.domain.models import Occurrence, OccurrenceOutcome, OutboundSms, Person, Promise, Ritual
 from service.domain.subjects import Subject, participant_ids, schedule_of
 
-HORIZON = timedelta(days=4)            # occurrences exist this far ahead (reminders may start 2 days early)
-REFILL_BELOW = timedelta(days=3)       # extend a schedule when less than this is left
-CATCH_UP_CHUNK = timedelta(days=366)   # a past start is filled in a year per pass
-ENDED = datetime(9999, 1, 1, tzinfo=timezone.utc)  # materialized_until of a finished schedule
+HORIZON = timedelta(days=4)  # occurrences exist this far ahead (reminders may start 2 days early)
+REFILL_BELOW = timedelta(days=3)  # extend a schedule when less than this is left
+CATCH_UP_CHUNK = timedelta(days=366)  # a past start is filled in a year per pass
+ENDED = datetime(9999, 1, 1, tzinfo=UTC)  # materialized_until of a finished schedule
 
 
 @dataclass
@@ -72,8 +72,9 @@ def plan_occurrence(subject: Subject, at: datetime, now: datetime) -> Planned:
     occurrence.closes_at = max(grace_end, at)
     occurrence.closed = occurrence.closes_at <= now
     outcome = "missed" if occurrence.closed else "pending"
-    occurrence.outcomes = [OccurrenceOutcome(person_id=p, outcome=outcome, decided_at=now if occurrence.closed else None)
-                           for p in people]
+    occurrence.outcomes = [
+        OccurrenceOutcome(person_id=p, outcome=outcome, decided_at=now if occurrence.closed else None) for p in people
+    ]
     return Planned(subject, occurrence, people)
 
 
@@ -102,8 +103,14 @@ def wants_reminders(planned: Planned) -> bool:
 def reminder_row(planned: Planned, person_id: int, phone: str, now: datetime) -> OutboundSms:
     occurrence = planned.occurrence
     return OutboundSms(
-        dedupe_key=f"reminder:{occurrence.id}:{person_id}", kind="reminder", person_id=person_id,
-        occurrence_id=occurrence.id, to=phone, state="queued", attempts=0, created_at=now,
+        dedupe_key=f"reminder:{occurrence.id}:{person_id}",
+        kind="reminder",
+        person_id=person_id,
+        occurrence_id=occurrence.id,
+        to=phone,
+        state="queued",
+        attempts=0,
+        created_at=now,
         due_at=max(occurrence.opens_at, planned.subject.created_at),
     )
 
@@ -111,7 +118,8 @@ def reminder_row(planned: Planned, person_id: int, phone: str, now: datetime) ->
 def include_participant(session: Session, circle_id: int, person_id: int, now: datetime) -> None:
     """Someone joined a circle: give them outcomes and reminders in its shared rituals' open occurrences."""
     occurrences = session.scalars(
-        select(Occurrence).join(Ritual, Ritual.id == Occurrence.ritual_id)
+        select(Occurrence)
+        .join(Ritual, Ritual.id == Occurrence.ritual_id)
         .where(Ritual.circle_id == circle_id, Ritual.everyone.is_(True), Occurrence.closed.is_(False))
     ).all()
     phone = session.scalar(select(Person.phone).where(Person.id == person_id))
@@ -129,12 +137,24 @@ def include_participant(session: Session, circle_id: int, person_id: int, now: d
 def close_ended(session: Session, now: datetime, limit: int) -> int:
     """Occurrences whose check-in window ended: pending → missed (skipped while the person paused)."""
     occurrences = session.scalars(
-        select(Occurrence).where(Occurrence.closed.is_(False), Occurrence.closes_at <= now)
-        .order_by(Occurrence.closes_at).limit(limit).with_for_update(skip_locked=True)
+        select(Occurrence)
+        .where(Occurrence.closed.is_(False), Occurrence.closes_at <= now)
+        .order_by(Occurrence.closes_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
     person_ids = {o.person_id for occurrence in occurrences for o in occurrence.outcomes}
-    paused = dict(session.execute(select(Person.id, Person.paused_until).where(
-        Person.id.in_(person_ids), Person.paused_until.is_not(None))).all()) if person_ids else {}
+    paused = (
+        dict(
+            session.execute(
+                select(Person.id, Person.paused_until).where(
+                    Person.id.in_(person_ids), Person.paused_until.is_not(None)
+                )
+            ).all()
+        )
+        if person_ids
+        else {}
+    )
     circles: set[int] = set()
     decided: list[tuple[Occurrence, int]] = []
     for occurrence in occurrences:

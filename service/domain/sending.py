@@ -98,44 +98,60 @@ class ReminderFacts:
     """Everything reminder texts need, loaded in a handful of queries for a whole batch."""
 
     occurrences: dict[int, Occurrence]
-    decided: set[tuple[int, int]]                       # (occurrence id, person id) already checked in
-    titles: dict[tuple[str, int], str]                  # ("ritual"|"promise", id) → title
+    decided: set[tuple[int, int]]  # (occurrence id, person id) already checked in
+    titles: dict[tuple[str, int], str]  # ("ritual"|"promise", id) → title
     companions: dict[tuple[str, int], tuple[int, ...]]  # who else is in it: participants / the promise's recipient
     names: dict[int, str]
 
     @classmethod
     def load(cls, session: Session, rows: list[OutboundSms]) -> ReminderFacts:
-        occurrences = {o.id: o for o in session.scalars(
-            select(Occurrence).where(Occurrence.id.in_({r.occurrence_id for r in rows})))}
-        decided = {(occurrence_id, person_id) for occurrence_id, person_id in session.execute(
-            select(OccurrenceOutcome.occurrence_id, OccurrenceOutcome.person_id).where(
-                OccurrenceOutcome.occurrence_id.in_(occurrences), OccurrenceOutcome.outcome != "pending"))}
+        occurrences = {
+            o.id: o
+            for o in session.scalars(select(Occurrence).where(Occurrence.id.in_({r.occurrence_id for r in rows})))
+        }
+        decided = {
+            (occurrence_id, person_id)
+            for occurrence_id, person_id in session.execute(
+                select(OccurrenceOutcome.occurrence_id, OccurrenceOutcome.person_id).where(
+                    OccurrenceOutcome.occurrence_id.in_(occurrences), OccurrenceOutcome.outcome != "pending"
+                )
+            )
+        }
         titles: dict[tuple[str, int], str] = {}
         companions: dict[tuple[str, int], tuple[int, ...]] = {}
         ritual_ids = {o.ritual_id for o in occurrences.values() if o.ritual_id is not None}
-        for ritual in session.scalars(select(Ritual).where(Ritual.id.in_(ritual_ids))
-                                      .options(selectinload(Ritual.participant_links))):
+        for ritual in session.scalars(
+            select(Ritual).where(Ritual.id.in_(ritual_ids)).options(selectinload(Ritual.participant_links))
+        ):
             titles["ritual", ritual.id] = ritual.title
-            companions["ritual", ritual.id] = tuple(l.person_id for l in ritual.participant_links)
+            companions["ritual", ritual.id] = tuple(link.person_id for link in ritual.participant_links)
         everyone = [rid for rid in ritual_ids if not companions.get(("ritual", rid))]
-        members = session.execute(select(Ritual.id, Membership.person_id).join(
-            Membership, (Membership.circle_id == Ritual.circle_id) & (Membership.status == "active")
-        ).where(Ritual.id.in_(everyone), Ritual.everyone.is_(True)).order_by(Membership.joined_order))
+        members = session.execute(
+            select(Ritual.id, Membership.person_id)
+            .join(Membership, (Membership.circle_id == Ritual.circle_id) & (Membership.status == "active"))
+            .where(Ritual.id.in_(everyone), Ritual.everyone.is_(True))
+            .order_by(Membership.joined_order)
+        )
         grouped: dict[int, list[int]] = defaultdict(list)
         for ritual_id, person_id in members:
             grouped[ritual_id].append(person_id)
         companions.update({("ritual", rid): tuple(pids) for rid, pids in grouped.items()})
         promise_ids = {o.promise_id for o in occurrences.values() if o.promise_id is not None}
-        for promise_id, title, recipient_id in session.execute(select(Promise.id, Promise.title, Promise.recipient_id)
-                                                                .where(Promise.id.in_(promise_ids))):
+        for promise_id, title, recipient_id in session.execute(
+            select(Promise.id, Promise.title, Promise.recipient_id).where(Promise.id.in_(promise_ids))
+        ):
             titles["promise", promise_id] = title
             companions["promise", promise_id] = (recipient_id,)
         wanted = {pid for pids in companions.values() for pid in pids}
-        names = {pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))}
+        names = {
+            pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
+        }
         return cls(occurrences, decided, titles, companions, names)
 
     def item(self, person: Person, occurrence: Occurrence) -> sms_text.ReminderItem:
-        key = ("ritual", occurrence.ritual_id) if occurrence.ritual_id is not None else ("promise", occurrence.promise_id)
+        key = (
+            ("ritual", occurrence.ritual_id) if occurrence.ritual_id is not None else ("promise", occurrence.promise_id)
+        )
         others = tuple(self.names[p] for p in self.companions.get(key, ()) if p != person.id and p in self.names)
         return sms_text.ReminderItem(self.titles[key], occurrence_local(occurrence.at, person.timezone), others, key[0])
 
@@ -145,8 +161,12 @@ def reminder_sms(facts: ReminderFacts, person: Person, rows: list[OutboundSms], 
     live = []
     for row in rows:
         occurrence = facts.occurrences.get(row.occurrence_id)
-        if occurrence is None or occurrence.closed or occurrence.closes_at <= now \
-                or (occurrence.id, person.id) in facts.decided:
+        if (
+            occurrence is None
+            or occurrence.closed
+            or occurrence.closes_at <= now
+            or (occurrence.id, person.id) in facts.decided
+        ):
             row.state = "cancelled"  # too late, or already checked in: a reminder now would be wrong
         else:
             live.append((occurrence, row))

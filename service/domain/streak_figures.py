@@ -24,11 +24,30 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from service.core.streaks import (
-    COUNTED, KEPT, MONTH, STRENGTH_MULTIPLIER, Occurrence as Counted, Rates, StreakState, advance, rates, recompute,
+    COUNTED,
+    KEPT,
+    MONTH,
+    STRENGTH_MULTIPLIER,
+    Rates,
+    StreakState,
+    advance,
+    rates,
+    recompute,
     reliability,
 )
+from service.core.streaks import (
+    Occurrence as Counted,
+)
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import Membership, Occurrence, OccurrenceOutcome, Promise, Ritual, RitualParticipant, StreakFigure
+from service.domain.models import (
+    Membership,
+    Occurrence,
+    OccurrenceOutcome,
+    Promise,
+    Ritual,
+    RitualParticipant,
+    StreakFigure,
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -102,10 +121,18 @@ def fold(session: Session, key: FigureKey, at: datetime, outcome: str) -> Streak
         session.flush()  # an ORM change to this row (a re-fold) must reach the row before we build on it
     first = advance(StreakState(), at, outcome)
     postgres = on_postgres(session)
-    row = session.execute(_ADVANCE_UPSERT[postgres, _step(outcome)], {
-        "kind": key.kind, "subject_id": key.subject_id, "person_id": key.person_id, "at": at,
-        "current_streak": first.current_streak, "longest_streak": first.longest_streak, "strength": first.strength,
-    }).first()
+    row = session.execute(
+        _ADVANCE_UPSERT[postgres, _step(outcome)],
+        {
+            "kind": key.kind,
+            "subject_id": key.subject_id,
+            "person_id": key.person_id,
+            "at": at,
+            "current_streak": first.current_streak,
+            "longest_streak": first.longest_streak,
+            "strength": first.strength,
+        },
+    ).first()
     if cached is not None:
         session.expire(cached)
     if row is not None:
@@ -133,9 +160,13 @@ def _advance_upsert(postgres: bool, step: str):
     stored = table.c
     at = bindparam("at", type_=stored.last_counted_at.type)
     stmt = insert_for(postgres)(table).values(
-        subject_kind=bindparam("kind"), subject_id=bindparam("subject_id"), person_id=bindparam("person_id"),
-        current_streak=bindparam("current_streak"), longest_streak=bindparam("longest_streak"),
-        strength=bindparam("strength"), last_counted_at=at,
+        subject_kind=bindparam("kind"),
+        subject_id=bindparam("subject_id"),
+        person_id=bindparam("person_id"),
+        current_streak=bindparam("current_streak"),
+        longest_streak=bindparam("longest_streak"),
+        strength=bindparam("strength"),
+        last_counted_at=at,
     )
     changes: dict = {"last_counted_at": at}
     if step != "skipped":
@@ -157,8 +188,11 @@ def _advance_upsert(postgres: bool, step: str):
 
 
 # Built once per backend and kind of step: building a statement per decision costs more than running it.
-_ADVANCE_UPSERT = {(postgres, step): _advance_upsert(postgres, step)
-                   for postgres in (False, True) for step in ("kept", "skipped", "missed")}
+_ADVANCE_UPSERT = {
+    (postgres, step): _advance_upsert(postgres, step)
+    for postgres in (False, True)
+    for step in ("kept", "skipped", "missed")
+}
 
 
 def recompute_figure(session: Session, key: FigureKey) -> bool:
@@ -212,7 +246,9 @@ def person_figures(session: Session, person_id: int, now: datetime) -> PersonFig
         reliability_30d=reliability(recent.values(), now),
         subjects=[
             SubjectFigures(
-                kind=kind, id=subject_id, title=title,
+                kind=kind,
+                id=subject_id,
+                title=title,
                 state=stored.get((kind, subject_id), StreakState()),
                 rates=rates(recent.get((kind, subject_id), []), now, promise=kind == "promise"),
             )
@@ -225,18 +261,29 @@ def _locked_figure(session: Session, key: FigureKey) -> StreakFigure:
     """The pair's row, created if missing and locked to the end of the transaction, so deciders queue up."""
     locked = (
         select(StreakFigure)
-        .where(StreakFigure.subject_kind == key.kind, StreakFigure.subject_id == key.subject_id,
-               StreakFigure.person_id == key.person_id)
+        .where(
+            StreakFigure.subject_kind == key.kind,
+            StreakFigure.subject_id == key.subject_id,
+            StreakFigure.person_id == key.person_id,
+        )
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     figure = session.scalar(locked)
     if figure is None:
         # ON CONFLICT: a concurrent first decision may create it; its insert wins and we wait for its lock
-        session.execute(insert_for(on_postgres(session))(StreakFigure).values(
-            subject_kind=key.kind, subject_id=key.subject_id, person_id=key.person_id,
-            current_streak=0, longest_streak=0, strength=0.0,
-        ).on_conflict_do_nothing())
+        session.execute(
+            insert_for(on_postgres(session))(StreakFigure)
+            .values(
+                subject_kind=key.kind,
+                subject_id=key.subject_id,
+                person_id=key.person_id,
+                current_streak=0,
+                longest_streak=0,
+                strength=0.0,
+            )
+            .on_conflict_do_nothing()
+        )
         figure = session.scalars(locked).one()
     return figure
 
@@ -247,8 +294,11 @@ def _history(session: Session, key: FigureKey) -> list[Counted]:
     rows = session.execute(
         select(Occurrence.at, OccurrenceOutcome.outcome)
         .join(OccurrenceOutcome, OccurrenceOutcome.occurrence_id == Occurrence.id)
-        .where(subject_column == key.subject_id, OccurrenceOutcome.person_id == key.person_id,
-               OccurrenceOutcome.outcome != "pending")
+        .where(
+            subject_column == key.subject_id,
+            OccurrenceOutcome.person_id == key.person_id,
+            OccurrenceOutcome.outcome != "pending",
+        )
     )
     return [(at, outcome) for at, outcome in rows]
 
@@ -266,13 +316,22 @@ def _store(figure: StreakFigure, state: StreakState) -> None:
 
 def _subjects_of(session: Session, person_id: int) -> list[tuple[str, int, str]]:
     """(kind, id, title) of the rituals the person takes part in, then the promises they keep."""
-    takes_part = or_(Ritual.everyone, exists().where(
-        RitualParticipant.ritual_id == Ritual.id, RitualParticipant.person_id == person_id))
+    takes_part = or_(
+        Ritual.everyone,
+        exists().where(RitualParticipant.ritual_id == Ritual.id, RitualParticipant.person_id == person_id),
+    )
     rituals = session.execute(
         select(Ritual.id, Ritual.title)
-        .join(Membership, and_(Membership.circle_id == Ritual.circle_id, Membership.person_id == person_id,
-                               Membership.status == "active"))
-        .where(takes_part).order_by(Ritual.id)
+        .join(
+            Membership,
+            and_(
+                Membership.circle_id == Ritual.circle_id,
+                Membership.person_id == person_id,
+                Membership.status == "active",
+            ),
+        )
+        .where(takes_part)
+        .order_by(Ritual.id)
     )
     promises = session.execute(
         select(Promise.id, Promise.title).where(Promise.keeper_id == person_id).order_by(Promise.id)
@@ -288,10 +347,15 @@ def _recent_histories(
     promise_ids = [subject_id for kind, subject_id, _ in subjects if kind == "promise"]
     rows = session.execute(
         select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
-        .join(OccurrenceOutcome, and_(OccurrenceOutcome.occurrence_id == Occurrence.id,
-                                      OccurrenceOutcome.person_id == person_id))
-        .where(or_(Occurrence.ritual_id.in_(ritual_ids), Occurrence.promise_id.in_(promise_ids)),
-               Occurrence.at >= now - MONTH, Occurrence.at < now)
+        .join(
+            OccurrenceOutcome,
+            and_(OccurrenceOutcome.occurrence_id == Occurrence.id, OccurrenceOutcome.person_id == person_id),
+        )
+        .where(
+            or_(Occurrence.ritual_id.in_(ritual_ids), Occurrence.promise_id.in_(promise_ids)),
+            Occurrence.at >= now - MONTH,
+            Occurrence.at < now,
+        )
     )
     histories: dict[tuple[str, int], list[Counted]] = defaultdict(list)
     for ritual_id, promise_id, at, outcome in rows:

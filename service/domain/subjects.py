@@ -9,7 +9,17 @@ from sqlalchemy.orm import Session
 
 from service.core.schedule import Schedule, local_to_utc, next_occurrence, parse_timezone
 from service.domain.errors import Invalid, NotFound
-from service.domain.models import CheckIn, Circle, Membership, Occurrence, OutboundSms, Promise, Ritual, RitualParticipant, RitualPause
+from service.domain.models import (
+    CheckIn,
+    Circle,
+    Membership,
+    Occurrence,
+    OutboundSms,
+    Promise,
+    Ritual,
+    RitualParticipant,
+    RitualPause,
+)
 
 Subject = Ritual | Promise
 
@@ -41,9 +51,9 @@ def first_instant(subject: Subject) -> datetime:
 def visible(session: Session, model: type[Subject], person_id: int, subject_id: int) -> Subject:
     """The ritual or promise if `person_id` is an active member of its circle; otherwise 404."""
     subject = session.scalar(
-        select(model).join(Membership, Membership.circle_id == model.circle_id).where(
-            model.id == subject_id, Membership.person_id == person_id, Membership.status == "active"
-        )
+        select(model)
+        .join(Membership, Membership.circle_id == model.circle_id)
+        .where(model.id == subject_id, Membership.person_id == person_id, Membership.status == "active")
     )
     if subject is None:
         raise NotFound(model.__name__)
@@ -82,13 +92,14 @@ def forget_future(session: Session, subject: Subject, now: datetime) -> None:
     """After an edit, drop not-yet-started occurrences nobody checked in to; the clock re-derives them."""
     column = Occurrence.ritual_id if isinstance(subject, Ritual) else Occurrence.promise_id
     doomed = select(Occurrence.id).where(
-        column == subject.id, Occurrence.at > now,
+        column == subject.id,
+        Occurrence.at > now,
         ~exists().where(CheckIn.occurrence_id == Occurrence.id),
     )
     session.execute(delete(OutboundSms).where(OutboundSms.occurrence_id.in_(doomed), OutboundSms.state == "queued"))
-    session.execute(delete(Occurrence).where(
-        Occurrence.id.in_(doomed), ~exists().where(OutboundSms.occurrence_id == Occurrence.id)
-    ))
+    session.execute(
+        delete(Occurrence).where(Occurrence.id.in_(doomed), ~exists().where(OutboundSms.occurrence_id == Occurrence.id))
+    )
     subject.materialized_until = min(subject.materialized_until, now)
     subject.sequence += 1
     subject.updated_at = now

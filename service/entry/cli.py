@@ -62,8 +62,9 @@ def db_upgrade(revision: str) -> None:
 
 
 @main.command()
-@click.option("--workers", "web_workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")),
-              show_default=True)
+@click.option(
+    "--workers", "web_workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")), show_default=True
+)
 @click.option("--threads", type=int, default=4, show_default=True)
 @click.option("--bind", default=None, help="host:port (default 0.0.0.0:$TEND_PORT)")
 def web(web_workers: int, threads: int, bind: str | None) -> None:
@@ -91,8 +92,16 @@ def web(web_workers: int, threads: int, bind: str | None) -> None:
 def worker(processes: int, threads: int) -> None:
     """Run Dramatiq workers for every actor (needs REDIS_URL)."""
     load_config(require_redis=True)
-    args = [sys.executable, "-m", "dramatiq", "service.entry.worker_process",
-            "--processes", str(processes), "--threads", str(threads)]
+    args = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "service.entry.worker_process",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+    ]
     os.execv(sys.executable, args)
 
 

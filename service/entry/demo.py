@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from service.domain import accounts, feed_store
 from service.config import Config
 from service.core import sms_text
 from service.core.schedule import occurrence_local
+from service.domain import accounts, feed_store
 from service.domain.db import Database
 from service.domain.models import Person, Promise, Ritual
 from service.domain.runtime import utc_now
@@ -31,31 +31,44 @@ def create_demo(config: Config, now: datetime | None = None) -> list[str]:
         with db.session() as session:
             alex, sam, lines = person(session, *ALEX, now=now), person(session, *SAM, now=now), []
             circle = accounts.create_circle(session, owner=alex, name="Alex & Sam", now=now)
-            membership = accounts.invite_member(session, circle=circle, inviter=alex, name=sam.name,
-                                                   phone=sam.phone, timezone=sam.timezone, now=now)
+            membership = accounts.invite_member(
+                session, circle=circle, inviter=alex, name=sam.name, phone=sam.phone, timezone=sam.timezone, now=now
+            )
             membership.status = "active"
             tomorrow = (now + timedelta(days=1)).date()
             subjects = [
-                ritual(circle.id, "Morning coffee talk", datetime.combine(tomorrow, time(7, 30)), "FREQ=DAILY", 10, now),
-                ritual(circle.id, "Sunday walk", next_weekday(tomorrow, 6, time(10, 0)), "FREQ=WEEKLY;BYDAY=SU", 60, now),
+                ritual(
+                    circle.id, "Morning coffee talk", datetime.combine(tomorrow, time(7, 30)), "FREQ=DAILY", 10, now
+                ),
+                ritual(
+                    circle.id, "Sunday walk", next_weekday(tomorrow, 6, time(10, 0)), "FREQ=WEEKLY;BYDAY=SU", 60, now
+                ),
                 promise(circle.id, sam.id, alex.id, "Book the restaurant", next_weekday(tomorrow, 4, time(18, 0)), now),
             ]
             session.add_all(subjects)
             session.flush()
             feed, token = feed_store.create_feed(session, owner=alex, scope="circle", circle_id=circle.id, now=now)
             url = f"{config.public_url}/feeds/{token}.ics"
-            lines += [f"Demo circle {circle.name!r} (id {circle.id}) with 2 rituals and a promise.",
-                      f"Calendar feed: {url}", f"  subscribe:   {urlsplit(url)._replace(scheme='webcal').geturl()}",
-                      "", "The SMS Tend would send next:"]
+            lines += [
+                f"Demo circle {circle.name!r} (id {circle.id}) with 2 rituals and a promise.",
+                f"Calendar feed: {url}",
+                f"  subscribe:   {urlsplit(url)._replace(scheme='webcal').geturl()}",
+                "",
+                "The SMS Tend would send next:",
+            ]
             for subject in subjects:
                 at = upcoming(subject, now)
                 keeper = sam if isinstance(subject, Promise) else None
-                for recipient in ([keeper] if keeper else [alex, sam]):
+                for recipient in [keeper] if keeper else [alex, sam]:
                     other = alex if recipient is sam else sam
                     kind = "promise" if keeper else "ritual"
-                    item = sms_text.ReminderItem(subject.title, occurrence_local(at, recipient.timezone), (other.name,), kind)
-                    lines.append(f"  to {recipient.name} ({recipient.phone}), before {at:%Y-%m-%d %H:%M} UTC: "
-                                 f"{sms_text.reminder_text([item])}")
+                    item = sms_text.ReminderItem(
+                        subject.title, occurrence_local(at, recipient.timezone), (other.name,), kind
+                    )
+                    lines.append(
+                        f"  to {recipient.name} ({recipient.phone}), before {at:%Y-%m-%d %H:%M} UTC: "
+                        f"{sms_text.reminder_text([item])}"
+                    )
         return lines
     finally:
         db.dispose()
@@ -76,16 +89,38 @@ def next_weekday(start: datetime.date, weekday: int, at: time) -> datetime:
 
 
 def ritual(circle_id: int, title: str, starts: datetime, rule: str, remind: int, now: datetime) -> Ritual:
-    subject = Ritual(circle_id=circle_id, title=title, start_local=starts, timezone="America/New_York", rrule=rule,
-                     duration_minutes=30, remind_before_minutes=remind, grace_minutes=None, everyone=True,
-                     sequence=0, created_at=now, updated_at=now)
+    subject = Ritual(
+        circle_id=circle_id,
+        title=title,
+        start_local=starts,
+        timezone="America/New_York",
+        rrule=rule,
+        duration_minutes=30,
+        remind_before_minutes=remind,
+        grace_minutes=None,
+        everyone=True,
+        sequence=0,
+        created_at=now,
+        updated_at=now,
+    )
     subject.materialized_until = first_instant(subject)
     return subject
 
 
 def promise(circle_id: int, keeper_id: int, recipient_id: int, title: str, due: datetime, now: datetime) -> Promise:
-    subject = Promise(circle_id=circle_id, keeper_id=keeper_id, recipient_id=recipient_id, title=title, due_local=due,
-                      timezone="America/New_York", rrule=None, remind_before_minutes=60, grace_minutes=60,
-                      sequence=0, created_at=now, updated_at=now)
+    subject = Promise(
+        circle_id=circle_id,
+        keeper_id=keeper_id,
+        recipient_id=recipient_id,
+        title=title,
+        due_local=due,
+        timezone="America/New_York",
+        rrule=None,
+        remind_before_minutes=60,
+        grace_minutes=60,
+        sequence=0,
+        created_at=now,
+        updated_at=now,
+    )
     subject.materialized_until = first_instant(subject)
     return subject

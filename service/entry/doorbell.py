@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 import dramatiq
 
@@ -44,6 +44,6 @@ class DramatiqDoorbell:
                 actor.send(*ids)
                 return
             for start in range(0, len(ids), CHUNK):
-                actor.send(list(ids[start:start + CHUNK]))
-        except Exception:  # noqa: BLE001 - the clock re-derives the work; a broker hiccup must not fail the caller
+                actor.send(list(ids[start : start + CHUNK]))
+        except Exception:
             log.warning("could not ring the %s doorbell; the clock will pick the work up", what, exc_info=True)

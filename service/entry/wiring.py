@@ -24,5 +24,6 @@ def runtime_for(config: Config) -> Runtime:
 
 def runtime_on(config: Config, broker: dramatiq.Broker) -> Runtime:
     """The runtime of a process whose broker is already chosen; the actors are declared on it."""
-    return Runtime(config=config, db=Database(config.database_url),
-                   doorbell=DramatiqDoorbell(broker, actors.declare(broker)))
+    return Runtime(
+        config=config, db=Database(config.database_url), doorbell=DramatiqDoorbell(broker, actors.declare(broker))
+    )

@@ -5,13 +5,25 @@ from __future__ import annotations
 from apiflask import APIFlask
 from prometheus_client import CollectorRegistry
 
-from service.web import rate_limits
-from service.web.api import checkins, circles, digests, feeds, health, people, privacy, promises, rituals, streaks, webhooks
-from service.web.api.context import close_session
-from service.web.metrics import OutboxCollector
 from service.domain.errors import DomainError
-from service.web.errors import ERROR_SCHEMA, domain_error_answer, error_body, not_found
 from service.domain.runtime import Runtime
+from service.web import rate_limits
+from service.web.api import (
+    checkins,
+    circles,
+    digests,
+    feeds,
+    health,
+    people,
+    privacy,
+    promises,
+    rituals,
+    streaks,
+    webhooks,
+)
+from service.web.api.context import close_session
+from service.web.errors import ERROR_SCHEMA, domain_error_answer, error_body, not_found
+from service.web.metrics import OutboxCollector
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -45,8 +57,19 @@ def create_app(runtime: Runtime) -> APIFlask:
     app.register_error_handler(DomainError, domain_error_answer)
     app.spec_processor(document_common_errors)
     app.teardown_appcontext(close_session)
-    for blueprint in (health.bp, people.bp, privacy.bp, circles.bp, rituals.bp, promises.bp, streaks.bp, checkins.bp,
-                      webhooks.bp, feeds.bp, digests.bp):
+    for blueprint in (
+        health.bp,
+        people.bp,
+        privacy.bp,
+        circles.bp,
+        rituals.bp,
+        promises.bp,
+        streaks.bp,
+        checkins.bp,
+        webhooks.bp,
+        feeds.bp,
+        digests.bp,
+    ):
         app.register_blueprint(blueprint)
     rate_limits.install(app, runtime.config)
     app.wsgi_app = feeds.FeedPolls(app, app.wsgi_app)  # calendar polls skip Flask's per-request machinery

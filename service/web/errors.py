@@ -52,7 +52,11 @@ class ApiError(HTTPError):
 
 # The HTTP status of each kind of domain refusal; the most specific kind first.
 DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
-    (NotFound, 404), (Forbidden, 403), (Invalid, 422), (Conflict, 409), (TooManyMessages, 429),
+    (NotFound, 404),
+    (Forbidden, 403),
+    (Invalid, 422),
+    (Conflict, 409),
+    (TooManyMessages, 429),
 )
 
 

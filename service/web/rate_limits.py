@@ -68,13 +68,22 @@ def install(app: Flask, config: Config) -> Limiter:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # the client's address, not the proxy's
     app.after_request(retry_after_only_on_429)  # registered first, so it runs after the limiter's own hook
     limiter = Limiter(
-        client_key, app=app, default_limits=[config.api_rate_limit],
-        storage_uri=config.limits_storage_uri, strategy="moving-window", headers_enabled=True,
-        key_prefix="tend-api", swallow_errors=True, in_memory_fallback_enabled=True,
+        client_key,
+        app=app,
+        default_limits=[config.api_rate_limit],
+        storage_uri=config.limits_storage_uri,
+        strategy="moving-window",
+        headers_enabled=True,
+        key_prefix="tend-api",
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
     )
     limiter.request_filter(outside_the_api)  # the earliest way out: webhooks and polls pay nearly nothing
     for endpoint in SMS_SENDING_ENDPOINTS:
         app.view_functions[endpoint] = limiter.limit(
-            config.signup_rate_limit, key_func=address_key, override_defaults=False, deduct_when=sent_an_sms,
+            config.signup_rate_limit,
+            key_func=address_key,
+            override_defaults=False,
+            deduct_when=sent_an_sms,
         )(app.view_functions[endpoint])
     return limiter

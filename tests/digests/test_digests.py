@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -13,7 +13,7 @@ from tests.reminders.helpers import add_ritual, couple
 
 TITLE = "Coffee <3 & talk"
 # Sunday 6 December 2026, 18:00 in New York: the default digest slot of the couple.
-FIRST_SLOT = datetime(2026, 12, 6, 23, 0, tzinfo=timezone.utc)
+FIRST_SLOT = datetime(2026, 12, 6, 23, 0, tzinfo=UTC)
 
 
 def send_due(runtime, now, limit=500) -> int:
@@ -21,12 +21,13 @@ def send_due(runtime, now, limit=500) -> int:
     with runtime.db.session() as session:
         digests.schedule_unscheduled(session, now, limit)
         due = digests.due_people(session, now, limit)
-    return unit_of_work.run(runtime.db, runtime.doorbell,
-                            lambda session: digests.make_due(session, due, runtime.config.public_url, now))
+    return unit_of_work.run(
+        runtime.db, runtime.doorbell, lambda session: digests.make_due(session, due, runtime.config.public_url, now)
+    )
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def lived_week(client, people, db, clock, sms):
@@ -37,8 +38,9 @@ def lived_week(client, people, db, clock, sms):
     for day in range(2, 6):
         clock.set(utc(2026, 12, day, 12, 35))
         sms.tick()
-        response = client.post("/api/v1/checkins", json={"ritual_id": ritual["id"], "outcome": "done"},
-                               headers=people.headers("Alice"))
+        response = client.post(
+            "/api/v1/checkins", json={"ritual_id": ritual["id"], "outcome": "done"}, headers=people.headers("Alice")
+        )
         assert response.status_code == 201, response.get_json()
     clock.set(FIRST_SLOT - timedelta(minutes=1))
     sms.tick()
@@ -47,7 +49,9 @@ def lived_week(client, people, db, clock, sms):
 
 def digest_sms(db, person_id):
     with db.session() as s:
-        return s.scalars(select(OutboundSms).where(OutboundSms.kind == "digest", OutboundSms.person_id == person_id)).all()
+        return s.scalars(
+            select(OutboundSms).where(OutboundSms.kind == "digest", OutboundSms.person_id == person_id)
+        ).all()
 
 
 def digests_of(db, person_id):
@@ -99,14 +103,26 @@ def test_the_week_counts_kept_of_expected_streak_and_reliability(client, people,
     assert alice.week_start.isoformat() == "2026-11-30"
     assert alice.payload == {
         "week_start": "2026-11-30",
-        "subjects": [{"kind": "ritual", "id": ritual["id"], "title": TITLE, "kept": 4, "expected": 4,
-                      "days": [None, None, "kept", "kept", "kept", "kept", "pending"]}],
+        "subjects": [
+            {
+                "kind": "ritual",
+                "id": ritual["id"],
+                "title": TITLE,
+                "kept": 4,
+                "expected": 4,
+                "days": [None, None, "kept", "kept", "kept", "kept", "pending"],
+            }
+        ],
         "best_streak": {"kind": "ritual", "id": ritual["id"], "title": TITLE, "current_streak": 4},
         "reliability": 1.0,
         "reliability_change": None,
     }
     [bob] = digests_of(db, people.ids["Bob"])
-    assert (bob.payload["subjects"][0]["kept"], bob.payload["best_streak"], bob.payload["reliability"]) == (0, None, 0.0)
+    assert (bob.payload["subjects"][0]["kept"], bob.payload["best_streak"], bob.payload["reliability"]) == (
+        0,
+        None,
+        0.0,
+    )
 
 
 def test_the_sms_fits_two_segments_links_the_page_and_is_rung(client, people, db, clock, sms, runtime, doorbell):
@@ -206,8 +222,10 @@ def test_a_pending_person_gets_a_digest_but_no_sms(client, people, db, clock, ru
 def test_moving_the_slot_or_the_timezone_reschedules_the_next_digest(client, people, db, clock, runtime):
     dana = people.create("Dana", "America/New_York")
     send_due(runtime, clock(), 500)
-    changes = [({"digest": {"weekday": "monday", "time": "08:00"}}, utc(2026, 12, 7, 13, 0)),
-               ({"timezone": "Europe/London"}, utc(2026, 12, 7, 8, 0))]
+    changes = [
+        ({"digest": {"weekday": "monday", "time": "08:00"}}, utc(2026, 12, 7, 13, 0)),
+        ({"timezone": "Europe/London"}, utc(2026, 12, 7, 8, 0)),
+    ]
     for change, slot in changes:
         response = client.patch("/api/v1/me", json=change, headers=people.headers("Dana"))
         assert response.status_code == 200, response.get_json()
@@ -230,8 +248,9 @@ def test_each_tick_schedules_a_bounded_share_and_the_next_goes_on(client, people
     assert unscheduled() == 0
 
 
-def test_a_digest_batch_does_not_hold_up_a_reply_from_someone_in_it(client, people, db, clock, runtime, pg_url,
-                                                                      monkeypatch):
+def test_a_digest_batch_does_not_hold_up_a_reply_from_someone_in_it(
+    client, people, db, clock, runtime, pg_url, monkeypatch
+):
     """While the clock makes digests, their people are claimed; an inbound SMS from one of them still goes in."""
     import psycopg
 
@@ -245,8 +264,11 @@ def test_a_digest_batch_does_not_hold_up_a_reply_from_someone_in_it(client, peop
     def make_digest_while_dana_texts(session, person, public_url, now):
         with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as other:
             other.execute("SET lock_timeout = '2s'")
-            other.execute("INSERT INTO inbound_messages (message_sid, person_id, body, reply, received_at) "
-                          "VALUES ('SMdigestrace', %s, 'DONE', '', now())", (person.id,))
+            other.execute(
+                "INSERT INTO inbound_messages (message_sid, person_id, body, reply, received_at) "
+                "VALUES ('SMdigestrace', %s, 'DONE', '', now())",
+                (person.id,),
+            )
             inserted.append(person.id)
         return make_digest(session, person, public_url, now)
 

@@ -10,11 +10,10 @@ from sqlalchemy import select
 
 from service.domain import feed_store
 from service.domain.models import Feed
-from tests.feeds.helpers import fetch, new_feed
-from tests.reminders.helpers import add_ritual, couple
 from service.entry.broker import install as install_broker
 from service.entry.wiring import runtime_on
-from tests.feeds.helpers import render
+from tests.feeds.helpers import fetch, new_feed, render
+from tests.reminders.helpers import add_ritual, couple
 from workers import clock as clock_module
 from workers import runtime as worker_runtime
 
@@ -25,9 +24,12 @@ def couple_feeds(client, people, db):
     circle_id = couple(client, people, db)
     people.create("Charlie")
     ritual = add_ritual(client, people, circle_id)
-    feeds = {"Alice": new_feed(client, people), "Bob": new_feed(client, people, "Bob"),
-             "Us": new_feed(client, people, scope="circle", circle_id=circle_id),
-             "Charlie": new_feed(client, people, "Charlie")}
+    feeds = {
+        "Alice": new_feed(client, people),
+        "Bob": new_feed(client, people, "Bob"),
+        "Us": new_feed(client, people, scope="circle", circle_id=circle_id),
+        "Charlie": new_feed(client, people, "Charlie"),
+    }
     for feed in feeds.values():
         assert fetch(client, feed).status_code == 200  # the first fetch renders it
     return ritual, feeds
@@ -92,7 +94,9 @@ def test_the_clock_rings_again_for_feeds_whose_ring_was_lost(client, people, clo
     ritual, feeds = couple_feeds
     rename(client, people, ritual, "Evening tea")
     doorbell.feeds.clear()  # the rename's ring is lost
-    assert clock_module.ring_forgotten_feeds(runtime, clock() + timedelta(seconds=5), 10) == 0  # a worker may still be on it
+    assert (
+        clock_module.ring_forgotten_feeds(runtime, clock() + timedelta(seconds=5), 10) == 0
+    )  # a worker may still be on it
     assert clock_module.ring_forgotten_feeds(runtime, clock() + timedelta(seconds=11), 10) == 3
     assert sorted(doorbell.feeds[0]) == sorted(feed["id"] for name, feed in feeds.items() if name != "Charlie")
     for feed_id in doorbell.feeds.pop():

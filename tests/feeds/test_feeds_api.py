@@ -46,8 +46,9 @@ def test_the_feed_url_carries_no_id_and_uids_no_sequential_number(client, people
 def test_a_circle_feed_needs_a_circle_you_are_an_active_member_of(client, people, db):
     circle_id = couple(client, people, db)
     people.create("Charlie")
-    outsider = client.post("/api/v1/feeds", json={"scope": "circle", "circle_id": circle_id},
-                           headers=people.headers("Charlie"))
+    outsider = client.post(
+        "/api/v1/feeds", json={"scope": "circle", "circle_id": circle_id}, headers=people.headers("Charlie")
+    )
     assert outsider.status_code == 404
     assert outsider.get_json()["error"]["code"] == "not_found"
 

@@ -73,11 +73,18 @@ def processes(pg_url, redis_url, fake_twilio, tmp_path):
     beside a failure, so a process that could not start says why.
     """
     env = os.environ | {
-        "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token, "TWILIO_FROM_NUMBER": "+15005550006",
-        "TWILIO_API_BASE_URL": fake_twilio.base_url, "TEND_PUBLIC_URL": "http://tend.test",
-        "TEND_SECRET_KEY": "test-secret-key-0123456789", "TEND_SMS_MPS": "10000",
-        "TEND_CLOCK_INTERVAL": "0.3", "TEND_CLAIM_TIMEOUT": "3", "TEND_LOG_LEVEL": "INFO",
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": redis_url,
+        "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
+        "TWILIO_FROM_NUMBER": "+15005550006",
+        "TWILIO_API_BASE_URL": fake_twilio.base_url,
+        "TEND_PUBLIC_URL": "http://tend.test",
+        "TEND_SECRET_KEY": "test-secret-key-0123456789",
+        "TEND_SMS_MPS": "10000",
+        "TEND_CLOCK_INTERVAL": "0.3",
+        "TEND_CLAIM_TIMEOUT": "3",
+        "TEND_LOG_LEVEL": "INFO",
     }
     started: list[tuple[subprocess.Popen, object]] = []
     commands = {
@@ -87,8 +94,9 @@ def processes(pg_url, redis_url, fake_twilio, tmp_path):
 
     def start(name: str) -> subprocess.Popen:
         log = (tmp_path / f"{name}-{len(started)}.log").open("wb")
-        process = subprocess.Popen(commands[name], env=env, start_new_session=True, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            commands[name], env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
+        )
         started.append((process, log))
         return process
 
@@ -126,7 +134,11 @@ def seed_due_now(db, count: int, runtime) -> None:
 def all_sent(db, count: int):
     def check() -> bool:
         with db.session() as s:
-            return s.scalar(select(func.count()).where(OutboundSms.kind == "reminder", OutboundSms.state == "sent")) == count
+            return (
+                s.scalar(select(func.count()).where(OutboundSms.kind == "reminder", OutboundSms.state == "sent"))
+                == count
+            )
+
     return check
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from service.domain import streak_figures
 from service.core.streaks import recompute
+from service.domain import streak_figures
 from service.domain.db import Database
 from service.domain.migrate import upgrade
 from service.domain.models import OccurrenceOutcome

@@ -6,8 +6,8 @@ import threading
 
 from sqlalchemy import event, func, select
 
-from service.domain import streak_figures
 from service.core.streaks import StreakState, recompute
+from service.domain import streak_figures
 from service.domain.models import Occurrence, OccurrenceOutcome, Person, StreakFigure
 from tests.streaks.helpers import DAY, FIRST, couple, daily_promise, daily_ritual, decide, occurrence, stored
 
@@ -94,6 +94,7 @@ def test_each_person_and_subject_keeps_separate_figures(db):
 
 def test_advancing_reads_no_history(db):
     """The O(1) path: the same few statements whatever the length of the history, none reading occurrences."""
+
     def statements_to_decide_the_next(count: int) -> list[str]:
         s = db.sessions()
         try:
@@ -133,8 +134,17 @@ def test_recompute_figure_repairs_a_wrong_figure_and_drops_an_orphan(db):
         right = stored(s, ritual, alice)
         key = streak_figures.FigureKey("ritual", ritual.id, alice.id)
         orphan = streak_figures.FigureKey("promise", 424242, alice.id)
-        s.add(StreakFigure(subject_kind="promise", subject_id=424242, person_id=alice.id, current_streak=4,
-                           longest_streak=4, strength=0.2, last_counted_at=FIRST))
+        s.add(
+            StreakFigure(
+                subject_kind="promise",
+                subject_id=424242,
+                person_id=alice.id,
+                current_streak=4,
+                longest_streak=4,
+                strength=0.2,
+                last_counted_at=FIRST,
+            )
+        )
         s.get(StreakFigure, ("ritual", ritual.id, alice.id)).current_streak = 99
         s.flush()
         assert streak_figures.figure_keys(s) == [orphan, key]

@@ -7,17 +7,22 @@ from typing import Any
 from apiflask import APIBlueprint
 
 from service.domain import accounts
+from service.domain.models import Circle, Membership
 from service.web.api.context import auth, commit, me, now, session
 from service.web.api.schemas import CircleIn, CircleOut, MemberOut, PersonIn
-from service.domain.models import Circle, Membership
 
 bp = APIBlueprint("circles", __name__, url_prefix="/api/v1", tag="Circles")
 
 
 def member_json(membership: Membership) -> dict[str, Any]:
     person = membership.person
-    return {"id": person.id, "name": person.name, "phone": person.phone, "timezone": person.timezone,
-            "status": membership.status}
+    return {
+        "id": person.id,
+        "name": person.name,
+        "phone": person.phone,
+        "timezone": person.timezone,
+        "status": membership.status,
+    }
 
 
 def circle_json(circle: Circle) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Sequence
 
 from apiflask import HTTPTokenAuth
 from flask import current_app, g

@@ -9,12 +9,12 @@ from apiflask.validators import OneOf
 from flask import render_template_string
 from markupsafe import Markup
 
+from service.core.digest_text import CELL_COLORS, CELL_LABELS, change_points, heatmap_svg, percent
 from service.domain import digests
+from service.domain.models import Digest
 from service.web.api.context import auth, me, runtime, session
 from service.web.api.fields import UTCInstant
-from service.core.digest_text import CELL_COLORS, CELL_LABELS, change_points, heatmap_svg, percent
 from service.web.errors import not_found
-from service.domain.models import Digest
 
 bp = APIBlueprint("digests", __name__, tag="Digests")
 
@@ -27,8 +27,11 @@ class DigestSubjectOut(Schema):
     title = fields.String(required=True)
     kept = fields.Integer(required=True)
     expected = fields.Integer(required=True, metadata={"description": "kept + missed (skips are not expected)"})
-    days = fields.List(fields.String(allow_none=True), required=True,
-                       metadata={"description": "7 cells from week_start: kept, missed, skipped, pending or null"})
+    days = fields.List(
+        fields.String(allow_none=True),
+        required=True,
+        metadata={"description": "7 cells from week_start: kept, missed, skipped, pending or null"},
+    )
 
 
 class BestStreakOut(Schema):
@@ -98,8 +101,12 @@ def page(token: str) -> str:
         raise not_found("Digest")
     payload = digest.payload
     return render_template_string(
-        PAGE, week_start=payload["week_start"], subjects=payload["subjects"], best_streak=payload["best_streak"],
-        reliability=percent(payload["reliability"]), change=change_points(payload["reliability_change"]),
+        PAGE,
+        week_start=payload["week_start"],
+        subjects=payload["subjects"],
+        best_streak=payload["best_streak"],
+        reliability=percent(payload["reliability"]),
+        change=change_points(payload["reliability_change"]),
         heatmap=Markup(heatmap_svg(payload)),  # built with every title escaped
         legend=[(CELL_LABELS[state], color) for state, color in CELL_COLORS.items()],
     )
@@ -107,5 +114,6 @@ def page(token: str) -> str:
 
 def digest_json(digest: Digest) -> dict[str, Any]:
     return digest.payload | {
-        "url": digests.page_url(runtime().config.public_url, digest.token), "created_at": digest.created_at,
+        "url": digests.page_url(runtime().config.public_url, digest.token),
+        "created_at": digest.created_at,
     }

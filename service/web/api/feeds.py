@@ -19,8 +19,9 @@ import logging
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from apiflask import APIBlueprint, Schema, fields
@@ -30,11 +31,11 @@ from marshmallow import ValidationError, validates_schema
 from werkzeug.http import http_date, is_resource_modified, parse_accept_header, quote_etag
 
 from service.domain import feed_store
+from service.domain.models import Feed
 from service.web.api.context import auth, commit, me, now, runtime, session
 from service.web.api.fields import UTCInstant
 from service.web.api.schemas import StrictSchema
 from service.web.errors import not_found
-from service.domain.models import Feed
 
 bp = APIBlueprint("feeds", __name__, tag="Feeds")
 
@@ -45,8 +46,11 @@ CACHE_CONTROL = "private, max-age=300"
 
 
 class FeedIn(StrictSchema):
-    scope = fields.String(required=True, validate=OneOf(feed_store.SCOPES),
-                          metadata={"description": "person: everything you take part in; circle: one circle"})
+    scope = fields.String(
+        required=True,
+        validate=OneOf(feed_store.SCOPES),
+        metadata={"description": "person: everything you take part in; circle: one circle"},
+    )
     circle_id = fields.Integer(strict=True, validate=Range(1, 2**63 - 1), metadata={"description": "scope circle only"})
 
     @validates_schema
@@ -66,8 +70,9 @@ class FeedOut(Schema):
 
 class NewFeedOut(FeedOut):
     url = fields.String(required=True, metadata={"description": "the feed; its secret token is shown only here, once"})
-    webcal_url = fields.String(required=True,
-                               metadata={"description": "the same feed for calendar apps' subscribe links"})
+    webcal_url = fields.String(
+        required=True, metadata={"description": "the same feed for calendar apps' subscribe links"}
+    )
 
 
 class FeedsOut(Schema):
@@ -90,8 +95,9 @@ def feed_urls(token: str) -> dict[str, str]:
 @bp.doc(responses={404: "No such circle among yours"})
 def create_feed(body: dict[str, Any]) -> dict[str, Any]:
     """Create a feed to subscribe to in a calendar; keep the URL secret (revoke it if it leaks)."""
-    feed, token = feed_store.create_feed(session(), owner=me(), scope=body["scope"],
-                                         circle_id=body.get("circle_id"), now=now())
+    feed, token = feed_store.create_feed(
+        session(), owner=me(), scope=body["scope"], circle_id=body.get("circle_id"), now=now()
+    )
     commit()
     return feed_json(feed) | feed_urls(token)
 
@@ -177,14 +183,17 @@ def serve_feed(token: str) -> Response:
     return Response(body, status=status, headers=headers)
 
 
-def poll_answer(environ: dict[str, Any], reads: Any, feed: Any) -> tuple[str, list[tuple[str, str]], bytes | None] | None:
+def poll_answer(
+    environ: dict[str, Any], reads: Any, feed: Any
+) -> tuple[str, list[tuple[str, str]], bytes | None] | None:
     """(status, headers, body or None for a 304) for a rendered feed; None when it is gone meanwhile.
 
     The ETag names the uncompressed bytes; a gzip answer is marked by Content-Encoding and Vary.
     """
     etag = quote_etag(feed.etag)
-    if (any(key in environ for key in _CONDITIONAL)
-            and not is_resource_modified(environ, feed.etag, last_modified=feed.rendered_at)):
+    if any(key in environ for key in _CONDITIONAL) and not is_resource_modified(
+        environ, feed.etag, last_modified=feed.rendered_at
+    ):
         return "304 NOT MODIFIED", [("Cache-Control", CACHE_CONTROL), ("ETag", etag)], None
     body = recent_bodies.get(feed.etag)
     if body is None:
@@ -194,8 +203,12 @@ def poll_answer(environ: dict[str, Any], reads: Any, feed: Any) -> tuple[str, li
         body = bytes(feed.body)
         recent_bodies.put(feed.etag, body)
         etag = quote_etag(feed.etag)
-    headers = [("Cache-Control", CACHE_CONTROL), ("Content-Type", CALENDAR_TYPE), ("ETag", etag),
-               ("Last-Modified", _http_date(feed.rendered_at))]
+    headers = [
+        ("Cache-Control", CACHE_CONTROL),
+        ("Content-Type", CALENDAR_TYPE),
+        ("ETag", etag),
+        ("Last-Modified", _http_date(feed.rendered_at)),
+    ]
     if _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING")):
         body = recent_bodies.gzipped(feed.etag, body)
         headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
@@ -242,7 +255,7 @@ class FeedPolls:
             if match is not None:
                 try:
                     answer = self.answer(environ, match[1])
-                except Exception:  # noqa: BLE001 - Flask answers it again, with its own error handling
+                except Exception:
                     log.warning("feed poll left to Flask after an error", exc_info=True)
                     answer = None
                 if answer is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from apiflask import APIBlueprint
 from flask import Response, current_app
@@ -27,7 +28,7 @@ def readyz() -> tuple[dict[str, Any], int]:
     for name, check in checks.items():
         try:
             check()
-        except Exception as exc:  # readiness reports any failure, whatever the driver raises
+        except Exception as exc:  # noqa: BLE001 - readiness reports any failure, whatever the driver raises
             failures[name] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     status = 200 if not failures else 503
     return {"status": "ok" if not failures else "unavailable", "failures": failures}, status

@@ -7,16 +7,21 @@ from typing import Any
 from apiflask import APIBlueprint
 
 from service.domain import accounts
+from service.domain.models import Person
 from service.web.api.context import auth, commit, me, now, session
 from service.web.api.schemas import WEEKDAYS, MeOut, NewPersonOut, PersonIn, PersonPatch
-from service.domain.models import Person
 
 bp = APIBlueprint("people", __name__, url_prefix="/api/v1", tag="People")
 
 
 def person_json(person: Person) -> dict[str, Any]:
-    return {"id": person.id, "name": person.name, "phone": person.phone, "timezone": person.timezone,
-            "sms_status": person.sms_status}
+    return {
+        "id": person.id,
+        "name": person.name,
+        "phone": person.phone,
+        "timezone": person.timezone,
+        "sms_status": person.sms_status,
+    }
 
 
 def me_json(person: Person) -> dict[str, Any]:

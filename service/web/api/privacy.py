@@ -7,13 +7,23 @@ from typing import Any
 from apiflask import APIBlueprint
 from sqlalchemy import delete, select
 
+from service.domain.models import (
+    CheckIn,
+    Circle,
+    Feed,
+    Membership,
+    Occurrence,
+    OccurrenceOutcome,
+    OutboundSms,
+    Promise,
+    Ritual,
+)
 from service.web.api.circles import circle_json
 from service.web.api.context import auth, commit, me, now, session
 from service.web.api.people import me_json
 from service.web.api.promises import promise_json
 from service.web.api.rituals import ritual_json
 from service.web.api.schemas import CircleOut, MeOut, PromiseOut, RitualOut
-from service.domain.models import CheckIn, Circle, Feed, Membership, Occurrence, OccurrenceOutcome, OutboundSms, Promise, Ritual
 
 bp = APIBlueprint("privacy", __name__, url_prefix="/api/v1", tag="People")
 
@@ -31,11 +41,17 @@ def export() -> dict[str, Any]:
     circle_ids = [m.circle_id for m in person.memberships]
     circles = db.scalars(select(Circle).where(Circle.id.in_(circle_ids)).order_by(Circle.id)).all()
     rituals = db.scalars(select(Ritual).where(Ritual.circle_id.in_(circle_ids)).order_by(Ritual.id)).all()
-    promises = db.scalars(select(Promise).where(
-        (Promise.keeper_id == person.id) | (Promise.recipient_id == person.id)).order_by(Promise.id)).all()
-    outcomes = db.execute(select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
-                          .join(OccurrenceOutcome).where(OccurrenceOutcome.person_id == person.id)
-                          .order_by(Occurrence.at)).all()
+    promises = db.scalars(
+        select(Promise)
+        .where((Promise.keeper_id == person.id) | (Promise.recipient_id == person.id))
+        .order_by(Promise.id)
+    ).all()
+    outcomes = db.execute(
+        select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
+        .join(OccurrenceOutcome)
+        .where(OccurrenceOutcome.person_id == person.id)
+        .order_by(Occurrence.at)
+    ).all()
     checkins = db.scalars(select(CheckIn).where(CheckIn.person_id == person.id).order_by(CheckIn.id)).all()
     feeds = db.scalars(select(Feed).where(Feed.person_id == person.id).order_by(Feed.id)).all()
     sms = db.scalars(select(OutboundSms).where(OutboundSms.person_id == person.id).order_by(OutboundSms.id)).all()
@@ -45,10 +61,22 @@ def export() -> dict[str, Any]:
         "rituals": RitualOut(many=True).dump([ritual_json(r, at) for r in rituals]),
         "promises": PromiseOut(many=True).dump([promise_json(p, at) for p in promises]),
         "outcomes": [{"ritual_id": r, "promise_id": p, "at": instant(t), "outcome": o} for r, p, t, o in outcomes],
-        "checkins": [{"occurrence_id": c.occurrence_id, "outcome": c.outcome, "source": c.source,
-                      "received_at": instant(c.received_at), "message_sid": c.message_sid} for c in checkins],
-        "feeds": [{"id": f.id, "scope": f.scope, "circle_id": f.circle_id, "created_at": instant(f.created_at)} for f in feeds],
-        "sms": [{"kind": m.kind, "body": m.body, "state": m.state, "sent_at": instant(m.sent_at), "sid": m.sid} for m in sms],
+        "checkins": [
+            {
+                "occurrence_id": c.occurrence_id,
+                "outcome": c.outcome,
+                "source": c.source,
+                "received_at": instant(c.received_at),
+                "message_sid": c.message_sid,
+            }
+            for c in checkins
+        ],
+        "feeds": [
+            {"id": f.id, "scope": f.scope, "circle_id": f.circle_id, "created_at": instant(f.created_at)} for f in feeds
+        ],
+        "sms": [
+            {"kind": m.kind, "body": m.body, "state": m.state, "sent_at": instant(m.sent_at), "sid": m.sid} for m in sms
+        ],
     }
 
 

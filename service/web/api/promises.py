@@ -8,19 +8,26 @@ from typing import Any
 from apiflask import APIBlueprint
 
 from service.domain import accounts, feed_store, subjects
+from service.domain.models import Promise
 from service.web.api.context import auth, commit, me, now, session
 from service.web.api.schemas import PromiseIn, PromiseOut
 from service.web.errors import ApiError
-from service.domain.models import Promise
 
 bp = APIBlueprint("promises", __name__, url_prefix="/api/v1", tag="Promises")
 
 
 def promise_json(promise: Promise, at: datetime) -> dict[str, Any]:
     return {
-        "id": promise.id, "circle_id": promise.circle_id, "keeper_id": promise.keeper_id, "to": promise.recipient_id,
-        "title": promise.title, "due": promise.due_local, "timezone": promise.timezone, "rrule": promise.rrule,
-        "remind_before_minutes": promise.remind_before_minutes, "grace_minutes": promise.grace_minutes,
+        "id": promise.id,
+        "circle_id": promise.circle_id,
+        "keeper_id": promise.keeper_id,
+        "to": promise.recipient_id,
+        "title": promise.title,
+        "due": promise.due_local,
+        "timezone": promise.timezone,
+        "rrule": promise.rrule,
+        "remind_before_minutes": promise.remind_before_minutes,
+        "grace_minutes": promise.grace_minutes,
         "next_occurrence": subjects.upcoming(promise, at),
     }
 
@@ -37,10 +44,18 @@ def create_promise(body: dict[str, Any]) -> dict[str, Any]:
     if body["to"] == keeper.id or body["to"] not in {m.person_id for m in circle.memberships}:
         raise ApiError(422, "invalid", "'to' must be another member of the circle.", "to")
     promise = Promise(
-        circle_id=circle.id, keeper_id=keeper.id, recipient_id=body["to"], title=body["title"],
-        due_local=body["due"], timezone=body["timezone"], rrule=body.get("rrule"),
-        remind_before_minutes=body["remind_before_minutes"], grace_minutes=body.get("grace_minutes", 60),
-        sequence=0, created_at=at, updated_at=at,
+        circle_id=circle.id,
+        keeper_id=keeper.id,
+        recipient_id=body["to"],
+        title=body["title"],
+        due_local=body["due"],
+        timezone=body["timezone"],
+        rrule=body.get("rrule"),
+        remind_before_minutes=body["remind_before_minutes"],
+        grace_minutes=body.get("grace_minutes", 60),
+        sequence=0,
+        created_at=at,
+        updated_at=at,
     )
     promise.materialized_until = subjects.first_instant(promise)
     session().add(promise)

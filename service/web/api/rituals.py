@@ -9,21 +9,29 @@ from apiflask import APIBlueprint
 from marshmallow import ValidationError
 
 from service.domain import accounts, feed_store, subjects
+from service.domain.models import Ritual
 from service.web.api.context import auth, commit, me, now, session
 from service.web.api.schemas import PauseIn, RitualIn, RitualOut, RitualPatch, check_rrule
 from service.web.errors import ApiError
-from service.domain.models import Ritual
 
 bp = APIBlueprint("rituals", __name__, url_prefix="/api/v1", tag="Rituals")
 
 
 def ritual_json(ritual: Ritual, at: datetime) -> dict[str, Any]:
     return {
-        "id": ritual.id, "circle_id": ritual.circle_id, "title": ritual.title, "starts": ritual.start_local,
-        "timezone": ritual.timezone, "rrule": ritual.rrule, "duration_minutes": ritual.duration_minutes,
-        "remind_before_minutes": ritual.remind_before_minutes, "grace_minutes": ritual.grace_minutes,
-        "participants": subjects.participant_ids(ritual), "paused_until": subjects.paused_until(ritual, at),
-        "sequence": ritual.sequence, "next_occurrence": subjects.upcoming(ritual, at),
+        "id": ritual.id,
+        "circle_id": ritual.circle_id,
+        "title": ritual.title,
+        "starts": ritual.start_local,
+        "timezone": ritual.timezone,
+        "rrule": ritual.rrule,
+        "duration_minutes": ritual.duration_minutes,
+        "remind_before_minutes": ritual.remind_before_minutes,
+        "grace_minutes": ritual.grace_minutes,
+        "participants": subjects.participant_ids(ritual),
+        "paused_until": subjects.paused_until(ritual, at),
+        "sequence": ritual.sequence,
+        "next_occurrence": subjects.upcoming(ritual, at),
     }
 
 
@@ -37,10 +45,17 @@ def create_ritual(circle_id: int, body: dict[str, Any]) -> dict[str, Any]:
     circle = accounts.circle_for(session(), me(), circle_id)
     subjects.check_participants(circle, body.get("participants"))
     ritual = Ritual(
-        circle=circle, title=body["title"], start_local=body["starts"], timezone=body["timezone"],
-        rrule=body["rrule"], duration_minutes=body["duration_minutes"],
-        remind_before_minutes=body["remind_before_minutes"], grace_minutes=body.get("grace_minutes"),
-        sequence=0, created_at=at, updated_at=at,
+        circle=circle,
+        title=body["title"],
+        start_local=body["starts"],
+        timezone=body["timezone"],
+        rrule=body["rrule"],
+        duration_minutes=body["duration_minutes"],
+        remind_before_minutes=body["remind_before_minutes"],
+        grace_minutes=body.get("grace_minutes"),
+        sequence=0,
+        created_at=at,
+        updated_at=at,
     )
     subjects.set_participants(ritual, body.get("participants"))
     ritual.materialized_until = subjects.first_instant(ritual)
@@ -66,8 +81,11 @@ def patch_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Edit a ritual; its future occurrences follow, past ones keep their outcomes."""
     at = now()
     ritual = subjects.ritual_for(session(), me().id, ritual_id)
-    merged = {"starts": body.get("starts", ritual.start_local), "rrule": body.get("rrule", ritual.rrule),
-              "timezone": body.get("timezone", ritual.timezone)}
+    merged = {
+        "starts": body.get("starts", ritual.start_local),
+        "rrule": body.get("rrule", ritual.rrule),
+        "timezone": body.get("timezone", ritual.timezone),
+    }
     if body.keys() & {"rrule", "starts", "timezone"}:
         try:
             check_rrule(merged, "starts")
@@ -76,8 +94,14 @@ def patch_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
     if "participants" in body:
         subjects.check_participants(ritual.circle, body["participants"])
         subjects.set_participants(ritual, body["participants"])
-    names = {"title": "title", "starts": "start_local", "timezone": "timezone", "duration_minutes": "duration_minutes",
-             "remind_before_minutes": "remind_before_minutes", "grace_minutes": "grace_minutes"}
+    names = {
+        "title": "title",
+        "starts": "start_local",
+        "timezone": "timezone",
+        "duration_minutes": "duration_minutes",
+        "remind_before_minutes": "remind_before_minutes",
+        "grace_minutes": "grace_minutes",
+    }
     for key, attribute in names.items():
         if key in body:
             setattr(ritual, attribute, body[key])

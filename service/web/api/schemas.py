@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import RAISE, ValidationError, validates_schema
 
-from service.web.api.fields import ClockTime, LocalDateTime, Name, Phone, TimeZoneName, Title, UTCInstant
 from service.core.schedule import Schedule, ScheduleError, is_occurrence, local_to_utc, parse_timezone, validate_rrule
 from service.core.streaks import OUTCOMES
+from service.web.api.fields import ClockTime, LocalDateTime, Name, Phone, TimeZoneName, Title, UTCInstant
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_MINUTES = 7 * 24 * 60
@@ -191,23 +191,36 @@ class Moment(fields.String):
             raise ValidationError("Use an ISO date or date-time like 2026-12-01 or 2026-12-01T07:30:00Z.") from None
         if not 2000 <= parsed.year <= 2200:
             raise ValidationError("The year must be between 2000 and 2200.")
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 class OccurrencesQuery(Schema):
     """A window [from, to) of instants: ISO dates or date-times, read as UTC when they carry no offset."""
 
-    from_ = Moment(data_key="from", metadata={"description": "window start, inclusive (default: 30 days ago); "
-                                                             "ISO date or date-time, UTC unless it has an offset"})
-    to = Moment(metadata={"description": "window end, exclusive (default: 7 days ahead); at most 366 days after "
-                                         "'from'; ISO date or date-time, UTC unless it has an offset"})
+    from_ = Moment(
+        data_key="from",
+        metadata={
+            "description": "window start, inclusive (default: 30 days ago); "
+            "ISO date or date-time, UTC unless it has an offset"
+        },
+    )
+    to = Moment(
+        metadata={
+            "description": "window end, exclusive (default: 7 days ahead); at most 366 days after "
+            "'from'; ISO date or date-time, UTC unless it has an offset"
+        }
+    )
 
 
 class OccurrenceOut(Schema):
     at = UTCInstant(required=True)
     local = LocalDateTime(required=True, metadata={"description": "wall time in the subject's zone"})
-    outcomes = fields.Dict(keys=fields.String(), values=fields.String(validate=OneOf(sorted(OUTCOMES))), required=True,
-                           metadata={"description": "outcome per expected person id; future ones are pending"})
+    outcomes = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(validate=OneOf(sorted(OUTCOMES))),
+        required=True,
+        metadata={"description": "outcome per expected person id; future ones are pending"},
+    )
 
 
 class OccurrencesOut(Schema):
@@ -215,9 +228,14 @@ class OccurrencesOut(Schema):
 
 
 class ReliabilityOut(Schema):
-    reliability_30d = fields.Float(required=True, allow_none=True, metadata={
-        "description": "kept ÷ (kept + missed) over the last 30 days of the subjects listed; "
-                       + FRACTION["description"]})
+    reliability_30d = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "kept ÷ (kept + missed) over the last 30 days of the subjects listed; "
+            + FRACTION["description"]
+        },
+    )
 
 
 class SubjectStreakOut(Schema):
@@ -228,8 +246,10 @@ class SubjectStreakOut(Schema):
     longest_streak = fields.Integer(required=True)
     kept_rate_7d = fields.Float(required=True, allow_none=True, metadata=FRACTION)
     kept_rate_30d = fields.Float(required=True, allow_none=True, metadata=FRACTION)
-    on_time_rate_30d = fields.Float(allow_none=True, metadata={
-        "description": "promises only: on time ÷ (on time + late + missed); " + FRACTION["description"]})
+    on_time_rate_30d = fields.Float(
+        allow_none=True,
+        metadata={"description": "promises only: on time ÷ (on time + late + missed); " + FRACTION["description"]},
+    )
     strength = fields.Float(required=True, metadata={"description": "0..100, one decimal"})
 
 
@@ -247,8 +267,11 @@ class CheckinIn(StrictSchema):
     ritual_id = fields.Integer(strict=True, validate=Range(1, MAX_ROW_ID))
     promise_id = fields.Integer(strict=True, validate=Range(1, MAX_ROW_ID))
     occurrence = fields.AwareDateTime(
-        validate=Range(datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2201, 1, 1, tzinfo=timezone.utc),
-                       error="The year must be between 2000 and 2200."),
+        validate=Range(
+            datetime(2000, 1, 1, tzinfo=UTC),
+            datetime(2201, 1, 1, tzinfo=UTC),
+            error="The year must be between 2000 and 2200.",
+        ),
         metadata={"description": "the occurrence's instant, with an offset (default: the open or latest one)"},
     )
     outcome = fields.String(required=True, validate=OneOf(("done", "skip")))

@@ -9,13 +9,13 @@ from apiflask import APIBlueprint
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service.domain import streak_figures, subjects
-from service.web.api.context import auth, me, now, session
-from service.web.api.schemas import OccurrencesOut, OccurrencesQuery, StreaksOut
 from service.core.schedule import occurrence_local, occurrences_between
 from service.core.streaks import as_percent
-from service.web.errors import ApiError
+from service.domain import streak_figures, subjects
 from service.domain.models import Occurrence, Ritual
+from service.web.api.context import auth, me, now, session
+from service.web.api.schemas import OccurrencesOut, OccurrencesQuery, StreaksOut
+from service.web.errors import ApiError
 
 bp = APIBlueprint("streaks", __name__, url_prefix="/api/v1", tag="Streaks")
 
@@ -61,9 +61,13 @@ def promise_occurrences(promise_id: int, window: dict[str, datetime]) -> dict[st
 
 def subject_json(subject: streak_figures.SubjectFigures) -> dict[str, Any]:
     body = {
-        "kind": subject.kind, "id": subject.id, "title": subject.title,
-        "current_streak": subject.state.current_streak, "longest_streak": subject.state.longest_streak,
-        "kept_rate_7d": _fraction(subject.rates.kept_rate_7d), "kept_rate_30d": _fraction(subject.rates.kept_rate_30d),
+        "kind": subject.kind,
+        "id": subject.id,
+        "title": subject.title,
+        "current_streak": subject.state.current_streak,
+        "longest_streak": subject.state.longest_streak,
+        "kept_rate_7d": _fraction(subject.rates.kept_rate_7d),
+        "kept_rate_30d": _fraction(subject.rates.kept_rate_30d),
         "strength": as_percent(subject.state.strength),
     }
     if subject.kind == "promise":
@@ -95,7 +99,8 @@ def occurrence_log(session: Session, subject: subjects.Subject, start: datetime,
     """
     column = Occurrence.ritual_id if isinstance(subject, Ritual) else Occurrence.promise_id
     stored = session.scalars(
-        select(Occurrence).where(column == subject.id, Occurrence.at >= start, Occurrence.at < end)
+        select(Occurrence)
+        .where(column == subject.id, Occurrence.at >= start, Occurrence.at < end)
         .options(selectinload(Occurrence.outcomes))
     )
     log = {

@@ -36,8 +36,11 @@ def require_twilio_signature() -> None:
     config = runtime().config
     signature = request.headers.get("X-Twilio-Signature", "")
     url = config.public_url + request.full_path.removesuffix("?")
-    if not (config.twilio_auth_token and signature
-            and RequestValidator(config.twilio_auth_token).validate(url, request.form, signature)):
+    if not (
+        config.twilio_auth_token
+        and signature
+        and RequestValidator(config.twilio_auth_token).validate(url, request.form, signature)
+    ):
         log.warning("refused an unsigned or wrongly signed Twilio webhook to %s", request.path)
         raise ApiError(403, "forbidden", "Missing or invalid X-Twilio-Signature.")
 
@@ -46,13 +49,19 @@ def require_twilio_signature() -> None:
 def inbound_sms() -> Response:
     """An SMS to Tend's number: apply it once per MessageSid and answer in TwiML."""
     inbound = checkins.Inbound(
-        message_sid=_message_sid(), sender=request.form.get("From", ""), body=request.form.get("Body", ""),
+        message_sid=_message_sid(),
+        sender=request.form.get("From", ""),
+        body=request.form.get("Body", ""),
         opt_out_type=request.form.get("OptOutType"),
     )
     # A reply to a numbered reminder locks several streak figures while the clock may be closing other
     # occurrences of the same subjects: PostgreSQL can then abort one of the two, and the reply is done again.
-    answer = unit_of_work.run(runtime().db, runtime().doorbell, lambda s: checkins.handle_inbound(s, inbound, now()),
-                              what=f"inbound SMS {inbound.message_sid}")
+    answer = unit_of_work.run(
+        runtime().db,
+        runtime().doorbell,
+        lambda s: checkins.handle_inbound(s, inbound, now()),
+        what=f"inbound SMS {inbound.message_sid}",
+    )
     reply = MessagingResponse()
     if answer.reply:
         reply.message(answer.reply)
@@ -62,8 +71,9 @@ def inbound_sms() -> Response:
 @bp.post("/status")
 def delivery_status() -> tuple[str, int]:
     """Twilio's report on an SMS Tend sent: final states only, never backwards; 21610 opts the person out."""
-    delivery_reports.record(session(), _message_sid(), request.form.get("MessageStatus", ""),
-                            request.form.get("ErrorCode"), now())
+    delivery_reports.record(
+        session(), _message_sid(), request.form.get("MessageStatus", ""), request.form.get("ErrorCode"), now()
+    )
     commit()
     return "", 204
 
