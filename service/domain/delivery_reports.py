@@ -17,7 +17,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import DeliveryReport, OutboundSms, Person
+from service.domain.models import DeliveryReport, OutboundSms, Person, PersonStatus
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def apply(session: Session, sid: str, status: str, error_code: str | None) -> No
         )
     if error_code == OPTED_OUT_CODE:
         recipients = select(OutboundSms.person_id).where(OutboundSms.sid == sid)
-        session.execute(update(Person).where(Person.id.in_(recipients)).values(sms_status="opted_out"))
+        session.execute(update(Person).where(Person.id.in_(recipients)).values(sms_status=PersonStatus.OPTED_OUT))
         log.info("SMS %s: recipient opted out at the carrier (21610)", sid)
 
 

@@ -16,7 +16,7 @@ from service.core import sms_text
 from service.core.schedule import occurrence_local
 from service.domain import accounts, feed_store
 from service.domain.db import Database
-from service.domain.models import Person, Promise, Ritual
+from service.domain.models import FeedScope, MembershipStatus, Person, PersonStatus, Promise, Ritual
 from service.domain.runtime import utc_now
 from service.domain.subjects import first_instant, upcoming
 
@@ -34,7 +34,7 @@ def create_demo(config: Config, now: datetime | None = None) -> list[str]:
             membership = accounts.invite_member(
                 session, circle=circle, inviter=alex, name=sam.name, phone=sam.phone, timezone=sam.timezone, now=now
             )
-            membership.status = "active"
+            membership.status = MembershipStatus.ACTIVE
             tomorrow = (now + timedelta(days=1)).date()
             subjects = [
                 ritual(
@@ -47,7 +47,9 @@ def create_demo(config: Config, now: datetime | None = None) -> list[str]:
             ]
             session.add_all(subjects)
             session.flush()
-            feed, token = feed_store.create_feed(session, owner=alex, scope="circle", circle_id=circle.id, now=now)
+            feed, token = feed_store.create_feed(
+                session, owner=alex, scope=FeedScope.CIRCLE, circle_id=circle.id, now=now
+            )
             url = f"{config.public_url}/feeds/{token}.ics"
             lines += [
                 f"Demo circle {circle.name!r} (id {circle.id}) with 2 rituals and a promise.",
@@ -56,14 +58,13 @@ def create_demo(config: Config, now: datetime | None = None) -> list[str]:
                 "",
                 "The SMS Tend would send next:",
             ]
+            people = {alex.id: alex, sam.id: sam}
             for subject in subjects:
                 at = upcoming(subject, now)
-                keeper = sam if isinstance(subject, Promise) else None
-                for recipient in [keeper] if keeper else [alex, sam]:
+                for recipient in (people[person_id] for person_id in subject.expected_people()):
                     other = alex if recipient is sam else sam
-                    kind = "promise" if keeper else "ritual"
                     item = sms_text.ReminderItem(
-                        subject.title, occurrence_local(at, recipient.timezone), (other.name,), kind
+                        subject.title, occurrence_local(at, recipient.timezone), (other.name,), subject.kind
                     )
                     lines.append(
                         f"  to {recipient.name} ({recipient.phone}), before {at:%Y-%m-%d %H:%M} UTC: "
@@ -80,7 +81,7 @@ def person(session, name: str, phone: str, timezone: str, *, now: datetime) -> P
     if existing is not None:
         return existing
     created, _token = accounts.create_person(session, name=name, phone=phone, timezone=timezone, now=now)
-    created.sms_status = "active"
+    created.sms_status = PersonStatus.ACTIVE
     return created
 
 
