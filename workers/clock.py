@@ -24,11 +24,10 @@ from sqlalchemy.orm import selectinload
 
 from service.domain import delivery_reports, digests, feed_store, occurrences, unit_of_work
 from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState
-from service.domain.runtime import Runtime
+from service.domain.runtime import RING_CHUNK, Runtime
 
 log = logging.getLogger(__name__)
 
-DOORBELL_CHUNK = 200
 RITUAL_PRELOAD = (
     selectinload(Ritual.participant_links),
     selectinload(Ritual.pauses),
@@ -174,7 +173,7 @@ def ring(runtime: Runtime, rows) -> None:
         by_person[row.person_id].append(row.id)
     chunk: list[int] = []
     for ids in by_person.values():  # a person's rows travel together, so one minute's reminders batch into one SMS
-        if chunk and len(chunk) + len(ids) > DOORBELL_CHUNK:
+        if chunk and len(chunk) + len(ids) > RING_CHUNK:
             runtime.doorbell.send_sms(chunk)
             chunk = []
         chunk.extend(ids)
