@@ -211,10 +211,10 @@ def unknown_sender_text() -> str:
 
 
 def promise_kept_text(keeper_name: str, title: str, late: bool) -> str:
-    """Sent to a promise's recipient; the check mark makes it UCS-2, which still fits."""
+    """Sent to a promise's recipient, in plain GSM-7 unless the title itself needs more."""
     when = ", a little late" if late else ""
     return fit_segments(
-        lambda keeper, promise: f"Tend: {keeper} kept their promise{when}: {promise} ✓",
+        lambda keeper, promise: f"Tend: {keeper} kept their promise{when}: {promise}.",
         keeper_name,
         title,
     )
