@@ -16,14 +16,16 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from service.domain import delivery_reports, digests, feed_store, occurrences, unit_of_work
-from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState
+from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState, Subject
 from service.domain.runtime import RING_CHUNK, Runtime
 
 log = logging.getLogger(__name__)
@@ -100,7 +102,7 @@ def materialize(runtime: Runtime, now: datetime, limit: int) -> int:
                     .with_for_update(skip_locked=True)
                     .options(*preload)
                 ).all()
-                created += occurrences.materialize(session, subjects, now)
+                created += occurrences.materialize(session, cast(Sequence[Subject], subjects), now)
             if len(subjects) < limit or time.monotonic() > deadline:
                 break
     return created

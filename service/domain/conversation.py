@@ -48,6 +48,7 @@ from service.domain.models import (
     Ritual,
     SmsKind,
     SmsState,
+    table,
 )
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def handle_inbound(session: Session, inbound: Inbound, now: datetime) -> Answer:
     return answer
 
 
-_INBOUND = InboundMessage.__table__
+_INBOUND = table(InboundMessage)
 # The sender, and whether a circle's invitation awaits their YES (so that YES does not load their memberships).
 _PERSON_BY_PHONE = select(
     Person,
@@ -266,10 +267,10 @@ def _latest_reminder_items(numbered: bool):
     Core, on tables: selecting ORM attributes would cost an ORM compile step per execution.
     """
     sms, occurrence, ritual, promise = (
-        OutboundSms.__table__.c,
-        Occurrence.__table__,
-        Ritual.__table__.c,
-        Promise.__table__.c,
+        table(OutboundSms).c,
+        table(Occurrence),
+        table(Ritual).c,
+        table(Promise).c,
     )
     last_sid = (
         select(sms.sid)
@@ -297,10 +298,10 @@ def _latest_reminder_items(numbered: bool):
             promise.recipient_id,
             exists(feed_store.feeds_showing(circle)).label("has_feeds"),
         )
-        .select_from(OutboundSms.__table__)
+        .select_from(table(OutboundSms))
         .join(occurrence, occurrence.c.id == sms.occurrence_id)
-        .outerjoin(Ritual.__table__, ritual.id == occurrence.c.ritual_id)
-        .outerjoin(Promise.__table__, promise.id == occurrence.c.promise_id)
+        .outerjoin(table(Ritual), ritual.id == occurrence.c.ritual_id)
+        .outerjoin(table(Promise), promise.id == occurrence.c.promise_id)
         .where(sms.person_id == bindparam("person_id"), sms.kind == SmsKind.REMINDER, sms.sid == last_sid)
         .order_by(sms.item, sms.id)
         .with_for_update(of=occurrence)

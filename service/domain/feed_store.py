@@ -16,16 +16,17 @@ import hmac
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import CompoundSelect, bindparam, delete, exists, func, or_, select, union_all, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from calendars.feed import FeedEvent, PastOutcome, build_feed
 from service.core.schedule import Schedule, occurrence_local, occurrences_between
 from service.domain import accounts
 from service.domain.db import HotReads
-from service.domain.errors import NotFound
+from service.domain.errors import Invalid, NotFound
 from service.domain.models import (
     Circle,
     Feed,
@@ -41,6 +42,7 @@ from service.domain.models import (
     RitualPause,
     SubjectKind,
     subject_key,
+    table,
 )
 from service.domain.tokens import new_token, token_digest
 from service.domain.unit_of_work import ring_feeds
@@ -59,6 +61,8 @@ def create_feed(
 ) -> tuple[Feed, str]:
     """A new feed and its token. Only the token's digest is stored: the token is shown once, by the caller."""
     if scope == FeedScope.CIRCLE:
+        if circle_id is None:
+            raise Invalid("A circle feed needs 'circle_id'.", "circle_id")
         accounts.circle_for(session, owner, circle_id)  # 404 unless an active member
     token, digest = new_token()
     feed = Feed(
@@ -80,7 +84,7 @@ def feeds_of(session: Session, owner_id: int) -> list[Feed]:
 def revoke_feed(session: Session, *, owner_id: int, feed_id: int) -> None:
     """Delete the feed: its token answers 404 from the next request on. Someone else's feed is a 404 too."""
     deleted = session.execute(delete(Feed).where(Feed.id == feed_id, Feed.person_id == owner_id))
-    if deleted.rowcount == 0:
+    if cast(CursorResult[Any], deleted).rowcount == 0:
         raise NotFound("Feed")
 
 
@@ -129,11 +133,11 @@ def feeds_showing(circle_id: Any) -> CompoundSelect:
     entity), so that a Core statement embedding it stays Core; each branch is
     one index lookup.
     """
-    feed, membership = Feed.__table__.c, Membership.__table__.c
+    feed, membership = table(Feed).c, table(Membership).c
     return union_all(
         select(feed.id).where(feed.circle_id == circle_id),
         select(feed.id)
-        .join(Membership.__table__, membership.person_id == feed.person_id)
+        .join(table(Membership), membership.person_id == feed.person_id)
         .where(membership.circle_id == circle_id, feed.scope == FeedScope.PERSON),
     )
 
