@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from apiflask import APIBlueprint
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from service.domain.models import (
     CheckIn,
@@ -15,6 +17,7 @@ from service.domain.models import (
     Occurrence,
     OccurrenceOutcome,
     OutboundSms,
+    Person,
     Promise,
     Ritual,
 )
@@ -37,7 +40,11 @@ def instant(value) -> str | None:
 @bp.doc(responses={200: "Everything Tend keeps about you"})
 def export() -> dict[str, Any]:
     """Everything Tend keeps about you: profile, circles, rituals, promises, outcomes, check-ins, feeds and SMS."""
-    person, at, db = me(), now(), session()
+    return export_of(me(), now(), session())
+
+
+def export_of(person: Person, at: datetime, db: Session) -> dict[str, Any]:
+    """The export document (also downloaded from the settings page)."""
     circle_ids = [m.circle_id for m in person.memberships]
     circles = db.scalars(select(Circle).where(Circle.id.in_(circle_ids)).order_by(Circle.id)).all()
     rituals = db.scalars(select(Ritual).where(Ritual.circle_id.in_(circle_ids)).order_by(Ritual.id)).all()
