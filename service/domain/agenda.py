@@ -37,6 +37,7 @@ from service.domain.models import (
     StreakFigure,
     Subject,
     SubjectKind,
+    subject_key,
 )
 
 HEATMAP_WEEKS = 12
@@ -119,7 +120,7 @@ def day_bounds(person: Person, now: datetime, days: int) -> tuple[date, datetime
 
 def _stored(
     session: Session, person_id: int, subject_list: list[Subject], start: datetime, end: datetime
-) -> dict[tuple[str, int, datetime], str | None]:
+) -> dict[tuple[SubjectKind, int, datetime], str | None]:
     """(kind, id, at) -> this person's outcome (None when not expected) for stored occurrences in [start, end)."""
     ritual_ids = [s.id for s in subject_list if s.kind == SubjectKind.RITUAL]
     promise_ids = [s.id for s in subject_list if s.kind == SubjectKind.PROMISE]
@@ -137,11 +138,9 @@ def _stored(
             Occurrence.at < end,
         )
     )
-    found: dict[tuple[str, int, datetime], str | None] = {}
+    found: dict[tuple[SubjectKind, int, datetime], str | None] = {}
     for ritual_id, promise_id, at, outcome in rows:
-        kind, subject_id = (
-            (SubjectKind.RITUAL, ritual_id) if ritual_id is not None else (SubjectKind.PROMISE, promise_id)
-        )
+        kind, subject_id = subject_key(ritual_id, promise_id)
         found[(kind, subject_id, at)] = outcome
     return found
 
@@ -292,7 +291,7 @@ def history(session: Session, person: Person, now: datetime) -> History:
     since = local_to_utc(datetime.combine(first_day, time()), zone)
     ritual_ids = [s.id for s in figures.subjects if s.kind == SubjectKind.RITUAL]
     promise_ids = [s.id for s in figures.subjects if s.kind == SubjectKind.PROMISE]
-    by_subject: dict[tuple[str, int], list[tuple[datetime, str]]] = defaultdict(list)
+    by_subject: dict[tuple[SubjectKind, int], list[tuple[datetime, str]]] = defaultdict(list)
     if figures.subjects:
         rows = session.execute(
             select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
@@ -308,8 +307,7 @@ def history(session: Session, person: Person, now: datetime) -> History:
             .order_by(Occurrence.at)
         )
         for ritual_id, promise_id, at, outcome in rows:
-            key = (SubjectKind.RITUAL, ritual_id) if ritual_id is not None else (SubjectKind.PROMISE, promise_id)
-            by_subject[key].append((at, outcome))
+            by_subject[subject_key(ritual_id, promise_id)].append((at, outcome))
     days = (today_local - first_day).days + 1
     result = []
     for subject in figures.subjects:

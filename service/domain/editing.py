@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Generic, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.core.picker import Placed, place_start
-from service.core.schedule import ScheduleError, local_to_utc, parse_timezone
+from service.core.schedule import ScheduleError
 from service.domain import feed_store, subjects
 from service.domain.errors import Forbidden, Invalid
-from service.domain.models import Circle, Membership, MembershipStatus, Person, Promise, Ritual
-
-LONGEST_PAST_START = timedelta(days=366)
+from service.domain.models import Circle, Membership, Person, Promise, Ritual
 
 
 @dataclass(frozen=True)
@@ -46,11 +45,14 @@ class PromiseFields:
     grace_minutes: int = 60
 
 
+S = TypeVar("S", Ritual, Promise)
+
+
 @dataclass(frozen=True)
-class Saved:
+class Saved(Generic[S]):
     """What was saved, and whether its start was moved onto the rule (the asked-for start is in `asked`)."""
 
-    subject: Ritual | Promise
+    subject: S
     moved: bool
     asked: datetime
 
@@ -61,31 +63,17 @@ def placed(start: datetime, timezone: str, rule: str | None, start_field: str, n
         where = place_start(start, timezone, rule)
     except ScheduleError as error:
         raise Invalid(error.message, start_field if error.field == "starts" else error.field) from None
-    if local_to_utc(where.start, parse_timezone(timezone)) < now - LONGEST_PAST_START:
-        raise Invalid(f"'{start_field}' must be at most one year in the past.", start_field)
+    subjects.check_start(where.start, timezone, now, start_field)
     return where
 
 
-def active_members(circle: Circle) -> list[int]:
-    return [m.person_id for m in circle.memberships if m.status == MembershipStatus.ACTIVE]
-
-
 def check_participants(circle: Circle, participants: list[int] | None) -> None:
-    if participants is None:
-        return
-    if not participants:
+    if participants is not None and not participants:
         raise Invalid("Choose at least one person.", "participants")
-    members = set(active_members(circle))
-    if any(p not in members for p in participants):
-        raise Invalid("Only members who joined the circle can take part.", "participants")
+    subjects.check_participants(circle, participants)
 
 
-def check_recipient(circle: Circle, keeper_id: int, recipient_id: int) -> None:
-    if recipient_id == keeper_id or recipient_id not in active_members(circle):
-        raise Invalid("'to' must be another member of the circle who has joined.", "to")
-
-
-def create_ritual(session: Session, circle: Circle, fields: RitualFields, now: datetime) -> Saved:
+def create_ritual(session: Session, circle: Circle, fields: RitualFields, now: datetime) -> Saved[Ritual]:
     where = placed(fields.starts, fields.timezone, fields.rrule, "starts", now)
     check_participants(circle, fields.participants)
     ritual = Ritual(
@@ -109,7 +97,7 @@ def create_ritual(session: Session, circle: Circle, fields: RitualFields, now: d
     return Saved(ritual, where.moved, fields.starts)
 
 
-def update_ritual(session: Session, ritual: Ritual, fields: RitualFields, now: datetime) -> Saved:
+def update_ritual(session: Session, ritual: Ritual, fields: RitualFields, now: datetime) -> Saved[Ritual]:
     """Replace the ritual's settings; future occurrences follow, past ones keep their outcomes."""
     where = placed(fields.starts, fields.timezone, fields.rrule, "starts", now)
     check_participants(ritual.circle, fields.participants)
@@ -128,8 +116,10 @@ def update_ritual(session: Session, ritual: Ritual, fields: RitualFields, now: d
     return Saved(ritual, where.moved, fields.starts)
 
 
-def create_promise(session: Session, keeper: Person, circle: Circle, fields: PromiseFields, now: datetime) -> Saved:
-    check_recipient(circle, keeper.id, fields.to)
+def create_promise(
+    session: Session, keeper: Person, circle: Circle, fields: PromiseFields, now: datetime
+) -> Saved[Promise]:
+    subjects.check_recipient(circle, keeper.id, fields.to)
     where = placed(fields.due, fields.timezone, fields.rrule, "due", now)
     promise = Promise(
         circle_id=circle.id,
@@ -152,10 +142,10 @@ def create_promise(session: Session, keeper: Person, circle: Circle, fields: Pro
     return Saved(promise, where.moved, fields.due)
 
 
-def update_promise(session: Session, promise: Promise, fields: PromiseFields, now: datetime) -> Saved:
+def update_promise(session: Session, promise: Promise, fields: PromiseFields, now: datetime) -> Saved[Promise]:
     """Change a promise; only its keeper may (it is their word), and the recipient stays someone who joined."""
     circle = session.get_one(Circle, promise.circle_id)
-    check_recipient(circle, promise.keeper_id, fields.to)
+    subjects.check_recipient(circle, promise.keeper_id, fields.to)
     where = placed(fields.due, fields.timezone, fields.rrule, "due", now)
     promise.recipient_id, promise.title, promise.due_local = fields.to, fields.title, where.start
     promise.timezone, promise.rrule = fields.timezone, where.rule

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from service.core.digest_text import change_points, heatmap_svg, percent
 from service.domain import digests
 from service.domain.models import Digest
-from service.web.api.context import auth, me, runtime, session
+from service.web.api.context import auth, me, now, runtime, session
 from service.web.api.fields import UTCInstant
 from service.web.errors import not_found
 
@@ -67,7 +67,7 @@ def latest() -> dict[str, Any]:
 @bp.doc(hide=True)
 def page(token: str) -> str:
     """The digest page linked from the SMS; the token in its URL is its only key."""
-    digest = digests.digest_by_token(session(), token) if len(token) <= 64 else None
+    digest = digests.digest_by_token(session(), token, now()) if len(token) <= 64 else None
     if digest is None:
         raise not_found("Digest")
     payload = digest.payload
@@ -84,6 +84,6 @@ def page(token: str) -> str:
 
 def digest_json(digest: Digest) -> dict[str, Any]:
     return digest.payload | {
-        "url": digests.page_url(runtime().config.public_url, digest.token),
+        "url": digests.page_url(runtime().config.public_url, digests.digest_token(digest, runtime().config.secret_key)),
         "created_at": digest.created_at,
     }

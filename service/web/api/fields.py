@@ -5,21 +5,52 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Any
 
+import phonenumbers
 from apiflask import fields
+from flask import current_app, has_app_context
 from marshmallow import ValidationError
 
-from service.core.phones import PhoneError, e164
 from service.core.schedule import ScheduleError, parse_timezone
+
+# Number types that can receive SMS (SPEC §3); premium-rate, toll-free, shared-cost, pager,
+# personal and landline-only numbers cannot, and are where SMS pumping sends its traffic.
+TEXTABLE_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        phonenumbers.PhoneNumberType.VOIP,
+    }
+)
+
+
+def sms_countries() -> tuple[str, ...]:
+    """TEND_SMS_COUNTRIES of the running app (the default outside a request, e.g. building the OpenAPI document)."""
+    if has_app_context() and "tend" in current_app.extensions:
+        return current_app.extensions["tend"].config.sms_countries
+    return ("US", "CA")
 
 
 class Phone(fields.String):
-    """A mobile number in international form, normalized to E.164."""
+    """A number Tend may text, in international form, normalized to E.164: of a country in
+    TEND_SMS_COUNTRIES and of a type that receives SMS (mobile, fixed-line-or-mobile, VoIP)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        raw = super()._deserialize(value, attr, data, **kwargs).strip()
+        countries = sms_countries()
+        what_tend_texts = f"Tend can text mobile numbers in {', '.join(countries)}"
+        if not raw.startswith("+") or len(raw) > 32:
+            raise ValidationError(f"Give the number in international format, e.g. +14155550123. {what_tend_texts}.")
         try:
-            return e164(super()._deserialize(value, attr, data, **kwargs))
-        except PhoneError as exc:
-            raise ValidationError(str(exc)) from None
+            number = phonenumbers.parse(raw, None)
+        except phonenumbers.NumberParseException:
+            raise ValidationError(f"Not a phone number. {what_tend_texts}.") from None
+        if not phonenumbers.is_valid_number(number):
+            raise ValidationError(f"Not a valid phone number. {what_tend_texts}.")
+        if phonenumbers.region_code_for_number(number) not in countries:
+            raise ValidationError(f"Tend can't text numbers of that country. {what_tend_texts}.")
+        if phonenumbers.number_type(number) not in TEXTABLE_TYPES:
+            raise ValidationError(f"That number can't receive texts from Tend. {what_tend_texts}.")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class TimeZoneName(fields.String):
@@ -75,7 +106,8 @@ class Text(fields.String):
 
     def __init__(self, max_length: int, **kwargs: Any):
         self.max_length = max_length
-        super().__init__(metadata={"minLength": 1, "maxLength": max_length}, **kwargs)
+        metadata = {"minLength": 1, "maxLength": max_length} | kwargs.pop("metadata", {})
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         raw = super()._deserialize(value, attr, data, **kwargs).strip()
@@ -83,8 +115,8 @@ class Text(fields.String):
             raise ValidationError("Must not be blank.")
         if len(raw) > self.max_length:
             raise ValidationError(f"At most {self.max_length} characters.")
-        if any(ord(c) < 32 or ord(c) == 127 for c in raw):
-            raise ValidationError("Must not contain control characters.")
+        if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in raw):
+            raise ValidationError("Must not contain control characters or unpaired surrogates.")
         return raw
 
 

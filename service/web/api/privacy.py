@@ -14,6 +14,7 @@ from service.domain.models import (
     Circle,
     Feed,
     Membership,
+    MembershipStatus,
     Occurrence,
     OccurrenceOutcome,
     OutboundSms,
@@ -39,18 +40,21 @@ def instant(value) -> str | None:
 @bp.auth_required(auth)
 @bp.doc(responses={200: "Everything Tend keeps about you"})
 def export() -> dict[str, Any]:
-    """Everything Tend keeps about you: profile, circles, rituals, promises, outcomes, check-ins, feeds and SMS."""
+    """Everything Tend keeps about you: profile, circles you joined (with their rituals and promises),
+    outcomes, check-ins, feeds and SMS. Circles you were only invited to are not yours to see."""
     return export_of(me(), now(), session())
 
 
 def export_of(person: Person, at: datetime, db: Session) -> dict[str, Any]:
     """The export document (also downloaded from the settings page)."""
-    circle_ids = [m.circle_id for m in person.memberships]
+    circle_ids = [m.circle_id for m in person.memberships if m.status == MembershipStatus.ACTIVE]
     circles = db.scalars(select(Circle).where(Circle.id.in_(circle_ids)).order_by(Circle.id)).all()
     rituals = db.scalars(select(Ritual).where(Ritual.circle_id.in_(circle_ids)).order_by(Ritual.id)).all()
     promises = db.scalars(
         select(Promise)
-        .where((Promise.keeper_id == person.id) | (Promise.recipient_id == person.id))
+        .where(
+            Promise.circle_id.in_(circle_ids), (Promise.keeper_id == person.id) | (Promise.recipient_id == person.id)
+        )
         .order_by(Promise.id)
     ).all()
     outcomes = db.execute(

@@ -18,7 +18,7 @@ from flask import g, redirect, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from service.domain.models import Person
+from service.domain.models import DeviceSession, Person
 from service.domain.tokens import token_digest
 from service.web.api.context import session as db_session
 
@@ -27,14 +27,12 @@ COOKIE_KEY = "device"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def current_device() -> Any:
+def current_device() -> DeviceSession | None:
     """The device session behind this request's cookie, if it is still valid (looked up once per request)."""
     if "page_device" not in g:
         token = session.get(COOKIE_KEY)
         device = None
         if isinstance(token, str) and 0 < len(token) <= 200:
-            from service.domain.models import DeviceSession  # type: ignore[attr-defined]  # TEMP until issue-10 merges
-
             device = db_session().scalar(
                 select(DeviceSession)
                 .where(DeviceSession.token_hash == token_digest(token))
