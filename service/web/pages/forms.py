@@ -10,6 +10,7 @@ from wtforms import (
     DateField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -23,17 +24,24 @@ from service.core.phones import PhoneError, e164
 from service.core.picker import DAY_NAMES, REPEATS
 from service.core.schedule import ScheduleError, parse_timezone
 
-WEEKDAY_CHOICES = [(str(i), name) for i, name in enumerate(DAY_NAMES)]
-DIGEST_DAYS = [(str(i), name) for i, name in enumerate(DAY_NAMES)]
-LEADS = [
-    (0, "At the time"),
-    (5, "5 minutes before"),
-    (10, "10 minutes before"),
-    (15, "15 minutes before"),
-    (30, "30 minutes before"),
-    (60, "1 hour before"),
-    (120, "2 hours before"),
-]
+
+def choices(pairs: Any) -> list[SelectChoice]:
+    """WTForms 3.3 wants SelectChoice objects, not (value, label) tuples."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+WEEKDAY_CHOICES = choices((str(i), name) for i, name in enumerate(DAY_NAMES))
+LEADS = choices(
+    [
+        (0, "At the time"),
+        (5, "5 minutes before"),
+        (10, "10 minutes before"),
+        (15, "15 minutes before"),
+        (30, "30 minutes before"),
+        (60, "1 hour before"),
+        (120, "2 hours before"),
+    ]
+)
 
 
 def _no_controls(_form: Any, field: Any) -> None:
@@ -128,7 +136,7 @@ class InviteForm(FlaskForm):
 class ScheduleFields:
     """The schedule picker's fields, shared by rituals and promises."""
 
-    repeat = RadioField("Repeats", choices=list(REPEATS), default="daily", validators=[InputRequired()])
+    repeat = RadioField("Repeats", choices=choices(REPEATS), default="daily", validators=[InputRequired()])
     weekdays = CheckboxesField("On these days", choices=WEEKDAY_CHOICES, validate_choice=True)
     interval = IntegerField("Every how many days", [Optional(), NumberRange(2, 366)], default=2)
     time = TimeField("Time", [InputRequired("Give a time.")])
@@ -159,7 +167,7 @@ class PromiseForm(FlaskForm, ScheduleFields):
     )
     repeat = RadioField(
         "Repeats",
-        choices=[("once", "Just once"), *REPEATS],
+        choices=choices([("once", "Just once"), *REPEATS]),
         default="once",
         validators=[InputRequired()],
     )
@@ -183,7 +191,7 @@ class SettingsForm(FlaskForm):
     quiet = BooleanField("Quiet hours (reminders wait until they end)")
     quiet_start = TimeField("Quiet from", [Optional()])
     quiet_end = TimeField("Quiet until", [Optional()])
-    digest_weekday = SelectField("Weekly summary on", choices=DIGEST_DAYS)
+    digest_weekday = SelectField("Weekly summary on", choices=WEEKDAY_CHOICES)
     digest_time = TimeField("at", [InputRequired("Give a time.")])
     submit = SubmitField("Save settings")
 

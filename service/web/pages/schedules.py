@@ -17,7 +17,7 @@ from service.web.api.context import commit, now
 from service.web.api.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page, show_error
-from service.web.pages.forms import ButtonForm, PauseForm, PromiseForm, RitualForm
+from service.web.pages.forms import ButtonForm, PauseForm, PromiseForm, RitualForm, SelectChoice, choices
 
 # The domain's field names, as the picker's form calls them.
 FORM_FIELDS = {"starts": "start_date", "due": "start_date", "rrule": "repeat", "timezone": "start_date"}
@@ -91,8 +91,8 @@ def _circle_arg(person: Person) -> Circle:
     abort(redirect(url_for("pages.today")))
 
 
-def _members(circle: Circle) -> list[tuple[int, str]]:
-    return [(m.person_id, m.person.name) for m in circle.memberships if m.status == "active"]
+def _members(circle: Circle) -> list[SelectChoice]:
+    return choices((m.person_id, m.person.name) for m in circle.memberships if m.status == "active")
 
 
 def _moved_note(saved: editing.Saved, start: datetime) -> None:
@@ -110,7 +110,7 @@ def _ritual_fields(form: RitualForm, timezone: str) -> editing.RitualFields:
     start = _start(form)
     assert start is not None, "validated"
     rule = picker.rule_for(_choice(form), start.date())
-    everyone = {value for value, _ in form.participants.choices} <= set(form.participants.data or [])
+    everyone = {choice.value for choice in form.participants.choices} <= set(form.participants.data or [])
     return editing.RitualFields(
         title=form.title.data,
         starts=start,
@@ -154,7 +154,7 @@ def new_ritual() -> Any:
     form.participants.choices = _members(circle)
     if request.method == "GET":
         form.start_date.data = _local_today(person, at)
-        form.participants.data = [value for value, _ in form.participants.choices]
+        form.participants.data = [choice.value for choice in form.participants.choices]
     done = _save_ritual(form, circle, None, person.timezone)
     if done is not None:
         return done
@@ -269,8 +269,8 @@ def _save_promise(form: PromiseForm, person: Person, circle: Circle, promise: Pr
     return redirect(url_for("pages.promise", promise_id=saved.subject.id))
 
 
-def _recipients(circle: Circle, person: Person) -> list[tuple[int, str]]:
-    return [(pid, name) for pid, name in _members(circle) if pid != person.id]
+def _recipients(circle: Circle, person: Person) -> list[SelectChoice]:
+    return [choice for choice in _members(circle) if choice.value != person.id]
 
 
 @bp.route("/promises/new", methods=["GET", "POST"])
@@ -309,7 +309,7 @@ def promise(promise_id: int) -> Any:
     if request.method == "POST":
         editing.keeper_only(person, found)
     form = PromiseForm(obj=found if request.method == "GET" else None)
-    form.to.choices = _recipients(circle, person) if mine else [(found.recipient_id, found.recipient.name)]
+    form.to.choices = _recipients(circle, person) if mine else choices([(found.recipient_id, found.recipient.name)])
     if request.method == "GET":
         _fill_picker(form, found.due_local, found.rrule)
         form.to.data = found.recipient_id
