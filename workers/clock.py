@@ -111,7 +111,8 @@ def materialize(runtime: Runtime, now: datetime, limit: int, behind: bool = Fals
                     .options(*preload)
                 ).all()
                 created += occurrences.materialize(session, cast(Sequence[Subject], subjects), now)
-            if len(subjects) < limit or time.monotonic() > deadline:
+            # Catching up, a schedule may need several passes (one chunk each): go on while any is behind.
+            if (not subjects if behind else len(subjects) < limit) or time.monotonic() > deadline:
                 break
     return created
 

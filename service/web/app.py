@@ -26,7 +26,7 @@ from service.web.api import (
 from service.web.api.context import close_session
 from service.web.errors import ERROR_SCHEMA, domain_error_answer, error_body, not_found
 from service.web.metrics import OutboxCollector
-from service.web.security import SecurityHeaders, StrictJSONProvider
+from service.web.security import SecurityHeaders
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -41,14 +41,10 @@ def reject_impossible_ids(_endpoint: str | None, values: dict | None) -> None:
             raise not_found("Resource")
 
 
-class TendFlask(APIFlask):
-    json_provider_class = StrictJSONProvider  # a body with NUL or a lone surrogate is malformed: 400
-
-
 def create_app(runtime: Runtime) -> APIFlask:
     """Build the app around a runtime (config, database, clock, doorbell); service.entry.wsgi reads one from the environment."""
     # No /docs: APIFlask's docs page loads its scripts from a CDN, and pages make no request to third parties.
-    app = TendFlask("tend", title="Tend API", version="1", spec_path="/openapi.json", docs_path=None)
+    app = APIFlask("tend", title="Tend API", version="1", spec_path="/openapi.json", docs_path=None)
     # No SECRET_KEY: the API is stateless (bearer tokens, no cookies), so Flask's cookie session is never opened.
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,

@@ -1,5 +1,4 @@
-"""What every answer carries, and what every request body may not: security headers, and JSON without
-lone surrogates or NUL characters (which no database column can store).
+"""Security headers on every answer.
 
 Headers are added by a WSGI middleware around the whole app, so the feed
 fast path (service/web/api/feeds.py), errors and Flask's own answers get them
@@ -10,11 +9,8 @@ JSON API and the private pages (digests) unless the answer set its own.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from typing import Any
-
-from flask.json.provider import DefaultJSONProvider
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 # Pages are self-only; the digest page's inline <style> is allowed by the exact hash of its text.
@@ -57,27 +53,3 @@ class SecurityHeaders:
             )
 
         return self.app(environ, with_headers)
-
-
-def _clean(value: Any) -> None:
-    """Raise ValueError for a string (key or value) holding NUL or a lone surrogate, anywhere in `value`."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item or any("\ud800" <= ch <= "\udfff" for ch in item):
-                raise ValueError("text with NUL or an unpaired surrogate")
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
-class StrictJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, refusing (as malformed: 400) text that is not valid Unicode or holds NUL."""
-
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        value = json.loads(s, **kwargs)
-        _clean(value)
-        return value
