@@ -39,3 +39,12 @@ def test_every_page_renders(app, db, clock):
     assert "Evening walk" in today and "19:00" in today
     for path in ("/today", "/streaks", "/calendar", "/settings", "/invitations", circle_path):
         alice.get(path)
+
+
+def test_calendar_link_is_shown_once(app, db, clock):
+    alice = Pages(app, db)
+    alice.sign_in("+14155550101", "Alice")
+    made = alice.post("/calendar/links", form_page="/calendar", follow=True)
+    page = made.get_data(as_text=True)
+    assert 'id="https-link"' in page, page[-3000:]
+    assert 'id="https-link"' not in alice.text("/calendar")

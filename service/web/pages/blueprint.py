@@ -19,7 +19,7 @@ bp = APIBlueprint(
     __name__,
     template_folder="../templates",
     static_folder="../static",
-    static_url_path="/static",
+    static_url_path="/assets",  # the app's own /static is Flask's default, and answers 404
     enable_openapi=False,
 )
 csrf = CSRFProtect()

@@ -27,7 +27,7 @@ def feed_links(token: str) -> dict[str, str]:
 
 def qr_svg(url: str) -> Markup:
     """The link as a QR code, inline SVG (no style attributes: the CSP allows none), with its text alternative."""
-    svg = segno.make(url, error="m").svg_inline(scale=4, dark="#000", light="#fff", title=None, xmldecl=False)
+    svg = segno.make(url, error="m").svg_inline(scale=4, dark="#000", light="#fff")
     return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR code of your calendar link" ', 1))
 
 
