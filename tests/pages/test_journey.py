@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 from twilio.request_validator import RequestValidator
@@ -41,13 +42,25 @@ def set_time(driver, element, value: str) -> None:
     assert element.get_attribute("value") == value
 
 
+def press(element, key: str = Keys.ENTER) -> None:
+    """Activate a link or button from the keyboard, as a person may. (ChromeDriver's click waits on page
+    scripts, and hangs with JavaScript off; Enter on a focused link or button does what a tap does.)"""
+    element.send_keys(key)
+
+
 def submit(driver, value: str, within=None) -> None:
     """Press the button labelled `value` and wait for the next page."""
     buttons = (within or driver).find_elements(By.CSS_SELECTOR, 'input[type="submit"], button[type="submit"]')
     match = [b for b in buttons if (b.get_attribute("value") or b.text).strip() == value]
     assert match, f"no button {value!r} on {driver.current_url}"
     page = driver.find_element(By.TAG_NAME, "html")
-    match[0].click()
+    press(match[0])
+    WebDriverWait(driver, 15).until(lambda _: gone(page))
+
+
+def follow(driver, link_text: str) -> None:
+    page = driver.find_element(By.TAG_NAME, "html")
+    press(driver.find_element(By.LINK_TEXT, link_text))
     WebDriverWait(driver, 15).until(lambda _: gone(page))
 
 
@@ -99,7 +112,7 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
     j.at("/")
     assert "Keep the small things" in j.text()
     j.check("01-home")
-    driver.find_element(By.LINK_TEXT, "Sign up or sign in").click()
+    follow(driver, "Sign up or sign in")
 
     field(driver, "phone").send_keys(ALICE)
     j.check("02-signin")
@@ -133,12 +146,12 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
     assert "Bob joined" in j.text().replace("\n", " ")
     j.check("05-circle")
 
-    driver.find_element(By.LINK_TEXT, "Add a ritual").click()
+    follow(driver, "Add a ritual")
     field(driver, "title").send_keys("Evening walk")
-    driver.find_element(By.CSS_SELECTOR, 'input[name="repeat"][value="weekdays"]').click()
+    press(driver.find_element(By.CSS_SELECTOR, 'input[name="repeat"][value="weekdays"]'), Keys.SPACE)
     set_time(driver, field(driver, "time"), "19:00")
     if browser.javascript:  # the preview follows the picker as it changes
-        field(driver, "title").click()
+        press(field(driver, "title"), Keys.TAB)  # leave the time field: a change event
         WebDriverWait(driver, 10).until(seen.presence_of_element_located((By.CSS_SELECTOR, "#preview ol.times li")))
     else:
         submit(driver, "Preview")
