@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure PostgreSQL and Redis answer on 127.0.0.1 (start them, or install them where missing).
+# Make sure PostgreSQL and Redis answer on 127.0.0.1 (start them, or install them where missing),
+# and that headless Chromium and its driver are there for the pages' browser tests.
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -26,4 +27,8 @@ if ! redis_up; then
   for _ in $(seq 1 30); do redis_up && break; sleep 0.5; done
   redis_up || { echo "services: Redis did not come up on 127.0.0.1:6379" >&2; exit 1; }
 fi
-echo "services: PostgreSQL and Redis are up"
+# The pages' browser tests drive Debian's headless Chromium through its chromedriver (tests/pages).
+if ! { have chromium && have chromedriver; }; then
+  apt_install chromium chromium-driver
+fi
+echo "services: PostgreSQL and Redis are up; Chromium and chromedriver are installed"
