@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from service.core.picker import describe
 from service.core.schedule import local_to_utc, occurrences_between, parse_timezone
@@ -92,7 +92,7 @@ def rituals_of(session: Session, person_id: int) -> list[Ritual]:
             select(Ritual)
             .join(Membership, joined(person_id, Ritual.circle_id))
             .where(takes_part(person_id))
-            .options(selectinload(Ritual.pauses), selectinload(Ritual.circle))
+            .options(selectinload(Ritual.pauses), joinedload(Ritual.circle))
             .order_by(Ritual.id)
         )
     )
@@ -104,7 +104,7 @@ def promises_of(session: Session, person_id: int) -> tuple[list[Promise], list[P
         select(Promise)
         .join(Membership, joined(person_id, Promise.circle_id))
         .where(or_(Promise.keeper_id == person_id, Promise.recipient_id == person_id))
-        .options(selectinload(Promise.keeper), selectinload(Promise.recipient))
+        .options(joinedload(Promise.keeper), joinedload(Promise.recipient))
         .order_by(Promise.id)
     ).all()
     return [p for p in rows if p.keeper_id == person_id], [p for p in rows if p.recipient_id == person_id]
@@ -352,3 +352,11 @@ def circle_rituals(session: Session, person_id: int) -> list[Ritual]:
             .order_by(Ritual.id)
         )
     )
+
+
+def circle_names(session: Session, person_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the circles the person joined, in one statement."""
+    rows = session.execute(
+        select(Circle.id, Circle.name).join(Membership, joined(person_id, Circle.id)).order_by(Circle.id)
+    )
+    return [(circle_id, name) for circle_id, name in rows]

@@ -25,7 +25,7 @@ from service.web.pages.forms import ButtonForm
 def today() -> Any:
     person, at = auth.me(), now()
     shown = agenda.today(db(), person, at)
-    circles = [m.circle for m in person.memberships if m.status == "active"]
+    circles = agenda.circle_names(db(), person.id)
     return page("today.html", agenda=shown, circles=circles, btn=ButtonForm(), person=person)
 
 
