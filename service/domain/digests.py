@@ -236,3 +236,36 @@ def _best_streak(session: Session, person_id: int, now: datetime) -> dict[str, A
     if best is None or best.state.current_streak == 0:
         return None
     return {"kind": best.kind, "id": best.id, "title": best.title, "current_streak": best.state.current_streak}
+
+
+SAMPLE_EVERY = timedelta(minutes=10)
+
+
+def send_sample(session: Session, person: Person, public_url: str, now: datetime, *, secret: str) -> Digest:
+    """A digest of the 7 days up to now, texted at once ("send me a sample" in settings, `tend digest send --now`).
+
+    It is stored like a weekly one (its page works from its link) under the week it covers; a weekly
+    digest of that same week is replaced by it. At most one sample SMS per person per 10 minutes.
+    """
+    zone = ZoneInfo(person.timezone)
+    week_start = now.astimezone(zone).date() - timedelta(days=6)
+    payload = week_payload(session, person, now, week_start, now)
+    token = _token(secret, person.id, week_start, now)
+    digest = session.scalar(select(Digest).where(Digest.person_id == person.id, Digest.week_start == week_start))
+    if digest is None:
+        digest = Digest(person_id=person.id, week_start=week_start)
+        session.add(digest)
+    digest.token_hash, digest.expires_at = token_digest(token), now + TOKEN_LIFETIME
+    digest.payload, digest.created_at = payload, now
+    session.flush()
+    if person.sms_status == PersonStatus.ACTIVE:
+        bucket = int(now.timestamp() // SAMPLE_EVERY.total_seconds())
+        outbox.queue_sms(
+            session,
+            person=person,
+            kind=SmsKind.DIGEST,
+            dedupe_key=f"digest_sample:{person.id}:{bucket}",
+            body=digest_sms_text(payload, page_url(public_url, token)),
+            due_at=now,
+        )
+    return digest

@@ -1,4 +1,4 @@
-"""The `tend` command (SPEC §9): up, web, worker, clock, db upgrade, demo, sms in, streaks recompute."""
+"""The `tend` command (SPEC §9): up, web, worker, clock, db upgrade, demo, sms in, digest send, streaks recompute."""
 
 from __future__ import annotations
 
@@ -35,7 +35,11 @@ def load_config(require_redis: bool = False) -> Config:
         config = config_module.load()
         if require_redis and config.redis_url is None:
             raise ConfigError("REDIS_URL", "required here (use `tend up` to run without Redis)")
-        Database(config.database_url).check_reachable()
+        probe = Database(config.database_url)
+        try:
+            probe.check_reachable()
+        finally:
+            probe.dispose()  # a connection left open is a ResourceWarning (an error in the tests)
     except ConfigError as exc:
         click.echo(f"tend: configuration error: {exc}", err=True)
         sys.exit(2)
@@ -172,6 +176,38 @@ def sms_in(sender: str, body: str) -> None:
         what="inbound SMS from the command line",
     )
     click.echo(answer.reply or "(no reply)")
+
+
+@main.group()
+def digest() -> None:
+    """Weekly digests."""
+
+
+@digest.command("send")
+@click.option("--now", "at_once", is_flag=True, required=True, help="send it now, not at the person's digest slot")
+@click.argument("person")
+def digest_send(at_once: bool, person: str) -> None:
+    """Text PERSON (an id or an E.164 number) a digest of their last 7 days now: a preview of the weekly one."""
+    from sqlalchemy import select
+
+    from service.domain import digests
+    from service.domain.models import Person
+
+    config = load_config()
+    runtime = runtime_for(config)
+
+    def send(session: Any) -> str:
+        column = Person.id if person.isdecimal() else Person.phone
+        found = session.scalar(select(Person).where(column == (int(person) if person.isdecimal() else person)))
+        if found is None:
+            raise click.BadParameter("no such person (give an id or an E.164 number)", param_hint="PERSON")
+        made = digests.send_sample(session, found, config.public_url, runtime.now(), secret=config.secret_key)
+        return f"digest of the week from {made.week_start.isoformat()} queued for {found.name}"
+
+    try:
+        click.echo(unit_of_work.run(runtime.db, runtime.doorbell, send, what="digest sample from the command line"))
+    finally:
+        runtime.db.dispose()
 
 
 @main.group()

@@ -8,8 +8,8 @@ from typing import Any
 from flask import Response, flash, redirect, url_for
 
 from service.core.schedule import occurrence_local
-from service.domain import accounts, editing
-from service.web.api.context import commit, now
+from service.domain import accounts, digests, editing
+from service.web.api.context import commit, now, runtime
 from service.web.api.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page
@@ -80,6 +80,17 @@ def resume_all() -> Any:
     editing.pause_person(auth.me(), 0, now())
     commit()
     flash("Reminders are back on.", "done")
+    return redirect(url_for("pages.settings"))
+
+
+@bp.post("/settings/digest-sample")
+@auth.signin_required
+def digest_sample() -> Any:
+    """Text me a sample of the weekly summary now (the last 7 days)."""
+    config = runtime().config
+    digests.send_sample(db(), auth.me(), config.public_url, now(), secret=config.secret_key)
+    commit()
+    flash("A sample of your weekly summary is on its way by text.", "done")
     return redirect(url_for("pages.settings"))
 
 
