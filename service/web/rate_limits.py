@@ -29,6 +29,8 @@ from service.web.api.context import verified_person_id
 LIMITED_PREFIX = "/api/v1/"
 # Endpoints that send an SMS to a number, or try a code.
 SMS_SENDING_ENDPOINTS = ("people.request_code", "people.create_session", "circles.add_member")
+# The pages' forms that do the same (sign-in by code, invite): limited like the API's, on POST.
+PAGE_SMS_ENDPOINTS = ("pages.signin", "pages.signin_code", "pages.invite")
 
 
 def address_key() -> str:
@@ -49,6 +51,8 @@ def retry_after_only_on_429(response: Response) -> Response:
 
 
 def outside_the_api() -> bool:
+    if request.method == "POST" and request.endpoint in PAGE_SMS_ENDPOINTS:
+        return False
     return not request.path.startswith(LIMITED_PREFIX)
 
 
@@ -74,9 +78,12 @@ def install(app: Flask, config: Config) -> Limiter:
         in_memory_fallback_enabled=True,
     )
     limiter.request_filter(outside_the_api)  # the earliest way out: webhooks and polls pay nearly nothing
-    for endpoint in SMS_SENDING_ENDPOINTS:
+    for endpoint in SMS_SENDING_ENDPOINTS + PAGE_SMS_ENDPOINTS:
+        if endpoint not in app.view_functions:
+            continue
         app.view_functions[endpoint] = limiter.limit(  # type: ignore[assignment]  # Flask-Limiter's wrapper type
             config.signup_rate_limit,
             override_defaults=False,
+            methods=["POST"],
         )(app.view_functions[endpoint])
     return limiter

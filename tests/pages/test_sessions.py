@@ -164,3 +164,15 @@ def test_today_and_streaks_make_a_bounded_number_of_statements(app, db, clock, s
     print(f"statements: /today {len(one_today)} -> {len(ten_today)}, /streaks {len(one_streaks)} -> {len(ten_streaks)}")
     assert len(ten_today) == len(one_today) <= 8, ten_today
     assert len(ten_streaks) == len(one_streaks) <= 8, ten_streaks
+
+
+def test_the_sign_in_form_is_rate_limited_like_the_api(tmp_path, pg_url, db, clock, doorbell):
+    from service.domain.runtime import Runtime
+    from service.web.app import create_app
+
+    config = make_config(tmp_path, DATABASE_URL=pg_url, TEND_SIGNUP_RATE_LIMIT="2 per hour")
+    app = create_app(Runtime(config=config, db=db, now=clock, doorbell=doorbell))
+    browser = Pages(app, db)
+    answers = [browser.post("/signin", {"phone": f"+1415555010{n}"}).status_code for n in range(3)]
+    assert answers == [302, 302, 429]
+    assert browser.client.get("/signin").status_code == 200  # reading the form is not limited
