@@ -152,10 +152,12 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
     set_time(driver, field(driver, "time"), "19:00")
     if browser.javascript:  # the preview follows the picker as it changes
         press(field(driver, "title"), Keys.TAB)  # leave the time field: a change event
-        WebDriverWait(driver, 10).until(seen.presence_of_element_located((By.CSS_SELECTOR, "#preview ol.times li")))
+        WebDriverWait(driver, 10).until(
+            seen.presence_of_element_located((By.CSS_SELECTOR, "#schedule-preview ol.times li"))
+        )
     else:
         submit(driver, "Preview")
-    times = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#preview ol.times li")]
+    times = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#schedule-preview ol.times li")]
     assert times[0].startswith("Tue 1 Dec 2026, 19:00") and len(times) == 5, times
     assert all("Sat" not in t and "Sun" not in t for t in times), times
     assert field(driver, "title").get_attribute("value") == "Evening walk"  # input kept across the preview

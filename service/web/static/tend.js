@@ -16,7 +16,7 @@
   function picker(form) {
     var set = form.querySelector(".picker");
     if (!set) { return; }
-    var preview = document.getElementById("preview");
+    var preview = document.getElementById("schedule-preview");
     var url = set.getAttribute("data-preview-url");
     var timer = null;
     var asked = 0;
