@@ -192,7 +192,9 @@ def _circle_names(session: Session, promises: list[Promise]) -> dict[int, str]:
     ids = {p.circle_id for p in promises}
     if not ids:
         return {}
-    return dict(session.execute(select(Circle.id, Circle.name).where(Circle.id.in_(ids))).tuples().all())
+    return {
+        circle_id: name for circle_id, name in session.execute(select(Circle.id, Circle.name).where(Circle.id.in_(ids)))
+    }
 
 
 @dataclass(frozen=True)

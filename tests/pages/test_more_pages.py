@@ -82,7 +82,9 @@ def test_the_other_pages_are_accessible_and_self_contained(live, runtime, clock)
         for name, path in pages.items():
             driver.get(live.url + path)
             browser.screenshot(name)
-            main = driver.find_element("tag name", "main").text
+            mains = driver.find_elements("tag name", "main")
+            assert mains, (name, driver.page_source[:500])
+            main = mains[0].text
             assert "Sorry" not in main or name == "17-refused", (name, main)
             assert browser.foreign_requests(live.url) == [], name
             assert browser.axe_violations() == [], name
