@@ -328,8 +328,9 @@ def _check_limits(parts: dict[str, str]) -> None:
                 raise ScheduleError(f"{name} values are whole numbers from {low} to {high}", field="rrule")
     for value in _values(parts, "BYSETPOS"):
         if int(value.lstrip("+-")) > _PERIOD_DAYS[parts["FREQ"]]:
+            most = _PERIOD_DAYS[parts["FREQ"]]
             raise ScheduleError(
-                f"BYSETPOS reaches past the {_PERIOD_DAYS[parts['FREQ']]} instants a period can hold", field="rrule"
+                f"with FREQ={parts['FREQ']}, BYSETPOS is from 1 to {most} (or -1 to -{most})", field="rrule"
             )
     most = _BYDAY_ORDINALS.get(parts["FREQ"], 0)
     for value in _values(parts, "BYDAY"):
