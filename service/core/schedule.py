@@ -29,7 +29,7 @@ _MAX_COUNT = 10_000
 # a longer day set), measured: PERIOD_STEPS. Bounded work whatever the rule (under 10 ms here); a rule
 # whose first occurrence lies further than that from its start is refused.
 STEP_CAP = 800
-PERIOD_STEPS = {"day": 1, "week": 2, "month": 6, "year": 40}
+PERIOD_STEPS = {"day": 1, "week": 2, "month": 6, "year": 40, "new year": 10}
 # The characters of an RRULE (RFC 5545 §3.3.10): ASCII letters, digits and separators only.
 _RULE_CHARACTERS = re.compile(r"[A-Z0-9=;,+\-]+")
 # Per BY part: the range of its (absolute) values, per RFC 5545 §3.3.10.
@@ -44,6 +44,8 @@ _BY_RANGES = {
     "BYSETPOS": (1, 366),
 }
 _SIGNED = frozenset({"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"})
+# The most instants one period can hold (one time a day), so the furthest BYSETPOS can reach.
+_PERIOD_DAYS = {"DAILY": 1, "WEEKLY": 7, "MONTHLY": 31, "YEARLY": 366}
 _WEEKDAYS = frozenset({"MO", "TU", "WE", "TH", "FR", "SA", "SU"})
 # The largest ordinal a BYDAY may carry, per FREQ ("2MO": the second Monday of the month or year).
 _BYDAY_ORDINALS = {"DAILY": 0, "WEEKLY": 0, "MONTHLY": 5, "YEARLY": 53}
@@ -72,7 +74,6 @@ _RULE_PARTS = frozenset(
         "WKST",
     }
 )
-_SUB_DAILY = frozenset({"SECONDLY", "MINUTELY", "HOURLY"})
 # Several values in one of these would mean several reminders a day.
 _ONE_VALUE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
 # Per FREQ: the relativedelta unit of one period and the longest that period can be, in days.
@@ -114,6 +115,11 @@ class _CountedIterinfo(_Iterinfo):  # type: ignore[misc]
         if left < steps:
             raise OutOfSteps
         _budget.left = left - steps
+
+    def rebuild(self, year: int, month: int) -> Any:
+        if year != self.lastyear:  # a new year's masks: as much work as several periods
+            self._spend(PERIOD_STEPS["new year"])
+        return super().rebuild(year, month)
 
     def ydayset(self, *args: Any) -> Any:
         self._spend(PERIOD_STEPS["year"])
@@ -307,7 +313,7 @@ def _rule_parts(body: str) -> dict[str, str]:
 def _check_limits(parts: dict[str, str]) -> None:
     if "FREQ" not in parts:
         raise ScheduleError("the RRULE needs a FREQ", field="rrule")
-    if parts["FREQ"] in _SUB_DAILY:
+    if parts["FREQ"] not in _PERIODS:
         raise ScheduleError("a schedule repeats at most daily: use DAILY, WEEKLY, MONTHLY or YEARLY", field="rrule")
     for name in _ONE_VALUE_PARTS:
         if "," in parts.get(name, ""):
@@ -321,6 +327,12 @@ def _check_limits(parts: dict[str, str]) -> None:
             number = value.removeprefix("-").removeprefix("+") if name in _SIGNED else value
             if not (number.isdigit() and low <= int(number) <= high and (name != "BYSETPOS" or int(number) > 0)):
                 raise ScheduleError(f"{name} values are whole numbers from {low} to {high}", field="rrule")
+    for value in _values(parts, "BYSETPOS"):
+        if int(value.lstrip("+-")) > _PERIOD_DAYS[parts["FREQ"]]:
+            most = _PERIOD_DAYS[parts["FREQ"]]
+            raise ScheduleError(
+                f"with FREQ={parts['FREQ']}, BYSETPOS is from 1 to {most} (or -1 to -{most})", field="rrule"
+            )
     most = _BYDAY_ORDINALS.get(parts["FREQ"], 0)
     for value in _values(parts, "BYDAY"):
         ordinal, weekday = value[:-2], value[-2:]

@@ -104,7 +104,7 @@ def request_code(session: Session, *, phone: str, secret: str, now: datetime) ->
     ).one()
     if sent[0] >= CODES_PER_HOUR or sent[1] >= CODES_PER_DAY:
         raise TooManyMessages("This number has had as many codes as it may get for now. Try again later.", "phone")
-    session.execute(delete(SignInCode).where(SignInCode.phone == phone, SignInCode.created_at <= now - DAY))
+    forget_old_counts(session, now)
     session.execute(update(SignInCode).where(SignInCode.phone == phone, SignInCode.used.is_(False)).values(used=True))
     person = session.scalar(select(Person).where(Person.phone == phone))
     if person is None:
@@ -311,9 +311,22 @@ def invite_member(
         due_at=now,
     )
     if queued is not None:
+        forget_old_counts(session, now)
         session.add(InvitationSent(phone=phone, created_at=now))
         session.flush()
     return membership
+
+
+def forget_old_counts(session: Session, now: datetime) -> None:
+    """Codes and invitation counts older than the longest limit's window (a day) name numbers for nothing."""
+    session.execute(delete(SignInCode).where(SignInCode.created_at <= now - DAY))
+    session.execute(delete(InvitationSent).where(InvitationSent.created_at <= now - DAY))
+
+
+def forget_number(session: Session, phone: str) -> None:
+    """On erasure: the codes and invitation counts of this number go too."""
+    session.execute(delete(SignInCode).where(SignInCode.phone == phone))
+    session.execute(delete(InvitationSent).where(InvitationSent.phone == phone))
 
 
 def invitations(session: Session, person: Person) -> list[Membership]:

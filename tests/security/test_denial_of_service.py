@@ -104,10 +104,16 @@ def validation_steps(rule: str, start: datetime, zone: str) -> tuple[list[int], 
 
 
 def test_the_slow_rule_is_refused_within_its_step_cap():
+    # The rule: a daily period holds one instant, so BYSETPOS=5 is refused before any search.
     rule = "FREQ=DAILY;BYMINUTE=47;BYSETPOS=5;UNTIL=22001231T000000Z"
     spent, refusal = validation_steps(rule, datetime(2026, 12, 1, 7, 30), "Pacific/Apia")
+    assert refusal is not None and spent == []
+    # A rule that passes every static check yet never occurs: the search stops at the cap, not at year 9999.
+    spent, refusal = validation_steps(
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", datetime(2026, 12, 1, 7, 30), "Pacific/Apia"
+    )
     assert refusal is not None and "no occurrence" in refusal
-    assert spent and max(spent) <= schedule.STEP_CAP
+    assert spent and schedule.STEP_CAP - 10 < max(spent) <= schedule.STEP_CAP
 
 
 def test_rrule_numbers_are_ascii_digits_only():

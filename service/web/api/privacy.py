@@ -9,6 +9,7 @@ from apiflask import APIBlueprint
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from service.domain import accounts
 from service.domain.models import (
     CheckIn,
     Circle,
@@ -98,6 +99,7 @@ def erase_me() -> str:
     """Erase yourself: your data, your promises, and every circle you leave empty; the token stops working."""
     person, db = me(), session()
     circle_ids = [m.circle_id for m in person.memberships]
+    accounts.forget_number(db, person.phone)
     db.delete(person)
     db.flush()
     for circle_id in circle_ids:
