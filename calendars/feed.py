@@ -83,8 +83,7 @@ def build_feed(
     # Outlook needs a VTIMEZONE for every TZID used (UTC is written as "Z" and needs none);
     # readers expect them before the events.
     calendar.subcomponents[:0] = [
-        vtimezone(tzid, min(window_start, *instants[tzid]), max(window_end, *instants[tzid]))
-        for tzid in sorted(calendar.get_used_tzids())
+        vtimezone(tzid, min(window_start, *instants[tzid])) for tzid in sorted(calendar.get_used_tzids())
     ]
     return calendar.to_ical()
 

@@ -179,12 +179,15 @@ def vtimezone_onsets(*events: FeedEvent) -> list[str]:
     return sorted(line.split(":")[1] for line in vtimezone if line.startswith(("DTSTART:", "RDATE:")))
 
 
-def test_the_vtimezone_holds_only_the_transitions_of_the_window() -> None:
+def test_the_vtimezone_starts_when_the_window_opens_and_recurs_from_there() -> None:
+    """Its rules never stop, so engines that read it (libical, Outlook) keep later summers right (issue 14)."""
     assert vtimezone_onsets(BOOKING) == [
         "20251102T020000",  # the onset of the time in force when the window opens
         "20260308T020000",
-        "20261101T020000",
-        "20270314T020000",
+    ]
+    assert [line for line in lines(BOOKING) if line.startswith("RRULE:FREQ=YEARLY")] == [
+        "RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11",
+        "RRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3",
     ]
 
 
