@@ -7,11 +7,11 @@ renders the same bytes; the feed's ETag stays put until something changed.
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from icalendar import Alarm, Calendar, Event, vDuration, vRecur
 
+from calendars import zones
 from calendars.timezones import vtimezone
 
 PRODID = "-//Tend//Tend feeds//EN"
@@ -112,7 +112,7 @@ def _vevents(event: FeedEvent) -> list[Event]:
     if clash := sorted(paused & {outcome.local_start for outcome in event.past_outcomes}):
         raise ValueError(f"{event.uid}: paused occurrences have no outcome: {clash}")
     master = _vevent(event, event.title, event.description)
-    master.add("RRULE", _rrule(event.rrule, ZoneInfo(event.timezone)))
+    master.add("RRULE", _rrule(event.rrule, zones.current().zone(event.timezone)))
     for paused_start in sorted(paused):
         master.add("EXDATE", _aware(paused_start, event.timezone))
     master.add_component(_alarm(event))
@@ -178,7 +178,7 @@ def _alarm(event: FeedEvent) -> Alarm:
     return alarm
 
 
-def _rrule(body: str, zone: ZoneInfo) -> vRecur:
+def _rrule(body: str, zone: tzinfo) -> vRecur:
     """Parse an RRULE body, writing a local UNTIL in UTC as RFC 5545 §3.3.10 requires with a TZID start.
 
     The schedule engine reads a local UNTIL as that wall time in the ritual's zone; so does this.
@@ -205,4 +205,4 @@ def _aware(local: datetime, tzid: str) -> datetime:
     """A naive wall time placed in its zone; fold=0 follows SPEC §3 (gap: forward, overlap: first)."""
     if local.tzinfo is not None:
         raise ValueError(f"expected a naive local date-time, got {local!r}")
-    return local.replace(tzinfo=ZoneInfo(tzid))
+    return local.replace(tzinfo=zones.current().zone(tzid))

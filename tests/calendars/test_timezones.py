@@ -154,3 +154,22 @@ def test_it_is_an_icalendar_timezone_that_round_trips() -> None:
     component = vtimezone("America/Santiago", START)
     assert isinstance(component, Timezone)
     assert Timezone.from_ical(component.to_ical()).to_ical() == component.to_ical()
+
+
+# New York as if it had kept daylight time after March 2026: a modified copy for tests.
+PERMANENT_EDT = """\
+Rule	US	2007	max	-	Mar	Sun>=8	2:00	1:00	D
+Rule	US	2007	max	-	Nov	Sun>=1	2:00	0	S
+Zone	America/New_York	-5:00	US	E%sT	2026 Mar 8 2:00
+			-4:00	-	EDT
+"""
+
+
+def test_feeds_describe_the_zone_of_the_tz_database_in_use() -> None:
+    modified = zones.installed().replacing(
+        "America/New_York", compile_zone("America/New_York", PERMANENT_EDT), version="2099z"
+    )
+    with zones.use(modified):
+        found = observances("America/New_York", datetime(2026, 12, 1, tzinfo=UTC))
+    assert [(o["KIND"], o["TZOFFSETTO"], "RRULE" in o) for o in found] == [("STANDARD", "-0400", False)]
+    assert observances("America/New_York", datetime(2026, 12, 1, tzinfo=UTC))[0]["TZOFFSETTO"] == "-0500"
