@@ -1,6 +1,6 @@
 """`python -m bench.vtimezone_sizes`: bytes of the VTIMEZONE a feed writes per zone (issue 14).
 
-A feed window opens 60 days before now (service.feed_store.RECENT). Prints the
+A feed window opens 60 days before now (service.domain.feed_store.RECENT). Prints the
 zones of the libical test, then the spread over every zone of the installed
 tz database, and the zones of 1 KB or more (tzdata lists their changes years
 ahead instead of giving a rule).

@@ -7,7 +7,7 @@ renders the same bytes; the feed's ETag stays put until something changed.
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from icalendar import Alarm, Calendar, Event, vDuration, vRecur
 
@@ -58,22 +58,17 @@ class FeedEvent:
     description: str = ""
 
 
-def build_feed(
-    name: str,
-    events: Sequence[FeedEvent],
-    *,
-    window_start: datetime,
-    window_end: datetime,
-) -> bytes:
+def build_feed(name: str, events: Sequence[FeedEvent], *, window_start: datetime) -> bytes:
     """Render a whole feed.
 
-    ``window_start``..``window_end`` (aware) is the span the VTIMEZONEs cover,
-    e.g. now − 60 days .. now + 400 days; it is widened per zone to every
-    date-time the feed writes in that zone. Which outcomes count as recent is
-    the caller's choice: every ``past_outcome`` given is rendered.
+    ``window_start`` (aware) is where the VTIMEZONEs begin, e.g. now − 60
+    days; it moves back per zone to the earliest date-time the feed writes in
+    that zone. From there they hold for every later instant. Which outcomes
+    count as recent is the caller's choice: every ``past_outcome`` given is
+    rendered.
     """
-    if window_start.tzinfo is None or window_end.tzinfo is None or window_start >= window_end:
-        raise ValueError("the window must be two aware instants, start before end")
+    if window_start.tzinfo is None:
+        raise ValueError("the window must start at an aware instant")
     calendar = _calendar(name)
     ordered = sorted(events, key=lambda event: event.uid)
     for event in ordered:
@@ -147,9 +142,7 @@ def _outcome_texts(event: FeedEvent, outcome: PastOutcome) -> tuple[str, str]:
     return summary, outcome.detail or event.description
 
 
-def _vevent(
-    event: FeedEvent, summary: str, description: str, start_local: datetime | None = None
-) -> Event:
+def _vevent(event: FeedEvent, summary: str, description: str, start_local: datetime | None = None) -> Event:
     """The properties every VEVENT of ``event`` shares."""
     if event.duration_minutes <= 0:
         raise ValueError(f"{event.uid}: duration must be positive")
@@ -188,7 +181,7 @@ def _rrule(body: str, zone: tzinfo) -> vRecur:
         raise ValueError(f"not an RRULE: {body!r}")
     until = rule.get("UNTIL", [None])[0]
     if isinstance(until, datetime) and until.tzinfo is None:
-        rule["UNTIL"] = [until.replace(tzinfo=zone).astimezone(timezone.utc)]
+        rule["UNTIL"] = [until.replace(tzinfo=zone).astimezone(UTC)]
     return rule
 
 

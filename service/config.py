@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -60,6 +60,18 @@ class Config:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def limits_storage_uri(self) -> str:
+        """REDIS_URL as the `limits` library names the same server (it spells a socket `redis+unix://`);
+        in memory without Redis. Both the API rate limits and the shared SMS send rate count there."""
+        return limits_uri(self.redis_url)
+
+
+def limits_uri(redis_url: str | None) -> str:
+    if redis_url is None:
+        return "memory://"
+    return "redis+" + redis_url if redis_url.startswith("unix://") else redis_url
+
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name)
@@ -80,8 +92,9 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool = False,
-            low: float, high: float) -> float:
+def _number(
+    env: Mapping[str, str], name: str, default: float, *, integer: bool = False, low: float, high: float
+) -> float:
     raw = _get(env, name)
     if raw is None:
         return default
@@ -112,7 +125,7 @@ def database_url(env: Mapping[str, str], var_dir: Path = DEFAULT_VAR_DIR) -> str
         return f"sqlite:///{(var_dir / 'tend.db').resolve()}"
     for prefix in ("postgres://", "postgresql://"):
         if raw.startswith(prefix):
-            raw = "postgresql+psycopg://" + raw[len(prefix):]
+            raw = "postgresql+psycopg://" + raw[len(prefix) :]
     try:
         url = make_url(raw)
     except ArgumentError:
@@ -156,12 +169,16 @@ def _twilio(env: Mapping[str, str]) -> dict[str, str | None]:
         except phonenumbers.NumberParseException:
             parsed = None
         if parsed is None or not phonenumbers.is_valid_number(parsed):
-            raise ConfigError("TWILIO_FROM_NUMBER", f"must be an E.164 number such as +15551234567 (got {from_number!r})")
+            raise ConfigError(
+                "TWILIO_FROM_NUMBER", f"must be an E.164 number such as +15551234567 (got {from_number!r})"
+            )
         from_number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if service_sid is not None and not MESSAGING_SERVICE_SID_RE.match(service_sid):
         raise ConfigError("TWILIO_MESSAGING_SERVICE_SID", "must be 'MG' followed by 32 hex digits")
     if sid is not None and from_number is None and service_sid is None:
-        raise ConfigError("TWILIO_FROM_NUMBER", "set it or TWILIO_MESSAGING_SERVICE_SID when Twilio credentials are given")
+        raise ConfigError(
+            "TWILIO_FROM_NUMBER", "set it or TWILIO_MESSAGING_SERVICE_SID when Twilio credentials are given"
+        )
     return {
         "twilio_account_sid": sid,
         "twilio_auth_token": token,

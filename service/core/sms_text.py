@@ -38,8 +38,19 @@ _UCS2_SINGLE, _UCS2_PART = 70, 67
 
 # Phones' "smart punctuation" would otherwise switch a whole text to UCS-2.
 _STRAIGHTENED = str.maketrans(
-    {"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"',
-     "–": "-", "—": "-", "…": "...", "\u00a0": " "}
+    {
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "‛": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "\u00a0": " ",
+    }
 )
 _ELLIPSIS = "..."
 # Below this a cut title stops being recognisable ("Morning c..."); texts that need
@@ -143,8 +154,9 @@ def reminder_text(items: Sequence[ReminderItem]) -> str:
         item = items[0]
         verb = "kept" if item.kind == "promise" else "had"
         return fit_segments(
-            lambda title, names: f"Tend: {_describe(item, title, names, timed=True)}. "
-            f"Reply DONE when you've {verb} it, or SKIP.",
+            lambda title, names: (
+                f"Tend: {_describe(item, title, names, timed=True)}. Reply DONE when you've {verb} it, or SKIP."
+            ),
             *fields,
         )
     times = {_format_time(item.at_local) for item in items}
@@ -170,16 +182,19 @@ def reminder_text(items: Sequence[ReminderItem]) -> str:
 def opt_in_text(person_name: str) -> str:
     """The only text ever sent to a pending number: it asks for consent."""
     return fit_segments(
-        lambda name: f"Tend: Hi {name}! Reply YES to get reminders for your rituals "
-        "with your partner. Reply STOP to opt out.",
+        lambda name: (
+            f"Tend: Hi {name}! Reply YES to get reminders for your rituals with your partner. Reply STOP to opt out."
+        ),
         person_name,
     )
 
 
 def invitation_text(inviter_name: str, circle_name: str) -> str:
     return fit_segments(
-        lambda inviter, circle: f'Tend: {inviter} invited you to join "{circle}" to keep '
-        "your rituals together. Reply YES to join, or STOP to opt out.",
+        lambda inviter, circle: (
+            f'Tend: {inviter} invited you to join "{circle}" to keep '
+            "your rituals together. Reply YES to join, or STOP to opt out."
+        ),
         inviter_name,
         circle_name,
     )
@@ -239,8 +254,7 @@ def paused_text(days: int, until_local: date) -> str:
     """`until_local` is the recipient's local date on which reminders start again."""
     unit = "day" if days == 1 else "days"
     return (
-        f"Paused for {days} {unit}. Reminders start again {_format_date(until_local)}. "
-        "Reply RESUME to restart sooner."
+        f"Paused for {days} {unit}. Reminders start again {_format_date(until_local)}. Reply RESUME to restart sooner."
     )
 
 

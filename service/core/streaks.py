@@ -70,9 +70,7 @@ def advance(state: StreakState, at: datetime, outcome: str) -> StreakState:
     if outcome == "skipped":
         return replace(state, last_counted_at=at)
     if outcome == "missed":
-        return replace(
-            state, current_streak=0, strength=_smooth(state.strength, 0.0), last_counted_at=at
-        )
+        return replace(state, current_streak=0, strength=_smooth(state.strength, 0.0), last_counted_at=at)
     current = state.current_streak + 1
     return StreakState(
         current_streak=current,
@@ -113,9 +111,7 @@ def rates(history: Iterable[Occurrence], now: datetime, *, promise: bool = False
 
 def reliability(histories: Iterable[Iterable[Occurrence]], now: datetime) -> float | None:
     """A person's reliability_30d: kept ÷ (kept + missed) over all their subjects' recent occurrences."""
-    return _kept_rate(
-        Counter(outcome for history in histories for _, outcome in _started_within(history, now, MONTH))
-    )
+    return _kept_rate(Counter(outcome for history in histories for _, outcome in _started_within(history, now, MONTH)))
 
 
 def as_percent(fraction: float | None) -> float | None:

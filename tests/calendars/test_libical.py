@@ -78,7 +78,7 @@ def in_a_gap(instant: datetime, event: FeedEvent) -> bool:
 @pytest.mark.parametrize("zone", ZONES)
 def test_tend_recurring_ical_events_and_libical_agree_on_five_years_of_rituals(zone: str) -> None:
     events = rituals(zone)
-    feed = build_feed("Alice & Bob", events, window_start=NOW - timedelta(days=60), window_end=NOW + timedelta(days=400))
+    feed = build_feed("Alice & Bob", events, window_start=NOW - timedelta(days=60))
     tend = {
         event.uid: occurrences_between(Schedule(event.start_local, event.timezone, event.rrule), NOW, FIVE_YEARS_ON)
         for event in events
