@@ -10,8 +10,8 @@ import statistics
 import sys
 from datetime import UTC, datetime, timedelta
 
-from calendars import zones
 from calendars.timezones import vtimezone
+from service.core import zones
 
 SHOWN = [
     "America/New_York",
@@ -29,7 +29,10 @@ SHOWN = [
 def main() -> int:
     start = datetime.now(UTC) - timedelta(days=60)
     database = zones.current()
-    sizes = {tzid: len(vtimezone(tzid, start).to_ical()) for tzid in sorted(database.names - {"Factory", "localtime"})}
+    sizes = {
+        tzid: len(vtimezone(tzid, start, database).to_ical())
+        for tzid in sorted(database.names - {"Factory", "localtime"})
+    }
     print(f"tz database {database.version}; window opens {start:%Y-%m-%d}")
     for tzid in SHOWN:
         print(f"{tzid:24} {sizes[tzid]:6} bytes")

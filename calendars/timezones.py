@@ -17,13 +17,13 @@ TZ strings, which is why a rule's onsets are written as the rule says.
 """
 
 import calendar
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
+from typing import Protocol
 
 from dateutil.rrule import rrulestr
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard, vRecur
 
-from calendars import zones
 from calendars.tzif import DateRule, LocalTime, PosixRule, Transition, ZoneData, read_tzif
 
 # The onset of the observance in force at the start is written when it is at
@@ -38,16 +38,24 @@ _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _NTH_WEEK = {tuple(range(7 * n - 6, 7 * n + 1)): n for n in range(1, 5)} | {tuple(range(-7, 0)): -1}
 
 
-def vtimezone(tzid: str, start: datetime, database: zones.TimeZoneDatabase | None = None) -> Timezone:
-    """A VTIMEZONE describing ``tzid`` from the aware instant ``start`` on, in the tz
-    database in use (or ``database``).
+class ZoneSource(Protocol):
+    """Where a feed's zones come from (in Tend, service.core.zones): the TZif data zoneinfo
+    reads for a zone, and the zone itself."""
+
+    def tzif(self, name: str) -> bytes: ...
+
+    def zone(self, name: str) -> tzinfo: ...
+
+
+def vtimezone(tzid: str, start: datetime, zones: ZoneSource) -> Timezone:
+    """A VTIMEZONE describing ``tzid`` as ``zones`` has it, from the aware instant ``start`` on.
 
     It holds the observance in force at ``start``, the explicit transitions
     after it grouped per kind of change (``DTSTART`` the first onset, ``RDATE``
     the later ones), and one RRULE observance per yearly change of the rule in
     force after them.
     """
-    zone, explicit, rule_from = _zone((database or zones.current()).tzif(tzid))
+    zone, explicit, rule_from = _zone(zones.tzif(tzid))
     recurrences = _recurrences(zone.rule)
     first_year = max(rule_from.year, start.year - 2)
     last_year = start.year + (1 if recurrences is not None else _LISTED_YEARS)
@@ -68,15 +76,15 @@ def vtimezone(tzid: str, start: datetime, database: zones.TimeZoneDatabase | Non
         if change.at >= first_onset:
             observances.setdefault((change.before, change.after), []).append(change.local_onset)
 
-    components = [_observance(before, after, onsets) for (before, after), onsets in observances.items()]
+    components = [(onsets[0], _observance(before, after, onsets)) for (before, after), onsets in observances.items()]
     for date_rule, before, after, month, body in recurrences or ():
         first = _first_recurring_onset(date_rule, before, after, month, max(rule_from, first_onset))
         observance = _observance(first.before, first.after, [first.local_onset])
         observance.add("RRULE", vRecur.from_ical(body))
-        components.append(observance)
+        components.append((first.local_onset, observance))
     component = Timezone()
     component.add("TZID", tzid)
-    for observance in sorted(components, key=lambda observance: observance["DTSTART"].dt):
+    for _, observance in sorted(components, key=lambda dated: dated[0]):
         component.add_component(observance)
     return component
 
@@ -125,7 +133,7 @@ def _recurrences(rule: PosixRule | None) -> tuple[tuple[DateRule, LocalTime, Loc
     ``M10.5.4/24``: the Friday after October's last Thursday, 1 November at
     times) gets one RRULE per month. None when some change has no RRULE.
     """
-    if rule is None or rule.dst_start is None or rule.dst_end is None:
+    if rule is None or rule.daylight is None or rule.dst_start is None or rule.dst_end is None:
         return ()
     found = []
     changes = ((rule.dst_start, rule.standard, rule.daylight), (rule.dst_end, rule.daylight, rule.standard))

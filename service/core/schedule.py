@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
 
-from calendars import zones
+from service.core import zones
 
 _MAX_RULE_LENGTH = 500
 _MAX_INTERVAL = 366
@@ -79,7 +79,7 @@ class Schedule:
 
 
 def parse_timezone(name: str) -> ZoneInfo:
-    """The IANA zone called `name` in the tz database in use (calendars.zones), checked against
+    """The IANA zone called `name` in the tz database in use (service.core.zones), checked against
     its zone list so paths and junk never reach the disk."""
     database = zones.current()
     if name not in database.names or name in _NOT_PLACES:

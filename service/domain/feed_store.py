@@ -22,6 +22,7 @@ from sqlalchemy import CompoundSelect, bindparam, delete, exists, func, or_, sel
 from sqlalchemy.orm import Session
 
 from calendars.feed import FeedEvent, PastOutcome, build_feed
+from service.core import zones
 from service.core.schedule import Schedule, occurrence_local, occurrences_between
 from service.domain import accounts
 from service.domain.db import HotReads
@@ -162,7 +163,7 @@ def refresh(session: Session, feed_id: int, *, now: datetime, secret: str, wait:
 
 def render(session: Session, feed: Feed, *, now: datetime, secret: str) -> bytes:
     name, events = contents(session, feed, now=now, secret=secret)
-    return build_feed(name, events, window_start=now - RECENT)
+    return build_feed(name, events, window_start=now - RECENT, zones=zones.current())
 
 
 def contents(session: Session, feed: Feed, *, now: datetime, secret: str) -> tuple[str, list[FeedEvent]]:

@@ -7,9 +7,10 @@ import pytest
 from icalendar import Calendar
 
 from calendars.feed import FeedEvent, PastOutcome, build_feed
+from service.core import zones
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
-WINDOW = {"window_start": NOW - timedelta(days=60)}
+WINDOW = {"window_start": NOW - timedelta(days=60), "zones": zones.installed()}
 
 COFFEE = FeedEvent(
     uid="ritual-7f3a9c@tend",
@@ -249,4 +250,4 @@ def test_it_refuses_input_it_cannot_render_faithfully(broken: FeedEvent) -> None
 
 def test_it_refuses_a_naive_window_start() -> None:
     with pytest.raises(ValueError):
-        build_feed("x", [COFFEE], window_start=datetime(2026, 1, 1))
+        build_feed("x", [COFFEE], window_start=datetime(2026, 1, 1), zones=zones.installed())

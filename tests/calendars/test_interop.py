@@ -28,6 +28,7 @@ from dateutil import rrule, tz
 
 from calendars.feed import FeedEvent, build_feed
 from calendars.timezones import vtimezone
+from service.core import zones
 from service.core.schedule import Schedule, occurrences_between
 
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -65,7 +66,7 @@ def ritual(start_local: datetime, zone: str, rule: str, **changes) -> FeedEvent:
 
 
 def year_feed(event: FeedEvent) -> bytes:
-    return build_feed("Alice & Bob", [event], window_start=YEAR_START)
+    return build_feed("Alice & Bob", [event], window_start=YEAR_START, zones=zones.installed())
 
 
 def expected_instants(start_local: datetime, zone: str, rule: str) -> list[datetime]:
@@ -133,7 +134,7 @@ TRANSITIONS_2026 = {
 
 @pytest.mark.parametrize("zone", sorted(TRANSITIONS_2026))
 def test_a_vtimezone_reader_gets_the_offsets_of_tzdata_from_our_vtimezone(zone: str) -> None:
-    component = vtimezone(zone, YEAR_START).to_ical().decode()
+    component = vtimezone(zone, YEAR_START, zones.installed()).to_ical().decode()
     from_vtimezone, from_tzdata = tz.tzical(io.StringIO(component)).get(zone), ZoneInfo(zone)
 
     def offset(instant: datetime, zone_info: tzinfo) -> timedelta:

@@ -15,10 +15,10 @@ import pytest
 import recurring_ical_events
 from dateutil.relativedelta import relativedelta
 
-from calendars import zones
 from calendars.feed import FeedEvent, build_feed
 from calendars.timezones import vtimezone
 from calendars.tzif import read_tzif
+from service.core import zones
 from service.core.schedule import Schedule, occurrences_between
 from tests.calendars.libical import read_with_libical
 
@@ -78,7 +78,7 @@ def in_a_gap(instant: datetime, event: FeedEvent) -> bool:
 @pytest.mark.parametrize("zone", ZONES)
 def test_tend_recurring_ical_events_and_libical_agree_on_five_years_of_rituals(zone: str) -> None:
     events = rituals(zone)
-    feed = build_feed("Alice & Bob", events, window_start=NOW - timedelta(days=60))
+    feed = build_feed("Alice & Bob", events, window_start=NOW - timedelta(days=60), zones=zones.installed())
     tend = {
         event.uid: occurrences_between(Schedule(event.start_local, event.timezone, event.rrule), NOW, FIVE_YEARS_ON)
         for event in events
@@ -108,7 +108,7 @@ def test_libical_reads_every_zone_of_the_tz_database_as_zoneinfo_does() -> None:
     calendar.add("PRODID", "-//Tend//tests//EN")
     asked: dict[str, list[datetime]] = {}
     for tzid in sorted(database.names - {"Factory", "localtime"}):
-        calendar.add_component(vtimezone(tzid, NOW))
+        calendar.add_component(vtimezone(tzid, NOW, database))
         data = read_tzif(database.tzif(tzid))
         changes = [change.at for change in data.transitions]
         changes += [change.at for year in range(NOW.year, end.year) for change in data.rule.transitions(year)]

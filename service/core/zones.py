@@ -1,10 +1,11 @@
 """The tz database Tend reads its IANA zones from, in one place so that it can be swapped.
 
 The schedule engine places wall times with these zones and the feeds describe
-them in VTIMEZONEs; both read the same TZif data, the files zoneinfo itself
-reads (its TZPATH, else the tzdata package). ``version`` names that data, so
-the clock can tell when it changed and re-plan (issue 14). A test points
-Tend at a modified copy of a zone with ``use(installed().replacing(...))``.
+them in VTIMEZONEs (the domain hands ``current()`` to calendars.build_feed);
+both read the same TZif data, the files zoneinfo itself reads (its TZPATH,
+else the tzdata package). ``version`` names that data, so the clock can tell
+when it changed and re-plan (issue 14). A test points Tend at a modified copy
+of a zone with ``use(installed().replacing(...))``.
 
 zoneinfo keeps a zone per process once loaded, so an upgraded tzdata takes
 effect when Tend's processes restart; the first clock tick after that sees the
@@ -13,13 +14,13 @@ new version.
 
 import hashlib
 import os
+import zoneinfo
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property, lru_cache
 from importlib import resources
 from io import BytesIO
 from types import MappingProxyType
-import zoneinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 
