@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HELM_VENV ?= .venv-helm
 HELM_PYTHON ?= PYENV_VERSION=3.12.1 python3.12
 
-.PHONY: install run test services helm-lint bench clean
+.PHONY: install run test lint services helm-lint bench clean
 
 install: $(VENV)/.installed
 
@@ -23,6 +23,12 @@ $(HELM_VENV)/.installed:
 run: install
 	$(VENV)/bin/tend db upgrade
 	$(VENV)/bin/tend up
+
+lint: install
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 services:
 	bash scripts/services.sh

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import phonenumbers
 from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from service.core.phones import PhoneError, e164
 
 DEFAULT_VAR_DIR = Path("var")
 TWILIO_SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
@@ -165,14 +166,11 @@ def _twilio(env: Mapping[str, str]) -> dict[str, str | None]:
         raise ConfigError(missing, "must be set together with the other Twilio credential")
     if from_number is not None:
         try:
-            parsed = phonenumbers.parse(from_number, None)
-        except phonenumbers.NumberParseException:
-            parsed = None
-        if parsed is None or not phonenumbers.is_valid_number(parsed):
+            from_number = e164(from_number)
+        except PhoneError:
             raise ConfigError(
                 "TWILIO_FROM_NUMBER", f"must be an E.164 number such as +15551234567 (got {from_number!r})"
-            )
-        from_number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            ) from None
     if service_sid is not None and not MESSAGING_SERVICE_SID_RE.match(service_sid):
         raise ConfigError("TWILIO_MESSAGING_SERVICE_SID", "must be 'MG' followed by 32 hex digits")
     if sid is not None and from_number is None and service_sid is None:

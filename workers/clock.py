@@ -23,12 +23,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from service.domain import delivery_reports, digests, feed_store, occurrences, unit_of_work
-from service.domain.models import Circle, OutboundSms, Promise, Ritual
-from service.domain.runtime import Runtime
+from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState
+from service.domain.runtime import RING_CHUNK, Runtime
 
 log = logging.getLogger(__name__)
 
-DOORBELL_CHUNK = 200
 RITUAL_PRELOAD = (
     selectinload(Ritual.participant_links),
     selectinload(Ritual.pauses),
@@ -123,7 +122,7 @@ def ring_stale_claims(runtime: Runtime, now: datetime, stale_after: timedelta, l
         ids = list(
             session.scalars(
                 select(OutboundSms.id)
-                .where(OutboundSms.state == "sending", OutboundSms.claimed_at < now - stale_after)
+                .where(OutboundSms.state == SmsState.SENDING, OutboundSms.claimed_at < now - stale_after)
                 .order_by(OutboundSms.claimed_at)
                 .limit(limit)
             )
@@ -152,7 +151,7 @@ def ring_due(runtime: Runtime, now: datetime, limit: int, rering_after: timedelt
             rows = session.execute(
                 select(OutboundSms.id, OutboundSms.person_id)
                 .where(
-                    OutboundSms.state == "queued",
+                    OutboundSms.state == SmsState.QUEUED,
                     OutboundSms.due_at <= now,
                     or_(OutboundSms.rung_at.is_(None), OutboundSms.rung_at < now - rering_after),
                 )
@@ -174,7 +173,7 @@ def ring(runtime: Runtime, rows) -> None:
         by_person[row.person_id].append(row.id)
     chunk: list[int] = []
     for ids in by_person.values():  # a person's rows travel together, so one minute's reminders batch into one SMS
-        if chunk and len(chunk) + len(ids) > DOORBELL_CHUNK:
+        if chunk and len(chunk) + len(ids) > RING_CHUNK:
             runtime.doorbell.send_sms(chunk)
             chunk = []
         chunk.extend(ids)

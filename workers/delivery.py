@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 
 from service.core import sms_text
-from service.domain.models import OutboundSms, Person
+from service.domain.models import OutboundSms, Person, PersonStatus, SmsState
 from service.domain.sending import OutgoingSms, claim_due
 from workers.runtime import WorkerContext
 from workers.sms_transport import TransportError
@@ -76,7 +76,9 @@ class Delivery:
                 session.scalars(
                     update(OutboundSms)
                     .where(
-                        OutboundSms.id.in_(ids), OutboundSms.state == "sending", OutboundSms.claimed_at == self.lease
+                        OutboundSms.id.in_(ids),
+                        OutboundSms.state == SmsState.SENDING,
+                        OutboundSms.claimed_at == self.lease,
                     )
                     .values(claimed_at=renewed)
                     .returning(OutboundSms.id)
@@ -121,8 +123,12 @@ class Delivery:
         with self.ctx.runtime.db.session() as session:
             session.execute(
                 table.update()
-                .where(table.c.id == bindparam("row_id"), table.c.state == "sending", table.c.claimed_at == self.lease)
-                .values(state="sent", sid=bindparam("sid"), sent_at=bindparam("sent_at")),
+                .where(
+                    table.c.id == bindparam("row_id"),
+                    table.c.state == SmsState.SENDING,
+                    table.c.claimed_at == self.lease,
+                )
+                .values(state=SmsState.SENT, sid=bindparam("sid"), sent_at=bindparam("sent_at")),
                 self.sent,
             )
         self.sent = []
@@ -136,14 +142,25 @@ def settle_failure(
     attempts = max(row.attempts for row in sms.rows)
     if error.permanent or attempts >= MAX_ATTEMPTS:
         log.warning("SMS %s to person %s failed for good: %s", ids, sms.person.id, error)
-        record(ctx, ids, claim_time, state="failed", error_code=code)
+        record(ctx, ids, claim_time, state=SmsState.FAILED, error_code=code)
         if error.opted_out:
             with ctx.runtime.db.session() as session:
-                session.execute(update(Person).where(Person.id == sms.person.id).values(sms_status="opted_out"))
+                session.execute(
+                    update(Person).where(Person.id == sms.person.id).values(sms_status=PersonStatus.OPTED_OUT)
+                )
         return
     backoff = timedelta(seconds=min(30 * 2**attempts, 3600))
     log.info("SMS %s to person %s deferred %s after: %s", ids, sms.person.id, backoff, error)
-    record(ctx, ids, claim_time, state="queued", error_code=code, due_at=now + backoff, rung_at=None, claimed_at=None)
+    record(
+        ctx,
+        ids,
+        claim_time,
+        state=SmsState.QUEUED,
+        error_code=code,
+        due_at=now + backoff,
+        rung_at=None,
+        claimed_at=None,
+    )
 
 
 def record(ctx: WorkerContext, ids: list[int], claim_time: datetime, **values: object) -> None:
@@ -151,7 +168,7 @@ def record(ctx: WorkerContext, ids: list[int], claim_time: datetime, **values: o
     with ctx.runtime.db.session() as session:
         session.execute(
             update(OutboundSms)
-            .where(OutboundSms.id.in_(ids), OutboundSms.state == "sending", OutboundSms.claimed_at == claim_time)
+            .where(OutboundSms.id.in_(ids), OutboundSms.state == SmsState.SENDING, OutboundSms.claimed_at == claim_time)
             .values(**values)
         )
 
@@ -170,7 +187,7 @@ def reconcile(ctx: WorkerContext, outbound_ids: Sequence[int], stale_after: time
             select(OutboundSms)
             .where(
                 OutboundSms.id.in_(outbound_ids),
-                OutboundSms.state == "sending",
+                OutboundSms.state == SmsState.SENDING,
                 OutboundSms.claimed_at < lease - stale_after,
             )
             .order_by(OutboundSms.id)
@@ -188,8 +205,8 @@ def reconcile(ctx: WorkerContext, outbound_ids: Sequence[int], stale_after: time
             log.warning("could not reconcile SMS %s yet: %s", ids, exc)
             continue
         if sid is not None:
-            record(ctx, ids, lease, state="sent", sid=sid, sent_at=ctx.runtime.now())
+            record(ctx, ids, lease, state=SmsState.SENT, sid=sid, sent_at=ctx.runtime.now())
         else:
-            record(ctx, ids, lease, state="queued", claimed_at=None, rung_at=None, due_at=ctx.runtime.now())
+            record(ctx, ids, lease, state=SmsState.QUEUED, claimed_at=None, rung_at=None, due_at=ctx.runtime.now())
         settled += len(ids)
     return settled

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from service.core.replies import MAX_ITEM_NUMBER
+from service.core.streaks import Outcome
 
 MAX_SEGMENTS = 2
 
@@ -60,8 +61,6 @@ SHORTEST_FIELD_LENGTH = len("a...")
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-Outcome = Literal["done", "on_time", "late", "skipped"]
 
 
 class TextTooLong(ValueError):
@@ -212,10 +211,10 @@ def unknown_sender_text() -> str:
 
 
 def promise_kept_text(keeper_name: str, title: str, late: bool) -> str:
-    """Sent to a promise's recipient; the check mark makes it UCS-2, which still fits."""
+    """Sent to a promise's recipient, in plain GSM-7 unless the title itself needs more."""
     when = ", a little late" if late else ""
     return fit_segments(
-        lambda keeper, promise: f"Tend: {keeper} kept their promise{when}: {promise} ✓",
+        lambda keeper, promise: f"Tend: {keeper} kept their promise{when}: {promise}.",
         keeper_name,
         title,
     )
@@ -272,6 +271,35 @@ def opted_in_text() -> str:
 
 def nothing_open_text() -> str:
     return "Nothing to check in right now. Reply STREAK to see your streaks or HELP for help."
+
+
+def joined_text(circles: str) -> str:
+    return fit_segments(
+        lambda names: (
+            f'Tend: You joined "{names}"! You\'ll get reminders for your rituals. Reply HELP for help, STOP to opt out.'
+        ),
+        circles,
+    )
+
+
+def no_such_item_text(item: int) -> str:
+    return f"Your last reminder has no item {item}. Reply DONE or SKIP with a number from that reminder."
+
+
+def too_late_text(title: str) -> str:
+    return fit_segments(lambda t: f"Too late to check in for {t}: its time has passed.", title)
+
+
+def already_recorded_text(title: str) -> str:
+    return fit_segments(lambda t: f"Already recorded for {t}. Reply STREAK to see your streaks.", title)
+
+
+def joined_confirmations(confirmations: list[str]) -> str:
+    """Each item's confirmation, or a count when they would not fit two segments together."""
+    joined = " ".join(confirmations)
+    if segment_count(joined) <= MAX_SEGMENTS:
+        return joined
+    return f"Recorded {len(confirmations)} check-ins. Reply STREAK to see your streaks."
 
 
 def _streak_summary(lines: Sequence[tuple[str, int]], shown: int) -> str:

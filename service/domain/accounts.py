@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.core import sms_text
 from service.domain.errors import Conflict, NotFound
-from service.domain.models import Circle, Membership, Person
+from service.domain.models import Circle, Membership, MembershipStatus, Person, PersonStatus, SmsKind
 from service.domain.outbox import queue_sms
 from service.domain.tokens import new_token
 
@@ -21,13 +21,15 @@ def create_person(session: Session, *, name: str, phone: str, timezone: str, now
     if session.scalar(select(Person.id).where(Person.phone == phone)) is not None:
         raise Conflict("A person with this phone number already exists.", "phone", code="phone_taken")
     token, digest = new_token()
-    person = Person(name=name, phone=phone, timezone=timezone, token_hash=digest, sms_status="pending", created_at=now)
+    person = Person(
+        name=name, phone=phone, timezone=timezone, token_hash=digest, sms_status=PersonStatus.PENDING, created_at=now
+    )
     session.add(person)
     session.flush()
     queue_sms(
         session,
         person=person,
-        kind="opt_in",
+        kind=SmsKind.OPT_IN,
         body=sms_text.opt_in_text(name),
         dedupe_key=f"opt_in:{person.id}",
         due_at=now,
@@ -39,7 +41,11 @@ def create_circle(session: Session, *, owner: Person, name: str, now: datetime) 
     circle = Circle(name=name, created_at=now)
     session.add(circle)
     session.flush()
-    session.add(Membership(circle_id=circle.id, person_id=owner.id, status="active", joined_order=1, created_at=now))
+    session.add(
+        Membership(
+            circle_id=circle.id, person_id=owner.id, status=MembershipStatus.ACTIVE, joined_order=1, created_at=now
+        )
+    )
     session.flush()
     session.refresh(circle)
     return circle
@@ -50,7 +56,7 @@ def circle_for(session: Session, person: Person, circle_id: int) -> Circle:
     circle = session.scalar(
         select(Circle)
         .join(Membership)
-        .where(Circle.id == circle_id, Membership.person_id == person.id, Membership.status == "active")
+        .where(Circle.id == circle_id, Membership.person_id == person.id, Membership.status == MembershipStatus.ACTIVE)
     )
     if circle is None:
         raise NotFound("Circle")
@@ -58,7 +64,7 @@ def circle_for(session: Session, person: Person, circle_id: int) -> Circle:
 
 
 def active_member_ids(circle: Circle) -> list[int]:
-    return [m.person_id for m in circle.memberships if m.status == "active"]
+    return [m.person_id for m in circle.memberships if m.status == MembershipStatus.ACTIVE]
 
 
 def invite_member(
@@ -69,7 +75,7 @@ def invite_member(
         raise Conflict(f"A circle has at most {MAX_CIRCLE_MEMBERS} members.", code="circle_full")
     person = session.scalar(select(Person).where(Person.phone == phone))
     if person is None:
-        person = Person(name=name, phone=phone, timezone=timezone, sms_status="pending", created_at=now)
+        person = Person(name=name, phone=phone, timezone=timezone, sms_status=PersonStatus.PENDING, created_at=now)
         session.add(person)
         session.flush()
     elif any(m.person_id == person.id for m in circle.memberships):
@@ -89,7 +95,7 @@ def invite_member(
     queue_sms(
         session,
         person=person,
-        kind="invitation",
+        kind=SmsKind.INVITATION,
         body=sms_text.invitation_text(inviter.name, circle.name),
         dedupe_key=f"invitation:{circle.id}:{person.id}",
         due_at=now,

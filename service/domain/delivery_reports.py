@@ -17,20 +17,20 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import DeliveryReport, OutboundSms, Person
+from service.domain.models import DeliveryReport, OutboundSms, Person, PersonStatus
 
 log = logging.getLogger(__name__)
 
 # Twilio's final statuses, as outbound SMS states; earlier ones (accepted, queued, sending, sent) never move a row back.
 FINAL_STATES = {"delivered": "delivered", "read": "delivered", "undelivered": "undelivered", "failed": "failed"}
 NOT_FINAL = ("queued", "sending", "sent")
-OPTED_OUT_CODE = "21610"
+OPTED_OUT_CODE = 21610  # Twilio: the recipient opted out (replied STOP); never text them again
 HOLD_FOR = timedelta(days=2)
 
 
 def record(session: Session, sid: str, status: str, error_code: str | None, now: datetime) -> None:
     """The status webhook: apply the report when its SID is known, hold it when not; ignore what changes nothing."""
-    if status not in FINAL_STATES and error_code != OPTED_OUT_CODE:
+    if status not in FINAL_STATES and error_code != str(OPTED_OUT_CODE):
         return
     if session.scalar(select(exists().where(OutboundSms.sid == sid))):
         apply(session, sid, status, error_code)
@@ -52,9 +52,9 @@ def apply(session: Session, sid: str, status: str, error_code: str | None) -> No
         session.execute(
             update(OutboundSms).where(OutboundSms.sid == sid, OutboundSms.state.in_(NOT_FINAL)).values(**values)
         )
-    if error_code == OPTED_OUT_CODE:
+    if error_code == str(OPTED_OUT_CODE):
         recipients = select(OutboundSms.person_id).where(OutboundSms.sid == sid)
-        session.execute(update(Person).where(Person.id.in_(recipients)).values(sms_status="opted_out"))
+        session.execute(update(Person).where(Person.id.in_(recipients)).values(sms_status=PersonStatus.OPTED_OUT))
         log.info("SMS %s: recipient opted out at the carrier (21610)", sid)
 
 

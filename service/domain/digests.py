@@ -22,12 +22,23 @@ from sqlalchemy.orm import Session
 
 from service.core.digest_text import digest_sms_text
 from service.core.schedule import local_to_utc
+from service.core.streaks import KEPT, Outcome, kept_rate
 from service.domain import outbox, streak_figures
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import Digest, Occurrence, OccurrenceOutcome, Person, Promise, Ritual
+from service.domain.models import (
+    Digest,
+    Occurrence,
+    OccurrenceOutcome,
+    Person,
+    PersonStatus,
+    Promise,
+    Ritual,
+    SmsKind,
+    SubjectKind,
+    subject_key,
+)
 
 WEEK = timedelta(days=7)
-KEPT = frozenset({"done", "on_time", "late"})
 # When one day holds several occurrences, its cell shows the most telling outcome.
 CELL_PRIORITY = ("missed", "kept", "skipped", "pending")
 
@@ -109,11 +120,11 @@ def make_digest(session: Session, person: Person, public_url: str, now: datetime
     )
     if digest_id is None:
         return None
-    if person.sms_status == "active":
+    if person.sms_status == PersonStatus.ACTIVE:
         outbox.queue_sms(
             session,
             person=person,
-            kind="digest",
+            kind=SmsKind.DIGEST,
             dedupe_key=f"digest:{person.id}:{week_start.isoformat()}",
             body=digest_sms_text(payload, page_url(public_url, token)),
             due_at=now,
@@ -158,38 +169,39 @@ def week_payload(session: Session, person: Person, slot: datetime, week_start: d
         .order_by(Occurrence.at)
     ).all()
     week_begins = slot - WEEK
-    subjects: dict[tuple[str, int], dict[str, Any]] = {}
-    cells: dict[tuple[str, int], list[set[str]]] = defaultdict(lambda: [set() for _ in range(7)])
+    subjects: dict[tuple[SubjectKind, int], dict[str, Any]] = {}
+    cells: dict[tuple[SubjectKind, int], list[set[str]]] = defaultdict(lambda: [set() for _ in range(7)])
     last_week: list[str] = []
     this_week: list[str] = []
     for at, ritual_id, promise_id, ritual_title, promise_title, outcome in rows:
-        state = "kept" if outcome in KEPT else outcome
         if at < week_begins:
-            last_week.append(state)
+            last_week.append(outcome)
             continue
-        this_week.append(state)
-        key = ("ritual", ritual_id) if ritual_id is not None else ("promise", promise_id)
+        this_week.append(outcome)
+        state = "kept" if outcome in KEPT else outcome
+        key = subject_key(ritual_id, promise_id)
         subject = subjects.setdefault(
             key, {"kind": key[0], "id": key[1], "title": ritual_title or promise_title, "kept": 0, "expected": 0}
         )
         subject["kept"] += state == "kept"
-        subject["expected"] += state in ("kept", "missed")
+        subject["expected"] += state in ("kept", Outcome.MISSED)
         cells[key][min(6, (at - week_begins) // timedelta(days=1))].add(state)
     for key, subject in subjects.items():
         subject["days"] = [next((s for s in CELL_PRIORITY if s in day), None) for day in cells[key]]
-    reliability, before = _kept_rate(this_week), _kept_rate(last_week)
+    reliability, before = _rounded(kept_rate(this_week)), _rounded(kept_rate(last_week))
     return {
         "week_start": week_start.isoformat(),
-        "subjects": sorted(subjects.values(), key=lambda s: (s["kind"] != "ritual", s["title"].casefold(), s["id"])),
+        "subjects": sorted(
+            subjects.values(), key=lambda s: (s["kind"] != SubjectKind.RITUAL, s["title"].casefold(), s["id"])
+        ),
         "best_streak": _best_streak(session, person.id, now),
         "reliability": reliability,
         "reliability_change": None if reliability is None or before is None else round(reliability - before, 3),
     }
 
 
-def _kept_rate(states: list[str]) -> float | None:
-    counted = [state for state in states if state in ("kept", "missed")]
-    return round(counted.count("kept") / len(counted), 3) if counted else None
+def _rounded(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 3)
 
 
 def _best_streak(session: Session, person_id: int, now: datetime) -> dict[str, Any] | None:

@@ -30,7 +30,9 @@ from service.domain.errors import NotFound
 from service.domain.models import (
     Circle,
     Feed,
+    FeedScope,
     Membership,
+    MembershipStatus,
     Occurrence,
     OccurrenceOutcome,
     Person,
@@ -38,6 +40,8 @@ from service.domain.models import (
     Ritual,
     RitualParticipant,
     RitualPause,
+    SubjectKind,
+    subject_key,
 )
 from service.domain.tokens import new_token, token_digest
 from service.domain.unit_of_work import ring_feeds
@@ -55,12 +59,12 @@ def create_feed(
     session: Session, *, owner: Person, scope: str, circle_id: int | None, now: datetime
 ) -> tuple[Feed, str]:
     """A new feed and its token. Only the token's digest is stored: the token is shown once, by the caller."""
-    if scope == "circle":
+    if scope == FeedScope.CIRCLE:
         accounts.circle_for(session, owner, circle_id)  # 404 unless an active member
     token, digest = new_token()
     feed = Feed(
         person_id=owner.id,
-        circle_id=circle_id if scope == "circle" else None,
+        circle_id=circle_id if scope == FeedScope.CIRCLE else None,
         scope=scope,
         token_hash=digest,
         created_at=now,
@@ -131,7 +135,7 @@ def feeds_showing(circle_id: Any) -> CompoundSelect:
         select(feed.id).where(feed.circle_id == circle_id),
         select(feed.id)
         .join(Membership.__table__, membership.person_id == feed.person_id)
-        .where(membership.circle_id == circle_id, feed.scope == "person"),
+        .where(membership.circle_id == circle_id, feed.scope == FeedScope.PERSON),
     )
 
 
@@ -168,8 +172,10 @@ def render(session: Session, feed: Feed, *, now: datetime, secret: str) -> bytes
 
 def contents(session: Session, feed: Feed, *, now: datetime, secret: str) -> tuple[str, list[FeedEvent]]:
     """The calendar name and events of a feed, read in a fixed number of queries whatever its size."""
-    viewer = feed.person_id if feed.scope == "person" else None
-    circles = select(Membership.circle_id).where(Membership.person_id == feed.person_id, Membership.status == "active")
+    viewer = feed.person_id if feed.scope == FeedScope.PERSON else None
+    circles = select(Membership.circle_id).where(
+        Membership.person_id == feed.person_id, Membership.status == MembershipStatus.ACTIVE
+    )
     if viewer is None:
         circles = circles.where(Membership.circle_id == feed.circle_id)  # only while the owner is still a member
         name = session.scalar(select(Circle.name).where(Circle.id == feed.circle_id))
@@ -241,7 +247,7 @@ def _recent_outcomes(session: Session, rituals: list[Ritual], promises: list[Pro
     )
     outcomes: _Outcomes = defaultdict(lambda: defaultdict(dict))
     for ritual_id, promise_id, at, person_id, outcome in rows:
-        key = ("ritual", ritual_id) if ritual_id is not None else ("promise", promise_id)
+        key = subject_key(ritual_id, promise_id)
         outcomes[key][at][person_id] = outcome
     return outcomes
 
@@ -268,14 +274,14 @@ def _ritual_event(
     secret: str,
 ) -> FeedEvent | None:
     """The ritual's event; None for a one-off ritual whose only occurrence fell in a pause."""
-    past = _past_outcomes("ritual", ritual, outcomes, viewer, names)
+    past = _past_outcomes(SubjectKind.RITUAL, ritual, outcomes, viewer, names)
     paused = _paused_locals(Schedule(ritual.start_local, ritual.timezone, ritual.rrule), pauses, window)
     paused -= {outcome.local_start for outcome in past}  # it happened (a check-in came before the pause)
     if ritual.rrule is None and paused:
         return None
     return FeedEvent(
         uid=f"ritual-{opaque('ritual', ritual.id, secret)}@tend",
-        kind="ritual",
+        kind=SubjectKind.RITUAL,
         title=ritual.title,
         start_local=ritual.start_local,
         timezone=ritual.timezone,
@@ -292,7 +298,7 @@ def _ritual_event(
 def _promise_event(promise: Promise, outcomes: _Outcomes, names: dict[int, str], secret: str) -> FeedEvent:
     return FeedEvent(
         uid=f"promise-{opaque('promise', promise.id, secret)}@tend",
-        kind="promise",
+        kind=SubjectKind.PROMISE,
         title=promise.title,
         start_local=promise.due_local,
         timezone=promise.timezone,
@@ -301,7 +307,7 @@ def _promise_event(promise: Promise, outcomes: _Outcomes, names: dict[int, str],
         sequence=promise.sequence,
         last_modified=promise.updated_at,
         rrule=promise.rrule,
-        past_outcomes=_past_outcomes("promise", promise, outcomes, None, names),
+        past_outcomes=_past_outcomes(SubjectKind.PROMISE, promise, outcomes, None, names),
         description=f"Promised by {names[promise.keeper_id]} to {names[promise.recipient_id]}.",
     )
 
@@ -314,7 +320,7 @@ def _past_outcomes(
     A one-off keeps only an outcome at its own start: after an edit moved it,
     an older outcome belongs to no event in the calendar.
     """
-    start = subject.start_local if isinstance(subject, Ritual) else subject.due_local
+    start = subject.starts
     by_local: dict[datetime, PastOutcome] = {}
     for at, by_person in sorted(outcomes.get((kind, subject.id), {}).items()):
         local = occurrence_local(at, subject.timezone)

@@ -8,8 +8,9 @@ their local wall time and IANA zone.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -31,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from service.core.schedule import Schedule, local_to_utc, parse_timezone
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -61,6 +64,62 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class PersonStatus(StrEnum):
+    """Whether Tend may text a person (SPEC §3, Consent)."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    OPTED_OUT = "opted_out"
+
+
+class MembershipStatus(StrEnum):
+    INVITED = "invited"
+    ACTIVE = "active"
+
+
+class SmsState(StrEnum):
+    """An outbound SMS: queued → sending (claimed) → sent → delivered | failed | undelivered; or cancelled."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    UNDELIVERED = "undelivered"
+    CANCELLED = "cancelled"
+
+
+class SmsKind(StrEnum):
+    REMINDER = "reminder"
+    OPT_IN = "opt_in"
+    INVITATION = "invitation"
+    PROMISE_KEPT = "promise_kept"
+    DIGEST = "digest"
+
+
+class CheckinSource(StrEnum):
+    SMS = "sms"
+    API = "api"
+
+
+class FeedScope(StrEnum):
+    PERSON = "person"
+    CIRCLE = "circle"
+
+
+class SubjectKind(StrEnum):
+    RITUAL = "ritual"
+    PROMISE = "promise"
+
+
+def subject_key(ritual_id: int | None, promise_id: int | None) -> tuple[SubjectKind, int]:
+    """(kind, id) of the subject of anything that carries a `ritual_id` and a `promise_id` (an occurrence, a row)."""
+    if ritual_id is not None:
+        return SubjectKind.RITUAL, ritual_id
+    assert promise_id is not None, "an occurrence belongs to a ritual or a promise"
+    return SubjectKind.PROMISE, promise_id
 
 
 class Base(DeclarativeBase):
@@ -140,6 +199,34 @@ class Ritual(Base):
     participant_links: Mapped[list[RitualParticipant]] = relationship(cascade="all, delete-orphan")
     pauses: Mapped[list[RitualPause]] = relationship(cascade="all, delete-orphan", order_by="RitualPause.starts_at")
 
+    kind: ClassVar[SubjectKind] = SubjectKind.RITUAL
+    recipient_id: ClassVar[None] = None  # a ritual is kept together, not for someone
+
+    @property
+    def starts(self) -> datetime:
+        return self.start_local
+
+    def schedule(self) -> Schedule:
+        return Schedule(
+            self.start_local, self.timezone, self.rrule, tuple((p.starts_at, p.ends_at) for p in self.pauses)
+        )
+
+    def participant_ids(self) -> list[int]:
+        """The people taking part: the circle's active members (as they are now), or those chosen."""
+        if self.everyone:
+            return [m.person_id for m in self.circle.memberships if m.status == MembershipStatus.ACTIVE]
+        return [link.person_id for link in self.participant_links]
+
+    def expected_people(self) -> list[int]:
+        return self.participant_ids()
+
+    def window_end(self, at: datetime, local: datetime) -> datetime:
+        """When check-ins for the occurrence at `at` (wall time `local`) close: grace, or the end of that local day."""
+        if self.grace_minutes is None:
+            midnight = datetime.combine(local.date() + timedelta(days=1), time())
+            return local_to_utc(midnight, parse_timezone(self.timezone))
+        return at + timedelta(minutes=self.grace_minutes)
+
 
 class RitualParticipant(Base):
     __tablename__ = "ritual_participants"
@@ -180,6 +267,28 @@ class Promise(Base):
     keeper: Mapped[Person] = relationship(foreign_keys=[keeper_id])
     recipient: Mapped[Person] = relationship(foreign_keys=[recipient_id])
 
+    kind: ClassVar[SubjectKind] = SubjectKind.PROMISE
+
+    @property
+    def starts(self) -> datetime:
+        return self.due_local
+
+    def schedule(self) -> Schedule:
+        return Schedule(self.due_local, self.timezone, self.rrule)
+
+    def expected_people(self) -> list[int]:
+        return [self.keeper_id]
+
+    def window_end(self, at: datetime, local: datetime) -> datetime:
+        return at + timedelta(minutes=self.grace_minutes)
+
+
+Subject = Ritual | Promise
+SUBJECT_MODELS: dict[SubjectKind, type[Ritual] | type[Promise]] = {
+    SubjectKind.RITUAL: Ritual,
+    SubjectKind.PROMISE: Promise,
+}
+
 
 class Occurrence(Base):
     """One instance of a ritual or promise; its check-in window is [opens_at, closes_at)."""
@@ -207,6 +316,19 @@ class Occurrence(Base):
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     outcomes: Mapped[list[OccurrenceOutcome]] = relationship(cascade="all, delete-orphan")
+
+    @classmethod
+    def of(cls, subject: Subject, **values: Any) -> Occurrence:
+        return cls(**{cls.subject_column(subject.kind).key: subject.id}, **values)
+
+    @staticmethod
+    def subject_column(kind: SubjectKind) -> Any:
+        """The column that points at a subject of this kind."""
+        return Occurrence.ritual_id if kind == SubjectKind.RITUAL else Occurrence.promise_id
+
+    @property
+    def subject_key(self) -> tuple[SubjectKind, int]:
+        return subject_key(self.ritual_id, self.promise_id)
 
 
 class OccurrenceOutcome(Base):

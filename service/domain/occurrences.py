@@ -15,10 +15,20 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.core.schedule import local_to_utc, next_occurrence, occurrence_local, occurrences_between, parse_timezone
+from service.core.schedule import next_occurrence, occurrence_local, occurrences_between
+from service.core.streaks import Outcome
 from service.domain import feed_store, streak_figures
-from service.domain.models import Occurrence, OccurrenceOutcome, OutboundSms, Person, Promise, Ritual
-from service.domain.subjects import Subject, participant_ids, schedule_of
+from service.domain.models import (
+    SUBJECT_MODELS,
+    Occurrence,
+    OccurrenceOutcome,
+    OutboundSms,
+    Person,
+    Ritual,
+    SmsKind,
+    SmsState,
+    Subject,
+)
 
 HORIZON = timedelta(days=4)  # occurrences exist this far ahead (reminders may start 2 days early)
 REFILL_BELOW = timedelta(days=3)  # extend a schedule when less than this is left
@@ -36,14 +46,37 @@ class Planned:
 def materialize(session: Session, subjects: Sequence[Subject], now: datetime) -> int:
     """Extend each schedule to the horizon (a year of back-fill at most per call); returns occurrences made."""
     planned: list[Planned] = []
+    stored = _stored_ahead(session, subjects)
     for subject in subjects:
-        schedule = schedule_of(subject)
+        schedule = subject.schedule()
         start = subject.materialized_until
         end = min(now + HORIZON, max(start, now - CATCH_UP_CHUNK) + CATCH_UP_CHUNK)
-        planned.extend(plan_occurrence(subject, at, now) for at in occurrences_between(schedule, start, end))
+        planned.extend(
+            plan_occurrence(subject, at, now)
+            for at in occurrences_between(schedule, start, end)
+            if at not in stored.get((subject.kind, subject.id), ())
+        )
         subject.materialized_until = end if next_occurrence(schedule, end - timedelta(microseconds=1)) else ENDED
     write(session, planned, now)
     return len(planned)
+
+
+def _stored_ahead(session: Session, subjects: Sequence[Subject]) -> dict[tuple[str, int], set[datetime]]:
+    """Instants already stored beyond each schedule's `materialized_until` (a check-in added one alone)."""
+    stored: dict[tuple[str, int], set[datetime]] = {}
+    for kind, model in SUBJECT_MODELS.items():
+        ids = [subject.id for subject in subjects if subject.kind == kind]
+        if not ids:
+            continue
+        column = Occurrence.subject_column(kind)
+        rows = session.execute(
+            select(column, Occurrence.at)
+            .join(model, model.id == column)
+            .where(column.in_(ids), Occurrence.at >= model.materialized_until)
+        )
+        for subject_id, at in rows:
+            stored.setdefault((kind, subject_id), set()).add(at)
+    return stored
 
 
 def add_occurrence(session: Session, subject: Subject, at: datetime, now: datetime) -> Occurrence:
@@ -56,22 +89,12 @@ def add_occurrence(session: Session, subject: Subject, at: datetime, now: dateti
 def plan_occurrence(subject: Subject, at: datetime, now: datetime) -> Planned:
     """An occurrence with a pending outcome per expected person; missed from the start if its window closed."""
     local = occurrence_local(at, subject.timezone)
-    if isinstance(subject, Ritual):
-        people = participant_ids(subject)
-        if subject.grace_minutes is None:  # until the end of that local day
-            midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time())
-            grace_end = local_to_utc(midnight, parse_timezone(subject.timezone))
-        else:
-            grace_end = at + timedelta(minutes=subject.grace_minutes)
-        occurrence = Occurrence(ritual_id=subject.id, at=at, local=local)
-    else:
-        people = [subject.keeper_id]
-        grace_end = at + timedelta(minutes=subject.grace_minutes)
-        occurrence = Occurrence(promise_id=subject.id, at=at, local=local)
+    people = subject.expected_people()
+    occurrence = Occurrence.of(subject, at=at, local=local)
     occurrence.opens_at = at - timedelta(minutes=subject.remind_before_minutes)
-    occurrence.closes_at = max(grace_end, at)
+    occurrence.closes_at = max(subject.window_end(at, local), at)
     occurrence.closed = occurrence.closes_at <= now
-    outcome = "missed" if occurrence.closed else "pending"
+    outcome = Outcome.MISSED if occurrence.closed else Outcome.PENDING
     occurrence.outcomes = [
         OccurrenceOutcome(person_id=p, outcome=outcome, decided_at=now if occurrence.closed else None) for p in people
     ]
@@ -104,11 +127,11 @@ def reminder_row(planned: Planned, person_id: int, phone: str, now: datetime) ->
     occurrence = planned.occurrence
     return OutboundSms(
         dedupe_key=f"reminder:{occurrence.id}:{person_id}",
-        kind="reminder",
+        kind=SmsKind.REMINDER,
         person_id=person_id,
         occurrence_id=occurrence.id,
         to=phone,
-        state="queued",
+        state=SmsState.QUEUED,
         attempts=0,
         created_at=now,
         due_at=max(occurrence.opens_at, planned.subject.created_at),
@@ -126,7 +149,7 @@ def include_participant(session: Session, circle_id: int, person_id: int, now: d
     for occurrence in occurrences:
         if any(o.person_id == person_id for o in occurrence.outcomes):
             continue
-        occurrence.outcomes.append(OccurrenceOutcome(person_id=person_id, outcome="pending"))
+        occurrence.outcomes.append(OccurrenceOutcome(person_id=person_id, outcome=Outcome.PENDING))
         if occurrence.at > now:
             ritual = session.get(Ritual, occurrence.ritual_id)
             session.add(reminder_row(Planned(ritual, occurrence, [person_id]), person_id, phone, now))
@@ -160,9 +183,9 @@ def close_ended(session: Session, now: datetime, limit: int) -> int:
     for occurrence in occurrences:
         occurrence.closed = True
         for outcome in occurrence.outcomes:
-            if outcome.outcome == "pending":
+            if outcome.outcome == Outcome.PENDING:
                 was_paused = outcome.person_id in paused and paused[outcome.person_id] > occurrence.at
-                outcome.outcome = "skipped" if was_paused else "missed"
+                outcome.outcome = Outcome.SKIPPED if was_paused else Outcome.MISSED
                 outcome.decided_at = now
                 decided.append((occurrence, outcome.person_id))
         circles.add(circle_of(session, occurrence))
@@ -177,5 +200,6 @@ def close_ended(session: Session, now: datetime, limit: int) -> int:
 
 
 def circle_of(session: Session, occurrence: Occurrence) -> int:
-    model, subject_id = (Ritual, occurrence.ritual_id) if occurrence.ritual_id else (Promise, occurrence.promise_id)
+    kind, subject_id = occurrence.subject_key
+    model = SUBJECT_MODELS[kind]
     return session.scalar(select(model.circle_id).where(model.id == subject_id))

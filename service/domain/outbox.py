@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import OutboundSms, Person
+from service.domain.models import OutboundSms, Person, SmsState
 from service.domain.unit_of_work import ring_sms
 
 _OUTBOX = OutboundSms.__table__
@@ -36,7 +36,7 @@ def _queue_statement(postgres: bool):
             body=bindparam("body"),
             item=bindparam("item"),
             to=select(_PEOPLE.c.phone).where(_PEOPLE.c.id == person_id).scalar_subquery(),
-            state="queued",
+            state=SmsState.QUEUED,
             due_at=bindparam("due_at"),
             created_at=bindparam("due_at"),
             attempts=0,

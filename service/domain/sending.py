@@ -18,7 +18,22 @@ from sqlalchemy.orm import Session, selectinload
 from service.core import sms_text
 from service.core.quiet_hours import quiet_until
 from service.core.schedule import local_to_utc, occurrence_local, parse_timezone
-from service.domain.models import Membership, Occurrence, OccurrenceOutcome, OutboundSms, Person, Promise, Ritual
+from service.core.streaks import Outcome
+from service.domain.models import (
+    Membership,
+    MembershipStatus,
+    Occurrence,
+    OccurrenceOutcome,
+    OutboundSms,
+    Person,
+    PersonStatus,
+    Promise,
+    Ritual,
+    SmsKind,
+    SmsState,
+    SubjectKind,
+    subject_key,
+)
 
 SENDABLE_WHILE_PENDING = frozenset({"opt_in", "invitation"})
 
@@ -38,7 +53,7 @@ def claim_due(session: Session, outbound_ids: Sequence[int], now: datetime) -> l
     """
     rows = session.scalars(
         select(OutboundSms)
-        .where(OutboundSms.id.in_(outbound_ids), OutboundSms.state == "queued", OutboundSms.due_at <= now)
+        .where(OutboundSms.id.in_(outbound_ids), OutboundSms.state == SmsState.QUEUED, OutboundSms.due_at <= now)
         .order_by(OutboundSms.id)
         .with_for_update(skip_locked=True)
     ).all()
@@ -59,8 +74,8 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
     for row in rows:
         person = people[row.person_id]
         if not may_receive(person, row, now):
-            row.state = "cancelled"
-        elif row.kind == "reminder":
+            row.state = SmsState.CANCELLED
+        elif row.kind == SmsKind.REMINDER:
             delay_to = quiet_end(person, now)
             if delay_to is not None:
                 row.due_at, row.rung_at = delay_to, None
@@ -78,11 +93,11 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
 
 def may_receive(person: Person, row: OutboundSms, now: datetime) -> bool:
     """Nothing but the opt-in request goes to a pending or opted-out number; a paused person gets no reminders."""
-    if person.sms_status == "opted_out":
+    if person.sms_status == PersonStatus.OPTED_OUT:
         return False
-    if person.sms_status == "pending" and row.kind not in SENDABLE_WHILE_PENDING:
+    if person.sms_status == PersonStatus.PENDING and row.kind not in SENDABLE_WHILE_PENDING:
         return False
-    if row.kind == "reminder" and person.paused_until is not None and person.paused_until > now:
+    if row.kind == SmsKind.REMINDER and person.paused_until is not None and person.paused_until > now:
         return False
     return True
 
@@ -99,7 +114,7 @@ class ReminderFacts:
 
     occurrences: dict[int, Occurrence]
     decided: set[tuple[int, int]]  # (occurrence id, person id) already checked in
-    titles: dict[tuple[str, int], str]  # ("ritual"|"promise", id) → title
+    titles: dict[tuple[SubjectKind, int], str]
     companions: dict[tuple[str, int], tuple[int, ...]]  # who else is in it: participants / the promise's recipient
     names: dict[int, str]
 
@@ -113,7 +128,7 @@ class ReminderFacts:
             (occurrence_id, person_id)
             for occurrence_id, person_id in session.execute(
                 select(OccurrenceOutcome.occurrence_id, OccurrenceOutcome.person_id).where(
-                    OccurrenceOutcome.occurrence_id.in_(occurrences), OccurrenceOutcome.outcome != "pending"
+                    OccurrenceOutcome.occurrence_id.in_(occurrences), OccurrenceOutcome.outcome != Outcome.PENDING
                 )
             )
         }
@@ -123,25 +138,27 @@ class ReminderFacts:
         for ritual in session.scalars(
             select(Ritual).where(Ritual.id.in_(ritual_ids)).options(selectinload(Ritual.participant_links))
         ):
-            titles["ritual", ritual.id] = ritual.title
-            companions["ritual", ritual.id] = tuple(link.person_id for link in ritual.participant_links)
-        everyone = [rid for rid in ritual_ids if not companions.get(("ritual", rid))]
+            titles[SubjectKind.RITUAL, ritual.id] = ritual.title
+            companions[SubjectKind.RITUAL, ritual.id] = tuple(link.person_id for link in ritual.participant_links)
+        everyone = [rid for rid in ritual_ids if not companions.get((SubjectKind.RITUAL, rid))]
         members = session.execute(
             select(Ritual.id, Membership.person_id)
-            .join(Membership, (Membership.circle_id == Ritual.circle_id) & (Membership.status == "active"))
+            .join(
+                Membership, (Membership.circle_id == Ritual.circle_id) & (Membership.status == MembershipStatus.ACTIVE)
+            )
             .where(Ritual.id.in_(everyone), Ritual.everyone.is_(True))
             .order_by(Membership.joined_order)
         )
         grouped: dict[int, list[int]] = defaultdict(list)
         for ritual_id, person_id in members:
             grouped[ritual_id].append(person_id)
-        companions.update({("ritual", rid): tuple(pids) for rid, pids in grouped.items()})
+        companions.update({(SubjectKind.RITUAL, rid): tuple(pids) for rid, pids in grouped.items()})
         promise_ids = {o.promise_id for o in occurrences.values() if o.promise_id is not None}
         for promise_id, title, recipient_id in session.execute(
             select(Promise.id, Promise.title, Promise.recipient_id).where(Promise.id.in_(promise_ids))
         ):
-            titles["promise", promise_id] = title
-            companions["promise", promise_id] = (recipient_id,)
+            titles[SubjectKind.PROMISE, promise_id] = title
+            companions[SubjectKind.PROMISE, promise_id] = (recipient_id,)
         wanted = {pid for pids in companions.values() for pid in pids}
         names = {
             pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
@@ -149,9 +166,7 @@ class ReminderFacts:
         return cls(occurrences, decided, titles, companions, names)
 
     def item(self, person: Person, occurrence: Occurrence) -> sms_text.ReminderItem:
-        key = (
-            ("ritual", occurrence.ritual_id) if occurrence.ritual_id is not None else ("promise", occurrence.promise_id)
-        )
+        key = subject_key(occurrence.ritual_id, occurrence.promise_id)
         others = tuple(self.names[p] for p in self.companions.get(key, ()) if p != person.id and p in self.names)
         return sms_text.ReminderItem(self.titles[key], occurrence_local(occurrence.at, person.timezone), others, key[0])
 
@@ -167,7 +182,7 @@ def reminder_sms(facts: ReminderFacts, person: Person, rows: list[OutboundSms], 
             or occurrence.closes_at <= now
             or (occurrence.id, person.id) in facts.decided
         ):
-            row.state = "cancelled"  # too late, or already checked in: a reminder now would be wrong
+            row.state = SmsState.CANCELLED  # too late, or already checked in: a reminder now would be wrong
         else:
             live.append((occurrence, row))
     if not live:

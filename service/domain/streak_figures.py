@@ -28,6 +28,7 @@ from service.core.streaks import (
     KEPT,
     MONTH,
     STRENGTH_MULTIPLIER,
+    Outcome,
     Rates,
     StreakState,
     advance,
@@ -41,12 +42,15 @@ from service.core.streaks import (
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
     Membership,
+    MembershipStatus,
     Occurrence,
     OccurrenceOutcome,
     Promise,
     Ritual,
     RitualParticipant,
     StreakFigure,
+    SubjectKind,
+    subject_key,
 )
 
 
@@ -88,7 +92,7 @@ def figure_order(occurrence: Any) -> tuple[str, int]:
     The check-in webhook and the clock closing occurrences both take figures
     in this order (then feeds), so they never wait on each other crosswise.
     """
-    return ("ritual", occurrence.ritual_id) if occurrence.ritual_id is not None else ("promise", occurrence.promise_id)
+    return subject_key(occurrence.ritual_id, occurrence.promise_id)
 
 
 def outcome_decided(session: Session, occurrence: Occurrence, person_id: int, now: datetime) -> StreakState | None:
@@ -214,12 +218,14 @@ def figure_keys(session: Session) -> list[FigureKey]:
     """Every pair that has a counted outcome or a stored figure: what a full recompute must visit."""
     counted = (
         select(
-            case((Occurrence.ritual_id.is_not(None), "ritual"), else_="promise").label("kind"),
+            case((Occurrence.ritual_id.is_not(None), SubjectKind.RITUAL.value), else_=SubjectKind.PROMISE.value).label(
+                "kind"
+            ),
             func.coalesce(Occurrence.ritual_id, Occurrence.promise_id).label("subject_id"),
             OccurrenceOutcome.person_id,
         )
         .join(OccurrenceOutcome, OccurrenceOutcome.occurrence_id == Occurrence.id)
-        .where(OccurrenceOutcome.outcome != "pending")
+        .where(OccurrenceOutcome.outcome != Outcome.PENDING)
     )
     stored = select(StreakFigure.subject_kind, StreakFigure.subject_id, StreakFigure.person_id)
     return sorted(FigureKey(*row) for row in session.execute(union(counted, stored)))
@@ -290,14 +296,14 @@ def _locked_figure(session: Session, key: FigureKey) -> StreakFigure:
 
 def _history(session: Session, key: FigureKey) -> list[Counted]:
     """All counted (instant, outcome) pairs of one person on one subject."""
-    subject_column = Occurrence.ritual_id if key.kind == "ritual" else Occurrence.promise_id
+    subject_column = Occurrence.subject_column(key.kind)
     rows = session.execute(
         select(Occurrence.at, OccurrenceOutcome.outcome)
         .join(OccurrenceOutcome, OccurrenceOutcome.occurrence_id == Occurrence.id)
         .where(
             subject_column == key.subject_id,
             OccurrenceOutcome.person_id == key.person_id,
-            OccurrenceOutcome.outcome != "pending",
+            OccurrenceOutcome.outcome != Outcome.PENDING,
         )
     )
     return [(at, outcome) for at, outcome in rows]
@@ -327,7 +333,7 @@ def _subjects_of(session: Session, person_id: int) -> list[tuple[str, int, str]]
             and_(
                 Membership.circle_id == Ritual.circle_id,
                 Membership.person_id == person_id,
-                Membership.status == "active",
+                Membership.status == MembershipStatus.ACTIVE,
             ),
         )
         .where(takes_part)
@@ -336,15 +342,15 @@ def _subjects_of(session: Session, person_id: int) -> list[tuple[str, int, str]]
     promises = session.execute(
         select(Promise.id, Promise.title).where(Promise.keeper_id == person_id).order_by(Promise.id)
     )
-    return [("ritual", *row) for row in rituals] + [("promise", *row) for row in promises]
+    return [(SubjectKind.RITUAL, *row) for row in rituals] + [(SubjectKind.PROMISE, *row) for row in promises]
 
 
 def _recent_histories(
     session: Session, person_id: int, subjects: list[tuple[str, int, str]], now: datetime
 ) -> dict[tuple[str, int], list[Counted]]:
     """The person's outcomes of the last 30 days per subject; (subject, at) indexes bound the scan."""
-    ritual_ids = [subject_id for kind, subject_id, _ in subjects if kind == "ritual"]
-    promise_ids = [subject_id for kind, subject_id, _ in subjects if kind == "promise"]
+    ritual_ids = [subject_id for kind, subject_id, _ in subjects if kind == SubjectKind.RITUAL]
+    promise_ids = [subject_id for kind, subject_id, _ in subjects if kind == SubjectKind.PROMISE]
     rows = session.execute(
         select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
         .join(
@@ -359,6 +365,6 @@ def _recent_histories(
     )
     histories: dict[tuple[str, int], list[Counted]] = defaultdict(list)
     for ritual_id, promise_id, at, outcome in rows:
-        key = ("ritual", ritual_id) if ritual_id is not None else ("promise", promise_id)
+        key = subject_key(ritual_id, promise_id)
         histories[key].append((at, outcome))
     return histories

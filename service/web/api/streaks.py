@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from service.core.schedule import occurrence_local, occurrences_between
 from service.core.streaks import as_percent
 from service.domain import streak_figures, subjects
-from service.domain.models import Occurrence, Ritual
+from service.domain.models import Occurrence
 from service.web.api.context import auth, me, now, session
 from service.web.api.schemas import OccurrencesOut, OccurrencesQuery, StreaksOut
 from service.web.errors import ApiError
@@ -97,7 +97,7 @@ def occurrence_log(session: Session, subject: subjects.Subject, start: datetime,
     Stored rows win: they carry outcomes and survive schedule edits. The clock
     stores every instant before `materialized_until`, so only later ones are computed.
     """
-    column = Occurrence.ritual_id if isinstance(subject, Ritual) else Occurrence.promise_id
+    column = Occurrence.subject_column(subject.kind)
     stored = session.scalars(
         select(Occurrence)
         .where(column == subject.id, Occurrence.at >= start, Occurrence.at < end)
@@ -109,8 +109,8 @@ def occurrence_log(session: Session, subject: subjects.Subject, start: datetime,
     }
     computed_from = max(start, subject.materialized_until)
     if computed_from < end:
-        expected = subjects.participant_ids(subject) if isinstance(subject, Ritual) else [subject.keeper_id]
-        for at in occurrences_between(subjects.schedule_of(subject), computed_from, end):
+        expected = subject.expected_people()
+        for at in occurrences_between(subject.schedule(), computed_from, end):
             log.setdefault(at, _entry(at, occurrence_local(at, subject.timezone), dict.fromkeys(expected, "pending")))
     return [log[at] for at in sorted(log)]
 

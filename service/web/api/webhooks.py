@@ -20,7 +20,7 @@ from flask import Response, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from service.domain import checkins, delivery_reports, unit_of_work
+from service.domain import conversation, delivery_reports, unit_of_work
 from service.web.api.context import commit, now, runtime, session
 from service.web.errors import ApiError
 
@@ -48,7 +48,7 @@ def require_twilio_signature() -> None:
 @bp.post("/sms")
 def inbound_sms() -> Response:
     """An SMS to Tend's number: apply it once per MessageSid and answer in TwiML."""
-    inbound = checkins.Inbound(
+    inbound = conversation.Inbound(
         message_sid=_message_sid(),
         sender=request.form.get("From", ""),
         body=request.form.get("Body", ""),
@@ -59,7 +59,7 @@ def inbound_sms() -> Response:
     answer = unit_of_work.run(
         runtime().db,
         runtime().doorbell,
-        lambda s: checkins.handle_inbound(s, inbound, now()),
+        lambda s: conversation.handle_inbound(s, inbound, now()),
         what=f"inbound SMS {inbound.message_sid}",
     )
     reply = MessagingResponse()
