@@ -1,0 +1,104 @@
+"""A new tz database reaches every schedule and feed (issue 14).
+
+Governments change their clocks' rules, sometimes at short notice; a tzdata
+release carries the change. Schedules keep local wall time (SPEC §3), so when
+the tz database Tend runs with differs from the one the clock last planned
+with, the clock re-plans each stored occurrence that has not started from its
+local wall time (its instant, check-in window and queued reminders move with
+the new offset, its local hour stays), lets the schedules be expanded again
+from now, and marks every feed dirty so each renders its new VTIMEZONEs.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service.core.schedule import local_to_utc, parse_timezone
+from service.domain.db import insert_for, on_postgres
+from service.domain.models import SUBJECT_MODELS, Feed, Occurrence, OutboundSms, SmsState, Subject, TzDatabaseSeen
+from service.domain.occurrences import ENDED
+from service.domain.unit_of_work import ring_feeds
+
+log = logging.getLogger(__name__)
+
+
+def follow(session: Session, version: str, now: datetime) -> int | None:
+    """Re-plan for tz database `version` if the clock last planned with another; the occurrences moved,
+    or None when there was nothing to follow.
+
+    The first call only records the version (migration 0004 had every feed render
+    again). A version older than the recorded one is a process that has not been
+    restarted since the upgrade: it leaves the work to the new ones.
+    """
+    seen = session.scalar(select(TzDatabaseSeen).with_for_update())
+    if seen is None:
+        session.execute(
+            insert_for(on_postgres(session))(TzDatabaseSeen)
+            .values(id=1, version=version, seen_at=now)
+            .on_conflict_do_nothing()
+        )
+        return None
+    if seen.version == version:
+        return None
+    if release(version) < release(seen.version):
+        log.warning("tz database %s is older than %s, which the clock planned with: left alone", version, seen.version)
+        return None
+    moved = replan(session, now)
+    feeds = mark_every_feed_dirty(session, now)
+    log.info("tz database %s (was %s): %d occurrences moved, %d feeds to render", version, seen.version, moved, feeds)
+    seen.version, seen.seen_at = version, now
+    return moved
+
+
+def release(version: str) -> str:
+    """The IANA release ("2025b") a version string starts with; releases sort by their names."""
+    return version.split(" ", 1)[0]
+
+
+def replan(session: Session, now: datetime) -> int:
+    """Place each stored occurrence that has not started at its local wall time in the zone as it is now;
+    the schedules are expanded again from `now` (an instant may have moved across where they stopped)."""
+    moved = 0
+    for kind, model in SUBJECT_MODELS.items():
+        column = Occurrence.subject_column(kind)
+        rows = session.execute(
+            select(Occurrence.id, Occurrence.at, Occurrence.local, model.id.label("subject_id"), model.timezone)
+            .join(model, model.id == column)
+            .where(Occurrence.at > now, Occurrence.closed.is_(False))
+        ).all()
+        for row in rows:
+            at = local_to_utc(row.local, parse_timezone(row.timezone))
+            if at != row.at:
+                _move(session, session.get_one(Occurrence, row.id), session.get_one(model, row.subject_id), at)
+                moved += 1
+        session.execute(
+            update(model)
+            .where(model.materialized_until > now, model.materialized_until < ENDED)
+            .values(materialized_until=now)
+        )
+    session.flush()
+    return moved
+
+
+def _move(session: Session, occurrence: Occurrence, subject: Subject, at: datetime) -> None:
+    """The occurrence and its window at `at`, and its queued reminders due as its window now opens."""
+    occurrence.at = at
+    occurrence.opens_at = at - timedelta(minutes=subject.remind_before_minutes)
+    occurrence.closes_at = max(subject.window_end(at, occurrence.local), at)
+    session.execute(
+        update(OutboundSms)
+        .where(OutboundSms.occurrence_id == occurrence.id, OutboundSms.state == SmsState.QUEUED)
+        .values(due_at=max(occurrence.opens_at, subject.created_at))
+    )
+
+
+def mark_every_feed_dirty(session: Session, now: datetime) -> int:
+    ids = list(session.scalars(select(Feed.id).order_by(Feed.id).with_for_update()))
+    if ids:
+        session.execute(update(Feed).where(Feed.dirty_since.is_(None)).values(dirty_since=now))
+        ring_feeds(session, ids)
+    return len(ids)
