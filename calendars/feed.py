@@ -80,7 +80,8 @@ def build_feed(name: str, events: Sequence[FeedEvent], *, window_start: datetime
     calendar.subcomponents[:0] = [
         vtimezone(tzid, min(window_start, *instants[tzid]), zones) for tzid in sorted(calendar.get_used_tzids())
     ]
-    return calendar.to_ical()
+    rendered: bytes = calendar.to_ical()
+    return rendered
 
 
 def _calendar(name: str) -> Calendar:
@@ -93,7 +94,8 @@ def _calendar(name: str) -> Calendar:
     # Written by hand: RFC 7986 §5.7 requires VALUE=DURATION, which
     # icalendar's refresh_interval helper leaves out.
     calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH).to_ical().decode())  # text, not icalendar's "1:00:00"
+    ttl: bytes = vDuration(REFRESH).to_ical()  # type: ignore[no-untyped-call]  # icalendar leaves it untyped
+    calendar.add("X-PUBLISHED-TTL", ttl.decode())  # text, not icalendar's "1:00:00"
     return calendar
 
 
@@ -178,7 +180,7 @@ def _rrule(body: str, zone: tzinfo) -> vRecur:
 
     The schedule engine reads a local UNTIL as that wall time in the ritual's zone; so does this.
     """
-    rule = vRecur.from_ical(body)
+    rule: vRecur = vRecur.from_ical(body)
     if "FREQ" not in rule:
         raise ValueError(f"not an RRULE: {body!r}")
     until = rule.get("UNTIL", [None])[0]

@@ -211,7 +211,7 @@ def load(env: Mapping[str, str] | None = None, var_dir: Path = DEFAULT_VAR_DIR) 
         database_url=database_url(env, var_dir),
         redis_url=redis_url(env),
         **_twilio(env),
-        public_url=_http_url(env, "TEND_PUBLIC_URL", "http://127.0.0.1:8000"),
+        public_url=_http_url(env, "TEND_PUBLIC_URL", "http://127.0.0.1:8000") or "http://127.0.0.1:8000",
         secret_key=_secret_key(env, var_dir),
         clock_interval=_number(env, "TEND_CLOCK_INTERVAL", 15.0, low=0.1, high=3600),
         port=int(_number(env, "TEND_PORT", 8000, integer=True, low=1, high=65535)),

@@ -17,15 +17,17 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from service.core import zones
-from service.domain import delivery_reports, digests, feed_store, occurrences, unit_of_work, zone_updates
-from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState
+from service.domain import delivery_reports, digests, feed_changes, occurrences, unit_of_work, zone_updates
+from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState, Subject
 from service.domain.runtime import RING_CHUNK, Runtime
 
 log = logging.getLogger(__name__)
@@ -117,7 +119,7 @@ def materialize(runtime: Runtime, now: datetime, limit: int) -> int:
                     .with_for_update(skip_locked=True)
                     .options(*preload)
                 ).all()
-                created += occurrences.materialize(session, subjects, now)
+                created += occurrences.materialize(session, cast(Sequence[Subject], subjects), now)
             if len(subjects) < limit or time.monotonic() > deadline:
                 break
     return created
@@ -201,7 +203,7 @@ def ring(runtime: Runtime, rows) -> None:
 def ring_forgotten_feeds(runtime: Runtime, now: datetime, limit: int) -> int:
     """Ring for feeds left dirty longer than a worker needs: their doorbell was lost (or the worker died)."""
     with runtime.db.session() as session:
-        feed_ids = feed_store.forgotten(session, now, limit)
+        feed_ids = feed_changes.forgotten(session, now, limit)
     if feed_ids:
         runtime.doorbell.render_feeds(feed_ids)
     return len(feed_ids)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 
 from service.core import sms_text
-from service.domain.models import OutboundSms, Person, PersonStatus, SmsState
+from service.domain.models import OutboundSms, Person, PersonStatus, SmsState, table
 from service.domain.sending import OutgoingSms, claim_due
 from workers.runtime import WorkerContext
 from workers.sms_transport import TransportError
@@ -119,14 +119,14 @@ class Delivery:
     def record_sent(self) -> None:
         if not self.sent:
             return
-        table = OutboundSms.__table__
+        outbox = table(OutboundSms)
         with self.ctx.runtime.db.session() as session:
             session.execute(
-                table.update()
+                outbox.update()
                 .where(
-                    table.c.id == bindparam("row_id"),
-                    table.c.state == SmsState.SENDING,
-                    table.c.claimed_at == self.lease,
+                    outbox.c.id == bindparam("row_id"),
+                    outbox.c.state == SmsState.SENDING,
+                    outbox.c.claimed_at == self.lease,
                 )
                 .values(state=SmsState.SENT, sid=bindparam("sid"), sent_at=bindparam("sent_at")),
                 self.sent,
@@ -195,7 +195,7 @@ def reconcile(ctx: WorkerContext, outbound_ids: Sequence[int], stale_after: time
         ).all()
         groups: dict[tuple[str, str, datetime], list[int]] = defaultdict(list)
         for row in rows:
-            groups[(row.to, row.body or "", row.claimed_at)].append(row.id)
+            groups[(row.to, row.body or "", row.claimed_at or lease)].append(row.id)
             row.claimed_at = lease
     settled = 0
     for (to, body, claimed_at), ids in groups.items():

@@ -19,7 +19,6 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
 
 from service.core.replies import MAX_ITEM_NUMBER
 from service.core.streaks import Outcome
@@ -79,7 +78,7 @@ class ReminderItem:
     title: str
     at_local: datetime
     with_names: tuple[str, ...] = ()
-    kind: Literal["ritual", "promise"] = "ritual"
+    kind: str = "ritual"  # or "promise"
 
     def __post_init__(self) -> None:
         if self.at_local.tzinfo is not None:

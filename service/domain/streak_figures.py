@@ -51,6 +51,7 @@ from service.domain.models import (
     StreakFigure,
     SubjectKind,
     subject_key,
+    table,
 )
 
 
@@ -58,7 +59,7 @@ from service.domain.models import (
 class FigureKey:
     """Whose figures: one person's on one ritual or promise."""
 
-    kind: str  # "ritual" | "promise"
+    kind: SubjectKind
     subject_id: int
     person_id: int
 
@@ -67,7 +68,7 @@ class FigureKey:
 class SubjectFigures:
     """What a person sees of one subject: stored streaks and strength, and rates as of `now`."""
 
-    kind: str
+    kind: SubjectKind
     id: int
     title: str
     state: StreakState
@@ -86,7 +87,7 @@ def key_of(occurrence: Any, person_id: int) -> FigureKey:
     return FigureKey(kind, subject_id, person_id)
 
 
-def figure_order(occurrence: Any) -> tuple[str, int]:
+def figure_order(occurrence: Any) -> tuple[SubjectKind, int]:
     """The order in which one transaction takes several of a person's figures: by subject.
 
     The check-in webhook and the clock closing occurrences both take figures
@@ -160,10 +161,10 @@ def _advance_upsert(postgres: bool, step: str):
     because ON CONFLICT DO UPDATE locks the conflicting row whatever its WHERE
     says, on SQLite because a writer holds the whole database).
     """
-    table = StreakFigure.__table__
-    stored = table.c
+    figures = table(StreakFigure)
+    stored = figures.c
     at = bindparam("at", type_=stored.last_counted_at.type)
-    stmt = insert_for(postgres)(table).values(
+    stmt = insert_for(postgres)(figures).values(
         subject_kind=bindparam("kind"),
         subject_id=bindparam("subject_id"),
         person_id=bindparam("person_id"),
@@ -172,11 +173,11 @@ def _advance_upsert(postgres: bool, step: str):
         strength=bindparam("strength"),
         last_counted_at=at,
     )
-    changes: dict = {"last_counted_at": at}
+    changes: dict[str, Any] = {"last_counted_at": at}
     if step != "skipped":
         # as `advance` / `_smooth`: strength * m + v * (1 - m), the last term computed here as there
         value = 1.0 if step == "kept" else 0.0
-        term = literal(value * (1 - STRENGTH_MULTIPLIER), Double())
+        term: Any = literal(value * (1 - STRENGTH_MULTIPLIER), Double())
         changes["strength"] = stored.strength * literal(STRENGTH_MULTIPLIER, Double()) + term
         if step == "kept":
             greatest = func.greatest if postgres else func.max
@@ -228,7 +229,10 @@ def figure_keys(session: Session) -> list[FigureKey]:
         .where(OccurrenceOutcome.outcome != Outcome.PENDING)
     )
     stored = select(StreakFigure.subject_kind, StreakFigure.subject_id, StreakFigure.person_id)
-    return sorted(FigureKey(*row) for row in session.execute(union(counted, stored)))
+    return sorted(
+        FigureKey(SubjectKind(kind), subject_id, person_id)
+        for kind, subject_id, person_id in session.execute(union(counted, stored))
+    )
 
 
 def stored_state(session: Session, key: FigureKey) -> StreakState:
@@ -320,7 +324,7 @@ def _store(figure: StreakFigure, state: StreakState) -> None:
     figure.last_counted_at = state.last_counted_at
 
 
-def _subjects_of(session: Session, person_id: int) -> list[tuple[str, int, str]]:
+def _subjects_of(session: Session, person_id: int) -> list[tuple[SubjectKind, int, str]]:
     """(kind, id, title) of the rituals the person takes part in, then the promises they keep."""
     takes_part = or_(
         Ritual.everyone,
@@ -346,7 +350,7 @@ def _subjects_of(session: Session, person_id: int) -> list[tuple[str, int, str]]
 
 
 def _recent_histories(
-    session: Session, person_id: int, subjects: list[tuple[str, int, str]], now: datetime
+    session: Session, person_id: int, subjects: list[tuple[SubjectKind, int, str]], now: datetime
 ) -> dict[tuple[str, int], list[Counted]]:
     """The person's outcomes of the last 30 days per subject; (subject, at) indexes bound the scan."""
     ritual_ids = [subject_id for kind, subject_id, _ in subjects if kind == SubjectKind.RITUAL]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
@@ -35,9 +36,12 @@ def first_instant(subject: Subject) -> datetime:
     return local_to_utc(subject.starts, parse_timezone(subject.timezone)) - timedelta(seconds=1)
 
 
-def visible(session: Session, model: type[Subject], person_id: int, subject_id: int) -> Subject:
+S = TypeVar("S", Ritual, Promise)
+
+
+def visible(session: Session, model: type[S], person_id: int, subject_id: int) -> S:
     """The ritual or promise if `person_id` is an active member of its circle; otherwise 404."""
-    subject = session.scalar(
+    subject: S | None = session.scalar(
         select(model)
         .join(Membership, Membership.circle_id == model.circle_id)
         .where(model.id == subject_id, Membership.person_id == person_id, Membership.status == MembershipStatus.ACTIVE)

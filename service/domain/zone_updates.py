@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.core.schedule import local_to_utc, parse_timezone
+from service.domain import feed_changes
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import SUBJECT_MODELS, Feed, Occurrence, OutboundSms, SmsState, Subject, TzDatabaseSeen
+from service.domain.models import SUBJECT_MODELS, Occurrence, OutboundSms, SmsState, Subject, TzDatabaseSeen
 from service.domain.occurrences import ENDED
-from service.domain.unit_of_work import ring_feeds
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def follow(session: Session, version: str, now: datetime) -> int | None:
         log.warning("tz database %s is older than %s, which the clock planned with: left alone", version, seen.version)
         return None
     moved = replan(session, now)
-    feeds = mark_every_feed_dirty(session, now)
+    feeds = len(feed_changes.mark_all_dirty(session, now))
     log.info("tz database %s (was %s): %d occurrences moved, %d feeds to render", version, seen.version, moved, feeds)
     seen.version, seen.seen_at = version, now
     return moved
@@ -73,7 +74,8 @@ def replan(session: Session, now: datetime) -> int:
         for row in rows:
             at = local_to_utc(row.local, parse_timezone(row.timezone))
             if at != row.at:
-                _move(session, session.get_one(Occurrence, row.id), session.get_one(model, row.subject_id), at)
+                subject = cast(Subject, session.get_one(model, row.subject_id))
+                _move(session, session.get_one(Occurrence, row.id), subject, at)
                 moved += 1
         session.execute(
             update(model)
@@ -94,11 +96,3 @@ def _move(session: Session, occurrence: Occurrence, subject: Subject, at: dateti
         .where(OutboundSms.occurrence_id == occurrence.id, OutboundSms.state == SmsState.QUEUED)
         .values(due_at=max(occurrence.opens_at, subject.created_at))
     )
-
-
-def mark_every_feed_dirty(session: Session, now: datetime) -> int:
-    ids = list(session.scalars(select(Feed.id).order_by(Feed.id).with_for_update()))
-    if ids:
-        session.execute(update(Feed).where(Feed.dirty_since.is_(None)).values(dirty_since=now))
-        ring_feeds(session, ids)
-    return len(ids)

@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 from importlib.metadata import version
+from typing import Any
 
 import click
 from gunicorn.app.base import BaseApplication
@@ -71,7 +72,7 @@ def web(web_workers: int, threads: int, bind: str | None) -> None:
     """Serve the HTTP API, webhooks, feeds and pages with gunicorn."""
     config = load_config()
 
-    class TendWeb(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
+    class TendWeb(BaseApplication):  # gunicorn ships no types
         def load_config(self) -> None:
             self.cfg.set("bind", bind or f"0.0.0.0:{config.port}")
             self.cfg.set("workers", web_workers)
@@ -80,7 +81,7 @@ def web(web_workers: int, threads: int, bind: str | None) -> None:
             self.cfg.set("accesslog", "-")
             self.cfg.set("logger_class", "service.entry.logs.GunicornLogger")
 
-        def load(self):  # type: ignore[no-untyped-def]
+        def load(self) -> Any:
             return create_app()
 
     TendWeb().run()

@@ -64,7 +64,8 @@ def install(app: Flask, config: Config) -> Limiter:
     do not share it; a flood of made-up tokens only meets 401s.
     """
     if config.trusted_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # the client's address, not the proxy's
+        # the client's address, not the proxy's (Flask documents replacing wsgi_app with middleware)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # type: ignore[method-assign]
     app.after_request(retry_after_only_on_429)  # registered first, so it runs after the limiter's own hook
     limiter = Limiter(
         client_key,
@@ -79,7 +80,7 @@ def install(app: Flask, config: Config) -> Limiter:
     )
     limiter.request_filter(outside_the_api)  # the earliest way out: webhooks and polls pay nearly nothing
     for endpoint in SMS_SENDING_ENDPOINTS:
-        app.view_functions[endpoint] = limiter.limit(
+        app.view_functions[endpoint] = limiter.limit(  # type: ignore[assignment]  # Flask-Limiter's wrapper type
             config.signup_rate_limit,
             key_func=address_key,
             override_defaults=False,

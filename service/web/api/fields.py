@@ -37,7 +37,7 @@ class TimeZoneName(fields.String):
 class LocalDateTime(fields.String):
     """A wall-clock date-time with no offset ("2026-12-01T07:30"); its zone is a separate field."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:  # type: ignore[override]  # a parsed value
         raw = super()._deserialize(value, attr, data, **kwargs)
         try:
             parsed = datetime.fromisoformat(raw)
@@ -56,7 +56,7 @@ class LocalDateTime(fields.String):
 class ClockTime(fields.String):
     """A local time of day, "HH:MM"."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> time:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> time:  # type: ignore[override]  # a parsed value
         raw = super()._deserialize(value, attr, data, **kwargs)
         try:
             parsed = time.fromisoformat(raw)

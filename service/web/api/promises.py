@@ -7,7 +7,7 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from service.domain import accounts, feed_store, subjects
+from service.domain import accounts, feed_changes, subjects
 from service.domain.models import Promise
 from service.web.api.context import auth, commit, me, now, session
 from service.web.api.schemas import PromiseIn, PromiseOut
@@ -60,7 +60,7 @@ def create_promise(body: dict[str, Any]) -> dict[str, Any]:
     promise.materialized_until = subjects.first_instant(promise)
     session().add(promise)
     session().flush()
-    feed_store.mark_dirty(session(), circle_id=circle.id, now=at)
+    feed_changes.mark_dirty(session(), circle_id=circle.id, now=at)
     commit()
     return promise_json(promise, at)
 
