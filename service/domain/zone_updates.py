@@ -6,7 +6,8 @@ the tz database Tend runs with differs from the one the clock last planned
 with, the clock re-plans each stored occurrence that has not started from its
 local wall time (its instant, check-in window and queued reminders move with
 the new offset, its local hour stays), lets the schedules be expanded again
-from now, and marks every feed dirty so each renders its new VTIMEZONEs.
+from now, gives every future digest slot anew, and marks every feed dirty so
+each renders its new VTIMEZONEs.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from service.core.schedule import local_to_utc, parse_timezone
 from service.domain import feed_changes
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import SUBJECT_MODELS, Occurrence, OutboundSms, SmsState, Subject, TzDatabaseSeen
+from service.domain.models import SUBJECT_MODELS, Occurrence, OutboundSms, Person, SmsState, Subject, TzDatabaseSeen
 from service.domain.occurrences import ENDED
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ def follow(session: Session, version: str, now: datetime) -> int | None:
         log.warning("tz database %s is older than %s, which the clock planned with: left alone", version, seen.version)
         return None
     moved = replan(session, now)
+    # Digest slots are local too: each gets its next one again, at the new offset.
+    session.execute(update(Person).where(Person.next_digest_at > now).values(next_digest_at=None))
     feeds = len(feed_changes.mark_all_dirty(session, now))
     log.info("tz database %s (was %s): %d occurrences moved, %d feeds to render", version, seen.version, moved, feeds)
     seen.version, seen.seen_at = version, now

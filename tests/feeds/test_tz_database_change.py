@@ -14,7 +14,7 @@ from dateutil import tz
 from sqlalchemy import select
 
 from service.core import zones
-from service.domain.models import Feed, Occurrence, OutboundSms, SmsKind, TzDatabaseSeen
+from service.domain.models import Feed, Occurrence, OutboundSms, Person, SmsKind, TzDatabaseSeen
 from tests.feeds.helpers import fetch, new_feed, render
 from tests.reminders.helpers import add_ritual, couple
 from tests.zic import compile_zone
@@ -138,3 +138,14 @@ def test_the_first_tick_records_the_version_and_changes_nothing(db, runtime, doo
     with db.session() as session:
         assert session.scalar(select(TzDatabaseSeen.version)) == zones.installed().version
         assert session.scalar(select(Feed.dirty_since).where(Feed.id == planned[0]["id"])) is None
+
+
+def test_digest_slots_keep_their_local_hour(db, runtime, planned, permanent_edt):
+    def slots() -> list[datetime | None]:
+        with db.session() as session:
+            return list(session.scalars(select(Person.next_digest_at).order_by(Person.id)))
+
+    assert slots() == [at_utc(6, 23), at_utc(6, 23)]  # Sunday 18:00 at UTC-5
+    with zones.use(permanent_edt):
+        clock_module.tick(runtime)
+    assert slots() == [at_utc(6, 22), at_utc(6, 22)]  # Sunday 18:00 at UTC-4
