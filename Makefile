@@ -52,7 +52,7 @@ run: install
 services:
 	bash scripts/services.sh
 
-test: pytest
+test: pytest image-test
 
 pytest: install services helm-venv
 	$(PY) -m pytest $(PYTEST_ARGS)
