@@ -10,6 +10,7 @@
 # here with debootstrap and Debian's own python3. Dependencies come from
 # requirements.lock only (pinned and hashed); Tend itself is installed without them.
 ARG BASE=python:3.11-slim-bookworm
+# checkov:skip=CKV_DOCKER_7: BASE defaults to a fixed tag (python:3.11-slim-bookworm); checkov cannot resolve the ARG
 
 FROM ${BASE} AS build
 ENV PIP_NO_CACHE_DIR=1 \

@@ -10,7 +10,7 @@ UV := $(LOCK_VENV)/bin/uv
 UV_COMPILE := $(UV) pip compile --quiet --python-platform linux --generate-hashes --custom-compile-command "make lock"
 IMAGE ?= tend:$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 
-.PHONY: install lock run test pytest services helm-venv helm-lint bench image image-test clean
+.PHONY: install lock run test pytest services helm-venv helm-lint helm-check bench image image-test clean
 
 # Exactly what was tested: the pinned, hashed lock, then Tend itself without dependencies.
 install: $(VENV)/.installed
@@ -59,6 +59,10 @@ pytest: install services helm-venv
 
 helm-lint: $(HELM_VENV)/.installed
 	$(HELM_VENV)/bin/python scripts/helm_lint.py
+
+# Render every ci/ scenario, validate it for each Kubernetes version the chart claims, check policy.
+helm-check: $(HELM_VENV)/.installed
+	$(HELM_VENV)/bin/python scripts/helm_render.py
 
 bench: install services
 	$(PY) -m bench
