@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Tend's one image: `tend web`, `tend worker`, `tend clock` and `tend db upgrade`.
 #
 #   docker build -t tend:0.1.0 .            (or `make image`: buildah, podman or docker)

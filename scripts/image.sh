@@ -59,8 +59,10 @@ case $mode in
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tools[@]}" >/dev/null
       else
-        echo "SKIPPED image test (build + containers + journey): needs root and ${missing[*]:-nothing more};" \
-             "get them with 'apt-get install ${tools[*]}' (Debian), then 'make image-test'"
+        need=${missing[*]}
+        [ "$(id -u)" != 0 ] && need="root${need:+ and $need}"
+        echo "SKIPPED image test (build, containers, journey): needs $need;" \
+             "as root, 'apt-get install ${tools[*]}' (Debian), then 'make image-test'"
         exit 0
       fi
     fi

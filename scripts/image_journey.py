@@ -113,7 +113,9 @@ class Podman:
     def run_args(self, name: str) -> list[str]:
         args = ["--name", name, "--network", "host", "--read-only", "--read-only-tmpfs=false",
                 "--tmpfs", "/tmp:rw,size=64m,mode=1777", "--cap-drop", "ALL",
-                "--security-opt", "no-new-privileges"]
+                "--security-opt", "no-new-privileges",
+                # Keep the image's HEALTHCHECK (run by hand below) without podman's systemd timers.
+                "--health-interval", "disable"]
         for key, value in self.env.items():
             args += ["--env", f"{key}={value}"]
         return args
