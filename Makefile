@@ -10,7 +10,7 @@ UV := $(LOCK_VENV)/bin/uv
 UV_COMPILE := $(UV) pip compile --quiet --python-platform linux --generate-hashes --custom-compile-command "make lock"
 IMAGE ?= tend:$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 
-.PHONY: install lock run test pytest services helm-venv helm-lint helm-check bench image image-test clean
+.PHONY: install lock run test pytest lint services helm-venv helm-lint helm-check bench image image-test clean
 
 # Exactly what was tested: the pinned, hashed lock, then Tend itself without dependencies.
 install: $(VENV)/.installed
@@ -48,6 +48,12 @@ helm-venv:
 run: install
 	$(VENV)/bin/tend db upgrade
 	$(VENV)/bin/tend up
+
+lint: install
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 services:
 	bash scripts/services.sh

@@ -29,9 +29,9 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from flask import Flask, Response, abort, request
@@ -42,9 +42,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bench.feeds import GUNICORN, serve
 from bench.harness import Children, percentile, save, temporary_database
 from bench.seeding import seed_rituals
-from service import occurrences
-from service.db import Database
-from service.models import CheckIn, OccurrenceOutcome, OutboundSms, Person, Ritual, StreakFigure
+from service.domain import occurrences
+from service.domain.db import Database
+from service.domain.models import CheckIn, OccurrenceOutcome, OutboundSms, Person, Ritual, StreakFigure
 from workers.clock import RITUAL_PRELOAD
 
 SECRET = "bench-secret-key-0123456789"
@@ -106,9 +106,16 @@ def seed(db: Database, count: int, now: datetime) -> list[str]:
     with db.session() as session:
         occurrences.materialize(session, session.scalars(select(Ritual).options(*RITUAL_PRELOAD)).all(), now)
     with db.session() as session:  # as dispatch leaves a one-item reminder once Twilio accepted it
-        session.execute(update(OutboundSms).where(OutboundSms.kind == "reminder").values(
-            state="sent", item=1, sent_at=now - timedelta(minutes=4),
-            sid=func.concat("SM", func.md5(cast(OutboundSms.id, String)))))
+        session.execute(
+            update(OutboundSms)
+            .where(OutboundSms.kind == "reminder")
+            .values(
+                state="sent",
+                item=1,
+                sent_at=now - timedelta(minutes=4),
+                sid=func.concat("SM", func.md5(cast(OutboundSms.id, String))),
+            )
+        )
         phones = list(session.scalars(select(Person.phone).order_by(Person.id)))
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("VACUUM ANALYZE")
@@ -139,10 +146,19 @@ def signed_batch(phones: list[str], count: int) -> list[SignedSms]:
     batch = []
     for i in range(count):
         sid = "SM" + uuid.uuid4().hex
-        params = {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT_SID, "From": phones[i % len(phones)],
-                  "To": TEND_NUMBER, "Body": BODY_MIX[i % len(BODY_MIX)], "NumMedia": "0"}
-        headers = {"Content-Type": "application/x-www-form-urlencoded",
-                   "X-Twilio-Signature": validator.compute_signature(PUBLIC_URL + WEBHOOK, params)}
+        params = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": phones[i % len(phones)],
+            "To": TEND_NUMBER,
+            "Body": BODY_MIX[i % len(BODY_MIX)],
+            "NumMedia": "0",
+        }
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": validator.compute_signature(PUBLIC_URL + WEBHOOK, params),
+        }
         batch.append(SignedSms(urlencode(params).encode(), headers, params["From"], params["Body"]))
     return batch
 
@@ -173,8 +189,12 @@ class Run:
 def drive(port: int, connections: int, send: Callable[[http.client.HTTPConnection, int, Run, list[str]], None]) -> Run:
     """Run `send(connection, k, run, failures)` on `connections` keep-alive clients at once; fail on any bad answer."""
     run, failures = Run([], 0.0), []
-    threads = [threading.Thread(target=send, args=(http.client.HTTPConnection("127.0.0.1", port, timeout=60), k,
-                                                   run, failures)) for k in range(connections)]
+    threads = [
+        threading.Thread(
+            target=send, args=(http.client.HTTPConnection("127.0.0.1", port, timeout=60), k, run, failures)
+        )
+        for k in range(connections)
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -227,8 +247,13 @@ def open_loop(port: int, batch: list[SignedSms], rate: float) -> Run:
 def environment(database_url: str) -> dict[str, str]:
     """The same settings for both apps, Twilio's included."""
     return os.environ | {
-        "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "TEND_SECRET_KEY": SECRET, "TEND_PUBLIC_URL": PUBLIC_URL,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM_NUMBER": TEND_NUMBER,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "TEND_SECRET_KEY": SECRET,
+        "TEND_PUBLIC_URL": PUBLIC_URL,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": TEND_NUMBER,
     }
 
 
@@ -265,9 +290,14 @@ def latency(run: Run, rate: float) -> dict:
     scheduled = round(rate * PACED_SECONDS)
     p99 = percentile(run.latencies_ms, 0.99)
     return {
-        "rate": round(rate), "scheduled": scheduled, "sent": len(run.sent), "achieved_rps": round(run.rps),
-        "p50_ms": round(percentile(run.latencies_ms, 0.5), 1), "p99_ms": round(p99, 1),
-        "max_ms": round(max(run.latencies_ms), 1), "kept_up": len(run.sent) == scheduled,
+        "rate": round(rate),
+        "scheduled": scheduled,
+        "sent": len(run.sent),
+        "achieved_rps": round(run.rps),
+        "p50_ms": round(percentile(run.latencies_ms, 0.5), 1),
+        "p99_ms": round(p99, 1),
+        "max_ms": round(max(run.latencies_ms), 1),
+        "kept_up": len(run.sent) == scheduled,
     }
 
 
@@ -275,15 +305,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=PEOPLE)
     args = parser.parse_args()
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     with temporary_database() as url, Children() as children:
         db = Database(url)
         started = time.perf_counter()
         phones = seed(db, args.people, now)
-        print(f"seeded {len(phones):,} people with an open reminder in {time.perf_counter() - started:.1f} s",
-              flush=True)
+        print(
+            f"seeded {len(phones):,} people with an open reminder in {time.perf_counter() - started:.1f} s", flush=True
+        )
         env = environment(url)
-        real_port = serve(children, "service.app:create_app()", "/healthz", env)
+        real_port = serve(children, "service.entry.wsgi:create_app()", "/healthz", env)
         rps = throughputs(db, phones, serve(children, "bench.checkins:bare_app()", "/healthz", env), real_port)
         at_half_bare = latency(paced(db, phones, real_port, rps["bare"] / 2), rps["bare"] / 2)
         at_half_own = latency(paced(db, phones, real_port, rps["checkins"] / 2), rps["checkins"] / 2)
@@ -293,22 +324,33 @@ def main() -> int:
     result = {
         "gunicorn": " ".join(GUNICORN),
         "client": f"{CONCURRENCY} keep-alive threads, {REQUESTS} requests or {ROUND_SECONDS:.0f} s, "
-                  f"best of {ROUNDS} alternating rounds",
+        f"best of {ROUNDS} alternating rounds",
         "paced_client": f"open loop over {PACED_CONNECTIONS} keep-alive connections for {PACED_SECONDS:.0f} s, "
-                        "latency from each request's due instant",
-        "people": len(phones), "body_mix": {text: BODY_MIX.count(text) / len(BODY_MIX) for text in set(BODY_MIX)},
-        "bare_rps": round(rps["bare"]), "checkins_rps": round(rps["checkins"]), "ratio": round(ratio, 2),
-        "goal_ratio": GOAL_RATIO, "ratio_goal_met": ratio >= GOAL_RATIO,
-        "latency_at_half_bare_rate": at_half_bare, "goal_p99_ms": GOAL_P99_MS, "latency_goal_met": latency_met,
+        "latency from each request's due instant",
+        "people": len(phones),
+        "body_mix": {text: BODY_MIX.count(text) / len(BODY_MIX) for text in set(BODY_MIX)},
+        "bare_rps": round(rps["bare"]),
+        "checkins_rps": round(rps["checkins"]),
+        "ratio": round(ratio, 2),
+        "goal_ratio": GOAL_RATIO,
+        "ratio_goal_met": ratio >= GOAL_RATIO,
+        "latency_at_half_bare_rate": at_half_bare,
+        "goal_p99_ms": GOAL_P99_MS,
+        "latency_goal_met": latency_met,
         "latency_at_half_own_rate": at_half_own,  # not a goal: how the webhook answers when it is not overloaded
-        "cpus": os.cpu_count(), "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     print(f"{'POST sms, bare (signature + TwiML)':<40}{rps['bare']:>9.0f} req/s")
-    print(f"{'POST sms, Tend (check-ins)':<40}{rps['checkins']:>9.0f} req/s   ratio {ratio:.2f} "
-          f"(goal ≥ {GOAL_RATIO}: {'met' if ratio >= GOAL_RATIO else 'MISSED'})")
+    print(
+        f"{'POST sms, Tend (check-ins)':<40}{rps['checkins']:>9.0f} req/s   ratio {ratio:.2f} "
+        f"(goal ≥ {GOAL_RATIO}: {'met' if ratio >= GOAL_RATIO else 'MISSED'})"
+    )
     for label, figures in (("half the bare rate", at_half_bare), ("half its own rate", at_half_own)):
-        print(f"{'Tend at ' + str(figures['rate']) + ' req/s (' + label + ')':<40}p50 {figures['p50_ms']:>7.1f} ms   "
-              f"p99 {figures['p99_ms']:>7.1f} ms   sent {figures['sent']:,} of {figures['scheduled']:,}")
+        print(
+            f"{'Tend at ' + str(figures['rate']) + ' req/s (' + label + ')':<40}p50 {figures['p50_ms']:>7.1f} ms   "
+            f"p99 {figures['p99_ms']:>7.1f} ms   sent {figures['sent']:,} of {figures['scheduled']:,}"
+        )
     print(f"p99 goal (< {GOAL_P99_MS:.0f} ms at half the bare rate): {'met' if latency_met else 'MISSED'}")
     print(f"saved {save('checkins', result)}")
     return 0 if result["ratio_goal_met"] and latency_met else 1

@@ -13,7 +13,7 @@ import argparse
 import io
 import statistics
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from sqlalchemy import update
@@ -21,22 +21,27 @@ from sqlalchemy import update
 from bench.harness import save, temporary_database
 from bench.seeding import fix_sequences, seed_rituals
 from service import config as config_module
-from service.db import Database
-from service.models import OutboundSms
-from service.runtime import Runtime, SilentDoorbell, utc_now
+from service.domain.db import Database
+from service.domain.models import OutboundSms
+from service.domain.runtime import Runtime, SilentDoorbell, utc_now
+from workers import clock
 
 
 def add_idle_rituals(database_url: str, first_id: int, count: int, now: datetime) -> None:
     """Schedules that are materialized ahead and owe nothing now, bulk-loaded with COPY."""
     ahead = (now + timedelta(days=3, hours=12)).isoformat()
     created = now.isoformat()
-    columns = ("id, circle_id, title, start_local, timezone, rrule, duration_minutes, remind_before_minutes, "
-               "grace_minutes, everyone, sequence, materialized_until, created_at, updated_at")
+    columns = (
+        "id, circle_id, title, start_local, timezone, rrule, duration_minutes, remind_before_minutes, "
+        "grace_minutes, everyone, sequence, materialized_until, created_at, updated_at"
+    )
     with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         with conn.cursor().copy(f"COPY rituals ({columns}) FROM STDIN") as copy:
             buffer = io.StringIO()
             for i in range(first_id, first_id + count):
-                buffer.write(f"{i}\t1\tIdle\t2026-01-01 07:30:00\tUTC\tFREQ=DAILY\t15\t10\t60\tt\t0\t{ahead}\t{created}\t{created}\n")
+                buffer.write(
+                    f"{i}\t1\tIdle\t2026-01-01 07:30:00\tUTC\tFREQ=DAILY\t15\t10\t60\tt\t0\t{ahead}\t{created}\t{created}\n"
+                )
                 if buffer.tell() > 1 << 20:
                     copy.write(buffer.getvalue())
                     buffer = io.StringIO()
@@ -60,16 +65,11 @@ def time_ticks(ctx, now: datetime, runs: int) -> list[float]:
 
 
 def run(small: int, large: int, due: int, runs: int) -> dict:
-    from workers import clock
-    from workers.runtime import SendRate, WorkerContext
-    from workers.sms_transport import ConsoleTransport
-
     now = utc_now().replace(microsecond=0)
     with temporary_database() as url:
         db = Database(url)
         config = config_module.load({"DATABASE_URL": url, "TEND_SECRET_KEY": "bench-secret-key-0123456789"})
-        ctx = WorkerContext(Runtime(config=config, db=db, doorbell=SilentDoorbell(), now=lambda: now),
-                            ConsoleTransport(io.StringIO()), SendRate(1e6))
+        ctx = Runtime(config=config, db=db, doorbell=SilentDoorbell(), now=lambda: now)
         seed_rituals(db, due, due_at=now + timedelta(hours=1), created_at=now - timedelta(hours=1))
         while clock.materialize(ctx, now, limit=2_000):
             pass
@@ -92,11 +92,14 @@ def run(small: int, large: int, due: int, runs: int) -> dict:
         db.dispose()
     small_ms, large_ms = statistics.median(small_times) * 1000, statistics.median(large_times) * 1000
     return {
-        "due_reminders": due, "runs": runs,
-        "small_schedules": small, "small_tick_ms": round(small_ms, 1),
-        "large_schedules": large, "large_tick_ms": round(large_ms, 1),
+        "due_reminders": due,
+        "runs": runs,
+        "small_schedules": small,
+        "small_tick_ms": round(small_ms, 1),
+        "large_schedules": large,
+        "large_tick_ms": round(large_ms, 1),
         "ratio_large_to_small": round(large_ms / small_ms, 3),
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

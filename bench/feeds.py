@@ -22,17 +22,17 @@ import statistics
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import insert, select
 
 from bench.harness import Children, save, temporary_database, wait_until
-from service import feed_store
 from service.core.schedule import local_to_utc, parse_timezone
-from service.db import Database
-from service.models import Circle, Feed, Membership, Occurrence, OccurrenceOutcome, Person, Ritual
+from service.domain import feed_store
+from service.domain.db import Database
+from service.domain.models import Circle, Feed, Membership, Occurrence, OccurrenceOutcome, Person, Ritual
 
 SECRET = "bench-secret-key-0123456789"
 ZONE = "America/New_York"
@@ -59,33 +59,92 @@ def hello_app() -> Flask:
 
 def seed_couple(db: Database, rituals: int, now: datetime, tag: str) -> int:
     """A circle of two with `rituals` daily rituals and HISTORY_DAYS of decided outcomes; returns the circle id."""
-    start = (now - timedelta(days=HISTORY_DAYS)).astimezone(parse_timezone(ZONE)).replace(
-        hour=7, minute=30, second=0, microsecond=0, tzinfo=None)
+    start = (
+        (now - timedelta(days=HISTORY_DAYS))
+        .astimezone(parse_timezone(ZONE))
+        .replace(hour=7, minute=30, second=0, microsecond=0, tzinfo=None)
+    )
     with db.session() as session:
-        people = session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), [
-            {"name": name, "phone": f"+1202555{tag}{i}", "timezone": ZONE, "sms_status": "active", "created_at": now}
-            for i, name in enumerate(("Alice", "Bob"))]).all()
+        people = session.scalars(
+            insert(Person).returning(Person.id, sort_by_parameter_order=True),
+            [
+                {
+                    "name": name,
+                    "phone": f"+1202555{tag}{i}",
+                    "timezone": ZONE,
+                    "sms_status": "active",
+                    "created_at": now,
+                }
+                for i, name in enumerate(("Alice", "Bob"))
+            ],
+        ).all()
         circle_id = session.scalar(insert(Circle).returning(Circle.id), {"name": f"Us {tag}", "created_at": now})
-        session.execute(insert(Membership), [
-            {"circle_id": circle_id, "person_id": person_id, "status": "active", "joined_order": order,
-             "created_at": now}
-            for order, person_id in enumerate(people, 1)])
-        ritual_ids = session.scalars(insert(Ritual).returning(Ritual.id, sort_by_parameter_order=True), [
-            {"circle_id": circle_id, "title": f"Ritual {n}", "start_local": start + timedelta(minutes=n),
-             "timezone": ZONE, "rrule": "FREQ=DAILY", "duration_minutes": 20, "remind_before_minutes": 10,
-             "everyone": True, "sequence": 0, "materialized_until": now, "created_at": now, "updated_at": now}
-            for n in range(rituals)]).all()
+        session.execute(
+            insert(Membership),
+            [
+                {
+                    "circle_id": circle_id,
+                    "person_id": person_id,
+                    "status": "active",
+                    "joined_order": order,
+                    "created_at": now,
+                }
+                for order, person_id in enumerate(people, 1)
+            ],
+        )
+        ritual_ids = session.scalars(
+            insert(Ritual).returning(Ritual.id, sort_by_parameter_order=True),
+            [
+                {
+                    "circle_id": circle_id,
+                    "title": f"Ritual {n}",
+                    "start_local": start + timedelta(minutes=n),
+                    "timezone": ZONE,
+                    "rrule": "FREQ=DAILY",
+                    "duration_minutes": 20,
+                    "remind_before_minutes": 10,
+                    "everyone": True,
+                    "sequence": 0,
+                    "materialized_until": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n in range(rituals)
+            ],
+        ).all()
         days = [start + timedelta(days=d) for d in range(HISTORY_DAYS)]
-        occurrences = [(ritual_id, local_to_utc(local + timedelta(minutes=n), parse_timezone(ZONE)))
-                       for n, ritual_id in enumerate(ritual_ids) for local in days]
-        occurrence_ids = session.scalars(insert(Occurrence).returning(Occurrence.id, sort_by_parameter_order=True), [
-            {"ritual_id": ritual_id, "at": at, "local": at.replace(tzinfo=None), "opens_at": at, "closes_at": at,
-             "closed": True}
-            for ritual_id, at in occurrences]).all()
-        session.execute(insert(OccurrenceOutcome), [
-            {"occurrence_id": occurrence_id, "person_id": person_id, "decided_at": now,
-             "outcome": "missed" if (i + k) % 7 == 0 else "done"}
-            for i, occurrence_id in enumerate(occurrence_ids) for k, person_id in enumerate(people)])
+        occurrences = [
+            (ritual_id, local_to_utc(local + timedelta(minutes=n), parse_timezone(ZONE)))
+            for n, ritual_id in enumerate(ritual_ids)
+            for local in days
+        ]
+        occurrence_ids = session.scalars(
+            insert(Occurrence).returning(Occurrence.id, sort_by_parameter_order=True),
+            [
+                {
+                    "ritual_id": ritual_id,
+                    "at": at,
+                    "local": at.replace(tzinfo=None),
+                    "opens_at": at,
+                    "closes_at": at,
+                    "closed": True,
+                }
+                for ritual_id, at in occurrences
+            ],
+        ).all()
+        session.execute(
+            insert(OccurrenceOutcome),
+            [
+                {
+                    "occurrence_id": occurrence_id,
+                    "person_id": person_id,
+                    "decided_at": now,
+                    "outcome": "missed" if (i + k) % 7 == 0 else "done",
+                }
+                for i, occurrence_id in enumerate(occurrence_ids)
+                for k, person_id in enumerate(people)
+            ],
+        )
     return circle_id
 
 
@@ -120,8 +179,7 @@ def free_port() -> int:
 def serve(children: Children, app: str, path: str, env: dict[str, str]) -> int:
     """Start gunicorn serving `app`; returns its port once `path` answers 200."""
     port = free_port()
-    children.start([sys.executable, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{port}", app],
-                   env=env, cwd=REPO)
+    children.start([sys.executable, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{port}", app], env=env, cwd=REPO)
     if not wait_until(lambda: answers(port, path), timeout=30):
         raise RuntimeError(f"{app} did not come up")
     return port
@@ -175,7 +233,7 @@ def throughputs(targets: dict[str, tuple[int, str]]) -> dict[str, float]:
 
 
 def main() -> int:
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     with temporary_database() as url, Children() as children:
         db = Database(url)
         renders, paths = {}, {}
@@ -185,25 +243,36 @@ def main() -> int:
         db.dispose()
         env = os.environ | {"DATABASE_URL": url, "TEND_SECRET_KEY": SECRET, "TEND_PUBLIC_URL": "http://127.0.0.1"}
         env.pop("REDIS_URL", None)
-        rps = throughputs({
-            "hello": (serve(children, "bench.feeds:hello_app()", "/hello", env), "/hello"),
-            "feed": (serve(children, "service.app:create_app()", paths[SERVED_RITUALS], env), paths[SERVED_RITUALS]),
-        })
+        rps = throughputs(
+            {
+                "hello": (serve(children, "bench.feeds:hello_app()", "/hello", env), "/hello"),
+                "feed": (
+                    serve(children, "service.entry.wsgi:create_app()", paths[SERVED_RITUALS], env),
+                    paths[SERVED_RITUALS],
+                ),
+            }
+        )
     hello, feed = rps["hello"], rps["feed"]
     ratio = feed / hello
     result = {
         "gunicorn": " ".join(GUNICORN),
         "client": f"{CONCURRENCY} keep-alive threads, {REQUESTS} requests, best of {ROUNDS} alternating rounds",
-        "hello_rps": round(hello), "feed_rps": round(feed), "ratio": round(ratio, 2), "goal_ratio": GOAL_RATIO,
+        "hello_rps": round(hello),
+        "feed_rps": round(feed),
+        "ratio": round(ratio, 2),
+        "goal_ratio": GOAL_RATIO,
         "goal_met": ratio >= GOAL_RATIO,
         "feed_bytes": renders[SERVED_RITUALS][1],
         "render_ms": {str(count): round(ms, 1) for count, (ms, _size) in renders.items()},
         "render_bytes": {str(count): size for count, (_ms, size) in renders.items()},
-        "history_days": HISTORY_DAYS, "cpus": os.cpu_count(),
+        "history_days": HISTORY_DAYS,
+        "cpus": os.cpu_count(),
     }
     print(f"{'GET /hello (bare Flask)':<34}{hello:>9.0f} req/s")
-    print(f"{f'GET feed ({SERVED_RITUALS} rituals, stored)':<34}{feed:>9.0f} req/s"
-          f"   ratio {ratio:.2f} (goal ≥ {GOAL_RATIO}: {'met' if ratio >= GOAL_RATIO else 'MISSED'})")
+    print(
+        f"{f'GET feed ({SERVED_RITUALS} rituals, stored)':<34}{feed:>9.0f} req/s"
+        f"   ratio {ratio:.2f} (goal ≥ {GOAL_RATIO}: {'met' if ratio >= GOAL_RATIO else 'MISSED'})"
+    )
     for count, (ms, size) in renders.items():
         print(f"{f'render {count} rituals':<34}{ms:>9.1f} ms      {size / 1024:.0f} KiB")
     print(f"saved {save('feeds', result)}")

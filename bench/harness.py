@@ -9,9 +9,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import psycopg
 
@@ -22,7 +22,7 @@ RESULTS = Path(__file__).with_name("results")
 @contextmanager
 def temporary_database() -> Iterator[str]:
     """A fresh database at the latest migration, dropped afterwards; yields its SQLAlchemy URL."""
-    from service.migrate import upgrade
+    from service.domain.migrate import upgrade
 
     name = f"tend_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
@@ -69,8 +69,9 @@ class Children:
 
 def start_fake_twilio(children: Children) -> str:
     """The fake Twilio in its own process (so it does not share our GIL); returns its base URL."""
-    process = children.start([sys.executable, "-m", "tests.fake_twilio", "--port", "0"], os.environ.copy(),
-                             stdout=subprocess.PIPE, text=True)
+    process = children.start(
+        [sys.executable, "-m", "tests.fake_twilio", "--port", "0"], os.environ.copy(), stdout=subprocess.PIPE, text=True
+    )
     return process.stdout.readline().strip()
 
 

@@ -5,7 +5,9 @@ import os
 import dramatiq
 import redis
 
-from workers import broker as _broker  # noqa: F401  (the same Redis broker as production actors)
+from service.entry import broker as broker_setup
+
+broker = broker_setup.install(os.environ["REDIS_URL"])  # the same Redis broker as production actors
 
 COUNTER_KEY = "tend-bench-noop-count"
 _counter = redis.Redis.from_url(os.environ["REDIS_URL"])

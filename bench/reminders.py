@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import redis
 import requests
@@ -23,9 +23,10 @@ from sqlalchemy import func, select, update
 from bench.harness import Children, percentile, save, start_fake_twilio, temporary_database, wait_until
 from bench.seeding import seed_rituals
 from service import config as config_module
-from service.db import Database
-from service.models import OutboundSms
-from service.runtime import Runtime, SilentDoorbell, utc_now
+from service.domain.db import Database
+from service.domain.models import OutboundSms
+from service.domain.runtime import Runtime, SilentDoorbell, utc_now
+from workers import clock
 
 REDIS_URL = os.environ.get("TEND_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 
@@ -79,15 +80,21 @@ def sdk_floor(fake_url: str, messages: int, processes: int, threads: int) -> flo
 
 def run(count: int, processes: int, threads: int) -> dict:
     redis.Redis.from_url(REDIS_URL).flushdb()
-    os.environ["REDIS_URL"] = REDIS_URL  # before workers.broker is imported by anything below
+    os.environ["REDIS_URL"] = REDIS_URL  # bench.noop_actors, imported below, puts its actor on this Redis
     with temporary_database() as database_url, Children() as children:
         fake_url = start_fake_twilio(children)
         env = os.environ | {
-            "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-            "TWILIO_AUTH_TOKEN": "test-auth-token", "TWILIO_FROM_NUMBER": "+15005550006",
-            "TWILIO_API_BASE_URL": fake_url, "TEND_PUBLIC_URL": "http://127.0.0.1:8000",
-            "TEND_SECRET_KEY": "bench-secret-key-0123456789", "TEND_SMS_MPS": "100000",
-            "TEND_CLOCK_INTERVAL": "1", "TEND_LOG_LEVEL": "WARNING",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL,
+            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+            "TWILIO_AUTH_TOKEN": "test-auth-token",
+            "TWILIO_FROM_NUMBER": "+15005550006",
+            "TWILIO_API_BASE_URL": fake_url,
+            "TEND_PUBLIC_URL": "http://127.0.0.1:8000",
+            "TEND_SECRET_KEY": "bench-secret-key-0123456789",
+            "TEND_SMS_MPS": "100000",
+            "TEND_CLOCK_INTERVAL": "1",
+            "TEND_LOG_LEVEL": "WARNING",
         }
         floor = noop_floor(children, env, max(2_000, count // 5), processes, threads)
         print(f"floor: Dramatiq no-op {floor:,.0f} messages/s", flush=True)
@@ -99,22 +106,18 @@ def run(count: int, processes: int, threads: int) -> dict:
         print(f"seeding {count:,} people and rituals…", flush=True)
         seed_rituals(db, count, due_at=now + timedelta(hours=1), created_at=now - timedelta(hours=1))
         config = config_module.load(env)
-        from workers import clock
-        from workers.runtime import SendRate, WorkerContext
-        from workers.sms_transport import ConsoleTransport
-
-        ctx = WorkerContext(Runtime(config=config, db=db, doorbell=SilentDoorbell()), ConsoleTransport(), SendRate(1e6))
+        ctx = Runtime(config=config, db=db, doorbell=SilentDoorbell())
         started = time.monotonic()
         while clock.materialize(ctx, now, limit=2_000):
             pass
         print(f"materialized {count:,} occurrences in {time.monotonic() - started:.1f} s", flush=True)
 
-        children.start(worker_command("workers.actors", processes, threads), env)
+        children.start(worker_command("service.entry.worker_process", processes, threads), env)
         time.sleep(3)  # let the workers boot before the minute starts
         due = utc_now().replace(microsecond=0) + timedelta(seconds=2)
         with db.session() as session:
             session.execute(update(OutboundSms).where(OutboundSms.kind == "reminder").values(due_at=due))
-        children.start([sys.executable, "-m", "service.cli", "clock"], env)
+        children.start([sys.executable, "-m", "service.entry.cli", "clock"], env)
 
         def sent() -> int:
             with db.session() as session:
@@ -128,16 +131,21 @@ def run(count: int, processes: int, threads: int) -> dict:
         all_in = max(lateness) if lateness else float("nan")
         db.dispose()
     return {
-        "reminders": count, "worker_processes": processes, "threads_per_process": threads,
-        "all_handed_to_twilio": finished, "handed_to_twilio": len(messages),
-        "seconds_until_all_handed_over": round(all_in, 2), "duplicates": duplicates,
-        "lateness_p50_s": round(percentile(lateness, 0.5), 2), "lateness_p99_s": round(percentile(lateness, 0.99), 2),
+        "reminders": count,
+        "worker_processes": processes,
+        "threads_per_process": threads,
+        "all_handed_to_twilio": finished,
+        "handed_to_twilio": len(messages),
+        "seconds_until_all_handed_over": round(all_in, 2),
+        "duplicates": duplicates,
+        "lateness_p50_s": round(percentile(lateness, 0.5), 2),
+        "lateness_p99_s": round(percentile(lateness, 0.99), 2),
         "sms_per_second": round(len(messages) / all_in, 1) if all_in else None,
         "floor_noop_messages_per_second": round(floor, 1),
         "ratio_sms_to_noop": round(len(messages) / all_in / floor, 3) if all_in else None,
         "floor_sdk_sms_per_second": round(sdk, 1),
         "ratio_sms_to_sdk": round(len(messages) / all_in / sdk, 3) if all_in else None,
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

@@ -6,12 +6,21 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert
 
-from service.db import Database
-from service.models import Circle, Membership, Person, Ritual
+from service.domain.db import Database
+from service.domain.models import Circle, Membership, Person, Ritual
 
 
-def seed_rituals(db: Database, count: int, *, due_at: datetime, created_at: datetime, rrule: str | None = None,
-                 remind_before_minutes: int = 10, phone_base: int = 2_025_550_000, chunk: int = 5_000) -> None:
+def seed_rituals(
+    db: Database,
+    count: int,
+    *,
+    due_at: datetime,
+    created_at: datetime,
+    rrule: str | None = None,
+    remind_before_minutes: int = 10,
+    phone_base: int = 2_025_550_000,
+    chunk: int = 5_000,
+) -> None:
     """`count` active people, each alone in a circle with one UTC ritual whose reminder is due at `due_at`.
 
     Rows are inserted in bulk (no ORM objects), so a million schedules take seconds, not hours. As in a
@@ -22,20 +31,55 @@ def seed_rituals(db: Database, count: int, *, due_at: datetime, created_at: date
     with db.session() as session:
         for offset in range(0, count, chunk):
             ids = range(offset + 1, min(count, offset + chunk) + 1)
-            session.execute(insert(Person), [
-                {"id": i, "name": f"P{i}", "phone": f"+1{phone_base + i}", "timezone": "UTC", "sms_status": "active",
-                 "quiet_start": None, "quiet_end": None, "digest_weekday": 6, "digest_time": datetime.min.time().replace(hour=18),
-                 "next_digest_at": due_at + timedelta(days=3), "created_at": created_at} for i in ids])
+            session.execute(
+                insert(Person),
+                [
+                    {
+                        "id": i,
+                        "name": f"P{i}",
+                        "phone": f"+1{phone_base + i}",
+                        "timezone": "UTC",
+                        "sms_status": "active",
+                        "quiet_start": None,
+                        "quiet_end": None,
+                        "digest_weekday": 6,
+                        "digest_time": datetime.min.time().replace(hour=18),
+                        "next_digest_at": due_at + timedelta(days=3),
+                        "created_at": created_at,
+                    }
+                    for i in ids
+                ],
+            )
             session.execute(insert(Circle), [{"id": i, "name": f"C{i}", "created_at": created_at} for i in ids])
-            session.execute(insert(Membership), [
-                {"circle_id": i, "person_id": i, "status": "active", "joined_order": 1, "created_at": created_at}
-                for i in ids])
-            session.execute(insert(Ritual), [
-                {"id": i, "circle_id": i, "title": "Check in", "start_local": start_local, "timezone": "UTC",
-                 "rrule": rrule, "duration_minutes": 15, "remind_before_minutes": remind_before_minutes,
-                 "grace_minutes": 60, "everyone": True, "sequence": 0,
-                 "materialized_until": start_local.replace(tzinfo=due_at.tzinfo) - timedelta(seconds=1),
-                 "created_at": created_at, "updated_at": created_at} for i in ids])
+            session.execute(
+                insert(Membership),
+                [
+                    {"circle_id": i, "person_id": i, "status": "active", "joined_order": 1, "created_at": created_at}
+                    for i in ids
+                ],
+            )
+            session.execute(
+                insert(Ritual),
+                [
+                    {
+                        "id": i,
+                        "circle_id": i,
+                        "title": "Check in",
+                        "start_local": start_local,
+                        "timezone": "UTC",
+                        "rrule": rrule,
+                        "duration_minutes": 15,
+                        "remind_before_minutes": remind_before_minutes,
+                        "grace_minutes": 60,
+                        "everyone": True,
+                        "sequence": 0,
+                        "materialized_until": start_local.replace(tzinfo=due_at.tzinfo) - timedelta(seconds=1),
+                        "created_at": created_at,
+                        "updated_at": created_at,
+                    }
+                    for i in ids
+                ],
+            )
     fix_sequences(db)
 
 
@@ -47,5 +91,9 @@ def fix_sequences(db: Database) -> None:
 
     with db.session() as session:
         for table in ("people", "circles", "rituals"):
-            session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                 f"COALESCE((SELECT MAX(id) FROM {table}), 1))"))
+            session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM {table}), 1))"
+                )
+            )

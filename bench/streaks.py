@@ -15,18 +15,18 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, text
 
 from bench.harness import percentile, save, temporary_database
 from bench.seeding import seed_rituals
-from service import streak_figures
 from service.core.streaks import recompute
-from service.db import Database
-from service.models import Occurrence, OccurrenceOutcome
+from service.domain import streak_figures
+from service.domain.db import Database
+from service.domain.models import Occurrence, OccurrenceOutcome
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 HISTORIES = {"10 years": 3650, "1 week": 7}
 UPDATE_RUNS = 200
@@ -39,12 +39,32 @@ def seed_history(db: Database, ritual_id: int, person_id: int, days: int, rng: r
     first = NOW - days * DAY
     instants = [first + i * DAY for i in range(days)]
     with db.session() as session:
-        ids = session.scalars(insert(Occurrence).returning(Occurrence.id, sort_by_parameter_order=True), [
-            {"ritual_id": ritual_id, "at": at, "local": at.replace(tzinfo=None), "opens_at": at - timedelta(minutes=10),
-             "closes_at": at + timedelta(hours=1), "closed": True} for at in instants]).all()
-        session.execute(insert(OccurrenceOutcome), [
-            {"occurrence_id": occurrence_id, "person_id": person_id, "decided_at": NOW,
-             "outcome": rng.choices(("done", "missed", "skipped"), weights=(85, 10, 5))[0]} for occurrence_id in ids])
+        ids = session.scalars(
+            insert(Occurrence).returning(Occurrence.id, sort_by_parameter_order=True),
+            [
+                {
+                    "ritual_id": ritual_id,
+                    "at": at,
+                    "local": at.replace(tzinfo=None),
+                    "opens_at": at - timedelta(minutes=10),
+                    "closes_at": at + timedelta(hours=1),
+                    "closed": True,
+                }
+                for at in instants
+            ],
+        ).all()
+        session.execute(
+            insert(OccurrenceOutcome),
+            [
+                {
+                    "occurrence_id": occurrence_id,
+                    "person_id": person_id,
+                    "decided_at": NOW,
+                    "outcome": rng.choices(("done", "missed", "skipped"), weights=(85, 10, 5))[0],
+                }
+                for occurrence_id in ids
+            ],
+        )
     with db.session() as session:
         streak_figures.recompute_figure(session, streak_figures.FigureKey("ritual", ritual_id, person_id))
     return instants[-1]
@@ -54,8 +74,14 @@ def time_next_update(db: Database, ritual_id: int, person_id: int, at: datetime)
     """Seconds for outcome_decided (and its write) on a new latest occurrence; the transaction is rolled back."""
     with db.sessions() as session:
         occurrence = Occurrence(
-            ritual_id=ritual_id, at=at, local=at.replace(tzinfo=None), opens_at=at, closes_at=at, closed=True,
-            outcomes=[OccurrenceOutcome(person_id=person_id, outcome="done", decided_at=NOW)])
+            ritual_id=ritual_id,
+            at=at,
+            local=at.replace(tzinfo=None),
+            opens_at=at,
+            closes_at=at,
+            closed=True,
+            outcomes=[OccurrenceOutcome(person_id=person_id, outcome="done", decided_at=NOW)],
+        )
         session.add(occurrence)
         session.flush()
         started = time.perf_counter()
@@ -79,14 +105,23 @@ def time_recompute(db: Database, key: streak_figures.FigureKey) -> float:
 def check_incremental_equals_recompute(db: Database, key: streak_figures.FigureKey, at: datetime) -> None:
     """Sanity: the timed O(1) path leaves what a full recompute gives."""
     with db.sessions() as session:
-        occurrence = Occurrence(ritual_id=key.subject_id, at=at, local=at.replace(tzinfo=None), opens_at=at,
-                                closes_at=at, closed=True,
-                                outcomes=[OccurrenceOutcome(person_id=key.person_id, outcome="done", decided_at=NOW)])
+        occurrence = Occurrence(
+            ritual_id=key.subject_id,
+            at=at,
+            local=at.replace(tzinfo=None),
+            opens_at=at,
+            closes_at=at,
+            closed=True,
+            outcomes=[OccurrenceOutcome(person_id=key.person_id, outcome="done", decided_at=NOW)],
+        )
         session.add(occurrence)
         session.flush()
         streak_figures.outcome_decided(session, occurrence, key.person_id, NOW)
-        history = session.execute(select(Occurrence.at, OccurrenceOutcome.outcome).join(OccurrenceOutcome).where(
-            Occurrence.ritual_id == key.subject_id)).all()
+        history = session.execute(
+            select(Occurrence.at, OccurrenceOutcome.outcome)
+            .join(OccurrenceOutcome)
+            .where(Occurrence.ritual_id == key.subject_id)
+        ).all()
         assert streak_figures.stored_state(session, key) == recompute(history), "incremental figures drifted"
         session.rollback()
 
@@ -118,7 +153,7 @@ def main() -> int:
     ratio = median_ms["10 years"] / median_ms["1 week"]
     result = {
         "what": "streak figure update for one decided outcome (outcome_decided + flush), PostgreSQL, "
-                "median of interleaved runs; full recompute of one 10-year daily figure",
+        "median of interleaved runs; full recompute of one 10-year daily figure",
         "history_occurrences": HISTORIES,
         "update_runs": UPDATE_RUNS,
         "update_median_ms": {name: round(value, 3) for name, value in median_ms.items()},

@@ -7,7 +7,7 @@ renders the same bytes; the feed's ETag stays put until something changed.
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, vDuration, vRecur
@@ -86,7 +86,8 @@ def build_feed(
         vtimezone(tzid, min(window_start, *instants[tzid]), max(window_end, *instants[tzid]))
         for tzid in sorted(calendar.get_used_tzids())
     ]
-    return calendar.to_ical()
+    rendered: bytes = calendar.to_ical()
+    return rendered
 
 
 def _calendar(name: str) -> Calendar:
@@ -99,7 +100,8 @@ def _calendar(name: str) -> Calendar:
     # Written by hand: RFC 7986 §5.7 requires VALUE=DURATION, which
     # icalendar's refresh_interval helper leaves out.
     calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH).to_ical().decode())  # text, not icalendar's "1:00:00"
+    ttl: bytes = vDuration(REFRESH).to_ical()  # type: ignore[no-untyped-call]  # icalendar leaves it untyped
+    calendar.add("X-PUBLISHED-TTL", ttl.decode())  # text, not icalendar's "1:00:00"
     return calendar
 
 
@@ -148,9 +150,7 @@ def _outcome_texts(event: FeedEvent, outcome: PastOutcome) -> tuple[str, str]:
     return summary, outcome.detail or event.description
 
 
-def _vevent(
-    event: FeedEvent, summary: str, description: str, start_local: datetime | None = None
-) -> Event:
+def _vevent(event: FeedEvent, summary: str, description: str, start_local: datetime | None = None) -> Event:
     """The properties every VEVENT of ``event`` shares."""
     if event.duration_minutes <= 0:
         raise ValueError(f"{event.uid}: duration must be positive")
@@ -184,12 +184,12 @@ def _rrule(body: str, zone: ZoneInfo) -> vRecur:
 
     The schedule engine reads a local UNTIL as that wall time in the ritual's zone; so does this.
     """
-    rule = vRecur.from_ical(body)
+    rule: vRecur = vRecur.from_ical(body)
     if "FREQ" not in rule:
         raise ValueError(f"not an RRULE: {body!r}")
     until = rule.get("UNTIL", [None])[0]
     if isinstance(until, datetime) and until.tzinfo is None:
-        rule["UNTIL"] = [until.replace(tzinfo=zone).astimezone(timezone.utc)]
+        rule["UNTIL"] = [until.replace(tzinfo=zone).astimezone(UTC)]
     return rule
 
 

@@ -8,7 +8,7 @@ expose its transitions, so they are found here by scanning UTC instants, where
 offsets are exact (no wall-clock arithmetic).
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
@@ -50,9 +50,7 @@ def vtimezone(tzid: str, start: datetime, end: datetime) -> Timezone:
     return component
 
 
-def _observance(
-    before: _State, after: _State, local_onsets: list[datetime]
-) -> TimezoneStandard | TimezoneDaylight:
+def _observance(before: _State, after: _State, local_onsets: list[datetime]) -> TimezoneStandard | TimezoneDaylight:
     offset, dst, name = after
     observance = TimezoneDaylight() if dst else TimezoneStandard()
     observance.add("DTSTART", local_onsets[0])
@@ -83,13 +81,15 @@ def _first_instant_after(zone: ZoneInfo, low: datetime, high: datetime) -> datet
     low_s, high_s = int(low.timestamp()), int(high.timestamp())
     while high_s - low_s > 1:
         middle = (low_s + high_s) // 2
-        if _state(zone, datetime.fromtimestamp(middle, timezone.utc)) == state:
+        if _state(zone, datetime.fromtimestamp(middle, UTC)) == state:
             low_s = middle
         else:
             high_s = middle
-    return datetime.fromtimestamp(high_s, timezone.utc)
+    return datetime.fromtimestamp(high_s, UTC)
 
 
 def _state(zone: ZoneInfo, instant: datetime) -> _State:
     local = instant.astimezone(zone)
-    return local.utcoffset(), local.dst(), local.tzname()
+    offset, dst, name = local.utcoffset(), local.dst(), local.tzname()
+    assert offset is not None and dst is not None and name is not None, "a ZoneInfo knows every instant"
+    return offset, dst, name

@@ -108,8 +108,7 @@ def scenario_parent_chart(chart_dir: Path, values_file: Path, workdir: Path) -> 
     # Without a templates/ directory Helm skips rendering altogether.
     (parent / "templates").mkdir()
     (parent / "Chart.yaml").write_text(
-        f"apiVersion: v2\nname: {parent.name}\nversion: 0.0.0\n"
-        f"dependencies:\n  - name: {CHART_NAME}\n"
+        f"apiVersion: v2\nname: {parent.name}\nversion: 0.0.0\ndependencies:\n  - name: {CHART_NAME}\n"
     )
     # Nesting by indentation keeps the scenario's own YAML; Helm does the merging.
     nested = textwrap.indent(values_file.read_text(), "  ")

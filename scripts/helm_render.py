@@ -69,9 +69,13 @@ def kube_versions(constraint: str, known: list[str]) -> list[str]:
 
     def admitted(version: str) -> bool:
         major, minor = (int(part) for part in version.split(".")[:2])
-        checks = {">=": lambda b: (major, minor) >= b, ">": lambda b: (major, minor) > b,
-                  "<=": lambda b: (major, minor) <= b, "<": lambda b: (major, minor) < b,
-                  "=": lambda b: (major, minor) == b}
+        checks = {
+            ">=": lambda b: (major, minor) >= b,
+            ">": lambda b: (major, minor) > b,
+            "<=": lambda b: (major, minor) <= b,
+            "<": lambda b: (major, minor) < b,
+            "=": lambda b: (major, minor) == b,
+        }
         return all(checks[operator](bound) for operator, bound in bounds)
 
     return [version for version in known if admitted(version)]
@@ -151,8 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAIL  kubeVersion {chart.metadata.get('kubeVersion')!r} admits no version kubernetes-validate knows")
         return 1
     scenarios = sorted(chart_dir.glob(SCENARIO_GLOB if args.only is None else f"ci/{args.only}-values.yaml"))
-    print(f"helm render of {chart_dir} (Helm {helm_python.helm_sdk_version()}, kubernetes-validate"
-          f" {kubernetes_validate.__version__}, Kubernetes {versions[0]} to {versions[-1]}: {len(versions)} versions)")
+    print(
+        f"helm render of {chart_dir} (Helm {helm_python.helm_sdk_version()}, kubernetes-validate"
+        f" {kubernetes_validate.__version__}, Kubernetes {versions[0]} to {versions[-1]}: {len(versions)} versions)"
+    )
     if not scenarios:
         print(f"FAIL  no {SCENARIO_GLOB}: nothing rendered")
         return 1
@@ -168,8 +174,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"      {error}")
         if not args.no_policy:
             for label, checkov_args in (
-                ("policy (checkov kubernetes) of the rendered manifests", ["--framework", "kubernetes", "-d", str(out)]),
-                ("policy (checkov dockerfile) of Dockerfile", ["--framework", "dockerfile", "-f", str(REPO / "Dockerfile")]),
+                (
+                    "policy (checkov kubernetes) of the rendered manifests",
+                    ["--framework", "kubernetes", "-d", str(out)],
+                ),
+                (
+                    "policy (checkov dockerfile) of Dockerfile",
+                    ["--framework", "dockerfile", "-f", str(REPO / "Dockerfile")],
+                ),
             ):
                 passed, output = checkov(checkov_args)
                 failed |= not passed

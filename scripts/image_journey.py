@@ -33,7 +33,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from xml.etree import ElementTree
@@ -53,9 +53,19 @@ TEND_NUMBER = "+15005550006"
 ALICE = "+15005550101"
 EXPECTED_UID = 10001
 # Zones spread around the world: one of them is always in daytime, outside default quiet hours.
-DAYTIME_ZONES = ("Pacific/Honolulu", "America/Los_Angeles", "America/New_York", "Europe/London",
-                 "Europe/Berlin", "Europe/Moscow", "Asia/Kolkata", "Asia/Singapore", "Asia/Tokyo",
-                 "Australia/Sydney", "Pacific/Auckland")
+DAYTIME_ZONES = (
+    "Pacific/Honolulu",
+    "America/Los_Angeles",
+    "America/New_York",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Moscow",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+)
 T = TypeVar("T")
 # The real uids of every process in the container (tini, tend and its children), one per line.
 PROCESS_UIDS = (
@@ -89,7 +99,9 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60, ever
         except (requests.RequestException, OSError) as error:
             last_error = error
         time.sleep(every)
-    raise JourneyFailed(f"timed out after {timeout:g} s waiting for {what}" + (f" ({last_error})" if last_error else ""))
+    raise JourneyFailed(
+        f"timed out after {timeout:g} s waiting for {what}" + (f" ({last_error})" if last_error else "")
+    )
 
 
 def free_port() -> int:
@@ -111,24 +123,45 @@ class Podman:
         return ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs"]
 
     def run_args(self, name: str) -> list[str]:
-        args = ["--name", name, "--network", "host", "--read-only", "--read-only-tmpfs=false",
-                "--tmpfs", "/tmp:rw,size=64m,mode=1777", "--cap-drop", "ALL",
-                "--security-opt", "no-new-privileges",
-                # Keep the image's HEALTHCHECK (run by hand below) without podman's systemd timers.
-                "--health-interval", "disable"]
+        args = [
+            "--name",
+            name,
+            "--network",
+            "host",
+            "--read-only",
+            "--read-only-tmpfs=false",
+            "--tmpfs",
+            "/tmp:rw,size=64m,mode=1777",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            # Keep the image's HEALTHCHECK (run by hand below) without podman's systemd timers.
+            "--health-interval",
+            "disable",
+        ]
         for key, value in self.env.items():
             args += ["--env", f"{key}={value}"]
         return args
 
     def once(self, component: str, *command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         name = f"tend-it-{self.run_id}-{component}"
-        return subprocess.run([*self.base(), "run", "--rm", *self.run_args(name), self.image, *command],
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [*self.base(), "run", "--rm", *self.run_args(name), self.image, *command],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def start(self, component: str, *command: str) -> str:
         name = f"tend-it-{self.run_id}-{component}"
-        subprocess.run([*self.base(), "run", "--detach", *self.run_args(name), self.image, *command],
-                       check=True, capture_output=True, text=True, timeout=120)
+        subprocess.run(
+            [*self.base(), "run", "--detach", *self.run_args(name), self.image, *command],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         self.started.append(name)
         return name
 
@@ -165,12 +198,20 @@ class Tend:
     def text(self, sender: str, body: str) -> str:
         """An inbound SMS through the signed webhook, as Twilio would post it; returns Tend's TwiML reply."""
         sid = "SM" + uuid.uuid4().hex
-        params = {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT_SID, "From": sender,
-                  "To": TEND_NUMBER, "Body": body, "NumMedia": "0"}
+        params = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": sender,
+            "To": TEND_NUMBER,
+            "Body": body,
+            "NumMedia": "0",
+        }
         path = "/webhooks/twilio/sms"
         signature = RequestValidator(AUTH_TOKEN).compute_signature(self.base_url + path, params)
-        response = requests.post(self.base_url + path, data=params, timeout=15,
-                                 headers={"X-Twilio-Signature": signature})
+        response = requests.post(
+            self.base_url + path, data=params, timeout=15, headers={"X-Twilio-Signature": signature}
+        )
         check(response.status_code == 200, f"webhook answered {response.status_code}: {response.text[:300]}")
         message = ElementTree.fromstring(response.content).find("Message")
         return "" if message is None else (message.text or "")
@@ -199,21 +240,38 @@ def daytime_zone(now: datetime) -> ZoneInfo:
 def check_confinement(podman: Podman, name: str) -> None:
     """The main process runs as the image's user; the root file system refuses writes; /tmp accepts them."""
     uids = podman.exec(name, "python3", "-c", PROCESS_UIDS)
-    check(uids.returncode == 0 and uids.stdout.split() == [str(EXPECTED_UID)],
-          f"{name}: processes run as uids {uids.stdout.split()} (want only {EXPECTED_UID}) {uids.stderr}")
+    check(
+        uids.returncode == 0 and uids.stdout.split() == [str(EXPECTED_UID)],
+        f"{name}: processes run as uids {uids.stdout.split()} (want only {EXPECTED_UID}) {uids.stderr}",
+    )
     check(podman.inspect(name)["HostConfig"]["ReadonlyRootfs"] is True, f"{name}: root file system is writable")
-    probe = ("import sys\nfor path in ('/srv/tend/probe', '/opt/tend/probe', '/probe'):\n"
-             "    try:\n        open(path, 'w')\n    except OSError as e:\n        continue\n"
-             "    sys.exit('wrote ' + path)\nopen('/tmp/probe', 'w').write('ok')\n")
+    probe = (
+        "import sys\nfor path in ('/srv/tend/probe', '/opt/tend/probe', '/probe'):\n"
+        "    try:\n        open(path, 'w')\n    except OSError as e:\n        continue\n"
+        "    sys.exit('wrote ' + path)\nopen('/tmp/probe', 'w').write('ok')\n"
+    )
     result = podman.exec(name, "python3", "-c", probe)
     check(result.returncode == 0, f"{name}: confinement probe failed: {result.stdout}{result.stderr}")
 
 
 @contextlib.contextmanager
 def fake_twilio(port: int) -> Iterator[str]:
-    process = subprocess.Popen([sys.executable, "-m", "tests.fake_twilio", "--port", str(port),
-                                "--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN],
-                               cwd=REPO, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.fake_twilio",
+            "--port",
+            str(port),
+            "--account-sid",
+            ACCOUNT_SID,
+            "--auth-token",
+            AUTH_TOKEN,
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         url = process.stdout.readline().strip()
@@ -258,9 +316,12 @@ def journey(podman: Podman, tend: Tend, steps: Steps) -> None:
         check("database at head" in result.stdout, f"db upgrade said: {result.stdout!r}")
 
     with steps.step("web, worker and two clocks started; /readyz answers 200"):
-        names = [podman.start("web", "web", "--workers", "2", "--threads", "4"),
-                 podman.start("worker", "worker", "--processes", "1", "--threads", "4"),
-                 podman.start("clock-1", "clock"), podman.start("clock-2", "clock")]
+        names = [
+            podman.start("web", "web", "--workers", "2", "--threads", "4"),
+            podman.start("worker", "worker", "--processes", "1", "--threads", "4"),
+            podman.start("clock-1", "clock"),
+            podman.start("clock-2", "clock"),
+        ]
         wait_for("web /readyz", lambda: tend.api("GET", "/readyz").status_code == 200, timeout=90)
         for name in names:
             check(podman.running(name), f"{name} stopped:\n{podman.logs(name)}")
@@ -269,7 +330,7 @@ def journey(podman: Podman, tend: Tend, steps: Steps) -> None:
         for name in podman.started:
             check_confinement(podman, name)
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     zone = daytime_zone(now)
     with steps.step(f"sign-up; the opt-in SMS reaches Twilio; YES by signed webhook ({zone.key})"):
         alice = sign_up(tend, "Alice", ALICE, zone.key)
@@ -285,9 +346,19 @@ def journey(podman: Podman, tend: Tend, steps: Steps) -> None:
         circle = tend.api("POST", "/api/v1/circles", token, json={"name": "Just me"})
         check(circle.status_code == 201, f"circle: {circle.status_code} {circle.text[:300]}")
         starts = (now + timedelta(minutes=6)).astimezone(zone).replace(second=0, microsecond=0, tzinfo=None)
-        ritual = tend.api("POST", f"/api/v1/circles/{circle.json()['id']}/rituals", token, json={
-            "title": "Image test walk", "starts": starts.isoformat(timespec="minutes"), "timezone": zone.key,
-            "rrule": "FREQ=DAILY", "duration_minutes": 30, "remind_before_minutes": 15})
+        ritual = tend.api(
+            "POST",
+            f"/api/v1/circles/{circle.json()['id']}/rituals",
+            token,
+            json={
+                "title": "Image test walk",
+                "starts": starts.isoformat(timespec="minutes"),
+                "timezone": zone.key,
+                "rrule": "FREQ=DAILY",
+                "duration_minutes": 30,
+                "remind_before_minutes": 15,
+            },
+        )
         check(ritual.status_code == 201, f"ritual: {ritual.status_code} {ritual.text[:300]}")
 
         def reminders() -> list[str]:
@@ -335,10 +406,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"image journey: {args.image}, web on 127.0.0.1:{web_port}, Redis {REDIS_URL}", flush=True)
     with fake_twilio(twilio_port) as twilio_url, scratch_database() as database_url:
         public_url = f"http://127.0.0.1:{web_port}"
-        env = {"DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "TEND_SECRET_KEY": uuid.uuid4().hex * 2,
-               "TEND_PUBLIC_URL": public_url, "TEND_PORT": str(web_port), "TEND_CLOCK_INTERVAL": "1",
-               "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-               "TWILIO_FROM_NUMBER": TEND_NUMBER, "TWILIO_API_BASE_URL": twilio_url}
+        env = {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL,
+            "TEND_SECRET_KEY": uuid.uuid4().hex * 2,
+            "TEND_PUBLIC_URL": public_url,
+            "TEND_PORT": str(web_port),
+            "TEND_CLOCK_INTERVAL": "1",
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_FROM_NUMBER": TEND_NUMBER,
+            "TWILIO_API_BASE_URL": twilio_url,
+        }
         podman = Podman(args.image, uuid.uuid4().hex[:6], env)
         try:
             journey(podman, Tend(public_url, twilio_url), steps)

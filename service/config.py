@@ -10,15 +10,16 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlsplit
 
-import phonenumbers
 from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from service.core.phones import PhoneError, e164
 
 DEFAULT_VAR_DIR = Path("var")
 TWILIO_SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
@@ -60,6 +61,18 @@ class Config:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def limits_storage_uri(self) -> str:
+        """REDIS_URL as the `limits` library names the same server (it spells a socket `redis+unix://`);
+        in memory without Redis. Both the API rate limits and the shared SMS send rate count there."""
+        return limits_uri(self.redis_url)
+
+
+def limits_uri(redis_url: str | None) -> str:
+    if redis_url is None:
+        return "memory://"
+    return "redis+" + redis_url if redis_url.startswith("unix://") else redis_url
+
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name)
@@ -80,8 +93,9 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool = False,
-            low: float, high: float) -> float:
+def _number(
+    env: Mapping[str, str], name: str, default: float, *, integer: bool = False, low: float, high: float
+) -> float:
     raw = _get(env, name)
     if raw is None:
         return default
@@ -112,7 +126,7 @@ def database_url(env: Mapping[str, str], var_dir: Path = DEFAULT_VAR_DIR) -> str
         return f"sqlite:///{(var_dir / 'tend.db').resolve()}"
     for prefix in ("postgres://", "postgresql://"):
         if raw.startswith(prefix):
-            raw = "postgresql+psycopg://" + raw[len(prefix):]
+            raw = "postgresql+psycopg://" + raw[len(prefix) :]
     try:
         url = make_url(raw)
     except ArgumentError:
@@ -152,16 +166,17 @@ def _twilio(env: Mapping[str, str]) -> dict[str, str | None]:
         raise ConfigError(missing, "must be set together with the other Twilio credential")
     if from_number is not None:
         try:
-            parsed = phonenumbers.parse(from_number, None)
-        except phonenumbers.NumberParseException:
-            parsed = None
-        if parsed is None or not phonenumbers.is_valid_number(parsed):
-            raise ConfigError("TWILIO_FROM_NUMBER", f"must be an E.164 number such as +15551234567 (got {from_number!r})")
-        from_number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            from_number = e164(from_number)
+        except PhoneError:
+            raise ConfigError(
+                "TWILIO_FROM_NUMBER", f"must be an E.164 number such as +15551234567 (got {from_number!r})"
+            ) from None
     if service_sid is not None and not MESSAGING_SERVICE_SID_RE.match(service_sid):
         raise ConfigError("TWILIO_MESSAGING_SERVICE_SID", "must be 'MG' followed by 32 hex digits")
     if sid is not None and from_number is None and service_sid is None:
-        raise ConfigError("TWILIO_FROM_NUMBER", "set it or TWILIO_MESSAGING_SERVICE_SID when Twilio credentials are given")
+        raise ConfigError(
+            "TWILIO_FROM_NUMBER", "set it or TWILIO_MESSAGING_SERVICE_SID when Twilio credentials are given"
+        )
     return {
         "twilio_account_sid": sid,
         "twilio_auth_token": token,
@@ -196,7 +211,7 @@ def load(env: Mapping[str, str] | None = None, var_dir: Path = DEFAULT_VAR_DIR) 
         database_url=database_url(env, var_dir),
         redis_url=redis_url(env),
         **_twilio(env),
-        public_url=_http_url(env, "TEND_PUBLIC_URL", "http://127.0.0.1:8000"),
+        public_url=_http_url(env, "TEND_PUBLIC_URL", "http://127.0.0.1:8000") or "http://127.0.0.1:8000",
         secret_key=_secret_key(env, var_dir),
         clock_interval=_number(env, "TEND_CLOCK_INTERVAL", 15.0, low=0.1, high=3600),
         port=int(_number(env, "TEND_PORT", 8000, integer=True, low=1, high=65535)),

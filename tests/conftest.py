@@ -6,28 +6,30 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 import pytest
 import redis as redis_lib
 from sqlalchemy import text
 
-os.environ.pop("REDIS_URL", None)  # tests choose their broker explicitly; workers.broker reads this at import
-
-from service import config as config_module  # noqa: E402
-from service.app import create_app  # noqa: E402
-from service.db import Database  # noqa: E402
-from service.migrate import upgrade  # noqa: E402
-from service.models import Base  # noqa: E402
-from service.runtime import Runtime  # noqa: E402
-from tests.fake_twilio import FakeTwilio  # noqa: E402
+from service import config as config_module
+from service.domain.db import Database
+from service.domain.migrate import upgrade
+from service.domain.models import Base
+from service.domain.runtime import Runtime
+from service.web.app import create_app
+from tests.fake_twilio import FakeTwilio
+from workers import actors, delivery
+from workers import clock as clock_module
+from workers import runtime as worker_runtime
+from workers.runtime import SendRate, WorkerContext, make_transport
 
 PG_ADMIN_URL = os.environ.get("TEND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("TEND_TEST_REDIS", "redis://127.0.0.1:6379/15")
-T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 class MovableClock:
@@ -54,6 +56,8 @@ class RecordingDoorbell:
     def __init__(self) -> None:
         self.sms: list[list[int]] = []
         self.feeds: list[list[int]] = []
+        self.reconciles: list[list[int]] = []
+        self.digests: list[list[int]] = []
         self.broken = False
 
     def send_sms(self, outbound_ids) -> None:
@@ -61,6 +65,12 @@ class RecordingDoorbell:
 
     def render_feeds(self, feed_ids) -> None:
         self.feeds.append(list(feed_ids))
+
+    def reconcile_sms(self, outbound_ids) -> None:
+        self.reconciles.append(list(outbound_ids))
+
+    def make_digests(self, person_ids) -> None:
+        self.digests.append(list(person_ids))
 
     def ping(self) -> None:
         if self.broken:
@@ -155,7 +165,9 @@ class People:
         self.ids: dict[str, int] = {}
 
     def create(self, name: str, timezone: str = "America/New_York") -> dict:
-        response = self.client.post("/api/v1/people", json={"name": name, "phone": self.PHONES[name], "timezone": timezone})
+        response = self.client.post(
+            "/api/v1/people", json={"name": name, "phone": self.PHONES[name], "timezone": timezone}
+        )
         assert response.status_code == 201, response.get_json()
         body = response.get_json()
         self.tokens[name], self.ids[name] = body["token"], body["id"]
@@ -171,27 +183,37 @@ def people(client) -> People:
 
 
 class SmsPipeline:
-    """Clock + dispatcher run synchronously: `tick()` does what `tend clock` and the workers do."""
+    """Clock + workers run synchronously: `tick()` does what `tend clock` and the workers do.
+
+    Every ring is handed to the real actor, in this thread, with this pipeline's worker context.
+    """
 
     def __init__(self, runtime: Runtime, doorbell: RecordingDoorbell, transport) -> None:
-        from workers.runtime import SendRate, WorkerContext
-
         self.ctx = WorkerContext(runtime, transport, SendRate(10_000))
         self.doorbell = doorbell
 
     def tick(self):
-        from workers import clock as clock_module
-
-        report = clock_module.tick(self.ctx)
+        report = clock_module.tick(self.ctx.runtime)
         self.drain()
         return report
 
     def drain(self) -> int:
-        from workers import dispatch
-
+        """Run everything rung so far (and whatever that rings); returns the SMS sent."""
         sent = 0
-        while self.doorbell.sms:
-            sent += dispatch.send_batch(self.ctx, self.doorbell.sms.pop(0))
+        worker_runtime.install(self.ctx)
+        try:
+            while self.doorbell.sms or self.doorbell.reconciles or self.doorbell.digests or self.doorbell.feeds:
+                while self.doorbell.reconciles:
+                    actors.reconcile_sms(self.doorbell.reconciles.pop(0))
+                while self.doorbell.digests:
+                    actors.make_digests(self.doorbell.digests.pop(0))
+                while self.doorbell.sms:
+                    sent += delivery.send_batch(self.ctx, self.doorbell.sms.pop(0))
+                while self.doorbell.feeds:
+                    for feed_id in self.doorbell.feeds.pop(0):
+                        actors.render_feed(feed_id)
+        finally:
+            worker_runtime.install(None)
         return sent
 
 
@@ -201,14 +223,16 @@ def twilio_runtime(runtime: Runtime, fake_twilio: FakeTwilio) -> Runtime:
     import dataclasses
 
     runtime.config = dataclasses.replace(
-        runtime.config, twilio_account_sid=fake_twilio.account_sid, twilio_auth_token=fake_twilio.auth_token,
-        twilio_from_number="+15005550006", twilio_api_base_url=fake_twilio.base_url)
+        runtime.config,
+        twilio_account_sid=fake_twilio.account_sid,
+        twilio_auth_token=fake_twilio.auth_token,
+        twilio_from_number="+15005550006",
+        twilio_api_base_url=fake_twilio.base_url,
+    )
     return runtime
 
 
 @pytest.fixture
 def sms(twilio_runtime: Runtime, doorbell: RecordingDoorbell) -> SmsPipeline:
     """Real clock and dispatcher, real twilio SDK, fake Twilio server on loopback."""
-    from workers.runtime import make_transport
-
     return SmsPipeline(twilio_runtime, doorbell, make_transport(twilio_runtime.config))

@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
@@ -80,22 +80,29 @@ def _not_found(path: str) -> _Reply:
 def _instant(value: str) -> datetime:
     """A DateSent filter value: `YYYY-MM-DD` or the SDK's `YYYY-MM-DDTHH:MM:SSZ`, as aware UTC."""
     parsed = datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 def _matches(record: dict, filters: dict[str, str]) -> bool:
     sent = record["date_created"].replace(microsecond=0)  # the API's dates have second precision
-    return (filters.get("To", record["to"]) == record["to"]
-            and filters.get("From", record["from_"]) == record["from_"]
-            and ("DateSent>" not in filters or sent >= _instant(filters["DateSent>"]))
-            and ("DateSent<" not in filters or sent <= _instant(filters["DateSent<"])))
+    return (
+        filters.get("To", record["to"]) == record["to"]
+        and filters.get("From", record["from_"]) == record["from_"]
+        and ("DateSent>" not in filters or sent >= _instant(filters["DateSent>"]))
+        and ("DateSent<" not in filters or sent <= _instant(filters["DateSent<"]))
+    )
 
 
 class FakeTwilio:
     """The fake's state and its answers, in Twilio's terms; `_Handler` does the HTTP."""
 
-    def __init__(self, account_sid: str = DEFAULT_ACCOUNT_SID, auth_token: str = DEFAULT_AUTH_TOKEN,
-                 host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = DEFAULT_AUTH_TOKEN,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self._address = (host, port)
@@ -112,8 +119,9 @@ class FakeTwilio:
 
     def start(self) -> FakeTwilio:
         self._server = _Server(self._address, self)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-twilio", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -143,8 +151,16 @@ class FakeTwilio:
         with self._lock:
             return [dict(record) for record in self._messages]
 
-    def fail(self, to: str, *, status: int, code: int | None = None, times: int | None = None,
-             message: str = "Simulated failure", retry_after: int | None = None) -> None:
+    def fail(
+        self,
+        to: str,
+        *,
+        status: int,
+        code: int | None = None,
+        times: int | None = None,
+        message: str = "Simulated failure",
+        retry_after: int | None = None,
+    ) -> None:
         """Answer sends to `to` with this error: `times` attempts, or every one if None."""
         if times is not None and times < 1:
             raise ValueError("times must be at least 1 (or None for always)")
@@ -167,17 +183,22 @@ class FakeTwilio:
                 raise ValueError(f"message {sid} was sent without a StatusCallback")
             record |= {"status": status, "error_code": error_code}
             params = {
-                "MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status,
-                "To": record["to"], "From": record["from_"] or SERVICE_POOL_NUMBER,
-                "AccountSid": self.account_sid, "ApiVersion": API_VERSION,
-                "MessagingServiceSid": record["messaging_service_sid"], "ErrorCode": error_code,
+                "MessageSid": sid,
+                "SmsSid": sid,
+                "MessageStatus": status,
+                "SmsStatus": status,
+                "To": record["to"],
+                "From": record["from_"] or SERVICE_POOL_NUMBER,
+                "AccountSid": self.account_sid,
+                "ApiVersion": API_VERSION,
+                "MessagingServiceSid": record["messaging_service_sid"],
+                "ErrorCode": error_code,
             }
         params = {name: str(value) for name, value in params.items() if value is not None}
         signature = RequestValidator(self.auth_token).compute_signature(url, params)
         return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10).status_code
 
-    def answer(self, method: str, path: str, authorization: str | None,
-               query: dict[str, str], body: bytes) -> _Reply:
+    def answer(self, method: str, path: str, authorization: str | None, query: dict[str, str], body: bytes) -> _Reply:
         """The reply to one HTTP request (called by the request handler's threads)."""
         if path.startswith("/_fake/"):
             return self._control(method, path, body)
@@ -203,12 +224,16 @@ class FakeTwilio:
             if failure is not None:
                 return failure.reply()
             record = {
-                "sid": "SM" + uuid.uuid4().hex, "to": to, "from_": form.get("From"),
-                "messaging_service_sid": form.get("MessagingServiceSid"), "body": body,
+                "sid": "SM" + uuid.uuid4().hex,
+                "to": to,
+                "from_": form.get("From"),
+                "messaging_service_sid": form.get("MessagingServiceSid"),
+                "body": body,
                 "status_callback": form.get("StatusCallback"),
                 # Twilio answers "accepted" when it still has to pick the service's sender.
-                "status": "queued" if form.get("From") else "accepted", "error_code": None,
-                "date_created": datetime.now(timezone.utc),
+                "status": "queued" if form.get("From") else "accepted",
+                "error_code": None,
+                "date_created": datetime.now(UTC),
             }
             self._messages.append(record)
             reply = _Reply(201, self._resource(record))
@@ -229,18 +254,25 @@ class FakeTwilio:
         size, page = int(query.get("PageSize", 50)), int(query.get("Page", 0))
         with self._lock:
             matching = [record for record in reversed(self._messages) if _matches(record, filters)]
-            records = [self._resource(record) for record in matching[page * size:(page + 1) * size]]
+            records = [self._resource(record) for record in matching[page * size : (page + 1) * size]]
 
         def page_uri(number: int) -> str:
             return f"{path}?{urlencode({**filters, 'PageSize': size, 'Page': number})}"
 
-        return _Reply(200, {
-            "messages": records, "page": page, "page_size": size,
-            "start": page * size, "end": page * size + max(len(records) - 1, 0),
-            "uri": page_uri(page), "first_page_uri": page_uri(0),
-            "next_page_uri": page_uri(page + 1) if (page + 1) * size < len(matching) else None,
-            "previous_page_uri": page_uri(page - 1) if page > 0 else None,
-        })
+        return _Reply(
+            200,
+            {
+                "messages": records,
+                "page": page,
+                "page_size": size,
+                "start": page * size,
+                "end": page * size + max(len(records) - 1, 0),
+                "uri": page_uri(page),
+                "first_page_uri": page_uri(0),
+                "next_page_uri": page_uri(page + 1) if (page + 1) * size < len(matching) else None,
+                "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+            },
+        )
 
     def _fetch(self, sid: str) -> _Reply:
         with self._lock:
@@ -255,20 +287,34 @@ class FakeTwilio:
         created = format_datetime(record["date_created"])
         uri = f"{self._account_path}/Messages/{record['sid']}.json"
         return {
-            "account_sid": self.account_sid, "api_version": API_VERSION, "body": record["body"],
-            "date_created": created, "date_sent": created, "date_updated": created,
-            "direction": "outbound-api", "error_code": record["error_code"], "error_message": None,
-            "from": record["from_"], "messaging_service_sid": record["messaging_service_sid"],
-            "num_media": "0", "num_segments": "1", "price": None, "price_unit": "USD",
-            "sid": record["sid"], "status": record["status"], "to": record["to"], "uri": uri,
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": record["body"],
+            "date_created": created,
+            "date_sent": created,
+            "date_updated": created,
+            "direction": "outbound-api",
+            "error_code": record["error_code"],
+            "error_message": None,
+            "from": record["from_"],
+            "messaging_service_sid": record["messaging_service_sid"],
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": record["sid"],
+            "status": record["status"],
+            "to": record["to"],
+            "uri": uri,
             "subresource_uris": {"media": uri.removesuffix(".json") + "/Media.json"},
         }
 
     def _control(self, method: str, path: str, body: bytes) -> _Reply:
         """The endpoints other processes use to inspect and steer a fake running on its own."""
         if (method, path) == ("GET", "/_fake/messages"):
-            return _Reply(200, [record | {"date_created": record["date_created"].isoformat()}
-                                for record in self.messages])
+            return _Reply(
+                200, [record | {"date_created": record["date_created"].isoformat()} for record in self.messages]
+            )
         if (method, path) == ("POST", "/_fake/reset"):
             self.reset()
             return _Reply(200, {})
@@ -299,8 +345,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         url = urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        reply = self.server.fake.answer(self.command, url.path, self.headers.get("Authorization"),
-                                        dict(parse_qsl(url.query)), body)
+        reply = self.server.fake.answer(
+            self.command, url.path, self.headers.get("Authorization"), dict(parse_qsl(url.query)), body
+        )
         content = json.dumps(reply.payload).encode()
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json")

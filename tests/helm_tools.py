@@ -42,9 +42,9 @@ def helm_python() -> Path:
         return HELM_PYTHON
     env = {**os.environ, "PYENV_VERSION": PYENV_VERSION}
     python312 = shutil.which("python3.12", path=env.get("PATH"))
-    usable = python312 is not None and subprocess.run(
-        [python312, "--version"], env=env, capture_output=True
-    ).returncode == 0
+    usable = (
+        python312 is not None and subprocess.run([python312, "--version"], env=env, capture_output=True).returncode == 0
+    )
     if not usable:
         message = (
             "the chart checks need Python 3.12 (Helm's Go library requires >=3.12):"
@@ -54,7 +54,5 @@ def helm_python() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     _run_or_fail([python312, "-m", "venv", HELM_VENV], env)
-    _run_or_fail(
-        [HELM_PYTHON, "-m", "pip", "install", "--quiet", "--require-hashes", "-r", HELM_LOCK], env
-    )
+    _run_or_fail([HELM_PYTHON, "-m", "pip", "install", "--quiet", "--require-hashes", "-r", HELM_LOCK], env)
     return HELM_PYTHON

@@ -10,13 +10,18 @@ import time
 
 import requests
 from click.testing import CliRunner
+from sqlalchemy import func, select
 
-from service.cli import main
+from service.domain.db import Database
+from service.domain.models import Circle, OutboundSms
+from service.entry.cli import main
 
 
 def embedded_env(tmp_path, **extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TEND_", "DATABASE_URL", "REDIS_URL"))}
-    return env | {"DATABASE_URL": f"sqlite:///{tmp_path}/tend.db", "TEND_SECRET_KEY": "cli-test-secret-0123456789"} | extra
+    return (
+        env | {"DATABASE_URL": f"sqlite:///{tmp_path}/tend.db", "TEND_SECRET_KEY": "cli-test-secret-0123456789"} | extra
+    )
 
 
 def free_port() -> int:
@@ -33,7 +38,7 @@ def test_db_upgrade_then_clock_once_on_sqlite(tmp_path, monkeypatch):
     assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
     result = runner.invoke(main, ["clock", "--once"])
     assert result.exit_code == 0, result.output
-    assert "materialized=0 rung=0 closed=0 reconciled=0 reports=0 feeds=0 digests=0" in result.output
+    assert "materialized=0 rung=0 closed=0 reconciling=0 reports=0 feeds=0 digests=0" in result.output
 
 
 def test_demo_prints_a_feed_url_and_the_sms_it_would_send(tmp_path, monkeypatch):
@@ -47,11 +52,31 @@ def test_demo_prints_a_feed_url_and_the_sms_it_would_send(tmp_path, monkeypatch)
     assert "your promise to Alex: Book the restaurant" in result.output
 
 
+def test_demo_twice_reuses_its_circle_and_texts_nobody(tmp_path, monkeypatch):
+    for key, value in embedded_env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    first, second = (CliRunner().invoke(main, ["demo"]) for _ in range(2))
+    assert first.exit_code == second.exit_code == 0, second.output
+    circle_ids = {re.search(r"\(id (\d+)\)", result.output)[1] for result in (first, second)}
+    assert len(circle_ids) == 1
+    database = Database(f"sqlite:///{tmp_path}/tend.db")
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(OutboundSms)) == 0
+        assert session.scalar(select(func.count()).select_from(Circle)) == 1
+    database.dispose()
+
+
 def test_tend_up_serves_the_api_and_prints_sms_to_the_console(tmp_path):
     port = free_port()
     env = embedded_env(tmp_path, TEND_PORT=str(port), TEND_CLOCK_INTERVAL="0.5")
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", "up"], env=env, cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.entry.cli", "up"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -64,8 +89,11 @@ def test_tend_up_serves_the_api_and_prints_sms_to_the_console(tmp_path):
             assert time.monotonic() < deadline, "tend up did not answer /healthz"
             time.sleep(0.2)
         assert requests.get(f"{base}/readyz", timeout=5).status_code == 200
-        created = requests.post(f"{base}/api/v1/people", timeout=5,
-                                json={"name": "Alice", "phone": "+12025550101", "timezone": "Europe/London"})
+        created = requests.post(
+            f"{base}/api/v1/people",
+            timeout=5,
+            json={"name": "Alice", "phone": "+12025550101", "timezone": "Europe/London"},
+        )
         assert created.status_code == 201
     finally:
         process.send_signal(signal.SIGTERM)

@@ -21,7 +21,12 @@ def test_defaults_are_the_embedded_ones(tmp_path):
     config = load({}, var_dir=tmp_path)
     assert config.database_url == f"sqlite:///{tmp_path.resolve()}/tend.db"
     assert config.redis_url is None and not config.uses_twilio
-    assert (config.public_url, config.clock_interval, config.port, config.sms_mps) == ("http://127.0.0.1:8000", 15.0, 8000, 1.0)
+    assert (config.public_url, config.clock_interval, config.port, config.sms_mps) == (
+        "http://127.0.0.1:8000",
+        15.0,
+        8000,
+        1.0,
+    )
 
 
 def test_it_keeps_a_generated_secret_key_per_install(tmp_path):
@@ -39,7 +44,10 @@ def test_it_maps_plain_postgres_urls_to_the_installed_driver(url):
         ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
         ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
         ({"REDIS_URL": "http://redis"}, "REDIS_URL"),
-        ({"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+12125550101"}, "TWILIO_ACCOUNT_SID"),
+        (
+            {"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+12125550101"},
+            "TWILIO_ACCOUNT_SID",
+        ),
         ({"TWILIO_ACCOUNT_SID": SID, "TWILIO_FROM_NUMBER": "+12125550101"}, "TWILIO_AUTH_TOKEN"),
         ({"TWILIO_AUTH_TOKEN": "t"}, "TWILIO_ACCOUNT_SID"),
         ({"TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": "t"}, "TWILIO_FROM_NUMBER"),
@@ -71,16 +79,29 @@ def test_secrets_can_come_from_mounted_files(tmp_path):
 
 
 def test_twilio_settings_are_accepted_and_normalized():
-    config = load(GOOD | {"TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+1 212 555 0101",
-                          "TWILIO_API_BASE_URL": "http://127.0.0.1:9999/"})
+    config = load(
+        GOOD
+        | {
+            "TWILIO_ACCOUNT_SID": SID,
+            "TWILIO_AUTH_TOKEN": "t",
+            "TWILIO_FROM_NUMBER": "+1 212 555 0101",
+            "TWILIO_API_BASE_URL": "http://127.0.0.1:9999/",
+        }
+    )
     assert config.uses_twilio and config.twilio_from_number == "+12125550101"
     assert config.twilio_api_base_url == "http://127.0.0.1:9999"
 
 
 def test_tend_fails_at_start_with_one_line_for_an_unreachable_database(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "TEND_SECRET_KEY": "x" * 20}
-    result = subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], env=env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "service.entry.cli", "db", "upgrade"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("tend: configuration error: DATABASE_URL: cannot connect")
     assert len(result.stderr.strip().splitlines()) == 1
@@ -88,7 +109,16 @@ def test_tend_fails_at_start_with_one_line_for_an_unreachable_database(tmp_path)
 
 def test_tend_fails_at_start_naming_a_bad_variable(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "TEND_PORT": "http", "TEND_SECRET_KEY": "x" * 20}
-    result = subprocess.run([sys.executable, "-m", "service.cli", "web"], env=env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "service.entry.cli", "web"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip() == "tend: configuration error: TEND_PORT: must be an integer between 1 and 65535 (got 'http')"
+    assert (
+        result.stderr.strip()
+        == "tend: configuration error: TEND_PORT: must be an integer between 1 and 65535 (got 'http')"
+    )

@@ -25,9 +25,7 @@ def helm_python() -> Path:
 
 
 def run_lint(helm_python: Path, chart: Path = CHART) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [helm_python, LINT_SCRIPT, chart], capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([helm_python, LINT_SCRIPT, chart], capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture
@@ -70,9 +68,7 @@ def test_lint_fails_on_a_corrupted_template(
     assert "FAIL  chart defaults" in result.stdout
 
 
-def test_lint_fails_on_a_scenario_value_the_schema_rejects(
-    helm_python: Path, chart_copy: Path
-) -> None:
+def test_lint_fails_on_a_scenario_value_the_schema_rejects(helm_python: Path, chart_copy: Path) -> None:
     scenario = chart_copy / "ci" / "default-values.yaml"
     scenario.write_text(scenario.read_text() + "webb:\n  replicaCount: 3\n")
 
@@ -83,9 +79,7 @@ def test_lint_fails_on_a_scenario_value_the_schema_rejects(
     assert "ok    ci/existing-secret-values.yaml" in result.stdout
 
 
-def test_lint_fails_when_a_scenario_lacks_a_required_value(
-    helm_python: Path, chart_copy: Path
-) -> None:
+def test_lint_fails_when_a_scenario_lacks_a_required_value(helm_python: Path, chart_copy: Path) -> None:
     scenario = chart_copy / "ci" / "default-values.yaml"
     lines = scenario.read_text().splitlines(keepends=True)
     scenario.write_text("".join(line for line in lines if "databaseUrl" not in line))

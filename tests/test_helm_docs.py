@@ -32,6 +32,7 @@ def test_every_value_has_a_param_comment() -> None:
     values = yaml.safe_load(text)
 
     # A @param may document a whole mapping (e.g. web.resources); every leaf must be under one.
-    undocumented = {leaf for leaf in leaves(values)
-                    if not any(leaf == name or leaf.startswith(name + ".") for name in documented)}
+    undocumented = {
+        leaf for leaf in leaves(values) if not any(leaf == name or leaf.startswith(name + ".") for name in documented)
+    }
     assert undocumented == set()

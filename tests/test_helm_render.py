@@ -26,8 +26,7 @@ PRODUCTION_DIGEST = "sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f
 
 
 def run_render(helm_python: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([helm_python, RENDER_SCRIPT, *map(str, args)],
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run([helm_python, RENDER_SCRIPT, *map(str, args)], capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,9 @@ def helm_python() -> Path:
 
 
 @pytest.fixture(scope="module")
-def render(helm_python: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+def render(
+    helm_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     out = tmp_path_factory.mktemp("rendered")
     return run_render(helm_python, "--out", out), out
 
@@ -49,7 +50,9 @@ def objects_of(out: Path, scenario: str) -> list[dict[str, Any]]:
 
 def one(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert len(found) == 1, f"{kind}/{name}: {len(found)} found among {[(o['kind'], o['metadata']['name']) for o in objects]}"
+    assert len(found) == 1, (
+        f"{kind}/{name}: {len(found)} found among {[(o['kind'], o['metadata']['name']) for o in objects]}"
+    )
     return found[0]
 
 
@@ -110,7 +113,9 @@ def test_default_replicas_and_a_disruption_budget_for_web(render) -> None:
     assert result.returncode == 0, result.stdout
     default = objects_of(out, "default")
 
-    replicas = {name: one(default, "Deployment", f"tend-{name}")["spec"]["replicas"] for name in ("web", "worker", "clock")}
+    replicas = {
+        name: one(default, "Deployment", f"tend-{name}")["spec"]["replicas"] for name in ("web", "worker", "clock")
+    }
     assert replicas == {"web": 2, "worker": 2, "clock": 1}
     assert one(default, "PodDisruptionBudget", "tend-web")["spec"]["minAvailable"] == 1
 
@@ -147,8 +152,12 @@ def test_every_pod_is_non_root_read_only_without_capabilities_and_with_resources
 
 
 def test_every_tend_container_runs_the_image_pinned_by_digest(production) -> None:
-    images = {c["image"] for spec in pod_specs(production).values() for c in spec["containers"]
-              if c["name"] in TEND_CONTAINERS}
+    images = {
+        c["image"]
+        for spec in pod_specs(production).values()
+        for c in spec["containers"]
+        if c["name"] in TEND_CONTAINERS
+    }
 
     assert images == {f"registry.example.com/tend/tend@{PRODUCTION_DIGEST}"}
 
@@ -179,8 +188,10 @@ def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook_before_their_setti
         copy = one(production, kind, "tend-migrations")["metadata"]["annotations"]
         assert copy["helm.sh/hook"] == "pre-install,pre-upgrade"
         assert int(copy["helm.sh/hook-weight"]) < int(annotations["helm.sh/hook-weight"])
-    assert migrations["envFrom"] == [{"configMapRef": {"name": "tend-migrations"}},
-                                     {"secretRef": {"name": "tend-migrations"}}]
+    assert migrations["envFrom"] == [
+        {"configMapRef": {"name": "tend-migrations"}},
+        {"secretRef": {"name": "tend-migrations"}},
+    ]
 
 
 def test_the_sending_and_consent_settings_reach_every_container(production) -> None:
@@ -231,9 +242,11 @@ def test_a_manifest_kubernetes_would_reject_fails_the_render(helm_python: Path, 
 
 def test_a_writable_root_file_system_fails_the_policy_check(helm_python: Path, chart_copy: Path) -> None:
     scenario = chart_copy / "ci" / "writable-values.yaml"
-    scenario.write_text((chart_copy / "ci" / "default-values.yaml").read_text()
-                        + "worker:\n  containerSecurityContext:\n    readOnlyRootFilesystem: false\n"
-                        + "    allowPrivilegeEscalation: false\n    capabilities:\n      drop: [ALL]\n")
+    scenario.write_text(
+        (chart_copy / "ci" / "default-values.yaml").read_text()
+        + "worker:\n  containerSecurityContext:\n    readOnlyRootFilesystem: false\n"
+        + "    allowPrivilegeEscalation: false\n    capabilities:\n      drop: [ALL]\n"
+    )
 
     result = run_render(helm_python, "--chart", chart_copy, "--only", "writable")
 

@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from service.migrate import downgrade, upgrade
-from service.models import Base
+from service.domain.migrate import downgrade, upgrade
+from service.domain.models import Base
 
 
 def drift(url: str) -> list:

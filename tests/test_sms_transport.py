@@ -7,11 +7,11 @@ import json
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import parse_qsl
 
 import pytest
@@ -78,8 +78,9 @@ def test_it_passes_the_status_callback_through(fake_twilio):
 
 
 def test_wrong_credentials_are_a_permanent_error(fake_twilio):
-    transport = TwilioTransport(fake_twilio.account_sid, "wrong-token", from_number=SENDER,
-                                api_base_url=fake_twilio.base_url)
+    transport = TwilioTransport(
+        fake_twilio.account_sid, "wrong-token", from_number=SENDER, api_base_url=fake_twilio.base_url
+    )
 
     error = send_error(transport)
 
@@ -142,7 +143,7 @@ def test_unreachable_twilio_is_retryable(fake_twilio):
 
 def test_find_recent_finds_the_sent_message_by_body(fake_twilio):
     transport = transport_for(fake_twilio)
-    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    since = datetime.now(UTC) - timedelta(seconds=1)
     transport.send(BOB, "Tend: hello")
     sid = transport.send(ALICE, "Tend: hello")
     transport.send(ALICE, "Tend: another")
@@ -202,8 +203,18 @@ def test_status_callbacks_are_signed_so_request_validator_accepts_them(fake_twil
     assert fake_twilio.send_status_callback(sid, "undelivered", error_code=30003) == 204
 
     [(form, signature)] = received
-    assert form | {"MessageSid": sid, "MessageStatus": "undelivered", "To": ALICE, "From": SENDER,
-                   "AccountSid": fake_twilio.account_sid, "ErrorCode": "30003"} == form
+    assert (
+        form
+        | {
+            "MessageSid": sid,
+            "MessageStatus": "undelivered",
+            "To": ALICE,
+            "From": SENDER,
+            "AccountSid": fake_twilio.account_sid,
+            "ErrorCode": "30003",
+        }
+        == form
+    )
     assert RequestValidator(fake_twilio.auth_token).validate(url, form, signature)
     assert not RequestValidator("another-token").validate(url, form, signature)
     assert fake_twilio.messages[0]["status"] == "undelivered"
@@ -216,7 +227,7 @@ def test_console_transport_prints_each_message():
 
     assert stream.getvalue() == f"SMS to {ALICE}: Tend: Sunday walk at 10:00.\n"
     assert sid.startswith("console-")
-    assert ConsoleTransport(stream).find_recent(ALICE, "Tend: Sunday walk at 10:00.", datetime.now(timezone.utc)) is None
+    assert ConsoleTransport(stream).find_recent(ALICE, "Tend: Sunday walk at 10:00.", datetime.now(UTC)) is None
 
 
 def test_one_transport_sends_from_many_threads_exactly_once_each(fake_twilio):
@@ -233,15 +244,16 @@ def test_one_transport_sends_from_many_threads_exactly_once_each(fake_twilio):
 
 
 def test_the_fake_runs_as_its_own_process():
-    process = subprocess.Popen([sys.executable, "-m", "tests.fake_twilio", "--port", "0"], cwd=REPO,
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_twilio", "--port", "0"], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
     try:
         base_url = process.stdout.readline().strip()
-        transport = TwilioTransport("AC" + "0" * 32, "test-auth-token", from_number=SENDER,
-                                    api_base_url=base_url)
+        transport = TwilioTransport("AC" + "0" * 32, "test-auth-token", from_number=SENDER, api_base_url=base_url)
         sid = transport.send(ALICE, "Tend: hello")
-        requests.post(f"{base_url}/_fake/fail", data=json.dumps({"to": BOB, "status": 400, "code": 21610}),
-                      timeout=5).raise_for_status()
+        requests.post(
+            f"{base_url}/_fake/fail", data=json.dumps({"to": BOB, "status": 400, "code": 21610}), timeout=5
+        ).raise_for_status()
 
         listed = requests.get(f"{base_url}/_fake/messages", timeout=5).json()
         assert send_error(transport, to=BOB).opted_out

@@ -1,38 +1,84 @@
-"""Dramatiq actors: thin, idempotent, taking ids; all state lives in the database."""
+"""Dramatiq actors: thin, idempotent, taking ids; all state lives in the database.
+
+`declare(broker)` binds them to the broker the entry point chose, so no
+module has to be imported before another (dramatiq #214). Each actor loads by
+id, calls the domain or the delivery mechanics, and is safe to run twice.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
 import dramatiq
 
-from workers import broker as _broker  # noqa: F401  (sets the broker before actors bind to it)
-from service import streak_figures
-from service.models import Occurrence
-from workers import dispatch, feed_publisher
+from service.domain import digests, feed_store, unit_of_work
+from workers import delivery
 from workers.runtime import context
 
 
-@dramatiq.actor(queue_name="sms", max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=300_000)
 def send_sms(outbound_ids: list[int]) -> None:
     """Send the queued SMS among these ids; a repeat is harmless (claims make it a no-op)."""
-    dispatch.send_batch(context(), outbound_ids)
+    delivery.send_batch(context(), outbound_ids)
 
 
-@dramatiq.actor(queue_name="streaks", max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=60_000)
-def update_streaks(occurrence_id: int, person_id: int) -> None:
-    """Fold one decided outcome into the stored streak figures; a repeat is harmless.
-
-    Deciders normally call `streak_figures.outcome_decided` in their own
-    transaction, so figures commit with the outcome and no lost message can
-    leave them behind; this actor is for callers that cannot.
-    """
-    runtime = context().runtime
-    with runtime.db.session() as session:
-        occurrence = session.get(Occurrence, occurrence_id)
-        if occurrence is not None:
-            streak_figures.outcome_decided(session, occurrence, person_id, runtime.now())
+def reconcile_sms(outbound_ids: list[int]) -> None:
+    """Settle these claims if they are still stale (Twilio is asked outside any row lock)."""
+    ctx = context()
+    delivery.reconcile(ctx, outbound_ids, timedelta(seconds=ctx.runtime.config.claim_timeout))
 
 
-@dramatiq.actor(queue_name="feeds", max_retries=5, min_backoff=1_000, max_backoff=30_000, time_limit=120_000)
 def render_feed(feed_id: int) -> None:
     """Re-render one feed if it is dirty; a repeat finds it clean and does nothing."""
-    feed_publisher.render_feed(context(), feed_id)
+    runtime = context().runtime
+    with runtime.db.session() as session:
+        feed_store.refresh(session, feed_id, now=runtime.now(), secret=runtime.config.secret_key)
+
+
+def make_digests(person_ids: list[int]) -> None:
+    """Make the weekly digests of these people that are still due; a repeat finds none due."""
+    runtime = context().runtime
+    unit_of_work.run(
+        runtime.db,
+        runtime.doorbell,
+        lambda session: digests.make_due(session, person_ids, runtime.config.public_url, runtime.now()),
+        what="digests",
+    )
+
+
+@dataclass(frozen=True)
+class Actors:
+    send_sms: dramatiq.Actor[[list[int]], None]
+    reconcile_sms: dramatiq.Actor[[list[int]], None]
+    render_feed: dramatiq.Actor[[int], None]
+    make_digests: dramatiq.Actor[[list[int]], None]
+
+
+@cache
+def declare(broker: dramatiq.Broker) -> Actors:
+    """The actors, declared once on `broker`. Queues keep slow work (renders, Twilio look-ups) beside, not before, sends."""
+    return Actors(
+        send_sms=dramatiq.actor(
+            broker=broker, queue_name="sms", max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=300_000
+        )(send_sms),
+        reconcile_sms=dramatiq.actor(
+            broker=broker,
+            queue_name="reconcile",
+            max_retries=3,
+            min_backoff=5_000,
+            max_backoff=60_000,
+            time_limit=300_000,
+        )(reconcile_sms),
+        render_feed=dramatiq.actor(
+            broker=broker, queue_name="feeds", max_retries=5, min_backoff=1_000, max_backoff=30_000, time_limit=120_000
+        )(render_feed),
+        make_digests=dramatiq.actor(
+            broker=broker,
+            queue_name="digests",
+            max_retries=5,
+            min_backoff=1_000,
+            max_backoff=60_000,
+            time_limit=300_000,
+        )(make_digests),
+    )

@@ -1,23 +1,22 @@
 """The worker-side process context: runtime, SMS transport and the shared send-rate limiter.
 
-Built lazily once per process from the environment; `tend up` and tests
-install their own with `install()`.
+The entry points install it (`install`, or `install_factory` for processes
+that Dramatiq starts); actors read it with `context()`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from limits import RateLimitItemPerSecond
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from service import config as config_module
 from service.config import Config
-from service.db import Database
-from service.runtime import Runtime
+from service.domain.runtime import Runtime
 from workers.sms_transport import ConsoleTransport, Transport, TwilioTransport
 
 
@@ -32,11 +31,12 @@ class SendRate:
 
     KEY = "tend-sms-send-rate"
 
-    def __init__(self, messages_per_second: float, storage_uri: str | None = None):
-        amount, seconds = (max(1, round(messages_per_second)), 1) if messages_per_second >= 1 \
-            else (1, round(1 / messages_per_second))
+    def __init__(self, messages_per_second: float, storage_uri: str = "memory://"):
+        amount, seconds = (
+            (max(1, round(messages_per_second)), 1) if messages_per_second >= 1 else (1, round(1 / messages_per_second))
+        )
         self.window = RateLimitItemPerSecond(amount, seconds)
-        self.limiter = FixedWindowRateLimiter(storage_from_string(limits_uri(storage_uri)))
+        self.limiter = FixedWindowRateLimiter(storage_from_string(storage_uri))
 
     def try_take(self) -> bool:
         """One send, if this window has room for it."""
@@ -50,18 +50,12 @@ class SendRate:
                 time.sleep(max(reset_at - time.time(), 0.0) + 0.001)
 
 
-def limits_uri(redis_url: str | None) -> str:
-    """REDIS_URL as the `limits` library names the same server (it spells a socket `redis+unix://`)."""
-    if redis_url is None:
-        return "memory://"
-    return "redis+" + redis_url if redis_url.startswith("unix://") else redis_url
-
-
 def make_transport(config: Config) -> Transport:
-    if not config.uses_twilio:
+    if config.twilio_account_sid is None or config.twilio_auth_token is None:
         return ConsoleTransport()
     return TwilioTransport(
-        config.twilio_account_sid, config.twilio_auth_token,
+        config.twilio_account_sid,
+        config.twilio_auth_token,
         from_number=config.twilio_from_number,
         messaging_service_sid=config.twilio_messaging_service_sid,
         status_callback=f"{config.public_url}/webhooks/twilio/status",
@@ -77,26 +71,32 @@ class WorkerContext:
 
 
 _context: WorkerContext | None = None
+_factory: Callable[[], WorkerContext] | None = None
 _lock = threading.Lock()
 
 
 def install(context: WorkerContext | None) -> None:
+    """Use this context for the actors of this process (`tend up`, tests)."""
     global _context
     _context = context
+
+
+def install_factory(factory: Callable[[], WorkerContext]) -> None:
+    """Build the context on first use (`tend worker`: after Dramatiq has started its processes)."""
+    global _factory
+    _factory = factory
 
 
 def context() -> WorkerContext:
     global _context
     with _lock:
         if _context is None:
-            config = config_module.load()
-            runtime = Runtime(config=config, db=Database(config.database_url))
-            from workers.doorbell import DramatiqDoorbell
-
-            runtime.doorbell = DramatiqDoorbell()
-            _context = WorkerContext(runtime, make_transport(config), SendRate(config.sms_mps, config.redis_url))
+            if _factory is None:
+                raise RuntimeError("no worker context: start workers with `tend worker` or `tend up`")
+            _context = _factory()
         return _context
 
 
 def for_runtime(runtime: Runtime) -> WorkerContext:
-    return WorkerContext(runtime, make_transport(runtime.config), SendRate(runtime.config.sms_mps, runtime.config.redis_url))
+    config = runtime.config
+    return WorkerContext(runtime, make_transport(config), SendRate(config.sms_mps, config.limits_storage_uri))

@@ -11,9 +11,10 @@ import logging
 import sys
 import threading
 import uuid
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Iterator, Mapping, Protocol, TextIO
+from datetime import UTC, datetime
+from typing import Protocol, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -22,10 +23,13 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from service.core.phones import masked
+from service.domain.delivery_reports import OPTED_OUT_CODE
+
+log = logging.getLogger(__name__)
 # The SDK logs every request's headers at INFO: ten lines per SMS at worker log levels.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
-OPTED_OUT_CODE = 21610
 TOO_MANY_REQUESTS_CODE = 20429
 RECONCILE_WINDOW = 20  # recent messages to one number searched by `find_recent`
 
@@ -33,8 +37,15 @@ RECONCILE_WINDOW = 20  # recent messages to one number searched by `find_recent`
 class TransportError(Exception):
     """A failed send; `permanent` means the same request will never succeed."""
 
-    def __init__(self, message: str, *, code: int | None = None, status: int | None = None,
-                 permanent: bool = False, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        status: int | None = None,
+        permanent: bool = False,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.code = code
         self.status = status
@@ -104,8 +115,9 @@ class _BaseUrlHttpClient(TwilioHttpClient):
         host = parts.hostname or ""
         if self._base is None or not (host == "twilio.com" or host.endswith(".twilio.com")):
             return url
-        return urlunsplit((self._base.scheme, self._base.netloc, self._base.path + parts.path,
-                           parts.query, parts.fragment))
+        return urlunsplit(
+            (self._base.scheme, self._base.netloc, self._base.path + parts.path, parts.query, parts.fragment)
+        )
 
 
 class TwilioTransport:
@@ -123,9 +135,17 @@ class TwilioTransport:
     `find_recent` before sending again.
     """
 
-    def __init__(self, account_sid: str, auth_token: str, *, from_number: str | None = None,
-                 messaging_service_sid: str | None = None, status_callback: str | None = None,
-                 api_base_url: str | None = None, timeout: float = 10.0):
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        from_number: str | None = None,
+        messaging_service_sid: str | None = None,
+        status_callback: str | None = None,
+        api_base_url: str | None = None,
+        timeout: float = 10.0,
+    ):
         if not from_number and not messaging_service_sid:
             raise ValueError("TwilioTransport needs from_number or messaging_service_sid")
         self._account_sid = account_sid
@@ -140,9 +160,13 @@ class TwilioTransport:
     def send(self, to: str, body: str) -> str:
         with self._twilio() as client:
             message = client.messages.create(
-                to=to, body=body, from_=self._from_number,
+                to=to,
+                body=body,
+                from_=self._from_number,
                 messaging_service_sid=self._messaging_service_sid,
-                status_callback=self._status_callback)
+                status_callback=self._status_callback,
+            )
+        log.info("SMS %s handed to Twilio for %s", message.sid, masked(to))
         return message.sid
 
     def find_recent(self, to: str, body: str, since: datetime) -> str | None:
@@ -155,7 +179,7 @@ class TwilioTransport:
         if since.tzinfo is None:
             raise ValueError("since must be timezone-aware")
         # The SDK formats the datetime as UTC ("...Z") without converting it.
-        since_utc = since.astimezone(timezone.utc)
+        since_utc = since.astimezone(UTC)
         with self._twilio() as client:
             messages = client.messages.list(to=to, date_sent_after=since_utc, limit=RECONCILE_WINDOW)
         return next((message.sid for message in messages if message.body == body), None)
@@ -193,8 +217,11 @@ def _translate(exc: TwilioException, response: Response | None) -> TransportErro
     retryable = status == 429 or code == TOO_MANY_REQUESTS_CODE or (status or 0) >= 500
     return TransportError(
         f"Twilio refused the request (HTTP {status}, code {code}): {detail}",
-        code=code, status=status, permanent=not retryable,
-        retry_after=_retry_after(response.headers) if response is not None and retryable else None)
+        code=code,
+        status=status,
+        permanent=not retryable,
+        retry_after=_retry_after(response.headers) if response is not None and retryable else None,
+    )
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:

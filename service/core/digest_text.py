@@ -1,6 +1,6 @@
 """The weekly digest as an SMS (at most two segments) and as an SVG heatmap for its page (SPEC §7).
 
-Both read the digest payload built by service.digests: a dict with
+Both read the digest payload built by service.domain.digests: a dict with
 `week_start` (ISO date), `subjects` ([{title, kept, expected, days: 7 cells}]),
 `best_streak` ({title, current_streak} or None), `reliability` and
 `reliability_change` (fractions or None). A cell is "kept", "missed",

@@ -31,9 +31,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-Command = Literal[
-    "yes", "done", "skip", "streak", "pause", "resume", "help", "stop", "start", "unknown"
-]
+Command = Literal["yes", "done", "skip", "streak", "pause", "resume", "help", "stop", "start", "unknown"]
 
 MAX_ITEM_NUMBER = 20
 MAX_PAUSE_DAYS = 365
@@ -69,8 +67,25 @@ _OPT_OUT_TOKENS = frozenset(word.casefold() for word in OPT_OUT_WORDS)
 
 # Words that never change what a reply means ("skip today", "all done", "done, thanks").
 _FILLER_WORDS = frozenset(
-    {"ok", "okay", "all", "it", "its", "now", "today", "tonight", "for",
-     "thanks", "thank", "you", "thx", "ty", "please", "pls", "plz"}
+    {
+        "ok",
+        "okay",
+        "all",
+        "it",
+        "its",
+        "now",
+        "today",
+        "tonight",
+        "for",
+        "thanks",
+        "thank",
+        "you",
+        "thx",
+        "ty",
+        "please",
+        "pls",
+        "plz",
+    }
 )
 _DAYS_PER_UNIT = {"day": 1, "days": 1, "d": 1, "week": 7, "weeks": 7, "wk": 7, "wks": 7}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, MAXYEAR, datetime, timedelta
+from datetime import MAXYEAR, UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -30,10 +30,24 @@ _RESOLUTION = timedelta(microseconds=1)
 _CALENDAR_CYCLE_YEARS = 400
 
 # RFC 5545 §3.3.10 recur-rule-parts; dateutil extensions such as BYEASTER are not accepted.
-_RULE_PARTS = frozenset({
-    "FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
-    "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST",
-})
+_RULE_PARTS = frozenset(
+    {
+        "FREQ",
+        "UNTIL",
+        "COUNT",
+        "INTERVAL",
+        "BYSECOND",
+        "BYMINUTE",
+        "BYHOUR",
+        "BYDAY",
+        "BYMONTHDAY",
+        "BYYEARDAY",
+        "BYWEEKNO",
+        "BYMONTH",
+        "BYSETPOS",
+        "WKST",
+    }
+)
 _SUB_DAILY = frozenset({"SECONDLY", "MINUTELY", "HOURLY"})
 # Several values in one of these would mean several reminders a day.
 _ONE_VALUE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
@@ -65,8 +79,7 @@ class Schedule:
 def parse_timezone(name: str) -> ZoneInfo:
     """The IANA zone called `name`, checked against the zone list so paths and junk never reach the disk."""
     if name not in _known_timezones():
-        raise ScheduleError(f"unknown time zone {name!r}; use an IANA name such as Europe/London",
-                            field="timezone")
+        raise ScheduleError(f"unknown time zone {name!r}; use an IANA name such as Europe/London", field="timezone")
     return ZoneInfo(name)
 
 
@@ -155,6 +168,7 @@ def _compile(text: str, start_local: datetime, timezone: str) -> _Recurrence:
         rule = rrulestr(rule_text, dtstart=start_local)
     except (ValueError, TypeError) as error:
         raise ScheduleError(f"invalid RRULE: {error}", field="rrule") from error
+    assert isinstance(rule, rrule), "one RRULE line parses to one rule, never a set"
     recurrence = _Recurrence(
         body=body,
         start=start_local,
@@ -195,12 +209,10 @@ def _check_limits(parts: dict[str, str]) -> None:
     if "FREQ" not in parts:
         raise ScheduleError("the RRULE needs a FREQ", field="rrule")
     if parts["FREQ"] in _SUB_DAILY:
-        raise ScheduleError("a schedule repeats at most daily: use DAILY, WEEKLY, MONTHLY or YEARLY",
-                            field="rrule")
+        raise ScheduleError("a schedule repeats at most daily: use DAILY, WEEKLY, MONTHLY or YEARLY", field="rrule")
     for name in _ONE_VALUE_PARTS:
         if "," in parts.get(name, ""):
-            raise ScheduleError(f"{name} takes one value: a schedule happens at most once a day",
-                                field="rrule")
+            raise ScheduleError(f"{name} takes one value: a schedule happens at most once a day", field="rrule")
     if "COUNT" in parts and "UNTIL" in parts:
         raise ScheduleError("use COUNT or UNTIL, not both", field="rrule")
     _check_whole_number(parts, "INTERVAL", _MAX_INTERVAL)
@@ -220,8 +232,7 @@ def _parse_until(value: str) -> datetime:
             return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
         return datetime.strptime(value, "%Y%m%dT%H%M%S")
     except ValueError:
-        raise ScheduleError(f"UNTIL {value!r} must be a date-time such as 20261231T235959Z",
-                            field="rrule") from None
+        raise ScheduleError(f"UNTIL {value!r} must be a date-time such as 20261231T235959Z", field="rrule") from None
 
 
 def _check_occurs(recurrence: _Recurrence, start_instant: datetime, tz: ZoneInfo) -> None:
@@ -268,7 +279,7 @@ def _rule_near(recurrence: _Recurrence, local: datetime) -> rrule:
     unit, longest_days = _PERIODS[recurrence.freq]
     intervals = (local - recurrence.start).days // (longest_days * recurrence.interval)
     for whole in range(intervals, 0, -1):
-        shift = relativedelta(**{unit: whole * recurrence.interval})
+        shift = relativedelta(**{unit: whole * recurrence.interval})  # type: ignore[arg-type]  # unit is a keyword
         moved = recurrence.start + shift
         if moved - shift == recurrence.start:
             return recurrence.rule.replace(dtstart=moved)

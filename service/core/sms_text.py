@@ -19,9 +19,9 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
 
 from service.core.replies import MAX_ITEM_NUMBER
+from service.core.streaks import Outcome
 
 MAX_SEGMENTS = 2
 
@@ -38,8 +38,19 @@ _UCS2_SINGLE, _UCS2_PART = 70, 67
 
 # Phones' "smart punctuation" would otherwise switch a whole text to UCS-2.
 _STRAIGHTENED = str.maketrans(
-    {"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"',
-     "–": "-", "—": "-", "…": "...", "\u00a0": " "}
+    {
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "‛": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "\u00a0": " ",
+    }
 )
 _ELLIPSIS = "..."
 # Below this a cut title stops being recognisable ("Morning c..."); texts that need
@@ -49,8 +60,6 @@ SHORTEST_FIELD_LENGTH = len("a...")
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-Outcome = Literal["done", "on_time", "late", "skipped"]
 
 
 class TextTooLong(ValueError):
@@ -69,7 +78,7 @@ class ReminderItem:
     title: str
     at_local: datetime
     with_names: tuple[str, ...] = ()
-    kind: Literal["ritual", "promise"] = "ritual"
+    kind: str = "ritual"  # or "promise"
 
     def __post_init__(self) -> None:
         if self.at_local.tzinfo is not None:
@@ -143,8 +152,9 @@ def reminder_text(items: Sequence[ReminderItem]) -> str:
         item = items[0]
         verb = "kept" if item.kind == "promise" else "had"
         return fit_segments(
-            lambda title, names: f"Tend: {_describe(item, title, names, timed=True)}. "
-            f"Reply DONE when you've {verb} it, or SKIP.",
+            lambda title, names: (
+                f"Tend: {_describe(item, title, names, timed=True)}. Reply DONE when you've {verb} it, or SKIP."
+            ),
             *fields,
         )
     times = {_format_time(item.at_local) for item in items}
@@ -170,16 +180,19 @@ def reminder_text(items: Sequence[ReminderItem]) -> str:
 def opt_in_text(person_name: str) -> str:
     """The only text ever sent to a pending number: it asks for consent."""
     return fit_segments(
-        lambda name: f"Tend: Hi {name}! Reply YES to get reminders for your rituals "
-        "with your partner. Reply STOP to opt out.",
+        lambda name: (
+            f"Tend: Hi {name}! Reply YES to get reminders for your rituals with your partner. Reply STOP to opt out."
+        ),
         person_name,
     )
 
 
 def invitation_text(inviter_name: str, circle_name: str) -> str:
     return fit_segments(
-        lambda inviter, circle: f'Tend: {inviter} invited you to join "{circle}" to keep '
-        "your rituals together. Reply YES to join, or STOP to opt out.",
+        lambda inviter, circle: (
+            f'Tend: {inviter} invited you to join "{circle}" to keep '
+            "your rituals together. Reply YES to join, or STOP to opt out."
+        ),
         inviter_name,
         circle_name,
     )
@@ -197,10 +210,10 @@ def unknown_sender_text() -> str:
 
 
 def promise_kept_text(keeper_name: str, title: str, late: bool) -> str:
-    """Sent to a promise's recipient; the check mark makes it UCS-2, which still fits."""
+    """Sent to a promise's recipient, in plain GSM-7 unless the title itself needs more."""
     when = ", a little late" if late else ""
     return fit_segments(
-        lambda keeper, promise: f"Tend: {keeper} kept their promise{when}: {promise} ✓",
+        lambda keeper, promise: f"Tend: {keeper} kept their promise{when}: {promise}.",
         keeper_name,
         title,
     )
@@ -239,8 +252,7 @@ def paused_text(days: int, until_local: date) -> str:
     """`until_local` is the recipient's local date on which reminders start again."""
     unit = "day" if days == 1 else "days"
     return (
-        f"Paused for {days} {unit}. Reminders start again {_format_date(until_local)}. "
-        "Reply RESUME to restart sooner."
+        f"Paused for {days} {unit}. Reminders start again {_format_date(until_local)}. Reply RESUME to restart sooner."
     )
 
 
@@ -258,6 +270,35 @@ def opted_in_text() -> str:
 
 def nothing_open_text() -> str:
     return "Nothing to check in right now. Reply STREAK to see your streaks or HELP for help."
+
+
+def joined_text(circles: str) -> str:
+    return fit_segments(
+        lambda names: (
+            f'Tend: You joined "{names}"! You\'ll get reminders for your rituals. Reply HELP for help, STOP to opt out.'
+        ),
+        circles,
+    )
+
+
+def no_such_item_text(item: int) -> str:
+    return f"Your last reminder has no item {item}. Reply DONE or SKIP with a number from that reminder."
+
+
+def too_late_text(title: str) -> str:
+    return fit_segments(lambda t: f"Too late to check in for {t}: its time has passed.", title)
+
+
+def already_recorded_text(title: str) -> str:
+    return fit_segments(lambda t: f"Already recorded for {t}. Reply STREAK to see your streaks.", title)
+
+
+def joined_confirmations(confirmations: list[str]) -> str:
+    """Each item's confirmation, or a count when they would not fit two segments together."""
+    joined = " ".join(confirmations)
+    if segment_count(joined) <= MAX_SEGMENTS:
+        return joined
+    return f"Recorded {len(confirmations)} check-ins. Reply STREAK to see your streaks."
 
 
 def _streak_summary(lines: Sequence[tuple[str, int]], shown: int) -> str:

@@ -18,11 +18,24 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import reduce
 
-KEPT = frozenset({"done", "on_time", "late"})
-COUNTED = KEPT | {"skipped", "missed"}
-OUTCOMES = COUNTED | {"pending"}
+
+class Outcome(StrEnum):
+    """A person's outcome of one occurrence; `done` is a ritual's, `on_time` / `late` a promise's."""
+
+    PENDING = "pending"
+    DONE = "done"
+    ON_TIME = "on_time"
+    LATE = "late"
+    SKIPPED = "skipped"
+    MISSED = "missed"
+
+
+KEPT = frozenset({Outcome.DONE, Outcome.ON_TIME, Outcome.LATE})
+COUNTED = KEPT | {Outcome.SKIPPED, Outcome.MISSED}
+OUTCOMES = COUNTED | {Outcome.PENDING}
 
 # Half-life of 13 occurrences: after 13 kept ones strength reaches 0.5.
 STRENGTH_MULTIPLIER = 0.5 ** (1 / 13)
@@ -70,9 +83,7 @@ def advance(state: StreakState, at: datetime, outcome: str) -> StreakState:
     if outcome == "skipped":
         return replace(state, last_counted_at=at)
     if outcome == "missed":
-        return replace(
-            state, current_streak=0, strength=_smooth(state.strength, 0.0), last_counted_at=at
-        )
+        return replace(state, current_streak=0, strength=_smooth(state.strength, 0.0), last_counted_at=at)
     current = state.current_streak + 1
     return StreakState(
         current_streak=current,
@@ -113,9 +124,7 @@ def rates(history: Iterable[Occurrence], now: datetime, *, promise: bool = False
 
 def reliability(histories: Iterable[Iterable[Occurrence]], now: datetime) -> float | None:
     """A person's reliability_30d: kept ÷ (kept + missed) over all their subjects' recent occurrences."""
-    return _kept_rate(
-        Counter(outcome for history in histories for _, outcome in _started_within(history, now, MONTH))
-    )
+    return _kept_rate(Counter(outcome for history in histories for _, outcome in _started_within(history, now, MONTH)))
 
 
 def as_percent(fraction: float | None) -> float | None:
@@ -134,9 +143,14 @@ def _started_within(history: Iterable[Occurrence], now: datetime, window: timede
             yield at, outcome
 
 
+def kept_rate(outcomes: Iterable[str]) -> float | None:
+    """kept ÷ (kept + missed): skipped and pending outcomes count neither way; None when nothing counts."""
+    return _kept_rate(Counter(outcomes))
+
+
 def _kept_rate(outcomes: Counter[str]) -> float | None:
     kept = sum(outcomes[outcome] for outcome in KEPT)
-    return _ratio(kept, kept + outcomes["missed"])
+    return _ratio(kept, kept + outcomes[Outcome.MISSED])
 
 
 def _on_time_rate(outcomes: Counter[str]) -> float | None:

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from service.models import OutboundSms
+from service.domain.models import OutboundSms
 
 
 def test_healthz_answers_while_the_process_is_up(client):
@@ -20,7 +20,7 @@ def test_readyz_checks_database_and_broker(client, doorbell):
 
 
 def test_readyz_reports_an_unreachable_database(client, runtime):
-    from service.db import Database
+    from service.domain.db import Database
 
     runtime.db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
     response = client.get("/readyz")

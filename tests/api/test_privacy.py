@@ -2,7 +2,7 @@
 
 from sqlalchemy import func, select
 
-from service.models import Circle, Person
+from service.domain.models import Circle, Person
 from tests.reminders.helpers import add_ritual, couple
 
 
@@ -12,7 +12,10 @@ def test_export_holds_everything_about_the_person(client, people, db):
     response = client.get("/api/v1/export", headers=people.headers("Alice"))
     assert response.status_code == 200
     data = response.get_json()
-    assert data["person"]["phone"] == people.PHONES["Alice"] and data["person"]["quiet_hours"] == {"start": "22:00", "end": "07:00"}
+    assert data["person"]["phone"] == people.PHONES["Alice"] and data["person"]["quiet_hours"] == {
+        "start": "22:00",
+        "end": "07:00",
+    }
     assert [c["id"] for c in data["circles"]] == [circle]
     assert [r["id"] for r in data["rituals"]] == [ritual["id"]]
     assert data["rituals"][0]["next_occurrence"].endswith("Z")

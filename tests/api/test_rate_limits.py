@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from service.app import create_app
+from service.web.app import create_app
 from tests.conftest import People
 
 
@@ -30,20 +30,33 @@ def test_a_token_over_its_budget_gets_429_with_retry_after_in_the_error_shape(ru
 
 def test_sign_ups_from_one_address_have_their_own_tighter_limit(runtime):
     client = limited_client(runtime, signup_rate_limit="2 per hour")
-    statuses = [client.post("/api/v1/people", json={"name": name, "phone": phone, "timezone": "Europe/London"},
-                            environ_base={"REMOTE_ADDR": "203.0.113.7"}).status_code
-                for name, phone in People.PHONES.items()]
+    statuses = [
+        client.post(
+            "/api/v1/people",
+            json={"name": name, "phone": phone, "timezone": "Europe/London"},
+            environ_base={"REMOTE_ADDR": "203.0.113.7"},
+        ).status_code
+        for name, phone in People.PHONES.items()
+    ]
     assert statuses == [201, 201, 429, 429]
-    other = client.post("/api/v1/people", json={"name": "Eve", "phone": "+15005550105", "timezone": "Europe/London"},
-                        environ_base={"REMOTE_ADDR": "198.51.100.9"})
+    other = client.post(
+        "/api/v1/people",
+        json={"name": "Eve", "phone": "+15005550105", "timezone": "Europe/London"},
+        environ_base={"REMOTE_ADDR": "198.51.100.9"},
+    )
     assert other.status_code == 201
 
 
 def test_a_made_up_token_does_not_buy_a_fresh_sign_up_budget(runtime):
     client = limited_client(runtime, signup_rate_limit="2 per hour")
-    statuses = [client.post("/api/v1/people", json={"name": name, "phone": phone, "timezone": "Europe/London"},
-                            headers={"Authorization": f"Bearer made-up-{name}"}).status_code
-                for name, phone in People.PHONES.items()]
+    statuses = [
+        client.post(
+            "/api/v1/people",
+            json={"name": name, "phone": phone, "timezone": "Europe/London"},
+            headers={"Authorization": f"Bearer made-up-{name}"},
+        ).status_code
+        for name, phone in People.PHONES.items()
+    ]
     assert statuses == [201, 201, 429, 429]
 
 
@@ -53,19 +66,28 @@ def test_only_sign_ups_that_were_made_use_up_the_sign_up_limit(runtime):
     def sign_up(name, phone):
         return client.post("/api/v1/people", json={"name": name, "phone": phone, "timezone": "UTC"}).status_code
 
-    assert [sign_up("Alice", "not a phone"), sign_up("Alice", "+15005550101"), sign_up("Bob", "+15005550102")] \
-        == [422, 201, 429]
+    assert [sign_up("Alice", "not a phone"), sign_up("Alice", "+15005550101"), sign_up("Bob", "+15005550102")] == [
+        422,
+        201,
+        429,
+    ]
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_counts(runtime):
     client = limited_client(runtime, signup_rate_limit="1 per hour", trusted_proxies=1)
 
     def sign_up(name, forwarded_for):
-        return client.post("/api/v1/people", json={"name": name, "phone": People.PHONES[name], "timezone": "UTC"},
-                           headers={"X-Forwarded-For": forwarded_for}).status_code
+        return client.post(
+            "/api/v1/people",
+            json={"name": name, "phone": People.PHONES[name], "timezone": "UTC"},
+            headers={"X-Forwarded-For": forwarded_for},
+        ).status_code
 
-    assert [sign_up("Alice", "203.0.113.7"), sign_up("Bob", "198.51.100.9"), sign_up("Charlie", "203.0.113.7")] \
-        == [201, 201, 429]
+    assert [sign_up("Alice", "203.0.113.7"), sign_up("Bob", "198.51.100.9"), sign_up("Charlie", "203.0.113.7")] == [
+        201,
+        201,
+        429,
+    ]
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/feeds/nothing-here.ics", "/d/nothing-here"])

@@ -132,6 +132,7 @@ TRANSITIONS_2026 = {
 def test_a_vtimezone_reader_gets_the_offsets_of_tzdata_from_our_vtimezone(zone: str) -> None:
     component = vtimezone(zone, YEAR_START, YEAR_END).to_ical().decode()
     from_vtimezone, from_tzdata = tz.tzical(io.StringIO(component)).get(zone), ZoneInfo(zone)
+
     def offset(instant: datetime, zone_info: tzinfo) -> timedelta:
         return instant.astimezone(zone_info).utcoffset()
 
@@ -172,7 +173,8 @@ def test_recurring_ical_events_shows_outcomes_in_place_of_occurrences(sample_fee
     calendar = icalendar.Calendar.from_ical(sample_feeds["couple_circle"])
     span = (datetime(2026, 3, 6, tzinfo=UTC), datetime(2026, 5, 5, tzinfo=UTC))
     coffee = [
-        occurrence for occurrence in recurring_ical_events.of(calendar).between(*span)
+        occurrence
+        for occurrence in recurring_ical_events.of(calendar).between(*span)
         if occurrence["UID"] == "ritual-7f3a9c@tend"
     ]
     by_day = {occurrence["DTSTART"].dt.date(): str(occurrence["SUMMARY"]) for occurrence in coffee}

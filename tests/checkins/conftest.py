@@ -38,8 +38,15 @@ class Texts:
         self.phones = phones
 
     def inbound_form(self, sender: str, body: str, sid: str | None = None, **extra: str) -> dict[str, str]:
-        return {"MessageSid": sid or new_sid(), "SmsSid": sid or new_sid(), "AccountSid": "AC" + "0" * 32,
-                "From": self.phones.get(sender, sender), "To": TEND_NUMBER, "Body": body, "NumMedia": "0"} | extra
+        return {
+            "MessageSid": sid or new_sid(),
+            "SmsSid": sid or new_sid(),
+            "AccountSid": "AC" + "0" * 32,
+            "From": self.phones.get(sender, sender),
+            "To": TEND_NUMBER,
+            "Body": body,
+            "NumMedia": "0",
+        } | extra
 
     def post(self, path: str, params: dict[str, str], headers: dict[str, str] | None = None):
         headers = signed(path, params, self.auth_token) if headers is None else headers

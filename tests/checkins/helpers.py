@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from service.models import CheckIn, Occurrence, OccurrenceOutcome, OutboundSms
+from service.domain.models import CheckIn, Occurrence, OccurrenceOutcome, OutboundSms
 from tests.reminders.helpers import add_ritual, couple
 
 # The default ritual of tests.reminders.helpers: daily 07:30 in New York, reminded 10 minutes before.
-FIRST_REMINDER = datetime(2026, 12, 2, 12, 20, tzinfo=timezone.utc)
-FIRST_OCCURRENCE = datetime(2026, 12, 2, 12, 30, tzinfo=timezone.utc)
+FIRST_REMINDER = datetime(2026, 12, 2, 12, 20, tzinfo=UTC)
+FIRST_OCCURRENCE = datetime(2026, 12, 2, 12, 30, tzinfo=UTC)
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=({},), at=FIRST_REMINDER):
@@ -34,13 +34,15 @@ def checkin_count(db) -> int:
         return s.scalar(select(func.count()).select_from(CheckIn))
 
 
-def outcome_of(db, person_id: int, *, ritual_id: int | None = None, promise_id: int | None = None,
-               at: datetime = FIRST_OCCURRENCE) -> str | None:
+def outcome_of(
+    db, person_id: int, *, ritual_id: int | None = None, promise_id: int | None = None, at: datetime = FIRST_OCCURRENCE
+) -> str | None:
     """The person's outcome of one occurrence of a ritual or promise."""
     column, subject_id = (Occurrence.ritual_id, ritual_id) if ritual_id else (Occurrence.promise_id, promise_id)
     with db.session() as s:
         return s.scalar(
-            select(OccurrenceOutcome.outcome).join(Occurrence, Occurrence.id == OccurrenceOutcome.occurrence_id)
+            select(OccurrenceOutcome.outcome)
+            .join(Occurrence, Occurrence.id == OccurrenceOutcome.occurrence_id)
             .where(OccurrenceOutcome.person_id == person_id, Occurrence.at == at, column == subject_id)
         )
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from service.delivery_reports import HOLD_FOR
-from service.models import DeliveryReport, OutboundSms, Person
+from service.domain.delivery_reports import HOLD_FOR
+from service.domain.models import DeliveryReport, OutboundSms, Person
 from tests.checkins.helpers import reminded_couple, sent_reminder_sid
 
 
@@ -51,7 +51,8 @@ def held_reports(db) -> list[tuple[str, str]]:
 
 
 def test_a_report_before_the_sid_is_recorded_is_held_and_applied_by_the_clock(
-        client, people, db, clock, sms, fake_twilio, texts):
+    client, people, db, clock, sms, fake_twilio, texts
+):
     reminded_couple(client, people, db, clock, sms, fake_twilio)
     sid = sent_reminder_sid(db, people.ids["Alice"])
     with db.session() as s:  # as the worker left it between Twilio's answer and writing its results down
@@ -60,8 +61,13 @@ def test_a_report_before_the_sid_is_recorded_is_held_and_applied_by_the_clock(
     assert held_reports(db) == [(sid, "failed")]
     with db.session() as s:
         assert s.get(Person, people.ids["Alice"]).sms_status == "active"
-        s.execute(update(OutboundSms).where(OutboundSms.sid.is_(None), OutboundSms.state == "sending",
-                                            OutboundSms.person_id == people.ids["Alice"]).values(sid=sid, state="sent"))
+        s.execute(
+            update(OutboundSms)
+            .where(
+                OutboundSms.sid.is_(None), OutboundSms.state == "sending", OutboundSms.person_id == people.ids["Alice"]
+            )
+            .values(sid=sid, state="sent")
+        )
     assert sms.tick().reports == 1
     assert reminder_row(db, sid).state == "failed" and held_reports(db) == []
     with db.session() as s:

@@ -9,20 +9,31 @@ def test_sign_up_opt_in_reminder_done_streak(client, people, db, clock, sms, fak
     alice = people.create("Alice")
     sms.tick()
     assert messages_to(fake_twilio, people.PHONES["Alice"]) == [
-        "Tend: Hi Alice! Reply YES to get reminders for your rituals with your partner. Reply STOP to opt out."]
+        "Tend: Hi Alice! Reply YES to get reminders for your rituals with your partner. Reply STOP to opt out."
+    ]
 
     assert texts.send("Alice", "YES").startswith("Tend: You're in!")
     assert client.get("/api/v1/me", headers=people.headers("Alice")).get_json()["sms_status"] == "active"
 
     circle = client.post("/api/v1/circles", json={"name": "Just me"}, headers=people.headers("Alice")).get_json()
-    ritual = client.post(f"/api/v1/circles/{circle['id']}/rituals", headers=people.headers("Alice"), json={
-        "title": "Morning coffee talk", "starts": "2026-12-02T07:30", "timezone": "America/New_York",
-        "rrule": "FREQ=DAILY", "duration_minutes": 20, "remind_before_minutes": 10}).get_json()
+    ritual = client.post(
+        f"/api/v1/circles/{circle['id']}/rituals",
+        headers=people.headers("Alice"),
+        json={
+            "title": "Morning coffee talk",
+            "starts": "2026-12-02T07:30",
+            "timezone": "America/New_York",
+            "rrule": "FREQ=DAILY",
+            "duration_minutes": 20,
+            "remind_before_minutes": 10,
+        },
+    ).get_json()
     sms.tick()
     clock.set(FIRST_REMINDER)
     sms.tick()
     assert messages_to(fake_twilio, people.PHONES["Alice"])[-1] == (
-        "Tend: Morning coffee talk at 7:30. Reply DONE when you've had it, or SKIP.")
+        "Tend: Morning coffee talk at 7:30. Reply DONE when you've had it, or SKIP."
+    )
 
     clock.advance(minutes=3)
     assert texts.send("Alice", "DONE") == "Kept! Morning coffee talk: a new streak begins."

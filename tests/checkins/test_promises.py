@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from service.models import OutboundSms
+from service.domain.models import OutboundSms
 from tests.checkins.helpers import checkin_count, messages_to, outcome_of, utc
 from tests.reminders.helpers import couple
 
@@ -12,9 +12,18 @@ DUE = utc(2026, 12, 1, 23, 0)  # 18:00 in New York
 def promised_call(client, people, db, clock, sms, fake_twilio):
     """Alice promised Bob a call at 18:00 (reminded 17:30, grace 60 minutes); the reminder has gone out."""
     circle = couple(client, people, db)
-    promise = client.post("/api/v1/promises", headers=people.headers("Alice"), json={
-        "circle_id": circle, "to": people.ids["Bob"], "title": "call at 6", "due": "2026-12-01T18:00",
-        "timezone": "America/New_York", "remind_before_minutes": 30}).get_json()
+    promise = client.post(
+        "/api/v1/promises",
+        headers=people.headers("Alice"),
+        json={
+            "circle_id": circle,
+            "to": people.ids["Bob"],
+            "title": "call at 6",
+            "due": "2026-12-01T18:00",
+            "timezone": "America/New_York",
+            "remind_before_minutes": 30,
+        },
+    ).get_json()
     sms.tick()
     fake_twilio.reset()
     clock.set(utc(2026, 12, 1, 22, 30))
@@ -30,7 +39,7 @@ def test_a_promise_kept_on_time_notifies_its_recipient_once(client, people, db, 
     assert texts.send("Alice", "DONE").startswith("Already recorded for call at 6")
     sms.tick()
     sms.tick()
-    assert messages_to(fake_twilio, people.PHONES["Bob"]) == ["Tend: Alice kept their promise: call at 6 ✓"]
+    assert messages_to(fake_twilio, people.PHONES["Bob"]) == ["Tend: Alice kept their promise: call at 6."]
     assert outcome_of(db, people.ids["Alice"], promise_id=promise["id"], at=DUE) == "on_time"
     assert checkin_count(db) == 1
 
@@ -41,7 +50,8 @@ def test_a_promise_kept_after_its_due_time_is_late(client, people, db, clock, sm
     assert texts.send("Alice", "done") == "Kept, a bit late! call at 6: a new streak begins."
     sms.tick()
     assert messages_to(fake_twilio, people.PHONES["Bob"]) == [
-        "Tend: Alice kept their promise, a little late: call at 6 ✓"]
+        "Tend: Alice kept their promise, a little late: call at 6."
+    ]
     assert outcome_of(db, people.ids["Alice"], promise_id=promise["id"], at=DUE) == "late"
 
 

@@ -6,7 +6,7 @@ import requests
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from service.models import CheckIn, InboundMessage
+from service.domain.models import CheckIn, InboundMessage
 from tests.checkins.conftest import new_sid, signed
 from tests.checkins.helpers import checkin_count, reminded_couple
 
@@ -23,7 +23,8 @@ def test_a_replayed_message_sid_is_answered_alike_and_recorded_once(client, peop
 
 
 def test_the_same_message_sid_from_20_threads_at_once_makes_exactly_one_checkin(
-        app, people, db, clock, sms, fake_twilio, texts, client):
+    app, people, db, clock, sms, fake_twilio, texts, client
+):
     reminded_couple(client, people, db, clock, sms, fake_twilio)
     form = texts.inbound_form("Alice", "DONE")
     headers = signed("/webhooks/twilio/sms", form, texts.auth_token)
@@ -53,15 +54,16 @@ def test_the_same_message_sid_from_20_threads_at_once_makes_exactly_one_checkin(
     assert checkin_count(db) == 1
 
 
-def test_a_reply_aborted_by_a_deadlock_is_done_again_once(client, people, db, clock, sms, fake_twilio, texts,
-                                                           monkeypatch):
+def test_a_reply_aborted_by_a_deadlock_is_done_again_once(
+    client, people, db, clock, sms, fake_twilio, texts, monkeypatch
+):
     from psycopg.errors import DeadlockDetected
     from sqlalchemy.exc import OperationalError
 
-    from service import checkins
+    from service.domain import conversation
 
     reminded_couple(client, people, db, clock, sms, fake_twilio)
-    handle_inbound = checkins.handle_inbound
+    handle_inbound = conversation.handle_inbound
     calls = []
 
     def deadlocked_once(session, inbound, now):
@@ -71,7 +73,7 @@ def test_a_reply_aborted_by_a_deadlock_is_done_again_once(client, people, db, cl
             raise OperationalError("UPDATE streak_figures ...", {}, DeadlockDetected("deadlock detected"))
         return answer
 
-    monkeypatch.setattr(checkins, "handle_inbound", deadlocked_once)
+    monkeypatch.setattr(conversation, "handle_inbound", deadlocked_once)
     reply = texts.send("Alice", "DONE")
     assert reply == calls[0] == calls[1] == "Kept! Morning coffee talk: a new streak begins."  # nothing left behind
     assert checkin_count(db) == 1

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from service.models import Feed
+from service.domain.models import Feed
 from tests.checkins.helpers import checkin_count, reminded_couple
 from tests.feeds.helpers import fetch, new_feed
 from tests.reminders.helpers import activate
@@ -49,8 +49,11 @@ def feeds_of_the_couple(client, people, circle_id, names):
     people.create("Charlie")
     made = {"Charlie": new_feed(client, people, "Charlie")}
     for name in names:
-        made[name] = (new_feed(client, people, scope="circle", circle_id=circle_id) if name == "Us"
-                      else new_feed(client, people, name))
+        made[name] = (
+            new_feed(client, people, scope="circle", circle_id=circle_id)
+            if name == "Us"
+            else new_feed(client, people, name)
+        )
     for feed in made.values():
         assert fetch(client, feed).status_code == 200  # rendered: clean until something changes
     return made
@@ -63,7 +66,8 @@ def dirty(db, feed_id):
 
 @pytest.mark.parametrize("names", [("Alice", "Bob", "Us"), ("Alice",), ("Bob",), ("Us",), ()])
 def test_a_check_in_by_sms_marks_and_rings_exactly_the_feeds_that_show_the_circle(
-        client, people, db, clock, sms, fake_twilio, texts, doorbell, names):
+    client, people, db, clock, sms, fake_twilio, texts, doorbell, names
+):
     circle_id, _ = reminded_couple(client, people, db, clock, sms, fake_twilio)
     feeds = feeds_of_the_couple(client, people, circle_id, names)
     doorbell.feeds.clear()
@@ -74,8 +78,7 @@ def test_a_check_in_by_sms_marks_and_rings_exactly_the_feeds_that_show_the_circl
     assert dirty(db, feeds["Charlie"]["id"]) is None
 
 
-def test_a_done_takes_a_few_statements_and_no_orm_flush(client, people, db, clock, sms, fake_twilio, texts,
-                                                         statements):
+def test_a_done_takes_a_few_statements_and_no_orm_flush(client, people, db, clock, sms, fake_twilio, texts, statements):
     reminded_couple(client, people, db, clock, sms, fake_twilio)
     with statements.recording():
         assert texts.send("Alice", "DONE") == "Kept! Morning coffee talk: a new streak begins."
@@ -87,7 +90,8 @@ def test_a_done_takes_a_few_statements_and_no_orm_flush(client, people, db, cloc
 
 
 def test_yes_from_an_active_member_checks_in_without_loading_their_memberships(
-        client, people, db, clock, sms, fake_twilio, texts, statements):
+    client, people, db, clock, sms, fake_twilio, texts, statements
+):
     reminded_couple(client, people, db, clock, sms, fake_twilio)
     with statements.recording():
         assert texts.send("Bob", "Y") == "Kept! Morning coffee talk: a new streak begins."

@@ -5,9 +5,14 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from service.core import sms_text
-from service.models import CheckIn, InboundMessage, Membership, Person
+from service.domain.models import CheckIn, InboundMessage, Membership, Person
 from tests.checkins.helpers import (
-    FIRST_OCCURRENCE, checkin_count, messages_to, outcome_of, reminded_couple, utc,
+    FIRST_OCCURRENCE,
+    checkin_count,
+    messages_to,
+    outcome_of,
+    reminded_couple,
+    utc,
 )
 from tests.reminders.helpers import activate
 
@@ -42,8 +47,15 @@ def test_skip_records_skipped(client, people, db, clock, sms, fake_twilio, texts
 
 def test_done_2_checks_in_the_second_item_of_a_multi_item_reminder(client, people, db, clock, sms, fake_twilio, texts):
     # 07:30 reminded 10 minutes before and 07:40 reminded 20 before: both due 07:20, one numbered SMS
-    _, (coffee, stretch) = reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=(
-        {}, {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}))
+    _, (coffee, stretch) = reminded_couple(
+        client,
+        people,
+        db,
+        clock,
+        sms,
+        fake_twilio,
+        rituals=({}, {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}),
+    )
     (reminder,) = messages_to(fake_twilio, people.PHONES["Alice"])
     assert reminder.startswith("Tend: 1) Morning coffee talk with Bob at 7:30 2) Stretch with Bob at 7:40.")
     assert texts.send("Alice", "DONE 2") == "Kept! Stretch: a new streak begins."
@@ -55,10 +67,18 @@ def test_done_2_checks_in_the_second_item_of_a_multi_item_reminder(client, peopl
     assert checkin_count(db) == 1
 
 
-def test_plain_done_on_a_multi_item_reminder_checks_in_every_open_item(client, people, db, clock, sms, fake_twilio,
-                                                                       texts):
-    _, (coffee, stretch) = reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=(
-        {}, {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}))
+def test_plain_done_on_a_multi_item_reminder_checks_in_every_open_item(
+    client, people, db, clock, sms, fake_twilio, texts
+):
+    _, (coffee, stretch) = reminded_couple(
+        client,
+        people,
+        db,
+        clock,
+        sms,
+        fake_twilio,
+        rituals=({}, {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}),
+    )
     texts.send("Alice", "skip 1")
     reply = texts.send("Alice", "all done", sid="SM" + "a" * 32)
     assert reply == "Kept! Stretch: a new streak begins."
@@ -69,10 +89,18 @@ def test_plain_done_on_a_multi_item_reminder_checks_in_every_open_item(client, p
 
 
 def test_plain_done_confirms_each_item_it_records(client, people, db, clock, sms, fake_twilio, texts):
-    reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=(
-        {}, {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}))
-    assert texts.send("Alice", "DONE") == ("Kept! Morning coffee talk: a new streak begins. "
-                                           "Kept! Stretch: a new streak begins.")
+    reminded_couple(
+        client,
+        people,
+        db,
+        clock,
+        sms,
+        fake_twilio,
+        rituals=({}, {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}),
+    )
+    assert texts.send("Alice", "DONE") == (
+        "Kept! Morning coffee talk: a new streak begins. Kept! Stretch: a new streak begins."
+    )
     assert checkin_count(db) == 2
 
 
@@ -101,8 +129,9 @@ def test_a_later_reminder_replaces_the_earlier_one(client, people, db, clock, sm
     assert outcome_of(db, people.ids["Alice"], ritual_id=ritual["id"]) == "missed"
 
 
-def test_an_unknown_sender_gets_a_polite_reply_and_nothing_is_stored(client, people, db, clock, sms, fake_twilio,
-                                                                     texts):
+def test_an_unknown_sender_gets_a_polite_reply_and_nothing_is_stored(
+    client, people, db, clock, sms, fake_twilio, texts
+):
     reminded_couple(client, people, db, clock, sms, fake_twilio)
     assert texts.send("+15005550199", "DONE") == sms_text.unknown_sender_text()
     with db.session() as s:
@@ -110,8 +139,9 @@ def test_an_unknown_sender_gets_a_polite_reply_and_nothing_is_stored(client, peo
     assert checkin_count(db) == 0
 
 
-def test_an_opted_out_sender_is_told_how_to_come_back_and_nothing_is_recorded(client, people, db, clock, sms,
-                                                                               fake_twilio, texts):
+def test_an_opted_out_sender_is_told_how_to_come_back_and_nothing_is_recorded(
+    client, people, db, clock, sms, fake_twilio, texts
+):
     _, (ritual,) = reminded_couple(client, people, db, clock, sms, fake_twilio)
     assert texts.send("Alice", "STOP") == sms_text.opted_out_text()
     assert person(db, people.ids["Alice"]).sms_status == "opted_out"
@@ -159,8 +189,11 @@ def test_yes_joins_the_circle_an_invitation_asked_about(client, people, db, text
     people.create("Alice")
     texts.send("Alice", "YES")
     circle = client.post("/api/v1/circles", json={"name": "Us"}, headers=people.headers("Alice")).get_json()
-    client.post(f"/api/v1/circles/{circle['id']}/members", headers=people.headers("Alice"),
-                json={"name": "Bob", "phone": people.PHONES["Bob"], "timezone": "America/New_York"})
+    client.post(
+        f"/api/v1/circles/{circle['id']}/members",
+        headers=people.headers("Alice"),
+        json={"name": "Bob", "phone": people.PHONES["Bob"], "timezone": "America/New_York"},
+    )
     assert texts.send("Bob", "yes").startswith('Tend: You joined "Us"!')
     with db.session() as s:
         bob = s.scalar(select(Person).where(Person.phone == people.PHONES["Bob"]))
@@ -173,8 +206,11 @@ def test_an_active_member_invited_to_another_circle_joins_it_with_yes(client, pe
     people.create("Bob")
     activate(db, people.ids["Alice"], people.ids["Bob"])
     circle = client.post("/api/v1/circles", json={"name": "Book club"}, headers=people.headers("Alice")).get_json()
-    client.post(f"/api/v1/circles/{circle['id']}/members", headers=people.headers("Alice"),
-                json={"name": "Bob", "phone": people.PHONES["Bob"], "timezone": "America/New_York"})
+    client.post(
+        f"/api/v1/circles/{circle['id']}/members",
+        headers=people.headers("Alice"),
+        json={"name": "Bob", "phone": people.PHONES["Bob"], "timezone": "America/New_York"},
+    )
     assert texts.send("Bob", "YES").startswith('Tend: You joined "Book club"!')
     with db.session() as s:
         assert s.get(Membership, (circle["id"], people.ids["Bob"])).status == "active"
@@ -183,8 +219,9 @@ def test_an_active_member_invited_to_another_circle_joins_it_with_yes(client, pe
 def test_pause_and_resume(client, people, db, clock, texts):
     people.create("Alice")
     activate(db, people.ids["Alice"])
-    assert texts.send("Alice", "pause 3") == ("Paused for 3 days. Reminders start again Fri 4 Dec. "
-                                             "Reply RESUME to restart sooner.")
+    assert texts.send("Alice", "pause 3") == (
+        "Paused for 3 days. Reminders start again Fri 4 Dec. Reply RESUME to restart sooner."
+    )
     assert person(db, people.ids["Alice"]).paused_until == clock() + timedelta(days=3)
     assert texts.send("Alice", "PAUSE").startswith("Paused for 7 days.")
     assert texts.send("Alice", "resume") == sms_text.resumed_text()
@@ -192,14 +229,22 @@ def test_pause_and_resume(client, people, db, clock, texts):
 
 
 def test_streak_lists_the_current_streaks(client, people, db, clock, sms, fake_twilio, texts):
-    reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=(
-        {}, {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}))
+    reminded_couple(
+        client,
+        people,
+        db,
+        clock,
+        sms,
+        fake_twilio,
+        rituals=({}, {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}),
+    )
     texts.send("Alice", "DONE 1")
     assert texts.send("Alice", "STREAK") == "Your streaks: Morning coffee talk 1, Stretch 0"
 
 
-def test_help_and_anything_unknown_get_the_help_text_and_record_nothing(client, people, db, clock, sms, fake_twilio,
-                                                                        texts):
+def test_help_and_anything_unknown_get_the_help_text_and_record_nothing(
+    client, people, db, clock, sms, fake_twilio, texts
+):
     reminded_couple(client, people, db, clock, sms, fake_twilio)
     assert texts.send("Alice", "HELP") == sms_text.help_text()
     assert texts.send("Alice", "2 done") == sms_text.help_text()
@@ -208,12 +253,20 @@ def test_help_and_anything_unknown_get_the_help_text_and_record_nothing(client, 
 
 
 def test_a_multi_item_reply_takes_streak_figures_in_subject_order_and_confirms_in_item_order(
-        client, people, db, clock, sms, fake_twilio, texts):
+    client, people, db, clock, sms, fake_twilio, texts
+):
     """Locks in one order (see streak_figures.figure_order): the clock closing occurrences takes them alike."""
     from sqlalchemy import event
 
-    _, (stretch, coffee) = reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=(
-        {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}, {}))
+    _, (stretch, coffee) = reminded_couple(
+        client,
+        people,
+        db,
+        clock,
+        sms,
+        fake_twilio,
+        rituals=({"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}, {}),
+    )
     assert stretch["id"] < coffee["id"]  # but coffee is item 1
     folded: list[int] = []
 

@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import func, select
 
 from service.core.streaks import recompute
-from service.db import Database
-from service.migrate import upgrade
-from service.models import CheckIn, InboundMessage, OutboundSms, StreakFigure
+from service.domain.db import Database
+from service.domain.migrate import upgrade
+from service.domain.models import CheckIn, InboundMessage, OutboundSms, StreakFigure
 from tests.checkins.helpers import FIRST_OCCURRENCE, FIRST_REMINDER, checkin_count, messages_to, reminded_couple, utc
 from tests.reminders.helpers import couple
 
@@ -51,15 +51,25 @@ def test_done_skip_replays_and_streaks_on_sqlite(client, people, db, clock, sms,
     sms.tick()
     assert texts.send("Alice", "D") == "Kept! Morning coffee talk: 2 in a row."
     assert figure(db, people.ids["Alice"]) == astuple(
-        recompute([(FIRST_OCCURRENCE, "done"), (FIRST_OCCURRENCE.replace(day=3), "done")]))
+        recompute([(FIRST_OCCURRENCE, "done"), (FIRST_OCCURRENCE.replace(day=3), "done")])
+    )
     assert texts.send("Alice", "STREAK") == "Your streaks: Morning coffee talk 2"
 
 
 def test_a_kept_promise_tells_its_recipient_once_on_sqlite(client, people, db, clock, sms, fake_twilio, texts):
     circle = couple(client, people, db)
-    client.post("/api/v1/promises", headers=people.headers("Alice"), json={
-        "circle_id": circle, "to": people.ids["Bob"], "title": "call at 6", "due": "2026-12-01T18:00",
-        "timezone": "America/New_York", "remind_before_minutes": 30})
+    client.post(
+        "/api/v1/promises",
+        headers=people.headers("Alice"),
+        json={
+            "circle_id": circle,
+            "to": people.ids["Bob"],
+            "title": "call at 6",
+            "due": "2026-12-01T18:00",
+            "timezone": "America/New_York",
+            "remind_before_minutes": 30,
+        },
+    )
     sms.tick()
     fake_twilio.reset()
     clock.set(utc(2026, 12, 1, 22, 30))
@@ -70,7 +80,8 @@ def test_a_kept_promise_tells_its_recipient_once_on_sqlite(client, people, db, c
     sms.tick()
     sms.tick()
     assert messages_to(fake_twilio, people.PHONES["Bob"]) == [
-        "Tend: Alice kept their promise, a little late: call at 6 ✓"]
+        "Tend: Alice kept their promise, a little late: call at 6."
+    ]
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(OutboundSms).where(OutboundSms.kind == "promise_kept")) == 1
 

@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from service.models import InboundMessage, Person
+from service.domain.models import InboundMessage, Person
 from tests.checkins.conftest import signed
 from tests.checkins.helpers import checkin_count, reminded_couple, sent_reminder_sid
 

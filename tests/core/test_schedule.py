@@ -55,10 +55,20 @@ def test_it_parses_iana_names(name):
     assert parse_timezone(name) == ZoneInfo(name)
 
 
-@pytest.mark.parametrize("name", [
-    "", "Nowhere/City", "america/new_york", "../etc/passwd", "/etc/localtime",
-    "America/New_York\x00", "a" * 300, "localtime", "Factory",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "Nowhere/City",
+        "america/new_york",
+        "../etc/passwd",
+        "/etc/localtime",
+        "America/New_York\x00",
+        "a" * 300,
+        "localtime",
+        "Factory",
+    ],
+)
 def test_it_rejects_unknown_timezones(name):
     with pytest.raises(ScheduleError) as caught:
         parse_timezone(name)
@@ -68,20 +78,26 @@ def test_it_rejects_unknown_timezones(name):
 # --- wall time to UTC -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("zone, wall, expected", [
-    (NEW_YORK, datetime(2026, 3, 8, 2, 30), utc(2026, 3, 8, 7, 30)),      # 03:30 EDT
-    (LONDON, datetime(2026, 3, 29, 1, 30), utc(2026, 3, 29, 1, 30)),      # 02:30 BST
-    (LORD_HOWE, datetime(2026, 10, 4, 2, 15), utc(2026, 10, 3, 15, 45)),  # 02:45 +11
-])
+@pytest.mark.parametrize(
+    "zone, wall, expected",
+    [
+        (NEW_YORK, datetime(2026, 3, 8, 2, 30), utc(2026, 3, 8, 7, 30)),  # 03:30 EDT
+        (LONDON, datetime(2026, 3, 29, 1, 30), utc(2026, 3, 29, 1, 30)),  # 02:30 BST
+        (LORD_HOWE, datetime(2026, 10, 4, 2, 15), utc(2026, 10, 3, 15, 45)),  # 02:45 +11
+    ],
+)
 def test_it_moves_nonexistent_time_forward_by_the_gap(zone, wall, expected):
     assert local_to_utc(wall, ZoneInfo(zone)) == expected
 
 
-@pytest.mark.parametrize("zone, wall, first", [
-    (NEW_YORK, datetime(2026, 11, 1, 1, 30), utc(2026, 11, 1, 5, 30)),    # EDT, not EST
-    (LONDON, datetime(2026, 10, 25, 1, 30), utc(2026, 10, 25, 0, 30)),    # BST, not GMT
-    (LORD_HOWE, datetime(2026, 4, 5, 1, 45), utc(2026, 4, 4, 14, 45)),    # +11, not +10:30
-])
+@pytest.mark.parametrize(
+    "zone, wall, first",
+    [
+        (NEW_YORK, datetime(2026, 11, 1, 1, 30), utc(2026, 11, 1, 5, 30)),  # EDT, not EST
+        (LONDON, datetime(2026, 10, 25, 1, 30), utc(2026, 10, 25, 0, 30)),  # BST, not GMT
+        (LORD_HOWE, datetime(2026, 4, 5, 1, 45), utc(2026, 4, 4, 14, 45)),  # +11, not +10:30
+    ],
+)
 def test_it_takes_the_first_of_ambiguous_times(zone, wall, first):
     assert local_to_utc(wall, ZoneInfo(zone)) == first
 
@@ -105,11 +121,17 @@ def test_it_refuses_naive_instants():
 # --- daily rules across DST -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("zone, transition", [
-    (NEW_YORK, date(2026, 3, 8)), (NEW_YORK, date(2026, 11, 1)),
-    (LONDON, date(2026, 3, 29)), (LONDON, date(2026, 10, 25)),
-    (LORD_HOWE, date(2026, 4, 5)), (LORD_HOWE, date(2026, 10, 4)),
-])
+@pytest.mark.parametrize(
+    "zone, transition",
+    [
+        (NEW_YORK, date(2026, 3, 8)),
+        (NEW_YORK, date(2026, 11, 1)),
+        (LONDON, date(2026, 3, 29)),
+        (LONDON, date(2026, 10, 25)),
+        (LORD_HOWE, date(2026, 4, 5)),
+        (LORD_HOWE, date(2026, 10, 4)),
+    ],
+)
 def test_daily_ritual_keeps_its_wall_time_across_dst(zone, transition):
     first_day = transition - timedelta(days=2)
     schedule = Schedule(datetime.combine(first_day, time(7, 30)), zone, "FREQ=DAILY")
@@ -124,15 +146,19 @@ def test_daily_ritual_keeps_its_wall_time_across_dst(zone, transition):
 def test_new_york_daily_ritual_moves_an_hour_in_utc_on_spring_forward():
     schedule = Schedule(datetime(2026, 3, 7, 7, 30), NEW_YORK, "FREQ=DAILY")
     assert occurrences_between(schedule, utc(2026, 3, 7), utc(2026, 3, 9)) == [
-        utc(2026, 3, 7, 12, 30), utc(2026, 3, 8, 11, 30),
+        utc(2026, 3, 7, 12, 30),
+        utc(2026, 3, 8, 11, 30),
     ]
 
 
-@pytest.mark.parametrize("zone, start, moved", [
-    (NEW_YORK, datetime(2026, 3, 6, 2, 30), datetime(2026, 3, 8, 3, 30)),
-    (LONDON, datetime(2026, 3, 27, 1, 30), datetime(2026, 3, 29, 2, 30)),
-    (LORD_HOWE, datetime(2026, 10, 2, 2, 15), datetime(2026, 10, 4, 2, 45)),
-])
+@pytest.mark.parametrize(
+    "zone, start, moved",
+    [
+        (NEW_YORK, datetime(2026, 3, 6, 2, 30), datetime(2026, 3, 8, 3, 30)),
+        (LONDON, datetime(2026, 3, 27, 1, 30), datetime(2026, 3, 29, 2, 30)),
+        (LORD_HOWE, datetime(2026, 10, 2, 2, 15), datetime(2026, 10, 4, 2, 45)),
+    ],
+)
 def test_daily_ritual_in_the_gap_moves_forward_on_that_day_only(zone, start, moved):
     schedule = Schedule(start, zone, "FREQ=DAILY")
     expected = [start + timedelta(days=n) for n in range(5)]
@@ -140,11 +166,14 @@ def test_daily_ritual_in_the_gap_moves_forward_on_that_day_only(zone, start, mov
     assert local_times(schedule, utc(2026, 1, 1), utc(2026, 12, 31))[:5] == expected
 
 
-@pytest.mark.parametrize("zone, start, first_instant", [
-    (NEW_YORK, datetime(2026, 10, 30, 1, 30), utc(2026, 11, 1, 5, 30)),
-    (LONDON, datetime(2026, 10, 23, 1, 30), utc(2026, 10, 25, 0, 30)),
-    (LORD_HOWE, datetime(2026, 4, 3, 1, 45), utc(2026, 4, 4, 14, 45)),
-])
+@pytest.mark.parametrize(
+    "zone, start, first_instant",
+    [
+        (NEW_YORK, datetime(2026, 10, 30, 1, 30), utc(2026, 11, 1, 5, 30)),
+        (LONDON, datetime(2026, 10, 23, 1, 30), utc(2026, 10, 25, 0, 30)),
+        (LORD_HOWE, datetime(2026, 4, 3, 1, 45), utc(2026, 4, 4, 14, 45)),
+    ],
+)
 def test_daily_ritual_in_the_repeated_hour_happens_once_at_the_first(zone, start, first_instant):
     schedule = Schedule(start, zone, "FREQ=DAILY")
     instants = occurrences_between(schedule, utc(2026, 1, 1), utc(2026, 12, 31))[:5]
@@ -156,7 +185,9 @@ def test_it_deduplicates_a_day_the_zone_skipped():
     # Samoa skipped 30 December 2011: 09:00 that day moves 24 hours forward onto the next 09:00.
     schedule = Schedule(datetime(2011, 12, 28, 9, 0), "Pacific/Apia", "FREQ=DAILY")
     assert local_times(schedule, utc(2011, 12, 27), utc(2011, 12, 31)) == [
-        datetime(2011, 12, 28, 9, 0), datetime(2011, 12, 29, 9, 0), datetime(2011, 12, 31, 9, 0),
+        datetime(2011, 12, 28, 9, 0),
+        datetime(2011, 12, 29, 9, 0),
+        datetime(2011, 12, 31, 9, 0),
     ]
 
 
@@ -166,7 +197,10 @@ def test_it_deduplicates_a_day_the_zone_skipped():
 def test_weekly_byday_rule_keeps_its_days_and_wall_time_across_dst():
     schedule = Schedule(datetime(2026, 3, 2, 18, 0), NEW_YORK, "FREQ=WEEKLY;BYDAY=MO,WE")
     assert occurrences_between(schedule, utc(2026, 3, 1), utc(2026, 3, 12)) == [
-        utc(2026, 3, 2, 23), utc(2026, 3, 4, 23), utc(2026, 3, 9, 22), utc(2026, 3, 11, 22),
+        utc(2026, 3, 2, 23),
+        utc(2026, 3, 4, 23),
+        utc(2026, 3, 9, 22),
+        utc(2026, 3, 11, 22),
     ]
 
 
@@ -186,7 +220,9 @@ def test_monthly_rule_on_the_31st_skips_shorter_months_years_later():
 def test_yearly_rule_on_29_february_lands_in_leap_years_only():
     schedule = Schedule(datetime(2024, 2, 29, 9, 0), NEW_YORK, "FREQ=YEARLY")
     assert local_times(schedule, utc(2030, 1, 1), utc(2041, 1, 1)) == [
-        datetime(2032, 2, 29, 9), datetime(2036, 2, 29, 9), datetime(2040, 2, 29, 9),
+        datetime(2032, 2, 29, 9),
+        datetime(2036, 2, 29, 9),
+        datetime(2040, 2, 29, 9),
     ]
 
 
@@ -275,13 +311,16 @@ def test_is_occurrence_matches_exact_instants_only():
 # --- pauses -----------------------------------------------------------------------------------
 
 
-PAUSED = Schedule(datetime(2026, 3, 6, 7, 30), NEW_YORK, "FREQ=DAILY",
-                  pauses=((utc(2026, 3, 7), utc(2026, 3, 10, 11, 30)),))
+PAUSED = Schedule(
+    datetime(2026, 3, 6, 7, 30), NEW_YORK, "FREQ=DAILY", pauses=((utc(2026, 3, 7), utc(2026, 3, 10, 11, 30)),)
+)
 
 
 def test_paused_occurrences_are_left_out_and_the_pause_end_is_open():
     assert local_times(PAUSED, utc(2026, 3, 1), utc(2026, 3, 12)) == [
-        datetime(2026, 3, 6, 7, 30), datetime(2026, 3, 10, 7, 30), datetime(2026, 3, 11, 7, 30),
+        datetime(2026, 3, 6, 7, 30),
+        datetime(2026, 3, 10, 7, 30),
+        datetime(2026, 3, 11, 7, 30),
     ]
 
 
@@ -290,9 +329,15 @@ def test_next_occurrence_skips_a_pause():
 
 
 def test_next_occurrence_skips_overlapping_pauses():
-    schedule = Schedule(datetime(2026, 1, 1, 7, 30), LONDON, "FREQ=DAILY", pauses=(
-        (utc(2026, 2, 1), utc(2026, 8, 1)), (utc(2026, 7, 1), utc(2027, 1, 1, 7, 31)),
-    ))
+    schedule = Schedule(
+        datetime(2026, 1, 1, 7, 30),
+        LONDON,
+        "FREQ=DAILY",
+        pauses=(
+            (utc(2026, 2, 1), utc(2026, 8, 1)),
+            (utc(2026, 7, 1), utc(2027, 1, 1, 7, 31)),
+        ),
+    )
     assert next_occurrence(schedule, utc(2026, 1, 31, 12)) == utc(2027, 1, 2, 7, 30)
 
 
@@ -306,53 +351,59 @@ def test_paused_instant_is_not_an_occurrence():
 START = datetime(2026, 1, 1, 7, 30)
 
 
-@pytest.mark.parametrize("text, body", [
-    ("FREQ=DAILY", "FREQ=DAILY"),
-    ("RRULE:FREQ=WEEKLY;BYDAY=MO,WE", "FREQ=WEEKLY;BYDAY=MO,WE"),
-    ("rrule:freq=weekly;byday=mo,we", "FREQ=WEEKLY;BYDAY=MO,WE"),
-    ("  FREQ=DAILY;UNTIL=20261231T235959Z\n", "FREQ=DAILY;UNTIL=20261231T235959Z"),
-    ("FREQ=MONTHLY;BYDAY=2SU;INTERVAL=366", "FREQ=MONTHLY;BYDAY=2SU;INTERVAL=366"),
-    ("FREQ=DAILY;COUNT=10000;BYHOUR=9;BYMINUTE=0", "FREQ=DAILY;COUNT=10000;BYHOUR=9;BYMINUTE=0"),
-    ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29"),  # first in 2028
-])
+@pytest.mark.parametrize(
+    "text, body",
+    [
+        ("FREQ=DAILY", "FREQ=DAILY"),
+        ("RRULE:FREQ=WEEKLY;BYDAY=MO,WE", "FREQ=WEEKLY;BYDAY=MO,WE"),
+        ("rrule:freq=weekly;byday=mo,we", "FREQ=WEEKLY;BYDAY=MO,WE"),
+        ("  FREQ=DAILY;UNTIL=20261231T235959Z\n", "FREQ=DAILY;UNTIL=20261231T235959Z"),
+        ("FREQ=MONTHLY;BYDAY=2SU;INTERVAL=366", "FREQ=MONTHLY;BYDAY=2SU;INTERVAL=366"),
+        ("FREQ=DAILY;COUNT=10000;BYHOUR=9;BYMINUTE=0", "FREQ=DAILY;COUNT=10000;BYHOUR=9;BYMINUTE=0"),
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29"),  # first in 2028
+    ],
+)
 def test_it_accepts_and_normalizes_rules(text, body):
     assert validate_rrule(text, START) == body
 
 
-@pytest.mark.parametrize("text", [
-    pytest.param("not a rule", id="unparseable"),
-    pytest.param("", id="empty"),
-    pytest.param("FREQ=DAILY;BYDAY=XX", id="bad-day"),
-    pytest.param("FREQ=DAILY;BYHOUR=25", id="bad-hour"),
-    pytest.param("FREQ=DAILY;;BYDAY=MO", id="empty-part"),
-    pytest.param("BYDAY=MO", id="no-freq"),
-    pytest.param("FREQ=DAILY;FREQ=WEEKLY", id="repeated-part"),
-    pytest.param("FREQ=DAILY;X-TEND=1", id="unknown-part"),
-    pytest.param("FREQ=YEARLY;BYEASTER=0", id="dateutil-extension"),
-    pytest.param("DTSTART:20260101T073000\nRRULE:FREQ=DAILY", id="multi-line"),
-    pytest.param("EXDATE:20260102T073000", id="other-property"),
-    pytest.param("FREQ=SECONDLY", id="secondly"),
-    pytest.param("FREQ=MINUTELY", id="minutely"),
-    pytest.param("FREQ=HOURLY", id="hourly"),
-    pytest.param("FREQ=DAILY;BYHOUR=7,19", id="two-hours"),
-    pytest.param("FREQ=DAILY;BYMINUTE=0,30", id="two-minutes"),
-    pytest.param("FREQ=DAILY;BYSECOND=0,30", id="two-seconds"),
-    pytest.param("FREQ=DAILY;INTERVAL=0", id="interval-zero"),
-    pytest.param("FREQ=DAILY;INTERVAL=-1", id="interval-negative"),
-    pytest.param("FREQ=DAILY;INTERVAL=367", id="interval-too-long"),
-    pytest.param("FREQ=DAILY;COUNT=0", id="count-zero"),
-    pytest.param("FREQ=DAILY;COUNT=10001", id="count-too-high"),
-    pytest.param("FREQ=DAILY;COUNT=5;UNTIL=20261231T000000Z", id="count-and-until"),
-    pytest.param("FREQ=DAILY;UNTIL=20251231T073000", id="local-until-before-start"),
-    pytest.param("FREQ=DAILY;UNTIL=20260101T072959Z", id="utc-until-before-start"),
-    pytest.param("FREQ=DAILY;UNTIL=2026-12-31", id="until-not-rfc"),
-    pytest.param("FREQ=DAILY;UNTIL=20261231", id="until-date-only"),
-    pytest.param("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", id="never-yearly"),
-    pytest.param("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", id="never-daily"),
-    pytest.param("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6", id="never-setpos"),
-    pytest.param("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;UNTIL=20271231T000000", id="none-before-until"),
-    pytest.param("FREQ=DAILY;BYDAY=" + ",".join(["MO"] * 200), id="too-long"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("not a rule", id="unparseable"),
+        pytest.param("", id="empty"),
+        pytest.param("FREQ=DAILY;BYDAY=XX", id="bad-day"),
+        pytest.param("FREQ=DAILY;BYHOUR=25", id="bad-hour"),
+        pytest.param("FREQ=DAILY;;BYDAY=MO", id="empty-part"),
+        pytest.param("BYDAY=MO", id="no-freq"),
+        pytest.param("FREQ=DAILY;FREQ=WEEKLY", id="repeated-part"),
+        pytest.param("FREQ=DAILY;X-TEND=1", id="unknown-part"),
+        pytest.param("FREQ=YEARLY;BYEASTER=0", id="dateutil-extension"),
+        pytest.param("DTSTART:20260101T073000\nRRULE:FREQ=DAILY", id="multi-line"),
+        pytest.param("EXDATE:20260102T073000", id="other-property"),
+        pytest.param("FREQ=SECONDLY", id="secondly"),
+        pytest.param("FREQ=MINUTELY", id="minutely"),
+        pytest.param("FREQ=HOURLY", id="hourly"),
+        pytest.param("FREQ=DAILY;BYHOUR=7,19", id="two-hours"),
+        pytest.param("FREQ=DAILY;BYMINUTE=0,30", id="two-minutes"),
+        pytest.param("FREQ=DAILY;BYSECOND=0,30", id="two-seconds"),
+        pytest.param("FREQ=DAILY;INTERVAL=0", id="interval-zero"),
+        pytest.param("FREQ=DAILY;INTERVAL=-1", id="interval-negative"),
+        pytest.param("FREQ=DAILY;INTERVAL=367", id="interval-too-long"),
+        pytest.param("FREQ=DAILY;COUNT=0", id="count-zero"),
+        pytest.param("FREQ=DAILY;COUNT=10001", id="count-too-high"),
+        pytest.param("FREQ=DAILY;COUNT=5;UNTIL=20261231T000000Z", id="count-and-until"),
+        pytest.param("FREQ=DAILY;UNTIL=20251231T073000", id="local-until-before-start"),
+        pytest.param("FREQ=DAILY;UNTIL=20260101T072959Z", id="utc-until-before-start"),
+        pytest.param("FREQ=DAILY;UNTIL=2026-12-31", id="until-not-rfc"),
+        pytest.param("FREQ=DAILY;UNTIL=20261231", id="until-date-only"),
+        pytest.param("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", id="never-yearly"),
+        pytest.param("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", id="never-daily"),
+        pytest.param("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6", id="never-setpos"),
+        pytest.param("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;UNTIL=20271231T000000", id="none-before-until"),
+        pytest.param("FREQ=DAILY;BYDAY=" + ",".join(["MO"] * 200), id="too-long"),
+    ],
+)
 def test_it_rejects_rules_tend_cannot_run(text):
     with pytest.raises(ScheduleError) as caught:
         validate_rrule(text, START)
@@ -388,14 +439,22 @@ starts = st.builds(
 )
 daily_or_weekly_rules = st.one_of(
     st.builds("FREQ=DAILY;INTERVAL={}".format, st.integers(1, 10)),
-    st.builds(lambda days, interval: f"FREQ=WEEKLY;INTERVAL={interval};BYDAY={','.join(days)}",
-              st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7, unique=True), st.integers(1, 4)),
+    st.builds(
+        lambda days, interval: f"FREQ=WEEKLY;INTERVAL={interval};BYDAY={','.join(days)}",
+        st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7, unique=True),
+        st.integers(1, 4),
+    ),
 )
 
 
 @settings(deadline=None, max_examples=150)
-@given(zone=st.sampled_from(ZONES), start=starts, rule=daily_or_weekly_rules,
-       offset_days=st.integers(-30, 4000), span_days=st.integers(1, 120))
+@given(
+    zone=st.sampled_from(ZONES),
+    start=starts,
+    rule=daily_or_weekly_rules,
+    offset_days=st.integers(-30, 4000),
+    span_days=st.integers(1, 120),
+)
 def test_expanded_instants_keep_the_intended_wall_time(zone, start, rule, offset_days, span_days):
     schedule = Schedule(start, zone, rule)
     window_start = local_to_utc(start, ZoneInfo(zone)) + timedelta(days=offset_days)
@@ -410,19 +469,37 @@ def test_expanded_instants_keep_the_intended_wall_time(zone, start, rule, offset
             assert intended < wall <= intended + timedelta(hours=1)
 
 
-rules_of_every_frequency = st.sampled_from([
-    "FREQ=DAILY", "FREQ=DAILY;INTERVAL=3;BYDAY=MO,FR", "FREQ=DAILY;BYMONTHDAY=1,15,31",
-    "FREQ=WEEKLY", "FREQ=WEEKLY;INTERVAL=3;BYDAY=TU,SU;WKST=SU", "FREQ=WEEKLY;BYDAY=SA;BYHOUR=2;BYMINUTE=15",
-    "FREQ=MONTHLY", "FREQ=MONTHLY;INTERVAL=5", "FREQ=MONTHLY;BYDAY=-1FR", "FREQ=MONTHLY;BYMONTHDAY=-1",
-    "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", "FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=29,30,31",
-    "FREQ=YEARLY", "FREQ=YEARLY;INTERVAL=3", "FREQ=YEARLY;BYWEEKNO=1,53;BYDAY=MO",
-    "FREQ=YEARLY;BYMONTH=3,10;BYDAY=1SU", "FREQ=YEARLY;BYYEARDAY=-1,100",
-])
+rules_of_every_frequency = st.sampled_from(
+    [
+        "FREQ=DAILY",
+        "FREQ=DAILY;INTERVAL=3;BYDAY=MO,FR",
+        "FREQ=DAILY;BYMONTHDAY=1,15,31",
+        "FREQ=WEEKLY",
+        "FREQ=WEEKLY;INTERVAL=3;BYDAY=TU,SU;WKST=SU",
+        "FREQ=WEEKLY;BYDAY=SA;BYHOUR=2;BYMINUTE=15",
+        "FREQ=MONTHLY",
+        "FREQ=MONTHLY;INTERVAL=5",
+        "FREQ=MONTHLY;BYDAY=-1FR",
+        "FREQ=MONTHLY;BYMONTHDAY=-1",
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+        "FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=29,30,31",
+        "FREQ=YEARLY",
+        "FREQ=YEARLY;INTERVAL=3",
+        "FREQ=YEARLY;BYWEEKNO=1,53;BYDAY=MO",
+        "FREQ=YEARLY;BYMONTH=3,10;BYDAY=1SU",
+        "FREQ=YEARLY;BYYEARDAY=-1,100",
+    ]
+)
 
 
 @settings(deadline=None, max_examples=150)
-@given(zone=st.sampled_from(ZONES), start=starts, rule=rules_of_every_frequency,
-       offset_days=st.integers(-30, 1500), span_days=st.integers(1, 400))
+@given(
+    zone=st.sampled_from(ZONES),
+    start=starts,
+    rule=rules_of_every_frequency,
+    offset_days=st.integers(-30, 1500),
+    span_days=st.integers(1, 400),
+)
 def test_expansion_matches_a_walk_from_the_start(zone, start, rule, offset_days, span_days):
     tz = ZoneInfo(zone)
     schedule = Schedule(start, zone, rule)
@@ -442,8 +519,7 @@ def test_expansion_matches_a_walk_from_the_start(zone, start, rule, offset_days,
 
 
 @settings(deadline=None)
-@given(zone=st.sampled_from(ZONES),
-       wall=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 1, 1)))
+@given(zone=st.sampled_from(ZONES), wall=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 1, 1)))
 def test_local_to_utc_round_trips_or_moves_forward_by_the_gap(zone, wall):
     tz = ZoneInfo(zone)
     instant = local_to_utc(wall, tz)

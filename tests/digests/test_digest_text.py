@@ -11,9 +11,17 @@ LINK = "https://tend.example/d/" + "x" * 32
 def payload(*subjects, best=12, reliability=0.88, change=0.05):
     return {
         "week_start": "2026-11-30",
-        "subjects": [{"kind": "ritual", "id": n, "title": title, "kept": kept, "expected": expected,
-                      "days": ["kept", "missed", "skipped", "pending", None, None, None]}
-                     for n, (title, kept, expected) in enumerate(subjects, start=1)],
+        "subjects": [
+            {
+                "kind": "ritual",
+                "id": n,
+                "title": title,
+                "kept": kept,
+                "expected": expected,
+                "days": ["kept", "missed", "skipped", "pending", None, None, None],
+            }
+            for n, (title, kept, expected) in enumerate(subjects, start=1)
+        ],
         "best_streak": {"kind": "ritual", "id": 1, "title": "x", "current_streak": best} if best else None,
         "reliability": reliability,
         "reliability_change": change,
@@ -22,8 +30,9 @@ def payload(*subjects, best=12, reliability=0.88, change=0.05):
 
 def test_it_lists_each_subject_with_the_streak_reliability_and_link():
     text = digest_sms_text(payload(("Morning coffee talk", 6, 7), ("Sunday walk", 1, 1)), LINK)
-    assert text == (f"Tend week: Morning coffee talk 6/7, Sunday walk 1/1. Best streak 12. "
-                    f"Reliability 88% (+5). More: {LINK}")
+    assert text == (
+        f"Tend week: Morning coffee talk 6/7, Sunday walk 1/1. Best streak 12. Reliability 88% (+5). More: {LINK}"
+    )
 
 
 def test_long_titles_are_cut_to_fit_two_segments_and_the_link_stays_whole():

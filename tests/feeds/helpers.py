@@ -4,6 +4,8 @@ from urllib.parse import urlsplit
 
 import icalendar
 
+from service.domain import feed_store
+
 PUBLIC_URL = "http://tend.test"  # TEND_PUBLIC_URL in tests/conftest.py
 
 
@@ -27,3 +29,9 @@ def calendar(client, feed) -> icalendar.Calendar:
 
 def events(client, feed) -> list[icalendar.Event]:
     return list(calendar(client, feed).walk("VEVENT"))
+
+
+def render(runtime, feed_id: int) -> bool:
+    """What the render_feed actor does, returning whether there was anything to render."""
+    with runtime.db.session() as session:
+        return feed_store.refresh(session, feed_id, now=runtime.now(), secret=runtime.config.secret_key)

@@ -1,28 +1,25 @@
 """What a feed shows: its subjects, paused dates, edits and past outcomes, read by independent parsers."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import recurring_ical_events
 import vobject
 from sqlalchemy import select, update
 
-from service import feed_store
-from service.models import Occurrence, OccurrenceOutcome
-from tests.feeds.helpers import calendar, events, fetch, new_feed
+from service.domain import feed_store
+from service.domain.models import Occurrence, OccurrenceOutcome
+from tests.feeds.helpers import calendar, events, fetch, new_feed, render
 from tests.reminders.helpers import add_ritual, couple
-from workers import clock as clock_module, feed_publisher
-from workers.runtime import for_runtime
+from workers import clock as clock_module
 
-UTC = timezone.utc
+UTC = UTC
 FIRST = datetime(2026, 12, 2, 12, 30, tzinfo=UTC)  # the ritual's first 07:30 in New York
 
 
 def materialize_first(runtime, clock):
     """Run the clock the morning before FIRST: its occurrence exists, pending."""
     clock.set(FIRST - timedelta(hours=6))
-    ctx = for_runtime(runtime)
-    assert clock_module.tick(ctx).materialized
-    return ctx
+    assert clock_module.tick(runtime).materialized
 
 
 def starts(cal, start, end):
@@ -34,8 +31,11 @@ def summaries(client, feed):
 
 
 def overrides(client, feed):
-    return {event["RECURRENCE-ID"].dt.astimezone(UTC): (str(event["SUMMARY"]), str(event.get("DESCRIPTION", "")))
-            for event in events(client, feed) if "RECURRENCE-ID" in event}
+    return {
+        event["RECURRENCE-ID"].dt.astimezone(UTC): (str(event["SUMMARY"]), str(event.get("DESCRIPTION", "")))
+        for event in events(client, feed)
+        if "RECURRENCE-ID" in event
+    }
 
 
 def test_a_circle_feed_shows_the_circles_ritual_at_its_local_time(client, people, db):
@@ -51,9 +51,18 @@ def test_a_person_feed_shows_only_what_that_person_takes_part_in(client, people,
     circle_id = couple(client, people, db)
     add_ritual(client, people, circle_id, title="Coffee")
     add_ritual(client, people, circle_id, title="Bob's run", participants=[people.ids["Bob"]])
-    client.post("/api/v1/promises", headers=people.headers("Bob"), json={
-        "circle_id": circle_id, "to": people.ids["Alice"], "title": "Book the restaurant", "due": "2026-12-04T18:00",
-        "timezone": "America/New_York", "remind_before_minutes": 60})
+    client.post(
+        "/api/v1/promises",
+        headers=people.headers("Bob"),
+        json={
+            "circle_id": circle_id,
+            "to": people.ids["Alice"],
+            "title": "Book the restaurant",
+            "due": "2026-12-04T18:00",
+            "timezone": "America/New_York",
+            "remind_before_minutes": 60,
+        },
+    )
     alice = new_feed(client, people)
     assert str(calendar(client, alice)["X-WR-CALNAME"]) == "Tend — Alice"
     assert summaries(client, alice) == {"Coffee", "Book the restaurant"}
@@ -66,8 +75,9 @@ def test_a_person_feed_shows_only_what_that_person_takes_part_in(client, people,
 def test_paused_dates_are_left_out_as_exdates(client, people, db):
     circle_id = couple(client, people, db)
     ritual = add_ritual(client, people, circle_id)
-    client.post(f"/api/v1/rituals/{ritual['id']}/pause", json={"until": "2026-12-05T00:00"},
-                headers=people.headers("Alice"))
+    client.post(
+        f"/api/v1/rituals/{ritual['id']}/pause", json={"until": "2026-12-05T00:00"}, headers=people.headers("Alice")
+    )
     feed = new_feed(client, people)
     expected = [FIRST + timedelta(days=d) for d in (3, 4)]
     assert starts(calendar(client, feed), FIRST, FIRST + timedelta(days=5)) == expected
@@ -90,11 +100,11 @@ def test_a_missed_occurrence_shows_as_a_crossed_override(client, people, db, run
     circle_id = couple(client, people, db)
     add_ritual(client, people, circle_id)
     feed = new_feed(client, people, scope="circle", circle_id=circle_id)
-    ctx = materialize_first(runtime, clock)
+    materialize_first(runtime, clock)
     assert overrides(client, feed) == {}
     clock.set(datetime(2026, 12, 3, 6, 0, tzinfo=UTC))  # its window (to the end of its local day) has closed
-    assert clock_module.tick(ctx).closed
-    assert feed_publisher.render_feed(ctx, feed["id"])  # the clock marked it dirty
+    assert clock_module.tick(runtime).closed
+    assert render(runtime, feed["id"])  # the clock marked it dirty
     assert overrides(client, feed) == {FIRST: ("✗ Morning coffee talk", "Alice ✗, Bob ✗")}
 
 
@@ -102,13 +112,16 @@ def test_a_check_in_shows_in_the_persons_feed_before_the_partner_decides(client,
     circle_id = couple(client, people, db)
     add_ritual(client, people, circle_id)
     alice, shared = new_feed(client, people), new_feed(client, people, scope="circle", circle_id=circle_id)
-    ctx = materialize_first(runtime, clock)
+    materialize_first(runtime, clock)
     with db.session() as session:
         occurrence = session.scalar(select(Occurrence.id).where(Occurrence.at == FIRST))
-        session.execute(update(OccurrenceOutcome).values(outcome="done", decided_at=FIRST).where(
-            OccurrenceOutcome.occurrence_id == occurrence, OccurrenceOutcome.person_id == people.ids["Alice"]))
+        session.execute(
+            update(OccurrenceOutcome)
+            .values(outcome="done", decided_at=FIRST)
+            .where(OccurrenceOutcome.occurrence_id == occurrence, OccurrenceOutcome.person_id == people.ids["Alice"])
+        )
         feed_store.mark_dirty(session, circle_id=circle_id, now=runtime.now())
     for feed in (alice, shared):
-        feed_publisher.render_feed(ctx, feed["id"])
+        render(runtime, feed["id"])
     assert overrides(client, alice) == {FIRST: ("✓ Morning coffee talk", "Alice ✓, Bob …")}
     assert overrides(client, shared) == {}  # Bob may still make it

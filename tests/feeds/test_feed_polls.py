@@ -7,7 +7,7 @@ import pytest
 from flask import request_started
 from werkzeug.test import Client
 
-from service.api import feeds as feeds_api
+from service.web.api import feeds as feeds_api
 from tests.feeds.helpers import fetch, new_feed
 from tests.reminders.helpers import add_ritual, couple
 
@@ -50,12 +50,21 @@ def answer(response) -> tuple[str, list[tuple[str, str]], bytes]:
 
 
 def request_variants(etag: str, last_modified: str) -> list[dict[str, str]]:
-    conditionals = [{}, {"If-None-Match": etag}, {"If-None-Match": "W/" + etag}, {"If-None-Match": '"other"'},
-                    {"If-None-Match": f'"other", {etag}'}, {"If-None-Match": "*"},
-                    {"If-Modified-Since": last_modified}, {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"},
-                    {"If-Modified-Since": "not a date"},
-                    {"If-None-Match": '"other"', "If-Modified-Since": last_modified},
-                    {"If-Match": etag}, {"If-Match": '"other"'}, {"Range": "bytes=0-9", "If-Range": etag}]
+    conditionals = [
+        {},
+        {"If-None-Match": etag},
+        {"If-None-Match": "W/" + etag},
+        {"If-None-Match": '"other"'},
+        {"If-None-Match": f'"other", {etag}'},
+        {"If-None-Match": "*"},
+        {"If-Modified-Since": last_modified},
+        {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"},
+        {"If-Modified-Since": "not a date"},
+        {"If-None-Match": '"other"', "If-Modified-Since": last_modified},
+        {"If-Match": etag},
+        {"If-Match": '"other"'},
+        {"Range": "bytes=0-9", "If-Range": etag},
+    ]
     variants = []
     for conditional in conditionals:
         for encoding in ACCEPT_ENCODINGS:
@@ -81,8 +90,11 @@ def test_a_poll_gets_exactly_what_the_flask_view_answers(app, client, feed):
                 seen.clear()
                 assert answer(polled) == answer(expected), (method, headers)
                 statuses.add((method, polled.status_code, polled.headers.get("Content-Encoding")))
-    assert statuses == {(method, status, encoding) for method in ("GET", "HEAD")
-                        for status, encoding in ((200, None), (200, "gzip"), (304, None))}
+    assert statuses == {
+        (method, status, encoding)
+        for method in ("GET", "HEAD")
+        for status, encoding in ((200, None), (200, "gzip"), (304, None))
+    }
 
 
 def test_head_gets_the_get_headers_without_a_body(client, feed):
@@ -97,13 +109,22 @@ def test_the_answer_headers_in_full(client, feed):
     plain = fetch(client, feed)
     etag, last_modified = plain.headers["ETag"], plain.headers["Last-Modified"]
     assert list(plain.headers.items()) == [
-        ("Cache-Control", "private, max-age=300"), ("Content-Type", "text/calendar; charset=utf-8"),
-        ("Content-Length", str(len(plain.get_data()))), ("ETag", etag), ("Last-Modified", last_modified)]
+        ("Cache-Control", "private, max-age=300"),
+        ("Content-Type", "text/calendar; charset=utf-8"),
+        ("Content-Length", str(len(plain.get_data()))),
+        ("ETag", etag),
+        ("Last-Modified", last_modified),
+    ]
     packed = fetch(client, feed, **{"Accept-Encoding": "gzip"})
     assert list(packed.headers.items()) == [
-        ("Cache-Control", "private, max-age=300"), ("Content-Type", "text/calendar; charset=utf-8"),
-        ("Content-Length", str(len(packed.get_data()))), ("ETag", etag), ("Last-Modified", last_modified),
-        ("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
+        ("Cache-Control", "private, max-age=300"),
+        ("Content-Type", "text/calendar; charset=utf-8"),
+        ("Content-Length", str(len(packed.get_data()))),
+        ("ETag", etag),
+        ("Last-Modified", last_modified),
+        ("Content-Encoding", "gzip"),
+        ("Vary", "Accept-Encoding"),
+    ]
     unchanged = fetch(client, feed, **{"If-None-Match": etag, "Accept-Encoding": "gzip"})
     assert unchanged.status == "304 NOT MODIFIED"
     assert list(unchanged.headers.items()) == [("Cache-Control", "private, max-age=300"), ("ETag", etag)]

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.feeds.helpers import PUBLIC_URL, events, fetch, new_feed
+from tests.feeds.helpers import PUBLIC_URL, events, fetch, new_feed, render
 from tests.reminders.helpers import add_ritual, couple
 
 TOKEN_URL = re.compile(rf"^{re.escape(PUBLIC_URL)}/feeds/(?P<token>[A-Za-z0-9_-]+)\.ics$")
@@ -46,8 +46,9 @@ def test_the_feed_url_carries_no_id_and_uids_no_sequential_number(client, people
 def test_a_circle_feed_needs_a_circle_you_are_an_active_member_of(client, people, db):
     circle_id = couple(client, people, db)
     people.create("Charlie")
-    outsider = client.post("/api/v1/feeds", json={"scope": "circle", "circle_id": circle_id},
-                           headers=people.headers("Charlie"))
+    outsider = client.post(
+        "/api/v1/feeds", json={"scope": "circle", "circle_id": circle_id}, headers=people.headers("Charlie")
+    )
     assert outsider.status_code == 404
     assert outsider.get_json()["error"]["code"] == "not_found"
 
@@ -117,15 +118,12 @@ def test_a_matching_if_none_match_gets_304_and_no_body(client, people):
 
 
 def test_a_stale_etag_gets_the_new_feed(client, people, db, runtime, doorbell):
-    from workers import feed_publisher
-    from workers.runtime import for_runtime
-
     circle_id = couple(client, people, db)
     ritual = add_ritual(client, people, circle_id)
     feed = new_feed(client, people)
     etag = fetch(client, feed).headers["ETag"]
     client.patch(f"/api/v1/rituals/{ritual['id']}", json={"title": "Evening tea"}, headers=people.headers("Alice"))
-    assert feed_publisher.render_feed(for_runtime(runtime), feed["id"])
+    assert render(runtime, feed["id"])
     fresh = fetch(client, feed, **{"If-None-Match": etag})
     assert fresh.status_code == 200
     assert b"Evening tea" in fresh.data

@@ -1,7 +1,7 @@
 """HotReads: the feed poll's single-statement reads on a per-thread connection (PostgreSQL)."""
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -10,12 +10,16 @@ from sqlalchemy import BigInteger, String, bindparam, cast, func, literal_column
 BACKEND = select(func.pg_backend_pid().label("pid"), literal_column("1").label("one"))
 ECHO = select(bindparam("value", type_=String).label("value"))
 TWO = select(bindparam("zeta", type_=String).label("first"), bindparam("alpha", type_=String).label("second"))
-TYPED = select(cast(bindparam("n", type_=BigInteger), BigInteger).label("n"),
-               literal_column("'\\x00ff'::bytea").label("raw"),
-               literal_column("TIMESTAMPTZ '2026-12-01 12:00:00+00'").label("at"),
-               literal_column("NULL::text").label("nothing"),
-               literal_column("'50%'").label("percent"))
-WITH_DEFAULT = select(literal_column("1").label("one")).where(bindparam("word", type_=String) == "bound in the statement")
+TYPED = select(
+    cast(bindparam("n", type_=BigInteger), BigInteger).label("n"),
+    literal_column("'\\x00ff'::bytea").label("raw"),
+    literal_column("TIMESTAMPTZ '2026-12-01 12:00:00+00'").label("at"),
+    literal_column("NULL::text").label("nothing"),
+    literal_column("'50%'").label("percent"),
+)
+WITH_DEFAULT = select(literal_column("1").label("one")).where(
+    bindparam("word", type_=String) == "bound in the statement"
+)
 FAILING = select((literal_column("1") / bindparam("zero", type_=BigInteger)).label("quotient"))
 
 
@@ -37,7 +41,7 @@ def test_rows_come_back_by_name_with_their_types_and_no_row_is_none(db):
     assert reads.first(ECHO, {"value": None}).value is None
     assert reads.first(TWO, {"alpha": "a", "zeta": "z"}) == ("z", "a")
     row = reads.first(TYPED, {"n": 2**40})
-    assert row == (2**40, b"\x00\xff", datetime(2026, 12, 1, 12, tzinfo=timezone.utc), None, "50%")
+    assert row == (2**40, b"\x00\xff", datetime(2026, 12, 1, 12, tzinfo=UTC), None, "50%")
     assert row.at.utcoffset().total_seconds() == 0
     nothing = select(literal_column("1")).where(literal_column("1") == bindparam("x"))
     assert reads.first(nothing, {"x": 2}) is None

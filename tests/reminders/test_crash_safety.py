@@ -21,9 +21,10 @@ import redis as redis_lib
 from sqlalchemy import func, select
 
 from bench.seeding import seed_rituals
-from service.models import OutboundSms
-from service.runtime import utc_now
-from workers import clock as clock_module, dispatch
+from service.domain.models import OutboundSms
+from service.domain.runtime import utc_now
+from workers import clock as clock_module
+from workers import delivery
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +40,7 @@ def test_two_clocks_and_doubled_doorbells_send_each_reminder_once(db, clock, sms
     def run_clock():
         start.wait()
         for _ in range(3):
-            clock_module.tick(sms.ctx)
+            clock_module.tick(sms.ctx.runtime)
 
     clocks = [threading.Thread(target=run_clock) for _ in range(2)]
     for thread in clocks:
@@ -53,7 +54,7 @@ def test_two_clocks_and_doubled_doorbells_send_each_reminder_once(db, clock, sms
     def drain():  # every ring is delivered twice, concurrently, as an at-least-once broker may
         drain_start.wait()
         for ids in rings:
-            dispatch.send_batch(sms.ctx, ids)
+            delivery.send_batch(sms.ctx, ids)
 
     drainers = [threading.Thread(target=drain) for _ in range(2)]
     for thread in drainers:
@@ -72,22 +73,30 @@ def processes(pg_url, redis_url, fake_twilio, tmp_path):
     beside a failure, so a process that could not start says why.
     """
     env = os.environ | {
-        "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token, "TWILIO_FROM_NUMBER": "+15005550006",
-        "TWILIO_API_BASE_URL": fake_twilio.base_url, "TEND_PUBLIC_URL": "http://tend.test",
-        "TEND_SECRET_KEY": "test-secret-key-0123456789", "TEND_SMS_MPS": "10000",
-        "TEND_CLOCK_INTERVAL": "0.3", "TEND_CLAIM_TIMEOUT": "3", "TEND_LOG_LEVEL": "INFO",
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": redis_url,
+        "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
+        "TWILIO_FROM_NUMBER": "+15005550006",
+        "TWILIO_API_BASE_URL": fake_twilio.base_url,
+        "TEND_PUBLIC_URL": "http://tend.test",
+        "TEND_SECRET_KEY": "test-secret-key-0123456789",
+        "TEND_SMS_MPS": "10000",
+        "TEND_CLOCK_INTERVAL": "0.3",
+        "TEND_CLAIM_TIMEOUT": "3",
+        "TEND_LOG_LEVEL": "INFO",
     }
     started: list[tuple[subprocess.Popen, object]] = []
     commands = {
-        "clock": [sys.executable, "-m", "service.cli", "clock"],
-        "worker": [sys.executable, "-m", "dramatiq", "workers.actors", "--processes", "1", "--threads", "4"],
+        "clock": [sys.executable, "-m", "service.entry.cli", "clock"],
+        "worker": [sys.executable, "-m", "service.entry.cli", "worker", "--processes", "1", "--threads", "4"],
     }
 
     def start(name: str) -> subprocess.Popen:
         log = (tmp_path / f"{name}-{len(started)}.log").open("wb")
-        process = subprocess.Popen(commands[name], env=env, start_new_session=True, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            commands[name], env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
+        )
         started.append((process, log))
         return process
 
@@ -119,20 +128,17 @@ def wait_until(condition, timeout: float = 90.0, what: str = "condition") -> Non
 def seed_due_now(db, count: int, runtime) -> None:
     now = utc_now()
     seed_rituals(db, count, due_at=now, created_at=now - timedelta(hours=1))
-    clock_module.materialize(clock_module_context(runtime), now, limit=count)
-
-
-def clock_module_context(runtime):
-    from workers.runtime import SendRate, WorkerContext
-    from workers.sms_transport import ConsoleTransport
-
-    return WorkerContext(runtime, ConsoleTransport(), SendRate(10_000))
+    clock_module.materialize(runtime, now, limit=count)
 
 
 def all_sent(db, count: int):
     def check() -> bool:
         with db.session() as s:
-            return s.scalar(select(func.count()).where(OutboundSms.kind == "reminder", OutboundSms.state == "sent")) == count
+            return (
+                s.scalar(select(func.count()).where(OutboundSms.kind == "reminder", OutboundSms.state == "sent"))
+                == count
+            )
+
     return check
 
 

@@ -1,15 +1,15 @@
 """When a reminder goes, to whom, and in what form: DST, quiet hours, batching, opt-out, Twilio errors."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from service.models import OutboundSms, Person
+from service.domain.models import OutboundSms, Person
 from tests.reminders.helpers import add_ritual, couple
 
 
 def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def reminder_bodies(fake, phone):
@@ -19,8 +19,11 @@ def reminder_bodies(fake, phone):
 def first_reminder_rows(db, person_id):
     """The person's reminder rows for the earliest occurrence (the clock also prepares the next day's)."""
     with db.session() as s:
-        rows = s.scalars(select(OutboundSms).where(OutboundSms.person_id == person_id, OutboundSms.kind == "reminder")
-                         .order_by(OutboundSms.occurrence_id)).all()
+        rows = s.scalars(
+            select(OutboundSms)
+            .where(OutboundSms.person_id == person_id, OutboundSms.kind == "reminder")
+            .order_by(OutboundSms.occurrence_id)
+        ).all()
     return [r for r in rows if r.due_at.date() == rows[0].due_at.date()] if rows else []
 
 

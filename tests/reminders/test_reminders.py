@@ -1,10 +1,10 @@
 """Reminders go out once, at the right local time, to the right people."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from service.models import Occurrence, OccurrenceOutcome, OutboundSms
+from service.domain.models import Occurrence, OccurrenceOutcome, OutboundSms
 from tests.reminders.helpers import add_ritual, couple
 
 
@@ -17,10 +17,10 @@ def test_a_daily_ritual_reminds_both_partners_once_at_the_local_time(client, peo
     add_ritual(client, people, circle)
     sms.tick()
     fake_twilio.reset()  # forget the opt-in and invitation SMS
-    clock.set(datetime(2026, 12, 2, 12, 19, tzinfo=timezone.utc))  # 07:19 in New York: not yet
+    clock.set(datetime(2026, 12, 2, 12, 19, tzinfo=UTC))  # 07:19 in New York: not yet
     sms.tick()
     assert fake_twilio.messages == []
-    clock.set(datetime(2026, 12, 2, 12, 20, tzinfo=timezone.utc))  # 07:20 = 07:30 − 10 minutes
+    clock.set(datetime(2026, 12, 2, 12, 20, tzinfo=UTC))  # 07:20 = 07:30 − 10 minutes
     sms.tick()
     sms.tick()
     alice = reminders_to(fake_twilio, people.PHONES["Alice"])
@@ -35,7 +35,7 @@ def test_a_missed_occurrence_closes_as_missed(client, people, db, clock, sms):
     circle = couple(client, people, db)
     add_ritual(client, people, circle, grace_minutes=30)
     sms.tick()
-    clock.set(datetime(2026, 12, 2, 13, 1, tzinfo=timezone.utc))  # 08:01, after 07:30 + 30 minutes
+    clock.set(datetime(2026, 12, 2, 13, 1, tzinfo=UTC))  # 08:01, after 07:30 + 30 minutes
     sms.tick()
     with db.session() as s:
         first = s.scalars(select(Occurrence).order_by(Occurrence.at)).first()

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from workers.runtime import SendRate, limits_uri
+from service.config import limits_uri
+from workers.runtime import SendRate
 
 
 def granted(rate: SendRate, tries: int) -> int:
@@ -13,7 +14,7 @@ def granted(rate: SendRate, tries: int) -> int:
 
 def test_two_workers_share_one_budget_through_redis(redis_url):
     # 0.05 per second: one send per 20-second window, so the test cannot straddle two windows by chance
-    first, second = (SendRate(0.05, redis_url) for _ in range(2))
+    first, second = (SendRate(0.05, limits_uri(redis_url)) for _ in range(2))
     assert granted(first, 3) + granted(second, 3) == 1
 
 
@@ -29,7 +30,7 @@ def test_the_budget_scales_with_the_setting(mps, amount, seconds):
 
 
 def test_wait_holds_a_send_until_the_spent_window_resets(redis_url):
-    rate = SendRate(1, redis_url)
+    rate = SendRate(1, limits_uri(redis_url))
     rate.wait()
     reset_at = rate.limiter.get_window_stats(rate.window, SendRate.KEY).reset_time
     rate.wait()  # the window's one send is spent

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service import streak_figures
 from service.core.streaks import StreakState, recompute
+from service.domain import streak_figures
 from tests.streaks.helpers import DAY, FIRST, couple, daily_promise, daily_ritual, decide, occurrence, stored
 
 RITUAL_OUTCOMES = ("done", "skipped", "missed")
@@ -49,8 +49,10 @@ def check_incremental_equals_recompute(database, case) -> None:
         circle, alice, bob = couple(session)
         persons = (alice, bob)
         subject = daily_ritual(session, circle) if kind == "ritual" else daily_promise(session, circle, alice, bob)
-        rows = {day: occurrence(session, subject, FIRST + day * DAY, [persons[who] for who in people])
-                for day in day_numbers}
+        rows = {
+            day: occurrence(session, subject, FIRST + day * DAY, [persons[who] for who in people])
+            for day in day_numbers
+        }
         final: dict[int, dict[int, str]] = {who: {} for who in people}
         for day, who, outcome, repeated in events:
             decide(session, rows[day], persons[who], outcome)

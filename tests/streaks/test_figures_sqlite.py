@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from service import streak_figures
 from service.core.streaks import recompute
-from service.db import Database
-from service.migrate import upgrade
-from service.models import OccurrenceOutcome
+from service.domain import streak_figures
+from service.domain.db import Database
+from service.domain.migrate import upgrade
+from service.domain.models import OccurrenceOutcome
 from tests.streaks.helpers import DAY, FIRST, couple, daily_ritual, decide, occurrence
 from tests.streaks.test_figures_property import check_incremental_equals_recompute, decision_orders
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -26,11 +26,12 @@ def planned(client, people, db):
 def lived(client, people, clock, sms, planned):
     """The coffee after its first two days: Alice checked in on the 2nd; now 4 December 01:00 local."""
     circle, ritual = planned
-    clock.set(datetime(2026, 12, 2, 12, 35, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 12, 2, 12, 35, tzinfo=UTC))
     sms.tick()
-    client.post("/api/v1/checkins", json={"ritual_id": ritual["id"], "outcome": "done"},
-                headers=people.headers("Alice"))
-    clock.set(datetime(2026, 12, 4, 6, 0, tzinfo=timezone.utc))
+    client.post(
+        "/api/v1/checkins", json={"ritual_id": ritual["id"], "outcome": "done"}, headers=people.headers("Alice")
+    )
+    clock.set(datetime(2026, 12, 4, 6, 0, tzinfo=UTC))
     sms.tick()
     return circle, ritual
 
@@ -49,8 +50,9 @@ def test_past_occurrences_carry_outcomes_and_future_ones_are_pending(client, peo
 def test_an_edit_reaches_future_occurrences_while_past_ones_keep_their_outcomes(client, people, lived):
     _, ritual = lived
     alice, bob = str(people.ids["Alice"]), str(people.ids["Bob"])
-    client.patch(f"/api/v1/rituals/{ritual['id']}", json={"participants": [people.ids["Alice"]]},
-                 headers=people.headers("Alice"))
+    client.patch(
+        f"/api/v1/rituals/{ritual['id']}", json={"participants": [people.ids["Alice"]]}, headers=people.headers("Alice")
+    )
     found = occurrences(client, people, f"rituals/{ritual['id']}", **{"from": "2026-12-01", "to": "2026-12-08"})
     assert [o["outcomes"] for o in found[:2]] == [{alice: "done", bob: "missed"}, {alice: "missed", bob: "missed"}]
     assert all(o["outcomes"] == {alice: "pending"} for o in found[2:]) and len(found) == 6
@@ -60,13 +62,16 @@ def test_future_occurrences_keep_their_local_time_across_a_dst_change(client, pe
     _, ritual = planned
     found = occurrences(client, people, f"rituals/{ritual['id']}", **{"from": "2027-03-13", "to": "2027-03-15"})
     assert [(o["at"], o["local"]) for o in found] == [
-        ("2027-03-13T12:30:00Z", "2027-03-13T07:30"), ("2027-03-14T11:30:00Z", "2027-03-14T07:30")]
+        ("2027-03-13T12:30:00Z", "2027-03-13T07:30"),
+        ("2027-03-14T11:30:00Z", "2027-03-14T07:30"),
+    ]
 
 
 def test_a_window_bound_with_an_offset_is_an_instant_and_from_is_inclusive(client, people, lived):
     _, ritual = lived
-    found = occurrences(client, people, f"rituals/{ritual['id']}",
-                        **{"from": "2026-12-02T07:30-05:00", "to": "2026-12-03T12:30:00Z"})
+    found = occurrences(
+        client, people, f"rituals/{ritual['id']}", **{"from": "2026-12-02T07:30-05:00", "to": "2026-12-03T12:30:00Z"}
+    )
     assert [o["at"] for o in found] == ["2026-12-02T12:30:00Z"]
 
 
@@ -78,27 +83,41 @@ def test_the_default_window_is_the_last_30_days_and_the_next_7(client, people, l
 
 def test_a_promise_lists_its_keepers_outcome(client, people, lived):
     circle, _ = lived
-    promise = client.post("/api/v1/promises", headers=people.headers("Alice"), json={
-        "circle_id": circle, "to": people.ids["Bob"], "title": "Book the restaurant", "due": "2026-12-05T18:00",
-        "timezone": "America/New_York", "remind_before_minutes": 60}).get_json()
+    promise = client.post(
+        "/api/v1/promises",
+        headers=people.headers("Alice"),
+        json={
+            "circle_id": circle,
+            "to": people.ids["Bob"],
+            "title": "Book the restaurant",
+            "due": "2026-12-05T18:00",
+            "timezone": "America/New_York",
+            "remind_before_minutes": 60,
+        },
+    ).get_json()
     found = occurrences(client, people, f"promises/{promise['id']}", name="Bob")
-    assert found == [{"at": "2026-12-05T23:00:00Z", "local": "2026-12-05T18:00",
-                      "outcomes": {str(people.ids["Alice"]): "pending"}}]
+    assert found == [
+        {"at": "2026-12-05T23:00:00Z", "local": "2026-12-05T18:00", "outcomes": {str(people.ids["Alice"]): "pending"}}
+    ]
 
 
-@pytest.mark.parametrize(("window", "field"), [
-    ({"from": "2026-01-01", "to": "2027-01-03"}, "to"),  # 367 days
-    ({"from": "2026-12-05", "to": "2026-12-05"}, "to"),
-    ({"from": "2026-12-05", "to": "2026-12-04"}, "to"),
-    ({"from": "2019-01-01"}, "to"),  # far from the default end
-    ({"from": "yesterday"}, "from"),
-    ({"to": "2026-13-01"}, "to"),
-    ({"from": "9999-12-31T23:59:59-23:59"}, "from"),
-])
+@pytest.mark.parametrize(
+    ("window", "field"),
+    [
+        ({"from": "2026-01-01", "to": "2027-01-03"}, "to"),  # 367 days
+        ({"from": "2026-12-05", "to": "2026-12-05"}, "to"),
+        ({"from": "2026-12-05", "to": "2026-12-04"}, "to"),
+        ({"from": "2019-01-01"}, "to"),  # far from the default end
+        ({"from": "yesterday"}, "from"),
+        ({"to": "2026-13-01"}, "to"),
+        ({"from": "9999-12-31T23:59:59-23:59"}, "from"),
+    ],
+)
 def test_a_bad_window_is_refused_naming_the_field(client, people, planned, window, field):
     _, ritual = planned
-    response = client.get(f"/api/v1/rituals/{ritual['id']}/occurrences", query_string=window,
-                          headers=people.headers("Alice"))
+    response = client.get(
+        f"/api/v1/rituals/{ritual['id']}/occurrences", query_string=window, headers=people.headers("Alice")
+    )
     assert response.status_code == 422
     assert response.get_json()["error"]["field"] == field
 
@@ -111,9 +130,18 @@ def test_a_window_of_366_days_is_allowed(client, people, planned):
 
 def test_an_outsider_cannot_see_the_occurrences(client, people, lived):
     circle, ritual = lived
-    promise = client.post("/api/v1/promises", headers=people.headers("Alice"), json={
-        "circle_id": circle, "to": people.ids["Bob"], "title": "Call", "due": "2026-12-05T18:00",
-        "timezone": "America/New_York", "remind_before_minutes": 60}).get_json()
+    promise = client.post(
+        "/api/v1/promises",
+        headers=people.headers("Alice"),
+        json={
+            "circle_id": circle,
+            "to": people.ids["Bob"],
+            "title": "Call",
+            "due": "2026-12-05T18:00",
+            "timezone": "America/New_York",
+            "remind_before_minutes": 60,
+        },
+    ).get_json()
     people.create("Charlie")
     for path in (f"rituals/{ritual['id']}", f"promises/{promise['id']}", "rituals/999999"):
         response = client.get(f"/api/v1/{path}/occurrences", headers=people.headers("Charlie"))

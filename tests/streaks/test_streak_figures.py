@@ -6,9 +6,9 @@ import threading
 
 from sqlalchemy import event, func, select
 
-from service import streak_figures
 from service.core.streaks import StreakState, recompute
-from service.models import Occurrence, OccurrenceOutcome, Person, StreakFigure
+from service.domain import streak_figures
+from service.domain.models import Occurrence, OccurrenceOutcome, Person, StreakFigure
 from tests.streaks.helpers import DAY, FIRST, couple, daily_promise, daily_ritual, decide, occurrence, stored
 
 
@@ -94,6 +94,7 @@ def test_each_person_and_subject_keeps_separate_figures(db):
 
 def test_advancing_reads_no_history(db):
     """The O(1) path: the same few statements whatever the length of the history, none reading occurrences."""
+
     def statements_to_decide_the_next(count: int) -> list[str]:
         s = db.sessions()
         try:
@@ -133,8 +134,17 @@ def test_recompute_figure_repairs_a_wrong_figure_and_drops_an_orphan(db):
         right = stored(s, ritual, alice)
         key = streak_figures.FigureKey("ritual", ritual.id, alice.id)
         orphan = streak_figures.FigureKey("promise", 424242, alice.id)
-        s.add(StreakFigure(subject_kind="promise", subject_id=424242, person_id=alice.id, current_streak=4,
-                           longest_streak=4, strength=0.2, last_counted_at=FIRST))
+        s.add(
+            StreakFigure(
+                subject_kind="promise",
+                subject_id=424242,
+                person_id=alice.id,
+                current_streak=4,
+                longest_streak=4,
+                strength=0.2,
+                last_counted_at=FIRST,
+            )
+        )
         s.get(StreakFigure, ("ritual", ritual.id, alice.id)).current_streak = 99
         s.flush()
         assert streak_figures.figure_keys(s) == [orphan, key]
@@ -172,23 +182,3 @@ def test_concurrent_first_decisions_queue_on_one_row(db):
     assert not failures
     with db.session() as s:
         assert stored(s, ritual, alice) == recompute([(first.at, "missed"), (second.at, "done")])
-
-
-def test_the_update_streaks_actor_folds_a_decided_outcome_once(db, runtime):
-    from workers import actors, runtime as worker_runtime
-
-    with db.session() as s:
-        circle, alice, _ = couple(s)
-        ritual = daily_ritual(s, circle)
-        rows = days(s, ritual, [alice], 2)
-        for row in rows:
-            s.get(OccurrenceOutcome, (row.id, alice.id)).outcome = "done"
-    worker_runtime.install(worker_runtime.WorkerContext(runtime, transport=None, send_rate=None))
-    try:
-        for row in rows + rows:  # delivered twice, as at-least-once delivery may
-            actors.update_streaks.fn(row.id, alice.id)
-        actors.update_streaks.fn(987_654, alice.id)  # an occurrence deleted since: nothing to do
-    finally:
-        worker_runtime.install(None)
-    with db.session() as s:
-        assert stored(s, ritual, alice) == recompute([(row.at, "done") for row in rows])

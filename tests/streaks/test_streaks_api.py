@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from service.core.streaks import as_percent, recompute
 from tests.reminders.helpers import add_ritual, couple
 
-FIRST_OCCURRENCE = datetime(2026, 12, 2, 12, 30, tzinfo=timezone.utc)  # 07:30 in New York
+FIRST_OCCURRENCE = datetime(2026, 12, 2, 12, 30, tzinfo=UTC)  # 07:30 in New York
 DAY = timedelta(days=1)
 
 
@@ -20,8 +20,9 @@ def live_days(clock, sms, client, people, ritual_id, plan):
         clock.set(FIRST_OCCURRENCE + day * DAY + timedelta(minutes=5))
         sms.tick()
         if outcome:
-            response = client.post("/api/v1/checkins", headers=people.headers("Alice"),
-                                   json={"ritual_id": ritual_id, "outcome": outcome})
+            response = client.post(
+                "/api/v1/checkins", headers=people.headers("Alice"), json={"ritual_id": ritual_id, "outcome": outcome}
+            )
             assert response.status_code == 201, response.get_json()
     clock.set(FIRST_OCCURRENCE + len(plan) * DAY - timedelta(hours=6))
     sms.tick()
@@ -42,24 +43,35 @@ def test_streaks_follow_check_ins_and_closes(client, people, db, clock, sms):
     history = [(FIRST_OCCURRENCE + day * DAY, outcome) for day, outcome in enumerate(outcomes)]
     assert alice == {
         "person": {"reliability_30d": 0.8},
-        "subjects": [{
-            "kind": "ritual", "id": ritual["id"], "title": "Morning coffee talk", "current_streak": 2,
-            "longest_streak": 2, "kept_rate_7d": 0.8, "kept_rate_30d": 0.8,
-            "strength": as_percent(recompute(history).strength),
-        }],
+        "subjects": [
+            {
+                "kind": "ritual",
+                "id": ritual["id"],
+                "title": "Morning coffee talk",
+                "current_streak": 2,
+                "longest_streak": 2,
+                "kept_rate_7d": 0.8,
+                "kept_rate_30d": 0.8,
+                "strength": as_percent(recompute(history).strength),
+            }
+        ],
     }
     bob = streaks_of(client, people, "Bob")
     assert bob["person"] == {"reliability_30d": 0.0}
-    assert [(s["current_streak"], s["longest_streak"], s["kept_rate_7d"], s["strength"]) for s in bob["subjects"]] \
-        == [(0, 0, 0.0, 0.0)]
+    assert [(s["current_streak"], s["longest_streak"], s["kept_rate_7d"], s["strength"]) for s in bob["subjects"]] == [
+        (0, 0, 0.0, 0.0)
+    ]
 
 
 def test_a_back_filled_check_in_repairs_the_streak(client, people, db, clock, sms):
     circle = couple(client, people, db)
     ritual = add_ritual(client, people, circle)
     live_days(clock, sms, client, people, ritual["id"], ["done", "done", None, "done", "done"])
-    response = client.post("/api/v1/checkins", headers=people.headers("Alice"), json={
-        "ritual_id": ritual["id"], "occurrence": "2026-12-04T12:30:00Z", "outcome": "done"})
+    response = client.post(
+        "/api/v1/checkins",
+        headers=people.headers("Alice"),
+        json={"ritual_id": ritual["id"], "occurrence": "2026-12-04T12:30:00Z", "outcome": "done"},
+    )
     assert response.status_code == 201, response.get_json()
     [subject] = streaks_of(client, people, "Alice")["subjects"]
     history = [(FIRST_OCCURRENCE + day * DAY, "done") for day in range(5)]
@@ -90,18 +102,43 @@ def test_rates_are_rounded_fractions_and_strength_a_percentage(client, people, d
 def test_promises_carry_an_on_time_rate_and_new_subjects_start_at_zero(client, people, db):
     circle = couple(client, people, db)
     ritual = add_ritual(client, people, circle)
-    promise = client.post("/api/v1/promises", headers=people.headers("Alice"), json={
-        "circle_id": circle, "to": people.ids["Bob"], "title": "Book the restaurant", "due": "2026-12-04T18:00",
-        "timezone": "America/New_York", "remind_before_minutes": 60}).get_json()
+    promise = client.post(
+        "/api/v1/promises",
+        headers=people.headers("Alice"),
+        json={
+            "circle_id": circle,
+            "to": people.ids["Bob"],
+            "title": "Book the restaurant",
+            "due": "2026-12-04T18:00",
+            "timezone": "America/New_York",
+            "remind_before_minutes": 60,
+        },
+    ).get_json()
     body = streaks_of(client, people, "Alice")
     assert body == {
         "person": {"reliability_30d": None},
         "subjects": [
-            {"kind": "ritual", "id": ritual["id"], "title": "Morning coffee talk", "current_streak": 0,
-             "longest_streak": 0, "kept_rate_7d": None, "kept_rate_30d": None, "strength": 0.0},
-            {"kind": "promise", "id": promise["id"], "title": "Book the restaurant", "current_streak": 0,
-             "longest_streak": 0, "kept_rate_7d": None, "kept_rate_30d": None, "on_time_rate_30d": None,
-             "strength": 0.0},
+            {
+                "kind": "ritual",
+                "id": ritual["id"],
+                "title": "Morning coffee talk",
+                "current_streak": 0,
+                "longest_streak": 0,
+                "kept_rate_7d": None,
+                "kept_rate_30d": None,
+                "strength": 0.0,
+            },
+            {
+                "kind": "promise",
+                "id": promise["id"],
+                "title": "Book the restaurant",
+                "current_streak": 0,
+                "longest_streak": 0,
+                "kept_rate_7d": None,
+                "kept_rate_30d": None,
+                "on_time_rate_30d": None,
+                "strength": 0.0,
+            },
         ],
     }
     assert [s["kind"] for s in streaks_of(client, people, "Bob")["subjects"]] == ["ritual"]  # Bob keeps no promise

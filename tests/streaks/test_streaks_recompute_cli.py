@@ -7,21 +7,28 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import delete, select
 
-from service.cli import main
-from service.models import StreakFigure
+from service.domain.models import StreakFigure
+from service.entry.cli import main
 from tests.streaks.helpers import DAY, FIRST, couple, daily_promise, daily_ritual, decide, occurrence
 
 
 def figures(db):
     with db.session() as s:
-        return {(f.subject_kind, f.subject_id, f.person_id): (f.current_streak, f.longest_streak, f.strength,
-                                                               f.last_counted_at)
-                for f in s.scalars(select(StreakFigure))}
+        return {
+            (f.subject_kind, f.subject_id, f.person_id): (
+                f.current_streak,
+                f.longest_streak,
+                f.strength,
+                f.last_counted_at,
+            )
+            for f in s.scalars(select(StreakFigure))
+        }
 
 
 def recompute_command(pg_url):
-    result = CliRunner().invoke(main, ["streaks", "recompute"],
-                                env={"DATABASE_URL": pg_url, "TEND_SECRET_KEY": "test-secret-key-0123456789"})
+    result = CliRunner().invoke(
+        main, ["streaks", "recompute"], env={"DATABASE_URL": pg_url, "TEND_SECRET_KEY": "test-secret-key-0123456789"}
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -49,8 +56,17 @@ def test_recompute_gives_the_incremental_figures_and_repairs_drift(db, pg_url):
     with db.session() as s:  # drift: a wrong figure, a lost one, one of a deleted subject
         s.get(StreakFigure, ("ritual", ritual_id, alice_id)).current_streak = 1
         s.execute(delete(StreakFigure).where(StreakFigure.subject_kind == "promise"))
-        s.add(StreakFigure(subject_kind="ritual", subject_id=ritual_id + 100, person_id=alice_id, current_streak=3,
-                           longest_streak=3, strength=0.1, last_counted_at=FIRST))
+        s.add(
+            StreakFigure(
+                subject_kind="ritual",
+                subject_id=ritual_id + 100,
+                person_id=alice_id,
+                current_streak=3,
+                longest_streak=3,
+                strength=0.1,
+                last_counted_at=FIRST,
+            )
+        )
     output = recompute_command(pg_url)
     assert "Recomputing streak figures" in output
     assert output.endswith("4 streak figures recomputed, 3 repaired\n")

@@ -1,0 +1,263 @@
+"""Recording check-ins: deciding a person's outcome of an occurrence, by SMS or through the API.
+
+`decide` is the one way an outcome is recorded: the outcome row, the check-in
+row, the streak figures, and a promise's recipient told. The SMS conversation
+(service/domain/conversation.py) and API check-ins both call it.
+
+Decisions the spec leaves open:
+
+- A promise's outcome is `on_time` or `late` by when Tend heard of it, even for
+  a back-fill; kept before its reminder it is on time. Its recipient is told
+  only when it is kept inside its window: news of a promise kept days ago
+  would confuse more than it pleases.
+- An API check-in needs only its own occurrence: one that the clock has not
+  stored yet (a back-fill of a schedule still being caught up, or the open one)
+  is added alone, never by running the clock's materialization here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from service.core import sms_text
+from service.core.schedule import is_occurrence, occurrence_local, occurrences_between
+from service.core.streaks import KEPT, Outcome
+from service.domain import feed_store, occurrences, streak_figures
+from service.domain.errors import Forbidden, Invalid
+from service.domain.models import (
+    CheckIn,
+    CheckinSource,
+    Occurrence,
+    OccurrenceOutcome,
+    Person,
+    SmsKind,
+    Subject,
+    table,
+)
+from service.domain.outbox import queue_sms_row
+
+# An open occurrence started at most this long ago: the longest grace is a week (the API's limit).
+DEFAULT_LOOKBACK = timedelta(days=8)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    checkin: CheckIn  # as stored; not attached to the session
+    occurrence: Occurrence
+    subject: Subject
+
+
+@dataclass(frozen=True)
+class Target:
+    """An occurrence to decide, with what deciding needs of it: a row of `_REMINDER_ITEMS` has the same fields."""
+
+    occurrence_id: int
+    ritual_id: int | None
+    promise_id: int | None
+    at: datetime
+    closes_at: datetime
+    closed: bool
+    title: str
+    circle_id: int
+    recipient_id: int | None  # a promise's
+
+
+@dataclass(frozen=True)
+class Decided:
+    checkin_id: int
+    outcome: Outcome
+    streak: int  # the current streak, this outcome counted
+
+
+_OUTCOMES = table(OccurrenceOutcome)
+# The person's outcome, only if still pending (True) or whatever it was (False).
+_DECIDE = {
+    only_pending: update(_OUTCOMES)
+    .where(
+        _OUTCOMES.c.occurrence_id == bindparam("b_occurrence"),
+        _OUTCOMES.c.person_id == bindparam("b_person"),
+        *([_OUTCOMES.c.outcome == Outcome.PENDING] if only_pending else []),
+    )
+    .values(outcome=bindparam("b_outcome"), decided_at=bindparam("b_now"))
+    for only_pending in (False, True)
+}
+_ADD_CHECKIN = insert(table(CheckIn)).returning(table(CheckIn).c.id)
+
+
+def decide(
+    session: Session,
+    target: Target,
+    person: Person,
+    kept: bool,
+    *,
+    source: str,
+    now: datetime,
+    only_pending: bool,
+    message_sid: str | None = None,
+) -> Decided | None:
+    """Decide the person's outcome of the occurrence and fold it in; None when nothing changed.
+
+    The outcome row is set (with `only_pending`, only if still pending), a
+    check-in stored, the streak figures advanced, and a promise's recipient
+    told when it is kept inside its window. None (and nothing written) when the
+    person has no outcome there, or with `only_pending` has one decided
+    already. A few Core statements, no ORM flush. The caller holds the
+    occurrence's row lock, so the clock cannot close it as missed between our
+    read and our write, and marks the circle's feeds dirty after all its
+    decisions (locks in one order: occurrences, figures by
+    `streak_figures.figure_order`, feeds).
+    """
+    outcome = _outcome_of(target.promise_id is None, target.at, kept, now)
+    changed = session.execute(
+        _DECIDE[only_pending],
+        {"b_occurrence": target.occurrence_id, "b_person": person.id, "b_outcome": outcome, "b_now": now},
+    )
+    if cast(CursorResult[Any], changed).rowcount != 1:
+        return None
+    checkin_id = session.execute(
+        _ADD_CHECKIN,
+        {
+            "occurrence_id": target.occurrence_id,
+            "person_id": person.id,
+            "outcome": outcome,
+            "source": source,
+            "received_at": now,
+            "message_sid": message_sid,
+        },
+    ).scalar_one()
+    streak = streak_figures.fold(session, streak_figures.key_of(target, person.id), target.at, outcome).current_streak
+    if target.recipient_id is not None and outcome in KEPT and is_open(target, now):
+        queue_sms_row(
+            session,
+            person_id=target.recipient_id,
+            kind=SmsKind.PROMISE_KEPT,
+            body=sms_text.promise_kept_text(person.name, target.title, late=outcome == Outcome.LATE),
+            dedupe_key=f"promise_kept:{target.occurrence_id}",
+            due_at=now,
+            occurrence_id=target.occurrence_id,
+        )
+    return Decided(checkin_id, outcome, streak)
+
+
+def _outcome_of(ritual: bool, at: datetime, kept: bool, received_at: datetime) -> Outcome:
+    if not kept:
+        return Outcome.SKIPPED
+    if ritual:
+        return Outcome.DONE
+    return Outcome.ON_TIME if received_at <= at else Outcome.LATE
+
+
+def is_open(occurrence: Occurrence | Target, now: datetime) -> bool:
+    """Inside its check-in window; the clock may not have marked an ended one closed yet."""
+    return not occurrence.closed and now < occurrence.closes_at
+
+
+def _locked_occurrence(session: Session, occurrence_id: int) -> Occurrence:
+    return session.scalars(
+        select(Occurrence)
+        .where(Occurrence.id == occurrence_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def check_in_by_api(
+    session: Session, person: Person, subject: Subject, at: datetime | None, kept: bool, now: datetime
+) -> Recorded:
+    """Check in to one occurrence: the given instant, or by default the open or latest one.
+
+    Past occurrences may be back-filled (a missed one becomes done); one whose
+    window has not opened yet cannot be checked in to. Only people expected at
+    the occurrence (its participants, a promise's keeper) may check in.
+    """
+    occurrence = _requested(session, subject, at, now) if at is not None else _default(session, subject, now)
+    occurrence = _locked_occurrence(session, occurrence.id)
+    target = Target(
+        occurrence.id,
+        occurrence.ritual_id,
+        occurrence.promise_id,
+        occurrence.at,
+        occurrence.closes_at,
+        occurrence.closed,
+        subject.title,
+        subject.circle_id,
+        subject.recipient_id,
+    )
+    decided = decide(session, target, person, kept, source=CheckinSource.API, now=now, only_pending=False)
+    if decided is None:  # no outcome row: not expected there
+        raise Forbidden("Only the people expected at this occurrence can check in to it.")
+    feed_store.mark_dirty(session, circle_id=subject.circle_id, now=now)
+    checkin = CheckIn(
+        id=decided.checkin_id,
+        occurrence_id=occurrence.id,
+        person_id=person.id,
+        outcome=decided.outcome,
+        source=CheckinSource.API,
+        received_at=now,
+        message_sid=None,
+    )
+    return Recorded(checkin, occurrence, subject)
+
+
+def _requested(session: Session, subject: Subject, at: datetime, now: datetime) -> Occurrence:
+    at = at.astimezone(UTC)
+    stored = _stored(session, subject, at)
+    if stored is not None:
+        if stored.opens_at > now:
+            raise Invalid("That occurrence has not opened for check-ins yet.", "occurrence")
+        return stored
+    if not is_occurrence(subject.schedule(), at):
+        raise Invalid("That instant is not an occurrence of this schedule.", "occurrence")
+    return _added(session, subject, at, now)
+
+
+def _default(session: Session, subject: Subject, now: datetime) -> Occurrence:
+    """The open occurrence (the earliest, if several), else the latest that has begun.
+
+    Read from the schedule around `now` (windows last at most a week after
+    their start), so that a schedule the clock has not caught up yet still has
+    its open occurrence; an older one is looked up among the stored.
+    """
+    recent = occurrences_between(
+        subject.schedule(),
+        now - DEFAULT_LOOKBACK,
+        now + timedelta(minutes=subject.remind_before_minutes, microseconds=1),
+    )
+    windows = [(at, at - timedelta(minutes=subject.remind_before_minutes)) for at in recent]
+    open_now = [at for at, opens_at in windows if opens_at <= now < _closes_at(subject, at)]
+    begun = [at for at in recent if at <= now]
+    at = open_now[0] if open_now else begun[-1] if begun else None
+    if at is not None:
+        return _stored(session, subject, at) or _added(session, subject, at, now)
+    latest = session.scalar(
+        select(Occurrence)
+        .where(Occurrence.subject_column(subject.kind) == subject.id, Occurrence.at <= now)
+        .order_by(Occurrence.at.desc())
+        .limit(1)
+    )
+    if latest is None:
+        raise Invalid("Nothing has begun yet to check in to.", "occurrence")
+    return latest
+
+
+def _closes_at(subject: Subject, at: datetime) -> datetime:
+    return max(subject.window_end(at, occurrence_local(at, subject.timezone)), at)
+
+
+def _added(session: Session, subject: Subject, at: datetime, now: datetime) -> Occurrence:
+    """The occurrence at `at`, stored now as the clock would store it (the clock skips instants already stored)."""
+    if at - timedelta(minutes=subject.remind_before_minutes) > now:
+        raise Invalid("That occurrence has not opened for check-ins yet.", "occurrence")
+    return occurrences.add_occurrence(session, subject, at, now)
+
+
+def _stored(session: Session, subject: Subject, at: datetime) -> Occurrence | None:
+    return session.scalar(
+        select(Occurrence).where(Occurrence.subject_column(subject.kind) == subject.id, Occurrence.at == at)
+    )

@@ -1,0 +1,319 @@
+"""The SMS conversation: what an inbound reply means for this person now, and the answer (SPEC §4).
+
+An inbound SMS is handled once per MessageSid: its InboundMessage row is the
+first thing written, so a concurrent replay of the same webhook waits on that
+insert and then answers what the first request answered (SPEC §3). Functions
+here work in the caller's session; the caller commits through the unit of
+work, which rings for whatever SMS they queued.
+
+Decisions the spec leaves open:
+
+- A reply applies to the person's latest reminder SMS. A plain DONE/SKIP on a
+  numbered reminder applies to every item of it still open ("all done"); the
+  first check-in carries the MessageSid (the column is unique), the others none.
+- By SMS only a pending outcome changes: a second DONE is answered "already
+  recorded", since a thumb-typed reply cannot be undone. The API may overwrite
+  any outcome: that is how back-fills and corrections are made.
+- A closed occurrence takes no SMS check-in (the answer says so); the API can
+  back-fill it.
+- YES from an opted-out person opts them back in: Twilio treats YES as an
+  opt-in keyword too, and unblocks the number on its side.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, bindparam, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from service.core import sms_text
+from service.core.replies import Reply, parse_reply
+from service.core.schedule import occurrence_local
+from service.domain import feed_store, occurrences, streak_figures
+from service.domain.checkins import Decided, decide, is_open
+from service.domain.db import insert_for, on_postgres
+from service.domain.models import (
+    CheckinSource,
+    InboundMessage,
+    Membership,
+    MembershipStatus,
+    Occurrence,
+    OutboundSms,
+    Person,
+    PersonStatus,
+    Promise,
+    Ritual,
+    SmsKind,
+    SmsState,
+    table,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAUSE_DAYS = 7
+# Twilio Advanced Opt-Out names the keyword class it matched, custom keywords included.
+OPT_OUT_TYPES = {"STOP": Reply("stop"), "START": Reply("start"), "HELP": Reply("help")}
+
+
+@dataclass(frozen=True)
+class Inbound:
+    message_sid: str
+    sender: str  # E.164, Twilio's `From`
+    body: str
+    opt_out_type: str | None = None  # Twilio's `OptOutType`, when Advanced Opt-Out matched a keyword
+
+
+@dataclass
+class Answer:
+    """The reply text (TwiML body; empty for none); SMS queued for others are rung after commit."""
+
+    reply: str
+
+
+def handle_inbound(session: Session, inbound: Inbound, now: datetime) -> Answer:
+    """Apply one signed inbound SMS and compose the reply; a replayed MessageSid changes nothing."""
+    found = session.execute(_PERSON_BY_PHONE, {"phone": inbound.sender}).first()
+    if found is None:
+        log.info("inbound SMS %s from an unknown number: nothing stored", inbound.message_sid)
+        return Answer(sms_text.unknown_sender_text())
+    person, invited = found
+    if not _claim(session, inbound, person, now):
+        log.info("inbound SMS %s from person %s is a replay", inbound.message_sid, person.id)
+        return Answer(session.execute(_FIRST_REPLY, {"sid": inbound.message_sid}).scalar() or "")
+    reply = OPT_OUT_TYPES.get((inbound.opt_out_type or "").upper()) or parse_reply(inbound.body)
+    log.info("inbound SMS %s from person %s: %s", inbound.message_sid, person.id, reply.command)
+    answer = respond(session, person, reply, inbound.message_sid, now, invited=invited)
+    if answer.reply:
+        session.execute(_REPLY, {"b_sid": inbound.message_sid, "b_reply": answer.reply})
+    return answer
+
+
+_INBOUND = table(InboundMessage)
+# The sender, and whether a circle's invitation awaits their YES (so that YES does not load their memberships).
+_PERSON_BY_PHONE = select(
+    Person,
+    exists().where(Membership.person_id == Person.id, Membership.status == MembershipStatus.INVITED).label("invited"),
+).where(Person.phone == bindparam("phone"))
+
+
+def _claim(session: Session, inbound: Inbound, person: Person, now: datetime) -> bool:
+    """Insert the message's idempotency row; False when another request already holds this MessageSid.
+
+    One INSERT ... ON CONFLICT DO NOTHING: a concurrent insert of the same key
+    blocks until the holder commits (and then inserts nothing), so by the time
+    this returns False the first request's reply is readable.
+    """
+    claimed = session.execute(
+        _CLAIM[on_postgres(session)],
+        {
+            "message_sid": inbound.message_sid,
+            "person_id": person.id,
+            "body": inbound.body,
+            "received_at": now,
+        },
+    ).first()
+    return claimed is not None
+
+
+# Statements of the hot path, built once (building and caching a statement per request costs more than running it).
+_CLAIM = {
+    postgres: insert_for(postgres)(_INBOUND)
+    .values(
+        message_sid=bindparam("message_sid"),
+        person_id=bindparam("person_id"),
+        body=bindparam("body"),
+        reply="",
+        received_at=bindparam("received_at"),
+    )
+    .on_conflict_do_nothing(index_elements=[_INBOUND.c.message_sid])
+    .returning(_INBOUND.c.message_sid)
+    for postgres in (False, True)
+}
+_REPLY = update(_INBOUND).where(_INBOUND.c.message_sid == bindparam("b_sid")).values(reply=bindparam("b_reply"))
+_FIRST_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.message_sid == bindparam("sid"))
+
+
+def respond(
+    session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime, invited: bool | None = None
+) -> Answer:
+    """What one parsed reply does for this person, and what to answer (SPEC §4).
+
+    `invited`: whether a circle's invitation awaits this person, when the caller already knows.
+    """
+    match reply.command:
+        case "stop":
+            person.sms_status = PersonStatus.OPTED_OUT
+            return Answer(sms_text.opted_out_text())
+        case "start":
+            return _opt_in(session, person, now)
+        case "yes" if person.sms_status == PersonStatus.OPTED_OUT:
+            return _opt_in(session, person, now)
+        case _ if person.sms_status == PersonStatus.OPTED_OUT:
+            return Answer(sms_text.opted_out_text())
+        case "yes" if person.sms_status == PersonStatus.PENDING or (
+            bool(_invitations(person)) if invited is None else invited
+        ):
+            return _opt_in(session, person, now, join=True)
+        case "yes" | "done" | "skip":
+            return _check_in_by_sms(session, person, reply, message_sid, now)
+        case "streak":
+            figures = streak_figures.person_figures(session, person.id, now)
+            return Answer(sms_text.streaks_text([(s.title, s.state.current_streak) for s in figures.subjects]))
+        case "pause":
+            days = reply.days or DEFAULT_PAUSE_DAYS
+            person.paused_until = now + timedelta(days=days)
+            return Answer(sms_text.paused_text(days, occurrence_local(person.paused_until, person.timezone).date()))
+        case "resume":
+            person.paused_until = None
+            return Answer(sms_text.resumed_text())
+        case _:
+            return Answer(sms_text.help_text())
+
+
+def _invitations(person: Person) -> list[Membership]:
+    return [m for m in person.memberships if m.status == MembershipStatus.INVITED]
+
+
+def _opt_in(session: Session, person: Person, now: datetime, join: bool = False) -> Answer:
+    """Active again (or for the first time); with `join`, also a member of every circle they were invited to."""
+    person.sms_status = PersonStatus.ACTIVE
+    joined = _invitations(person) if join else []
+    for membership in joined:
+        membership.status = MembershipStatus.ACTIVE
+        session.flush()
+        occurrences.include_participant(session, membership.circle_id, person.id, now)
+    if not joined:
+        return Answer(sms_text.opted_in_text())
+    return Answer(sms_text.joined_text(", ".join(m.circle.name for m in joined)))
+
+
+def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime) -> Answer:
+    """DONE / SKIP for the items of the latest reminder: only a pending outcome of an open occurrence changes."""
+    items = _reminder_items(session, person.id, reply.item)
+    if not items:
+        if reply.item is not None and latest_reminder(session, person.id):
+            return Answer(sms_text.no_such_item_text(reply.item))
+        return Answer(sms_text.nothing_open_text())
+    kept = reply.command != "skip"
+    decisions: dict[int, Decided] = {}  # by position in the reminder
+    closed: list[int] = []
+    already: list[int] = []
+    for position, item in sorted(enumerate(items), key=lambda pair: streak_figures.figure_order(pair[1])):
+        if not is_open(item, now):
+            closed.append(position)
+            continue
+        decided = decide(
+            session,
+            item,
+            person,
+            kept,
+            source=CheckinSource.SMS,
+            now=now,
+            only_pending=True,
+            message_sid=None if decisions else message_sid,
+        )
+        if decided is None:
+            already.append(position)  # decided already, or this person is not expected there
+            continue
+        decisions[position] = decided
+    if decisions:
+        for circle_id in sorted({items[p].circle_id for p in decisions if items[p].has_feeds}):
+            feed_store.mark_dirty(session, circle_id=circle_id, now=now)  # feeds after figures, as the clock does
+        in_order = sorted(decisions.items())
+        return Answer(
+            sms_text.joined_confirmations(
+                [sms_text.checkin_confirmation_text(items[p].title, d.outcome, d.streak) for p, d in in_order]
+            )
+        )
+    if closed:
+        return Answer(sms_text.too_late_text(items[min(closed)].title))
+    return Answer(sms_text.already_recorded_text(items[min(already)].title))
+
+
+def latest_reminder(session: Session, person_id: int) -> list[OutboundSms]:
+    """The rows (items) of the last reminder SMS Twilio accepted for this person, in item order."""
+    last = session.scalar(
+        select(OutboundSms)
+        .where(
+            OutboundSms.person_id == person_id,
+            OutboundSms.kind == SmsKind.REMINDER,
+            OutboundSms.state.in_((SmsState.SENT, SmsState.DELIVERED)),
+            OutboundSms.sid.is_not(None),
+        )
+        .order_by(OutboundSms.sent_at.desc(), OutboundSms.id.desc())
+        .limit(1)
+    )
+    if last is None:
+        return []
+    return list(
+        session.scalars(
+            select(OutboundSms)
+            .where(
+                OutboundSms.person_id == person_id, OutboundSms.kind == SmsKind.REMINDER, OutboundSms.sid == last.sid
+            )
+            .order_by(OutboundSms.item, OutboundSms.id)
+        )
+    )
+
+
+def _latest_reminder_items(numbered: bool):
+    """One statement: the items of the person's latest accepted reminder (as `latest_reminder`), or only the
+    numbered one, as `Target`s: each with its occurrence (row locked, in item order), subject, a promise's
+    recipient, and whether any feed shows the subject's circle (`feed_store.feeds_showing`).
+
+    Core, on tables: selecting ORM attributes would cost an ORM compile step per execution.
+    """
+    sms, occurrence, ritual, promise = (
+        table(OutboundSms).c,
+        table(Occurrence),
+        table(Ritual).c,
+        table(Promise).c,
+    )
+    last_sid = (
+        select(sms.sid)
+        .where(
+            sms.person_id == bindparam("person_id"),
+            sms.kind == SmsKind.REMINDER,
+            or_(sms.state == SmsState.SENT, sms.state == SmsState.DELIVERED),
+            sms.sid.is_not(None),
+        )
+        .order_by(sms.sent_at.desc(), sms.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    circle = func.coalesce(ritual.circle_id, promise.circle_id)
+    query = (
+        select(
+            occurrence.c.id.label("occurrence_id"),
+            occurrence.c.ritual_id,
+            occurrence.c.promise_id,
+            occurrence.c.at,
+            occurrence.c.closes_at,
+            occurrence.c.closed,
+            func.coalesce(ritual.title, promise.title).label("title"),
+            circle.label("circle_id"),
+            promise.recipient_id,
+            exists(feed_store.feeds_showing(circle)).label("has_feeds"),
+        )
+        .select_from(table(OutboundSms))
+        .join(occurrence, occurrence.c.id == sms.occurrence_id)
+        .outerjoin(table(Ritual), ritual.id == occurrence.c.ritual_id)
+        .outerjoin(table(Promise), promise.id == occurrence.c.promise_id)
+        .where(sms.person_id == bindparam("person_id"), sms.kind == SmsKind.REMINDER, sms.sid == last_sid)
+        .order_by(sms.item, sms.id)
+        .with_for_update(of=occurrence)
+    )
+    return query.where(sms.item == bindparam("item", type_=Integer)) if numbered else query
+
+
+_REMINDER_ITEMS = {numbered: _latest_reminder_items(numbered) for numbered in (False, True)}
+
+
+def _reminder_items(session: Session, person_id: int, item: int | None) -> list:
+    """The items a DONE/SKIP applies to, their occurrences locked (see `_latest_reminder_items`)."""
+    if item is None:
+        return list(session.execute(_REMINDER_ITEMS[False], {"person_id": person_id}))
+    return list(session.execute(_REMINDER_ITEMS[True], {"person_id": person_id, "item": item}))

@@ -1,0 +1,212 @@
+"""Weekly digests (SPEC §7): at each person's local digest slot, store their week and text them a link to it.
+
+Correctness lives in the database, as for reminders: `next_digest_at` is the
+person's next slot (UTC, indexed), due people are claimed with
+`FOR NO KEY UPDATE SKIP LOCKED` and advanced in the same transaction, and a
+Digest is unique per (person, week), so any number of clocks send each week's
+digest once. NO KEY: a plain FOR UPDATE would also block every insert that
+refers to those people (an inbound SMS, a check-in) until the batch commits.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.core.digest_text import digest_sms_text
+from service.core.schedule import local_to_utc
+from service.core.streaks import KEPT, Outcome, kept_rate
+from service.domain import outbox, streak_figures
+from service.domain.db import insert_for, on_postgres
+from service.domain.models import (
+    Digest,
+    Occurrence,
+    OccurrenceOutcome,
+    Person,
+    PersonStatus,
+    Promise,
+    Ritual,
+    SmsKind,
+    SubjectKind,
+    subject_key,
+)
+
+WEEK = timedelta(days=7)
+# When one day holds several occurrences, its cell shows the most telling outcome.
+CELL_PRIORITY = ("missed", "kept", "skipped", "pending")
+
+
+def schedule_unscheduled(session: Session, now: datetime, limit: int) -> int:
+    """Give up to `limit` people without a slot (new, or whose slot moved) their next one; returns how many."""
+    people = session.scalars(
+        select(Person)
+        .where(Person.next_digest_at.is_(None))
+        .limit(limit)
+        .with_for_update(skip_locked=True, key_share=True)
+    ).all()
+    for person in people:
+        person.next_digest_at = next_slot(person, now)
+    return len(people)
+
+
+def due_people(session: Session, now: datetime, limit: int) -> list[int]:
+    """The people whose digest is due, earliest first (read only: the digest worker claims them)."""
+    return list(
+        session.scalars(
+            select(Person.id).where(Person.next_digest_at <= now).order_by(Person.next_digest_at).limit(limit)
+        )
+    )
+
+
+def make_due(session: Session, person_ids: Sequence[int], public_url: str, now: datetime) -> int:
+    """Make the digests of these people that are still due; returns how many were made.
+
+    People are claimed with NO KEY UPDATE SKIP LOCKED and their slot advanced in
+    the same transaction, so a repeated or concurrent call makes each digest once.
+    """
+    due = session.scalars(
+        select(Person)
+        .where(Person.id.in_(person_ids), Person.next_digest_at <= now)
+        .order_by(Person.next_digest_at)
+        .with_for_update(skip_locked=True, key_share=True)
+    ).all()
+    return sum(make_digest(session, person, public_url, now) is not None for person in due)
+
+
+def next_slot(person: Person, after: datetime) -> datetime:
+    """The first instant strictly after `after` that is the person's local digest weekday and time."""
+    zone = ZoneInfo(person.timezone)
+    local_day = after.astimezone(zone).date()
+    for offset in range(15):  # two weeks: a slot earlier today pushes to next week even across a DST jump
+        day = local_day + timedelta(days=offset)
+        if day.weekday() == person.digest_weekday:
+            slot = local_to_utc(datetime.combine(day, person.digest_time), zone)
+            if slot > after:
+                return slot
+    raise AssertionError("a weekday recurs within two weeks")
+
+
+def latest_slot(person: Person, at: datetime) -> datetime:
+    """The person's last slot at or before `at`: after an outage the digest covers the week just ended."""
+    slot = next_slot(person, at - timedelta(days=8))
+    while (following := next_slot(person, slot)) <= at:
+        slot = following
+    return slot
+
+
+def make_digest(session: Session, person: Person, public_url: str, now: datetime) -> Digest | None:
+    """Store the digest of the week ending at the person's latest slot, queue its SMS, advance the slot.
+
+    Returns the new digest; None when that week's digest already exists. The SMS goes only to an active person.
+    """
+    slot = latest_slot(person, now)
+    person.next_digest_at = next_slot(person, now)
+    week_start = slot.astimezone(ZoneInfo(person.timezone)).date() - timedelta(days=6)
+    payload = week_payload(session, person, slot, week_start, now)
+    token = secrets.token_urlsafe(24)
+    insert = insert_for(on_postgres(session))
+    digest_id = session.scalar(
+        insert(Digest)
+        .values(person_id=person.id, week_start=week_start, token=token, payload=payload, created_at=now)
+        .on_conflict_do_nothing(index_elements=["person_id", "week_start"])
+        .returning(Digest.id)
+    )
+    if digest_id is None:
+        return None
+    if person.sms_status == PersonStatus.ACTIVE:
+        outbox.queue_sms(
+            session,
+            person=person,
+            kind=SmsKind.DIGEST,
+            dedupe_key=f"digest:{person.id}:{week_start.isoformat()}",
+            body=digest_sms_text(payload, page_url(public_url, token)),
+            due_at=now,
+        )
+    return session.get(Digest, digest_id)
+
+
+def page_url(public_url: str, token: str) -> str:
+    return f"{public_url}/d/{token}"
+
+
+def latest_digest(session: Session, person_id: int) -> Digest | None:
+    return session.scalar(
+        select(Digest).where(Digest.person_id == person_id).order_by(Digest.week_start.desc()).limit(1)
+    )
+
+
+def digest_by_token(session: Session, token: str) -> Digest | None:
+    return session.scalar(select(Digest).where(Digest.token == token))
+
+
+def week_payload(session: Session, person: Person, slot: datetime, week_start: date, now: datetime) -> dict[str, Any]:
+    """The person's week [slot - 7 days, slot): per subject kept/expected and a cell per day, plus figures.
+
+    Day cells are the seven 24-hour spans ending at the slot, so a daily
+    ritual fills one cell per day whatever its time. Reliability is kept ÷
+    (kept + missed) for this week and the week before; null when none counted.
+    """
+    rows = session.execute(
+        select(
+            Occurrence.at,
+            Occurrence.ritual_id,
+            Occurrence.promise_id,
+            Ritual.title,
+            Promise.title,
+            OccurrenceOutcome.outcome,
+        )
+        .join(OccurrenceOutcome, OccurrenceOutcome.occurrence_id == Occurrence.id)
+        .outerjoin(Ritual, Ritual.id == Occurrence.ritual_id)
+        .outerjoin(Promise, Promise.id == Occurrence.promise_id)
+        .where(OccurrenceOutcome.person_id == person.id, Occurrence.at >= slot - 2 * WEEK, Occurrence.at < slot)
+        .order_by(Occurrence.at)
+    ).all()
+    week_begins = slot - WEEK
+    subjects: dict[tuple[SubjectKind, int], dict[str, Any]] = {}
+    cells: dict[tuple[SubjectKind, int], list[set[str]]] = defaultdict(lambda: [set() for _ in range(7)])
+    last_week: list[str] = []
+    this_week: list[str] = []
+    for at, ritual_id, promise_id, ritual_title, promise_title, outcome in rows:
+        if at < week_begins:
+            last_week.append(outcome)
+            continue
+        this_week.append(outcome)
+        state = "kept" if outcome in KEPT else outcome
+        key = subject_key(ritual_id, promise_id)
+        subject = subjects.setdefault(
+            key, {"kind": key[0], "id": key[1], "title": ritual_title or promise_title, "kept": 0, "expected": 0}
+        )
+        subject["kept"] += state == "kept"
+        subject["expected"] += state in ("kept", Outcome.MISSED)
+        cells[key][min(6, (at - week_begins) // timedelta(days=1))].add(state)
+    for key, subject in subjects.items():
+        subject["days"] = [next((s for s in CELL_PRIORITY if s in day), None) for day in cells[key]]
+    reliability, before = _rounded(kept_rate(this_week)), _rounded(kept_rate(last_week))
+    return {
+        "week_start": week_start.isoformat(),
+        "subjects": sorted(
+            subjects.values(), key=lambda s: (s["kind"] != SubjectKind.RITUAL, s["title"].casefold(), s["id"])
+        ),
+        "best_streak": _best_streak(session, person.id, now),
+        "reliability": reliability,
+        "reliability_change": None if reliability is None or before is None else round(reliability - before, 3),
+    }
+
+
+def _rounded(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 3)
+
+
+def _best_streak(session: Session, person_id: int, now: datetime) -> dict[str, Any] | None:
+    figures = streak_figures.person_figures(session, person_id, now).subjects
+    best = max(figures, key=lambda subject: subject.state.current_streak, default=None)
+    if best is None or best.state.current_streak == 0:
+        return None
+    return {"kind": best.kind, "id": best.id, "title": best.title, "current_streak": best.state.current_streak}

@@ -1,0 +1,481 @@
+"""Database tables (SQLAlchemy 2, typed): the source of truth for everything Tend does.
+
+Uniqueness constraints carry the reliability promises: one outbound SMS per
+(occurrence, person, kind), one check-in per inbound MessageSid, one
+occurrence per (subject, instant). Instants are stored as UTC; schedules keep
+their local wall time and IANA zone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, ClassVar, cast
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from service.core.schedule import Schedule, local_to_utc, parse_timezone
+
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class PersonStatus(StrEnum):
+    """Whether Tend may text a person (SPEC §3, Consent)."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    OPTED_OUT = "opted_out"
+
+
+class MembershipStatus(StrEnum):
+    INVITED = "invited"
+    ACTIVE = "active"
+
+
+class SmsState(StrEnum):
+    """An outbound SMS: queued → sending (claimed) → sent → delivered | failed | undelivered; or cancelled."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    UNDELIVERED = "undelivered"
+    CANCELLED = "cancelled"
+
+
+class SmsKind(StrEnum):
+    REMINDER = "reminder"
+    OPT_IN = "opt_in"
+    INVITATION = "invitation"
+    PROMISE_KEPT = "promise_kept"
+    DIGEST = "digest"
+
+
+class CheckinSource(StrEnum):
+    SMS = "sms"
+    API = "api"
+
+
+class FeedScope(StrEnum):
+    PERSON = "person"
+    CIRCLE = "circle"
+
+
+class SubjectKind(StrEnum):
+    RITUAL = "ritual"
+    PROMISE = "promise"
+
+
+def subject_key(ritual_id: int | None, promise_id: int | None) -> tuple[SubjectKind, int]:
+    """(kind, id) of the subject of anything that carries a `ritual_id` and a `promise_id` (an occurrence, a row)."""
+    if ritual_id is not None:
+        return SubjectKind.RITUAL, ritual_id
+    assert promise_id is not None, "an occurrence belongs to a ritual or a promise"
+    return SubjectKind.PROMISE, promise_id
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def table(model: type[Base]) -> Table:
+    """The Core table behind a model, for statements built once on tables (`__table__` is only a FromClause to mypy)."""
+    return cast(Table, model.__table__)
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (CheckConstraint("sms_status IN ('pending', 'active', 'opted_out')", name="sms_status"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    quiet_start: Mapped[time | None] = mapped_column(Time, default=time(22, 0))
+    quiet_end: Mapped[time | None] = mapped_column(Time, default=time(7, 0))
+    digest_weekday: Mapped[int] = mapped_column(Integer, default=6)  # Monday=0 … Sunday=6
+    digest_time: Mapped[time] = mapped_column(Time, default=time(18, 0))
+    next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    sms_status: Mapped[str] = mapped_column(String(12), default="pending")
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", foreign_keys="Membership.person_id"
+    )
+
+
+class Circle(Base):
+    __tablename__ = "circles"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="circle", cascade="all, delete-orphan", order_by="Membership.joined_order"
+    )
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (CheckConstraint("status IN ('invited', 'active')", name="status"),)
+
+    circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    joined_order: Mapped[int] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    circle: Mapped[Circle] = relationship(back_populates="memberships")
+    person: Mapped[Person] = relationship(back_populates="memberships", foreign_keys=[person_id])
+
+
+class Ritual(Base):
+    __tablename__ = "rituals"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    start_local: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    timezone: Mapped[str] = mapped_column(String(64))
+    rrule: Mapped[str | None] = mapped_column(String(500))
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    remind_before_minutes: Mapped[int] = mapped_column(Integer)
+    grace_minutes: Mapped[int | None] = mapped_column(Integer)  # None: until the end of that local day
+    everyone: Mapped[bool] = mapped_column(Boolean, default=True)  # participants = all members
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    materialized_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    circle: Mapped[Circle] = relationship()
+    participant_links: Mapped[list[RitualParticipant]] = relationship(cascade="all, delete-orphan")
+    pauses: Mapped[list[RitualPause]] = relationship(cascade="all, delete-orphan", order_by="RitualPause.starts_at")
+
+    kind: ClassVar[SubjectKind] = SubjectKind.RITUAL
+    recipient_id: ClassVar[None] = None  # a ritual is kept together, not for someone
+
+    @property
+    def starts(self) -> datetime:
+        return self.start_local
+
+    def schedule(self) -> Schedule:
+        return Schedule(
+            self.start_local, self.timezone, self.rrule, tuple((p.starts_at, p.ends_at) for p in self.pauses)
+        )
+
+    def participant_ids(self) -> list[int]:
+        """The people taking part: the circle's active members (as they are now), or those chosen."""
+        if self.everyone:
+            return [m.person_id for m in self.circle.memberships if m.status == MembershipStatus.ACTIVE]
+        return [link.person_id for link in self.participant_links]
+
+    def expected_people(self) -> list[int]:
+        return self.participant_ids()
+
+    def window_end(self, at: datetime, local: datetime) -> datetime:
+        """When check-ins for the occurrence at `at` (wall time `local`) close: grace, or the end of that local day."""
+        if self.grace_minutes is None:
+            midnight = datetime.combine(local.date() + timedelta(days=1), time())
+            return local_to_utc(midnight, parse_timezone(self.timezone))
+        return at + timedelta(minutes=self.grace_minutes)
+
+
+class RitualParticipant(Base):
+    __tablename__ = "ritual_participants"
+
+    ritual_id: Mapped[int] = mapped_column(ForeignKey("rituals.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+
+
+class RitualPause(Base):
+    """A half-open UTC interval [starts_at, ends_at) with no occurrences; kept for history and EXDATEs."""
+
+    __tablename__ = "ritual_pauses"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    ritual_id: Mapped[int] = mapped_column(ForeignKey("rituals.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Promise(Base):
+    __tablename__ = "promises"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id", ondelete="CASCADE"), index=True)
+    keeper_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    due_local: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    timezone: Mapped[str] = mapped_column(String(64))
+    rrule: Mapped[str | None] = mapped_column(String(500))
+    remind_before_minutes: Mapped[int] = mapped_column(Integer)
+    grace_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    materialized_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    keeper: Mapped[Person] = relationship(foreign_keys=[keeper_id])
+    recipient: Mapped[Person] = relationship(foreign_keys=[recipient_id])
+
+    kind: ClassVar[SubjectKind] = SubjectKind.PROMISE
+
+    @property
+    def starts(self) -> datetime:
+        return self.due_local
+
+    def schedule(self) -> Schedule:
+        return Schedule(self.due_local, self.timezone, self.rrule)
+
+    def expected_people(self) -> list[int]:
+        return [self.keeper_id]
+
+    def window_end(self, at: datetime, local: datetime) -> datetime:
+        return at + timedelta(minutes=self.grace_minutes)
+
+
+Subject = Ritual | Promise
+SUBJECT_MODELS: dict[SubjectKind, type[Ritual] | type[Promise]] = {
+    SubjectKind.RITUAL: Ritual,
+    SubjectKind.PROMISE: Promise,
+}
+
+
+class Occurrence(Base):
+    """One instance of a ritual or promise; its check-in window is [opens_at, closes_at)."""
+
+    __tablename__ = "occurrences"
+    __table_args__ = (
+        UniqueConstraint("ritual_id", "at", name="uq_occurrences_ritual_at"),
+        UniqueConstraint("promise_id", "at", name="uq_occurrences_promise_at"),
+        CheckConstraint("(ritual_id IS NULL) <> (promise_id IS NULL)", name="one_subject"),
+        Index(
+            "ix_occurrences_open_closes_at",
+            "closes_at",
+            postgresql_where=text("NOT closed"),
+            sqlite_where=text("NOT closed"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    ritual_id: Mapped[int | None] = mapped_column(ForeignKey("rituals.id", ondelete="CASCADE"))
+    promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    local: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    outcomes: Mapped[list[OccurrenceOutcome]] = relationship(cascade="all, delete-orphan")
+
+    @classmethod
+    def of(cls, subject: Subject, **values: Any) -> Occurrence:
+        return cls(**{cls.subject_column(subject.kind).key: subject.id}, **values)
+
+    @staticmethod
+    def subject_column(kind: SubjectKind) -> Any:
+        """The column that points at a subject of this kind."""
+        return Occurrence.ritual_id if kind == SubjectKind.RITUAL else Occurrence.promise_id
+
+    @property
+    def subject_key(self) -> tuple[SubjectKind, int]:
+        return subject_key(self.ritual_id, self.promise_id)
+
+
+class OccurrenceOutcome(Base):
+    __tablename__ = "occurrence_outcomes"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('pending', 'done', 'on_time', 'late', 'skipped', 'missed')", name="outcome"),
+    )
+
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True)
+    outcome: Mapped[str] = mapped_column(String(10), default="pending")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CheckIn(Base):
+    __tablename__ = "checkins"
+    __table_args__ = (CheckConstraint("source IN ('sms', 'api')", name="source"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(3))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    message_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class InboundMessage(Base):
+    """Every signed inbound SMS, once per MessageSid: the webhook's idempotency record."""
+
+    __tablename__ = "inbound_messages"
+
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    reply: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboundSms(Base):
+    """One SMS (or one item of a numbered SMS) to one person; `dedupe_key` makes sending idempotent.
+
+    `due_at` is when it should go; `rung_at` when the clock last enqueued it
+    (a doorbell only: a lost message is rung again); `claimed_at` when a worker
+    took it to send. Several reminders for one person in one minute share one
+    `sid` and carry their `item` numbers.
+    """
+
+    __tablename__ = "outbound_sms"
+    __table_args__ = (
+        UniqueConstraint("occurrence_id", "person_id", "kind", name="uq_outbound_sms_occurrence_person_kind"),
+        CheckConstraint(
+            "state IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'undelivered', 'cancelled')",
+            name="state",
+        ),
+        Index(
+            "ix_outbound_sms_queued_due_at",
+            "due_at",
+            postgresql_where=text("state = 'queued'"),
+            sqlite_where=text("state = 'queued'"),
+        ),
+        Index("ix_outbound_sms_person_sent_at", "person_id", "sent_at"),
+        Index(
+            "ix_outbound_sms_sending_claimed_at",
+            "claimed_at",
+            postgresql_where=text("state = 'sending'"),
+            sqlite_where=text("state = 'sending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"))
+    to: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str | None] = mapped_column(Text)
+    item: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12), default="queued")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeliveryReport(Base):
+    """A final Twilio status callback whose MessageSid no outbound SMS carried yet.
+
+    Twilio may report before the worker has recorded the SID it was given; the
+    report waits here and the clock applies it once the SID is recorded.
+    """
+
+    __tablename__ = "delivery_reports"
+
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class StreakFigure(Base):
+    """Stored streak state per (subject, person), advanced in O(1) as occurrences are counted."""
+
+    __tablename__ = "streak_figures"
+
+    subject_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ID, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True)
+    current_streak: Mapped[int] = mapped_column(Integer, default=0)
+    longest_streak: Mapped[int] = mapped_column(Integer, default=0)
+    strength: Mapped[float] = mapped_column(default=0.0)
+    last_counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Feed(Base):
+    __tablename__ = "feeds"
+    __table_args__ = (CheckConstraint("scope IN ('person', 'circle')", name="scope"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    circle_id: Mapped[int | None] = mapped_column(ForeignKey("circles.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(8))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    etag: Mapped[str | None] = mapped_column(String(80))
+    rendered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dirty_since: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Digest(Base):
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("person_id", "week_start", name="uq_digests_person_week"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    week_start: Mapped[date] = mapped_column(Date)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

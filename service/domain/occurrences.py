@@ -1,0 +1,206 @@
+"""Materializing occurrences: schedule instants become rows with per-person outcomes and reminders.
+
+The clock calls `materialize` for schedules running low; check-ins call it for
+one subject when they need an occurrence the clock has not reached. Writes are
+batched (one flush for a whole batch of schedules), so the clock can prepare a
+hundred thousand reminders ahead of their minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.core.schedule import next_occurrence, occurrence_local, occurrences_between
+from service.core.streaks import Outcome
+from service.domain import feed_store, streak_figures
+from service.domain.models import (
+    SUBJECT_MODELS,
+    Occurrence,
+    OccurrenceOutcome,
+    OutboundSms,
+    Person,
+    Ritual,
+    SmsKind,
+    SmsState,
+    Subject,
+)
+
+HORIZON = timedelta(days=4)  # occurrences exist this far ahead (reminders may start 2 days early)
+REFILL_BELOW = timedelta(days=3)  # extend a schedule when less than this is left
+CATCH_UP_CHUNK = timedelta(days=366)  # a past start is filled in a year per pass
+ENDED = datetime(9999, 1, 1, tzinfo=UTC)  # materialized_until of a finished schedule
+
+
+@dataclass
+class Planned:
+    subject: Subject
+    occurrence: Occurrence
+    people: list[int]
+
+
+def materialize(session: Session, subjects: Sequence[Subject], now: datetime) -> int:
+    """Extend each schedule to the horizon (a year of back-fill at most per call); returns occurrences made."""
+    planned: list[Planned] = []
+    stored = _stored_ahead(session, subjects)
+    for subject in subjects:
+        schedule = subject.schedule()
+        start = subject.materialized_until
+        end = min(now + HORIZON, max(start, now - CATCH_UP_CHUNK) + CATCH_UP_CHUNK)
+        planned.extend(
+            plan_occurrence(subject, at, now)
+            for at in occurrences_between(schedule, start, end)
+            if at not in stored.get((subject.kind, subject.id), ())
+        )
+        subject.materialized_until = end if next_occurrence(schedule, end - timedelta(microseconds=1)) else ENDED
+    write(session, planned, now)
+    return len(planned)
+
+
+def _stored_ahead(session: Session, subjects: Sequence[Subject]) -> dict[tuple[str, int], set[datetime]]:
+    """Instants already stored beyond each schedule's `materialized_until` (a check-in added one alone)."""
+    stored: dict[tuple[str, int], set[datetime]] = {}
+    for kind, model in SUBJECT_MODELS.items():
+        ids = [subject.id for subject in subjects if subject.kind == kind]
+        if not ids:
+            continue
+        column = Occurrence.subject_column(kind)
+        rows = session.execute(
+            select(column, Occurrence.at)
+            .join(model, model.id == column)
+            .where(column.in_(ids), Occurrence.at >= model.materialized_until)
+        )
+        for subject_id, at in rows:
+            stored.setdefault((kind, subject_id), set()).add(at)
+    return stored
+
+
+def add_occurrence(session: Session, subject: Subject, at: datetime, now: datetime) -> Occurrence:
+    """One occurrence (for a check-in that needs it now)."""
+    planned = plan_occurrence(subject, at, now)
+    write(session, [planned], now)
+    return planned.occurrence
+
+
+def plan_occurrence(subject: Subject, at: datetime, now: datetime) -> Planned:
+    """An occurrence with a pending outcome per expected person; missed from the start if its window closed."""
+    local = occurrence_local(at, subject.timezone)
+    people = subject.expected_people()
+    occurrence = Occurrence.of(subject, at=at, local=local)
+    occurrence.opens_at = at - timedelta(minutes=subject.remind_before_minutes)
+    occurrence.closes_at = max(subject.window_end(at, local), at)
+    occurrence.closed = occurrence.closes_at <= now
+    outcome = Outcome.MISSED if occurrence.closed else Outcome.PENDING
+    occurrence.outcomes = [
+        OccurrenceOutcome(person_id=p, outcome=outcome, decided_at=now if occurrence.closed else None) for p in people
+    ]
+    return Planned(subject, occurrence, people)
+
+
+def write(session: Session, planned: list[Planned], now: datetime) -> None:
+    """Insert the occurrences, count the already-missed ones, and queue reminders for the rest.
+
+    No reminder is sent for an occurrence that began before its schedule existed.
+    """
+    session.add_all(p.occurrence for p in planned)
+    session.flush()
+    wanted = {pid for p in planned if wants_reminders(p) for pid in p.people}
+    phones = dict(session.execute(select(Person.id, Person.phone).where(Person.id.in_(wanted))).all()) if wanted else {}
+    for p in planned:
+        if p.occurrence.closed:
+            for person_id in p.people:
+                streak_figures.outcome_decided(session, p.occurrence, person_id, now)
+        elif wants_reminders(p):
+            session.add_all(reminder_row(p, person_id, phones[person_id], now) for person_id in p.people)
+    session.flush()
+
+
+def wants_reminders(planned: Planned) -> bool:
+    return not planned.occurrence.closed and planned.occurrence.at > planned.subject.created_at
+
+
+def reminder_row(planned: Planned, person_id: int, phone: str, now: datetime) -> OutboundSms:
+    occurrence = planned.occurrence
+    return OutboundSms(
+        dedupe_key=f"reminder:{occurrence.id}:{person_id}",
+        kind=SmsKind.REMINDER,
+        person_id=person_id,
+        occurrence_id=occurrence.id,
+        to=phone,
+        state=SmsState.QUEUED,
+        attempts=0,
+        created_at=now,
+        due_at=max(occurrence.opens_at, planned.subject.created_at),
+    )
+
+
+def include_participant(session: Session, circle_id: int, person_id: int, now: datetime) -> None:
+    """Someone joined a circle: give them outcomes and reminders in its shared rituals' open occurrences."""
+    occurrences = session.scalars(
+        select(Occurrence)
+        .join(Ritual, Ritual.id == Occurrence.ritual_id)
+        .where(Ritual.circle_id == circle_id, Ritual.everyone.is_(True), Occurrence.closed.is_(False))
+    ).all()
+    phone = session.scalars(select(Person.phone).where(Person.id == person_id)).one()
+    for occurrence in occurrences:
+        if any(o.person_id == person_id for o in occurrence.outcomes):
+            continue
+        occurrence.outcomes.append(OccurrenceOutcome(person_id=person_id, outcome=Outcome.PENDING))
+        if occurrence.at > now:
+            ritual = session.get_one(Ritual, occurrence.ritual_id)
+            session.add(reminder_row(Planned(ritual, occurrence, [person_id]), person_id, phone, now))
+    session.flush()
+    feed_store.mark_dirty(session, circle_id=circle_id, now=now)
+
+
+def close_ended(session: Session, now: datetime, limit: int) -> int:
+    """Occurrences whose check-in window ended: pending → missed (skipped while the person paused)."""
+    occurrences = session.scalars(
+        select(Occurrence)
+        .where(Occurrence.closed.is_(False), Occurrence.closes_at <= now)
+        .order_by(Occurrence.closes_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    person_ids = {o.person_id for occurrence in occurrences for o in occurrence.outcomes}
+    paused = (
+        dict(
+            session.execute(
+                select(Person.id, Person.paused_until).where(
+                    Person.id.in_(person_ids), Person.paused_until.is_not(None)
+                )
+            ).all()
+        )
+        if person_ids
+        else {}
+    )
+    circles: set[int] = set()
+    decided: list[tuple[Occurrence, int]] = []
+    for occurrence in occurrences:
+        occurrence.closed = True
+        for outcome in occurrence.outcomes:
+            if outcome.outcome == Outcome.PENDING:
+                paused_until = paused.get(outcome.person_id)
+                was_paused = paused_until is not None and paused_until > occurrence.at
+                outcome.outcome = Outcome.SKIPPED if was_paused else Outcome.MISSED
+                outcome.decided_at = now
+                decided.append((occurrence, outcome.person_id))
+        circles.add(circle_of(session, occurrence))
+    session.flush()
+    # Figures in the check-in webhook's order (then feeds), so the two never wait on each other crosswise;
+    # one subject's occurrences in time order, so each folds in one step.
+    for occurrence, person_id in sorted(decided, key=lambda d: (d[1], streak_figures.figure_order(d[0]), d[0].at)):
+        streak_figures.outcome_decided(session, occurrence, person_id, now)
+    for circle_id in sorted(circles):
+        feed_store.mark_dirty(session, circle_id=circle_id, now=now)
+    return len(occurrences)
+
+
+def circle_of(session: Session, occurrence: Occurrence) -> int:
+    kind, subject_id = occurrence.subject_key
+    model = SUBJECT_MODELS[kind]
+    return session.scalars(select(model.circle_id).where(model.id == subject_id)).one()

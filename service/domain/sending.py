@@ -1,0 +1,196 @@
+"""Deciding what to send: claim due outbox rows, drop what must not go, delay what falls in quiet hours,
+and batch one person's reminders of one minute into one numbered SMS (SPEC §3, §4).
+
+Pure policy on database rows; the worker's delivery mechanics (lease, send,
+record, back off, reconcile) live in workers/delivery.py.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from service.core import sms_text
+from service.core.quiet_hours import quiet_until
+from service.core.schedule import local_to_utc, occurrence_local, parse_timezone
+from service.core.streaks import Outcome
+from service.domain.models import (
+    Membership,
+    MembershipStatus,
+    Occurrence,
+    OccurrenceOutcome,
+    OutboundSms,
+    Person,
+    PersonStatus,
+    Promise,
+    Ritual,
+    SmsKind,
+    SmsState,
+    SubjectKind,
+    subject_key,
+)
+
+SENDABLE_WHILE_PENDING = frozenset({"opt_in", "invitation"})
+
+
+@dataclass
+class OutgoingSms:
+    person: Person
+    rows: list[OutboundSms]
+    body: str
+    taken_back: bool = False  # a reconciler took the rows back: never send it from here
+
+
+def claim_due(session: Session, outbound_ids: Sequence[int], now: datetime) -> list[OutgoingSms]:
+    """Claim the due, queued rows among `outbound_ids` (queued → sending, body fixed) and plan what to send.
+
+    Rows another worker holds are skipped (SKIP LOCKED); the caller commits the claim before sending.
+    """
+    rows = session.scalars(
+        select(OutboundSms)
+        .where(OutboundSms.id.in_(outbound_ids), OutboundSms.state == SmsState.QUEUED, OutboundSms.due_at <= now)
+        .order_by(OutboundSms.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    outgoing = plan(session, rows, now)
+    for sms in outgoing:
+        for row in sms.rows:
+            row.state, row.claimed_at, row.body = "sending", now, sms.body
+            row.attempts += 1
+    return outgoing
+
+
+def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[OutgoingSms]:
+    """Decide what to send now: drop what must not go, delay what is in quiet hours, batch reminders."""
+    rows = list(rows)
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({r.person_id for r in rows})))}
+    reminders: dict[tuple[int, datetime], list[OutboundSms]] = defaultdict(list)
+    outgoing: list[OutgoingSms] = []
+    for row in rows:
+        person = people[row.person_id]
+        if not may_receive(person, row, now):
+            row.state = SmsState.CANCELLED
+        elif row.kind == SmsKind.REMINDER:
+            delay_to = quiet_end(person, now)
+            if delay_to is not None:
+                row.due_at, row.rung_at = delay_to, None
+            else:
+                reminders[(person.id, row.due_at.replace(second=0, microsecond=0))].append(row)
+        else:
+            outgoing.append(OutgoingSms(person, [row], row.body or ""))
+    facts = ReminderFacts.load(session, [row for group in reminders.values() for row in group])
+    for (person_id, _minute), group in reminders.items():
+        sms = reminder_sms(facts, people[person_id], group, now)
+        if sms is not None:
+            outgoing.append(sms)
+    return outgoing
+
+
+def may_receive(person: Person, row: OutboundSms, now: datetime) -> bool:
+    """Nothing but the opt-in request goes to a pending or opted-out number; a paused person gets no reminders."""
+    if person.sms_status == PersonStatus.OPTED_OUT:
+        return False
+    if person.sms_status == PersonStatus.PENDING and row.kind not in SENDABLE_WHILE_PENDING:
+        return False
+    if row.kind == SmsKind.REMINDER and person.paused_until is not None and person.paused_until > now:
+        return False
+    return True
+
+
+def quiet_end(person: Person, now: datetime) -> datetime | None:
+    zone = parse_timezone(person.timezone)
+    until = quiet_until(now.astimezone(zone).replace(tzinfo=None), person.quiet_start, person.quiet_end)
+    return None if until is None else local_to_utc(until, zone)
+
+
+@dataclass
+class ReminderFacts:
+    """Everything reminder texts need, loaded in a handful of queries for a whole batch."""
+
+    occurrences: dict[int, Occurrence]
+    decided: set[tuple[int, int]]  # (occurrence id, person id) already checked in
+    titles: dict[tuple[SubjectKind, int], str]
+    companions: dict[
+        tuple[SubjectKind, int], tuple[int, ...]
+    ]  # who else is in it: participants / the promise's recipient
+    names: dict[int, str]
+
+    @classmethod
+    def load(cls, session: Session, rows: list[OutboundSms]) -> ReminderFacts:
+        occurrences = {
+            o.id: o
+            for o in session.scalars(select(Occurrence).where(Occurrence.id.in_({r.occurrence_id for r in rows})))
+        }
+        decided = {
+            (occurrence_id, person_id)
+            for occurrence_id, person_id in session.execute(
+                select(OccurrenceOutcome.occurrence_id, OccurrenceOutcome.person_id).where(
+                    OccurrenceOutcome.occurrence_id.in_(occurrences), OccurrenceOutcome.outcome != Outcome.PENDING
+                )
+            )
+        }
+        titles: dict[tuple[SubjectKind, int], str] = {}
+        companions: dict[tuple[SubjectKind, int], tuple[int, ...]] = {}
+        ritual_ids = {o.ritual_id for o in occurrences.values() if o.ritual_id is not None}
+        for ritual in session.scalars(
+            select(Ritual).where(Ritual.id.in_(ritual_ids)).options(selectinload(Ritual.participant_links))
+        ):
+            titles[SubjectKind.RITUAL, ritual.id] = ritual.title
+            companions[SubjectKind.RITUAL, ritual.id] = tuple(link.person_id for link in ritual.participant_links)
+        everyone = [rid for rid in ritual_ids if not companions.get((SubjectKind.RITUAL, rid))]
+        members = session.execute(
+            select(Ritual.id, Membership.person_id)
+            .join(
+                Membership, (Membership.circle_id == Ritual.circle_id) & (Membership.status == MembershipStatus.ACTIVE)
+            )
+            .where(Ritual.id.in_(everyone), Ritual.everyone.is_(True))
+            .order_by(Membership.joined_order)
+        )
+        grouped: dict[int, list[int]] = defaultdict(list)
+        for ritual_id, person_id in members:
+            grouped[ritual_id].append(person_id)
+        companions.update({(SubjectKind.RITUAL, rid): tuple(pids) for rid, pids in grouped.items()})
+        promise_ids = {o.promise_id for o in occurrences.values() if o.promise_id is not None}
+        for promise_id, title, recipient_id in session.execute(
+            select(Promise.id, Promise.title, Promise.recipient_id).where(Promise.id.in_(promise_ids))
+        ):
+            titles[SubjectKind.PROMISE, promise_id] = title
+            companions[SubjectKind.PROMISE, promise_id] = (recipient_id,)
+        wanted = {pid for pids in companions.values() for pid in pids}
+        names = {
+            pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
+        }
+        return cls(occurrences, decided, titles, companions, names)
+
+    def item(self, person: Person, occurrence: Occurrence) -> sms_text.ReminderItem:
+        key = subject_key(occurrence.ritual_id, occurrence.promise_id)
+        others = tuple(self.names[p] for p in self.companions.get(key, ()) if p != person.id and p in self.names)
+        return sms_text.ReminderItem(self.titles[key], occurrence_local(occurrence.at, person.timezone), others, key[0])
+
+
+def reminder_sms(facts: ReminderFacts, person: Person, rows: list[OutboundSms], now: datetime) -> OutgoingSms | None:
+    """One numbered SMS for all of a person's reminders due in the same minute."""
+    live = []
+    for row in rows:
+        occurrence = facts.occurrences.get(row.occurrence_id) if row.occurrence_id is not None else None
+        if (
+            occurrence is None
+            or occurrence.closed
+            or occurrence.closes_at <= now
+            or (occurrence.id, person.id) in facts.decided
+        ):
+            row.state = SmsState.CANCELLED  # too late, or already checked in: a reminder now would be wrong
+        else:
+            live.append((occurrence, row))
+    if not live:
+        return None
+    live.sort(key=lambda pair: (pair[0].at, pair[1].id))
+    for number, (_, row) in enumerate(live, start=1):
+        row.item = number
+    items = [facts.item(person, occurrence) for occurrence, _ in live]
+    return OutgoingSms(person, [row for _, row in live], sms_text.reminder_text(items))

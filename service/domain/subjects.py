@@ -1,0 +1,103 @@
+"""Rituals and promises: the schedules people keep, and how edits reach their future occurrences."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session
+
+from service.core.schedule import local_to_utc, next_occurrence, parse_timezone
+from service.domain.errors import Invalid, NotFound
+from service.domain.models import (
+    CheckIn,
+    Circle,
+    Membership,
+    MembershipStatus,
+    Occurrence,
+    OutboundSms,
+    Promise,
+    Ritual,
+    RitualParticipant,
+    RitualPause,
+    SmsState,
+    Subject,
+)
+
+
+def upcoming(subject: Subject, now: datetime) -> datetime | None:
+    """The first occurrence at or after `now`."""
+    return next_occurrence(subject.schedule(), now - timedelta(microseconds=1))
+
+
+def first_instant(subject: Subject) -> datetime:
+    """Just before the schedule's first possible instant: where materialization starts."""
+    return local_to_utc(subject.starts, parse_timezone(subject.timezone)) - timedelta(seconds=1)
+
+
+S = TypeVar("S", Ritual, Promise)
+
+
+def visible(session: Session, model: type[S], person_id: int, subject_id: int) -> S:
+    """The ritual or promise if `person_id` is an active member of its circle; otherwise 404."""
+    subject: S | None = session.scalar(
+        select(model)
+        .join(Membership, Membership.circle_id == model.circle_id)
+        .where(model.id == subject_id, Membership.person_id == person_id, Membership.status == MembershipStatus.ACTIVE)
+    )
+    if subject is None:
+        raise NotFound(model.__name__)
+    return subject
+
+
+def ritual_for(session: Session, person_id: int, ritual_id: int) -> Ritual:
+    return visible(session, Ritual, person_id, ritual_id)
+
+
+def promise_for(session: Session, person_id: int, promise_id: int) -> Promise:
+    return visible(session, Promise, person_id, promise_id)
+
+
+def check_participants(circle: Circle, participants: list[int] | None) -> None:
+    if participants is None:
+        return
+    members = {m.person_id for m in circle.memberships}
+    unknown = [p for p in participants if p not in members]
+    if unknown:
+        raise Invalid(f"Person {unknown[0]} is not a member of this circle.", "participants")
+
+
+def set_participants(ritual: Ritual, participants: list[int] | None) -> None:
+    ritual.everyone = participants is None
+    ritual.participant_links = [RitualParticipant(person_id=p) for p in sorted(set(participants or []))]
+
+
+def forget_future(session: Session, subject: Subject, now: datetime) -> None:
+    """After an edit, drop not-yet-started occurrences nobody checked in to; the clock re-derives them."""
+    doomed = select(Occurrence.id).where(
+        Occurrence.subject_column(subject.kind) == subject.id,
+        Occurrence.at > now,
+        ~exists().where(CheckIn.occurrence_id == Occurrence.id),
+    )
+    session.execute(
+        delete(OutboundSms).where(OutboundSms.occurrence_id.in_(doomed), OutboundSms.state == SmsState.QUEUED)
+    )
+    session.execute(
+        delete(Occurrence).where(Occurrence.id.in_(doomed), ~exists().where(OutboundSms.occurrence_id == Occurrence.id))
+    )
+    subject.materialized_until = min(subject.materialized_until, now)
+    subject.sequence += 1
+    subject.updated_at = now
+
+
+def pause_ritual(ritual: Ritual, until_local: datetime, now: datetime) -> None:
+    until = local_to_utc(until_local, parse_timezone(ritual.timezone))
+    if until <= now:
+        raise Invalid("'until' must be in the future.", "until")
+    ritual.pauses.append(RitualPause(starts_at=now, ends_at=until))
+    ritual.paused_until = until
+
+
+def paused_until(ritual: Ritual, now: datetime) -> datetime | None:
+    return ritual.paused_until if ritual.paused_until and ritual.paused_until > now else None

@@ -1,0 +1,164 @@
+"""The `tend` command (SPEC §9): up, web, worker, clock, db upgrade, demo, streaks recompute."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from importlib.metadata import version
+from typing import Any
+
+import click
+from gunicorn.app.base import BaseApplication
+
+from service import config as config_module
+from service.config import Config, ConfigError
+from service.domain import streak_figures
+from service.domain.db import Database
+from service.domain.migrate import upgrade
+from service.entry import logs
+from service.entry.demo import create_demo
+from service.entry.embedded import run_embedded
+from service.entry.wiring import runtime_for
+from service.entry.wsgi import create_app
+from workers import clock as clock_module
+
+log = logging.getLogger("tend")
+
+
+def load_config(require_redis: bool = False) -> Config:
+    """Read and check the configuration; exit with one clear line if it is bad."""
+    try:
+        config = config_module.load()
+        if require_redis and config.redis_url is None:
+            raise ConfigError("REDIS_URL", "required here (use `tend up` to run without Redis)")
+        Database(config.database_url).check_reachable()
+    except ConfigError as exc:
+        click.echo(f"tend: configuration error: {exc}", err=True)
+        sys.exit(2)
+    return config
+
+
+@click.group()
+@click.version_option(version("tend"), prog_name="tend")
+@click.option("--log-level", default=os.environ.get("TEND_LOG_LEVEL", "INFO"), show_default=True)
+def main(log_level: str) -> None:
+    """Tend: reminders, check-ins, calendar feeds and streaks for partners."""
+    logs.configure(log_level)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations up to REVISION (default: head)."""
+    config = load_config()
+    upgrade(config.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command()
+@click.option(
+    "--workers", "web_workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")), show_default=True
+)
+@click.option("--threads", type=int, default=4, show_default=True)
+@click.option("--bind", default=None, help="host:port (default 0.0.0.0:$TEND_PORT)")
+def web(web_workers: int, threads: int, bind: str | None) -> None:
+    """Serve the HTTP API, webhooks, feeds and pages with gunicorn."""
+    config = load_config()
+
+    class TendWeb(BaseApplication):  # gunicorn ships no types
+        def load_config(self) -> None:
+            self.cfg.set("bind", bind or f"0.0.0.0:{config.port}")
+            self.cfg.set("workers", web_workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("logger_class", "service.entry.logs.GunicornLogger")
+
+        def load(self) -> Any:
+            return create_app()
+
+    TendWeb().run()
+
+
+@main.command()
+@click.option("--processes", type=int, default=2, show_default=True)
+@click.option("--threads", type=int, default=8, show_default=True)
+def worker(processes: int, threads: int) -> None:
+    """Run Dramatiq workers for every actor (needs REDIS_URL)."""
+    load_config(require_redis=True)
+    args = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "service.entry.worker_process",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+    ]
+    os.execv(sys.executable, args)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run a single tick and exit.")
+def clock(once: bool) -> None:
+    """Find due work (reminders, closing occurrences, stale sends, feeds, digests) and ring for it."""
+    runtime = runtime_for(load_config())
+    if once:
+        click.echo(clock_module.describe(clock_module.tick(runtime)))
+        return
+    clock_module.run_forever(runtime, threading.Event())
+
+
+@main.command()
+@click.option("--no-migrate", is_flag=True, help="Do not apply migrations first.")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="address to listen on: HOST or HOST:PORT")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="port (default $TEND_PORT, 8000)")
+def up(no_migrate: bool, bind: str, port: int | None) -> None:
+    """Web + worker threads + clock in one process (SQLite and console SMS by default)."""
+    host, _, bound_port = bind.rpartition(":") if bind.count(":") == 1 else (bind, "", "")
+    if bound_port and not bound_port.isdecimal():
+        raise click.BadParameter(f"expected HOST or HOST:PORT, got {bind!r}", param_hint="--bind")
+    config = load_config()
+    if not no_migrate:
+        upgrade(config.database_url)
+    run_embedded(config, host=host or bind, port=port or (int(bound_port) if bound_port else config.port))
+
+
+@main.command()
+def demo() -> None:
+    """Create (or reuse) a demo circle with rituals and a promise; print its feed URL and the SMS it would send."""
+    config = load_config()
+    upgrade(config.database_url)
+    for line in create_demo(config):
+        click.echo(line)
+
+
+@main.group()
+def streaks() -> None:
+    """Stored streak figures."""
+
+
+@streaks.command("recompute")
+def streaks_recompute() -> None:
+    """Rebuild every stored streak figure from the full history (repair); prints how many were wrong."""
+    database = Database(load_config().database_url)
+    with database.session() as session:
+        keys = streak_figures.figure_keys(session)
+    repaired = 0
+    with click.progressbar(keys, label="Recomputing streak figures", show_pos=True) as progress:
+        for key in progress:
+            with database.session() as session:  # one short transaction per figure: live updates only wait briefly
+                repaired += streak_figures.recompute_figure(session, key)
+    click.echo(f"{len(keys)} streak figures recomputed, {repaired} repaired")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Rings workers after a commit. Only a hint: losing a ring delays work until the next clock tick."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import dramatiq
+
+from service.domain.runtime import RING_CHUNK
+from service.entry.broker import ping
+from workers.actors import Actors
+
+log = logging.getLogger(__name__)
+
+
+class DramatiqDoorbell:
+    """Enqueues actor messages; a broker hiccup is logged, never raised: the clock re-derives the work."""
+
+    def __init__(self, broker: dramatiq.Broker, actors: Actors) -> None:
+        self.broker = broker
+        self.actors = actors
+
+    def ping(self) -> None:
+        ping(self.broker)
+
+    def send_sms(self, outbound_ids: Sequence[int]) -> None:
+        self._ring(self.actors.send_sms, outbound_ids, "SMS")
+
+    def render_feeds(self, feed_ids: Sequence[int]) -> None:
+        for feed_id in feed_ids:
+            self._ring(self.actors.render_feed, [feed_id], "feeds", chunked=False)
+
+    def reconcile_sms(self, outbound_ids: Sequence[int]) -> None:
+        self._ring(self.actors.reconcile_sms, outbound_ids, "reconciliation")
+
+    def make_digests(self, person_ids: Sequence[int]) -> None:
+        self._ring(self.actors.make_digests, person_ids, "digests")
+
+    def _ring(self, actor: dramatiq.Actor, ids: Sequence[int], what: str, chunked: bool = True) -> None:
+        try:
+            if not chunked:
+                actor.send(*ids)
+                return
+            for start in range(0, len(ids), RING_CHUNK):
+                actor.send(list(ids[start : start + RING_CHUNK]))
+        except Exception:
+            log.warning("could not ring the %s doorbell; the clock will pick the work up", what, exc_info=True)

@@ -1,0 +1,103 @@
+"""Input fields that validate with the libraries that know best (phonenumbers, zoneinfo)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from apiflask import fields
+from marshmallow import ValidationError
+
+from service.core.phones import PhoneError, e164
+from service.core.schedule import ScheduleError, parse_timezone
+
+
+class Phone(fields.String):
+    """A mobile number in international form, normalized to E.164."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        try:
+            return e164(super()._deserialize(value, attr, data, **kwargs))
+        except PhoneError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class TimeZoneName(fields.String):
+    """An IANA time zone name such as Europe/London."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parse_timezone(raw)
+        except ScheduleError as exc:
+            raise ValidationError(str(exc)) from None
+        return raw
+
+
+class LocalDateTime(fields.String):
+    """A wall-clock date-time with no offset ("2026-12-01T07:30"); its zone is a separate field."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:  # type: ignore[override]  # a parsed value
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parsed = datetime.fromisoformat(raw)
+        except ValueError:
+            raise ValidationError("Use local date and time like 2026-12-01T07:30.") from None
+        if parsed.tzinfo is not None:
+            raise ValidationError("Give the local wall time without an offset; the zone goes in 'timezone'.")
+        if not 2000 <= parsed.year <= 2200:
+            raise ValidationError("The year must be between 2000 and 2200.")
+        return parsed.replace(microsecond=0)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.isoformat(timespec="minutes")
+
+
+class ClockTime(fields.String):
+    """A local time of day, "HH:MM"."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> time:  # type: ignore[override]  # a parsed value
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parsed = time.fromisoformat(raw)
+        except ValueError:
+            raise ValidationError("Use a 24-hour time like 07:30.") from None
+        if len(raw) != 5 or parsed.second:
+            raise ValidationError("Use a 24-hour time like 07:30.")
+        return parsed
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.strftime("%H:%M")
+
+
+class Text(fields.String):
+    """Non-blank text of bounded length, surrounding spaces removed, no control characters (NUL breaks SQL)."""
+
+    def __init__(self, max_length: int, **kwargs: Any):
+        self.max_length = max_length
+        super().__init__(metadata={"minLength": 1, "maxLength": max_length}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        raw = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not raw:
+            raise ValidationError("Must not be blank.")
+        if len(raw) > self.max_length:
+            raise ValidationError(f"At most {self.max_length} characters.")
+        if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+            raise ValidationError("Must not contain control characters.")
+        return raw
+
+
+def Title(**kwargs: Any) -> Text:
+    return Text(120, **kwargs)
+
+
+def Name(**kwargs: Any) -> Text:
+    return Text(80, **kwargs)
+
+
+class UTCInstant(fields.DateTime):
+    """An instant in UTC, written with a Z: "2026-12-01T12:30:00Z"."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,96 @@
+"""A person's own data: all of it as JSON (`GET /api/v1/export`), or none of it (`DELETE /api/v1/me`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from sqlalchemy import delete, select
+
+from service.domain.models import (
+    CheckIn,
+    Circle,
+    Feed,
+    Membership,
+    Occurrence,
+    OccurrenceOutcome,
+    OutboundSms,
+    Promise,
+    Ritual,
+)
+from service.web.api.circles import circle_json
+from service.web.api.context import auth, commit, me, now, session
+from service.web.api.people import me_json
+from service.web.api.promises import promise_json
+from service.web.api.rituals import ritual_json
+from service.web.api.schemas import CircleOut, MeOut, PromiseOut, RitualOut
+
+bp = APIBlueprint("privacy", __name__, url_prefix="/api/v1", tag="Your data")
+
+
+def instant(value) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@bp.get("/export")
+@bp.auth_required(auth)
+@bp.doc(responses={200: "Everything Tend keeps about you"})
+def export() -> dict[str, Any]:
+    """Everything Tend keeps about you: profile, circles, rituals, promises, outcomes, check-ins, feeds and SMS."""
+    person, at, db = me(), now(), session()
+    circle_ids = [m.circle_id for m in person.memberships]
+    circles = db.scalars(select(Circle).where(Circle.id.in_(circle_ids)).order_by(Circle.id)).all()
+    rituals = db.scalars(select(Ritual).where(Ritual.circle_id.in_(circle_ids)).order_by(Ritual.id)).all()
+    promises = db.scalars(
+        select(Promise)
+        .where((Promise.keeper_id == person.id) | (Promise.recipient_id == person.id))
+        .order_by(Promise.id)
+    ).all()
+    outcomes = db.execute(
+        select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
+        .join(OccurrenceOutcome)
+        .where(OccurrenceOutcome.person_id == person.id)
+        .order_by(Occurrence.at)
+    ).all()
+    checkins = db.scalars(select(CheckIn).where(CheckIn.person_id == person.id).order_by(CheckIn.id)).all()
+    feeds = db.scalars(select(Feed).where(Feed.person_id == person.id).order_by(Feed.id)).all()
+    sms = db.scalars(select(OutboundSms).where(OutboundSms.person_id == person.id).order_by(OutboundSms.id)).all()
+    return {
+        "person": MeOut().dump(me_json(person)) | {"created_at": instant(person.created_at)},
+        "circles": CircleOut(many=True).dump([circle_json(c) for c in circles]),
+        "rituals": RitualOut(many=True).dump([ritual_json(r, at) for r in rituals]),
+        "promises": PromiseOut(many=True).dump([promise_json(p, at) for p in promises]),
+        "outcomes": [{"ritual_id": r, "promise_id": p, "at": instant(t), "outcome": o} for r, p, t, o in outcomes],
+        "checkins": [
+            {
+                "occurrence_id": c.occurrence_id,
+                "outcome": c.outcome,
+                "source": c.source,
+                "received_at": instant(c.received_at),
+                "message_sid": c.message_sid,
+            }
+            for c in checkins
+        ],
+        "feeds": [
+            {"id": f.id, "scope": f.scope, "circle_id": f.circle_id, "created_at": instant(f.created_at)} for f in feeds
+        ],
+        "sms": [
+            {"kind": m.kind, "body": m.body, "state": m.state, "sent_at": instant(m.sent_at), "sid": m.sid} for m in sms
+        ],
+    }
+
+
+@bp.delete("/me")
+@bp.auth_required(auth)
+@bp.output({}, status_code=204)
+def erase_me() -> str:
+    """Erase yourself: your data, your promises, and every circle you leave empty; the token stops working."""
+    person, db = me(), session()
+    circle_ids = [m.circle_id for m in person.memberships]
+    db.delete(person)
+    db.flush()
+    for circle_id in circle_ids:
+        if db.scalar(select(Membership.person_id).where(Membership.circle_id == circle_id).limit(1)) is None:
+            db.execute(delete(Circle).where(Circle.id == circle_id))
+    commit()
+    return ""

@@ -1,0 +1,85 @@
+"""Twilio's webhooks: inbound SMS (answered with TwiML) and delivery status callbacks (SPEC §4).
+
+Both are form-encoded and signed, so they stay out of the JSON schema layer
+and the OpenAPI document. Every request must carry a valid X-Twilio-Signature
+computed over TEND_PUBLIC_URL + path + query (behind a proxy the request's own
+URL differs, twilio-python #751); otherwise 403 and nothing changes. Without a
+Twilio auth token (the console transport) there is no way to verify anything,
+so both webhooks always answer 403.
+
+Twilio gives a webhook 15 s: nothing here calls Twilio; SMS to others go to
+the outbox and the doorbell rings after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apiflask import APIBlueprint
+from flask import Response, request
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from service.domain import conversation, delivery_reports, unit_of_work
+from service.web.api.context import commit, now, runtime, session
+from service.web.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+bp = APIBlueprint("webhooks", __name__, url_prefix="/webhooks/twilio", enable_openapi=False)
+
+MAX_SID_LENGTH = 64
+
+
+@bp.before_request
+def require_twilio_signature() -> None:
+    config = runtime().config
+    signature = request.headers.get("X-Twilio-Signature", "")
+    url = config.public_url + request.full_path.removesuffix("?")
+    if not (
+        config.twilio_auth_token
+        and signature
+        and RequestValidator(config.twilio_auth_token).validate(url, request.form, signature)
+    ):
+        log.warning("refused an unsigned or wrongly signed Twilio webhook to %s", request.path)
+        raise ApiError(403, "forbidden", "Missing or invalid X-Twilio-Signature.")
+
+
+@bp.post("/sms")
+def inbound_sms() -> Response:
+    """An SMS to Tend's number: apply it once per MessageSid and answer in TwiML."""
+    inbound = conversation.Inbound(
+        message_sid=_message_sid(),
+        sender=request.form.get("From", ""),
+        body=request.form.get("Body", ""),
+        opt_out_type=request.form.get("OptOutType"),
+    )
+    # A reply to a numbered reminder locks several streak figures while the clock may be closing other
+    # occurrences of the same subjects: PostgreSQL can then abort one of the two, and the reply is done again.
+    answer = unit_of_work.run(
+        runtime().db,
+        runtime().doorbell,
+        lambda s: conversation.handle_inbound(s, inbound, now()),
+        what=f"inbound SMS {inbound.message_sid}",
+    )
+    reply = MessagingResponse()
+    if answer.reply:
+        reply.message(answer.reply)
+    return Response(str(reply), mimetype="text/xml")
+
+
+@bp.post("/status")
+def delivery_status() -> tuple[str, int]:
+    """Twilio's report on an SMS Tend sent: final states only, never backwards; 21610 opts the person out."""
+    delivery_reports.record(
+        session(), _message_sid(), request.form.get("MessageStatus", ""), request.form.get("ErrorCode"), now()
+    )
+    commit()
+    return "", 204
+
+
+def _message_sid() -> str:
+    sid = request.form.get("MessageSid", "")
+    if not sid or len(sid) > MAX_SID_LENGTH:
+        raise ApiError(400, "bad_request", "MessageSid is missing or malformed.", "MessageSid")
+    return sid

@@ -1,0 +1,96 @@
+"""The Flask application factory; `service.entry.wsgi` builds the app of `tend web` with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIFlask
+from prometheus_client import CollectorRegistry
+
+from service.domain.errors import DomainError
+from service.domain.runtime import Runtime
+from service.web import rate_limits
+from service.web.api import (
+    checkins,
+    circles,
+    digests,
+    feeds,
+    health,
+    people,
+    privacy,
+    promises,
+    rituals,
+    streaks,
+    webhooks,
+)
+from service.web.api.context import close_session
+from service.web.errors import ERROR_SCHEMA, domain_error_answer, error_body, not_found
+from service.web.metrics import OutboxCollector
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+MAX_ROW_ID = 2**63 - 1
+
+
+def reject_impossible_ids(_endpoint: str | None, values: dict | None) -> None:
+    """An id beyond the database's range names nothing: 404, rather than an overflow deep in a query."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and value > MAX_ROW_ID:
+            raise not_found("Resource")
+
+
+def create_app(runtime: Runtime) -> APIFlask:
+    """Build the app around a runtime (config, database, clock, doorbell); service.entry.wsgi reads one from the environment."""
+    app = APIFlask("tend", title="Tend API", version="1", spec_path="/openapi.json", docs_path="/docs")
+    # No SECRET_KEY: the API is stateless (bearer tokens, no cookies), so Flask's cookie session is never opened.
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
+        VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
+        INFO={"description": "Tend keeps couples' rituals and promises on schedule. See SPEC §8."},
+        SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer"}},
+    )
+    app.url_value_preprocessor(reject_impossible_ids)
+    app.extensions["tend"] = runtime
+    app.extensions["tend_metrics"] = CollectorRegistry(auto_describe=True)
+    app.extensions["tend_metrics"].register(OutboxCollector(runtime.db, runtime.now))
+    app.error_processor(error_body)
+    app.register_error_handler(DomainError, domain_error_answer)
+    app.spec_processor(document_common_errors)
+    app.teardown_appcontext(close_session)
+    for blueprint in (
+        health.bp,
+        people.bp,
+        privacy.bp,
+        circles.bp,
+        rituals.bp,
+        promises.bp,
+        streaks.bp,
+        checkins.bp,
+        webhooks.bp,
+        feeds.bp,
+        digests.bp,
+    ):
+        app.register_blueprint(blueprint)
+    rate_limits.install(app, runtime.config)
+    # calendar polls skip Flask's per-request machinery (middleware in front of wsgi_app, as Flask documents)
+    app.wsgi_app = feeds.FeedPolls(app, app.wsgi_app)  # type: ignore[method-assign]
+    return app
+
+
+def document_common_errors(spec: dict[str, Any] | str) -> dict[str, Any] | str:
+    """Every documented operation (all /api/v1) can answer 429; those that take a body 400 (not JSON) and 413."""
+    if isinstance(spec, str):  # APIFlask hands over the JSON document as a dict; a YAML one is left alone
+        return spec
+    error = {"content": {"application/json": {"schema": ERROR_SCHEMA}}}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("429", {"description": "Too many requests; see Retry-After"} | error)
+            if "requestBody" in operation:
+                responses.setdefault("400", {"description": "The body is not valid JSON"} | error)
+                responses.setdefault("413", {"description": "The body is over 64 KiB"} | error)
+    return spec
