@@ -73,7 +73,8 @@ helm-check: $(HELM_VENV)/.installed
 bench: install services
 	$(PY) -m bench
 
-# The production image, with whichever builder is here (buildah, podman or docker).
+# The production image, with whichever builder is here (buildah, podman or docker). Where no
+# registry is reachable, build on the base `make image-test` made: make image BASE=localhost/tend-base:bookworm
 image:
 	bash scripts/image.sh build $(IMAGE)
 
