@@ -106,9 +106,9 @@ def run(count: int, processes: int, threads: int) -> dict:
         print(f"seeding {count:,} people and rituals…", flush=True)
         seed_rituals(db, count, due_at=now + timedelta(hours=1), created_at=now - timedelta(hours=1))
         config = config_module.load(env)
-        ctx = Runtime(config=config, db=db, doorbell=SilentDoorbell())
+        runtime = Runtime(config=config, db=db, doorbell=SilentDoorbell())
         started = time.monotonic()
-        while clock.materialize(ctx, now, limit=2_000):
+        while clock.materialize(runtime, now, limit=2_000):
             pass
         print(f"materialized {count:,} occurrences in {time.monotonic() - started:.1f} s", flush=True)
 

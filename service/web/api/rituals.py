@@ -58,10 +58,7 @@ def create_ritual(circle_id: int, body: dict[str, Any]) -> dict[str, Any]:
         updated_at=at,
     )
     subjects.set_participants(ritual, body.get("participants"))
-    ritual.materialized_until = subjects.first_instant(ritual)
-    session().add(ritual)
-    session().flush()
-    feed_changes.mark_dirty(session(), circle_id=circle.id, now=at)
+    subjects.add(session(), ritual, at)
     commit()
     return ritual_json(ritual, at)
 
