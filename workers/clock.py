@@ -2,13 +2,14 @@
 
 The clock only decides: it follows a new tz database, prepares occurrences,
 closes ended windows and rings for due SMS, stale claims, forgotten feeds and
-due digests. Anything
-slow or remote (a Twilio look-up, a feed render, a digest) is an actor it
-rings, so nothing behind a slow render or a hanging Twilio waits. Each step
-claims its rows with `FOR UPDATE SKIP LOCKED` and changes them in the same
-transaction, so concurrent clocks split the work instead of doubling it, and a
-missed or repeated tick is harmless. Every query walks an index on "when is
-this next due", and every step is bounded per tick.
+due digests. Anything slow or remote (a Twilio look-up, a feed render, a
+digest) is an actor it rings, so nothing behind a slow render or a hanging
+Twilio waits. Each step claims its rows with `FOR UPDATE SKIP LOCKED` and
+changes them in the same transaction, so concurrent clocks split the work
+instead of doubling it, and a missed or repeated tick is harmless. Every query
+walks an index on "when is this next due", and every step is bounded per tick,
+but one: following a new tz database (a few times a year) re-plans every open
+occurrence in one transaction.
 """
 
 from __future__ import annotations

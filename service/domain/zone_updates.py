@@ -32,7 +32,7 @@ def follow(session: Session, version: str, now: datetime) -> int | None:
     """Re-plan for tz database `version` if the clock last planned with another; the occurrences moved,
     or None when there was nothing to follow.
 
-    The first call only records the version (migration 0004 had every feed render
+    The first call only records the version (migration 0005 had every feed render
     again). A version older than the recorded one is a process that has not been
     restarted since the upgrade: it leaves the work to the new ones.
     """
