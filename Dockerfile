@@ -42,18 +42,6 @@ RUN --mount=type=secret,id=pip_ca \
  && /opt/tend/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/tend
 
 FROM ${BASE}
-# `make image` passes the version from pyproject.toml, the commit and the origin remote's URL.
-# The project has not chosen a licence yet: NOASSERTION (SPDX) until it does.
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG SOURCE=unknown
-ARG LICENSE=NOASSERTION
-LABEL org.opencontainers.image.title="tend" \
-      org.opencontainers.image.description="Reminders, check-ins, calendar feeds and streaks for partners' rituals and promises" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.source="${SOURCE}" \
-      org.opencontainers.image.licenses="${LICENSE}"
 # A fixed non-root identity (the chart's runAsUser/runAsGroup) and no home to write to.
 RUN groupadd --gid 10001 tend \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin tend
@@ -79,3 +67,17 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["/opt/tend/bin/python", "/opt/tend/healthcheck.py"]
 ENTRYPOINT ["/usr/local/bin/tini", "--", "tend"]
 CMD ["web"]
+
+# Labels last, so that a new commit (REVISION) rebuilds no layer above.
+# `make image` passes the version from pyproject.toml, the commit and the origin remote's URL.
+# The project has not chosen a licence yet: NOASSERTION (SPDX) until it does.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=unknown
+ARG LICENSE=NOASSERTION
+LABEL org.opencontainers.image.title="tend" \
+      org.opencontainers.image.description="Reminders, check-ins, calendar feeds and streaks for partners' rituals and promises" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="${LICENSE}"

@@ -26,10 +26,11 @@ build() {  # build IMAGE [extra build args...]; the builder's output goes to bui
   local target=$1; shift
   local started=$SECONDS builder
   # --format docker: the OCI format has no HEALTHCHECK.
+  # --pull=false: use a base already here (e.g. the one `test` imports) rather than ask a registry.
   if have buildah; then
-    builder=(buildah build --isolation chroot --format docker --layers --network host)
+    builder=(buildah build --isolation chroot --format docker --layers --network host --pull=false)
   elif have podman; then
-    builder=(podman build --format docker --layers --network host)
+    builder=(podman build --format docker --layers --network host --pull=false)
   elif have docker && docker info >/dev/null 2>&1; then
     builder=(docker build)
   else
