@@ -13,7 +13,7 @@ from functools import cache
 
 import dramatiq
 
-from service.domain import digests, feed_store, unit_of_work
+from service.domain import digests, feed_content, unit_of_work
 from workers import delivery
 from workers.runtime import context
 
@@ -33,7 +33,7 @@ def render_feed(feed_id: int) -> None:
     """Re-render one feed if it is dirty; a repeat finds it clean and does nothing."""
     runtime = context().runtime
     with runtime.db.session() as session:
-        feed_store.refresh(session, feed_id, now=runtime.now(), secret=runtime.config.secret_key)
+        feed_content.refresh(session, feed_id, now=runtime.now(), secret=runtime.config.secret_key)
 
 
 def make_digests(person_ids: list[int]) -> None:

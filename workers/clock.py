@@ -24,7 +24,7 @@ from typing import cast
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from service.domain import delivery_reports, digests, feed_store, occurrences, unit_of_work
+from service.domain import delivery_reports, digests, feed_changes, occurrences, unit_of_work
 from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState, Subject
 from service.domain.runtime import RING_CHUNK, Runtime
 
@@ -186,7 +186,7 @@ def ring(runtime: Runtime, rows) -> None:
 def ring_forgotten_feeds(runtime: Runtime, now: datetime, limit: int) -> int:
     """Ring for feeds left dirty longer than a worker needs: their doorbell was lost (or the worker died)."""
     with runtime.db.session() as session:
-        feed_ids = feed_store.forgotten(session, now, limit)
+        feed_ids = feed_changes.forgotten(session, now, limit)
     if feed_ids:
         runtime.doorbell.render_feeds(feed_ids)
     return len(feed_ids)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import occurrence_local
-from service.domain import feed_store, occurrences, streak_figures
+from service.domain import feed_changes, occurrences, streak_figures
 from service.domain.checkins import Decided, decide, is_open
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
@@ -221,7 +221,7 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
         decisions[position] = decided
     if decisions:
         for circle_id in sorted({items[p].circle_id for p in decisions if items[p].has_feeds}):
-            feed_store.mark_dirty(session, circle_id=circle_id, now=now)  # feeds after figures, as the clock does
+            feed_changes.mark_dirty(session, circle_id=circle_id, now=now)  # feeds after figures, as the clock does
         in_order = sorted(decisions.items())
         return Answer(
             sms_text.joined_confirmations(
@@ -262,7 +262,7 @@ def latest_reminder(session: Session, person_id: int) -> list[OutboundSms]:
 def _latest_reminder_items(numbered: bool):
     """One statement: the items of the person's latest accepted reminder (as `latest_reminder`), or only the
     numbered one, as `Target`s: each with its occurrence (row locked, in item order), subject, a promise's
-    recipient, and whether any feed shows the subject's circle (`feed_store.feeds_showing`).
+    recipient, and whether any feed shows the subject's circle (`feed_changes.feeds_showing`).
 
     Core, on tables: selecting ORM attributes would cost an ORM compile step per execution.
     """
@@ -296,7 +296,7 @@ def _latest_reminder_items(numbered: bool):
             func.coalesce(ritual.title, promise.title).label("title"),
             circle.label("circle_id"),
             promise.recipient_id,
-            exists(feed_store.feeds_showing(circle)).label("has_feeds"),
+            exists(feed_changes.feeds_showing(circle)).label("has_feeds"),
         )
         .select_from(table(OutboundSms))
         .join(occurrence, occurrence.c.id == sms.occurrence_id)

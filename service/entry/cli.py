@@ -33,7 +33,11 @@ def load_config(require_redis: bool = False) -> Config:
         config = config_module.load()
         if require_redis and config.redis_url is None:
             raise ConfigError("REDIS_URL", "required here (use `tend up` to run without Redis)")
-        Database(config.database_url).check_reachable()
+        database = Database(config.database_url)
+        try:
+            database.check_reachable()
+        finally:
+            database.dispose()
     except ConfigError as exc:
         click.echo(f"tend: configuration error: {exc}", err=True)
         sys.exit(2)
@@ -157,6 +161,7 @@ def streaks_recompute() -> None:
         for key in progress:
             with database.session() as session:  # one short transaction per figure: live updates only wait briefly
                 repaired += streak_figures.recompute_figure(session, key)
+    database.dispose()
     click.echo(f"{len(keys)} streak figures recomputed, {repaired} repaired")
 
 
