@@ -113,7 +113,7 @@ def unix_redis(tmp_path):
 def test_a_unix_socket_redis_url_starts_the_app_and_shares_its_counters(runtime, unix_redis):
     first = limited_client(runtime, unix_redis, api_rate_limit="2 per minute")
     second = limited_client(runtime, unix_redis, api_rate_limit="2 per minute")
-    people = People(first)
+    people = People(first, runtime.db)
     people.create("Alice")
     statuses = [c.get("/api/v1/me", headers=people.headers("Alice")).status_code for c in (first, second, second)]
     assert statuses == [200, 200, 429]
