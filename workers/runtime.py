@@ -6,10 +6,14 @@ that Dramatiq starts); actors read it with `context()`.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
 
 from limits import RateLimitItemPerSecond
 from limits.storage import storage_from_string
@@ -18,6 +22,10 @@ from limits.strategies import FixedWindowRateLimiter
 from service.config import Config
 from service.domain.runtime import Runtime
 from workers.sms_transport import ConsoleTransport, Transport, TwilioTransport
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SENDING_THREADS = 16  # requests to Twilio in flight from one process
 
 
 class SendRate:
@@ -63,11 +71,89 @@ def make_transport(config: Config) -> Transport:
     )
 
 
+class InFlight:
+    """At most `limit` requests to Twilio in flight from this process (a context manager around each request)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def __enter__(self) -> InFlight:
+        self._slots.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._slots.release()
+
+
+class Heartbeat:
+    """One thread per process renewing the leases of the deliveries in progress (`Delivery.renew`).
+
+    A lease is renewed once a third of `lease_seconds` old, so a live worker's claims never look stale,
+    however long one request takes; a dead worker's run out after `lease_seconds`.
+    """
+
+    def __init__(self, runtime: Runtime, lease_seconds: float):
+        self.runtime = runtime
+        self.renew_after = timedelta(seconds=lease_seconds / 3)
+        self.every = max(lease_seconds / 10, 0.05)
+        self._deliveries: set = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, delivery) -> None:
+        with self._lock:
+            self._deliveries.add(delivery)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._beat, name="tend-lease-heartbeat", daemon=True)
+                self._thread.start()
+
+    def discard(self, delivery) -> None:
+        with self._lock:
+            self._deliveries.discard(delivery)
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(self.every)
+            with self._lock:
+                deliveries = list(self._deliveries)
+            for delivery in deliveries:
+                if self.runtime.now() - delivery.lease >= self.renew_after:
+                    try:
+                        delivery.renew()
+                    except Exception:  # the database is away: the next beat tries again
+                        log.exception("could not renew a lease")
+
+
+class SendingPool:
+    """The threads of this process that talk to Twilio, shared by every batch, and their lease heartbeat."""
+
+    def __init__(self, runtime: Runtime, threads: int):
+        self.heartbeat = Heartbeat(runtime, runtime.config.claim_timeout)
+        self._threads = threads
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
+        with self._lock:
+            if self._executor is None:  # started on first use: after Dramatiq has forked its processes
+                self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="tend-send")
+        return self._executor.submit(fn, *args)
+
+
 @dataclass
 class WorkerContext:
     runtime: Runtime
     transport: Transport
     send_rate: SendRate
+    sending: SendingPool = None  # type: ignore[assignment]  # made from the runtime when not given
+    in_flight: InFlight = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.sending is None:
+            self.sending = SendingPool(self.runtime, SENDING_THREADS)
+        if self.in_flight is None:
+            self.in_flight = InFlight(SENDING_THREADS)
 
 
 _context: WorkerContext | None = None

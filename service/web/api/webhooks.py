@@ -70,9 +70,19 @@ def inbound_sms() -> Response:
 
 @bp.post("/status")
 def delivery_status() -> tuple[str, int]:
-    """Twilio's report on an SMS Tend sent: final states only, never backwards; 21610 opts the person out."""
+    """Twilio's report on an SMS Tend sent: final states only, never backwards; 21610 opts the person out.
+
+    The URL's `row` names the outbox rows the SMS carries (signed with the rest of the URL): the report ties the
+    SID to them even when the worker died before recording it.
+    """
     delivery_reports.record(
-        session(), _message_sid(), request.form.get("MessageStatus", ""), request.form.get("ErrorCode"), now()
+        session(),
+        _message_sid(),
+        request.form.get("MessageStatus", ""),
+        request.form.get("ErrorCode"),
+        now(),
+        rows=delivery_reports.parse_callback_rows(request.args.get("row")),
+        to=request.form.get("To"),
     )
     commit()
     return "", 204
