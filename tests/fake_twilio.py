@@ -252,6 +252,11 @@ class FakeTwilio:
 
     def send_status_callback(self, sid: str, status: str, error_code: int | None = None) -> int:
         """POST a signed status callback for message `sid`, as Twilio does; returns the HTTP status."""
+        url, params, signature = self.status_callback(sid, status, error_code)
+        return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10).status_code
+
+    def status_callback(self, sid: str, status: str, error_code: int | None = None) -> tuple[str, dict, str]:
+        """The status callback Twilio would post for message `sid` now: URL, form and signature."""
         with self._lock:
             record = self._find(sid)
             if record is None:
@@ -273,8 +278,7 @@ class FakeTwilio:
                 "ErrorCode": error_code,
             }
         params = {name: str(value) for name, value in params.items() if value is not None}
-        signature = RequestValidator(self.auth_token).compute_signature(url, params)
-        return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10).status_code
+        return url, params, RequestValidator(self.auth_token).compute_signature(url, params)
 
     def answer(self, method: str, path: str, authorization: str | None, query: dict[str, str], body: bytes) -> _Reply:
         """The reply to one HTTP request (called by the request handler's threads)."""
