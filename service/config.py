@@ -48,6 +48,8 @@ class Config:
     port: int
     sms_mps: float
     claim_timeout: float
+    twilio_concurrency: int = 100
+    dispatch_lead_minutes: float = 10.0
     api_rate_limit: str = "6000 per minute"
     signup_rate_limit: str = "1000 per hour"
     trusted_proxies: int = 0
@@ -219,6 +221,8 @@ def load(env: Mapping[str, str] | None = None, var_dir: Path = DEFAULT_VAR_DIR) 
         port=int(_number(env, "TEND_PORT", 8000, integer=True, low=1, high=65535)),
         sms_mps=_number(env, "TEND_SMS_MPS", 1.0, low=0.01, high=1_000_000),
         claim_timeout=_number(env, "TEND_CLAIM_TIMEOUT", 30.0, low=1, high=86400),
+        twilio_concurrency=int(_number(env, "TEND_TWILIO_CONCURRENCY", 100, integer=True, low=1, high=10_000)),
+        dispatch_lead_minutes=_number(env, "TEND_DISPATCH_LEAD", 10.0, low=0, high=1440),
         api_rate_limit=_rate_limit(env, "TEND_API_RATE_LIMIT", Config.api_rate_limit),
         signup_rate_limit=_rate_limit(env, "TEND_SIGNUP_RATE_LIMIT", Config.signup_rate_limit),
         trusted_proxies=int(_number(env, "TEND_TRUSTED_PROXIES", 0, integer=True, low=0, high=10)),

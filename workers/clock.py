@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from service.domain import delivery_reports, digests, feed_store, occurrences, unit_of_work
+from service.domain import delivery_reports, digests, dispatch, feed_store, occurrences, unit_of_work
 from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState
 from service.domain.runtime import Runtime
 
@@ -44,6 +44,7 @@ class TickReport:
     rung: int = 0
     closed: int = 0
     reconciling: int = 0
+    started_early: int = 0
     reports: int = 0
     feeds: int = 0
     digests: int = 0
@@ -57,6 +58,7 @@ def tick(runtime: Runtime, now: datetime | None = None, batch: int = 500) -> Tic
     report.closed = close_ended(runtime, now, batch * 4)
     report.reconciling = ring_stale_claims(runtime, now, claim_timeout, batch)
     report.reports = apply_held_reports(runtime, now, batch)
+    report.started_early = start_crowded_minutes(runtime, now)
     ring_timeout = timedelta(seconds=RING_AGAIN_AFTER_TICKS * runtime.config.clock_interval)
     report.rung = ring_due(runtime, now, batch * 10, ring_timeout, claim_timeout)
     report.feeds = ring_forgotten_feeds(runtime, now, batch)
@@ -139,6 +141,19 @@ def apply_held_reports(runtime: Runtime, now: datetime, batch: int) -> int:
     """Delivery reports that arrived before their SID was recorded (service/domain/delivery_reports.py)."""
     with runtime.db.session() as session:
         return delivery_reports.apply_held(session, now, batch)
+
+
+def start_crowded_minutes(runtime: Runtime, now: datetime) -> int:
+    """Start early the reminders a slow sender could not send on time (service/domain/dispatch.py)."""
+    config = runtime.config
+    with runtime.db.session() as session:
+        return dispatch.start_early(
+            session,
+            now,
+            mps=config.sms_mps,
+            lead=timedelta(minutes=config.dispatch_lead_minutes),
+            margin=timedelta(seconds=2 * config.clock_interval + 5),
+        )
 
 
 def ring_due(

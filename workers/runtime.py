@@ -25,7 +25,6 @@ from workers.sms_transport import ConsoleTransport, Transport, TwilioTransport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-SENDING_THREADS = 16  # requests to Twilio in flight from one process
 
 
 class SendRate:
@@ -84,6 +83,86 @@ class InFlight:
 
     def __exit__(self, *exc_info: object) -> None:
         self._slots.release()
+
+
+class SharedInFlight:
+    """At most `limit` requests to Twilio in flight across every worker: a semaphore of `limit` tokens in Redis.
+
+    A request takes a token from a list with BLPOP (waiting in Redis, no polling) and notes it, with a deadline,
+    in a sorted set of holders; it gives it back (one Lua call) only if it still holds it. Tokens of a process
+    that died mid-request come back at their deadline, and a flushed Redis gets a fresh set of tokens: `repair`
+    (every few seconds, by whichever worker waits) puts back tokens found in neither place twice in a row, and
+    recreates the set when its marker key is gone. Only a request in flight across a FLUSHDB can exceed the limit.
+    """
+
+    HOLD_AT_MOST = 15.0  # seconds: past any request's 10 s timeout; a dead process's tokens come back after this
+    REPAIR_EVERY = 5.0
+    _RELEASE = """
+    if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[1], ARGV[1]) end
+    """
+    _REPAIR = """
+    local tokens, holders, missing, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+    local limit, now = tonumber(ARGV[1]), tonumber(ARGV[2])
+    if redis.call('SET', marker, limit, 'NX') then
+      redis.call('DEL', tokens, holders, missing)
+      for i = 1, limit do redis.call('RPUSH', tokens, i) end
+      return limit
+    end
+    for _, token in ipairs(redis.call('ZRANGEBYSCORE', holders, '-inf', now)) do
+      redis.call('ZREM', holders, token)
+      redis.call('RPUSH', tokens, token)
+    end
+    local present = {}
+    for _, token in ipairs(redis.call('LRANGE', tokens, 0, -1)) do present[token] = true end
+    for _, token in ipairs(redis.call('ZRANGE', holders, 0, -1)) do present[token] = true end
+    local restored = 0
+    for i = 1, limit do
+      local token = tostring(i)
+      if present[token] then
+        redis.call('HDEL', missing, token)
+      elseif redis.call('HEXISTS', missing, token) == 1 then
+        redis.call('HDEL', missing, token)
+        redis.call('RPUSH', tokens, token)
+        restored = restored + 1
+      else
+        redis.call('HSET', missing, token, now)
+      end
+    end
+    return restored
+    """
+
+    def __init__(self, limit: int, redis_url: str):
+        import redis
+
+        self.limit = limit
+        self._redis = redis.Redis.from_url(redis_url, max_connections=None)
+        prefix = f"tend:twilio-in-flight:{limit}"
+        self._keys = [f"{prefix}:tokens", f"{prefix}:holders", f"{prefix}:missing", f"{prefix}:marker"]
+        self._release = self._redis.register_script(self._RELEASE)
+        self._repair = self._redis.register_script(self._REPAIR)
+        self._held = threading.local()
+        self._next_repair = 0.0
+
+    def repair(self) -> None:
+        self._next_repair = time.monotonic() + self.REPAIR_EVERY
+        self._repair(keys=self._keys, args=[self.limit, time.time()])
+
+    def __enter__(self) -> SharedInFlight:
+        if time.monotonic() >= self._next_repair:
+            self.repair()
+        while True:
+            taken = self._redis.blpop(self._keys[0], timeout=1)
+            if taken is not None:
+                break
+            if time.monotonic() >= self._next_repair:
+                self.repair()
+        token = taken[1]
+        self._redis.zadd(self._keys[1], {token: time.time() + self.HOLD_AT_MOST})
+        self._held.token = token
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._release(keys=self._keys, args=[self._held.token])
 
 
 class Heartbeat:
@@ -147,13 +226,14 @@ class WorkerContext:
     transport: Transport
     send_rate: SendRate
     sending: SendingPool = None  # type: ignore[assignment]  # made from the runtime when not given
-    in_flight: InFlight = None  # type: ignore[assignment]
+    in_flight: InFlight | SharedInFlight = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
+        concurrency = self.runtime.config.twilio_concurrency
         if self.sending is None:
-            self.sending = SendingPool(self.runtime, SENDING_THREADS)
+            self.sending = SendingPool(self.runtime, concurrency)
         if self.in_flight is None:
-            self.in_flight = InFlight(SENDING_THREADS)
+            self.in_flight = InFlight(concurrency)
 
 
 _context: WorkerContext | None = None
@@ -185,4 +265,16 @@ def context() -> WorkerContext:
 
 def for_runtime(runtime: Runtime) -> WorkerContext:
     config = runtime.config
-    return WorkerContext(runtime, make_transport(config), SendRate(config.sms_mps, config.limits_storage_uri))
+    return WorkerContext(
+        runtime,
+        make_transport(config),
+        SendRate(config.sms_mps, config.limits_storage_uri),
+        in_flight=in_flight_limit(config),
+    )
+
+
+def in_flight_limit(config: Config) -> InFlight | SharedInFlight:
+    """TEND_TWILIO_CONCURRENCY across all workers when they share Redis, within this process otherwise."""
+    if config.redis_url is None:
+        return InFlight(config.twilio_concurrency)
+    return SharedInFlight(config.twilio_concurrency, config.redis_url)
