@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -86,83 +87,50 @@ class InFlight:
 
 
 class SharedInFlight:
-    """At most `limit` requests to Twilio in flight across every worker: a semaphore of `limit` tokens in Redis.
+    """At most `limit` requests to Twilio in flight across every worker: a counting semaphore in Redis.
 
-    A request takes a token from a list with BLPOP (waiting in Redis, no polling) and notes it, with a deadline,
-    in a sorted set of holders; it gives it back (one Lua call) only if it still holds it. Tokens of a process
-    that died mid-request come back at their deadline, and a flushed Redis gets a fresh set of tokens: `repair`
-    (every few seconds, by whichever worker waits) puts back tokens found in neither place twice in a row, and
-    recreates the set when its marker key is gone. Only a request in flight across a FLUSHDB can exceed the limit.
+    Each request holds one member of a sorted set scored by its deadline; taking one (a Lua script: drop the
+    members past their deadline, count, add) is atomic, so the set never holds more than `limit` live members,
+    and a process that died mid-request frees its slots at their deadline (HOLD_AT_MOST, past any request's
+    timeout). When the set is full one thread per process asks again every POLL seconds while the process's
+    other waiting threads queue behind it, so a saturated sender costs Redis a few hundred cheap calls a second.
+    Only requests in flight across a FLUSHDB can exceed the limit (the flush forgets them).
     """
 
-    HOLD_AT_MOST = 15.0  # seconds: past any request's 10 s timeout; a dead process's tokens come back after this
-    REPAIR_EVERY = 5.0
-    _RELEASE = """
-    if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[1], ARGV[1]) end
-    """
-    _REPAIR = """
-    local tokens, holders, missing, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-    local limit, now = tonumber(ARGV[1]), tonumber(ARGV[2])
-    if redis.call('SET', marker, limit, 'NX') then
-      redis.call('DEL', tokens, holders, missing)
-      for i = 1, limit do redis.call('RPUSH', tokens, i) end
-      return limit
+    HOLD_AT_MOST = 15.0  # seconds: past any request's 10 s timeout; a dead process's slots come back after this
+    POLL = 0.003
+    _TAKE = """
+    local now = redis.call('TIME')
+    local seconds = tonumber(now[1]) + tonumber(now[2]) / 1000000
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', seconds)
+    if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+      redis.call('ZADD', KEYS[1], seconds + tonumber(ARGV[2]), ARGV[3])
+      return 1
     end
-    for _, token in ipairs(redis.call('ZRANGEBYSCORE', holders, '-inf', now)) do
-      redis.call('ZREM', holders, token)
-      redis.call('RPUSH', tokens, token)
-    end
-    local present = {}
-    for _, token in ipairs(redis.call('LRANGE', tokens, 0, -1)) do present[token] = true end
-    for _, token in ipairs(redis.call('ZRANGE', holders, 0, -1)) do present[token] = true end
-    local restored = 0
-    for i = 1, limit do
-      local token = tostring(i)
-      if present[token] then
-        redis.call('HDEL', missing, token)
-      elseif redis.call('HEXISTS', missing, token) == 1 then
-        redis.call('HDEL', missing, token)
-        redis.call('RPUSH', tokens, token)
-        restored = restored + 1
-      else
-        redis.call('HSET', missing, token, now)
-      end
-    end
-    return restored
+    return 0
     """
 
     def __init__(self, limit: int, redis_url: str):
         import redis
 
         self.limit = limit
-        self._redis = redis.Redis.from_url(redis_url, max_connections=None)
-        prefix = f"tend:twilio-in-flight:{limit}"
-        self._keys = [f"{prefix}:tokens", f"{prefix}:holders", f"{prefix}:missing", f"{prefix}:marker"]
-        self._release = self._redis.register_script(self._RELEASE)
-        self._repair = self._redis.register_script(self._REPAIR)
+        self._redis = redis.Redis.from_url(redis_url)
+        self._key = "tend:twilio-in-flight"
+        self._take = self._redis.register_script(self._TAKE)
+        self._waiting = threading.Lock()  # one thread per process asks Redis while the slots are all taken
         self._held = threading.local()
-        self._next_repair = 0.0
-
-    def repair(self) -> None:
-        self._next_repair = time.monotonic() + self.REPAIR_EVERY
-        self._repair(keys=self._keys, args=[self.limit, time.time()])
 
     def __enter__(self) -> SharedInFlight:
-        if time.monotonic() >= self._next_repair:
-            self.repair()
-        while True:
-            taken = self._redis.blpop(self._keys[0], timeout=1)
-            if taken is not None:
-                break
-            if time.monotonic() >= self._next_repair:
-                self.repair()
-        token = taken[1]
-        self._redis.zadd(self._keys[1], {token: time.time() + self.HOLD_AT_MOST})
+        token = uuid.uuid4().hex
+        if not self._take(keys=[self._key], args=[self.limit, self.HOLD_AT_MOST, token]):
+            with self._waiting:
+                while not self._take(keys=[self._key], args=[self.limit, self.HOLD_AT_MOST, token]):
+                    time.sleep(self.POLL)
         self._held.token = token
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._release(keys=self._keys, args=[self._held.token])
+        self._redis.zrem(self._key, self._held.token)
 
 
 class Heartbeat:
@@ -196,6 +164,9 @@ class Heartbeat:
             time.sleep(self.every)
             with self._lock:
                 deliveries = list(self._deliveries)
+                if not deliveries:  # idle: the next delivery starts a new beat
+                    self._thread = None
+                    return
             for delivery in deliveries:
                 if self.runtime.now() - delivery.lease >= self.renew_after:
                     try:

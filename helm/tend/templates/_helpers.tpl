@@ -70,6 +70,8 @@ TEND_PUBLIC_URL: {{ required "config.publicUrl is required: the external base UR
 TEND_CLOCK_INTERVAL: {{ .Values.config.clockInterval | quote }}
 TEND_SMS_MPS: {{ .Values.config.smsMps | quote }}
 TEND_CLAIM_TIMEOUT: {{ .Values.config.claimTimeout | quote }}
+TEND_TWILIO_CONCURRENCY: {{ .Values.config.twilioConcurrency | quote }}
+TEND_DISPATCH_LEAD: {{ .Values.config.dispatchLead | quote }}
 TEND_API_RATE_LIMIT: {{ .Values.config.apiRateLimit | quote }}
 TEND_SIGNUP_RATE_LIMIT: {{ .Values.config.signupRateLimit | quote }}
 {{- if kindIs "invalid" .Values.config.trustedProxies }}
