@@ -66,7 +66,8 @@ def declare(broker: dramatiq.Broker) -> Actors:
             max_retries=5,
             min_backoff=1_000,
             max_backoff=60_000,
-            time_limit=300_000,
+            # a batch at a slow sender's pace (TEND_SMS_MPS) may take long; its lease shows it is alive
+            time_limit=6 * 3600_000,
         ),
         reconcile_sms=dramatiq.actor(
             reconcile_sms,
