@@ -92,13 +92,14 @@ class Delivery:
         pool = self.ctx.sending
         pool.heartbeat.add(self)
         count = 0
+        futures: dict[Future[Outcome], OutgoingSms] = {}
         try:
-            futures: dict[Future[Outcome], OutgoingSms] = {pool.submit(self.attempt, sms): sms for sms in outgoing}
+            futures = {pool.submit(self.attempt, sms): sms for sms in outgoing}
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=self.RECORD_WITHIN, return_when=FIRST_COMPLETED)
                 for future in done:
-                    count += self.settle(futures[future], future.result())
+                    count += self.settle(futures[future], self.outcome(future))
                 if self.sent and (
                     len(self.sent) >= self.RECORD_EVERY
                     or time.monotonic() - self.first_unrecorded >= self.RECORD_WITHIN
@@ -107,7 +108,19 @@ class Delivery:
             self.record_sent()
         finally:
             pool.heartbeat.discard(self)
+            for future, sms in futures.items():  # cut short (time limit, shutdown): send nothing more from here
+                if not future.done():
+                    sms.taken_back = True
         return count
+
+    @staticmethod
+    def outcome(future: Future[Outcome]) -> Outcome:
+        """The attempt's outcome; one that broke (Redis or the database away) leaves its SMS to reconciliation."""
+        try:
+            return future.result()
+        except Exception:
+            log.exception("an SMS attempt failed unexpectedly; it is reconciled once its lease runs out")
+            return Outcome(in_doubt=True)
 
     def attempt(self, sms: OutgoingSms) -> Outcome:
         """Send one SMS (in a pool thread): transient failures are retried briefly, ambiguous ones looked up."""
