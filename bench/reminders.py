@@ -99,7 +99,7 @@ def pipeline(
     latency_ms: float = 0.0,
     concurrency: int | None = None,
     mps: float | None = None,
-    lead_minutes: float | None = None,
+    lead_seconds: float | None = None,
     floors: bool = True,
 ) -> dict:
     """One run: seed `count` reminders due in the same minute, start the clock and workers, wait until all sent."""
@@ -122,8 +122,8 @@ def pipeline(
         }
         if concurrency:
             env["TEND_TWILIO_CONCURRENCY"] = str(concurrency)
-        if lead_minutes is not None:
-            env["TEND_DISPATCH_LEAD"] = str(lead_minutes)
+        if lead_seconds is not None:
+            env["TEND_DISPATCH_LEAD"] = str(lead_seconds)
         floor = sdk = None
         if floors:
             floor = noop_floor(children, env, max(2_000, count // 5), processes, threads)
@@ -136,9 +136,9 @@ def pipeline(
         print(f"seeding {count:,} people and rituals…", flush=True)
         seed_rituals(db, count, due_at=now + timedelta(hours=1), created_at=now - timedelta(hours=1))
         config = config_module.load(env)
-        ctx = Runtime(config=config, db=db, doorbell=SilentDoorbell())
+        runtime = Runtime(config=config, db=db, doorbell=SilentDoorbell())
         started = time.monotonic()
-        while clock.materialize(ctx, now, limit=2_000):
+        while clock.materialize(runtime, now, limit=2_000):
             pass
         print(f"materialized {count:,} occurrences in {time.monotonic() - started:.1f} s", flush=True)
 
@@ -199,12 +199,12 @@ def run(
     latency_ms: float | None = None,
     concurrency: int | None = None,
     mps: float | None = None,
-    lead_minutes: float | None = None,
+    lead_seconds: float | None = None,
 ) -> dict:
     """The plain run; with `latency_ms`, that run beside a 0 ms one (`ratio_to_zero_latency` last); with `mps`,
     the capacity-aware case (`lateness_p99_s` last)."""
     if mps is not None:
-        result = pipeline(count, processes, threads, mps=mps, lead_minutes=lead_minutes, floors=False)
+        result = pipeline(count, processes, threads, mps=mps, lead_seconds=lead_seconds, floors=False)
         result["lateness_p99_s"] = result.pop("lateness_p99_s")
         return result
     if latency_ms is None:
@@ -228,7 +228,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, help="fake Twilio latency; also runs 0 ms beside it")
     parser.add_argument("--concurrency", type=int, help="fake Twilio's account limit and TEND_TWILIO_CONCURRENCY")
     parser.add_argument("--mps", type=float, help="TEND_SMS_MPS: the capacity-aware dispatch case")
-    parser.add_argument("--lead", type=float, help="TEND_DISPATCH_LEAD in minutes (0: no early start)")
+    parser.add_argument("--lead", type=float, help="TEND_DISPATCH_LEAD in seconds (0: no early start)")
     args = parser.parse_args()
     result = run(args.count, args.processes, args.threads, args.latency_ms, args.concurrency, args.mps, args.lead)
     name = "reminders" + ("_latency" if args.latency_ms is not None else "") + ("_mps" if args.mps else "")

@@ -86,7 +86,8 @@ def build_feed(
         vtimezone(tzid, min(window_start, *instants[tzid]), max(window_end, *instants[tzid]))
         for tzid in sorted(calendar.get_used_tzids())
     ]
-    return calendar.to_ical()
+    rendered: bytes = calendar.to_ical()
+    return rendered
 
 
 def _calendar(name: str) -> Calendar:
@@ -99,7 +100,8 @@ def _calendar(name: str) -> Calendar:
     # Written by hand: RFC 7986 §5.7 requires VALUE=DURATION, which
     # icalendar's refresh_interval helper leaves out.
     calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH).to_ical().decode())  # text, not icalendar's "1:00:00"
+    ttl: bytes = vDuration(REFRESH).to_ical()  # type: ignore[no-untyped-call]  # icalendar leaves it untyped
+    calendar.add("X-PUBLISHED-TTL", ttl.decode())  # text, not icalendar's "1:00:00"
     return calendar
 
 
@@ -182,7 +184,7 @@ def _rrule(body: str, zone: ZoneInfo) -> vRecur:
 
     The schedule engine reads a local UNTIL as that wall time in the ritual's zone; so does this.
     """
-    rule = vRecur.from_ical(body)
+    rule: vRecur = vRecur.from_ical(body)
     if "FREQ" not in rule:
         raise ValueError(f"not an RRULE: {body!r}")
     until = rule.get("UNTIL", [None])[0]

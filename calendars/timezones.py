@@ -90,4 +90,6 @@ def _first_instant_after(zone: ZoneInfo, low: datetime, high: datetime) -> datet
 
 def _state(zone: ZoneInfo, instant: datetime) -> _State:
     local = instant.astimezone(zone)
-    return local.utcoffset(), local.dst(), local.tzname()
+    offset, dst, name = local.utcoffset(), local.dst(), local.tzname()
+    assert offset is not None and dst is not None and name is not None, "a ZoneInfo knows every instant"
+    return offset, dst, name

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import phonenumbers
 from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from service.core.phones import PhoneError, e164
 
 DEFAULT_VAR_DIR = Path("var")
 TWILIO_SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
@@ -49,7 +50,7 @@ class Config:
     sms_mps: float
     claim_timeout: float
     twilio_concurrency: int = 100
-    dispatch_lead_minutes: float = 10.0
+    dispatch_lead: float = 600.0  # seconds
     api_rate_limit: str = "6000 per minute"
     signup_rate_limit: str = "1000 per hour"
     trusted_proxies: int = 0
@@ -167,14 +168,11 @@ def _twilio(env: Mapping[str, str]) -> dict[str, str | None]:
         raise ConfigError(missing, "must be set together with the other Twilio credential")
     if from_number is not None:
         try:
-            parsed = phonenumbers.parse(from_number, None)
-        except phonenumbers.NumberParseException:
-            parsed = None
-        if parsed is None or not phonenumbers.is_valid_number(parsed):
+            from_number = e164(from_number)
+        except PhoneError:
             raise ConfigError(
                 "TWILIO_FROM_NUMBER", f"must be an E.164 number such as +15551234567 (got {from_number!r})"
-            )
-        from_number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            ) from None
     if service_sid is not None and not MESSAGING_SERVICE_SID_RE.match(service_sid):
         raise ConfigError("TWILIO_MESSAGING_SERVICE_SID", "must be 'MG' followed by 32 hex digits")
     if sid is not None and from_number is None and service_sid is None:
@@ -215,14 +213,14 @@ def load(env: Mapping[str, str] | None = None, var_dir: Path = DEFAULT_VAR_DIR) 
         database_url=database_url(env, var_dir),
         redis_url=redis_url(env),
         **_twilio(env),
-        public_url=_http_url(env, "TEND_PUBLIC_URL", "http://127.0.0.1:8000"),
+        public_url=_http_url(env, "TEND_PUBLIC_URL", "http://127.0.0.1:8000") or "http://127.0.0.1:8000",
         secret_key=_secret_key(env, var_dir),
         clock_interval=_number(env, "TEND_CLOCK_INTERVAL", 15.0, low=0.1, high=3600),
         port=int(_number(env, "TEND_PORT", 8000, integer=True, low=1, high=65535)),
         sms_mps=_number(env, "TEND_SMS_MPS", 1.0, low=0.01, high=1_000_000),
         claim_timeout=_number(env, "TEND_CLAIM_TIMEOUT", 30.0, low=1, high=86400),
         twilio_concurrency=int(_number(env, "TEND_TWILIO_CONCURRENCY", 100, integer=True, low=1, high=10_000)),
-        dispatch_lead_minutes=_number(env, "TEND_DISPATCH_LEAD", 10.0, low=0, high=1440),
+        dispatch_lead=_number(env, "TEND_DISPATCH_LEAD", 600.0, low=0, high=86400),
         api_rate_limit=_rate_limit(env, "TEND_API_RATE_LIMIT", Config.api_rate_limit),
         signup_rate_limit=_rate_limit(env, "TEND_SIGNUP_RATE_LIMIT", Config.signup_rate_limit),
         trusted_proxies=int(_number(env, "TEND_TRUSTED_PROXIES", 0, integer=True, low=0, high=10)),

@@ -10,7 +10,10 @@ import time
 
 import requests
 from click.testing import CliRunner
+from sqlalchemy import func, select
 
+from service.domain.db import Database
+from service.domain.models import Circle, OutboundSms
 from service.entry.cli import main
 
 
@@ -47,6 +50,20 @@ def test_demo_prints_a_feed_url_and_the_sms_it_would_send(tmp_path, monkeypatch)
     assert "webcal://127.0.0.1:8000/feeds/" in result.output
     assert "Tend: Morning coffee talk with Sam at 7:30." in result.output
     assert "your promise to Alex: Book the restaurant" in result.output
+
+
+def test_demo_twice_reuses_its_circle_and_texts_nobody(tmp_path, monkeypatch):
+    for key, value in embedded_env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    first, second = (CliRunner().invoke(main, ["demo"]) for _ in range(2))
+    assert first.exit_code == second.exit_code == 0, second.output
+    circle_ids = {re.search(r"\(id (\d+)\)", result.output)[1] for result in (first, second)}
+    assert len(circle_ids) == 1
+    database = Database(f"sqlite:///{tmp_path}/tend.db")
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(OutboundSms)) == 0
+        assert session.scalar(select(func.count()).select_from(Circle)) == 1
+    database.dispose()
 
 
 def test_tend_up_serves_the_api_and_prints_sms_to_the_console(tmp_path):

@@ -2,10 +2,13 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from service.config import ConfigError, load
+
+REPO = Path(__file__).resolve().parent.parent
 
 SID = "AC" + "a" * 32
 GOOD = {"TEND_SECRET_KEY": "x" * 20}
@@ -125,3 +128,22 @@ def test_tend_fails_at_start_naming_a_bad_variable(tmp_path):
         result.stderr.strip()
         == "tend: configuration error: TEND_PORT: must be an integer between 1 and 65535 (got 'http')"
     )
+
+
+def test_redis_url_file_gives_the_workers_the_redis_broker(tmp_path, redis_url):
+    """REDIS_URL from a mounted secret reaches the Dramatiq workers, not only the config (it once left them on
+    an in-process queue that nothing fed)."""
+    secret = tmp_path / "redis-url"
+    secret.write_text(redis_url + "\n")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "REDIS_URL_FILE": str(secret),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/tend.db",
+        "TEND_SECRET_KEY": "x" * 20,
+    }
+    probe = "import service.entry.worker_process as w; print(type(w.broker).__name__, w.broker.client.ping())"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["RedisBroker", "True"]

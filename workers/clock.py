@@ -16,19 +16,20 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from service.domain import delivery_reports, digests, dispatch, feed_store, occurrences, unit_of_work
-from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState
-from service.domain.runtime import Runtime
+from service.domain import delivery_reports, digests, dispatch, feed_changes, occurrences, unit_of_work
+from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState, Subject
+from service.domain.runtime import RING_CHUNK, Runtime
 
 log = logging.getLogger(__name__)
 
-DOORBELL_CHUNK = 200
 RITUAL_PRELOAD = (
     selectinload(Ritual.participant_links),
     selectinload(Ritual.pauses),
@@ -105,7 +106,7 @@ def materialize(runtime: Runtime, now: datetime, limit: int) -> int:
                     .with_for_update(skip_locked=True)
                     .options(*preload)
                 ).all()
-                created += occurrences.materialize(session, subjects, now)
+                created += occurrences.materialize(session, cast(Sequence[Subject], subjects), now)
             if len(subjects) < limit or time.monotonic() > deadline:
                 break
     return created
@@ -151,7 +152,7 @@ def start_crowded_minutes(runtime: Runtime, now: datetime) -> int:
             session,
             now,
             mps=config.sms_mps,
-            lead=timedelta(minutes=config.dispatch_lead_minutes),
+            lead=timedelta(seconds=config.dispatch_lead),
             margin=timedelta(seconds=2 * config.clock_interval + 5),
         )
 
@@ -200,7 +201,7 @@ def ring(runtime: Runtime, rows) -> None:
         by_person[row.person_id].append(row.id)
     chunk: list[int] = []
     for ids in by_person.values():  # a person's rows travel together, so one minute's reminders batch into one SMS
-        if chunk and len(chunk) + len(ids) > DOORBELL_CHUNK:
+        if chunk and len(chunk) + len(ids) > RING_CHUNK:
             runtime.doorbell.send_sms(chunk)
             chunk = []
         chunk.extend(ids)
@@ -211,7 +212,7 @@ def ring(runtime: Runtime, rows) -> None:
 def ring_forgotten_feeds(runtime: Runtime, now: datetime, limit: int) -> int:
     """Ring for feeds left dirty longer than a worker needs: their doorbell was lost (or the worker died)."""
     with runtime.db.session() as session:
-        feed_ids = feed_store.forgotten(session, now, limit)
+        feed_ids = feed_changes.forgotten(session, now, limit)
     if feed_ids:
         runtime.doorbell.render_feeds(feed_ids)
     return len(feed_ids)

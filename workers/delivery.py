@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
 from service.core import sms_text
-from service.domain.models import OutboundSms, Person, PersonStatus, SmsState
+from service.domain.models import OutboundSms, Person, PersonStatus, SmsState, table
 from service.domain.sending import OutgoingSms, claim_due
 from workers.runtime import WorkerContext
 from workers.sms_transport import TransportError
@@ -84,7 +85,7 @@ class Delivery:
         self.lease = claim_time
         self.lock = threading.Lock()  # the lease, the rows in hand and unrecorded results: heartbeat vs. recording
         self.in_hand: dict[int, OutgoingSms] = {}  # row id → its SMS, renewed by the heartbeat
-        self.sent: list[dict[str, object]] = []
+        self.sent: list[dict[str, Any]] = []
         self.first_unrecorded = 0.0
 
     def run(self, outgoing: list[OutgoingSms]) -> int:
@@ -204,14 +205,14 @@ class Delivery:
     def _record_sent(self) -> None:
         if not self.sent:
             return
-        table = OutboundSms.__table__
+        outbox = table(OutboundSms)
         with self.ctx.runtime.db.session() as session:
             session.execute(
-                table.update()
+                outbox.update()
                 .where(
-                    table.c.id == bindparam("row_id"),
-                    table.c.state == SmsState.SENDING,
-                    table.c.claimed_at == self.lease,
+                    outbox.c.id == bindparam("row_id"),
+                    outbox.c.state == SmsState.SENDING,
+                    outbox.c.claimed_at == self.lease,
                 )
                 .values(state=SmsState.SENT, sid=bindparam("sid"), sent_at=bindparam("sent_at")),
                 self.sent,
@@ -283,7 +284,7 @@ def reconcile(ctx: WorkerContext, outbound_ids: Sequence[int], stale_after: time
         ).all()
         groups: dict[tuple[str, str, datetime], list[OutboundSms]] = defaultdict(list)
         for row in rows:
-            groups[(row.to, row.body or "", row.claimed_at)].append(row)
+            groups[(row.to, row.body or "", row.claimed_at or lease)].append(row)
             row.claimed_at = lease
     settled = 0
     for (to, body, _claimed_at), group in groups.items():

@@ -59,7 +59,7 @@ class SendRate:
 
 
 def make_transport(config: Config) -> Transport:
-    if not config.uses_twilio:
+    if config.twilio_account_sid is None or config.twilio_auth_token is None:
         return ConsoleTransport()
     return TwilioTransport(
         config.twilio_account_sid,

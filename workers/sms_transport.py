@@ -24,12 +24,13 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from service.domain.delivery_reports import status_callback_url
+from service.core.phones import masked
+from service.domain.delivery_reports import OPTED_OUT_CODE, status_callback_url
 
+log = logging.getLogger(__name__)
 # The SDK logs every request's headers at INFO: ten lines per SMS at worker log levels.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
-OPTED_OUT_CODE = 21610
 TOO_MANY_REQUESTS_CODE = 20429
 RECONCILE_WINDOW = 20  # recent messages to one number searched by `find_recent`
 
@@ -174,6 +175,7 @@ class TwilioTransport:
                 messaging_service_sid=self._messaging_service_sid,
                 status_callback=status_callback_url(self._status_callback, rows),
             )
+        log.info("SMS %s handed to Twilio for %s", message.sid, masked(to))
         return message.sid
 
     def find_recent(self, to: str, body: str, since: datetime) -> str | None:

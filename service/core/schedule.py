@@ -168,6 +168,7 @@ def _compile(text: str, start_local: datetime, timezone: str) -> _Recurrence:
         rule = rrulestr(rule_text, dtstart=start_local)
     except (ValueError, TypeError) as error:
         raise ScheduleError(f"invalid RRULE: {error}", field="rrule") from error
+    assert isinstance(rule, rrule), "one RRULE line parses to one rule, never a set"
     recurrence = _Recurrence(
         body=body,
         start=start_local,
@@ -278,7 +279,7 @@ def _rule_near(recurrence: _Recurrence, local: datetime) -> rrule:
     unit, longest_days = _PERIODS[recurrence.freq]
     intervals = (local - recurrence.start).days // (longest_days * recurrence.interval)
     for whole in range(intervals, 0, -1):
-        shift = relativedelta(**{unit: whole * recurrence.interval})
+        shift = relativedelta(**{unit: whole * recurrence.interval})  # type: ignore[arg-type]  # unit is a keyword
         moved = recurrence.start + shift
         if moved - shift == recurrence.start:
             return recurrence.rule.replace(dtstart=moved)

@@ -19,7 +19,6 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
 
 from service.core.replies import MAX_ITEM_NUMBER
 from service.core.streaks import Outcome
@@ -79,7 +78,7 @@ class ReminderItem:
     title: str
     at_local: datetime
     with_names: tuple[str, ...] = ()
-    kind: Literal["ritual", "promise"] = "ritual"
+    kind: str = "ritual"  # or "promise"
 
     def __post_init__(self) -> None:
         if self.at_local.tzinfo is not None:
@@ -211,10 +210,10 @@ def unknown_sender_text() -> str:
 
 
 def promise_kept_text(keeper_name: str, title: str, late: bool) -> str:
-    """Sent to a promise's recipient; the check mark makes it UCS-2, which still fits."""
+    """Sent to a promise's recipient, in plain GSM-7 unless the title itself needs more."""
     when = ", a little late" if late else ""
     return fit_segments(
-        lambda keeper, promise: f"Tend: {keeper} kept their promise{when}: {promise} ✓",
+        lambda keeper, promise: f"Tend: {keeper} kept their promise{when}: {promise}.",
         keeper_name,
         title,
     )

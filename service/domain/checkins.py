@@ -19,14 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from service.core import sms_text
 from service.core.schedule import is_occurrence, occurrence_local, occurrences_between
 from service.core.streaks import KEPT, Outcome
-from service.domain import feed_store, occurrences, streak_figures
+from service.domain import feed_changes, occurrences, streak_figures
 from service.domain.errors import Forbidden, Invalid
 from service.domain.models import (
     CheckIn,
@@ -36,6 +38,7 @@ from service.domain.models import (
     Person,
     SmsKind,
     Subject,
+    table,
 )
 from service.domain.outbox import queue_sms_row
 
@@ -68,11 +71,11 @@ class Target:
 @dataclass(frozen=True)
 class Decided:
     checkin_id: int
-    outcome: str
+    outcome: Outcome
     streak: int  # the current streak, this outcome counted
 
 
-_OUTCOMES = OccurrenceOutcome.__table__
+_OUTCOMES = table(OccurrenceOutcome)
 # The person's outcome, only if still pending (True) or whatever it was (False).
 _DECIDE = {
     only_pending: update(_OUTCOMES)
@@ -84,7 +87,7 @@ _DECIDE = {
     .values(outcome=bindparam("b_outcome"), decided_at=bindparam("b_now"))
     for only_pending in (False, True)
 }
-_ADD_CHECKIN = insert(CheckIn.__table__).returning(CheckIn.__table__.c.id)
+_ADD_CHECKIN = insert(table(CheckIn)).returning(table(CheckIn).c.id)
 
 
 def decide(
@@ -115,7 +118,7 @@ def decide(
         _DECIDE[only_pending],
         {"b_occurrence": target.occurrence_id, "b_person": person.id, "b_outcome": outcome, "b_now": now},
     )
-    if changed.rowcount != 1:
+    if cast(CursorResult[Any], changed).rowcount != 1:
         return None
     checkin_id = session.execute(
         _ADD_CHECKIN,
@@ -129,7 +132,7 @@ def decide(
         },
     ).scalar_one()
     streak = streak_figures.fold(session, streak_figures.key_of(target, person.id), target.at, outcome).current_streak
-    if target.promise_id is not None and outcome in KEPT and is_open(target, now):
+    if target.recipient_id is not None and outcome in KEPT and is_open(target, now):
         queue_sms_row(
             session,
             person_id=target.recipient_id,
@@ -189,7 +192,7 @@ def check_in_by_api(
     decided = decide(session, target, person, kept, source=CheckinSource.API, now=now, only_pending=False)
     if decided is None:  # no outcome row: not expected there
         raise Forbidden("Only the people expected at this occurrence can check in to it.")
-    feed_store.mark_dirty(session, circle_id=subject.circle_id, now=now)
+    feed_changes.mark_dirty(session, circle_id=subject.circle_id, now=now)
     checkin = CheckIn(
         id=decided.checkin_id,
         occurrence_id=occurrence.id,

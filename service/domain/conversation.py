@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import occurrence_local
-from service.domain import feed_store, occurrences, streak_figures
+from service.domain import feed_changes, occurrences, streak_figures
 from service.domain.checkins import Decided, decide, is_open
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
@@ -48,6 +48,7 @@ from service.domain.models import (
     Ritual,
     SmsKind,
     SmsState,
+    table,
 )
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def handle_inbound(session: Session, inbound: Inbound, now: datetime) -> Answer:
     return answer
 
 
-_INBOUND = InboundMessage.__table__
+_INBOUND = table(InboundMessage)
 # The sender, and whether a circle's invitation awaits their YES (so that YES does not load their memberships).
 _PERSON_BY_PHONE = select(
     Person,
@@ -220,7 +221,7 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
         decisions[position] = decided
     if decisions:
         for circle_id in sorted({items[p].circle_id for p in decisions if items[p].has_feeds}):
-            feed_store.mark_dirty(session, circle_id=circle_id, now=now)  # feeds after figures, as the clock does
+            feed_changes.mark_dirty(session, circle_id=circle_id, now=now)  # feeds after figures, as the clock does
         in_order = sorted(decisions.items())
         return Answer(
             sms_text.joined_confirmations(
@@ -258,7 +259,7 @@ def _latest_reminder_id():
     Two index walks, one on (person, sent_at) for the last accepted SMS and one for a claim in flight (no
     `sent_at` yet), and the later of the two.
     """
-    sms = OutboundSms.__table__.c
+    sms = table(OutboundSms).c
     person = sms.person_id == bindparam("person_id")
     accepted = (
         select(sms.id.label("id"), sms.sent_at.label("at"))
@@ -284,12 +285,12 @@ def _latest_reminder_id():
 
 
 _LATEST_REMINDER_ID = _latest_reminder_id()
-_SAME_SMS = OutboundSms.__table__.alias("anchor")
+_SAME_SMS = table(OutboundSms).alias("anchor")
 
 
 def _same_sms():
     """Rows of the anchor's SMS: the same SID once recorded, else the same claim (person, time, body) in flight."""
-    sms, anchor = OutboundSms.__table__.c, _SAME_SMS.c
+    sms, anchor = table(OutboundSms).c, _SAME_SMS.c
     return and_(
         sms.person_id == anchor.person_id,
         sms.kind == SmsKind.REMINDER,
@@ -308,15 +309,15 @@ def _same_sms():
 def _latest_reminder_items(numbered: bool):
     """One statement: the items of the person's latest reminder (as `latest_reminder`), or only the numbered
     one, as `Target`s: each with its occurrence (row locked, in item order), subject, a promise's recipient, and
-    whether any feed shows the subject's circle (`feed_store.feeds_showing`).
+    whether any feed shows the subject's circle (`feed_changes.feeds_showing`).
 
     Core, on tables: selecting ORM attributes would cost an ORM compile step per execution.
     """
     sms, occurrence, ritual, promise = (
-        OutboundSms.__table__.c,
-        Occurrence.__table__,
-        Ritual.__table__.c,
-        Promise.__table__.c,
+        table(OutboundSms).c,
+        table(Occurrence),
+        table(Ritual).c,
+        table(Promise).c,
     )
     circle = func.coalesce(ritual.circle_id, promise.circle_id)
     query = (
@@ -330,13 +331,13 @@ def _latest_reminder_items(numbered: bool):
             func.coalesce(ritual.title, promise.title).label("title"),
             circle.label("circle_id"),
             promise.recipient_id,
-            exists(feed_store.feeds_showing(circle)).label("has_feeds"),
+            exists(feed_changes.feeds_showing(circle)).label("has_feeds"),
         )
-        .select_from(OutboundSms.__table__)
+        .select_from(table(OutboundSms))
         .join(_SAME_SMS, _SAME_SMS.c.id == _LATEST_REMINDER_ID.scalar_subquery())
         .join(occurrence, occurrence.c.id == sms.occurrence_id)
-        .outerjoin(Ritual.__table__, ritual.id == occurrence.c.ritual_id)
-        .outerjoin(Promise.__table__, promise.id == occurrence.c.promise_id)
+        .outerjoin(table(Ritual), ritual.id == occurrence.c.ritual_id)
+        .outerjoin(table(Promise), promise.id == occurrence.c.promise_id)
         .where(_same_sms())
         .order_by(sms.item, sms.id)
         .with_for_update(of=occurrence)

@@ -7,6 +7,7 @@ from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import pq
@@ -80,6 +81,7 @@ class Database:
             raise ConfigError("DATABASE_URL", f"cannot connect ({reason})") from exc
 
     def dispose(self) -> None:
+        self.hot_reads.close()
         self.engine.dispose()
 
 
@@ -105,6 +107,7 @@ class HotReads:
         self.postgres = engine.dialect.name == "postgresql"
         self.dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self.local = threading.local()
+        self.links: list[_Link] = []  # every thread's, so that `close` reaches them all
         self.prepared: dict[int, _Prepared] = {}  # by id of a module-level statement (kept alive in it)
         self.lock = threading.Lock()
 
@@ -120,15 +123,33 @@ class HotReads:
         values = prepared.values(params)
         for attempt in range(2):
             link = getattr(self.local, "link", None)
-            if link is None or link.broken:
+            if link is not None and link.broken:
+                self._forget(link)
+                link = None
+            if link is None:
                 link = self.local.link = _Link(self.dsn)
+                with self.lock:
+                    self.links.append(link)
             try:
                 return link.first(prepared, values)
             except psycopg.OperationalError:
-                link.close()
+                self._forget(link)
                 if attempt:
                     raise
         return None
+
+    def close(self) -> None:
+        """Close every thread's connection (the process is done with this database)."""
+        with self.lock:
+            links, self.links = self.links, []
+        for link in links:
+            link.close()
+
+    def _forget(self, link: _Link) -> None:
+        with self.lock:
+            if link in self.links:
+                self.links.remove(link)
+        link.close()
 
 
 _POSITIONAL = PGDialect_psycopg(paramstyle="numeric_dollar")  # $1, $2 as libpq takes them
@@ -144,7 +165,7 @@ class _Prepared:
         self.sql = str(compiled).encode()
         self.names = list(compiled.positiontup or ())
         self.defaults = compiled.params  # values bound in the statement itself
-        self.row: type | None = None
+        self.row: Any = None  # a namedtuple class, made from the first result's column names
 
     def values(self, params: dict) -> list[bytes | None]:
         return [_text(params[name] if name in params else self.defaults[name]) for name in self.names]
@@ -181,7 +202,7 @@ class _Link:
         if prepared.name not in self.ready:
             self.check(self.pgconn.prepare(prepared.name, prepared.sql))
             self.ready.add(prepared.name)
-        result = self.check(self.pgconn.exec_prepared(prepared.name, values))
+        result = self.check(self.pgconn.exec_prepared(prepared.name, values))  # type: ignore[arg-type]  # None is NULL
         if not result.ntuples:
             return None
         self.transformer.set_pgresult(result)

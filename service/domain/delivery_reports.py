@@ -20,14 +20,14 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import DeliveryReport, OutboundSms, Person, PersonStatus
+from service.domain.models import DeliveryReport, OutboundSms, Person, PersonStatus, table
 
 log = logging.getLogger(__name__)
 
 # Twilio's final statuses, as outbound SMS states; earlier ones (accepted, queued, sending, sent) never move a row back.
 FINAL_STATES = {"delivered": "delivered", "read": "delivered", "undelivered": "undelivered", "failed": "failed"}
 NOT_FINAL = ("queued", "sending", "sent")
-OPTED_OUT_CODE = "21610"
+OPTED_OUT_CODE = 21610  # Twilio: the recipient opted out (replied STOP); never text them again
 HOLD_FOR = timedelta(days=2)
 
 
@@ -62,7 +62,7 @@ def record(
     """
     if rows:
         adopt(session, sid, rows, to, now)
-    if status not in FINAL_STATES and error_code != OPTED_OUT_CODE:
+    if status not in FINAL_STATES and error_code != str(OPTED_OUT_CODE):
         return
     if session.scalar(select(exists().where(OutboundSms.sid == sid))):
         apply(session, sid, status, error_code)
@@ -83,17 +83,20 @@ def adopt(session: Session, sid: str, rows: Sequence[int], to: str | None, now: 
     message yet may have queued them again. Either way Twilio accepted it, so the rows are `sent` and nothing is
     sent again. Rows already settled (a SID recorded, cancelled, failed) stay as they are.
     """
-    table = OutboundSms.__table__
-    changed = session.execute(
-        update(table)
-        .where(
-            table.c.id.in_(list(rows)),
-            table.c.sid.is_(None),
-            table.c.state.in_(("sending", "queued")),
-            *([table.c.to == to] if to else []),
-        )
-        .values(state="sent", sid=sid, sent_at=now)
-    ).rowcount
+    outbox = table(OutboundSms)
+    changed = len(
+        session.execute(
+            update(outbox)
+            .where(
+                outbox.c.id.in_(list(rows)),
+                outbox.c.sid.is_(None),
+                outbox.c.state.in_(("sending", "queued")),
+                *([outbox.c.to == to] if to else []),
+            )
+            .values(state="sent", sid=sid, sent_at=now)
+            .returning(outbox.c.id)
+        ).all()
+    )
     if changed:
         log.info("status callback tied SMS %s to outbox rows %s", sid, list(rows))
     return changed
@@ -107,7 +110,7 @@ def apply(session: Session, sid: str, status: str, error_code: str | None) -> No
         session.execute(
             update(OutboundSms).where(OutboundSms.sid == sid, OutboundSms.state.in_(NOT_FINAL)).values(**values)
         )
-    if error_code == OPTED_OUT_CODE:
+    if error_code == str(OPTED_OUT_CODE):
         recipients = select(OutboundSms.person_id).where(OutboundSms.sid == sid)
         session.execute(update(Person).where(Person.id.in_(recipients)).values(sms_status=PersonStatus.OPTED_OUT))
         log.info("SMS %s: recipient opted out at the carrier (21610)", sid)

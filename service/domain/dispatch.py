@@ -2,7 +2,7 @@
 due time although the sender sends only `TEND_SMS_MPS` segments a second (docs/decisions.md, "Dispatch").
 
 The clock calls `start_early` each tick, before ringing what is due. It looks
-at the queued reminders due within the next `TEND_DISPATCH_LEAD` minutes, in
+at the queued reminders due within the next `TEND_DISPATCH_LEAD` seconds, in
 due order (the tightest first), and models the sender: it works off what is
 already due or in flight, then these, one after the other at `mps`. A reminder
 that would leave more than ON_TIME after its due time if it waited for it is
@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from service.domain.models import Occurrence, OutboundSms, Person, SmsKind, SmsState
+from service.domain.models import Occurrence, OutboundSms, Person, SmsKind, SmsState, table
 from service.domain.sending import quiet_end
 
 ON_TIME = timedelta(seconds=60)
@@ -77,13 +77,16 @@ def start_early(session: Session, now: datetime, mps: float, lead: timedelta, ma
     """Start the reminders that must start now to be on time (`early_starts`); returns how many rows."""
     if lead <= timedelta(0):
         return 0
-    backlog = session.scalar(
-        select(func.count()).where(
-            or_(
-                and_(OutboundSms.state == SmsState.QUEUED, OutboundSms.due_at <= now),
-                OutboundSms.state == SmsState.SENDING,
+    backlog = (
+        session.scalar(
+            select(func.count()).where(
+                or_(
+                    and_(OutboundSms.state == SmsState.QUEUED, OutboundSms.due_at <= now),
+                    OutboundSms.state == SmsState.SENDING,
+                )
             )
         )
+        or 0
     )
     previous = aliased(Occurrence)
     previous_close = (
@@ -127,7 +130,7 @@ def start_early(session: Session, now: datetime, mps: float, lead: timedelta, ma
     groups: dict[tuple[int, datetime], int] = {}
     for p in started:
         groups.setdefault((p.person_id, _minute(p.due_at)), len(groups))
-    table = OutboundSms.__table__
+    outbox = table(OutboundSms)
     values = [
         {
             "row_id": p.id,
@@ -136,8 +139,8 @@ def start_early(session: Session, now: datetime, mps: float, lead: timedelta, ma
         for p in started
     ]
     session.execute(
-        table.update()
-        .where(table.c.id == bindparam("row_id"), table.c.state == SmsState.QUEUED)
+        outbox.update()
+        .where(outbox.c.id == bindparam("row_id"), outbox.c.state == SmsState.QUEUED)
         .values(due_at=bindparam("new_due")),
         values,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +25,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     Time,
     UniqueConstraint,
@@ -124,6 +125,11 @@ def subject_key(ritual_id: int | None, promise_id: int | None) -> tuple[SubjectK
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table(model: type[Base]) -> Table:
+    """The Core table behind a model, for statements built once on tables (`__table__` is only a FromClause to mypy)."""
+    return cast(Table, model.__table__)
 
 
 class Person(Base):
@@ -434,12 +440,25 @@ class DeliveryReport(Base):
 
 
 class StreakFigure(Base):
-    """Stored streak state per (subject, person), advanced in O(1) as occurrences are counted."""
+    """Stored streak state per (subject, person), advanced in O(1) as occurrences are counted.
+
+    `ritual_id` / `promise_id` repeat the subject as foreign keys (the check ties them to the key), so
+    deleting a ritual or promise deletes its figures in the database, whoever deletes it.
+    """
 
     __tablename__ = "streak_figures"
+    __table_args__ = (
+        CheckConstraint(
+            "(subject_kind = 'ritual' AND ritual_id = subject_id AND promise_id IS NULL)"
+            " OR (subject_kind = 'promise' AND promise_id = subject_id AND ritual_id IS NULL)",
+            name="subject",
+        ),
+    )
 
     subject_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     subject_id: Mapped[int] = mapped_column(ID, primary_key=True)
+    ritual_id: Mapped[int | None] = mapped_column(ForeignKey("rituals.id", ondelete="CASCADE"), index=True)
+    promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True)
     current_streak: Mapped[int] = mapped_column(Integer, default=0)
     longest_streak: Mapped[int] = mapped_column(Integer, default=0)

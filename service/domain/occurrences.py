@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.core.schedule import next_occurrence, occurrence_local, occurrences_between
 from service.core.streaks import Outcome
-from service.domain import feed_store, streak_figures
+from service.domain import feed_changes, streak_figures
 from service.domain.models import (
     SUBJECT_MODELS,
     Occurrence,
@@ -145,16 +145,16 @@ def include_participant(session: Session, circle_id: int, person_id: int, now: d
         .join(Ritual, Ritual.id == Occurrence.ritual_id)
         .where(Ritual.circle_id == circle_id, Ritual.everyone.is_(True), Occurrence.closed.is_(False))
     ).all()
-    phone = session.scalar(select(Person.phone).where(Person.id == person_id))
+    phone = session.scalars(select(Person.phone).where(Person.id == person_id)).one()
     for occurrence in occurrences:
         if any(o.person_id == person_id for o in occurrence.outcomes):
             continue
         occurrence.outcomes.append(OccurrenceOutcome(person_id=person_id, outcome=Outcome.PENDING))
         if occurrence.at > now:
-            ritual = session.get(Ritual, occurrence.ritual_id)
+            ritual = session.get_one(Ritual, occurrence.ritual_id)
             session.add(reminder_row(Planned(ritual, occurrence, [person_id]), person_id, phone, now))
     session.flush()
-    feed_store.mark_dirty(session, circle_id=circle_id, now=now)
+    feed_changes.mark_dirty(session, circle_id=circle_id, now=now)
 
 
 def close_ended(session: Session, now: datetime, limit: int) -> int:
@@ -184,7 +184,8 @@ def close_ended(session: Session, now: datetime, limit: int) -> int:
         occurrence.closed = True
         for outcome in occurrence.outcomes:
             if outcome.outcome == Outcome.PENDING:
-                was_paused = outcome.person_id in paused and paused[outcome.person_id] > occurrence.at
+                paused_until = paused.get(outcome.person_id)
+                was_paused = paused_until is not None and paused_until > occurrence.at
                 outcome.outcome = Outcome.SKIPPED if was_paused else Outcome.MISSED
                 outcome.decided_at = now
                 decided.append((occurrence, outcome.person_id))
@@ -195,11 +196,11 @@ def close_ended(session: Session, now: datetime, limit: int) -> int:
     for occurrence, person_id in sorted(decided, key=lambda d: (d[1], streak_figures.figure_order(d[0]), d[0].at)):
         streak_figures.outcome_decided(session, occurrence, person_id, now)
     for circle_id in sorted(circles):
-        feed_store.mark_dirty(session, circle_id=circle_id, now=now)
+        feed_changes.mark_dirty(session, circle_id=circle_id, now=now)
     return len(occurrences)
 
 
 def circle_of(session: Session, occurrence: Occurrence) -> int:
     kind, subject_id = occurrence.subject_key
     model = SUBJECT_MODELS[kind]
-    return session.scalar(select(model.circle_id).where(model.id == subject_id))
+    return session.scalars(select(model.circle_id).where(model.id == subject_id)).one()

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import OutboundSms, Person, SmsState
+from service.domain.models import OutboundSms, Person, SmsState, table
 from service.domain.unit_of_work import ring_sms
 
-_OUTBOX = OutboundSms.__table__
-_PEOPLE = Person.__table__
+_OUTBOX = table(OutboundSms)
+_PEOPLE = table(Person)
 
 
 def _queue_statement(postgres: bool):
@@ -25,7 +25,7 @@ def _queue_statement(postgres: bool):
     A concurrent insert of the same key waits for its holder and then inserts
     nothing, where a read-then-insert would fail on the unique key.
     """
-    person_id = bindparam("person_id")
+    person_id = bindparam("person_id", type_=Integer())
     return (
         insert_for(postgres)(_OUTBOX)
         .values(

@@ -21,6 +21,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+RING_CHUNK = 200  # ids per doorbell message: small enough for a worker to finish one in seconds
+
+
 class Doorbell(Protocol):
     def send_sms(self, outbound_ids: Sequence[int]) -> None: ...
 

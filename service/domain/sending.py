@@ -119,7 +119,9 @@ class ReminderFacts:
     occurrences: dict[int, Occurrence]
     decided: set[tuple[int, int]]  # (occurrence id, person id) already checked in
     titles: dict[tuple[SubjectKind, int], str]
-    companions: dict[tuple[str, int], tuple[int, ...]]  # who else is in it: participants / the promise's recipient
+    companions: dict[
+        tuple[SubjectKind, int], tuple[int, ...]
+    ]  # who else is in it: participants / the promise's recipient
     names: dict[int, str]
 
     @classmethod
@@ -136,8 +138,8 @@ class ReminderFacts:
                 )
             )
         }
-        titles: dict[tuple[str, int], str] = {}
-        companions: dict[tuple[str, int], tuple[int, ...]] = {}
+        titles: dict[tuple[SubjectKind, int], str] = {}
+        companions: dict[tuple[SubjectKind, int], tuple[int, ...]] = {}
         ritual_ids = {o.ritual_id for o in occurrences.values() if o.ritual_id is not None}
         for ritual in session.scalars(
             select(Ritual).where(Ritual.id.in_(ritual_ids)).options(selectinload(Ritual.participant_links))
@@ -179,7 +181,7 @@ def reminder_sms(facts: ReminderFacts, person: Person, rows: list[OutboundSms], 
     """One numbered SMS for all of a person's reminders due in the same minute."""
     live = []
     for row in rows:
-        occurrence = facts.occurrences.get(row.occurrence_id)
+        occurrence = facts.occurrences.get(row.occurrence_id) if row.occurrence_id is not None else None
         if (
             occurrence is None
             or occurrence.closed

@@ -51,6 +51,7 @@ from service.domain.models import (
     StreakFigure,
     SubjectKind,
     subject_key,
+    table,
 )
 
 
@@ -58,16 +59,26 @@ from service.domain.models import (
 class FigureKey:
     """Whose figures: one person's on one ritual or promise."""
 
-    kind: str  # "ritual" | "promise"
+    kind: SubjectKind
     subject_id: int
     person_id: int
+
+    def columns(self) -> dict[str, Any]:
+        """The row's key columns, the subject also as its foreign key."""
+        return {
+            "subject_kind": self.kind,
+            "subject_id": self.subject_id,
+            "ritual_id": self.subject_id if self.kind == SubjectKind.RITUAL else None,
+            "promise_id": self.subject_id if self.kind == SubjectKind.PROMISE else None,
+            "person_id": self.person_id,
+        }
 
 
 @dataclass(frozen=True)
 class SubjectFigures:
     """What a person sees of one subject: stored streaks and strength, and rates as of `now`."""
 
-    kind: str
+    kind: SubjectKind
     id: int
     title: str
     state: StreakState
@@ -86,7 +97,7 @@ def key_of(occurrence: Any, person_id: int) -> FigureKey:
     return FigureKey(kind, subject_id, person_id)
 
 
-def figure_order(occurrence: Any) -> tuple[str, int]:
+def figure_order(occurrence: Any) -> tuple[SubjectKind, int]:
     """The order in which one transaction takes several of a person's figures: by subject.
 
     The check-in webhook and the clock closing occurrences both take figures
@@ -128,9 +139,7 @@ def fold(session: Session, key: FigureKey, at: datetime, outcome: str) -> Streak
     row = session.execute(
         _ADVANCE_UPSERT[postgres, _step(outcome)],
         {
-            "kind": key.kind,
-            "subject_id": key.subject_id,
-            "person_id": key.person_id,
+            **key.columns(),
             "at": at,
             "current_streak": first.current_streak,
             "longest_streak": first.longest_streak,
@@ -160,23 +169,25 @@ def _advance_upsert(postgres: bool, step: str):
     because ON CONFLICT DO UPDATE locks the conflicting row whatever its WHERE
     says, on SQLite because a writer holds the whole database).
     """
-    table = StreakFigure.__table__
-    stored = table.c
+    figures = table(StreakFigure)
+    stored = figures.c
     at = bindparam("at", type_=stored.last_counted_at.type)
-    stmt = insert_for(postgres)(table).values(
-        subject_kind=bindparam("kind"),
+    stmt = insert_for(postgres)(figures).values(
+        subject_kind=bindparam("subject_kind"),
         subject_id=bindparam("subject_id"),
+        ritual_id=bindparam("ritual_id", type_=Integer()),
+        promise_id=bindparam("promise_id", type_=Integer()),
         person_id=bindparam("person_id"),
         current_streak=bindparam("current_streak"),
         longest_streak=bindparam("longest_streak"),
         strength=bindparam("strength"),
         last_counted_at=at,
     )
-    changes: dict = {"last_counted_at": at}
+    changes: dict[str, Any] = {"last_counted_at": at}
     if step != "skipped":
         # as `advance` / `_smooth`: strength * m + v * (1 - m), the last term computed here as there
         value = 1.0 if step == "kept" else 0.0
-        term = literal(value * (1 - STRENGTH_MULTIPLIER), Double())
+        term: Any = literal(value * (1 - STRENGTH_MULTIPLIER), Double())
         changes["strength"] = stored.strength * literal(STRENGTH_MULTIPLIER, Double()) + term
         if step == "kept":
             greatest = func.greatest if postgres else func.max
@@ -228,7 +239,10 @@ def figure_keys(session: Session) -> list[FigureKey]:
         .where(OccurrenceOutcome.outcome != Outcome.PENDING)
     )
     stored = select(StreakFigure.subject_kind, StreakFigure.subject_id, StreakFigure.person_id)
-    return sorted(FigureKey(*row) for row in session.execute(union(counted, stored)))
+    return sorted(
+        FigureKey(SubjectKind(kind), subject_id, person_id)
+        for kind, subject_id, person_id in session.execute(union(counted, stored))
+    )
 
 
 def stored_state(session: Session, key: FigureKey) -> StreakState:
@@ -281,9 +295,7 @@ def _locked_figure(session: Session, key: FigureKey) -> StreakFigure:
         session.execute(
             insert_for(on_postgres(session))(StreakFigure)
             .values(
-                subject_kind=key.kind,
-                subject_id=key.subject_id,
-                person_id=key.person_id,
+                **key.columns(),
                 current_streak=0,
                 longest_streak=0,
                 strength=0.0,
@@ -320,7 +332,7 @@ def _store(figure: StreakFigure, state: StreakState) -> None:
     figure.last_counted_at = state.last_counted_at
 
 
-def _subjects_of(session: Session, person_id: int) -> list[tuple[str, int, str]]:
+def _subjects_of(session: Session, person_id: int) -> list[tuple[SubjectKind, int, str]]:
     """(kind, id, title) of the rituals the person takes part in, then the promises they keep."""
     takes_part = or_(
         Ritual.everyone,
@@ -346,7 +358,7 @@ def _subjects_of(session: Session, person_id: int) -> list[tuple[str, int, str]]
 
 
 def _recent_histories(
-    session: Session, person_id: int, subjects: list[tuple[str, int, str]], now: datetime
+    session: Session, person_id: int, subjects: list[tuple[SubjectKind, int, str]], now: datetime
 ) -> dict[tuple[str, int], list[Counted]]:
     """The person's outcomes of the last 30 days per subject; (subject, at) indexes bound the scan."""
     ritual_ids = [subject_id for kind, subject_id, _ in subjects if kind == SubjectKind.RITUAL]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from service.core.schedule import local_to_utc, next_occurrence, parse_timezone
+from service.domain import feed_changes
 from service.domain.errors import Invalid, NotFound
 from service.domain.models import (
     CheckIn,
@@ -30,14 +32,25 @@ def upcoming(subject: Subject, now: datetime) -> datetime | None:
     return next_occurrence(subject.schedule(), now - timedelta(microseconds=1))
 
 
+def add(session: Session, subject: Subject, now: datetime) -> None:
+    """Store a new ritual or promise: the clock materializes it from its start; the circle's feeds show it."""
+    subject.materialized_until = first_instant(subject)
+    session.add(subject)
+    session.flush()
+    feed_changes.mark_dirty(session, circle_id=subject.circle_id, now=now)
+
+
 def first_instant(subject: Subject) -> datetime:
     """Just before the schedule's first possible instant: where materialization starts."""
     return local_to_utc(subject.starts, parse_timezone(subject.timezone)) - timedelta(seconds=1)
 
 
-def visible(session: Session, model: type[Subject], person_id: int, subject_id: int) -> Subject:
+S = TypeVar("S", Ritual, Promise)
+
+
+def visible(session: Session, model: type[S], person_id: int, subject_id: int) -> S:
     """The ritual or promise if `person_id` is an active member of its circle; otherwise 404."""
-    subject = session.scalar(
+    subject: S | None = session.scalar(
         select(model)
         .join(Membership, Membership.circle_id == model.circle_id)
         .where(model.id == subject_id, Membership.person_id == person_id, Membership.status == MembershipStatus.ACTIVE)

@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 from importlib.metadata import version
+from typing import Any
 
 import click
 from gunicorn.app.base import BaseApplication
@@ -32,7 +33,11 @@ def load_config(require_redis: bool = False) -> Config:
         config = config_module.load()
         if require_redis and config.redis_url is None:
             raise ConfigError("REDIS_URL", "required here (use `tend up` to run without Redis)")
-        Database(config.database_url).check_reachable()
+        database = Database(config.database_url)
+        try:
+            database.check_reachable()
+        finally:
+            database.dispose()
     except ConfigError as exc:
         click.echo(f"tend: configuration error: {exc}", err=True)
         sys.exit(2)
@@ -71,7 +76,7 @@ def web(web_workers: int, threads: int, bind: str | None) -> None:
     """Serve the HTTP API, webhooks, feeds and pages with gunicorn."""
     config = load_config()
 
-    class TendWeb(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
+    class TendWeb(BaseApplication):  # gunicorn ships no types
         def load_config(self) -> None:
             self.cfg.set("bind", bind or f"0.0.0.0:{config.port}")
             self.cfg.set("workers", web_workers)
@@ -80,7 +85,7 @@ def web(web_workers: int, threads: int, bind: str | None) -> None:
             self.cfg.set("accesslog", "-")
             self.cfg.set("logger_class", "service.entry.logs.GunicornLogger")
 
-        def load(self):  # type: ignore[no-untyped-def]
+        def load(self) -> Any:
             return create_app()
 
     TendWeb().run()
@@ -118,14 +123,17 @@ def clock(once: bool) -> None:
 
 @main.command()
 @click.option("--no-migrate", is_flag=True, help="Do not apply migrations first.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
-@click.option("--port", type=int, default=None, help="port to listen on (default $TEND_PORT, 8000)")
-def up(no_migrate: bool, host: str, port: int | None) -> None:
+@click.option("--bind", default="127.0.0.1", show_default=True, help="address to listen on: HOST or HOST:PORT")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="port (default $TEND_PORT, 8000)")
+def up(no_migrate: bool, bind: str, port: int | None) -> None:
     """Web + worker threads + clock in one process (SQLite and console SMS by default)."""
+    host, _, bound_port = bind.rpartition(":") if bind.count(":") == 1 else (bind, "", "")
+    if bound_port and not bound_port.isdecimal():
+        raise click.BadParameter(f"expected HOST or HOST:PORT, got {bind!r}", param_hint="--bind")
     config = load_config()
     if not no_migrate:
         upgrade(config.database_url)
-    run_embedded(config, host=host, port=port or config.port)
+    run_embedded(config, host=host or bind, port=port or (int(bound_port) if bound_port else config.port))
 
 
 @main.command()
@@ -153,6 +161,7 @@ def streaks_recompute() -> None:
         for key in progress:
             with database.session() as session:  # one short transaction per figure: live updates only wait briefly
                 repaired += streak_figures.recompute_figure(session, key)
+    database.dispose()
     click.echo(f"{len(keys)} streak figures recomputed, {repaired} repaired")
 
 

@@ -1,57 +1,55 @@
 """`tend demo`: a couple's circle with two rituals and a promise, to see Tend without a phone.
 
-Alex and Sam are created (or reused) as if both had replied YES; the command
-prints their circle's feed URL and the SMS Tend would send them next.
+Alex and Sam are created as if both had verified their numbers, and their
+circle once: a second run reuses both and texts nobody. The command prints a
+new feed URL of the circle and the SMS Tend would send them next.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service.config import Config
 from service.core import sms_text
 from service.core.schedule import occurrence_local
-from service.domain import accounts, feed_store
+from service.domain import feed_store
 from service.domain.db import Database
-from service.domain.models import FeedScope, MembershipStatus, Person, PersonStatus, Promise, Ritual
+from service.domain.models import (
+    Circle,
+    FeedScope,
+    Membership,
+    MembershipStatus,
+    Person,
+    PersonStatus,
+    Promise,
+    Ritual,
+    Subject,
+)
 from service.domain.runtime import utc_now
 from service.domain.subjects import first_instant, upcoming
 
 ALEX = ("Alex", "+12025550181", "America/New_York")
 SAM = ("Sam", "+12025550182", "America/New_York")
+CIRCLE_NAME = "Alex & Sam"
 
 
 def create_demo(config: Config, now: datetime | None = None) -> list[str]:
+    """Alex and Sam's circle (made once, reused by later runs) and a new feed of it; what Tend would send next."""
     now = now or utc_now()
     db = Database(config.database_url)
     try:
         with db.session() as session:
-            alex, sam, lines = person(session, *ALEX, now=now), person(session, *SAM, now=now), []
-            circle = accounts.create_circle(session, owner=alex, name="Alex & Sam", now=now)
-            membership = accounts.invite_member(
-                session, circle=circle, inviter=alex, name=sam.name, phone=sam.phone, timezone=sam.timezone, now=now
-            )
-            membership.status = MembershipStatus.ACTIVE
-            tomorrow = (now + timedelta(days=1)).date()
-            subjects = [
-                ritual(
-                    circle.id, "Morning coffee talk", datetime.combine(tomorrow, time(7, 30)), "FREQ=DAILY", 10, now
-                ),
-                ritual(
-                    circle.id, "Sunday walk", next_weekday(tomorrow, 6, time(10, 0)), "FREQ=WEEKLY;BYDAY=SU", 60, now
-                ),
-                promise(circle.id, sam.id, alex.id, "Book the restaurant", next_weekday(tomorrow, 4, time(18, 0)), now),
-            ]
-            session.add_all(subjects)
-            session.flush()
+            alex, sam = person(session, *ALEX, now=now), person(session, *SAM, now=now)
+            circle, subjects = circle_of(session, alex, sam, now)
             feed, token = feed_store.create_feed(
                 session, owner=alex, scope=FeedScope.CIRCLE, circle_id=circle.id, now=now
             )
             url = f"{config.public_url}/feeds/{token}.ics"
-            lines += [
+            lines = [
                 f"Demo circle {circle.name!r} (id {circle.id}) with 2 rituals and a promise.",
                 f"Calendar feed: {url}",
                 f"  subscribe:   {urlsplit(url)._replace(scheme='webcal').geturl()}",
@@ -61,6 +59,8 @@ def create_demo(config: Config, now: datetime | None = None) -> list[str]:
             people = {alex.id: alex, sam.id: sam}
             for subject in subjects:
                 at = upcoming(subject, now)
+                if at is None:
+                    continue
                 for recipient in (people[person_id] for person_id in subject.expected_people()):
                     other = alex if recipient is sam else sam
                     item = sms_text.ReminderItem(
@@ -75,17 +75,52 @@ def create_demo(config: Config, now: datetime | None = None) -> list[str]:
         db.dispose()
 
 
-def person(session, name: str, phone: str, timezone: str, *, now: datetime) -> Person:
-    """The demo person with this phone, created active (as if they had replied YES)."""
+def person(session: Session, name: str, phone: str, timezone: str, *, now: datetime) -> Person:
+    """The demo person with this phone, created active (as if they had verified their number): no texts to ask."""
     existing = session.scalar(select(Person).where(Person.phone == phone))
     if existing is not None:
         return existing
-    created, _token = accounts.create_person(session, name=name, phone=phone, timezone=timezone, now=now)
-    created.sms_status = PersonStatus.ACTIVE
+    created = Person(name=name, phone=phone, timezone=timezone, sms_status=PersonStatus.ACTIVE, created_at=now)
+    session.add(created)
+    session.flush()
     return created
 
 
-def next_weekday(start: datetime.date, weekday: int, at: time) -> datetime:
+def circle_of(session: Session, alex: Person, sam: Person, now: datetime) -> tuple[Circle, list[Subject]]:
+    """Alex's demo circle with its rituals and promise; made, with both as members, on the first run."""
+    circle = session.scalar(
+        select(Circle).join(Membership).where(Circle.name == CIRCLE_NAME, Membership.person_id == alex.id).limit(1)
+    )
+    if circle is not None:
+        rituals = session.scalars(select(Ritual).where(Ritual.circle_id == circle.id).order_by(Ritual.id))
+        promises = session.scalars(select(Promise).where(Promise.circle_id == circle.id).order_by(Promise.id))
+        return circle, [*rituals, *promises]
+    circle = Circle(name=CIRCLE_NAME, created_at=now)
+    session.add(circle)
+    session.flush()
+    for order, member in enumerate((alex, sam), start=1):
+        session.add(
+            Membership(
+                circle_id=circle.id,
+                person_id=member.id,
+                status=MembershipStatus.ACTIVE,
+                joined_order=order,
+                created_at=now,
+            )
+        )
+    session.flush()
+    tomorrow = (now + timedelta(days=1)).date()
+    subjects: list[Subject] = [
+        ritual(circle.id, "Morning coffee talk", datetime.combine(tomorrow, time(7, 30)), "FREQ=DAILY", 10, now),
+        ritual(circle.id, "Sunday walk", next_weekday(tomorrow, 6, time(10, 0)), "FREQ=WEEKLY;BYDAY=SU", 60, now),
+        promise(circle.id, sam.id, alex.id, "Book the restaurant", next_weekday(tomorrow, 4, time(18, 0)), now),
+    ]
+    session.add_all(subjects)
+    session.flush()
+    return circle, subjects
+
+
+def next_weekday(start: date, weekday: int, at: time) -> datetime:
     return datetime.combine(start + timedelta(days=(weekday - start.weekday()) % 7), at)
 
 

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 
 import dramatiq
 
+from service.domain.runtime import RING_CHUNK
 from service.entry.broker import ping, sms_queue_length
 from workers.actors import Actors
 
 log = logging.getLogger(__name__)
-
-CHUNK = 200
 
 
 class DramatiqDoorbell:
@@ -51,7 +50,7 @@ class DramatiqDoorbell:
             if not chunked:
                 actor.send(*ids)
                 return
-            for start in range(0, len(ids), CHUNK):
-                actor.send(list(ids[start : start + CHUNK]))
+            for start in range(0, len(ids), RING_CHUNK):
+                actor.send(list(ids[start : start + RING_CHUNK]))
         except Exception:
             log.warning("could not ring the %s doorbell; the clock will pick the work up", what, exc_info=True)

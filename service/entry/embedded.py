@@ -42,7 +42,7 @@ def run_embedded(config: Config, host: str = "127.0.0.1", port: int | None = Non
     except OSError as exc:
         worker.stop()
         raise SystemExit(
-            f"tend up: cannot listen on {host}:{port} ({exc.strerror}); choose another with --port or TEND_PORT"
+            f"tend up: cannot listen on {host}:{port} ({exc.strerror}); choose another with --port (or --bind HOST:PORT, or TEND_PORT)"
         ) from None
     signal.signal(signal.SIGTERM, _interrupt)
     log.info("Tend is up on http://%s:%s (SMS: %s)", host, port, "Twilio" if config.uses_twilio else "console")

@@ -40,7 +40,7 @@ class QuietRequestHandler(WSGIRequestHandler):
         self.log("info", '"%s" %s %s', line, code, size)
 
 
-class GunicornLogger(Logger):  # type: ignore[misc]  # gunicorn ships no types
+class GunicornLogger(Logger):  # gunicorn ships no types: Logger is Any to mypy
     """gunicorn's logger with the request line and path of secret URLs masked."""
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from apiflask import APIFlask
 from prometheus_client import CollectorRegistry
 
@@ -72,12 +74,15 @@ def create_app(runtime: Runtime) -> APIFlask:
     ):
         app.register_blueprint(blueprint)
     rate_limits.install(app, runtime.config)
-    app.wsgi_app = feeds.FeedPolls(app, app.wsgi_app)  # calendar polls skip Flask's per-request machinery
+    # calendar polls skip Flask's per-request machinery (middleware in front of wsgi_app, as Flask documents)
+    app.wsgi_app = feeds.FeedPolls(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
-def document_common_errors(spec: dict) -> dict:
+def document_common_errors(spec: dict[str, Any] | str) -> dict[str, Any] | str:
     """Every documented operation (all /api/v1) can answer 429; those that take a body 400 (not JSON) and 413."""
+    if isinstance(spec, str):  # APIFlask hands over the JSON document as a dict; a YAML one is left alone
+        return spec
     error = {"content": {"application/json": {"schema": ERROR_SCHEMA}}}
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():

@@ -84,6 +84,12 @@ def _first_validation_problem(detail: dict[str, Any]) -> tuple[str | None, str]:
     return None, "Invalid input."
 
 
+UNAUTHENTICATED = (
+    "Authentication required: send the header 'Authorization: Bearer <token>' with the token "
+    "you were given when you signed in."
+)
+
+
 def error_body(error: HTTPError) -> tuple[dict[str, Any], int, Any]:
     extra = error.extra_data or {}
     status = error.status_code
@@ -94,4 +100,6 @@ def error_body(error: HTTPError) -> tuple[dict[str, Any], int, Any]:
         field, message = _first_validation_problem(error.detail)
     if status == 400 and error.detail and "json" in error.detail:
         message = "The request body is not valid JSON."
+    if status == 401:
+        message = UNAUTHENTICATED
     return {"error": {"code": code, "message": message, "field": field}}, status, error.headers

@@ -48,7 +48,7 @@ class OutboxCollector(Collector):
             "tend_outbound_sms", "Outbound SMS waiting to go or going, by state", labels=["state"]
         )
         for state in IN_FLIGHT:
-            by_state.add_metric([state], in_flight[state])
+            by_state.add_metric([state], in_flight[state] or 0)
         yield by_state
         yield GaugeMetricFamily(
             "tend_outbound_sms_oldest_due_seconds",

@@ -17,14 +17,13 @@ Should Redis fail, requests go on under in-memory limits rather than fail.
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.config import Config
+from service.domain.tokens import token_digest
 
 LIMITED_PREFIX = "/api/v1/"
 # Endpoints that send an SMS to a new number.
@@ -38,7 +37,7 @@ def address_key() -> str:
 def client_key() -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:32]
+        return "token:" + token_digest(token.strip())
     return address_key()
 
 
@@ -65,7 +64,8 @@ def install(app: Flask, config: Config) -> Limiter:
     do not share it; a flood of made-up tokens only meets 401s.
     """
     if config.trusted_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # the client's address, not the proxy's
+        # the client's address, not the proxy's (Flask documents replacing wsgi_app with middleware)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # type: ignore[method-assign]
     app.after_request(retry_after_only_on_429)  # registered first, so it runs after the limiter's own hook
     limiter = Limiter(
         client_key,
@@ -80,7 +80,7 @@ def install(app: Flask, config: Config) -> Limiter:
     )
     limiter.request_filter(outside_the_api)  # the earliest way out: webhooks and polls pay nearly nothing
     for endpoint in SMS_SENDING_ENDPOINTS:
-        app.view_functions[endpoint] = limiter.limit(
+        app.view_functions[endpoint] = limiter.limit(  # type: ignore[assignment]  # Flask-Limiter's wrapper type
             config.signup_rate_limit,
             key_func=address_key,
             override_defaults=False,

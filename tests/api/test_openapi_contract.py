@@ -76,3 +76,9 @@ def test_the_document_is_openapi_3_and_lists_the_contract_paths(client):
         "/api/v1/promises",
     ):
         assert path in document["paths"], path
+
+
+def test_the_document_validates_as_openapi(client):
+    from openapi_spec_validator import validate
+
+    validate(client.get("/openapi.json").get_json())  # raises on the first violation, e.g. a duplicate tag

@@ -135,7 +135,7 @@ def test_a_promise_kept_through_the_api_notifies_its_recipient_while_open(client
     response = check_in(client, people, "Alice", promise_id=promise["id"])
     assert response.status_code == 201 and response.get_json()["outcome"] == "on_time"
     sms.drain()
-    assert messages_to(fake_twilio, people.PHONES["Bob"]) == ["Tend: Alice kept their promise: book the table ✓"]
+    assert messages_to(fake_twilio, people.PHONES["Bob"]) == ["Tend: Alice kept their promise: book the table."]
 
 
 def test_a_back_filled_promise_is_late_and_tells_nobody(client, people, db, clock, sms, fake_twilio):

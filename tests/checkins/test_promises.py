@@ -39,7 +39,7 @@ def test_a_promise_kept_on_time_notifies_its_recipient_once(client, people, db, 
     assert texts.send("Alice", "DONE").startswith("Already recorded for call at 6")
     sms.tick()
     sms.tick()
-    assert messages_to(fake_twilio, people.PHONES["Bob"]) == ["Tend: Alice kept their promise: call at 6 ✓"]
+    assert messages_to(fake_twilio, people.PHONES["Bob"]) == ["Tend: Alice kept their promise: call at 6."]
     assert outcome_of(db, people.ids["Alice"], promise_id=promise["id"], at=DUE) == "on_time"
     assert checkin_count(db) == 1
 
@@ -50,7 +50,7 @@ def test_a_promise_kept_after_its_due_time_is_late(client, people, db, clock, sm
     assert texts.send("Alice", "done") == "Kept, a bit late! call at 6: a new streak begins."
     sms.tick()
     assert messages_to(fake_twilio, people.PHONES["Bob"]) == [
-        "Tend: Alice kept their promise, a little late: call at 6 ✓"
+        "Tend: Alice kept their promise, a little late: call at 6."
     ]
     assert outcome_of(db, people.ids["Alice"], promise_id=promise["id"], at=DUE) == "late"
 

@@ -80,7 +80,7 @@ def test_a_kept_promise_tells_its_recipient_once_on_sqlite(client, people, db, c
     sms.tick()
     sms.tick()
     assert messages_to(fake_twilio, people.PHONES["Bob"]) == [
-        "Tend: Alice kept their promise, a little late: call at 6 ✓"
+        "Tend: Alice kept their promise, a little late: call at 6."
     ]
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(OutboundSms).where(OutboundSms.kind == "promise_kept")) == 1

@@ -59,7 +59,7 @@ def test_600_reminders_in_one_minute_at_5_per_second_each_leave_within_a_minute_
 ):
     import dataclasses
 
-    runtime.config = dataclasses.replace(runtime.config, sms_mps=5.0, dispatch_lead_minutes=10.0)
+    runtime.config = dataclasses.replace(runtime.config, sms_mps=5.0, dispatch_lead=600.0)
     due = T + timedelta(minutes=20)
     clock.set(T)
     seed_rituals(db, 600, due_at=due, created_at=T - timedelta(days=1))

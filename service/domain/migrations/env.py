@@ -1,7 +1,7 @@
 """Alembic environment: the URL comes from Tend's config (or the caller's connection)."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from service.domain.models import Base
 
@@ -13,14 +13,16 @@ def run_migrations() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None, "service.domain.migrate sets sqlalchemy.url"
+    engine = create_engine(url)
     with engine.connect() as connection:
         _run(connection)
         connection.commit()
     engine.dispose()
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

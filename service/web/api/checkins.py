@@ -7,6 +7,7 @@ from typing import Any
 from apiflask import APIBlueprint
 
 from service.domain import checkins, subjects
+from service.domain.models import Subject
 from service.web.api.context import auth, commit, me, now, session
 from service.web.api.schemas import CheckinIn, CheckinOut
 
@@ -27,6 +28,7 @@ bp = APIBlueprint("checkins", __name__, url_prefix="/api/v1", tag="Check-ins")
 def create_checkin(body: dict[str, Any]) -> dict[str, Any]:
     """Record done or skip for one occurrence; a past one may be back-filled (missed becomes done)."""
     person = me()
+    subject: Subject
     if "ritual_id" in body:
         subject = subjects.ritual_for(session(), person.id, body["ritual_id"])
     else:

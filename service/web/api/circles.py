@@ -9,7 +9,7 @@ from apiflask import APIBlueprint
 from service.domain import accounts
 from service.domain.models import Circle, Membership
 from service.web.api.context import auth, commit, me, now, session
-from service.web.api.schemas import CircleIn, CircleOut, MemberOut, PersonIn
+from service.web.api.schemas import CircleIn, CircleOut, NewMemberOut, PersonIn
 
 bp = APIBlueprint("circles", __name__, url_prefix="/api/v1", tag="Circles")
 
@@ -50,7 +50,7 @@ def get_circle(circle_id: int) -> dict[str, Any]:
 @bp.post("/circles/<int:circle_id>/members")
 @bp.auth_required(auth)
 @bp.input(PersonIn, arg_name="body")
-@bp.output(MemberOut, status_code=201)
+@bp.output(NewMemberOut, status_code=201)
 @bp.doc(responses={409: "Already a member, or the circle is full"})
 def add_member(circle_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Invite someone by phone; they join by replying YES to the invitation SMS."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Any
 
-import phonenumbers
 from apiflask import fields
 from marshmallow import ValidationError
 
+from service.core.phones import PhoneError, e164
 from service.core.schedule import ScheduleError, parse_timezone
 
 
@@ -16,16 +16,10 @@ class Phone(fields.String):
     """A mobile number in international form, normalized to E.164."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        raw = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not raw.startswith("+"):
-            raise ValidationError("Give the number in international format, e.g. +15551234567.")
         try:
-            number = phonenumbers.parse(raw, None)
-        except phonenumbers.NumberParseException:
-            raise ValidationError("Not a phone number.") from None
-        if not phonenumbers.is_valid_number(number):
-            raise ValidationError("Not a valid phone number.")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return e164(super()._deserialize(value, attr, data, **kwargs))
+        except PhoneError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class TimeZoneName(fields.String):
@@ -43,7 +37,7 @@ class TimeZoneName(fields.String):
 class LocalDateTime(fields.String):
     """A wall-clock date-time with no offset ("2026-12-01T07:30"); its zone is a separate field."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:  # type: ignore[override]  # a parsed value
         raw = super()._deserialize(value, attr, data, **kwargs)
         try:
             parsed = datetime.fromisoformat(raw)
@@ -62,7 +56,7 @@ class LocalDateTime(fields.String):
 class ClockTime(fields.String):
     """A local time of day, "HH:MM"."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> time:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> time:  # type: ignore[override]  # a parsed value
         raw = super()._deserialize(value, attr, data, **kwargs)
         try:
             parsed = time.fromisoformat(raw)

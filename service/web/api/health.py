@@ -39,4 +39,5 @@ def readyz() -> tuple[dict[str, Any], int]:
 def metrics() -> Response:
     """Process metrics plus the outbox, windows and feeds as the database sees them."""
     registry = current_app.extensions["tend_metrics"]
-    return Response(generate_latest(REGISTRY) + generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    # CONTENT_TYPE_LATEST already names its charset; as `mimetype` Flask would add a second one.
+    return Response(generate_latest(REGISTRY) + generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

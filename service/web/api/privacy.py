@@ -25,7 +25,7 @@ from service.web.api.promises import promise_json
 from service.web.api.rituals import ritual_json
 from service.web.api.schemas import CircleOut, MeOut, PromiseOut, RitualOut
 
-bp = APIBlueprint("privacy", __name__, url_prefix="/api/v1", tag="People")
+bp = APIBlueprint("privacy", __name__, url_prefix="/api/v1", tag="Your data")
 
 
 def instant(value) -> str | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from service.domain import accounts, feed_store, subjects
+from service.domain import accounts, subjects
 from service.domain.models import Promise
 from service.web.api.context import auth, commit, me, now, session
 from service.web.api.schemas import PromiseIn, PromiseOut
@@ -57,10 +57,7 @@ def create_promise(body: dict[str, Any]) -> dict[str, Any]:
         created_at=at,
         updated_at=at,
     )
-    promise.materialized_until = subjects.first_instant(promise)
-    session().add(promise)
-    session().flush()
-    feed_store.mark_dirty(session(), circle_id=circle.id, now=at)
+    subjects.add(session(), promise, at)
     commit()
     return promise_json(promise, at)
 

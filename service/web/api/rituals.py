@@ -8,7 +8,7 @@ from typing import Any
 from apiflask import APIBlueprint
 from marshmallow import ValidationError
 
-from service.domain import accounts, feed_store, subjects
+from service.domain import accounts, feed_changes, subjects
 from service.domain.models import Ritual
 from service.web.api.context import auth, commit, me, now, session
 from service.web.api.schemas import PauseIn, RitualIn, RitualOut, RitualPatch, check_rrule
@@ -58,10 +58,7 @@ def create_ritual(circle_id: int, body: dict[str, Any]) -> dict[str, Any]:
         updated_at=at,
     )
     subjects.set_participants(ritual, body.get("participants"))
-    ritual.materialized_until = subjects.first_instant(ritual)
-    session().add(ritual)
-    session().flush()
-    feed_store.mark_dirty(session(), circle_id=circle.id, now=at)
+    subjects.add(session(), ritual, at)
     commit()
     return ritual_json(ritual, at)
 
@@ -108,7 +105,7 @@ def patch_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
     if "rrule" in body:
         ritual.rrule = merged["rrule"]
     subjects.forget_future(session(), ritual, at)
-    feed_store.mark_dirty(session(), circle_id=ritual.circle_id, now=at)
+    feed_changes.mark_dirty(session(), circle_id=ritual.circle_id, now=at)
     commit()
     return ritual_json(ritual, at)
 
@@ -118,7 +115,7 @@ def patch_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @bp.output({}, status_code=204)
 def delete_ritual(ritual_id: int) -> str:
     ritual = subjects.ritual_for(session(), me().id, ritual_id)
-    feed_store.mark_dirty(session(), circle_id=ritual.circle_id, now=now())
+    feed_changes.mark_dirty(session(), circle_id=ritual.circle_id, now=now())
     session().delete(ritual)
     commit()
     return ""
@@ -134,6 +131,6 @@ def pause_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
     ritual = subjects.ritual_for(session(), me().id, ritual_id)
     subjects.pause_ritual(ritual, body["until"], at)
     subjects.forget_future(session(), ritual, at)
-    feed_store.mark_dirty(session(), circle_id=ritual.circle_id, now=at)
+    feed_changes.mark_dirty(session(), circle_id=ritual.circle_id, now=at)
     commit()
     return ritual_json(ritual, at)

@@ -79,6 +79,11 @@ class MemberOut(Schema):
     status = fields.String(required=True, validate=OneOf(("invited", "active")))
 
 
+class NewMemberOut(MemberOut):
+    """The member just invited. Its own schema: APIFlask would register MemberOut a second time (MemberOut1)
+    after apispec met it nested in CircleOut."""
+
+
 class CircleOut(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
@@ -183,7 +188,7 @@ FRACTION = {"description": "a fraction 0..1, three decimals; null when nothing c
 class Moment(fields.String):
     """An ISO 8601 date or date-time; one without an offset is read as UTC (a date is its midnight UTC)."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:  # type: ignore[override]  # a parsed value
         raw = super()._deserialize(value, attr, data, **kwargs)
         try:
             parsed = datetime.fromisoformat(raw)
