@@ -1,13 +1,15 @@
 """`tend clock`: find what is due in the database and ring the workers for it. Safe with any number of replicas.
 
-The clock only decides: it prepares occurrences, closes ended windows and
-rings for due SMS, stale claims, forgotten feeds and due digests. Anything
-slow or remote (a Twilio look-up, a feed render, a digest) is an actor it
-rings, so nothing behind a slow render or a hanging Twilio waits. Each step
-claims its rows with `FOR UPDATE SKIP LOCKED` and changes them in the same
-transaction, so concurrent clocks split the work instead of doubling it, and a
-missed or repeated tick is harmless. Every query walks an index on "when is
-this next due", and every step is bounded per tick.
+The clock only decides: it follows a new tz database, prepares occurrences,
+closes ended windows and rings for due SMS, stale claims, forgotten feeds and
+due digests. Anything slow or remote (a Twilio look-up, a feed render, a
+digest) is an actor it rings, so nothing behind a slow render or a hanging
+Twilio waits. Each step claims its rows with `FOR UPDATE SKIP LOCKED` and
+changes them in the same transaction, so concurrent clocks split the work
+instead of doubling it, and a missed or repeated tick is harmless. Every query
+walks an index on "when is this next due", and every step is bounded per tick,
+but one: following a new tz database (a few times a year) re-plans every open
+occurrence in one transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import cast
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from service.domain import delivery_reports, digests, dispatch, feed_changes, occurrences, unit_of_work
+from service.core import zones
+from service.domain import delivery_reports, digests, dispatch, feed_changes, occurrences, unit_of_work, zone_updates
 from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState, Subject
 from service.domain.runtime import RING_CHUNK, Runtime
 
@@ -41,6 +44,7 @@ RING_AGAIN_AFTER_TICKS = 2  # a doorbell lost with nothing waiting in the queue 
 
 @dataclass
 class TickReport:
+    replanned: int = 0
     materialized: int = 0
     rung: int = 0
     closed: int = 0
@@ -55,6 +59,7 @@ def tick(runtime: Runtime, now: datetime | None = None, batch: int = 500) -> Tic
     now = now or runtime.now()
     claim_timeout = timedelta(seconds=runtime.config.claim_timeout)
     report = TickReport()
+    report.replanned = follow_tz_database(runtime, now)
     report.materialized = materialize(runtime, now, batch)
     report.closed = close_ended(runtime, now, batch * 4)
     report.reconciling = ring_stale_claims(runtime, now, claim_timeout, batch)
@@ -86,6 +91,19 @@ def run_forever(runtime: Runtime, stop: threading.Event) -> None:
         except Exception:  # a failed tick is retried by the next one; the database stays the truth
             log.exception("clock tick failed")
         stop.wait(interval)
+
+
+def follow_tz_database(runtime: Runtime, now: datetime) -> int:
+    """When the tz database in use is not the one the clock last planned with: re-plan stored occurrences
+    from their local wall time and ring every feed (service/domain/zone_updates.py). Returns occurrences moved."""
+    version = zones.current().version
+    moved = unit_of_work.run(
+        runtime.db,
+        runtime.doorbell,
+        lambda session: zone_updates.follow(session, version, now),
+        what="following the tz database",
+    )
+    return moved or 0
 
 
 def materialize(runtime: Runtime, now: datetime, limit: int) -> int:

@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
+
+from service.core import zones
 
 _MAX_RULE_LENGTH = 500
 _MAX_INTERVAL = 366
@@ -77,10 +79,12 @@ class Schedule:
 
 
 def parse_timezone(name: str) -> ZoneInfo:
-    """The IANA zone called `name`, checked against the zone list so paths and junk never reach the disk."""
-    if name not in _known_timezones():
+    """The IANA zone called `name` in the tz database in use (service.core.zones), checked against
+    its zone list so paths and junk never reach the disk."""
+    database = zones.current()
+    if name not in database.names or name in _NOT_PLACES:
         raise ScheduleError(f"unknown time zone {name!r}; use an IANA name such as Europe/London", field="timezone")
-    return ZoneInfo(name)
+    return database.zone(name)
 
 
 def local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
@@ -149,11 +153,6 @@ class _Recurrence:
     # UNTIL is applied here rather than by dateutil, which wants it naive when DTSTART is:
     # a naive wall time for a local UNTIL, an aware UTC instant for a "Z" one.
     until: datetime | None
-
-
-@lru_cache(maxsize=1)
-def _known_timezones() -> frozenset[str]:
-    return frozenset(available_timezones() - _NOT_PLACES)
 
 
 @lru_cache(maxsize=1024)

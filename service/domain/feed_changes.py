@@ -42,6 +42,19 @@ def mark_dirty(session: Session, *, circle_id: int, now: datetime) -> list[int]:
     return ids
 
 
+def mark_all_dirty(session: Session, now: datetime) -> list[int]:
+    """Every feed needs a new render (the tz database changed: service/domain/zone_updates.py); returns their ids."""
+    ids = list(session.scalars(select(Feed.id).order_by(Feed.id).with_for_update()))
+    if ids:
+        session.execute(
+            update(Feed)
+            .values(dirty_since=func.coalesce(Feed.dirty_since, now))
+            .execution_options(synchronize_session=False)
+        )
+        ring_feeds(session, ids)
+    return ids
+
+
 def feeds_showing(circle_id: Any) -> CompoundSelect:
     """The ids of the feeds that show anything of a circle: its circle feeds and its members' own feeds.
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from calendars.feed import FeedEvent, PastOutcome, build_feed
 from calendars.outcomes import past_outcome
+from service.core import zones
 from service.core.schedule import Schedule, occurrence_local, occurrences_between
 from service.domain.models import (
     Circle,
@@ -34,8 +35,8 @@ from service.domain.models import (
     subject_key,
 )
 
-RECENT = timedelta(days=60)  # past outcomes shown; also how far back the VTIMEZONEs reach
-AHEAD = timedelta(days=400)  # how far ahead the VTIMEZONEs and paused dates reach
+RECENT = timedelta(days=60)  # past outcomes shown; also where the VTIMEZONEs begin
+AHEAD = timedelta(days=400)  # how far ahead paused dates reach
 PROMISE_MINUTES = 15  # a promise is a moment; calendars need some length to show it
 
 
@@ -58,7 +59,7 @@ def refresh(session: Session, feed_id: int, *, now: datetime, secret: str, wait:
 
 def render(session: Session, feed: Feed, *, now: datetime, secret: str) -> bytes:
     name, events = contents(session, feed, now=now, secret=secret)
-    return build_feed(name, events, window_start=now - RECENT, window_end=now + AHEAD)
+    return build_feed(name, events, window_start=now - RECENT, zones=zones.current())
 
 
 def contents(session: Session, feed: Feed, *, now: datetime, secret: str) -> tuple[str, list[FeedEvent]]:

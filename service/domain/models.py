@@ -482,6 +482,21 @@ class Feed(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class TzDatabaseSeen(Base):
+    """The tz database version the clock last planned with: one row (issue 14).
+
+    When the installed version differs, the clock re-plans stored future
+    occurrences from their local wall time and re-renders every feed.
+    """
+
+    __tablename__ = "tz_database_seen"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(80))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Digest(Base):
     __tablename__ = "digests"
     __table_args__ = (UniqueConstraint("person_id", "week_start", name="uq_digests_person_week"),)
