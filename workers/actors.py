@@ -62,7 +62,13 @@ def declare(broker: dramatiq.Broker) -> Actors:
     """The actors, declared once on `broker`. Queues keep slow work (renders, Twilio look-ups) beside, not before, sends."""
     return Actors(
         send_sms=dramatiq.actor(
-            broker=broker, queue_name="sms", max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=300_000
+            broker=broker,
+            queue_name="sms",
+            max_retries=5,
+            min_backoff=1_000,
+            max_backoff=60_000,
+            # a batch at a slow sender's pace (TEND_SMS_MPS) may take long; its lease shows it is alive
+            time_limit=6 * 3600_000,
         )(send_sms),
         reconcile_sms=dramatiq.actor(
             broker=broker,

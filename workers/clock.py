@@ -27,7 +27,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from service.core import zones
-from service.domain import delivery_reports, digests, feed_changes, occurrences, unit_of_work, zone_updates
+from service.domain import delivery_reports, digests, dispatch, feed_changes, occurrences, unit_of_work, zone_updates
 from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState, Subject
 from service.domain.runtime import RING_CHUNK, Runtime
 
@@ -39,6 +39,7 @@ RITUAL_PRELOAD = (
     selectinload(Ritual.circle).selectinload(Circle.memberships),
 )
 TICK_BUDGET_SECONDS = 10.0  # a step stops looping after this; the next tick goes on
+RING_AGAIN_AFTER_TICKS = 2  # a doorbell lost with nothing waiting in the queue is rung again by the third tick
 
 
 @dataclass
@@ -48,6 +49,7 @@ class TickReport:
     rung: int = 0
     closed: int = 0
     reconciling: int = 0
+    started_early: int = 0
     reports: int = 0
     feeds: int = 0
     digests: int = 0
@@ -63,7 +65,9 @@ def tick(runtime: Runtime, now: datetime | None = None, batch: int = 500) -> Tic
     report.closed = close_ended(runtime, now, batch * 4)
     report.reconciling = ring_stale_claims(runtime, now, claim_timeout, batch)
     report.reports = apply_held_reports(runtime, now, batch)
-    report.rung = ring_due(runtime, now, batch * 10, claim_timeout)
+    report.started_early = start_crowded_minutes(runtime, now)
+    ring_timeout = timedelta(seconds=RING_AGAIN_AFTER_TICKS * runtime.config.clock_interval)
+    report.rung = ring_due(runtime, now, batch * 10, ring_timeout, claim_timeout)
     report.feeds = ring_forgotten_feeds(runtime, now, batch)
     report.digests = ring_due_digests(runtime, now, batch)
     report.caught_up = materialize(runtime, now, batch // 10, behind=True)  # after due reminders went out
@@ -167,12 +171,34 @@ def apply_held_reports(runtime: Runtime, now: datetime, batch: int) -> int:
         return delivery_reports.apply_held(session, now, batch)
 
 
-def ring_due(runtime: Runtime, now: datetime, limit: int, rering_after: timedelta) -> int:
+def start_crowded_minutes(runtime: Runtime, now: datetime) -> int:
+    """Start early the reminders a slow sender could not send on time (service/domain/dispatch.py)."""
+    config = runtime.config
+    with runtime.db.session() as session:
+        return dispatch.start_early(
+            session,
+            now,
+            mps=config.sms_mps,
+            lead=timedelta(seconds=config.dispatch_lead),
+            margin=timedelta(seconds=2 * config.clock_interval + 5),
+        )
+
+
+def ring_due(
+    runtime: Runtime, now: datetime, limit: int, ring_timeout: timedelta, backlog_timeout: timedelta | None = None
+) -> int:
     """Enqueue due SMS that no worker has taken: the doorbell re-derived from the outbox.
 
-    A row rung more than `rering_after` ago and still queued lost its message
-    (flushed Redis, dead worker): it is rung again.
+    A row rung more than `ring_timeout` ago (a few ticks) and still queued lost
+    its message (flushed Redis, a dead worker's prefetch) when no SMS doorbell
+    waits in the broker: it is rung again. While doorbells do wait (a backlog
+    the workers are still working through), only rows rung more than
+    `backlog_timeout` ago are, so a long backlog is not rung over and over.
     """
+    waiting = runtime.doorbell.sms_waiting()
+    if waiting and backlog_timeout is not None:
+        ring_timeout = max(ring_timeout, backlog_timeout)
+    rering_after = ring_timeout
     rung = 0
     deadline = time.monotonic() + TICK_BUDGET_SECONDS
     while True:
