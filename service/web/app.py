@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from service.domain.errors import DomainError
 from service.domain.runtime import Runtime
-from service.web import rate_limits
+from service.web import pages, rate_limits
 from service.web.api import (
     checkins,
     circles,
@@ -75,10 +75,11 @@ def create_app(runtime: Runtime) -> APIFlask:
         digests.bp,
     ):
         app.register_blueprint(blueprint)
+    pages.install(app, runtime)
     rate_limits.install(app, runtime.config)
     # calendar polls skip Flask's per-request machinery (middleware in front of wsgi_app, as Flask documents)
     app.wsgi_app = feeds.FeedPolls(app, app.wsgi_app)  # type: ignore[method-assign]
-    app.wsgi_app = SecurityHeaders(app.wsgi_app, digests.style_hashes())  # type: ignore[method-assign]  # outermost: every answer
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]  # outermost: every answer
     return app
 
 

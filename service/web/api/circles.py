@@ -6,10 +6,10 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from service.domain import accounts
+from service.domain import accounts, agenda
 from service.domain.models import Circle, Membership, MembershipStatus
 from service.web.api.context import auth, commit, me, now, session
-from service.web.api.schemas import CircleIn, CircleOut, InvitationsOut, MemberIn, NewMemberOut
+from service.web.api.schemas import CircleIn, CircleOut, CirclesOut, InvitationsOut, MemberIn, NewMemberOut
 
 bp = APIBlueprint("circles", __name__, url_prefix="/api/v1", tag="Circles")
 
@@ -39,6 +39,14 @@ def create_circle(body: dict[str, Any]) -> dict[str, Any]:
     circle = accounts.create_circle(session(), owner=me(), name=body["name"], now=now())
     commit()
     return circle_json(circle)
+
+
+@bp.get("/circles")
+@bp.auth_required(auth)
+@bp.output(CirclesOut)
+def list_circles() -> dict[str, Any]:
+    """The circles you joined."""
+    return {"items": [circle_json(circle) for circle in agenda.circles_of(session(), me().id)]}
 
 
 @bp.get("/circles/<int:circle_id>")

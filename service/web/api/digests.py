@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from typing import Any
 
 from apiflask import APIBlueprint, Schema, fields
 from apiflask.validators import OneOf
-from flask import render_template_string
+from flask import render_template
 from markupsafe import Markup
 
-from service.core.digest_text import CELL_COLORS, CELL_LABELS, change_points, heatmap_svg, percent
+from service.core.digest_text import change_points, heatmap_svg, percent
 from service.domain import digests
 from service.domain.models import Digest
 from service.web.api.context import auth, me, now, runtime, session
@@ -53,41 +51,6 @@ class DigestOut(Schema):
     reliability_change = fields.Float(required=True, allow_none=True, metadata={"description": "since last week"})
 
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>Tend: your week from {{ week_start }}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 32rem; padding: 1rem; color: #222; }
-h1 { font-size: 1.4rem; } ul { padding-left: 1.2rem; } li { margin: .3rem 0; }
-.legend svg { vertical-align: middle; }
-.legend { font-size: .85rem; color: #555; }
-</style>
-</head>
-<body>
-<h1>Your week from {{ week_start }}</h1>
-<ul>
-{% for subject in subjects %}<li>{{ subject.title }}: {{ subject.kept }}/{{ subject.expected }} kept</li>
-{% else %}<li>Nothing was scheduled this week.</li>{% endfor %}
-</ul>
-{% if best_streak %}<p>Best streak: {{ best_streak.current_streak }} ({{ best_streak.title }})</p>{% endif %}
-{% if reliability %}<p>Reliability: {{ reliability }}{% if change %} ({{ change }} points since last week){% endif %}</p>{% endif %}
-{{ heatmap }}
-<p class="legend">{% for state, color in legend %}<svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" rx="2" fill="{{ color }}"/></svg> {{ state }} {% endfor %}</p>
-</body>
-</html>
-"""
-
-
-def style_hashes() -> list[str]:
-    """CSP hashes of the page's inline <style> (service/web/security.py allows exactly that one)."""
-    style = PAGE.split("<style>", 1)[1].split("</style>", 1)[0]
-    return ["sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()]
-
-
 @bp.get("/api/v1/digests/latest")
 @bp.auth_required(auth)
 @bp.output(DigestOut)
@@ -108,15 +71,14 @@ def page(token: str) -> str:
     if digest is None:
         raise not_found("Digest")
     payload = digest.payload
-    return render_template_string(
-        PAGE,
+    return render_template(
+        "digest.html",
         week_start=payload["week_start"],
         subjects=payload["subjects"],
         best_streak=payload["best_streak"],
         reliability=percent(payload["reliability"]),
         change=change_points(payload["reliability_change"]),
         heatmap=Markup(heatmap_svg(payload)),  # built with every title escaped
-        legend=[(CELL_LABELS[state], color) for state, color in CELL_COLORS.items()],
     )
 
 

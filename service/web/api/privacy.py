@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from apiflask import APIBlueprint
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from service.domain import accounts
 from service.domain.models import (
@@ -17,6 +19,7 @@ from service.domain.models import (
     Occurrence,
     OccurrenceOutcome,
     OutboundSms,
+    Person,
     Promise,
     Ritual,
 )
@@ -40,7 +43,11 @@ def instant(value) -> str | None:
 def export() -> dict[str, Any]:
     """Everything Tend keeps about you: profile, circles you joined (with their rituals and promises),
     outcomes, check-ins, feeds and SMS. Circles you were only invited to are not yours to see."""
-    person, at, db = me(), now(), session()
+    return export_of(me(), now(), session())
+
+
+def export_of(person: Person, at: datetime, db: Session) -> dict[str, Any]:
+    """The export document (also downloaded from the settings page)."""
     circle_ids = [m.circle_id for m in person.memberships if m.status == MembershipStatus.ACTIVE]
     circles = db.scalars(select(Circle).where(Circle.id.in_(circle_ids)).order_by(Circle.id)).all()
     rituals = db.scalars(select(Ritual).where(Ritual.circle_id.in_(circle_ids)).order_by(Ritual.id)).all()

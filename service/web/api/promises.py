@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from apiflask import APIBlueprint
+from marshmallow import ValidationError
 
-from service.domain import accounts, subjects
+from service.domain import accounts, agenda, editing, subjects
 from service.domain.models import Promise
 from service.web.api.context import auth, commit, me, now, session
-from service.web.api.schemas import PromiseIn, PromiseOut
+from service.web.api.schemas import PromiseIn, PromiseOut, PromisePatch, PromisesOut, check_rrule
+from service.web.errors import ApiError
 
 bp = APIBlueprint("promises", __name__, url_prefix="/api/v1", tag="Promises")
 
@@ -31,34 +33,40 @@ def promise_json(promise: Promise, at: datetime) -> dict[str, Any]:
     }
 
 
+def promise_fields(body: dict[str, Any]) -> editing.PromiseFields:
+    return editing.PromiseFields(
+        to=body["to"],
+        title=body["title"],
+        due=body["due"],
+        timezone=body["timezone"],
+        rrule=body.get("rrule"),
+        remind_before_minutes=body["remind_before_minutes"],
+        grace_minutes=body.get("grace_minutes", 60),
+    )
+
+
 @bp.post("/promises")
 @bp.auth_required(auth)
 @bp.input(PromiseIn, arg_name="body")
 @bp.output(PromiseOut, status_code=201)
 def create_promise(body: dict[str, Any]) -> dict[str, Any]:
-    """Promise something to another member of a circle you share."""
+    """Promise something to another member of a circle you share; it may be kept early (that counts as on time)."""
     at = now()
     keeper = me()
     circle = accounts.circle_for(session(), keeper, body["circle_id"])
-    subjects.check_recipient(circle, keeper.id, body["to"])
-    subjects.check_start(body["due"], body["timezone"], at, "due")
-    promise = Promise(
-        circle_id=circle.id,
-        keeper_id=keeper.id,
-        recipient_id=body["to"],
-        title=body["title"],
-        due_local=body["due"],
-        timezone=body["timezone"],
-        rrule=body.get("rrule"),
-        remind_before_minutes=body["remind_before_minutes"],
-        grace_minutes=body.get("grace_minutes", 60),
-        sequence=0,
-        created_at=at,
-        updated_at=at,
-    )
-    subjects.add(session(), promise, at)
+    saved = editing.create_promise(session(), keeper, circle, promise_fields(body), at)
     commit()
-    return promise_json(promise, at)
+    return promise_json(saved.subject, at)
+
+
+@bp.get("/promises")
+@bp.auth_required(auth)
+@bp.output(PromisesOut)
+def list_promises() -> dict[str, Any]:
+    """The promises you keep and those made to you, in circles you joined."""
+    at = now()
+    keeps, owed = agenda.promises_of(session(), me().id)
+    return {"items": [promise_json(promise, at) for promise in sorted([*keeps, *owed], key=lambda p: p.id)]}
 
 
 @bp.get("/promises/<int:promise_id>")
@@ -66,3 +74,45 @@ def create_promise(body: dict[str, Any]) -> dict[str, Any]:
 @bp.output(PromiseOut)
 def get_promise(promise_id: int) -> dict[str, Any]:
     return promise_json(subjects.promise_for(session(), me().id, promise_id), now())
+
+
+@bp.patch("/promises/<int:promise_id>")
+@bp.auth_required(auth)
+@bp.input(PromisePatch, arg_name="body")
+@bp.output(PromiseOut)
+@bp.doc(responses={403: "Only the promise's keeper may change it"})
+def patch_promise(promise_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Change your promise; its future occurrences follow, past ones keep their outcomes."""
+    at = now()
+    promise = subjects.promise_for(session(), me().id, promise_id)
+    editing.keeper_only(me(), promise)
+    merged = {
+        "to": promise.recipient_id,
+        "title": promise.title,
+        "due": promise.due_local,
+        "timezone": promise.timezone,
+        "rrule": promise.rrule,
+        "remind_before_minutes": promise.remind_before_minutes,
+        "grace_minutes": promise.grace_minutes,
+    } | body
+    if body.keys() & {"rrule", "due", "timezone"}:
+        try:
+            check_rrule(merged, "due")
+        except ValidationError as exc:
+            raise ApiError(422, "invalid", str(exc.messages[0]), exc.field_name) from None
+    saved = editing.update_promise(session(), promise, promise_fields(merged), at)
+    commit()
+    return promise_json(saved.subject, at)
+
+
+@bp.delete("/promises/<int:promise_id>")
+@bp.auth_required(auth)
+@bp.output({}, status_code=204)
+@bp.doc(responses={403: "Only the promise's keeper may cancel it"})
+def delete_promise(promise_id: int) -> str:
+    """Cancel your promise: it goes from the feeds; its history goes with it."""
+    promise = subjects.promise_for(session(), me().id, promise_id)
+    editing.keeper_only(me(), promise)
+    editing.delete_subject(session(), promise, now())
+    commit()
+    return ""

@@ -9,7 +9,7 @@ from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import RAISE, ValidationError, validates_schema
 
-from service.core.schedule import Schedule, ScheduleError, is_occurrence, local_to_utc, parse_timezone, validate_rrule
+from service.core.schedule import ScheduleError, validate_rrule
 from service.core.streaks import OUTCOMES
 from service.web.api.fields import ClockTime, LocalDateTime, Name, Phone, TimeZoneName, Title, UTCInstant
 
@@ -204,7 +204,7 @@ class PromiseOut(Schema):
 
 
 def check_rrule(data: dict[str, Any], start_field: str) -> None:
-    """Normalize `rrule` in place, or report why it cannot be used with that start."""
+    """Normalize `rrule` in place, or report why it cannot be used from that start."""
     if data.get("rrule") is None or start_field not in data:
         return
     zone = data.get("timezone", "UTC")
@@ -212,10 +212,7 @@ def check_rrule(data: dict[str, Any], start_field: str) -> None:
         data["rrule"] = validate_rrule(data["rrule"], data[start_field], zone)
     except ScheduleError as exc:
         raise ValidationError(str(exc), field_name="rrule") from None
-    schedule = Schedule(data[start_field], zone, data["rrule"])
-    if not is_occurrence(schedule, local_to_utc(data[start_field], parse_timezone(zone))):
-        # RFC 5545 counts DTSTART as the first instance even off the rule; calendars would then disagree with Tend
-        raise ValidationError(f"'{start_field}' must itself be an occurrence of the rule.", field_name=start_field)
+    # A start off the rule is moved to the rule's first occurrence by the domain (SPEC §8; service.domain.editing).
 
 
 # Streaks and occurrences (SPEC §5, §8)
@@ -331,3 +328,41 @@ class CheckinOut(Schema):
     outcome = fields.String(required=True, validate=OneOf(("done", "on_time", "late", "skipped")))
     source = fields.String(required=True, validate=OneOf(("sms", "api")))
     received_at = UTCInstant(required=True)
+
+
+# Lists and promise edits (SPEC §8)
+
+
+class PromisePatch(StrictSchema):
+    to = fields.Integer(strict=True, validate=Range(1, 2**63 - 1))
+    title = Title()
+    due = LocalDateTime()
+    timezone = TimeZoneName()
+    rrule = fields.String(allow_none=True, validate=Length(1, 500))
+    remind_before_minutes = _minutes(required=False, high=REMIND_MAX_MINUTES)
+    grace_minutes = _minutes(required=False)
+
+
+# Items nest subclasses: APIFlask would register an output schema met nested a second time (see NewMemberOut).
+class CircleItem(CircleOut):
+    pass
+
+
+class RitualItem(RitualOut):
+    pass
+
+
+class PromiseItem(PromiseOut):
+    pass
+
+
+class CirclesOut(Schema):
+    items = fields.List(fields.Nested(CircleItem), required=True)
+
+
+class RitualsOut(Schema):
+    items = fields.List(fields.Nested(RitualItem), required=True)
+
+
+class PromisesOut(Schema):
+    items = fields.List(fields.Nested(PromiseItem), required=True)

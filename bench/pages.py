@@ -1,0 +1,243 @@
+"""/today for a signed-in person with 10 rituals and 2 promises, against a bare Flask view rendering a Jinja template
+of the same size, both through gunicorn with the same settings in the same run.
+
+    python -m bench.pages
+
+Issue 11's goal: /today at ≥ 0.5× the requests/s of the bare view; and its
+p99 latency when paced at half its own measured rate. The bare view renders
+the very HTML /today answered (as a Jinja template with one variable), so the
+difference is what Tend does per page: the cookie session and its device
+session row, the person's rituals, promises and occurrences (6 SQL
+statements), the schedule arithmetic, the CSRF tokens of its buttons, and the
+security headers. Results go to bench/results/pages.json.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+
+from flask import Flask, render_template_string
+from sqlalchemy import select
+
+from bench.feeds import free_port, wait_until
+from bench.harness import Children, percentile, save, temporary_database
+from service.domain import accounts, editing
+from service.domain.db import Database
+from service.domain.models import Membership, MembershipStatus, Person, PersonStatus
+
+SECRET = "bench-secret-key-0123456789"
+ZONE = "America/New_York"
+RITUALS, PROMISES = 10, 2
+GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"]
+CONCURRENCY = 8
+WARM_UP = 200
+REQUESTS = 1600
+ROUNDS = 3
+PACED_SECONDS = 20
+PACED_CONNECTIONS = 16
+GOAL_RATIO = 0.5
+REPO = Path(__file__).resolve().parent.parent
+
+
+def bare_app() -> Flask:
+    """The baseline: a Flask view rendering a Jinja template as large as /today's page (its file: TEND_BENCH_PAGE)."""
+    app = Flask("bare")
+    template = Path(os.environ["TEND_BENCH_PAGE"]).read_text()
+
+    @app.get("/page")
+    def bare_page() -> str:
+        return render_template_string(template, name="Alice")
+
+    return app
+
+
+def seed(db: Database, now: datetime) -> str:
+    """Alice and Bob in one circle; 10 daily rituals and 2 promises; returns a device session token of Alice's."""
+    today = now.astimezone(__import__("zoneinfo").ZoneInfo(ZONE)).date()
+    with db.session() as s:
+        alice = Person(
+            name="Alice", phone="+14155550101", timezone=ZONE, sms_status=PersonStatus.ACTIVE, created_at=now
+        )
+        bob = Person(name="Bob", phone="+14155550102", timezone=ZONE, sms_status=PersonStatus.ACTIVE, created_at=now)
+        s.add_all([alice, bob])
+        s.flush()
+        circle = accounts.create_circle(s, owner=alice, name="Alice & Bob", now=now)
+        s.add(
+            Membership(
+                circle_id=circle.id, person_id=bob.id, status=MembershipStatus.ACTIVE, joined_order=2, created_at=now
+            )
+        )
+        s.flush()
+        s.refresh(circle)
+        for n in range(RITUALS):
+            start = datetime.combine(today - timedelta(days=7), clock_time(7 + n, 30))
+            fields = editing.RitualFields(f"Ritual number {n + 1}", start, ZONE, "FREQ=DAILY", 30, 15)
+            editing.create_ritual(s, circle, fields, now)
+        for n in range(PROMISES):
+            due = datetime.combine(today + timedelta(days=n), clock_time(18, 0))
+            keeper, to = (alice, bob) if n == 0 else (bob, alice)
+            editing.create_promise(
+                s, keeper, circle, editing.PromiseFields(to.id, f"Promise {n + 1}", due, ZONE, None, 30), now
+            )
+        token = accounts.open_session(s, alice, now)
+        s.commit()
+    return token
+
+
+def session_cookie(token: str) -> str:
+    """The cookie a browser holds after signing in: Flask's signed session with the device token."""
+    app = Flask("sign")
+    app.secret_key = SECRET
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    return "tend_session=" + serializer.dumps({"device": token, "_permanent": True})
+
+
+def get(connection: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> bytes:
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    body = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"{path} answered {response.status}: {body[:200]!r}")
+    return body
+
+
+def closed_loop(port: int, path: str, headers: dict[str, str], requests: int) -> float:
+    per_client = requests // CONCURRENCY
+    errors: list[BaseException] = []
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            for _ in range(per_client):
+                get(connection, path, headers)
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=client) for _ in range(CONCURRENCY)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(errors[0])
+    return per_client * CONCURRENCY / (time.perf_counter() - started)
+
+
+def paced(port: int, path: str, headers: dict[str, str], rate: float) -> dict:
+    """GETs at `rate` per second whatever the answers do; each latency runs from its due instant."""
+    total = round(rate * PACED_SECONDS)
+    start = time.perf_counter() + 0.2
+    give_up = start + 2 * PACED_SECONDS
+    latencies: list[float] = []
+    errors: list[BaseException] = []
+
+    def client(k: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for i in range(k, total, PACED_CONNECTIONS):
+            due = start + i / rate
+            time.sleep(max(0.0, due - time.perf_counter()))
+            if time.perf_counter() > give_up:
+                return
+            try:
+                get(connection, path, headers)
+            except Exception as error:
+                errors.append(error)
+                return
+            latencies.append((time.perf_counter() - due) * 1000)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(PACED_CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(errors[0])
+    return {
+        "rate": round(rate),
+        "scheduled": total,
+        "sent": len(latencies),
+        "p50_ms": round(percentile(latencies, 0.5), 1),
+        "p99_ms": round(percentile(latencies, 0.99), 1),
+        "max_ms": round(max(latencies), 1),
+        "kept_up": len(latencies) == total,
+    }
+
+
+def serve(children: Children, app: str, path: str, env: dict[str, str], headers: dict[str, str]) -> int:
+    port = free_port()
+    children.start([sys.executable, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{port}", app], env=env, cwd=REPO)
+
+    def up() -> bool:
+        try:
+            get(http.client.HTTPConnection("127.0.0.1", port, timeout=2), path, headers)
+            return True
+        except (OSError, RuntimeError):
+            return False
+
+    if not wait_until(up, timeout=30):
+        raise RuntimeError(f"{app} did not come up")
+    return port
+
+
+def main() -> int:
+    now = datetime.now(UTC).replace(microsecond=0)
+    with temporary_database() as url, Children() as children, tempfile.TemporaryDirectory() as scratch:
+        db = Database(url)
+        token = seed(db, now)
+        with db.session() as s:
+            assert s.scalar(select(Person.id).where(Person.name == "Alice")) is not None
+        db.dispose()
+        env = os.environ | {"DATABASE_URL": url, "TEND_SECRET_KEY": SECRET, "TEND_PUBLIC_URL": "http://127.0.0.1"}
+        env.pop("REDIS_URL", None)
+        cookie = {"Cookie": session_cookie(token)}
+        tend_port = serve(children, "service.entry.wsgi:create_app()", "/today", env, cookie)
+        page = get(http.client.HTTPConnection("127.0.0.1", tend_port, timeout=10), "/today", cookie).decode()
+        entries = page.count('class="entry')
+        if entries < RITUALS:
+            raise RuntimeError(f"/today shows {entries} occurrences: the benchmark is not measuring the page")
+        template = Path(scratch) / "today.html"
+        template.write_text(page.replace("Hi Alice", "Hi {{ name }}", 1))
+        bare_port = serve(children, "bench.pages:bare_app()", "/page", env | {"TEND_BENCH_PAGE": str(template)}, {})
+        targets = {"bare": (bare_port, "/page", {}), "today": (tend_port, "/today", cookie)}
+        for port, path, headers in targets.values():
+            closed_loop(port, path, headers, WARM_UP)
+        best = dict.fromkeys(targets, 0.0)
+        for _ in range(ROUNDS):
+            for name, (port, path, headers) in targets.items():
+                best[name] = max(best[name], closed_loop(port, path, headers, REQUESTS))
+        half = paced(tend_port, "/today", cookie, best["today"] / 2)
+    ratio = best["today"] / best["bare"]
+    result = {
+        "gunicorn": " ".join(GUNICORN),
+        "client": f"{CONCURRENCY} keep-alive threads, {REQUESTS} requests, best of {ROUNDS} alternating rounds",
+        "page_bytes": len(page.encode()),
+        "occurrences_shown": entries,
+        "bare_rps": round(best["bare"]),
+        "today_rps": round(best["today"]),
+        "ratio": round(ratio, 2),
+        "goal_ratio": GOAL_RATIO,
+        "goal_met": ratio >= GOAL_RATIO,
+        "paced_at_half": half,
+        "cpus": os.cpu_count(),
+    }
+    print(f"{'bare Flask + Jinja (same size)':<34}{best['bare']:>9.0f} req/s")
+    print(
+        f"{'GET /today (10 rituals, 2 promises)':<34}{best['today']:>9.0f} req/s"
+        f"   ratio {ratio:.2f} (goal ≥ {GOAL_RATIO}: {'met' if ratio >= GOAL_RATIO else 'MISSED'})"
+    )
+    print(f"paced at {half['rate']}/s: p50 {half['p50_ms']} ms, p99 {half['p99_ms']} ms, kept up: {half['kept_up']}")
+    print(f"saved {save('pages', result)}")
+    return 0 if ratio >= GOAL_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""What the pages show a person (SPEC §11), read in a bounded number of statements whatever the number of things.
+
+- `today`: this person's occurrences today and tomorrow (local), with their own
+  outcome and whether they can check in now; the promises they are owed.
+- `circle_overview`: a circle's rituals and promises with their next occurrence
+  and this person's current streak.
+- `history`: per ritual and promise, the person's figures, the last 12 weeks
+  of outcomes (heatmap cells) and the counted outcomes behind the strength line.
+
+Stored occurrences carry outcomes; instants the clock has not stored yet are
+computed from the schedule (all pending), as the occurrences API does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from service.core.picker import describe
+from service.core.schedule import local_to_utc, occurrences_between, parse_timezone
+from service.core.streaks import Outcome
+from service.domain import streak_figures, subjects
+from service.domain.models import (
+    Circle,
+    Membership,
+    MembershipStatus,
+    Occurrence,
+    OccurrenceOutcome,
+    Person,
+    Promise,
+    Ritual,
+    RitualParticipant,
+    StreakFigure,
+    Subject,
+    SubjectKind,
+    subject_key,
+)
+
+HEATMAP_WEEKS = 12
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One occurrence on the person's agenda."""
+
+    kind: SubjectKind
+    subject_id: int
+    title: str
+    at: datetime  # UTC
+    local: datetime  # aware, in the person's zone
+    outcome: str | None  # this person's: pending, done, on_time, late, skipped, missed; None when not expected
+    can_check_in: bool
+    circle: str
+    keeper: str | None = None  # for a promise owed to this person: who keeps it
+
+
+@dataclass
+class Day:
+    day: date
+    entries: list[Entry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Agenda:
+    days: list[Day]
+    owed: list[Entry]
+
+
+def takes_part(person_id: int):
+    return or_(
+        Ritual.everyone,
+        exists().where(RitualParticipant.ritual_id == Ritual.id, RitualParticipant.person_id == person_id),
+    )
+
+
+def joined(person_id: int, circle_column):
+    return and_(
+        Membership.circle_id == circle_column,
+        Membership.person_id == person_id,
+        Membership.status == MembershipStatus.ACTIVE,
+    )
+
+
+def rituals_of(session: Session, person_id: int) -> list[Ritual]:
+    """The rituals the person takes part in, in circles they joined, with their pauses and circle loaded."""
+    return list(
+        session.scalars(
+            select(Ritual)
+            .join(Membership, joined(person_id, Ritual.circle_id))
+            .where(takes_part(person_id))
+            .options(selectinload(Ritual.pauses), joinedload(Ritual.circle))
+            .order_by(Ritual.id)
+        )
+    )
+
+
+def promises_of(session: Session, person_id: int) -> tuple[list[Promise], list[Promise]]:
+    """(promises the person keeps, promises owed to them), in circles they joined."""
+    rows = session.scalars(
+        select(Promise)
+        .join(Membership, joined(person_id, Promise.circle_id))
+        .where(or_(Promise.keeper_id == person_id, Promise.recipient_id == person_id))
+        .options(joinedload(Promise.keeper), joinedload(Promise.recipient))
+        .order_by(Promise.id)
+    ).all()
+    return [p for p in rows if p.keeper_id == person_id], [p for p in rows if p.recipient_id == person_id]
+
+
+def day_bounds(person: Person, now: datetime, days: int) -> tuple[date, datetime, datetime]:
+    zone = parse_timezone(person.timezone)
+    today = now.astimezone(zone).date()
+    start = local_to_utc(datetime.combine(today, time()), zone)
+    end = local_to_utc(datetime.combine(today + timedelta(days=days), time()), zone)
+    return today, start, end
+
+
+def _stored(
+    session: Session, person_id: int, subject_list: list[Subject], start: datetime, end: datetime
+) -> dict[tuple[SubjectKind, int, datetime], str | None]:
+    """(kind, id, at) -> this person's outcome (None when not expected) for stored occurrences in [start, end)."""
+    ritual_ids = [s.id for s in subject_list if s.kind == SubjectKind.RITUAL]
+    promise_ids = [s.id for s in subject_list if s.kind == SubjectKind.PROMISE]
+    if not ritual_ids and not promise_ids:
+        return {}
+    rows = session.execute(
+        select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
+        .outerjoin(
+            OccurrenceOutcome,
+            and_(OccurrenceOutcome.occurrence_id == Occurrence.id, OccurrenceOutcome.person_id == person_id),
+        )
+        .where(
+            or_(Occurrence.ritual_id.in_(ritual_ids), Occurrence.promise_id.in_(promise_ids)),
+            Occurrence.at >= start,
+            Occurrence.at < end,
+        )
+    )
+    found: dict[tuple[SubjectKind, int, datetime], str | None] = {}
+    for ritual_id, promise_id, at, outcome in rows:
+        kind, subject_id = subject_key(ritual_id, promise_id)
+        found[(kind, subject_id, at)] = outcome
+    return found
+
+
+def today(session: Session, person: Person, now: datetime) -> Agenda:
+    """Today's and tomorrow's occurrences of what this person keeps, and what is owed to them in that time."""
+    first, start, end = day_bounds(person, now, 2)
+    zone = parse_timezone(person.timezone)
+    rituals = rituals_of(session, person.id)
+    keeps, owed = promises_of(session, person.id)
+    kept_subjects: list[Subject] = [*rituals, *keeps]
+    stored = _stored(session, person.id, [*kept_subjects, *owed], start, end)
+    days = [Day(first), Day(first + timedelta(days=1))]
+    circles = _circle_names(session, [*keeps, *owed])
+    for subject in kept_subjects:
+        circle = subject.circle.name if isinstance(subject, Ritual) else circles.get(subject.circle_id, "")
+        for at in occurrences_between(subject.schedule(), start, end):
+            key = (subject.kind, subject.id, at)
+            outcome = stored[key] if key in stored else Outcome.PENDING
+            local = at.astimezone(zone)
+            opens = at - timedelta(minutes=subject.remind_before_minutes)
+            early_promise = subject.kind == SubjectKind.PROMISE
+            can = outcome == Outcome.PENDING and (opens <= now or early_promise)
+            entry = Entry(subject.kind, subject.id, subject.title, at, local, outcome, can, circle)
+            days[(local.date() - first).days].entries.append(entry)
+    owed_entries = []
+    for promise in owed:
+        for at in occurrences_between(promise.schedule(), start, end):
+            owed_entries.append(
+                Entry(
+                    SubjectKind.PROMISE,
+                    promise.id,
+                    promise.title,
+                    at,
+                    at.astimezone(zone),
+                    None,
+                    False,
+                    circles.get(promise.circle_id, ""),
+                    keeper=promise.keeper.name,
+                )
+            )
+    for day in days:
+        day.entries.sort(key=lambda e: (e.at, e.title))
+    owed_entries.sort(key=lambda e: e.at)
+    return Agenda(days, owed_entries)
+
+
+def _circle_names(session: Session, promises: list[Promise]) -> dict[int, str]:
+    ids = {p.circle_id for p in promises}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Circle.id, Circle.name).where(Circle.id.in_(ids))).tuples().all())
+
+
+@dataclass(frozen=True)
+class Line:
+    """A ritual or promise in a circle's overview."""
+
+    kind: SubjectKind
+    id: int
+    title: str
+    schedule: str
+    next_local: datetime | None
+    streak: int | None  # this person's current streak; None when they do not take part
+    detail: str = ""
+
+
+def circle_overview(session: Session, person: Person, circle: Circle, now: datetime) -> list[Line]:
+    zone = parse_timezone(person.timezone)
+    rituals = session.scalars(
+        select(Ritual)
+        .where(Ritual.circle_id == circle.id)
+        .options(selectinload(Ritual.pauses), selectinload(Ritual.participant_links))
+        .order_by(Ritual.id)
+    ).all()
+    promises = session.scalars(
+        select(Promise)
+        .where(Promise.circle_id == circle.id)
+        .options(selectinload(Promise.keeper), selectinload(Promise.recipient))
+        .order_by(Promise.id)
+    ).all()
+    figures = {
+        (f.subject_kind, f.subject_id): f.current_streak
+        for f in session.scalars(select(StreakFigure).where(StreakFigure.person_id == person.id))
+    }
+    lines: list[Line] = []
+    for ritual in rituals:
+        upcoming = subjects.upcoming(ritual, now)
+        mine = person.id in ritual.participant_ids()
+        lines.append(
+            Line(
+                SubjectKind.RITUAL,
+                ritual.id,
+                ritual.title,
+                describe(ritual.rrule, ritual.start_local.date()),
+                upcoming.astimezone(zone) if upcoming else None,
+                figures.get((SubjectKind.RITUAL, ritual.id), 0) if mine else None,
+            )
+        )
+    for promise in promises:
+        upcoming = subjects.upcoming(promise, now)
+        lines.append(
+            Line(
+                SubjectKind.PROMISE,
+                promise.id,
+                promise.title,
+                describe(promise.rrule, promise.due_local.date()),
+                upcoming.astimezone(zone) if upcoming else None,
+                figures.get((SubjectKind.PROMISE, promise.id), 0) if promise.keeper_id == person.id else None,
+                detail=f"{promise.keeper.name} to {promise.recipient.name}",
+            )
+        )
+    return lines
+
+
+CELL_OF = {
+    Outcome.DONE: "kept",
+    Outcome.ON_TIME: "kept",
+    Outcome.LATE: "kept",
+    Outcome.MISSED: "missed",
+    Outcome.SKIPPED: "skipped",
+    Outcome.PENDING: "pending",
+}
+# When two occurrences share a day, the cell shows the one that says most.
+_CELL_RANK = {"missed": 4, "pending": 3, "kept": 2, "skipped": 1, None: 0}
+
+
+@dataclass(frozen=True)
+class SubjectHistory:
+    figures: streak_figures.SubjectFigures
+    first_day: date  # a Monday
+    cells: list[str | None]  # one per day from first_day to today
+    counted: list[str]  # counted outcomes in the window, in time order (for the strength line)
+
+
+@dataclass(frozen=True)
+class History:
+    reliability_30d: float | None
+    subjects: list[SubjectHistory]
+
+
+def history(session: Session, person: Person, now: datetime) -> History:
+    """The person's figures per subject with 12 weeks of outcomes, in four statements whatever the count."""
+    figures = streak_figures.person_figures(session, person.id, now)
+    zone = parse_timezone(person.timezone)
+    today_local = now.astimezone(zone).date()
+    first_day = today_local - timedelta(days=today_local.weekday() + 7 * (HEATMAP_WEEKS - 1))
+    since = local_to_utc(datetime.combine(first_day, time()), zone)
+    ritual_ids = [s.id for s in figures.subjects if s.kind == SubjectKind.RITUAL]
+    promise_ids = [s.id for s in figures.subjects if s.kind == SubjectKind.PROMISE]
+    by_subject: dict[tuple[SubjectKind, int], list[tuple[datetime, str]]] = defaultdict(list)
+    if figures.subjects:
+        rows = session.execute(
+            select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
+            .join(
+                OccurrenceOutcome,
+                and_(OccurrenceOutcome.occurrence_id == Occurrence.id, OccurrenceOutcome.person_id == person.id),
+            )
+            .where(
+                or_(Occurrence.ritual_id.in_(ritual_ids), Occurrence.promise_id.in_(promise_ids)),
+                Occurrence.at >= since,
+                Occurrence.at <= now,
+            )
+            .order_by(Occurrence.at)
+        )
+        for ritual_id, promise_id, at, outcome in rows:
+            by_subject[subject_key(ritual_id, promise_id)].append((at, outcome))
+    days = (today_local - first_day).days + 1
+    result = []
+    for subject in figures.subjects:
+        cells: list[str | None] = [None] * days
+        counted = []
+        for at, outcome in by_subject.get((subject.kind, subject.id), []):
+            index = (at.astimezone(zone).date() - first_day).days
+            cell = CELL_OF.get(Outcome(outcome))
+            if 0 <= index < days and _CELL_RANK[cell] > _CELL_RANK[cells[index]]:
+                cells[index] = cell
+            if outcome != Outcome.PENDING and (
+                subject.state.last_counted_at is None or at <= subject.state.last_counted_at
+            ):
+                counted.append(outcome)
+        result.append(SubjectHistory(subject, first_day, cells, counted))
+    return History(figures.reliability_30d, result)
+
+
+def circles_of(session: Session, person_id: int) -> list[Circle]:
+    """The circles the person joined, members loaded."""
+    return list(
+        session.scalars(
+            select(Circle)
+            .join(Membership, joined(person_id, Circle.id))
+            .options(selectinload(Circle.memberships).selectinload(Membership.person))
+            .order_by(Circle.id)
+        )
+    )
+
+
+def circle_rituals(session: Session, person_id: int) -> list[Ritual]:
+    """Every ritual of the circles the person joined (taking part or not)."""
+    return list(
+        session.scalars(
+            select(Ritual)
+            .join(Membership, joined(person_id, Ritual.circle_id))
+            .options(
+                selectinload(Ritual.pauses),
+                selectinload(Ritual.participant_links),
+                selectinload(Ritual.circle).selectinload(Circle.memberships),
+            )
+            .order_by(Ritual.id)
+        )
+    )
+
+
+def circle_names(session: Session, person_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the circles the person joined, in one statement."""
+    rows = session.execute(
+        select(Circle.id, Circle.name).join(Membership, joined(person_id, Circle.id)).order_by(Circle.id)
+    )
+    return [(circle_id, name) for circle_id, name in rows]

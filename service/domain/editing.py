@@ -1,0 +1,210 @@
+"""Making, changing and removing rituals and promises, and a person's own settings: one set of rules for the API and the pages.
+
+Every change marks the circle's feeds dirty, and an edit drops the future
+occurrences nobody checked in to (the clock re-derives them). A start that is
+not itself an occurrence of its rule moves forward to the rule's first
+occurrence (SPEC §8); `Saved.moved` tells the caller so it can say it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Generic, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from service.core.picker import Placed, place_start
+from service.core.schedule import ScheduleError
+from service.domain import feed_changes, subjects
+from service.domain.errors import Forbidden, Invalid
+from service.domain.models import Circle, Membership, Person, Promise, Ritual
+
+
+@dataclass(frozen=True)
+class RitualFields:
+    title: str
+    starts: datetime  # local wall time
+    timezone: str
+    rrule: str | None
+    duration_minutes: int
+    remind_before_minutes: int
+    grace_minutes: int | None = None
+    participants: list[int] | None = None  # None: every member
+
+
+@dataclass(frozen=True)
+class PromiseFields:
+    to: int
+    title: str
+    due: datetime  # local wall time
+    timezone: str
+    rrule: str | None
+    remind_before_minutes: int
+    grace_minutes: int = 60
+
+
+S = TypeVar("S", Ritual, Promise)
+
+
+@dataclass(frozen=True)
+class Saved(Generic[S]):
+    """What was saved, and whether its start was moved onto the rule (the asked-for start is in `asked`)."""
+
+    subject: S
+    moved: bool
+    asked: datetime
+
+
+def placed(start: datetime, timezone: str, rule: str | None, start_field: str, now: datetime) -> Placed:
+    """The start on its rule, refusing (naming the field) a bad rule or zone, or a start over a year ago."""
+    try:
+        where = place_start(start, timezone, rule)
+    except ScheduleError as error:
+        raise Invalid(error.message, start_field if error.field == "starts" else error.field) from None
+    subjects.check_start(where.start, timezone, now, start_field)
+    return where
+
+
+def check_participants(circle: Circle, participants: list[int] | None) -> None:
+    if participants is not None and not participants:
+        raise Invalid("Choose at least one person.", "participants")
+    subjects.check_participants(circle, participants)
+
+
+def create_ritual(session: Session, circle: Circle, fields: RitualFields, now: datetime) -> Saved[Ritual]:
+    where = placed(fields.starts, fields.timezone, fields.rrule, "starts", now)
+    check_participants(circle, fields.participants)
+    ritual = Ritual(
+        circle=circle,
+        title=fields.title,
+        start_local=where.start,
+        timezone=fields.timezone,
+        rrule=where.rule,
+        duration_minutes=fields.duration_minutes,
+        remind_before_minutes=fields.remind_before_minutes,
+        grace_minutes=fields.grace_minutes,
+        sequence=0,
+        created_at=now,
+        updated_at=now,
+    )
+    subjects.set_participants(ritual, fields.participants)
+    ritual.materialized_until = subjects.first_instant(ritual)
+    session.add(ritual)
+    session.flush()
+    feed_changes.mark_dirty(session, circle_id=circle.id, now=now)
+    return Saved(ritual, where.moved, fields.starts)
+
+
+def update_ritual(session: Session, ritual: Ritual, fields: RitualFields, now: datetime) -> Saved[Ritual]:
+    """Replace the ritual's settings; future occurrences follow, past ones keep their outcomes."""
+    where = placed(fields.starts, fields.timezone, fields.rrule, "starts", now)
+    check_participants(ritual.circle, fields.participants)
+    ritual.title, ritual.start_local, ritual.timezone, ritual.rrule = (
+        fields.title,
+        where.start,
+        fields.timezone,
+        where.rule,
+    )
+    ritual.duration_minutes = fields.duration_minutes
+    ritual.remind_before_minutes = fields.remind_before_minutes
+    ritual.grace_minutes = fields.grace_minutes
+    subjects.set_participants(ritual, fields.participants)
+    subjects.forget_future(session, ritual, now)
+    feed_changes.mark_dirty(session, circle_id=ritual.circle_id, now=now)
+    return Saved(ritual, where.moved, fields.starts)
+
+
+def create_promise(
+    session: Session, keeper: Person, circle: Circle, fields: PromiseFields, now: datetime
+) -> Saved[Promise]:
+    subjects.check_recipient(circle, keeper.id, fields.to)
+    where = placed(fields.due, fields.timezone, fields.rrule, "due", now)
+    promise = Promise(
+        circle_id=circle.id,
+        keeper_id=keeper.id,
+        recipient_id=fields.to,
+        title=fields.title,
+        due_local=where.start,
+        timezone=fields.timezone,
+        rrule=where.rule,
+        remind_before_minutes=fields.remind_before_minutes,
+        grace_minutes=fields.grace_minutes,
+        sequence=0,
+        created_at=now,
+        updated_at=now,
+    )
+    promise.materialized_until = subjects.first_instant(promise)
+    session.add(promise)
+    session.flush()
+    feed_changes.mark_dirty(session, circle_id=circle.id, now=now)
+    return Saved(promise, where.moved, fields.due)
+
+
+def update_promise(session: Session, promise: Promise, fields: PromiseFields, now: datetime) -> Saved[Promise]:
+    """Change a promise; only its keeper may (it is their word), and the recipient stays someone who joined."""
+    circle = session.get_one(Circle, promise.circle_id)
+    subjects.check_recipient(circle, promise.keeper_id, fields.to)
+    where = placed(fields.due, fields.timezone, fields.rrule, "due", now)
+    promise.recipient_id, promise.title, promise.due_local = fields.to, fields.title, where.start
+    promise.timezone, promise.rrule = fields.timezone, where.rule
+    promise.remind_before_minutes, promise.grace_minutes = fields.remind_before_minutes, fields.grace_minutes
+    subjects.forget_future(session, promise, now)
+    feed_changes.mark_dirty(session, circle_id=promise.circle_id, now=now)
+    return Saved(promise, where.moved, fields.due)
+
+
+def delete_subject(session: Session, subject: Ritual | Promise, now: datetime) -> None:
+    feed_changes.mark_dirty(session, circle_id=subject.circle_id, now=now)
+    session.delete(subject)
+    session.flush()
+
+
+def pause_ritual(session: Session, ritual: Ritual, until_local: datetime, now: datetime) -> None:
+    """No occurrences (and no reminders) until a local wall time in the ritual's zone."""
+    subjects.pause_ritual(ritual, until_local, now)
+    subjects.forget_future(session, ritual, now)
+    feed_changes.mark_dirty(session, circle_id=ritual.circle_id, now=now)
+
+
+def keeper_only(person: Person, promise: Promise) -> None:
+    """A promise is changed or cancelled by the one who made it."""
+    if promise.keeper_id != person.id:
+        raise Forbidden("Only the person who made a promise can change or cancel it.")
+
+
+def erase_person(session: Session, person: Person) -> None:
+    """Erase a person: their data, their promises, their sessions, and every circle they leave empty."""
+    circle_ids = [m.circle_id for m in person.memberships]
+    session.delete(person)
+    session.flush()
+    for circle_id in circle_ids:
+        if session.scalar(select(Membership.person_id).where(Membership.circle_id == circle_id).limit(1)) is None:
+            session.execute(delete(Circle).where(Circle.id == circle_id))
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str
+    timezone: str
+    quiet_hours: tuple[time, time] | None
+    digest_weekday: int  # Monday = 0
+    digest_time: time
+
+
+def change_settings(person: Person, settings: Settings) -> None:
+    """A person's own settings; a moved digest slot or zone is rescheduled by the clock."""
+    if settings.timezone != person.timezone or (settings.digest_weekday, settings.digest_time) != (
+        person.digest_weekday,
+        person.digest_time,
+    ):
+        person.next_digest_at = None
+    person.name, person.timezone = settings.name, settings.timezone
+    person.quiet_start, person.quiet_end = settings.quiet_hours or (None, None)
+    person.digest_weekday, person.digest_time = settings.digest_weekday, settings.digest_time
+
+
+def pause_person(person: Person, days: int, now: datetime) -> None:
+    """No reminders for `days` days (as the SMS reply PAUSE N); `days=0` resumes."""
+    person.paused_until = now + timedelta(days=days) if days > 0 else None

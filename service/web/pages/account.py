@@ -1,0 +1,113 @@
+"""The way in and out: the front page, sign-in by code (SPEC §8's functions), sign-out, and invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import redirect, request, session, url_for
+
+from service.domain import accounts
+from service.domain.errors import DomainError
+from service.web.api.context import commit, now, runtime
+from service.web.api.context import session as db
+from service.web.pages import auth
+from service.web.pages.blueprint import bp, page, show_error
+from service.web.pages.forms import ButtonForm, CodeForm, PhoneForm
+
+PHONE_KEY = "signin_phone"
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site (no scheme, no host, no '//' or backslash tricks)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
+        return target.rstrip("?") or None
+    return None
+
+
+def landing() -> str:
+    """Where a signed-in person goes: their invitations if any wait, a new circle if they have none, else today."""
+    person = auth.me()
+    if accounts.invitations(db(), person):
+        return url_for("pages.invitations")
+    if not any(m.status == "active" for m in person.memberships):
+        return url_for("pages.new_circle")
+    return url_for("pages.today")
+
+
+@bp.get("/")
+def home() -> Any:
+    return page("home.html", signed_in=auth.signed_in() is not None)
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def signin() -> Any:
+    form = PhoneForm()
+    if form.validate_on_submit():
+        try:
+            accounts.request_code(db(), phone=form.phone.data, secret=runtime().config.secret_key, now=now())
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            commit()
+            session[PHONE_KEY] = form.phone.data
+            return redirect(url_for("pages.signin_code", next=_safe_next(request.args.get("next"))))
+    return page("signin.html", form=form, status=422 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/signin/code", methods=["GET", "POST"])
+def signin_code() -> Any:
+    phone = session.get(PHONE_KEY)
+    if not phone:
+        return redirect(url_for("pages.signin"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            _person, token = accounts.sign_in(
+                db(),
+                phone=phone,
+                code=form.code.data.strip(),
+                name=form.name.data or None,
+                timezone=form.timezone.data or None,
+                secret=runtime().config.secret_key,
+                now=now(),
+            )
+        except accounts.WrongCode as error:
+            commit()  # the try counts
+            show_error(form, error)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            commit()
+            auth.start(token)
+            return redirect(_safe_next(request.args.get("next")) or landing())
+    return page("signin_code.html", form=form, phone=phone, status=422 if form.errors or form.form_errors else 200)
+
+
+@bp.post("/signout")
+def signout() -> Any:
+    device = auth.current_device()
+    if device is not None:
+        accounts.sign_out(db(), device)
+        commit()
+    auth.end()
+    return redirect(url_for("pages.home"))
+
+
+@bp.get("/invitations")
+@auth.signin_required
+def invitations() -> Any:
+    pending = accounts.invitations(db(), auth.me())
+    return page("invitations.html", invitations=pending, form=ButtonForm())
+
+
+@bp.post("/invitations/<int:circle_id>/<any(accept, decline):answer>")
+@auth.signin_required
+def answer_invitation(circle_id: int, answer: str) -> Any:
+    membership = accounts.invitation_for(db(), auth.me(), circle_id)
+    if answer == "accept":
+        accounts.accept(db(), membership, now())
+        commit()
+        return redirect(url_for("pages.circle", circle_id=circle_id))
+    accounts.decline(db(), membership, now())
+    commit()
+    return redirect(url_for("pages.invitations"))

@@ -1,0 +1,71 @@
+"""The pages' blueprint, its CSRF guard, and the helpers every page view uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import render_template
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from wtforms import Field
+
+from service.domain.errors import DomainError
+from service.web.errors import DOMAIN_STATUS
+
+# An APIFlask blueprint (the app is APIFlask's), kept out of the OpenAPI document: pages are not the API.
+bp = APIBlueprint(
+    "pages",
+    __name__,
+    template_folder="../templates",
+    static_folder="../static",
+    static_url_path="/assets",  # the app's own /static is Flask's default, and answers 404
+    enable_openapi=False,
+)
+csrf = CSRFProtect()
+
+
+@bp.before_request
+def _check_csrf() -> None:
+    """Every POST to a page carries the session's CSRF token (a form field, or the X-CSRFToken header)."""
+    csrf.protect()
+
+
+@bp.after_request
+def _private(response: Any) -> Any:
+    """Pages show a person's own data: never stored by a cache on the way."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    from service.web.pages.auth import signed_in
+
+    return render_template(template, nav_signed_in=signed_in() is not None, **context), status
+
+
+def show_error(form: FlaskForm, error: DomainError, fields: dict[str, str] | None = None) -> None:
+    """Put a domain refusal beside the field it names (or at the top of the form), once, for every form.
+
+    `fields` maps the domain's field names to the form's where they differ (e.g. starts -> start_date).
+    """
+    name = (fields or {}).get(error.field or "", error.field or "")
+    field: Field | None = form._fields.get(name) if name else None
+    if field is not None:
+        field.errors = [*field.errors, error.message] if isinstance(field.errors, list) else [error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+@bp.errorhandler(DomainError)
+def _refused(error: DomainError) -> tuple[str, int]:
+    """A refusal outside any form (an id that is not theirs, a button pressed twice): a page saying so."""
+    status = next((status for kind, status in DOMAIN_STATUS if isinstance(error, kind)), 400)
+    return page("error.html", status, message=error.message)
+
+
+@bp.errorhandler(CSRFError)
+def _no_csrf(error: CSRFError) -> tuple[str, int]:
+    return page(
+        "error.html", 400, message="This form has expired or did not come from Tend. Go back, reload and try again."
+    )

@@ -1,0 +1,213 @@
+"""The pages' forms (Flask-WTF: CSRF token and validation). Shape and format are checked here; rules are the domain's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: WTForms 3.2 has it; types-wtforms lags
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from service.core.phones import PhoneError, e164
+from service.core.picker import DAY_NAMES, REPEATS
+from service.core.schedule import ScheduleError, parse_timezone
+
+
+def choices(pairs: Any) -> list[SelectChoice]:
+    """WTForms 3.3 wants SelectChoice objects, not (value, label) tuples."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+WEEKDAY_CHOICES = choices((str(i), name) for i, name in enumerate(DAY_NAMES))
+LEADS = choices(
+    [
+        (0, "At the time"),
+        (5, "5 minutes before"),
+        (10, "10 minutes before"),
+        (15, "15 minutes before"),
+        (30, "30 minutes before"),
+        (60, "1 hour before"),
+        (120, "2 hours before"),
+    ]
+)
+
+
+def _no_controls(_form: Any, field: Any) -> None:
+    if field.data and any(ord(c) < 32 or ord(c) == 127 for c in field.data):
+        raise ValidationError("Must not contain control characters.")
+
+
+def _phone(_form: Any, field: Any) -> None:
+    try:
+        field.data = e164(field.data or "")
+    except PhoneError as error:
+        raise ValidationError(str(error)) from None
+
+
+def _zone(_form: Any, field: Any) -> None:
+    try:
+        parse_timezone((field.data or "").strip())
+    except ScheduleError:
+        raise ValidationError("Use a time zone name such as Europe/London or America/New_York.") from None
+    field.data = field.data.strip()
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ButtonForm(FlaskForm):
+    """A form that is only a button: it carries the CSRF token."""
+
+
+class PhoneForm(FlaskForm):
+    phone = StringField(
+        "Your mobile number",
+        [DataRequired("Give your mobile number."), _phone],
+        filters=[_strip],
+        description="In international format, e.g. +1 555 123 4567. We text you a 6-digit code.",
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    submit = SubmitField("Text me a code")
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "The 6-digit code we texted",
+        [DataRequired("Give the code."), Regexp(r"^\s*\d{6}\s*$", message="The code is 6 digits.")],
+        filters=[_strip],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    name = StringField(
+        "Your name",
+        [Optional(), Length(max=80), _no_controls],
+        filters=[_strip],
+        description="Only needed the first time: how your partner sees you.",
+        render_kw={"autocomplete": "given-name"},
+    )
+    timezone = StringField(
+        "Your time zone",
+        [Optional(), _zone],
+        filters=[_strip],
+        description="Only needed the first time, e.g. Europe/London. Your browser fills it in.",
+    )
+    submit = SubmitField("Sign in")
+
+
+class CircleForm(FlaskForm):
+    name = StringField(
+        "Name of your circle",
+        [DataRequired("Give your circle a name."), Length(max=80), _no_controls],
+        filters=[_strip],
+        description='For example "Sam & Alex".',
+    )
+    submit = SubmitField("Create circle")
+
+
+class InviteForm(FlaskForm):
+    name = StringField("Their name", [DataRequired("Give their name."), Length(max=80), _no_controls], filters=[_strip])
+    phone = StringField(
+        "Their mobile number",
+        [DataRequired("Give their mobile number."), _phone],
+        filters=[_strip],
+        description="They get one text inviting them; they join by replying JOIN.",
+        render_kw={"autocomplete": "off", "inputmode": "tel"},
+    )
+    submit = SubmitField("Invite")
+
+
+class ScheduleFields:
+    """The schedule picker's fields, shared by rituals and promises."""
+
+    repeat = RadioField("Repeats", choices=choices(REPEATS), default="daily", validators=[InputRequired()])
+    weekdays = CheckboxesField("On these days", choices=WEEKDAY_CHOICES, validate_choice=True)
+    interval = IntegerField("Every how many days", [Optional(), NumberRange(2, 366)], default=2)
+    time = TimeField("Time", [InputRequired("Give a time.")])
+    start_date = DateField("Starting on", [InputRequired("Give a start date.")])
+    remind_before_minutes = SelectField("Remind me", choices=LEADS, coerce=int, default=15)
+
+
+class RitualForm(FlaskForm, ScheduleFields):
+    title = StringField(
+        "What you do together",
+        [DataRequired("Give it a name."), Length(max=120), _no_controls],
+        filters=[_strip],
+        description='For example "Evening walk".',
+    )
+    duration_minutes = IntegerField("How long (minutes)", [InputRequired(), NumberRange(1, 24 * 60)], default=30)
+    participants = CheckboxesField("Who takes part", coerce=int, validate_choice=False)
+    preview = SubmitField("Preview")
+    submit = SubmitField("Save ritual")
+
+
+class PromiseForm(FlaskForm, ScheduleFields):
+    to = SelectField("To whom", coerce=int, validate_choice=False)
+    title = StringField(
+        "What you promise",
+        [DataRequired("Say what you promise."), Length(max=120), _no_controls],
+        filters=[_strip],
+        description='For example "Book the restaurant".',
+    )
+    repeat = RadioField(
+        "Repeats",
+        choices=choices([("once", "Just once"), *REPEATS]),
+        default="once",
+        validators=[InputRequired()],
+    )
+    time = TimeField("Due at", [InputRequired("Give a time.")])
+    start_date = DateField("Due on", [InputRequired("Give a date.")])
+    grace_minutes = IntegerField(
+        "Still counts if kept within (minutes after)", [InputRequired(), NumberRange(0, 7 * 24 * 60)], default=60
+    )
+    preview = SubmitField("Preview")
+    submit = SubmitField("Save promise")
+
+
+class PauseForm(FlaskForm):
+    until = DateField("Pause until", [InputRequired("Give a date.")])
+    submit = SubmitField("Pause")
+
+
+class SettingsForm(FlaskForm):
+    name = StringField("Your name", [DataRequired("Give your name."), Length(max=80), _no_controls], filters=[_strip])
+    timezone = StringField("Your time zone", [DataRequired("Give your time zone."), _zone], filters=[_strip])
+    quiet = BooleanField("Quiet hours (reminders wait until they end)")
+    quiet_start = TimeField("Quiet from", [Optional()])
+    quiet_end = TimeField("Quiet until", [Optional()])
+    digest_weekday = SelectField("Weekly summary on", choices=WEEKDAY_CHOICES)
+    digest_time = TimeField("at", [InputRequired("Give a time.")])
+    submit = SubmitField("Save settings")
+
+    def validate_quiet_end(self, field: Any) -> None:
+        if self.quiet.data and (self.quiet_start.data is None or field.data is None):
+            raise ValidationError("Give both times, or turn quiet hours off.")
+
+
+class PauseAllForm(FlaskForm):
+    days = IntegerField("Pause all reminders for (days)", [InputRequired(), NumberRange(1, 365)], default=7)
+    submit = SubmitField("Pause reminders")
+
+
+class DeleteAccountForm(FlaskForm):
+    confirm = StringField(
+        'Type "delete" to confirm',
+        [DataRequired('Type "delete" to confirm.'), Regexp(r"^\s*delete\s*$", message='Type "delete" to confirm.')],
+    )
+    submit = SubmitField("Delete my account and all my data")

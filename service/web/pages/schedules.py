@@ -1,0 +1,346 @@
+"""Rituals and promises: the schedule picker, its live preview, saving, pausing and deleting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+
+from service.core import picker
+from service.core.schedule import ScheduleError, local_to_utc, parse_timezone
+from service.domain import accounts, editing, subjects
+from service.domain.errors import DomainError, Invalid, NotFound
+from service.domain.models import Circle, Person, Promise, Ritual
+from service.web.api.context import commit, now
+from service.web.api.context import session as db
+from service.web.pages import auth
+from service.web.pages.blueprint import bp, page, show_error
+from service.web.pages.forms import ButtonForm, PauseForm, PromiseForm, RitualForm, SelectChoice, choices
+
+# The domain's field names, as the picker's form calls them.
+FORM_FIELDS = {"starts": "start_date", "due": "start_date", "rrule": "repeat", "timezone": "start_date"}
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The next occurrences as a person reads them, and what the page should say about the start and reminder."""
+
+    items: list[tuple[datetime, bool]]  # (local, clocks change before this one)
+    moved_to: date | None
+    quiet: picker.QuietClash | None
+    error: str | None = None
+
+
+def _choice(form: RitualForm | PromiseForm) -> picker.Choice:
+    weekdays = tuple(int(day) for day in (form.weekdays.data or []) if str(day).isdecimal())
+    return picker.Choice(form.repeat.data or "", weekdays, form.interval.data or 0)
+
+
+def _start(form: RitualForm | PromiseForm) -> datetime | None:
+    if form.start_date.data is None or form.time.data is None:
+        return None
+    return datetime.combine(form.start_date.data, form.time.data)
+
+
+def schedule_preview(form: RitualForm | PromiseForm, timezone: str, person: Person, at: datetime) -> Preview | None:
+    """What the picker's choice means: the next 5 local occurrences (from now), the moved start, a quiet-hours clash."""
+    start = _start(form)
+    if start is None:
+        return None
+    try:
+        rule = picker.rule_for(_choice(form), start.date())
+        placed = picker.place_start(start, timezone, rule)
+        times = picker.preview(placed.start, timezone, placed.rule, max(at, _utc(placed.start, timezone)))
+    except ScheduleError as error:
+        return Preview([], None, None, error.message)
+    items = [(local, i > 0 and local.utcoffset() != times[i - 1].utcoffset()) for i, local in enumerate(times)]
+    lead = form.remind_before_minutes.data or 0
+    clash = picker.quiet_clash(placed.start.time(), lead, person.quiet_start, person.quiet_end)
+    return Preview(items, placed.start.date() if placed.moved else None, clash)
+
+
+def _utc(local: datetime, timezone: str) -> datetime:
+    return local_to_utc(local, parse_timezone(timezone))
+
+
+def _fill_picker(form: RitualForm | PromiseForm, start: datetime, rule: str | None) -> None:
+    form.start_date.data, form.time.data = start.date(), start.time()
+    choice = picker.choice_of(rule, start.date())
+    if choice is not None:
+        form.repeat.data = choice.repeat
+        form.weekdays.data = [str(day) for day in choice.weekdays]
+        form.interval.data = choice.interval if choice.repeat == picker.EVERY_N_DAYS else 2
+
+
+def _local_today(person: Person, at: datetime) -> date:
+    return at.astimezone(parse_timezone(person.timezone)).date()
+
+
+def _circle_arg(person: Person) -> Circle:
+    """The circle named by ?circle=, or the person's only circle."""
+    raw = request.args.get("circle", "")
+    joined = [m.circle for m in person.memberships if m.status == "active"]
+    if raw.isdecimal():
+        return accounts.circle_for(db(), person, int(raw))
+    if len(joined) == 1:
+        return joined[0]
+    if not joined:
+        raise NotFound("Circle")
+    abort(redirect(url_for("pages.today")))
+
+
+def _members(circle: Circle) -> list[SelectChoice]:
+    return choices((m.person_id, m.person.name) for m in circle.memberships if m.status == "active")
+
+
+def _moved_note(saved: editing.Saved, start: datetime) -> None:
+    if saved.moved:
+        flash(
+            f"{saved.asked:%A %-d %B} is not on this schedule, so it starts on its first day: {start:%A %-d %B}.",
+            "note",
+        )
+
+
+# Rituals
+
+
+def _ritual_fields(form: RitualForm, timezone: str) -> editing.RitualFields:
+    start = _start(form)
+    assert start is not None, "validated"
+    rule = picker.rule_for(_choice(form), start.date())
+    everyone = {choice.value for choice in form.participants.choices} <= set(form.participants.data or [])
+    return editing.RitualFields(
+        title=form.title.data,
+        starts=start,
+        timezone=timezone,
+        rrule=rule,
+        duration_minutes=form.duration_minutes.data,
+        remind_before_minutes=form.remind_before_minutes.data,
+        participants=None if everyone else list(form.participants.data or []),
+    )
+
+
+def _save_ritual(form: RitualForm, circle: Circle, ritual: Ritual | None, timezone: str) -> Any:
+    """Validate and save; None when the form must be shown again (its errors set)."""
+    if form.preview.data or not form.validate_on_submit():
+        return None
+    try:
+        fields = _ritual_fields(form, timezone)
+        if ritual is None:
+            saved = editing.create_ritual(db(), circle, fields, now())
+        else:
+            saved = editing.update_ritual(db(), ritual, fields, now())
+    except ScheduleError as error:
+        show_error(form, Invalid(error.message, error.field), FORM_FIELDS)
+        return None
+    except DomainError as error:
+        db().rollback()
+        show_error(form, error, FORM_FIELDS)
+        return None
+    commit()
+    _moved_note(saved, saved.subject.starts)
+    flash(f"Saved “{saved.subject.title}”.", "done")
+    return redirect(url_for("pages.ritual", ritual_id=saved.subject.id))
+
+
+@bp.route("/rituals/new", methods=["GET", "POST"])
+@auth.signin_required
+def new_ritual() -> Any:
+    person, at = auth.me(), now()
+    circle = _circle_arg(person)
+    form = RitualForm()
+    form.participants.choices = _members(circle)
+    if request.method == "GET":
+        form.start_date.data = _local_today(person, at)
+        form.participants.data = [choice.value for choice in form.participants.choices]
+    done = _save_ritual(form, circle, None, person.timezone)
+    if done is not None:
+        return done
+    shown = schedule_preview(form, person.timezone, person, at) if request.method == "POST" else None
+    status = 422 if (form.errors or form.form_errors) and not form.preview.data else 200
+    return page(
+        "ritual_form.html", status, form=form, circle=circle, ritual=None, preview=shown, timezone=person.timezone
+    )
+
+
+@bp.route("/rituals/<int:ritual_id>", methods=["GET", "POST"])
+@auth.signin_required
+def ritual(ritual_id: int) -> Any:
+    person, at = auth.me(), now()
+    found = subjects.ritual_for(db(), person.id, ritual_id)
+    form = RitualForm(obj=found if request.method == "GET" else None)
+    form.participants.choices = _members(found.circle)
+    if request.method == "GET":
+        _fill_picker(form, found.start_local, found.rrule)
+        form.participants.data = found.participant_ids()
+    done = _save_ritual(form, found.circle, found, found.timezone)
+    if done is not None:
+        return done
+    shown = schedule_preview(form, found.timezone, person, at)
+    status = 422 if (form.errors or form.form_errors) and not form.preview.data else 200
+    return page(
+        "ritual_form.html",
+        status,
+        form=form,
+        circle=found.circle,
+        ritual=found,
+        preview=shown,
+        timezone=found.timezone,
+        custom=picker.choice_of(found.rrule, found.start_local.date()) is None,
+        paused_until=subjects.paused_until(found, at),
+        pause=PauseForm(formdata=None, until=_local_today(person, at) + timedelta(days=7)),
+        btn=ButtonForm(),
+    )
+
+
+@bp.post("/rituals/<int:ritual_id>/pause")
+@auth.signin_required
+def pause_ritual(ritual_id: int) -> Any:
+    person, at = auth.me(), now()
+    found = subjects.ritual_for(db(), person.id, ritual_id)
+    form = PauseForm()
+    if form.validate_on_submit():
+        try:
+            editing.pause_ritual(db(), found, datetime.combine(form.until.data, time()), at)
+        except DomainError as error:
+            flash(error.message, "error")
+            return redirect(url_for("pages.ritual", ritual_id=ritual_id))
+        commit()
+        flash(f"Paused until {form.until.data:%A %-d %B}.", "done")
+    else:
+        flash("Give the date to pause until.", "error")
+    return redirect(url_for("pages.ritual", ritual_id=ritual_id))
+
+
+@bp.post("/<any(rituals, promises):kind>/<int:subject_id>/delete")
+@auth.signin_required
+def delete_subject(kind: str, subject_id: int) -> Any:
+    person = auth.me()
+    if kind == "rituals":
+        found: Ritual | Promise = subjects.ritual_for(db(), person.id, subject_id)
+    else:
+        found = subjects.promise_for(db(), person.id, subject_id)
+        editing.keeper_only(person, found)
+    circle_id, title = found.circle_id, found.title
+    editing.delete_subject(db(), found, now())
+    commit()
+    flash(f"Deleted “{title}”.", "done")
+    return redirect(url_for("pages.circle", circle_id=circle_id))
+
+
+# Promises
+
+
+def _promise_fields(form: PromiseForm, timezone: str) -> editing.PromiseFields:
+    start = _start(form)
+    assert start is not None, "validated"
+    return editing.PromiseFields(
+        to=form.to.data,
+        title=form.title.data,
+        due=start,
+        timezone=timezone,
+        rrule=picker.rule_for(_choice(form), start.date()),
+        remind_before_minutes=form.remind_before_minutes.data,
+        grace_minutes=form.grace_minutes.data,
+    )
+
+
+def _save_promise(form: PromiseForm, person: Person, circle: Circle, promise: Promise | None, timezone: str) -> Any:
+    if form.preview.data or not form.validate_on_submit():
+        return None
+    try:
+        fields = _promise_fields(form, timezone)
+        if promise is None:
+            saved = editing.create_promise(db(), person, circle, fields, now())
+        else:
+            saved = editing.update_promise(db(), promise, fields, now())
+    except ScheduleError as error:
+        show_error(form, Invalid(error.message, error.field), FORM_FIELDS)
+        return None
+    except DomainError as error:
+        db().rollback()
+        show_error(form, error, FORM_FIELDS)
+        return None
+    commit()
+    _moved_note(saved, saved.subject.starts)
+    flash(f"Saved “{saved.subject.title}”.", "done")
+    return redirect(url_for("pages.promise", promise_id=saved.subject.id))
+
+
+def _recipients(circle: Circle, person: Person) -> list[SelectChoice]:
+    return [choice for choice in _members(circle) if choice.value != person.id]
+
+
+@bp.route("/promises/new", methods=["GET", "POST"])
+@auth.signin_required
+def new_promise() -> Any:
+    person, at = auth.me(), now()
+    circle = _circle_arg(person)
+    form = PromiseForm()
+    form.to.choices = _recipients(circle, person)
+    if request.method == "GET":
+        form.start_date.data = _local_today(person, at)
+    done = _save_promise(form, person, circle, None, person.timezone)
+    if done is not None:
+        return done
+    shown = schedule_preview(form, person.timezone, person, at) if request.method == "POST" else None
+    status = 422 if (form.errors or form.form_errors) and not form.preview.data else 200
+    return page(
+        "promise_form.html",
+        status,
+        form=form,
+        circle=circle,
+        promise=None,
+        preview=shown,
+        timezone=person.timezone,
+        mine=True,
+    )
+
+
+@bp.route("/promises/<int:promise_id>", methods=["GET", "POST"])
+@auth.signin_required
+def promise(promise_id: int) -> Any:
+    person, at = auth.me(), now()
+    found = subjects.promise_for(db(), person.id, promise_id)
+    circle = accounts.circle_for(db(), person, found.circle_id)
+    mine = found.keeper_id == person.id
+    if request.method == "POST":
+        editing.keeper_only(person, found)
+    form = PromiseForm(obj=found if request.method == "GET" else None)
+    form.to.choices = _recipients(circle, person) if mine else choices([(found.recipient_id, found.recipient.name)])
+    if request.method == "GET":
+        _fill_picker(form, found.due_local, found.rrule)
+        form.to.data = found.recipient_id
+    done = _save_promise(form, person, circle, found, found.timezone)
+    if done is not None:
+        return done
+    shown = schedule_preview(form, found.timezone, person, at)
+    status = 422 if (form.errors or form.form_errors) and not form.preview.data else 200
+    return page(
+        "promise_form.html",
+        status,
+        form=form,
+        circle=circle,
+        promise=found,
+        preview=shown,
+        timezone=found.timezone,
+        mine=mine,
+        custom=picker.choice_of(found.rrule, found.due_local.date()) is None,
+        btn=ButtonForm(),
+    )
+
+
+@bp.get("/schedule/preview")
+@auth.signin_required
+def preview_fragment() -> Any:
+    """The preview alone, for the page's script to show as the picker changes (the form works without it)."""
+    person = auth.me()
+    form = RitualForm(formdata=request.args, meta={"csrf": False})
+    timezone = request.args.get("timezone", person.timezone)
+    try:
+        parse_timezone(timezone)
+    except ScheduleError:
+        timezone = person.timezone
+    return page("_preview.html", preview=schedule_preview(form, timezone, person, now()), timezone=timezone)

@@ -1,0 +1,121 @@
+"""Settings: name, zone, quiet hours, weekly summary, pausing, one's data, deleting the account, signing out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, flash, redirect, url_for
+
+from service.core.schedule import occurrence_local
+from service.domain import accounts, editing
+from service.web.api.context import commit, now
+from service.web.api.context import session as db
+from service.web.pages import auth
+from service.web.pages.blueprint import bp, page
+from service.web.pages.forms import ButtonForm, DeleteAccountForm, PauseAllForm, SettingsForm
+
+
+def _settings_page(form: SettingsForm | None = None, delete: DeleteAccountForm | None = None, status: int = 200) -> Any:
+    person, at = auth.me(), now()
+    if form is None:
+        form = SettingsForm(formdata=None)
+        form.name.data, form.timezone.data = person.name, person.timezone
+        form.quiet.data = person.quiet_start is not None and person.quiet_end is not None
+        form.quiet_start.data, form.quiet_end.data = person.quiet_start, person.quiet_end
+        form.digest_weekday.data, form.digest_time.data = str(person.digest_weekday), person.digest_time
+    paused = person.paused_until if person.paused_until and person.paused_until > at else None
+    return page(
+        "settings.html",
+        status,
+        form=form,
+        pause=PauseAllForm(formdata=None),
+        delete=delete or DeleteAccountForm(formdata=None),
+        btn=ButtonForm(),
+        person=person,
+        paused_until=occurrence_local(paused, person.timezone) if paused else None,
+    )
+
+
+@bp.get("/settings")
+@auth.signin_required
+def settings() -> Any:
+    return _settings_page()
+
+
+@bp.post("/settings")
+@auth.signin_required
+def save_settings() -> Any:
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        return _settings_page(form, status=422)
+    quiet = (form.quiet_start.data, form.quiet_end.data) if form.quiet.data else None
+    editing.change_settings(
+        auth.me(),
+        editing.Settings(
+            form.name.data, form.timezone.data, quiet, int(form.digest_weekday.data), form.digest_time.data
+        ),
+    )
+    commit()
+    flash("Settings saved.", "done")
+    return redirect(url_for("pages.settings"))
+
+
+@bp.post("/settings/pause")
+@auth.signin_required
+def pause_all() -> Any:
+    form = PauseAllForm()
+    if form.validate_on_submit():
+        editing.pause_person(auth.me(), form.days.data, now())
+        commit()
+        flash(f"Reminders paused for {form.days.data} days.", "done")
+    else:
+        flash("Give a number of days from 1 to 365.", "error")
+    return redirect(url_for("pages.settings"))
+
+
+@bp.post("/settings/resume")
+@auth.signin_required
+def resume_all() -> Any:
+    editing.pause_person(auth.me(), 0, now())
+    commit()
+    flash("Reminders are back on.", "done")
+    return redirect(url_for("pages.settings"))
+
+
+@bp.get("/settings/export")
+@auth.signin_required
+def export() -> Any:
+    """Download everything Tend keeps about you: the same document as GET /api/v1/export."""
+    from service.web.api.privacy import export_of
+
+    body = json.dumps(export_of(auth.me(), now(), db()), indent=2, ensure_ascii=False)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="tend-my-data.json"'},
+    )
+
+
+@bp.post("/signout/everywhere")
+@auth.signin_required
+def signout_everywhere() -> Any:
+    device = auth.current_device()
+    assert device is not None, "signed in"
+    accounts.sign_out(db(), device, everywhere=True)
+    commit()
+    auth.end()
+    return redirect(url_for("pages.home"))
+
+
+@bp.post("/settings/delete")
+@auth.signin_required
+def delete_account() -> Any:
+    form = DeleteAccountForm()
+    if not form.validate_on_submit():
+        return _settings_page(delete=form, status=422)
+    editing.erase_person(db(), auth.me())
+    commit()
+    auth.end()
+    flash("Your account and all your data are deleted.", "done")
+    return redirect(url_for("pages.home"))

@@ -1,0 +1,63 @@
+// Progressive enhancement only: every page works without this file.
+// 1. The browser's time zone goes into an empty time-zone field of the sign-in form.
+// 2. The schedule picker shows only the fields its choice needs, and its preview follows the form as it changes.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  function fillTimezone() {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    document.querySelectorAll(".js-timezone input").forEach(function (input) {
+      if (zone && !input.value) { input.value = zone; }
+    });
+  }
+
+  function picker(form) {
+    var set = form.querySelector(".picker");
+    if (!set) { return; }
+    var preview = document.getElementById("preview");
+    var url = set.getAttribute("data-preview-url");
+    var timer = null;
+    var asked = 0;
+
+    function repeatValue() {
+      var checked = form.querySelector("input[name=repeat]:checked");
+      return checked ? checked.value : "";
+    }
+    function showWhen() {
+      var repeat = repeatValue();
+      form.querySelectorAll(".js-when").forEach(function (part) {
+        part.hidden = part.getAttribute("data-when") !== repeat;
+      });
+    }
+    function refresh() {
+      var params = new URLSearchParams();
+      new FormData(form).forEach(function (value, name) {
+        if (name !== "csrf_token" && typeof value === "string") { params.append(name, value); }
+      });
+      params.set("timezone", set.getAttribute("data-timezone"));
+      var mine = ++asked;
+      fetch(url + "?" + params.toString(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (answer) { return answer.ok ? answer.text() : null; })
+        .then(function (html) {
+          if (html !== null && mine === asked) {
+            var parsed = new DOMParser().parseFromString(html, "text/html");
+            preview.replaceChildren.apply(preview, Array.prototype.slice.call(parsed.body.childNodes));
+          }
+        })
+        .catch(function () { /* the Preview button still works */ });
+    }
+    form.addEventListener("change", function () {
+      showWhen();
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 250);
+    });
+    showWhen();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    fillTimezone();
+    document.querySelectorAll(".js-picker-form").forEach(picker);
+  });
+})();

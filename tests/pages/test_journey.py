@@ -1,0 +1,213 @@
+"""A couple's first evening with Tend, in a phone-sized headless Chromium, with JavaScript and without.
+
+Alice signs up (the code read from the fake Twilio), makes a circle, invites
+Bob (who joins by a signed JOIN webhook), adds "Evening walk, weekdays 19:00"
+with the picker and sees its next 5 times, sees it on /today, presses Done,
+sees the streak become 1 on /streaks, makes a calendar link and fetches the
+feed behind it, changes her quiet hours, and signs out. On every page: a
+screenshot at 390x844, axe-core finds nothing serious or critical (with
+JavaScript), and the browser asked nothing of any other origin.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+from datetime import UTC, datetime
+
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as seen
+from selenium.webdriver.support.ui import WebDriverWait
+from twilio.request_validator import RequestValidator
+
+from tests.checkins.helpers import messages_to
+
+ALICE, BOB = "+14155550101", "+14155550102"
+EVENING = datetime(2026, 12, 2, 0, 5, tzinfo=UTC)  # Tuesday 1 December, 19:05 in New York
+
+
+def field(driver, name: str):
+    return driver.find_element(By.NAME, name)
+
+
+def set_time(driver, element, value: str) -> None:
+    """Type a time into <input type=time>; where Chromium's segmented editor drops the keys (it does for some
+    values under mobile emulation), set it through WebDriver (which works with the page's JavaScript off)."""
+    if not element.get_attribute("value"):
+        element.send_keys(value.replace(":", ""))
+    if element.get_attribute("value") != value:
+        driver.execute_script("arguments[0].value = arguments[1]", element, value)
+    assert element.get_attribute("value") == value
+
+
+def press(element, key: str = Keys.ENTER) -> None:
+    """Activate a link or button from the keyboard, as a person may. (ChromeDriver's click waits on page
+    scripts, and hangs with JavaScript off; Enter on a focused link or button does what a tap does.)"""
+    element.send_keys(key)
+
+
+def submit(driver, value: str, within=None) -> None:
+    """Press the button labelled `value` and wait for the next page."""
+    buttons = (within or driver).find_elements(By.CSS_SELECTOR, 'input[type="submit"], button[type="submit"]')
+    match = [b for b in buttons if (b.get_attribute("value") or b.text).strip() == value]
+    assert match, f"no button {value!r} on {driver.current_url}"
+    page = driver.find_element(By.TAG_NAME, "html")
+    press(match[0])
+    WebDriverWait(driver, 15).until(lambda _: gone(page))
+
+
+def follow(driver, link_text: str) -> None:
+    page = driver.find_element(By.TAG_NAME, "html")
+    press(driver.find_element(By.LINK_TEXT, link_text))
+    WebDriverWait(driver, 15).until(lambda _: gone(page))
+
+
+def gone(element) -> bool:
+    try:
+        element.is_enabled()
+    except WebDriverException:  # stale, or "does not belong to the document": the next page is in
+        return True
+    return False
+
+
+class Journey:
+    def __init__(self, browser, live, sms, fake_twilio, clock) -> None:
+        self.browser, self.driver, self.live = browser, browser.driver, live
+        self.sms, self.fake_twilio, self.clock = sms, fake_twilio, clock
+        self.pages: list[str] = []
+
+    def at(self, path: str) -> None:
+        self.driver.get(self.live.url + path)
+
+    def check(self, name: str) -> None:
+        """What every page owes: a screenshot, no foreign request, and (with JS) no serious axe violation."""
+        self.pages.append(self.driver.current_url)
+        self.browser.screenshot(name)
+        assert self.browser.foreign_requests(self.live.url) == [], name
+        if self.browser.javascript:
+            assert self.browser.axe_violations() == [], name
+
+    def text(self) -> str:
+        return self.driver.find_element(By.TAG_NAME, "main").text
+
+    def join_by_sms(self, phone: str) -> None:
+        """Bob answers the invitation: a JOIN webhook signed as Twilio would sign it."""
+        params = {"MessageSid": "SM" + "b" * 32, "From": phone, "To": "+15005550006", "Body": "JOIN"}
+        url = self.live.url + "/webhooks/twilio/sms"
+        signature = RequestValidator(self.live.app.extensions["tend"].config.twilio_auth_token).compute_signature(
+            url, params
+        )
+        answer = self.live.app.test_client().post(
+            "/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": signature}
+        )
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+
+
+def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, clock):
+    j = Journey(browser, live, sms, fake_twilio, clock)
+    driver = j.driver
+
+    j.at("/")
+    assert "Keep the small things" in j.text()
+    j.check("01-home")
+    follow(driver, "Sign up or sign in")
+
+    field(driver, "phone").send_keys(ALICE)
+    j.check("02-signin")
+    submit(driver, "Text me a code")
+    sms.drain()
+    code = re.search(r"\b(\d{6})\b", messages_to(fake_twilio, ALICE)[-1])[1]
+    field(driver, "code").send_keys(code)
+    field(driver, "name").send_keys("Alice")
+    zone = field(driver, "timezone")
+    if browser.javascript:
+        assert zone.get_attribute("value") == "America/New_York"  # the browser's zone, filled in by the script
+    else:
+        zone.send_keys("America/New_York")
+    j.check("03-code")
+    submit(driver, "Sign in")
+
+    assert urlpath(driver) == "/circles/new"
+    j.check("04-circle-new")
+    field(driver, "name").send_keys("Alice & Bob")
+    submit(driver, "Create circle")
+    circle_url = urlpath(driver)
+    assert re.fullmatch(r"/circles/\d+", circle_url)
+
+    field(driver, "name").send_keys("Bob")
+    field(driver, "phone").send_keys(BOB)
+    submit(driver, "Invite")
+    sms.tick()
+    assert messages_to(fake_twilio, BOB), j.text()
+    j.join_by_sms(BOB)
+    driver.refresh()
+    assert "Bob joined" in j.text().replace("\n", " ")
+    j.check("05-circle")
+
+    follow(driver, "Add a ritual")
+    field(driver, "title").send_keys("Evening walk")
+    press(driver.find_element(By.CSS_SELECTOR, 'input[name="repeat"][value="weekdays"]'), Keys.SPACE)
+    set_time(driver, field(driver, "time"), "19:00")
+    if browser.javascript:  # the preview follows the picker as it changes
+        press(field(driver, "title"), Keys.TAB)  # leave the time field: a change event
+        WebDriverWait(driver, 10).until(seen.presence_of_element_located((By.CSS_SELECTOR, "#preview ol.times li")))
+    else:
+        submit(driver, "Preview")
+    times = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#preview ol.times li")]
+    assert times[0].startswith("Tue 1 Dec 2026, 19:00") and len(times) == 5, times
+    assert all("Sat" not in t and "Sun" not in t for t in times), times
+    assert field(driver, "title").get_attribute("value") == "Evening walk"  # input kept across the preview
+    j.check("06-ritual-new")
+    submit(driver, "Save ritual")
+    assert "Saved “Evening walk”" in j.text()
+    j.check("07-ritual")
+
+    clock.set(EVENING)
+    j.at("/today")
+    assert "Evening walk" in j.text()
+    j.check("08-today")
+    walk = driver.find_element(By.CSS_SELECTOR, "li.entry[id^=ritual-]")
+    submit(driver, "Done", within=walk)
+    assert "Done: Evening walk." in j.text()
+    assert "done ✓" in driver.find_element(By.CSS_SELECTOR, "li.entry[id^=ritual-]").text
+
+    j.at("/streaks")
+    card = driver.find_element(By.CSS_SELECTOR, "section.card")
+    assert "Evening walk" in card.text
+    assert card.find_element(By.XPATH, ".//dt[.='Streak']/following-sibling::dd").text == "1"
+    assert card.find_element(By.CSS_SELECTOR, "svg.heatmap").get_attribute("aria-label").startswith("Evening walk")
+    j.check("09-streaks")
+
+    j.at("/calendar")
+    submit(driver, "Make a calendar link")
+    https_link = driver.find_element(By.ID, "https-link").get_attribute("value")
+    webcal = driver.find_element(By.LINK_TEXT, "Subscribe on this device").get_attribute("href")
+    assert https_link.startswith(live.url + "/feeds/") and webcal == https_link.replace("http://", "webcal://", 1)
+    assert driver.find_element(By.CSS_SELECTOR, ".qr svg").get_attribute("aria-label")
+    j.check("10-calendar")
+    with urllib.request.urlopen(https_link, timeout=30) as feed:
+        assert feed.headers["Content-Type"].startswith("text/calendar")
+        assert "SUMMARY:Evening walk" in feed.read().decode()
+
+    j.at("/settings")
+    set_time(driver, field(driver, "quiet_start"), "23:00")
+    j.check("11-settings")
+    submit(driver, "Save settings")
+    assert "Settings saved." in j.text()
+    assert field(driver, "quiet_start").get_attribute("value") == "23:00"
+
+    j.at("/invitations")
+    j.check("12-invitations")
+    j.at("/settings")
+    submit(driver, "Sign out")
+    assert urlpath(driver) == "/"
+    j.at("/today")
+    assert urlpath(driver) == "/signin"  # the cookie's session is gone
+
+
+def urlpath(driver) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(driver.current_url).path
