@@ -19,17 +19,20 @@ build_args=(--build-arg "VERSION=$version"
             --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)"
             --build-arg "SOURCE=$(git remote get-url origin 2>/dev/null || echo unknown)")
 [ -n "${BASE:-}" ] && build_args+=(--build-arg "BASE=$BASE")
-# Where pip here trusts a local CA (a TLS-inspecting proxy), the build's pip must too.
-[ -n "${PIP_CERT:-}" ] && [ -s "$PIP_CERT" ] && build_args+=(--secret "id=pip_ca,src=$PIP_CERT")
+# The build's pip trusts what this machine trusts (here a TLS-inspecting proxy's CA is in it):
+# PIP_CERT, else the system bundle. A build secret: it never enters a layer.
+pip_ca=${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}
+if [ -s "$pip_ca" ]; then build_args+=(--secret "id=pip_ca,src=$pip_ca"); fi
 
 build() {  # build IMAGE [extra build args...]; the builder's output goes to build/image-build.log
   local target=$1; shift
   local started=$SECONDS builder
   # --format docker: the OCI format has no HEALTHCHECK.
+  # --pull=false: use a base already here (e.g. the one `test` imports) rather than ask a registry.
   if have buildah; then
-    builder=(buildah build --isolation chroot --format docker --layers --network host)
+    builder=(buildah build --isolation chroot --format docker --layers --network host --pull=false)
   elif have podman; then
-    builder=(podman build --format docker --layers --network host)
+    builder=(podman build --format docker --layers --network host --pull=false)
   elif have docker && docker info >/dev/null 2>&1; then
     builder=(docker build)
   else

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import phonenumbers
 from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -54,6 +55,7 @@ class Config:
     api_rate_limit: str = "6000 per minute"
     signup_rate_limit: str = "1000 per hour"
     trusted_proxies: int = 0
+    sms_countries: tuple[str, ...] = ("US", "CA")
 
     @property
     def uses_twilio(self) -> bool:
@@ -156,6 +158,21 @@ def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
     return raw
 
 
+def _countries(env: Mapping[str, str]) -> tuple[str, ...]:
+    """TEND_SMS_COUNTRIES: ISO 3166 codes of the numbers Tend may text, e.g. "US,CA"."""
+    raw = _get(env, "TEND_SMS_COUNTRIES")
+    if raw is None:
+        return Config.sms_countries
+    codes = tuple(dict.fromkeys(code.strip().upper() for code in raw.split(",") if code.strip()))
+    unknown = [code for code in codes if code not in phonenumbers.SUPPORTED_REGIONS]
+    if not codes or unknown:
+        raise ConfigError(
+            "TEND_SMS_COUNTRIES",
+            f"must be ISO country codes such as US,CA (got {', '.join(unknown) or raw!r})",
+        )
+    return codes
+
+
 def _twilio(env: Mapping[str, str]) -> dict[str, str | None]:
     sid = _get(env, "TWILIO_ACCOUNT_SID")
     token = _secret(env, "TWILIO_AUTH_TOKEN")
@@ -224,4 +241,5 @@ def load(env: Mapping[str, str] | None = None, var_dir: Path = DEFAULT_VAR_DIR) 
         api_rate_limit=_rate_limit(env, "TEND_API_RATE_LIMIT", Config.api_rate_limit),
         signup_rate_limit=_rate_limit(env, "TEND_SIGNUP_RATE_LIMIT", Config.signup_rate_limit),
         trusted_proxies=int(_number(env, "TEND_TRUSTED_PROXIES", 0, integer=True, low=0, high=10)),
+        sms_countries=_countries(env),
     )

@@ -5,6 +5,7 @@ a Flask client, people with tokens (Alice, Bob; Charlie the outsider), and the f
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,12 +14,12 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis as redis_lib
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from service import config as config_module
 from service.domain.db import Database
 from service.domain.migrate import upgrade
-from service.domain.models import Base
+from service.domain.models import Base, OutboundSms
 from service.domain.runtime import Runtime
 from service.web.app import create_app
 from tests.fake_twilio import FakeTwilio
@@ -157,32 +158,51 @@ def client(app):
     return app.test_client()
 
 
+def code_texted_to(db, phone: str) -> str:
+    """The test hook for sign-in codes: the 6 digits of the latest code SMS queued for `phone`."""
+    with db.session() as s:
+        body = s.scalar(
+            select(OutboundSms.body)
+            .where(OutboundSms.to == phone, OutboundSms.kind == "code", OutboundSms.body.is_not(None))
+            .order_by(OutboundSms.id.desc())
+            .limit(1)
+        )
+    assert body is not None, f"no code was texted to {phone}"
+    return re.search(r"\b(\d{6})\b", body)[1]
+
+
 class People:
-    """Signs people up through the API; `.headers(name)` gives their bearer header."""
+    """Signs people up through the API, by code; `.headers(name)` gives their bearer header."""
 
-    PHONES = {"Alice": "+15005550101", "Bob": "+15005550102", "Charlie": "+15005550103", "Dana": "+15005550104"}
+    PHONES = {"Alice": "+14155550101", "Bob": "+14155550102", "Charlie": "+14155550103", "Dana": "+14155550104"}
 
-    def __init__(self, client) -> None:
+    def __init__(self, client, db) -> None:
         self.client = client
+        self.db = db
         self.tokens: dict[str, str] = {}
         self.ids: dict[str, int] = {}
 
     def create(self, name: str, timezone: str = "America/New_York") -> dict:
+        """Sign `name` up (or in): ask for a code, read it, trade it for a session; returns the person."""
+        phone = self.PHONES[name]
+        response = self.client.post("/api/v1/codes", json={"phone": phone})
+        assert response.status_code == 202, response.get_json()
+        code = code_texted_to(self.db, phone)
         response = self.client.post(
-            "/api/v1/people", json={"name": name, "phone": self.PHONES[name], "timezone": timezone}
+            "/api/v1/sessions", json={"phone": phone, "code": code, "name": name, "timezone": timezone}
         )
         assert response.status_code == 201, response.get_json()
         body = response.get_json()
-        self.tokens[name], self.ids[name] = body["token"], body["id"]
-        return body
+        self.tokens[name], self.ids[name] = body["token"], body["person"]["id"]
+        return body["person"] | {"token": body["token"]}
 
     def headers(self, name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[name]}"}
 
 
 @pytest.fixture
-def people(client) -> People:
-    return People(client)
+def people(client, db) -> People:
+    return People(client, db)
 
 
 class SmsPipeline:

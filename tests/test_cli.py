@@ -7,13 +7,16 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import requests
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from service import config as config_module
+from service.domain import accounts
 from service.domain.db import Database
-from service.domain.models import Circle, OutboundSms
+from service.domain.models import Circle, OutboundSms, Person
 from service.entry.cli import main
 
 
@@ -38,7 +41,10 @@ def test_db_upgrade_then_clock_once_on_sqlite(tmp_path, monkeypatch):
     assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
     result = runner.invoke(main, ["clock", "--once"])
     assert result.exit_code == 0, result.output
-    assert "materialized=0 rung=0 closed=0 reconciling=0 started_early=0 reports=0 feeds=0 digests=0" in result.output
+    assert (
+        "replanned=0 materialized=0 rung=0 closed=0 reconciling=0 started_early=0 reports=0 feeds=0 digests=0 caught_up=0"
+        in result.output
+    )
 
 
 def test_demo_prints_a_feed_url_and_the_sms_it_would_send(tmp_path, monkeypatch):
@@ -89,13 +95,34 @@ def test_tend_up_serves_the_api_and_prints_sms_to_the_console(tmp_path):
             assert time.monotonic() < deadline, "tend up did not answer /healthz"
             time.sleep(0.2)
         assert requests.get(f"{base}/readyz", timeout=5).status_code == 200
-        created = requests.post(
-            f"{base}/api/v1/people",
-            timeout=5,
-            json={"name": "Alice", "phone": "+12025550101", "timezone": "Europe/London"},
-        )
-        assert created.status_code == 201
+        asked = requests.post(f"{base}/api/v1/codes", timeout=5, json={"phone": "+12025550101"})
+        assert asked.status_code == 202
+        time.sleep(2)  # the in-process worker prints the code
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
-    assert "SMS to +12025550101: Tend: Hi Alice!" in output
+    assert re.search(r"SMS to \+12025550101: Tend: your code is \d{6}\.", output)
+
+
+def test_sms_in_delivers_an_inbound_sms_through_the_conversation(tmp_path, monkeypatch):
+    for key, value in embedded_env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    config = config_module.load(var_dir=tmp_path)
+    db = Database(config.database_url)
+    now = datetime.now(UTC)
+    with db.session() as session:
+        alex = Person(name="Alex", phone="+12025550111", timezone="UTC", sms_status="active", created_at=now)
+        session.add(alex)
+        session.flush()
+        circle = accounts.create_circle(session, owner=alex, name="Us", now=now)
+        accounts.invite_member(session, circle=circle, inviter=alex, name="Sam", phone="+12025550122", now=now)
+        session.commit()
+    result = runner.invoke(main, ["sms", "in", "--from", "+1 202 555 0122", "JOIN"])
+    assert result.exit_code == 0, result.output
+    assert 'You joined "Us"' in result.output
+    with db.session() as session:
+        sam = session.scalar(select(Person).where(Person.phone == "+12025550122"))
+        assert sam.sms_status == "active"
+    db.dispose()

@@ -42,7 +42,9 @@ def make_digests(person_ids: list[int]) -> None:
     unit_of_work.run(
         runtime.db,
         runtime.doorbell,
-        lambda session: digests.make_due(session, person_ids, runtime.config.public_url, runtime.now()),
+        lambda session: digests.make_due(
+            session, person_ids, runtime.config.public_url, runtime.now(), secret=runtime.config.secret_key
+        ),
         what="digests",
     )
 

@@ -53,6 +53,7 @@ class TickReport:
     reports: int = 0
     feeds: int = 0
     digests: int = 0
+    caught_up: int = 0
 
 
 def tick(runtime: Runtime, now: datetime | None = None, batch: int = 500) -> TickReport:
@@ -69,6 +70,7 @@ def tick(runtime: Runtime, now: datetime | None = None, batch: int = 500) -> Tic
     report.rung = ring_due(runtime, now, batch * 10, ring_timeout, claim_timeout)
     report.feeds = ring_forgotten_feeds(runtime, now, batch)
     report.digests = ring_due_digests(runtime, now, batch)
+    report.caught_up = materialize(runtime, now, batch // 10, behind=True)  # after due reminders went out
     return report
 
 
@@ -106,11 +108,13 @@ def follow_tz_database(runtime: Runtime, now: datetime) -> int:
     return moved or 0
 
 
-def materialize(runtime: Runtime, now: datetime, limit: int) -> int:
-    """Create occurrences, outcomes and reminder rows up to the horizon for schedules running low.
+def materialize(runtime: Runtime, now: datetime, limit: int, behind: bool = False) -> int:
+    """Create occurrences, outcomes and reminder rows up to the horizon for schedules running low;
+    with `behind`, a chunk of the past for schedules catching up (after the tick rang what is due).
 
     Works in transactions of `limit` schedules until none is left or the tick's time budget is spent.
     """
+    lag = now - occurrences.BEHIND_BY
     created = 0
     deadline = time.monotonic() + TICK_BUDGET_SECONDS
     for model, preload in ((Ritual, RITUAL_PRELOAD), (Promise, ())):
@@ -118,14 +122,19 @@ def materialize(runtime: Runtime, now: datetime, limit: int) -> int:
             with runtime.db.session() as session:
                 subjects = session.scalars(
                     select(model)
-                    .where(model.materialized_until < now + occurrences.REFILL_BELOW)
+                    .where(
+                        model.materialized_until < lag
+                        if behind
+                        else model.materialized_until.between(lag, now + occurrences.REFILL_BELOW)
+                    )
                     .order_by(model.materialized_until)
                     .limit(limit)
                     .with_for_update(skip_locked=True)
                     .options(*preload)
                 ).all()
                 created += occurrences.materialize(session, cast(Sequence[Subject], subjects), now)
-            if len(subjects) < limit or time.monotonic() > deadline:
+            # Catching up, a schedule may need several passes (one chunk each): go on while any is behind.
+            if (not subjects if behind else len(subjects) < limit) or time.monotonic() > deadline:
                 break
     return created
 

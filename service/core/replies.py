@@ -22,6 +22,8 @@ Decisions the spec leaves open:
   and the FCC's revocation rule expect any reasonable opt-out to be honoured.
 - "YES"/"Y" stay `yes`: whether that means "opt me in", "join the circle" or
   "done" depends on the person's state, which only the caller knows.
+- "JOIN" is `join` and "NO" is `no` (an answer to an invitation); the caller
+  decides which invitation, if any, they answer.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-Command = Literal["yes", "done", "skip", "streak", "pause", "resume", "help", "stop", "start", "unknown"]
+Command = Literal["join", "no", "yes", "done", "skip", "streak", "pause", "resume", "help", "stop", "start", "unknown"]
 
 MAX_ITEM_NUMBER = 20
 MAX_PAUSE_DAYS = 365
@@ -43,6 +45,8 @@ OPT_OUT_WORDS: frozenset[str] = frozenset(
 OPT_IN_WORDS: frozenset[str] = frozenset({"START", "UNSTOP"})
 
 _COMMAND_WORDS: dict[str, Command] = {
+    "join": "join",
+    "no": "no",
     "yes": "yes",
     "y": "yes",
     "done": "done",

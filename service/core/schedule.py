@@ -8,12 +8,16 @@ an ambiguous one (fall back) is the first of its two instants.
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import MAXYEAR, UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import dateutil.rrule as _dateutil_rrule
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
 
@@ -22,14 +26,36 @@ from service.core import zones
 _MAX_RULE_LENGTH = 500
 _MAX_INTERVAL = 366
 _MAX_COUNT = 10_000
-_HORIZON = relativedelta(years=10)
+# Validation looks for a rule's first occurrence in at most this many steps, a step being about the work
+# dateutil does for one daily period; weekly, monthly and yearly periods cost more (they build and filter
+# a longer day set), measured: PERIOD_STEPS. Bounded work whatever the rule (under 10 ms here); a rule
+# whose first occurrence lies further than that from its start is refused.
+STEP_CAP = 800
+PERIOD_STEPS = {"day": 1, "week": 2, "month": 6, "year": 40, "new year": 10}
+# The characters of an RRULE (RFC 5545 §3.3.10): ASCII letters, digits and separators only.
+_RULE_CHARACTERS = re.compile(r"[A-Z0-9=;,+\-]+")
+# Per BY part: the range of its (absolute) values, per RFC 5545 §3.3.10.
+_BY_RANGES = {
+    "BYSECOND": (0, 60),
+    "BYMINUTE": (0, 59),
+    "BYHOUR": (0, 23),
+    "BYMONTHDAY": (1, 31),
+    "BYYEARDAY": (1, 366),
+    "BYWEEKNO": (1, 53),
+    "BYMONTH": (1, 12),
+    "BYSETPOS": (1, 366),
+}
+_SIGNED = frozenset({"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"})
+# The most instants one period can hold (one time a day), so the furthest BYSETPOS can reach.
+_PERIOD_DAYS = {"DAILY": 1, "WEEKLY": 7, "MONTHLY": 31, "YEARLY": 366}
+_WEEKDAYS = frozenset({"MO", "TU", "WE", "TH", "FR", "SA", "SU"})
+# The largest ordinal a BYDAY may carry, per FREQ ("2MO": the second Monday of the month or year).
+_BYDAY_ORDINALS = {"DAILY": 0, "WEEKLY": 0, "MONTHLY": 5, "YEARLY": 53}
 # A wall time before a window's local start can still land in it, moved forward by a gap (up to
 # a whole day: Samoa skipped 30 December 2011), so local searches start this much earlier.
 _OFFSET_MARGIN = timedelta(days=2)
 # The smallest datetime step: "after until - _RESOLUTION" means "at or after until".
 _RESOLUTION = timedelta(microseconds=1)
-# The Gregorian calendar repeats exactly every 400 years (146,097 days, a whole number of weeks).
-_CALENDAR_CYCLE_YEARS = 400
 
 # RFC 5545 §3.3.10 recur-rule-parts; dateutil extensions such as BYEASTER are not accepted.
 _RULE_PARTS = frozenset(
@@ -50,13 +76,90 @@ _RULE_PARTS = frozenset(
         "WKST",
     }
 )
-_SUB_DAILY = frozenset({"SECONDLY", "MINUTELY", "HOURLY"})
 # Several values in one of these would mean several reminders a day.
 _ONE_VALUE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
 # Per FREQ: the relativedelta unit of one period and the longest that period can be, in days.
 _PERIODS = {"DAILY": ("days", 1), "WEEKLY": ("weeks", 7), "MONTHLY": ("months", 31), "YEARLY": ("years", 366)}
 # Present in available_timezones() but not places: the host's own zone and tzdata's "-00".
 _NOT_PLACES = frozenset({"localtime", "Factory"})
+
+
+class OutOfSteps(Exception):
+    """A rule used up its step budget (see `counted_steps`)."""
+
+
+_budget = threading.local()
+
+
+_Iterinfo: Any = getattr(_dateutil_rrule, "_iterinfo")  # noqa: B009 - dateutil's private per-period helper
+
+
+class _CountedIterinfo(_Iterinfo):  # type: ignore[misc]
+    """dateutil's per-period helper, charging one step per period while a budget is set (in this thread).
+
+    dateutil walks periods (days, weeks, months, years) until one yields an
+    instant, to year 9999 for a rule that never does; every period passes
+    through one of these methods, so counting here bounds that walk.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, rule: rrule) -> None:
+        for attr in _Iterinfo.__slots__:  # dateutil sets its slots from `self.__slots__`, empty here
+            setattr(self, attr, None)
+        self.rrule = rule  # type: ignore[misc]  # one of dateutil's slots, set as dateutil does
+
+    @staticmethod
+    def _spend(steps: int) -> None:
+        left = getattr(_budget, "left", None)
+        if left is None:
+            return
+        if left < steps:
+            raise OutOfSteps
+        _budget.left = left - steps
+
+    def rebuild(self, year: int, month: int) -> Any:
+        if year != self.lastyear:  # a new year's masks: as much work as several periods
+            self._spend(PERIOD_STEPS["new year"])
+        return super().rebuild(year, month)
+
+    def ydayset(self, *args: Any) -> Any:
+        self._spend(PERIOD_STEPS["year"])
+        return super().ydayset(*args)
+
+    def mdayset(self, *args: Any) -> Any:
+        self._spend(PERIOD_STEPS["month"])
+        return super().mdayset(*args)
+
+    def wdayset(self, *args: Any) -> Any:
+        self._spend(PERIOD_STEPS["week"])
+        return super().wdayset(*args)
+
+    def ddayset(self, *args: Any) -> Any:
+        self._spend(PERIOD_STEPS["day"])
+        return super().ddayset(*args)
+
+
+setattr(_dateutil_rrule, "_iterinfo", _CountedIterinfo)  # noqa: B010 - every rrule iteration from now on; free unless a budget is set
+
+
+class counted_steps:
+    """`with counted_steps(n):` dateutil iteration in this thread raises OutOfSteps after n steps."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+
+    def __enter__(self) -> counted_steps:
+        _budget.left = self.steps
+        return self
+
+    @property
+    def used(self) -> int:
+        return self.steps - (getattr(_budget, "left", None) or 0)
+
+    def __exit__(self, *exc: object) -> None:
+        self.spent = self.used
+        _budget.left = None
 
 
 class ScheduleError(ValueError):
@@ -165,7 +268,7 @@ def _compile(text: str, start_local: datetime, timezone: str) -> _Recurrence:
     rule_text = ";".join(f"{name}={value}" for name, value in parts.items() if name != "UNTIL")
     try:
         rule = rrulestr(rule_text, dtstart=start_local)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, IndexError, OverflowError) as error:  # dateutil's ways of refusing a rule
         raise ScheduleError(f"invalid RRULE: {error}", field="rrule") from error
     assert isinstance(rule, rrule), "one RRULE line parses to one rule, never a set"
     recurrence = _Recurrence(
@@ -187,6 +290,8 @@ def _rule_body(text: str) -> str:
     body = text.strip().upper().removeprefix("RRULE:")
     if any(mark in body for mark in ":\r\n"):
         raise ScheduleError("give a single RRULE line, without DTSTART or other properties", field="rrule")
+    if not _RULE_CHARACTERS.fullmatch(body):
+        raise ScheduleError("an RRULE has only ASCII letters, digits and = ; , + -", field="rrule")
     return body
 
 
@@ -207,7 +312,7 @@ def _rule_parts(body: str) -> dict[str, str]:
 def _check_limits(parts: dict[str, str]) -> None:
     if "FREQ" not in parts:
         raise ScheduleError("the RRULE needs a FREQ", field="rrule")
-    if parts["FREQ"] in _SUB_DAILY:
+    if parts["FREQ"] not in _PERIODS:
         raise ScheduleError("a schedule repeats at most daily: use DAILY, WEEKLY, MONTHLY or YEARLY", field="rrule")
     for name in _ONE_VALUE_PARTS:
         if "," in parts.get(name, ""):
@@ -216,11 +321,39 @@ def _check_limits(parts: dict[str, str]) -> None:
         raise ScheduleError("use COUNT or UNTIL, not both", field="rrule")
     _check_whole_number(parts, "INTERVAL", _MAX_INTERVAL)
     _check_whole_number(parts, "COUNT", _MAX_COUNT)
+    for name, (low, high) in _BY_RANGES.items():
+        for value in _values(parts, name):
+            number = value.removeprefix("-").removeprefix("+") if name in _SIGNED else value
+            if not (number.isdigit() and low <= int(number) <= high and (name != "BYSETPOS" or int(number) > 0)):
+                raise ScheduleError(f"{name} values are whole numbers from {low} to {high}", field="rrule")
+    for value in _values(parts, "BYSETPOS"):
+        if int(value.lstrip("+-")) > _PERIOD_DAYS[parts["FREQ"]]:
+            most = _PERIOD_DAYS[parts["FREQ"]]
+            raise ScheduleError(
+                f"with FREQ={parts['FREQ']}, BYSETPOS is from 1 to {most} (or -1 to -{most})", field="rrule"
+            )
+    most = _BYDAY_ORDINALS.get(parts["FREQ"], 0)
+    for value in _values(parts, "BYDAY"):
+        ordinal, weekday = value[:-2], value[-2:]
+        if weekday not in _WEEKDAYS:
+            raise ScheduleError(f"BYDAY {value!r} must end in a weekday such as MO", field="rrule")
+        if ordinal:
+            number = ordinal.removeprefix("-").removeprefix("+")
+            if not (number.isdigit() and 1 <= int(number) <= most):
+                where = f"from 1 to {most} (or -1 to -{most})" if most else "not allowed with this FREQ"
+                raise ScheduleError(f"BYDAY ordinals are {where}", field="rrule")
+
+
+def _values(parts: dict[str, str], name: str) -> list[str]:
+    values = parts[name].split(",") if name in parts else []
+    if len(values) > 31:
+        raise ScheduleError(f"{name} has more values than a schedule needs", field="rrule")
+    return values
 
 
 def _check_whole_number(parts: dict[str, str], name: str, highest: int) -> None:
     value = parts.get(name)
-    if value is not None and not (value.isdecimal() and 1 <= int(value) <= highest):
+    if value is not None and not (value.isascii() and value.isdigit() and 1 <= int(value) <= highest):
         raise ScheduleError(f"{name} must be a whole number from 1 to {highest}", field="rrule")
 
 
@@ -235,25 +368,27 @@ def _parse_until(value: str) -> datetime:
 
 
 def _check_occurs(recurrence: _Recurrence, start_instant: datetime, tz: ZoneInfo) -> None:
-    """Reject rules with no occurrence in the 10 years after the start (e.g. BYMONTHDAY=30 in February).
+    """Reject rules with no occurrence within STEP_CAP steps of the start (e.g. BYMONTHDAY=30 in February).
 
-    dateutil searches such a rule all the way to year 9999, several seconds for a daily one, so
-    the search runs on a copy started whole calendar cycles later, near the end of the datetime
-    range, where it is cut short; the cycle keeps every weekday and leap day in place.
+    dateutil would search such a rule all the way to year 9999, seconds of CPU for a daily one; the
+    step budget (`counted_steps`) stops it after a bounded number of periods, whatever the rule.
     """
     start = recurrence.start
     if _has_ended(recurrence, start, start_instant):
         raise ScheduleError("UNTIL is before the start", field="rrule")
-    cycles = (MAXYEAR - _HORIZON.years - 1 - start.year) // _CALENDAR_CYCLE_YEARS
-    probe_start = start.replace(year=start.year + cycles * _CALENDAR_CYCLE_YEARS)
     try:
-        first = next(iter(recurrence.rule.replace(dtstart=probe_start)), None)
-    except (ValueError, OverflowError):  # dateutil can step past year 9999 while still finding nothing
+        with counted_steps(STEP_CAP):
+            first = next(iter(recurrence.rule), None)
+    except OutOfSteps:
         first = None
-    if first is None or first > probe_start + _HORIZON:
-        raise ScheduleError("the RRULE yields no occurrence within 10 years of the start", field="rrule")
-    first_local = start + (first - probe_start)
-    if _has_ended(recurrence, first_local, local_to_utc(first_local, tz)):
+    except (ValueError, OverflowError, IndexError):  # dateutil can step past year 9999 while still finding nothing
+        first = None
+    if first is None:
+        raise ScheduleError(
+            "the RRULE yields no occurrence soon enough after the start (Tend looks a bounded way ahead)",
+            field="rrule",
+        )
+    if _has_ended(recurrence, first, local_to_utc(first, tz)):
         raise ScheduleError("the RRULE yields no occurrence between the start and UNTIL", field="rrule")
 
 

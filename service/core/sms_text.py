@@ -178,7 +178,7 @@ def reminder_text(items: Sequence[ReminderItem]) -> str:
 
 
 def opt_in_text(person_name: str) -> str:
-    """The only text ever sent to a pending number: it asks for consent."""
+    """The opt-in request of earlier versions (kept for SMS already queued with it)."""
     return fit_segments(
         lambda name: (
             f"Tend: Hi {name}! Reply YES to get reminders for your rituals with your partner. Reply STOP to opt out."
@@ -187,15 +187,31 @@ def opt_in_text(person_name: str) -> str:
     )
 
 
-def invitation_text(inviter_name: str, circle_name: str) -> str:
+def code_text(code: str) -> str:
+    """The sign-in code a number asked for; signing in with it is the owner's consent to Tend's texts (SPEC §8)."""
+    return (
+        f"Tend: your code is {code}. It works for 10 minutes. Signing in with it means you agree to get "
+        "Tend's texts; reply STOP to opt out. Didn't ask? Ignore this."
+    )
+
+
+def invitation_text(inviter_name: str) -> str:
+    """The one invitation per circle; no text of the inviter's choosing but their verified name (SPEC §3)."""
     return fit_segments(
-        lambda inviter, circle: (
-            f'Tend: {inviter} invited you to join "{circle}" to keep '
-            "your rituals together. Reply YES to join, or STOP to opt out."
+        lambda inviter: (
+            f"Tend: {inviter} invited you to keep shared rituals on Tend. "
+            "Reply JOIN to join, NO to decline, STOP for no texts."
         ),
         inviter_name,
-        circle_name,
     )
+
+
+def declined_text() -> str:
+    return "Tend: Declined. You won't be added to that circle. Reply STOP for no texts at all."
+
+
+def not_joined_text() -> str:
+    return "Tend: You have no invitation to answer. Reply HELP for help, STOP to opt out."
 
 
 def help_text() -> str:

@@ -18,6 +18,11 @@ Decisions the spec leaves open:
   back-fill it.
 - YES from an opted-out person opts them back in: Twilio treats YES as an
   opt-in keyword too, and unblocks the number on its side.
+- JOIN, NO and YES answer an invitation only when the latest SMS Tend sent the
+  number is that invitation (JOIN also takes the newest pending one): a YES to
+  a reminder never joins a circle (SPEC §4). Joining makes the person active.
+- An `invited` number (no consent yet) can only join, decline, opt out or get
+  help: it has nothing to check in and gets no reminders.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from sqlalchemy.orm import Session
 from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import occurrence_local
-from service.domain import feed_changes, occurrences, streak_figures
+from service.domain import accounts, feed_changes, streak_figures
 from service.domain.checkins import Decided, decide, is_open
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
@@ -148,15 +153,21 @@ def respond(
             person.sms_status = PersonStatus.OPTED_OUT
             return Answer(sms_text.opted_out_text())
         case "start":
-            return _opt_in(session, person, now)
+            return _opt_in(person)
+        case "join" | "no" | "yes" if (invitation := _answered_invitation(session, person, reply, invited)) is not None:
+            if reply.command == "no":
+                accounts.decline(session, invitation, now)
+                return Answer(sms_text.declined_text())
+            circle = accounts.accept(session, invitation, now)
+            return Answer(sms_text.joined_text(circle.name))
         case "yes" if person.sms_status == PersonStatus.OPTED_OUT:
-            return _opt_in(session, person, now)
+            return _opt_in(person)
         case _ if person.sms_status == PersonStatus.OPTED_OUT:
             return Answer(sms_text.opted_out_text())
-        case "yes" if person.sms_status == PersonStatus.PENDING or (
-            bool(_invitations(person)) if invited is None else invited
-        ):
-            return _opt_in(session, person, now, join=True)
+        case "join" | "no":
+            return Answer(sms_text.not_joined_text())
+        case _ if person.sms_status == PersonStatus.INVITED:
+            return Answer(sms_text.help_text())  # no consent yet: nothing to check in, pause or report
         case "yes" | "done" | "skip":
             return _check_in_by_sms(session, person, reply, message_sid, now)
         case "streak":
@@ -173,21 +184,25 @@ def respond(
             return Answer(sms_text.help_text())
 
 
-def _invitations(person: Person) -> list[Membership]:
-    return [m for m in person.memberships if m.status == MembershipStatus.INVITED]
+def _answered_invitation(session: Session, person: Person, reply: Reply, invited: bool | None) -> Membership | None:
+    """The invitation a JOIN, NO or YES answers: the latest SMS Tend sent this number, if an invitation.
+
+    JOIN also answers the newest pending invitation when the latest SMS was something else.
+    `invited` (whether any invitation is pending, when known) spares the look-up for everyday replies.
+    """
+    if invited is False:
+        return None
+    latest = accounts.latest_invitation(session, person)
+    if latest is None and reply.command == "join":
+        pending = accounts.invitations(session, person)
+        return pending[0] if pending else None
+    return latest
 
 
-def _opt_in(session: Session, person: Person, now: datetime, join: bool = False) -> Answer:
-    """Active again (or for the first time); with `join`, also a member of every circle they were invited to."""
+def _opt_in(person: Person) -> Answer:
+    """Active again after STOP (START, or YES: Twilio treats YES as an opt-in keyword too)."""
     person.sms_status = PersonStatus.ACTIVE
-    joined = _invitations(person) if join else []
-    for membership in joined:
-        membership.status = MembershipStatus.ACTIVE
-        session.flush()
-        occurrences.include_participant(session, membership.circle_id, person.id, now)
-    if not joined:
-        return Answer(sms_text.opted_in_text())
-    return Answer(sms_text.joined_text(", ".join(m.circle.name for m in joined)))
+    return Answer(sms_text.opted_in_text())
 
 
 def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime) -> Answer:

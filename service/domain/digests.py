@@ -10,10 +10,12 @@ refers to those people (an inbound SMS, a check-in) until the batch commits.
 
 from __future__ import annotations
 
-import secrets
+import base64
+import hashlib
+import hmac
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -36,6 +38,7 @@ from service.domain.models import (
     SubjectKind,
     subject_key,
 )
+from service.domain.tokens import token_digest
 
 WEEK = timedelta(days=7)
 # When one day holds several occurrences, its cell shows the most telling outcome.
@@ -64,7 +67,10 @@ def due_people(session: Session, now: datetime, limit: int) -> list[int]:
     )
 
 
-def make_due(session: Session, person_ids: Sequence[int], public_url: str, now: datetime) -> int:
+TOKEN_LIFETIME = timedelta(days=60)  # a digest page's link works this long
+
+
+def make_due(session: Session, person_ids: Sequence[int], public_url: str, now: datetime, *, secret: str) -> int:
     """Make the digests of these people that are still due; returns how many were made.
 
     People are claimed with NO KEY UPDATE SKIP LOCKED and their slot advanced in
@@ -76,7 +82,7 @@ def make_due(session: Session, person_ids: Sequence[int], public_url: str, now: 
         .order_by(Person.next_digest_at)
         .with_for_update(skip_locked=True, key_share=True)
     ).all()
-    return sum(make_digest(session, person, public_url, now) is not None for person in due)
+    return sum(make_digest(session, person, public_url, now, secret=secret) is not None for person in due)
 
 
 def next_slot(person: Person, after: datetime) -> datetime:
@@ -100,7 +106,7 @@ def latest_slot(person: Person, at: datetime) -> datetime:
     return slot
 
 
-def make_digest(session: Session, person: Person, public_url: str, now: datetime) -> Digest | None:
+def make_digest(session: Session, person: Person, public_url: str, now: datetime, *, secret: str) -> Digest | None:
     """Store the digest of the week ending at the person's latest slot, queue its SMS, advance the slot.
 
     Returns the new digest; None when that week's digest already exists. The SMS goes only to an active person.
@@ -109,11 +115,18 @@ def make_digest(session: Session, person: Person, public_url: str, now: datetime
     person.next_digest_at = next_slot(person, now)
     week_start = slot.astimezone(parse_timezone(person.timezone)).date() - timedelta(days=6)
     payload = week_payload(session, person, slot, week_start, now)
-    token = secrets.token_urlsafe(24)
+    token = _token(secret, person.id, week_start, now)
     insert = insert_for(on_postgres(session))
     digest_id = session.scalar(
         insert(Digest)
-        .values(person_id=person.id, week_start=week_start, token=token, payload=payload, created_at=now)
+        .values(
+            person_id=person.id,
+            week_start=week_start,
+            token_hash=token_digest(token),
+            expires_at=now + TOKEN_LIFETIME,
+            payload=payload,
+            created_at=now,
+        )
         .on_conflict_do_nothing(index_elements=["person_id", "week_start"])
         .returning(Digest.id)
     )
@@ -141,8 +154,21 @@ def latest_digest(session: Session, person_id: int) -> Digest | None:
     )
 
 
-def digest_by_token(session: Session, token: str) -> Digest | None:
-    return session.scalar(select(Digest).where(Digest.token == token))
+def _token(secret: str, person_id: int, week_start: date, created_at: datetime) -> str:
+    """A digest page's token: keyed by the server's secret, so the database alone never holds or yields it."""
+    microseconds = (created_at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    message = f"digest:{person_id}:{week_start.isoformat()}:{microseconds}".encode()
+    return base64.urlsafe_b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode().rstrip("=")
+
+
+def digest_token(digest: Digest, secret: str) -> str:
+    """The token of a stored digest's page, for the API's link to it."""
+    return _token(secret, digest.person_id, digest.week_start, digest.created_at)
+
+
+def digest_by_token(session: Session, token: str, now: datetime) -> Digest | None:
+    """The digest behind a page token, unless it has expired (60 days after it was made)."""
+    return session.scalar(select(Digest).where(Digest.token_hash == token_digest(token), Digest.expires_at > now))
 
 
 def week_payload(session: Session, person: Person, slot: datetime, week_start: date, now: datetime) -> dict[str, Any]:

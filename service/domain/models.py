@@ -68,9 +68,14 @@ class UTCDateTime(TypeDecorator):
 
 
 class PersonStatus(StrEnum):
-    """Whether Tend may text a person (SPEC §3, Consent)."""
+    """Whether Tend may text a person (SPEC §3, Consent).
 
-    PENDING = "pending"
+    `invited`: the number has not consented (someone invited it, or it asked for
+    a code it has not verified): it may get codes it asked for and invitations.
+    `active`: its owner verified a code or replied JOIN. `opted_out`: STOP.
+    """
+
+    INVITED = "invited"
     ACTIVE = "active"
     OPTED_OUT = "opted_out"
 
@@ -94,6 +99,7 @@ class SmsState(StrEnum):
 
 class SmsKind(StrEnum):
     REMINDER = "reminder"
+    CODE = "code"
     OPT_IN = "opt_in"
     INVITATION = "invitation"
     PROMISE_KEPT = "promise_kept"
@@ -134,7 +140,7 @@ def table(model: type[Base]) -> Table:
 
 class Person(Base):
     __tablename__ = "people"
-    __table_args__ = (CheckConstraint("sms_status IN ('pending', 'active', 'opted_out')", name="sms_status"),)
+    __table_args__ = (CheckConstraint("sms_status IN ('invited', 'active', 'opted_out')", name="sms_status"),)
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
@@ -145,14 +151,66 @@ class Person(Base):
     digest_weekday: Mapped[int] = mapped_column(Integer, default=6)  # Monday=0 … Sunday=6
     digest_time: Mapped[time] = mapped_column(Time, default=time(18, 0))
     next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    sms_status: Mapped[str] = mapped_column(String(12), default="pending")
-    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    sms_status: Mapped[str] = mapped_column(String(12), default="invited")
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="person", cascade="all, delete-orphan", foreign_keys="Membership.person_id"
     )
+
+
+class DeviceSession(Base):
+    """One signed-in device: its bearer token is 256-bit random and stored only as a SHA-256 digest (SPEC §8)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    person: Mapped[Person] = relationship()
+
+
+class SignInCode(Base):
+    """A 6-digit code texted to a number (stored as a keyed digest), valid 10 minutes for 5 tries.
+
+    The rows also count what each destination number was sent, for the
+    per-destination limits of SPEC §3, across every web process.
+    """
+
+    __tablename__ = "sign_in_codes"
+    __table_args__ = (Index("ix_sign_in_codes_phone_created_at", "phone", "created_at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InvitationSent(Base):
+    """One invitation texted to a number: counted for the limit of 3 a day per destination, whoever invites."""
+
+    __tablename__ = "invitations_sent"
+    __table_args__ = (Index("ix_invitations_sent_phone_created_at", "phone", "created_at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Decline(Base):
+    """A NO to an invitation: that inviter may not invite this person again for 30 days."""
+
+    __tablename__ = "declines"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    inviter_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    declined_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Circle(Base):
@@ -175,6 +233,7 @@ class Membership(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True)
     status: Mapped[str] = mapped_column(String(10))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    label: Mapped[str | None] = mapped_column(String(80))  # the name the inviter typed; shown until they join
     joined_order: Mapped[int] = mapped_column(ID)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -504,6 +563,7 @@ class Digest(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     week_start: Mapped[date] = mapped_column(Date)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the page's token
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

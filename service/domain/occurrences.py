@@ -32,7 +32,10 @@ from service.domain.models import (
 
 HORIZON = timedelta(days=4)  # occurrences exist this far ahead (reminders may start 2 days early)
 REFILL_BELOW = timedelta(days=3)  # extend a schedule when less than this is left
-CATCH_UP_CHUNK = timedelta(days=366)  # a past start is filled in a year per pass
+# A schedule whose stored occurrences end further back than this is catching up (a past start, or the
+# clock was down): the clock fills it in after ringing due reminders, CATCH_UP_CHUNK per pass.
+BEHIND_BY = timedelta(days=1)
+CATCH_UP_CHUNK = timedelta(days=31)
 ENDED = datetime(9999, 1, 1, tzinfo=UTC)  # materialized_until of a finished schedule
 
 
@@ -44,13 +47,16 @@ class Planned:
 
 
 def materialize(session: Session, subjects: Sequence[Subject], now: datetime) -> int:
-    """Extend each schedule to the horizon (a year of back-fill at most per call); returns occurrences made."""
+    """Extend each schedule to the horizon, or by CATCH_UP_CHUNK when it is behind; returns occurrences made.
+
+    Bounded per call: a schedule behind (a start up to a year ago) takes several calls, in time order.
+    """
     planned: list[Planned] = []
     stored = _stored_ahead(session, subjects)
     for subject in subjects:
         schedule = subject.schedule()
         start = subject.materialized_until
-        end = min(now + HORIZON, max(start, now - CATCH_UP_CHUNK) + CATCH_UP_CHUNK)
+        end = min(now + HORIZON, start + CATCH_UP_CHUNK) if start < now - BEHIND_BY else now + HORIZON
         planned.extend(
             plan_occurrence(subject, at, now)
             for at in occurrences_between(schedule, start, end)

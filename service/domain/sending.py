@@ -7,6 +7,7 @@ record, back off, reconcile) live in workers/delivery.py.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,9 +36,12 @@ from service.domain.models import (
     subject_key,
 )
 
-SENDABLE_WHILE_PENDING = frozenset({"opt_in", "invitation"})
+log = logging.getLogger(__name__)
+
+# All a number that has not consented may get: a code it asked for, and invitations (SPEC §3, Consent).
+SENDABLE_WITHOUT_CONSENT = frozenset({SmsKind.CODE, SmsKind.INVITATION})
 # What the person asked for goes at once; every other text Tend starts waits for the end of their quiet hours.
-ASKED_FOR = frozenset({SmsKind.OPT_IN})
+ASKED_FOR = frozenset({SmsKind.CODE})
 
 
 @dataclass
@@ -79,7 +83,8 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
     outgoing: list[OutgoingSms] = []
     for row in rows:
         person = people[row.person_id]
-        if not may_receive(person, row, now):
+        if (reason := refusal(person, row, now)) is not None:
+            log.info("SMS %s (%s) to person %s cancelled: %s", row.id, row.kind, person.id, reason)
             row.state = SmsState.CANCELLED
         elif row.kind not in ASKED_FOR and (delay_to := quiet_end(person, now)) is not None:
             row.due_at, row.rung_at = delay_to, None
@@ -96,14 +101,19 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
 
 
 def may_receive(person: Person, row: OutboundSms, now: datetime) -> bool:
-    """Nothing but the opt-in request goes to a pending or opted-out number; a paused person gets no reminders."""
+    return refusal(person, row, now) is None
+
+
+def refusal(person: Person, row: OutboundSms, now: datetime) -> str | None:
+    """Why this SMS must not go, or None: nothing goes to an opted-out number, nothing but codes and
+    invitations to one that has not consented, and no reminder to a paused person."""
     if person.sms_status == PersonStatus.OPTED_OUT:
-        return False
-    if person.sms_status == PersonStatus.PENDING and row.kind not in SENDABLE_WHILE_PENDING:
-        return False
+        return "the recipient opted out"
+    if person.sms_status != PersonStatus.ACTIVE and row.kind not in SENDABLE_WITHOUT_CONSENT:
+        return "the recipient has not consented (no verified code, never joined)"
     if row.kind == SmsKind.REMINDER and person.paused_until is not None and person.paused_until > now:
-        return False
-    return True
+        return "the recipient paused reminders"
+    return None
 
 
 def quiet_end(person: Person, now: datetime) -> datetime | None:
@@ -189,6 +199,7 @@ def reminder_sms(facts: ReminderFacts, person: Person, rows: list[OutboundSms], 
             or (occurrence.id, person.id) in facts.decided
         ):
             row.state = SmsState.CANCELLED  # too late, or already checked in: a reminder now would be wrong
+            log.info("reminder %s to person %s cancelled: its occurrence closed or was checked in", row.id, person.id)
         else:
             live.append((occurrence, row))
     if not live:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.core.schedule import local_to_utc, next_occurrence, parse_timezone
 from service.domain import feed_changes
+from service.domain.accounts import active_member_ids
 from service.domain.errors import Invalid, NotFound
 from service.domain.models import (
     CheckIn,
@@ -25,6 +26,8 @@ from service.domain.models import (
     SmsState,
     Subject,
 )
+
+LONGEST_PAST_START = timedelta(days=366)
 
 
 def upcoming(subject: Subject, now: datetime) -> datetime | None:
@@ -69,12 +72,25 @@ def promise_for(session: Session, person_id: int, promise_id: int) -> Promise:
 
 
 def check_participants(circle: Circle, participants: list[int] | None) -> None:
+    """Only members who joined (and may be texted) can take part (SPEC §3, Consent)."""
     if participants is None:
         return
-    members = {m.person_id for m in circle.memberships}
+    members = set(active_member_ids(circle))
     unknown = [p for p in participants if p not in members]
     if unknown:
-        raise Invalid(f"Person {unknown[0]} is not a member of this circle.", "participants")
+        raise Invalid(f"Person {unknown[0]} is not a member of this circle who has joined.", "participants")
+
+
+def check_recipient(circle: Circle, keeper_id: int, recipient_id: int) -> None:
+    """A promise is to another member who joined the circle (SPEC §3, Consent)."""
+    if recipient_id == keeper_id or recipient_id not in active_member_ids(circle):
+        raise Invalid("'to' must be another member of the circle who has joined.", "to")
+
+
+def check_start(start_local: datetime, timezone: str, now: datetime, field: str) -> None:
+    """A schedule starts at most a year in the past: its catch-up of past occurrences stays bounded."""
+    if local_to_utc(start_local, parse_timezone(timezone)) < now - LONGEST_PAST_START:
+        raise Invalid(f"'{field}' must be at most one year in the past.", field)
 
 
 def set_participants(ritual: Ritual, participants: list[int] | None) -> None:

@@ -1,4 +1,4 @@
-"""The `tend` command (SPEC §9): up, web, worker, clock, db upgrade, demo, streaks recompute."""
+"""The `tend` command (SPEC §9): up, web, worker, clock, db upgrade, demo, sms in, streaks recompute."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import logging
 import os
 import sys
 import threading
+import uuid
 from importlib.metadata import version
 from typing import Any
 
 import click
+import phonenumbers
 from gunicorn.app.base import BaseApplication
 
 from service import config as config_module
 from service.config import Config, ConfigError
-from service.domain import streak_figures
+from service.domain import conversation, streak_figures, unit_of_work
 from service.domain.db import Database
 from service.domain.migrate import upgrade
 from service.entry import logs
@@ -143,6 +145,37 @@ def demo() -> None:
     upgrade(config.database_url)
     for line in create_demo(config):
         click.echo(line)
+
+
+@main.group()
+def sms() -> None:
+    """SMS by hand, for trying Tend without Twilio."""
+
+
+@sms.command("in")
+@click.option("--from", "sender", required=True, help="the sender's number, E.164 (e.g. +14155550123)")
+@click.argument("body")
+def sms_in(sender: str, body: str) -> None:
+    """Deliver an inbound SMS as if Twilio had (JOIN, YES, DONE 2, STOP, ...), and print Tend's reply.
+
+    It goes through the same conversation code as the webhook; SMS it queues for
+    others are sent by `tend up` (or the workers) on their next clock tick.
+    """
+    runtime = runtime_for(load_config())
+    try:
+        sender = phonenumbers.format_number(phonenumbers.parse(sender, None), phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        raise click.BadParameter(
+            "give the number in international format, e.g. +14155550123", param_hint="--from"
+        ) from None
+    inbound = conversation.Inbound(message_sid=f"CLI{uuid.uuid4().hex}", sender=sender, body=body)
+    answer = unit_of_work.run(
+        runtime.db,
+        runtime.doorbell,
+        lambda session: conversation.handle_inbound(session, inbound, runtime.now()),
+        what="inbound SMS from the command line",
+    )
+    click.echo(answer.reply or "(no reply)")
 
 
 @main.group()

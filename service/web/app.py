@@ -26,6 +26,7 @@ from service.web.api import (
 from service.web.api.context import close_session
 from service.web.errors import ERROR_SCHEMA, domain_error_answer, error_body, not_found
 from service.web.metrics import OutboxCollector
+from service.web.security import SecurityHeaders
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -42,7 +43,8 @@ def reject_impossible_ids(_endpoint: str | None, values: dict | None) -> None:
 
 def create_app(runtime: Runtime) -> APIFlask:
     """Build the app around a runtime (config, database, clock, doorbell); service.entry.wsgi reads one from the environment."""
-    app = APIFlask("tend", title="Tend API", version="1", spec_path="/openapi.json", docs_path="/docs")
+    # No /docs: APIFlask's docs page loads its scripts from a CDN, and pages make no request to third parties.
+    app = APIFlask("tend", title="Tend API", version="1", spec_path="/openapi.json", docs_path=None)
     # No SECRET_KEY: the API is stateless (bearer tokens, no cookies), so Flask's cookie session is never opened.
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
@@ -76,6 +78,7 @@ def create_app(runtime: Runtime) -> APIFlask:
     rate_limits.install(app, runtime.config)
     # calendar polls skip Flask's per-request machinery (middleware in front of wsgi_app, as Flask documents)
     app.wsgi_app = feeds.FeedPolls(app, app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, digests.style_hashes())  # type: ignore[method-assign]  # outermost: every answer
     return app
 
 

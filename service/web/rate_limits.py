@@ -2,12 +2,13 @@
 
 Counters live in Redis when REDIS_URL is set, so every web process shares one
 budget; in memory otherwise (the embedded default). A client is its bearer
-token when it sends one (hashed: the token itself never reaches the store),
-else its address; the SMS-sending limit counts by address alone, since a
-sign-up needs no token and a made-up one must not buy a fresh budget. Webhooks (signed by Twilio), feeds (polled by calendars),
-digest pages and health checks are not limited. Creating people and inviting
-members send SMS, which cost money: they have their own, tighter limit, which
-only successful calls use up.
+person when it sends a valid bearer token, else its address: a made-up token
+counts as the address, so it buys no fresh budget. Webhooks (signed by Twilio),
+feeds (polled by calendars), digest pages and health checks are not limited.
+Asking for a code, trading one for a session and inviting members send SMS or
+guess at codes: they have their own, tighter limit by the same key, and every
+attempt counts, failed ones too. Per destination number, the database counts
+codes and invitations whoever asks (service/domain/accounts.py).
 
 The defaults are generous, so that the embedded mode and automation against
 it are never throttled; the Helm chart sets production limits.
@@ -23,11 +24,11 @@ from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.config import Config
-from service.domain.tokens import token_digest
+from service.web.api.context import verified_person_id
 
 LIMITED_PREFIX = "/api/v1/"
-# Endpoints that send an SMS to a new number.
-SMS_SENDING_ENDPOINTS = ("people.create_person", "circles.add_member")
+# Endpoints that send an SMS to a number, or try a code.
+SMS_SENDING_ENDPOINTS = ("people.request_code", "people.create_session", "circles.add_member")
 
 
 def address_key() -> str:
@@ -35,15 +36,9 @@ def address_key() -> str:
 
 
 def client_key() -> str:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return "token:" + token_digest(token.strip())
-    return address_key()
-
-
-def sent_an_sms(response: Response) -> bool:
-    """Only a sign-up or invitation that was made (and so texted someone) counts against that limit."""
-    return response.status_code == 201
+    """The verified token's person, else the client's address."""
+    person_id = verified_person_id()
+    return address_key() if person_id is None else f"person:{person_id}"
 
 
 def retry_after_only_on_429(response: Response) -> Response:
@@ -60,8 +55,8 @@ def outside_the_api() -> bool:
 def install(app: Flask, config: Config) -> Limiter:
     """Limit every /api/v1/ route by `TEND_API_RATE_LIMIT`, and SMS-sending ones by `TEND_SIGNUP_RATE_LIMIT` too.
 
-    The API limit counts per token (or address), so people behind one address
-    do not share it; a flood of made-up tokens only meets 401s.
+    The API limit counts per person (or address), so people behind one address
+    do not share it; a flood of made-up tokens counts against its address.
     """
     if config.trusted_proxies:
         # the client's address, not the proxy's (Flask documents replacing wsgi_app with middleware)
@@ -82,8 +77,6 @@ def install(app: Flask, config: Config) -> Limiter:
     for endpoint in SMS_SENDING_ENDPOINTS:
         app.view_functions[endpoint] = limiter.limit(  # type: ignore[assignment]  # Flask-Limiter's wrapper type
             config.signup_rate_limit,
-            key_func=address_key,
             override_defaults=False,
-            deduct_when=sent_an_sms,
         )(app.view_functions[endpoint])
     return limiter

@@ -1,44 +1,47 @@
-"""Sign-up, tokens and `me`."""
+"""Sign-up and sign-in by code, device tokens, and `me`."""
 
 from sqlalchemy import select
 
-from service.domain.models import OutboundSms, Person
+from service.domain.models import DeviceSession, OutboundSms
+from tests.conftest import code_texted_to
 
 
-def test_it_signs_up_a_person_and_queues_the_opt_in_sms(client, db, doorbell):
+def test_a_code_is_texted_and_traded_for_a_device_token(client, db, doorbell):
+    response = client.post("/api/v1/codes", json={"phone": "+1 (212) 555-0101"})
+    assert (response.status_code, response.get_json()) == (202, {"sent": True})
+    with db.session() as s:
+        sms = s.scalars(select(OutboundSms)).all()
+    assert [(m.kind, m.to) for m in sms] == [("code", "+12125550101")]
+    assert doorbell.sms == [[sms[0].id]]
+    code = code_texted_to(db, "+12125550101")
     response = client.post(
-        "/api/v1/people", json={"name": "Alice", "phone": "+1 (212) 555-0101", "timezone": "America/New_York"}
+        "/api/v1/sessions",
+        json={"phone": "+12125550101", "code": code, "name": "Alice", "timezone": "America/New_York"},
     )
     assert response.status_code == 201
     body = response.get_json()
-    assert body | {"token": "t"} == {
-        "id": body["id"],
+    assert body["person"] | {"id": 0} == {
+        "id": 0,
         "name": "Alice",
         "phone": "+12125550101",
         "timezone": "America/New_York",
-        "sms_status": "pending",
-        "token": "t",
+        "sms_status": "active",
     }
     assert len(body["token"]) >= 40
     with db.session() as s:
-        sms = s.scalars(select(OutboundSms)).all()
-        stored = s.scalar(select(Person))
-    assert [(m.kind, m.to) for m in sms] == [("opt_in", "+12125550101")]
-    assert "YES" in sms[0].body
-    assert doorbell.sms == [[sms[0].id]]
+        stored = s.scalar(select(DeviceSession))
+        code_sms = s.scalar(select(OutboundSms))
     assert stored.token_hash != body["token"] and body["token"] not in stored.token_hash
+    assert code_sms.body is None or code_sms.state == "queued"  # a used code's text is not kept once sent
 
 
-def test_a_phone_number_signs_up_once(client):
-    payload = {"name": "Alice", "phone": "+12125550101", "timezone": "UTC"}
-    assert client.post("/api/v1/people", json=payload).status_code == 201
-    again = client.post("/api/v1/people", json=payload | {"phone": "+1 212 555 0101"})
-    assert again.status_code == 409
-    assert again.get_json()["error"] == {
-        "code": "phone_taken",
-        "message": again.get_json()["error"]["message"],
-        "field": "phone",
-    }
+def test_signing_in_again_keeps_the_account_and_opens_another_session(client, people, db):
+    first = people.create("Alice")
+    second = people.create("Alice", timezone="Asia/Tokyo")  # name and timezone are ignored for an active account
+    assert second["id"] == first["id"] and second["timezone"] == "America/New_York"
+    assert second["token"] != first["token"]
+    with db.session() as s:
+        assert len(s.scalars(select(DeviceSession)).all()) == 2
 
 
 def test_me_shows_settings_with_defaults(client, people):

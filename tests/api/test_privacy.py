@@ -19,7 +19,7 @@ def test_export_holds_everything_about_the_person(client, people, db):
     assert [c["id"] for c in data["circles"]] == [circle]
     assert [r["id"] for r in data["rituals"]] == [ritual["id"]]
     assert data["rituals"][0]["next_occurrence"].endswith("Z")
-    assert [m["kind"] for m in data["sms"]] == ["opt_in"]
+    assert [m["kind"] for m in data["sms"]] == ["code"]
     assert set(data) == {"person", "circles", "rituals", "promises", "outcomes", "checkins", "feeds", "sms"}
 
 

@@ -1,4 +1,4 @@
-"""SPEC §8's 429: the JSON API is rate limited per token (or address); SMS-sending calls more tightly."""
+"""SPEC §8's 429: the JSON API is rate limited per person (or address); SMS-sending calls more tightly."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def limited_client(runtime, redis_url=None, **limits):
 
 def test_a_token_over_its_budget_gets_429_with_retry_after_in_the_error_shape(runtime):
     client = limited_client(runtime, api_rate_limit="3 per minute")
-    people = People(client)
+    people = People(client, runtime.db)
     people.create("Alice")
     people.create("Bob")
     answers = [client.get("/api/v1/me", headers=people.headers("Alice")) for _ in range(4)]
@@ -27,67 +27,44 @@ def test_a_token_over_its_budget_gets_429_with_retry_after_in_the_error_shape(ru
     assert answers[-1].get_json()["error"]["code"] == "rate_limited"
     assert int(answers[-1].headers["Retry-After"]) > 0
     assert "Retry-After" not in answers[0].headers and answers[0].headers["X-RateLimit-Remaining"] == "2"
-    assert client.get("/api/v1/me", headers=people.headers("Bob")).status_code == 200  # each token its own budget
+    assert client.get("/api/v1/me", headers=people.headers("Bob")).status_code == 200  # each person their own budget
 
 
-def test_sign_ups_from_one_address_have_their_own_tighter_limit(runtime):
+def ask_code(client, phone, **kwargs):
+    return client.post("/api/v1/codes", json={"phone": phone}, **kwargs).status_code
+
+
+def test_code_requests_from_one_address_have_their_own_tighter_limit(runtime):
+    client = limited_client(runtime, signup_rate_limit="2 per hour")
+    here = {"environ_base": {"REMOTE_ADDR": "203.0.113.7"}}
+    statuses = [ask_code(client, phone, **here) for phone in People.PHONES.values()]
+    assert statuses == [202, 202, 429, 429]
+    assert ask_code(client, "+14155550105", environ_base={"REMOTE_ADDR": "198.51.100.9"}) == 202
+
+
+def test_a_made_up_token_does_not_buy_a_fresh_code_budget(runtime):
     client = limited_client(runtime, signup_rate_limit="2 per hour")
     statuses = [
-        client.post(
-            "/api/v1/people",
-            json={"name": name, "phone": phone, "timezone": "Europe/London"},
-            environ_base={"REMOTE_ADDR": "203.0.113.7"},
-        ).status_code
+        ask_code(client, phone, headers={"Authorization": f"Bearer made-up-{name}"})
         for name, phone in People.PHONES.items()
     ]
-    assert statuses == [201, 201, 429, 429]
-    other = client.post(
-        "/api/v1/people",
-        json={"name": "Eve", "phone": "+15005550105", "timezone": "Europe/London"},
-        environ_base={"REMOTE_ADDR": "198.51.100.9"},
-    )
-    assert other.status_code == 201
+    assert statuses == [202, 202, 429, 429]
 
 
-def test_a_made_up_token_does_not_buy_a_fresh_sign_up_budget(runtime):
-    client = limited_client(runtime, signup_rate_limit="2 per hour")
-    statuses = [
-        client.post(
-            "/api/v1/people",
-            json={"name": name, "phone": phone, "timezone": "Europe/London"},
-            headers={"Authorization": f"Bearer made-up-{name}"},
-        ).status_code
-        for name, phone in People.PHONES.items()
-    ]
-    assert statuses == [201, 201, 429, 429]
-
-
-def test_only_sign_ups_that_were_made_use_up_the_sign_up_limit(runtime):
+def test_failed_requests_use_up_the_code_limit_too(runtime):
     client = limited_client(runtime, signup_rate_limit="1 per hour")
-
-    def sign_up(name, phone):
-        return client.post("/api/v1/people", json={"name": name, "phone": phone, "timezone": "UTC"}).status_code
-
-    assert [sign_up("Alice", "not a phone"), sign_up("Alice", "+15005550101"), sign_up("Bob", "+15005550102")] == [
-        422,
-        201,
-        429,
-    ]
+    assert [ask_code(client, "not a phone"), ask_code(client, "+14155550101")] == [422, 429]
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_counts(runtime):
     client = limited_client(runtime, signup_rate_limit="1 per hour", trusted_proxies=1)
 
-    def sign_up(name, forwarded_for):
-        return client.post(
-            "/api/v1/people",
-            json={"name": name, "phone": People.PHONES[name], "timezone": "UTC"},
-            headers={"X-Forwarded-For": forwarded_for},
-        ).status_code
+    def code_for(name, forwarded_for):
+        return ask_code(client, People.PHONES[name], headers={"X-Forwarded-For": forwarded_for})
 
-    assert [sign_up("Alice", "203.0.113.7"), sign_up("Bob", "198.51.100.9"), sign_up("Charlie", "203.0.113.7")] == [
-        201,
-        201,
+    assert [code_for("Alice", "203.0.113.7"), code_for("Bob", "198.51.100.9"), code_for("Charlie", "203.0.113.7")] == [
+        202,
+        202,
         429,
     ]
 
@@ -102,7 +79,7 @@ def test_polled_and_operational_paths_are_not_limited(runtime, path):
 def test_with_redis_every_web_process_shares_one_budget(runtime, redis_url):
     first = limited_client(runtime, redis_url, api_rate_limit="2 per minute")
     second = limited_client(runtime, redis_url, api_rate_limit="2 per minute")
-    people = People(first)
+    people = People(first, runtime.db)
     people.create("Alice")
     statuses = [c.get("/api/v1/me", headers=people.headers("Alice")).status_code for c in (first, second, second)]
     assert statuses == [200, 200, 429]
@@ -136,7 +113,7 @@ def unix_redis(tmp_path):
 def test_a_unix_socket_redis_url_starts_the_app_and_shares_its_counters(runtime, unix_redis):
     first = limited_client(runtime, unix_redis, api_rate_limit="2 per minute")
     second = limited_client(runtime, unix_redis, api_rate_limit="2 per minute")
-    people = People(first)
+    people = People(first, runtime.db)
     people.create("Alice")
     statuses = [c.get("/api/v1/me", headers=people.headers("Alice")).status_code for c in (first, second, second)]
     assert statuses == [200, 200, 429]

@@ -2,7 +2,7 @@
 
 import pytest
 
-PERSON = {"name": "Alice", "phone": "+12125550101", "timezone": "America/New_York"}
+PERSON = {"name": "Alice", "phone": "+12125550101", "timezone": "America/New_York", "code": "123456"}
 
 
 def error_of(response):
@@ -28,24 +28,24 @@ def error_of(response):
     ],
 )
 def test_person_fields_are_validated(client, change, field):
-    response = client.post("/api/v1/people", json=PERSON | change)
+    response = client.post("/api/v1/sessions", json=PERSON | change)
     assert response.status_code == 422
     assert error_of(response)["field"] == field
 
 
 def test_a_missing_field_is_named(client):
-    response = client.post("/api/v1/people", json={"name": "Alice", "timezone": "UTC"})
+    response = client.post("/api/v1/sessions", json={"name": "Alice", "timezone": "UTC", "code": "123456"})
     assert response.status_code == 422 and error_of(response)["field"] == "phone"
 
 
 def test_a_body_that_is_not_json_is_400(client):
-    response = client.post("/api/v1/people", data="{not json", content_type="application/json")
+    response = client.post("/api/v1/sessions", data="{not json", content_type="application/json")
     assert response.status_code == 400
     assert error_of(response)["code"] == "bad_request"
 
 
 def test_a_body_over_64_kib_is_413(client):
-    response = client.post("/api/v1/people", json=PERSON | {"name": "x" * (65 * 1024)})
+    response = client.post("/api/v1/sessions", json=PERSON | {"name": "x" * (65 * 1024)})
     assert response.status_code == 413
     assert error_of(response)["code"] == "too_large"
 
@@ -56,7 +56,7 @@ def test_an_unknown_path_is_a_json_404(client):
 
 
 def test_a_wrong_method_is_a_json_405(client):
-    response = client.put("/api/v1/people", json=PERSON)
+    response = client.put("/api/v1/sessions", json=PERSON)
     assert response.status_code == 405 and error_of(response)["code"] == "method_not_allowed"
 
 
@@ -106,7 +106,7 @@ def test_ritual_fields_are_validated(client, people, change, field):
 
 @pytest.mark.parametrize("name", ["Al\x00ice", "Al\nice", "\x7f"])
 def test_control_characters_are_refused_not_stored(client, name):
-    response = client.post("/api/v1/people", json=PERSON | {"name": name})
+    response = client.post("/api/v1/sessions", json=PERSON | {"name": name})
     assert response.status_code == 422 and error_of(response)["field"] == "name"
 
 

@@ -1,18 +1,15 @@
-"""The whole way through: sign up, opt in by SMS, get reminded, reply DONE, see the streak."""
+"""The whole way through: sign up by code, get reminded, reply DONE, see the streak."""
 
 from datetime import timedelta
 
 from tests.checkins.helpers import FIRST_REMINDER, messages_to
 
 
-def test_sign_up_opt_in_reminder_done_streak(client, people, db, clock, sms, fake_twilio, texts):
+def test_sign_up_by_code_reminder_done_streak(client, people, db, clock, sms, fake_twilio, texts):
     alice = people.create("Alice")
     sms.tick()
-    assert messages_to(fake_twilio, people.PHONES["Alice"]) == [
-        "Tend: Hi Alice! Reply YES to get reminders for your rituals with your partner. Reply STOP to opt out."
-    ]
-
-    assert texts.send("Alice", "YES").startswith("Tend: You're in!")
+    (code,) = messages_to(fake_twilio, people.PHONES["Alice"])
+    assert code.startswith("Tend: your code is ") and "Signing in with it means you agree" in code
     assert client.get("/api/v1/me", headers=people.headers("Alice")).get_json()["sms_status"] == "active"
 
     circle = client.post("/api/v1/circles", json={"name": "Just me"}, headers=people.headers("Alice")).get_json()
@@ -42,7 +39,7 @@ def test_sign_up_opt_in_reminder_done_streak(client, people, db, clock, sms, fak
     (coffee,) = streaks["subjects"]
     assert (coffee["kind"], coffee["id"], coffee["title"]) == ("ritual", ritual["id"], "Morning coffee talk")
     assert (coffee["current_streak"], coffee["longest_streak"]) == (1, 1)
-    assert alice["sms_status"] == "pending"
+    assert alice["sms_status"] == "active"
 
     clock.set(FIRST_REMINDER + timedelta(days=1))
     sms.tick()

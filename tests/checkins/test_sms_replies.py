@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from service.core import sms_text
 from service.domain.models import CheckIn, InboundMessage, Membership, Person
@@ -171,10 +171,13 @@ def test_advanced_opt_out_keywords_are_honoured_by_their_type(client, people, db
     assert person(db, people.ids["Alice"]).sms_status == "active"
 
 
-def test_yes_opts_a_pending_person_in(client, people, db, texts):
+def test_yes_from_a_number_that_has_not_consented_changes_nothing(client, people, db, texts):
+    """Only a verified code or JOIN (or YES to the invitation just sent) is consent; a stray YES is not."""
     people.create("Alice")
-    assert texts.send("Alice", "Yes!") == sms_text.opted_in_text()
-    assert person(db, people.ids["Alice"]).sms_status == "active"
+    with db.session() as s:
+        s.execute(update(Person).where(Person.id == people.ids["Alice"]).values(sms_status="invited"))
+    assert texts.send("Alice", "Yes!") == sms_text.help_text()
+    assert person(db, people.ids["Alice"]).sms_status == "invited"
 
 
 def test_yes_from_an_opted_out_person_opts_them_back_in(client, people, db, texts):
@@ -185,15 +188,15 @@ def test_yes_from_an_opted_out_person_opts_them_back_in(client, people, db, text
     assert person(db, people.ids["Alice"]).sms_status == "active"
 
 
-def test_yes_joins_the_circle_an_invitation_asked_about(client, people, db, texts):
+def test_yes_joins_the_circle_an_invitation_asked_about(client, people, db, texts, sms):
     people.create("Alice")
-    texts.send("Alice", "YES")
     circle = client.post("/api/v1/circles", json={"name": "Us"}, headers=people.headers("Alice")).get_json()
     client.post(
         f"/api/v1/circles/{circle['id']}/members",
         headers=people.headers("Alice"),
         json={"name": "Bob", "phone": people.PHONES["Bob"], "timezone": "America/New_York"},
     )
+    sms.tick()  # the invitation is the latest SMS Tend sent Bob
     assert texts.send("Bob", "yes").startswith('Tend: You joined "Us"!')
     with db.session() as s:
         bob = s.scalar(select(Person).where(Person.phone == people.PHONES["Bob"]))
@@ -201,7 +204,7 @@ def test_yes_joins_the_circle_an_invitation_asked_about(client, people, db, text
     assert bob.sms_status == "active" and membership.status == "active"
 
 
-def test_an_active_member_invited_to_another_circle_joins_it_with_yes(client, people, db, texts):
+def test_an_active_member_invited_to_another_circle_joins_it_with_yes(client, people, db, texts, sms):
     people.create("Alice")
     people.create("Bob")
     activate(db, people.ids["Alice"], people.ids["Bob"])
@@ -211,9 +214,24 @@ def test_an_active_member_invited_to_another_circle_joins_it_with_yes(client, pe
         headers=people.headers("Alice"),
         json={"name": "Bob", "phone": people.PHONES["Bob"], "timezone": "America/New_York"},
     )
+    sms.tick()
     assert texts.send("Bob", "YES").startswith('Tend: You joined "Book club"!')
     with db.session() as s:
         assert s.get(Membership, (circle["id"], people.ids["Bob"])).status == "active"
+
+
+def test_join_takes_the_newest_pending_invitation_whatever_came_last(client, people, db, texts):
+    people.create("Alice")
+    people.create("Bob")
+    circle = client.post("/api/v1/circles", json={"name": "Book club"}, headers=people.headers("Alice")).get_json()
+    client.post(
+        f"/api/v1/circles/{circle['id']}/members",
+        headers=people.headers("Alice"),
+        json={"name": "Bob", "phone": people.PHONES["Bob"]},
+    )
+    assert texts.send("Bob", "NO") == sms_text.not_joined_text()  # the invitation was not sent yet
+    assert texts.send("Bob", "join").startswith('Tend: You joined "Book club"!')
+    assert texts.send("Bob", "join") == sms_text.not_joined_text()
 
 
 def test_pause_and_resume(client, people, db, clock, texts):

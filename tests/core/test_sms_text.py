@@ -8,6 +8,7 @@ from service.core.sms_text import (
     ReminderItem,
     TextTooLong,
     checkin_confirmation_text,
+    code_text,
     fit_segments,
     help_text,
     invitation_text,
@@ -246,10 +247,16 @@ def test_the_opt_in_text_reads_like_the_brief():
     )
 
 
-def test_the_invitation_names_inviter_and_circle_and_asks_for_yes():
-    text = invitation_text("Alex", "Alex & Sam")
-    assert text.startswith('Tend: Alex invited you to join "Alex & Sam"')
-    assert "Reply YES to join" in text and "STOP" in text
+def test_the_invitation_names_only_the_inviter_and_asks_for_join():
+    text = invitation_text("Alex")
+    assert text.startswith("Tend: Alex invited you")
+    assert "Reply JOIN to join, NO to decline" in text and "STOP" in text
+
+
+def test_the_code_text_is_one_gsm7_segment_and_says_signing_in_is_consent():
+    text = code_text("123456")
+    assert is_gsm7(text) and segment_count(text) == 1
+    assert "123456" in text and "agree to get Tend's texts" in text and "STOP" in text
 
 
 def test_the_help_text_is_one_gsm7_segment_listing_every_command():
@@ -336,7 +343,7 @@ def test_user_supplied_parts_can_never_push_a_text_past_two_segments():
     huge = "Ążę 🌳 " * 200
     texts = [
         opt_in_text(huge),
-        invitation_text(huge, huge),
+        invitation_text(huge),
         promise_kept_text(huge, huge, late=False),
         checkin_confirmation_text(huge, "late", 12),
         checkin_confirmation_text(huge, "skipped", 12),

@@ -22,7 +22,11 @@ def send_due(runtime, now, limit=500) -> int:
         digests.schedule_unscheduled(session, now, limit)
         due = digests.due_people(session, now, limit)
     return unit_of_work.run(
-        runtime.db, runtime.doorbell, lambda session: digests.make_due(session, due, runtime.config.public_url, now)
+        runtime.db,
+        runtime.doorbell,
+        lambda session: digests.make_due(
+            session, due, runtime.config.public_url, now, secret=runtime.config.secret_key
+        ),
     )
 
 
@@ -134,7 +138,7 @@ def test_the_sms_fits_two_segments_links_the_page_and_is_rung(client, people, db
     from service.core.sms_text import segment_count
 
     assert segment_count(row.body) <= 2
-    assert row.body.endswith(f"More: http://tend.test/d/{digest.token}")
+    assert row.body.endswith(f"More: http://tend.test/d/{digests.digest_token(digest, runtime.config.secret_key)}")
     assert "Coffee <3 & talk 4/4" in row.body and "Reliability 100%" in row.body
     assert row.id in [id_ for ids in doorbell.sms for id_ in ids]
 
@@ -166,7 +170,7 @@ def test_the_page_shows_the_week_with_a_heatmap_and_escaped_titles(client, peopl
     lived_week(client, people, db, clock, sms)
     send_due(runtime, FIRST_SLOT, 500)
     [digest] = digests_of(db, people.ids["Alice"])
-    response = client.get(f"/d/{digest.token}")
+    response = client.get(f"/d/{digests.digest_token(digest, runtime.config.secret_key)}")
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     page = response.get_data(as_text=True)
@@ -188,7 +192,7 @@ def test_latest_is_404_before_any_digest_then_the_payload(client, people, db, cl
     send_due(runtime, FIRST_SLOT, 500)
     body = client.get("/api/v1/digests/latest", headers=people.headers("Alice")).get_json()
     [digest] = digests_of(db, people.ids["Alice"])
-    assert body["url"] == f"http://tend.test/d/{digest.token}"
+    assert body["url"] == f"http://tend.test/d/{digests.digest_token(digest, runtime.config.secret_key)}"
     assert body["subjects"][0]["kept"] == 4 and body["reliability"] == 1.0
     assert body["created_at"] == "2026-12-06T23:00:00Z"
     assert client.get("/api/v1/digests/latest").status_code == 401
@@ -207,8 +211,11 @@ def test_the_slot_keeps_local_time_across_lord_howes_half_hour_dst_change():
     assert digests.next_slot(person, first) == utc(2027, 4, 4, 7, 30)  # Sunday 18:00 at +10:30
 
 
-def test_a_pending_person_gets_a_digest_but_no_sms(client, people, db, clock, runtime):
+def test_a_person_who_has_not_consented_gets_a_digest_but_no_sms(client, people, db, clock, runtime):
     charlie = people.create("Charlie", "Europe/Berlin")
+    with db.session() as s:
+        s.get(Person, charlie["id"]).sms_status = "invited"
+        s.commit()
     send_due(runtime, clock(), 500)
     with db.session() as s:
         slot = s.get(Person, charlie["id"]).next_digest_at
@@ -261,7 +268,7 @@ def test_a_digest_batch_does_not_hold_up_a_reply_from_someone_in_it(
     inserted = []
     make_digest = digests.make_digest
 
-    def make_digest_while_dana_texts(session, person, public_url, now):
+    def make_digest_while_dana_texts(session, person, public_url, now, *, secret):
         with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as other:
             other.execute("SET lock_timeout = '2s'")
             other.execute(
@@ -270,7 +277,7 @@ def test_a_digest_batch_does_not_hold_up_a_reply_from_someone_in_it(
                 (person.id,),
             )
             inserted.append(person.id)
-        return make_digest(session, person, public_url, now)
+        return make_digest(session, person, public_url, now, secret=secret)
 
     monkeypatch.setattr(digests, "make_digest", make_digest_while_dana_texts)
     assert send_due(runtime, slot, 500) == 1

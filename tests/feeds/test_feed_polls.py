@@ -8,6 +8,7 @@ from flask import request_started
 from werkzeug.test import Client
 
 from service.web.api import feeds as feeds_api
+from service.web.security import API_CSP, SecurityHeaders
 from tests.feeds.helpers import fetch, new_feed
 from tests.reminders.helpers import add_ritual, couple
 
@@ -76,7 +77,7 @@ def test_a_poll_gets_exactly_what_the_flask_view_answers(app, client, feed):
     def flask_only_app(environ, start_response):  # Flask itself, without FeedPolls (or any middleware) in front
         return type(app).wsgi_app(app, environ, start_response)
 
-    flask_only = Client(flask_only_app)
+    flask_only = Client(SecurityHeaders(flask_only_app))  # every answer gets the security headers
     first = fetch(client, feed)
     variants = request_variants(first.headers["ETag"], first.headers["Last-Modified"])
     statuses = set()
@@ -105,6 +106,14 @@ def test_head_gets_the_get_headers_without_a_body(client, feed):
         assert int(head.headers["Content-Length"]) == len(got.get_data())
 
 
+SECURITY = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Content-Security-Policy", API_CSP),
+]
+
+
 def test_the_answer_headers_in_full(client, feed):
     plain = fetch(client, feed)
     etag, last_modified = plain.headers["ETag"], plain.headers["Last-Modified"]
@@ -114,6 +123,7 @@ def test_the_answer_headers_in_full(client, feed):
         ("Content-Length", str(len(plain.get_data()))),
         ("ETag", etag),
         ("Last-Modified", last_modified),
+        *SECURITY,
     ]
     packed = fetch(client, feed, **{"Accept-Encoding": "gzip"})
     assert list(packed.headers.items()) == [
@@ -124,10 +134,11 @@ def test_the_answer_headers_in_full(client, feed):
         ("Last-Modified", last_modified),
         ("Content-Encoding", "gzip"),
         ("Vary", "Accept-Encoding"),
+        *SECURITY,
     ]
     unchanged = fetch(client, feed, **{"If-None-Match": etag, "Accept-Encoding": "gzip"})
     assert unchanged.status == "304 NOT MODIFIED"
-    assert list(unchanged.headers.items()) == [("Cache-Control", "private, max-age=300"), ("ETag", etag)]
+    assert list(unchanged.headers.items()) == [("Cache-Control", "private, max-age=300"), ("ETag", etag), *SECURITY]
 
 
 def test_a_revoked_feed_is_a_404_at_once_though_its_bytes_are_still_cached(app, client, people, feed):

@@ -90,7 +90,7 @@ def test_pending_and_opted_out_people_get_no_reminders(client, people, db, clock
     circle = start(client, people, db, sms, fake_twilio)
     with db.session() as s:
         s.execute(update(Person).where(Person.id == people.ids["Bob"]).values(sms_status="opted_out"))
-        s.execute(update(Person).where(Person.id == people.ids["Alice"]).values(sms_status="pending"))
+        s.execute(update(Person).where(Person.id == people.ids["Alice"]).values(sms_status="invited"))
     add_ritual(client, people, circle)
     clock.set(utc(2026, 12, 2, 12, 20))
     sms.tick()

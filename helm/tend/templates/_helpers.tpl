@@ -74,6 +74,7 @@ migrations hook's copy, and hashed into pod annotations so a change rolls pods.
 TEND_PUBLIC_URL: {{ required "config.publicUrl is required: the external base URL (Twilio signatures, feed and digest links)" .Values.config.publicUrl | quote }}
 TEND_CLOCK_INTERVAL: {{ .Values.config.clockInterval | quote }}
 TEND_SMS_MPS: {{ .Values.config.smsMps | quote }}
+TEND_SMS_COUNTRIES: {{ join "," .Values.config.smsCountries | quote }}
 TEND_CLAIM_TIMEOUT: {{ .Values.config.claimTimeout | quote }}
 TEND_API_RATE_LIMIT: {{ .Values.config.apiRateLimit | quote }}
 TEND_SIGNUP_RATE_LIMIT: {{ .Values.config.signupRateLimit | quote }}

@@ -1,4 +1,4 @@
-"""Circles and their members."""
+"""Circles, their members, and invitations: invite by phone, accept or decline, leave (SPEC §3, §8)."""
 
 from __future__ import annotations
 
@@ -7,26 +7,27 @@ from typing import Any
 from apiflask import APIBlueprint
 
 from service.domain import accounts
-from service.domain.models import Circle, Membership
+from service.domain.models import Circle, Membership, MembershipStatus
 from service.web.api.context import auth, commit, me, now, session
-from service.web.api.schemas import CircleIn, CircleOut, NewMemberOut, PersonIn
+from service.web.api.schemas import CircleIn, CircleOut, InvitationsOut, MemberIn, NewMemberOut
 
 bp = APIBlueprint("circles", __name__, url_prefix="/api/v1", tag="Circles")
 
 
 def member_json(membership: Membership) -> dict[str, Any]:
-    person = membership.person
-    return {
-        "id": person.id,
-        "name": person.name,
-        "phone": person.phone,
-        "timezone": person.timezone,
-        "status": membership.status,
-    }
+    """An invited member is shown by the name the inviter typed, never by the invitee's own data."""
+    joined = membership.status == MembershipStatus.ACTIVE
+    name = membership.person.name if joined or membership.label is None else membership.label
+    return {"id": membership.person_id, "name": name, "status": membership.status}
 
 
 def circle_json(circle: Circle) -> dict[str, Any]:
     return {"id": circle.id, "name": circle.name, "members": [member_json(m) for m in circle.memberships]}
+
+
+def invitation_json(membership: Membership) -> dict[str, Any]:
+    inviter = next((m.person for m in membership.circle.memberships if m.person_id == membership.invited_by_id), None)
+    return {"id": membership.circle_id, "circle": membership.circle.name, "invited_by": inviter and inviter.name}
 
 
 @bp.post("/circles")
@@ -49,12 +50,56 @@ def get_circle(circle_id: int) -> dict[str, Any]:
 
 @bp.post("/circles/<int:circle_id>/members")
 @bp.auth_required(auth)
-@bp.input(PersonIn, arg_name="body")
+@bp.input(MemberIn, arg_name="body")
 @bp.output(NewMemberOut, status_code=201)
-@bp.doc(responses={409: "Already a member, or the circle is full"})
+@bp.doc(
+    responses={
+        409: "Already a member, or the circle is full",
+        429: "The number may not get another invitation now (3 a day, whoever invites)",
+    }
+)
 def add_member(circle_id: int, body: dict[str, Any]) -> dict[str, Any]:
-    """Invite someone by phone; they join by replying YES to the invitation SMS."""
+    """Invite someone by phone under your name for them; they join by replying JOIN (or YES) to the one invitation SMS."""
     circle = accounts.circle_for(session(), me(), circle_id)
     membership = accounts.invite_member(session(), circle=circle, inviter=me(), now=now(), **body)
     commit()
     return member_json(membership)
+
+
+@bp.delete("/circles/<int:circle_id>/members/me")
+@bp.auth_required(auth)
+@bp.output({}, status_code=204)
+def leave_circle(circle_id: int) -> str:
+    """Leave the circle: out of its rituals and promises from now on; a circle left empty is deleted."""
+    accounts.leave(session(), me(), accounts.circle_for(session(), me(), circle_id), now())
+    commit()
+    return ""
+
+
+@bp.get("/invitations")
+@bp.auth_required(auth)
+@bp.output(InvitationsOut)
+def list_invitations() -> dict[str, Any]:
+    """Your pending invitations, newest first; `id` is the circle's."""
+    return {"items": [invitation_json(m) for m in accounts.invitations(session(), me())]}
+
+
+@bp.post("/invitations/<int:circle_id>/accept")
+@bp.auth_required(auth)
+@bp.output(CircleOut)
+def accept_invitation(circle_id: int) -> dict[str, Any]:
+    """Join the circle."""
+    circle = accounts.accept(session(), accounts.invitation_for(session(), me(), circle_id), now())
+    commit()
+    session().refresh(circle)
+    return circle_json(circle)
+
+
+@bp.post("/invitations/<int:circle_id>/decline")
+@bp.auth_required(auth)
+@bp.output({}, status_code=204)
+def decline_invitation(circle_id: int) -> str:
+    """Decline: its inviter cannot invite you again for 30 days."""
+    accounts.decline(session(), accounts.invitation_for(session(), me(), circle_id), now())
+    commit()
+    return ""

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from apiflask import HTTPTokenAuth
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.domain import unit_of_work
-from service.domain.models import Person
+from service.domain.models import DeviceSession, Person
 from service.domain.runtime import Runtime
 from service.domain.tokens import token_digest
 
-auth = HTTPTokenAuth(scheme="Bearer", description="The token returned once by POST /api/v1/people.")
+auth = HTTPTokenAuth(scheme="Bearer", description="The token returned once by POST /api/v1/sessions (one per device).")
 
 
 def runtime() -> Runtime:
@@ -45,9 +45,13 @@ def close_session(_exc: BaseException | None = None) -> None:
 
 @auth.verify_token
 def _verify(token: str) -> Person | None:
-    if not token or len(token) > 200:
+    if not token or len(token) > 200 or not token.isascii():
         return None
-    return session().scalar(select(Person).where(Person.token_hash == token_digest(token)))
+    device = session().scalar(select(DeviceSession).where(DeviceSession.token_hash == token_digest(token)))
+    if device is None:
+        return None
+    g.device_session = device
+    return device.person
 
 
 def me() -> Person:
@@ -55,3 +59,18 @@ def me() -> Person:
     person = auth.current_user
     assert isinstance(person, Person), "only views behind auth_required ask who is signed in"
     return person
+
+
+def device() -> DeviceSession:
+    """The signed-in device's session (set by the token check)."""
+    return g.device_session
+
+
+def verified_person_id() -> int | None:
+    """The person behind a valid bearer token of this request, if any (checked at most once per request)."""
+    if "device_session" not in g:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or _verify(token.strip()) is None:
+            g.device_session = None
+    found = g.device_session
+    return None if found is None else found.person_id

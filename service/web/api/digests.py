@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 from apiflask import APIBlueprint, Schema, fields
@@ -12,7 +14,7 @@ from markupsafe import Markup
 from service.core.digest_text import CELL_COLORS, CELL_LABELS, change_points, heatmap_svg, percent
 from service.domain import digests
 from service.domain.models import Digest
-from service.web.api.context import auth, me, runtime, session
+from service.web.api.context import auth, me, now, runtime, session
 from service.web.api.fields import UTCInstant
 from service.web.errors import not_found
 
@@ -61,7 +63,7 @@ PAGE = """<!doctype html>
 <style>
 body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 32rem; padding: 1rem; color: #222; }
 h1 { font-size: 1.4rem; } ul { padding-left: 1.2rem; } li { margin: .3rem 0; }
-.legend span { display: inline-block; width: .9em; height: .9em; border-radius: 2px; vertical-align: middle; }
+.legend svg { vertical-align: middle; }
 .legend { font-size: .85rem; color: #555; }
 </style>
 </head>
@@ -74,10 +76,16 @@ h1 { font-size: 1.4rem; } ul { padding-left: 1.2rem; } li { margin: .3rem 0; }
 {% if best_streak %}<p>Best streak: {{ best_streak.current_streak }} ({{ best_streak.title }})</p>{% endif %}
 {% if reliability %}<p>Reliability: {{ reliability }}{% if change %} ({{ change }} points since last week){% endif %}</p>{% endif %}
 {{ heatmap }}
-<p class="legend">{% for state, color in legend %}<span style="background: {{ color }}"></span> {{ state }} {% endfor %}</p>
+<p class="legend">{% for state, color in legend %}<svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" rx="2" fill="{{ color }}"/></svg> {{ state }} {% endfor %}</p>
 </body>
 </html>
 """
+
+
+def style_hashes() -> list[str]:
+    """CSP hashes of the page's inline <style> (service/web/security.py allows exactly that one)."""
+    style = PAGE.split("<style>", 1)[1].split("</style>", 1)[0]
+    return ["sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()]
 
 
 @bp.get("/api/v1/digests/latest")
@@ -96,7 +104,7 @@ def latest() -> dict[str, Any]:
 @bp.doc(hide=True)
 def page(token: str) -> str:
     """The digest page linked from the SMS; the token in its URL is its only key."""
-    digest = digests.digest_by_token(session(), token) if len(token) <= 64 else None
+    digest = digests.digest_by_token(session(), token, now()) if len(token) <= 64 else None
     if digest is None:
         raise not_found("Digest")
     payload = digest.payload
@@ -114,6 +122,6 @@ def page(token: str) -> str:
 
 def digest_json(digest: Digest) -> dict[str, Any]:
     return digest.payload | {
-        "url": digests.page_url(runtime().config.public_url, digest.token),
+        "url": digests.page_url(runtime().config.public_url, digests.digest_token(digest, runtime().config.secret_key)),
         "created_at": digest.created_at,
     }

@@ -6,18 +6,27 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from apiflask import fields
+from flask import current_app, has_app_context
 from marshmallow import ValidationError
 
-from service.core.phones import PhoneError, e164
+from service.core.phones import PhoneError, textable
 from service.core.schedule import ScheduleError, parse_timezone
 
 
+def sms_countries() -> tuple[str, ...]:
+    """TEND_SMS_COUNTRIES of the running app (the default outside a request, e.g. building the OpenAPI document)."""
+    if has_app_context() and "tend" in current_app.extensions:
+        return current_app.extensions["tend"].config.sms_countries
+    return ("US", "CA")
+
+
 class Phone(fields.String):
-    """A mobile number in international form, normalized to E.164."""
+    """A number Tend may text, in international form, normalized to E.164: of a country in
+    TEND_SMS_COUNTRIES and of a type that receives SMS (mobile, fixed-line-or-mobile, VoIP)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         try:
-            return e164(super()._deserialize(value, attr, data, **kwargs))
+            return textable(super()._deserialize(value, attr, data, **kwargs), sms_countries())
         except PhoneError as exc:
             raise ValidationError(str(exc)) from None
 
@@ -75,7 +84,8 @@ class Text(fields.String):
 
     def __init__(self, max_length: int, **kwargs: Any):
         self.max_length = max_length
-        super().__init__(metadata={"minLength": 1, "maxLength": max_length}, **kwargs)
+        metadata = {"minLength": 1, "maxLength": max_length} | kwargs.pop("metadata", {})
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         raw = super()._deserialize(value, attr, data, **kwargs).strip()
@@ -83,8 +93,8 @@ class Text(fields.String):
             raise ValidationError("Must not be blank.")
         if len(raw) > self.max_length:
             raise ValidationError(f"At most {self.max_length} characters.")
-        if any(ord(c) < 32 or ord(c) == 127 for c in raw):
-            raise ValidationError("Must not contain control characters.")
+        if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in raw):
+            raise ValidationError("Must not contain control characters or unpaired surrogates.")
         return raw
 
 

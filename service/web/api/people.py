@@ -1,4 +1,4 @@
-"""People and `me`: sign-up (with the opt-in SMS) and one's own settings."""
+"""Signing in by code (sign-up is the same), device sessions, and `me`: one's own settings (SPEC §8)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,17 @@ from apiflask import APIBlueprint
 
 from service.domain import accounts
 from service.domain.models import Person
-from service.web.api.context import auth, commit, me, now, session
-from service.web.api.schemas import WEEKDAYS, MeOut, NewPersonOut, PersonIn, PersonPatch
+from service.web.api.context import auth, commit, device, me, now, runtime, session
+from service.web.api.schemas import (
+    WEEKDAYS,
+    CodeIn,
+    CodeSentOut,
+    MeOut,
+    NewSessionOut,
+    PersonPatch,
+    SessionIn,
+    TokenOut,
+)
 
 bp = APIBlueprint("people", __name__, url_prefix="/api/v1", tag="People")
 
@@ -34,15 +43,68 @@ def me_json(person: Person) -> dict[str, Any]:
     }
 
 
-@bp.post("/people")
-@bp.input(PersonIn, arg_name="body")
-@bp.output(NewPersonOut, status_code=201)
-@bp.doc(responses={409: "A person with this phone number exists"})
-def create_person(body: dict[str, Any]) -> dict[str, Any]:
-    """Sign up; the token is returned once, and an opt-in SMS is queued."""
-    person, token = accounts.create_person(session(), now=now(), **body)
+@bp.post("/codes")
+@bp.input(CodeIn, arg_name="body")
+@bp.output(CodeSentOut, status_code=202)
+@bp.doc(responses={429: "This number has had as many codes as it may get for now (3 an hour, 10 a day)"})
+def request_code(body: dict[str, Any]) -> dict[str, Any]:
+    """Text a 6-digit sign-in code (valid 10 minutes, 5 tries); the same answer whether or not the number has an account."""
+    accounts.request_code(session(), phone=body["phone"], secret=runtime().config.secret_key, now=now())
     commit()
-    return person_json(person) | {"token": token}
+    return {"sent": True}
+
+
+@bp.post("/sessions")
+@bp.input(SessionIn, arg_name="body")
+@bp.output(NewSessionOut, status_code=201)
+@bp.doc(responses={422: "The code is wrong or expired, or `name`/`timezone` are needed to sign up"})
+def create_session(body: dict[str, Any]) -> dict[str, Any]:
+    """Sign in (or up) on this device with the code: a bearer token, shown once. Verifying consents to Tend's texts."""
+    try:
+        person, token = accounts.sign_in(
+            session(),
+            phone=body["phone"],
+            code=body["code"],
+            name=body.get("name"),
+            timezone=body.get("timezone"),
+            secret=runtime().config.secret_key,
+            now=now(),
+        )
+    except accounts.WrongCode:
+        commit()  # the try counts
+        raise
+    commit()
+    return {"token": token, "person": person_json(person)}
+
+
+@bp.delete("/sessions/current")
+@bp.auth_required(auth)
+@bp.output({}, status_code=204)
+def sign_out() -> str:
+    """Sign out this device: its token stops working."""
+    accounts.sign_out(session(), device())
+    commit()
+    return ""
+
+
+@bp.delete("/sessions")
+@bp.auth_required(auth)
+@bp.output({}, status_code=204)
+def sign_out_everywhere() -> str:
+    """Sign out every device."""
+    accounts.sign_out(session(), device(), everywhere=True)
+    commit()
+    return ""
+
+
+@bp.post("/me/token")
+@bp.auth_required(auth)
+@bp.output(TokenOut, status_code=201)
+def rotate_token() -> dict[str, Any]:
+    """A new token for this device; the one used for this request is dead at once."""
+    token = accounts.rotate_token(session(), device())
+    commit()
+    return {"token": token}
 
 
 @bp.get("/me")

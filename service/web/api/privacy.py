@@ -7,11 +7,13 @@ from typing import Any
 from apiflask import APIBlueprint
 from sqlalchemy import delete, select
 
+from service.domain import accounts
 from service.domain.models import (
     CheckIn,
     Circle,
     Feed,
     Membership,
+    MembershipStatus,
     Occurrence,
     OccurrenceOutcome,
     OutboundSms,
@@ -36,14 +38,17 @@ def instant(value) -> str | None:
 @bp.auth_required(auth)
 @bp.doc(responses={200: "Everything Tend keeps about you"})
 def export() -> dict[str, Any]:
-    """Everything Tend keeps about you: profile, circles, rituals, promises, outcomes, check-ins, feeds and SMS."""
+    """Everything Tend keeps about you: profile, circles you joined (with their rituals and promises),
+    outcomes, check-ins, feeds and SMS. Circles you were only invited to are not yours to see."""
     person, at, db = me(), now(), session()
-    circle_ids = [m.circle_id for m in person.memberships]
+    circle_ids = [m.circle_id for m in person.memberships if m.status == MembershipStatus.ACTIVE]
     circles = db.scalars(select(Circle).where(Circle.id.in_(circle_ids)).order_by(Circle.id)).all()
     rituals = db.scalars(select(Ritual).where(Ritual.circle_id.in_(circle_ids)).order_by(Ritual.id)).all()
     promises = db.scalars(
         select(Promise)
-        .where((Promise.keeper_id == person.id) | (Promise.recipient_id == person.id))
+        .where(
+            Promise.circle_id.in_(circle_ids), (Promise.keeper_id == person.id) | (Promise.recipient_id == person.id)
+        )
         .order_by(Promise.id)
     ).all()
     outcomes = db.execute(
@@ -87,6 +92,7 @@ def erase_me() -> str:
     """Erase yourself: your data, your promises, and every circle you leave empty; the token stops working."""
     person, db = me(), session()
     circle_ids = [m.circle_id for m in person.memberships]
+    accounts.forget_number(db, person.phone)
     db.delete(person)
     db.flush()
     for circle_id in circle_ids:

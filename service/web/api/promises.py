@@ -11,7 +11,6 @@ from service.domain import accounts, subjects
 from service.domain.models import Promise
 from service.web.api.context import auth, commit, me, now, session
 from service.web.api.schemas import PromiseIn, PromiseOut
-from service.web.errors import ApiError
 
 bp = APIBlueprint("promises", __name__, url_prefix="/api/v1", tag="Promises")
 
@@ -41,8 +40,8 @@ def create_promise(body: dict[str, Any]) -> dict[str, Any]:
     at = now()
     keeper = me()
     circle = accounts.circle_for(session(), keeper, body["circle_id"])
-    if body["to"] == keeper.id or body["to"] not in {m.person_id for m in circle.memberships}:
-        raise ApiError(422, "invalid", "'to' must be another member of the circle.", "to")
+    subjects.check_recipient(circle, keeper.id, body["to"])
+    subjects.check_start(body["due"], body["timezone"], at, "due")
     promise = Promise(
         circle_id=circle.id,
         keeper_id=keeper.id,

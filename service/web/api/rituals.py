@@ -43,6 +43,7 @@ def create_ritual(circle_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Add a ritual; `next_occurrence` is its first instant from now, in UTC."""
     at = now()
     circle = accounts.circle_for(session(), me(), circle_id)
+    subjects.check_start(body["starts"], body["timezone"], at, "starts")
     subjects.check_participants(circle, body.get("participants"))
     ritual = Ritual(
         circle=circle,
@@ -83,6 +84,8 @@ def patch_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
         "rrule": body.get("rrule", ritual.rrule),
         "timezone": body.get("timezone", ritual.timezone),
     }
+    if body.keys() & {"starts", "timezone"}:
+        subjects.check_start(merged["starts"], merged["timezone"], at, "starts")
     if body.keys() & {"rrule", "starts", "timezone"}:
         try:
             check_rrule(merged, "starts")

@@ -27,10 +27,37 @@ def _minutes(required: bool = True, low: int = 0, high: int = MAX_MINUTES, **kwa
     return fields.Integer(required=required, strict=True, validate=Range(low, high), **kwargs)
 
 
-class PersonIn(StrictSchema):
-    name = Name(required=True)
+MAX_ROW_ID = 2**63 - 1
+
+
+def RowId(**kwargs: Any) -> fields.Integer:
+    """An id of a stored row: a whole number the database can hold (larger ones name nothing)."""
+    return fields.Integer(strict=True, validate=Range(1, MAX_ROW_ID), **kwargs)
+
+
+class CodeIn(StrictSchema):
     phone = Phone(required=True)
-    timezone = TimeZoneName(required=True)
+
+
+class CodeSentOut(Schema):
+    sent = fields.Boolean(required=True)
+
+
+class SessionIn(StrictSchema):
+    phone = Phone(required=True)
+    code = fields.String(required=True, validate=Length(1, 12), metadata={"description": "the 6-digit code texted"})
+    name = Name(metadata={"description": "required when the number has no active account yet"})
+    timezone = TimeZoneName(metadata={"description": "required when the number has no active account yet"})
+
+
+class TokenOut(Schema):
+    token = fields.String(required=True, metadata={"description": "bearer token for this device; shown once"})
+
+
+class MemberIn(StrictSchema):
+    name = Name(required=True, metadata={"description": "your name for them; shown until they join"})
+    phone = Phone(required=True)
+    timezone = TimeZoneName(metadata={"description": "their zone until they set their own (default: yours)"})
 
 
 class QuietHours(StrictSchema):
@@ -55,11 +82,7 @@ class PersonOut(Schema):
     name = fields.String(required=True)
     phone = fields.String(required=True)
     timezone = fields.String(required=True)
-    sms_status = fields.String(required=True, validate=OneOf(("pending", "active", "opted_out")))
-
-
-class NewPersonOut(PersonOut):
-    token = fields.String(required=True)
+    sms_status = fields.String(required=True, validate=OneOf(("invited", "active", "opted_out")))
 
 
 class MeOut(PersonOut):
@@ -73,9 +96,9 @@ class CircleIn(StrictSchema):
 
 class MemberOut(Schema):
     id = fields.Integer(required=True)
-    name = fields.String(required=True)
-    phone = fields.String(required=True)
-    timezone = fields.String(required=True)
+    name = fields.String(
+        required=True, metadata={"description": "an invited member: the name the inviter gave; a joined one: theirs"}
+    )
     status = fields.String(required=True, validate=OneOf(("invited", "active")))
 
 
@@ -90,6 +113,21 @@ class CircleOut(Schema):
     members = fields.List(fields.Nested(MemberOut), required=True)
 
 
+class NewSessionOut(Schema):
+    token = fields.String(required=True, metadata={"description": "bearer token for this device; shown once"})
+    person = fields.Nested(PersonOut, required=True)
+
+
+class InvitationOut(Schema):
+    id = fields.Integer(required=True, metadata={"description": "the circle's id"})
+    circle = fields.String(required=True, metadata={"description": "the circle's name"})
+    invited_by = fields.String(required=True, allow_none=True, metadata={"description": "the inviter's name"})
+
+
+class InvitationsOut(Schema):
+    items = fields.List(fields.Nested(InvitationOut), required=True)
+
+
 class RitualIn(StrictSchema):
     title = Title(required=True)
     starts = LocalDateTime(required=True)
@@ -98,7 +136,7 @@ class RitualIn(StrictSchema):
     duration_minutes = _minutes(low=1, high=24 * 60)
     remind_before_minutes = _minutes(high=REMIND_MAX_MINUTES)
     grace_minutes = _minutes(required=False, allow_none=True)
-    participants = fields.List(fields.Integer(strict=True), validate=Length(1, 8))
+    participants = fields.List(RowId(), validate=Length(1, 8))
 
     @validates_schema
     def _rule_fits_start(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -113,7 +151,7 @@ class RitualPatch(StrictSchema):
     duration_minutes = _minutes(required=False, low=1, high=24 * 60)
     remind_before_minutes = _minutes(required=False, high=REMIND_MAX_MINUTES)
     grace_minutes = _minutes(required=False, allow_none=True)
-    participants = fields.List(fields.Integer(strict=True), validate=Length(1, 8))
+    participants = fields.List(RowId(), validate=Length(1, 8))
 
 
 class PauseIn(StrictSchema):
@@ -137,8 +175,8 @@ class RitualOut(Schema):
 
 
 class PromiseIn(StrictSchema):
-    circle_id = fields.Integer(required=True, strict=True)
-    to = fields.Integer(required=True, strict=True, metadata={"description": "the recipient's person id"})
+    circle_id = RowId(required=True)
+    to = RowId(required=True, metadata={"description": "the recipient's person id"})
     title = Title(required=True)
     due = LocalDateTime(required=True)
     timezone = TimeZoneName(required=True)
@@ -264,8 +302,6 @@ class StreaksOut(Schema):
 
 
 # Check-ins (SPEC §8)
-
-MAX_ROW_ID = 2**63 - 1
 
 
 class CheckinIn(StrictSchema):

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 bp = APIBlueprint("webhooks", __name__, url_prefix="/webhooks/twilio", enable_openapi=False)
 
 MAX_SID_LENGTH = 64
+MAX_PHONE_LENGTH = 32
+MAX_BODY_LENGTH = 1600  # Twilio's own limit for one message's body
 
 
 @bp.before_request
@@ -50,9 +52,9 @@ def inbound_sms() -> Response:
     """An SMS to Tend's number: apply it once per MessageSid and answer in TwiML."""
     inbound = conversation.Inbound(
         message_sid=_message_sid(),
-        sender=request.form.get("From", ""),
-        body=request.form.get("Body", ""),
-        opt_out_type=request.form.get("OptOutType"),
+        sender=_field("From", MAX_PHONE_LENGTH),
+        body=request.form.get("Body", "").replace("\x00", "")[:MAX_BODY_LENGTH],
+        opt_out_type=_field("OptOutType", 20) or None,
     )
     # A reply to a numbered reminder locks several streak figures while the clock may be closing other
     # occurrences of the same subjects: PostgreSQL can then abort one of the two, and the reply is done again.
@@ -75,14 +77,15 @@ def delivery_status() -> tuple[str, int]:
     The URL's `row` names the outbox rows the SMS carries (signed with the rest of the URL): the report ties the
     SID to them even when the worker died before recording it.
     """
+    error_code = request.form.get("ErrorCode")
     delivery_reports.record(
         session(),
         _message_sid(),
-        request.form.get("MessageStatus", ""),
-        request.form.get("ErrorCode"),
+        _field("MessageStatus", 16),
+        error_code if error_code and error_code.isascii() and error_code.isdigit() and len(error_code) <= 20 else None,
         now(),
         rows=delivery_reports.parse_callback_rows(request.args.get("row")),
-        to=request.form.get("To"),
+        to=_field("To", 32) or None,
     )
     commit()
     return "", 204
@@ -90,6 +93,14 @@ def delivery_status() -> tuple[str, int]:
 
 def _message_sid() -> str:
     sid = request.form.get("MessageSid", "")
-    if not sid or len(sid) > MAX_SID_LENGTH:
+    if not (sid and len(sid) <= MAX_SID_LENGTH and sid.isascii() and sid.isalnum()):
         raise ApiError(400, "bad_request", "MessageSid is missing or malformed.", "MessageSid")
     return sid
+
+
+def _field(name: str, longest: int) -> str:
+    """A short form field as the database can store it: no NUL, bounded; otherwise 400."""
+    value = request.form.get(name, "")
+    if len(value) > longest or "\x00" in value:
+        raise ApiError(400, "bad_request", f"{name} is malformed.", name)
+    return value
