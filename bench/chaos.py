@@ -232,6 +232,7 @@ def run(
             text=True,
         )
         fake_url = fake.stdout.readline().strip()
+        fake.stdout.close()  # it prints nothing more
         env = os.environ | {
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,

@@ -88,7 +88,9 @@ def fake_twilio(children: Children, latency_ms: float, concurrency: int | None) 
     if concurrency:
         args += ["--concurrency", str(concurrency)]
     process = children.start(args, os.environ.copy(), stdout=subprocess.PIPE, text=True)
-    return process.stdout.readline().strip()
+    url = process.stdout.readline().strip()
+    process.stdout.close()  # it prints nothing more
+    return url
 
 
 def pipeline(

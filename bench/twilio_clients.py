@@ -80,6 +80,7 @@ def main() -> None:
             text=True,
         )
         fake_url = fake.stdout.readline().strip()
+        fake.stdout.close()
         for name, how in (("threads", with_threads), ("asyncio", with_asyncio)):
             measure(how, fake_url, min(200, args.count), args.in_flight)  # warm up
             rate, cpu = measure(how, fake_url, args.count, args.in_flight)

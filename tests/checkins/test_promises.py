@@ -87,5 +87,5 @@ def test_a_kept_promise_notice_waits_for_the_end_of_the_recipients_quiet_hours(
     assert (notice.state, notice.due_at) == ("queued", utc(2026, 12, 2, 6, 0))  # 07:00 in Berlin
     clock.set(utc(2026, 12, 2, 6, 0))
     sms.tick()
-    assert messages_to(fake_twilio, people.PHONES["Bob"]) == ["Tend: Alice kept their promise: call at 6 ✓"]
+    assert messages_to(fake_twilio, people.PHONES["Bob"]) == ["Tend: Alice kept their promise: call at 6."]
     assert outcome_of(db, people.ids["Alice"], promise_id=promise["id"], at=DUE) == "on_time"
