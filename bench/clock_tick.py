@@ -49,16 +49,16 @@ def add_idle_rituals(database_url: str, first_id: int, count: int, now: datetime
         conn.commit()
 
 
-def time_ticks(ctx, now: datetime, runs: int) -> list[float]:
+def time_ticks(runtime, now: datetime, runs: int) -> list[float]:
     """Median-worthy tick times; between runs the due reminders are made due (un-rung) again."""
     from workers import clock
 
     times = []
     for _ in range(runs):
-        with ctx.runtime.db.session() as session:
+        with runtime.db.session() as session:
             session.execute(update(OutboundSms).values(rung_at=None))
         started = time.perf_counter()
-        report = clock.tick(ctx, now)
+        report = clock.tick(runtime, now)
         times.append(time.perf_counter() - started)
         assert report.rung > 0, "nothing was due: the benchmark measured an empty tick"
     return times
@@ -69,9 +69,9 @@ def run(small: int, large: int, due: int, runs: int) -> dict:
     with temporary_database() as url:
         db = Database(url)
         config = config_module.load({"DATABASE_URL": url, "TEND_SECRET_KEY": "bench-secret-key-0123456789"})
-        ctx = Runtime(config=config, db=db, doorbell=SilentDoorbell(), now=lambda: now)
+        runtime = Runtime(config=config, db=db, doorbell=SilentDoorbell(), now=lambda: now)
         seed_rituals(db, due, due_at=now + timedelta(hours=1), created_at=now - timedelta(hours=1))
-        while clock.materialize(ctx, now, limit=2_000):
+        while clock.materialize(runtime, now, limit=2_000):
             pass
         with db.session() as session:  # the reminders of the due schedules fall in this minute
             session.execute(update(OutboundSms).values(due_at=now))
@@ -79,7 +79,7 @@ def run(small: int, large: int, due: int, runs: int) -> dict:
         fix_sequences(db)
         with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
-        small_times = time_ticks(ctx, now, runs)
+        small_times = time_ticks(runtime, now, runs)
         print(f"{small:>9,} schedules: median tick {statistics.median(small_times) * 1000:.1f} ms", flush=True)
         started = time.perf_counter()
         add_idle_rituals(url, small + 1, large - small, now)
@@ -87,7 +87,7 @@ def run(small: int, large: int, due: int, runs: int) -> dict:
         with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
         print(f"loaded {large - small:,} more schedules in {time.perf_counter() - started:.0f} s", flush=True)
-        large_times = time_ticks(ctx, now, runs)
+        large_times = time_ticks(runtime, now, runs)
         print(f"{large:>9,} schedules: median tick {statistics.median(large_times) * 1000:.1f} ms", flush=True)
         db.dispose()
     small_ms, large_ms = statistics.median(small_times) * 1000, statistics.median(large_times) * 1000

@@ -30,7 +30,7 @@ from sqlalchemy import insert, select
 
 from bench.harness import Children, save, temporary_database, wait_until
 from service.core.schedule import local_to_utc, parse_timezone
-from service.domain import feed_store
+from service.domain import feed_content, feed_store
 from service.domain.db import Database
 from service.domain.models import Circle, Feed, Membership, Occurrence, OccurrenceOutcome, Person, Ritual
 
@@ -154,7 +154,7 @@ def circle_feed(db: Database, circle_id: int, now: datetime) -> tuple[int, str]:
         owner_id = session.scalar(select(Membership.person_id).where(Membership.circle_id == circle_id))
         owner = session.get(Person, owner_id)
         feed, token = feed_store.create_feed(session, owner=owner, scope="circle", circle_id=circle_id, now=now)
-        feed_store.refresh(session, feed.id, now=now, secret=SECRET)
+        feed_content.refresh(session, feed.id, now=now, secret=SECRET)
         return feed.id, token
 
 
@@ -165,7 +165,7 @@ def render_ms(db: Database, feed_id: int, now: datetime) -> tuple[float, int]:
         with db.session() as session:
             feed = session.get(Feed, feed_id)
             started = time.perf_counter()
-            size = len(feed_store.render(session, feed, now=now, secret=SECRET))
+            size = len(feed_content.render(session, feed, now=now, secret=SECRET))
             times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times), size
 

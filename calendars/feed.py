@@ -7,12 +7,11 @@ renders the same bytes; the feed's ETag stays put until something changed.
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from icalendar import Alarm, Calendar, Event, vDuration, vRecur
 
-from calendars.timezones import vtimezone
+from calendars.timezones import ZoneSource, vtimezone
 
 PRODID = "-//Tend//Tend feeds//EN"
 REFRESH = timedelta(hours=1)
@@ -58,33 +57,28 @@ class FeedEvent:
     description: str = ""
 
 
-def build_feed(
-    name: str,
-    events: Sequence[FeedEvent],
-    *,
-    window_start: datetime,
-    window_end: datetime,
-) -> bytes:
+def build_feed(name: str, events: Sequence[FeedEvent], *, window_start: datetime, zones: ZoneSource) -> bytes:
     """Render a whole feed.
 
-    ``window_start``..``window_end`` (aware) is the span the VTIMEZONEs cover,
-    e.g. now − 60 days .. now + 400 days; it is widened per zone to every
-    date-time the feed writes in that zone. Which outcomes count as recent is
-    the caller's choice: every ``past_outcome`` given is rendered.
+    ``window_start`` (aware) is where the VTIMEZONEs begin, e.g. now − 60
+    days; it moves back per zone to the earliest date-time the feed writes in
+    that zone. From there they hold for every later instant. ``zones`` is the
+    tz database: the one the schedules were expanded with. Which outcomes
+    count as recent is the caller's choice: every ``past_outcome`` given is
+    rendered.
     """
-    if window_start.tzinfo is None or window_end.tzinfo is None or window_start >= window_end:
-        raise ValueError("the window must be two aware instants, start before end")
+    if window_start.tzinfo is None:
+        raise ValueError("the window must start at an aware instant")
     calendar = _calendar(name)
     ordered = sorted(events, key=lambda event: event.uid)
     for event in ordered:
-        for component in _vevents(event):
+        for component in _vevents(event, zones.zone(event.timezone)):
             calendar.add_component(component)
-    instants = _instants_by_zone(ordered)
+    instants = _instants_by_zone(ordered, zones)
     # Outlook needs a VTIMEZONE for every TZID used (UTC is written as "Z" and needs none);
     # readers expect them before the events.
     calendar.subcomponents[:0] = [
-        vtimezone(tzid, min(window_start, *instants[tzid]), max(window_end, *instants[tzid]))
-        for tzid in sorted(calendar.get_used_tzids())
+        vtimezone(tzid, min(window_start, *instants[tzid]), zones) for tzid in sorted(calendar.get_used_tzids())
     ]
     rendered: bytes = calendar.to_ical()
     return rendered
@@ -105,40 +99,40 @@ def _calendar(name: str) -> Calendar:
     return calendar
 
 
-def _vevents(event: FeedEvent) -> list[Event]:
+def _vevents(event: FeedEvent, zone: tzinfo) -> list[Event]:
     """The master VEVENT, then one override per past outcome of a recurring event."""
     if event.kind not in _KINDS:
         raise ValueError(f"unknown kind {event.kind!r}")
     if event.rrule is None:
-        return [_one_off(event)]
+        return [_one_off(event, zone)]
     paused = set(event.exdates)
     if clash := sorted(paused & {outcome.local_start for outcome in event.past_outcomes}):
         raise ValueError(f"{event.uid}: paused occurrences have no outcome: {clash}")
-    master = _vevent(event, event.title, event.description)
-    master.add("RRULE", _rrule(event.rrule, ZoneInfo(event.timezone)))
+    master = _vevent(event, zone, event.title, event.description)
+    master.add("RRULE", _rrule(event.rrule, zone))
     for paused_start in sorted(paused):
-        master.add("EXDATE", _aware(paused_start, event.timezone))
+        master.add("EXDATE", _aware(paused_start, zone))
     master.add_component(_alarm(event))
     outcomes = sorted(event.past_outcomes, key=lambda outcome: outcome.local_start)
-    return [master, *(_override(event, outcome) for outcome in outcomes)]
+    return [master, *(_override(event, zone, outcome) for outcome in outcomes)]
 
 
-def _one_off(event: FeedEvent) -> Event:
+def _one_off(event: FeedEvent, zone: tzinfo) -> Event:
     """A single promise or ritual; its outcome, once known, marks the event itself."""
     if event.exdates:
         raise ValueError(f"{event.uid}: only a recurring event has paused occurrences")
     if [outcome.local_start for outcome in event.past_outcomes] not in ([], [event.start_local]):
         raise ValueError(f"{event.uid}: a one-off event has at most one outcome, at its start")
     if not event.past_outcomes:
-        vevent = _vevent(event, event.title, event.description)
+        vevent = _vevent(event, zone, event.title, event.description)
         vevent.add_component(_alarm(event))
         return vevent
-    return _vevent(event, *_outcome_texts(event, event.past_outcomes[0]))
+    return _vevent(event, zone, *_outcome_texts(event, event.past_outcomes[0]))
 
 
-def _override(event: FeedEvent, outcome: PastOutcome) -> Event:
-    override = _vevent(event, *_outcome_texts(event, outcome), start_local=outcome.local_start)
-    override.add("RECURRENCE-ID", _aware(outcome.local_start, event.timezone))
+def _override(event: FeedEvent, zone: tzinfo, outcome: PastOutcome) -> Event:
+    override = _vevent(event, zone, *_outcome_texts(event, outcome), start_local=outcome.local_start)
+    override.add("RECURRENCE-ID", _aware(outcome.local_start, zone))
     return override
 
 
@@ -150,7 +144,9 @@ def _outcome_texts(event: FeedEvent, outcome: PastOutcome) -> tuple[str, str]:
     return summary, outcome.detail or event.description
 
 
-def _vevent(event: FeedEvent, summary: str, description: str, start_local: datetime | None = None) -> Event:
+def _vevent(
+    event: FeedEvent, zone: tzinfo, summary: str, description: str, start_local: datetime | None = None
+) -> Event:
     """The properties every VEVENT of ``event`` shares."""
     if event.duration_minutes <= 0:
         raise ValueError(f"{event.uid}: duration must be positive")
@@ -162,7 +158,7 @@ def _vevent(event: FeedEvent, summary: str, description: str, start_local: datet
     vevent.add("SUMMARY", summary)
     if description:
         vevent.add("DESCRIPTION", description)
-    vevent.add("DTSTART", _aware(start_local or event.start_local, event.timezone))
+    vevent.add("DTSTART", _aware(start_local or event.start_local, zone))
     vevent.add("DURATION", timedelta(minutes=event.duration_minutes))
     if event.kind == "promise":
         vevent.add("TRANSP", "TRANSPARENT")  # a promise marks a moment; it does not block the diary
@@ -179,7 +175,7 @@ def _alarm(event: FeedEvent) -> Alarm:
     return alarm
 
 
-def _rrule(body: str, zone: ZoneInfo) -> vRecur:
+def _rrule(body: str, zone: tzinfo) -> vRecur:
     """Parse an RRULE body, writing a local UNTIL in UTC as RFC 5545 §3.3.10 requires with a TZID start.
 
     The schedule engine reads a local UNTIL as that wall time in the ritual's zone; so does this.
@@ -193,17 +189,18 @@ def _rrule(body: str, zone: ZoneInfo) -> vRecur:
     return rule
 
 
-def _instants_by_zone(events: Iterable[FeedEvent]) -> dict[str, list[datetime]]:
+def _instants_by_zone(events: Iterable[FeedEvent], zones: ZoneSource) -> dict[str, list[datetime]]:
     """Every date-time the feed writes with a TZID, grouped by that TZID."""
     instants: dict[str, list[datetime]] = defaultdict(list)
     for event in events:
         local_times = [event.start_local, *event.exdates, *(o.local_start for o in event.past_outcomes)]
-        instants[event.timezone].extend(_aware(local, event.timezone) for local in local_times)
+        zone = zones.zone(event.timezone)
+        instants[event.timezone].extend(_aware(local, zone) for local in local_times)
     return instants
 
 
-def _aware(local: datetime, tzid: str) -> datetime:
+def _aware(local: datetime, zone: tzinfo) -> datetime:
     """A naive wall time placed in its zone; fold=0 follows SPEC §3 (gap: forward, overlap: first)."""
     if local.tzinfo is not None:
         raise ValueError(f"expected a naive local date-time, got {local!r}")
-    return local.replace(tzinfo=ZoneInfo(tzid))
+    return local.replace(tzinfo=zone)

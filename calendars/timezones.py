@@ -1,95 +1,194 @@
-"""Compact VTIMEZONE components (RFC 5545 §3.6.5) for the span a feed covers.
+"""Compact VTIMEZONE components (RFC 5545 §3.6.5) that are right for every instant after a start.
 
-icalendar's ``Timezone.from_tzid`` is not used: it writes a spring-forward onset
-in the offset it goes *to* (New York: ``DTSTART:20260308T030000`` with
-``TZOFFSETFROM:-0500``), which any reader of the VTIMEZONE places an hour late.
-The RFC wants the onset as local time in ``TZOFFSETFROM``. zoneinfo does not
-expose its transitions, so they are found here by scanning UTC instants, where
-offsets are exact (no wall-clock arithmetic).
+An engine that reads the VTIMEZONE instead of its own tz database (libical,
+Outlook) applies the last observance it finds forever after, so a VTIMEZONE
+must not stop: each zone ends with RRULE observances of the rule tzdata gives
+for all times after its explicit transitions (the POSIX TZ string at the end
+of its TZif data), and the explicit transitions from a little before the
+start up to where that rule takes over (Morocco's Ramadan changes, listed to
+2087; an abolished DST) are listed as RDATEs. Issue 14.
+
+icalendar's ``Timezone.from_tzinfo``/``from_tzid`` (7.3.2) are not used: they
+list RDATEs up to a fixed last date and write a spring-forward onset in the
+offset it goes *to* (New York: ``DTSTART:20260308T030000`` with
+``TZOFFSETFROM:-0500``), which any reader of the VTIMEZONE places an hour
+late. The RFC wants the onset as local time in ``TZOFFSETFROM``; so do POSIX
+TZ strings, which is why a rule's onsets are written as the rule says.
 """
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+import calendar
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
+from typing import Protocol
 
-from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
+from dateutil.rrule import rrulestr
+from icalendar import Timezone, TimezoneDaylight, TimezoneStandard, vRecur
 
-# Offsets stay put for months; a day's step cannot miss a transition, and
-# bisection then finds the exact second.
-_SCAN_STEP = timedelta(days=1)
-# Far enough back to find the onset of the observance in force at the start
-# of the span in any zone that changes offset at least once a year.
+from calendars.tzif import DateRule, LocalTime, PosixRule, Transition, ZoneData, read_tzif
+
+# The onset of the observance in force at the start is written when it is at
+# most this old; otherwise the observance starts on the start's own day.
 _ONSET_LOOKBACK = timedelta(days=400)
+# The Gregorian calendar repeats every 400 years: a yearly rule that gives a
+# rule's dates over one cycle gives them for ever.
+_CYCLE = range(2001, 2401)
+# A rule no RRULE can express (none in tzdata 2025-2026) is listed this far ahead.
+_LISTED_YEARS = 30
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_NTH_WEEK = {tuple(range(7 * n - 6, 7 * n + 1)): n for n in range(1, 5)} | {tuple(range(-7, 0)): -1}
 
-_State = tuple[timedelta, timedelta, str]  # utcoffset, dst, tzname
+
+class ZoneSource(Protocol):
+    """Where a feed's zones come from (in Tend, service.core.zones): the TZif data zoneinfo
+    reads for a zone, and the zone itself."""
+
+    def tzif(self, name: str) -> bytes: ...
+
+    def zone(self, name: str) -> tzinfo: ...
 
 
-def vtimezone(tzid: str, start: datetime, end: datetime) -> Timezone:
-    """A VTIMEZONE describing ``tzid`` from ``start`` to ``end`` (aware instants).
+def vtimezone(tzid: str, start: datetime, zones: ZoneSource) -> Timezone:
+    """A VTIMEZONE describing ``tzid`` as ``zones`` has it, from the aware instant ``start`` on.
 
-    It holds the observance in force at ``start`` and every transition up to
-    ``end``, grouped per kind of change: ``DTSTART`` is the first onset and
-    ``RDATE`` lists the later ones.
+    It holds the observance in force at ``start``, the explicit transitions
+    after it grouped per kind of change (``DTSTART`` the first onset, ``RDATE``
+    the later ones), and one RRULE observance per yearly change of the rule in
+    force after them.
     """
-    zone = ZoneInfo(tzid)
-    onsets = _transitions(zone, start - _ONSET_LOOKBACK, end)
-    before_start = [onset for onset in onsets if onset[0] <= start]
-    onsets = onsets[len(before_start) - 1 :] if before_start else onsets
-    observances: dict[tuple[_State, _State], list[datetime]] = {}
-    if not before_start:
-        state = _state(zone, start)
-        first_local = start.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-        observances[(state, state)] = [first_local.replace(tzinfo=None)]
-    for instant, before, after in onsets:
-        local_onset = (instant + before[0]).replace(tzinfo=None)
-        observances.setdefault((before, after), []).append(local_onset)
+    zone, explicit, rule_from = _zone(zones.tzif(tzid))
+    recurrences = _recurrences(zone.rule)
+    first_year = max(rule_from.year, start.year - 2)
+    last_year = start.year + (1 if recurrences is not None else _LISTED_YEARS)
+    ruled = [change for change in _rule_transitions(zone.rule, first_year, last_year) if change.at >= rule_from]
+    timeline = [*explicit, *ruled]
 
+    before_start = [change for change in timeline if change.at <= start]
+    observances: dict[tuple[LocalTime, LocalTime], list[datetime]] = {}
+    if before_start and before_start[-1].at > start - _ONSET_LOOKBACK:
+        first_onset = before_start[-1].at
+    else:
+        state = before_start[-1].after if before_start else zone.initial
+        first_local = (start + state.offset).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+        observances[(state, state)] = [first_local]
+        first_onset = start
+    listed = explicit if recurrences is not None else timeline
+    for change in listed:
+        if change.at >= first_onset:
+            observances.setdefault((change.before, change.after), []).append(change.local_onset)
+
+    components = [(onsets[0], _observance(before, after, onsets)) for (before, after), onsets in observances.items()]
+    for date_rule, before, after, month, body in recurrences or ():
+        first = _first_recurring_onset(date_rule, before, after, month, max(rule_from, first_onset))
+        observance = _observance(first.before, first.after, [first.local_onset])
+        observance.add("RRULE", vRecur.from_ical(body))
+        components.append((first.local_onset, observance))
     component = Timezone()
     component.add("TZID", tzid)
-    for (before, after), local_onsets in sorted(observances.items(), key=lambda item: item[1][0]):
-        component.add_component(_observance(before, after, local_onsets))
+    for _, observance in sorted(components, key=lambda dated: dated[0]):
+        component.add_component(observance)
     return component
 
 
-def _observance(before: _State, after: _State, local_onsets: list[datetime]) -> TimezoneStandard | TimezoneDaylight:
-    offset, dst, name = after
-    observance = TimezoneDaylight() if dst else TimezoneStandard()
+@lru_cache(maxsize=64)
+def _zone(tzif: bytes) -> tuple[ZoneData, tuple[Transition, ...], datetime]:
+    """The zone's data, those of its transitions that its rule does not give, and the
+    instant from which the rule's changes are the zone's.
+
+    TZif files built "fat" list the rule's own transitions up to 2037; those
+    at the end that are exactly the rule's consecutive changes are left to it.
+    """
+    zone = read_tzif(tzif)
+    if zone.rule is None:
+        raise ValueError("a TZif file without a POSIX TZ footer cannot describe the future")
+    # Fat files also mark 2038-01-19 (the end of 32-bit time) with a change to the same time type.
+    changes = [change for change in zone.transitions if change.before != change.after]
+    if not changes:
+        return zone, (), datetime.min.replace(tzinfo=UTC)
+    years = [change.local_onset.year for change in (changes[0], changes[-1])]
+    ruled = _rule_transitions(zone.rule, years[0] - 1, years[1] + 1)
+    position = {change: index for index, change in enumerate(ruled)}
+    kept, next_position = len(changes), None
+    while kept:
+        index = position.get(changes[kept - 1])
+        if index is None or (next_position is not None and index != next_position - 1):
+            break
+        kept, next_position = kept - 1, index
+    # The first change left to the rule, or (RFC 8536 §3.3) any instant after the last one.
+    rule_from = changes[kept].at if kept < len(changes) else changes[-1].at + timedelta(microseconds=1)
+    return zone, tuple(changes[:kept]), rule_from
+
+
+def _rule_transitions(rule: PosixRule | None, first_year: int, last_year: int) -> list[Transition]:
+    if rule is None:
+        return []
+    return [change for year in range(first_year, last_year + 1) for change in rule.transitions(year)]
+
+
+@lru_cache(maxsize=64)
+def _recurrences(rule: PosixRule | None) -> tuple[tuple[DateRule, LocalTime, LocalTime, int, str], ...] | None:
+    """Per yearly change of ``rule``: (its date, the times before and after it, the month of its
+    onset, an RRULE body).
+
+    A change whose onset moves into a neighbouring month in some years (Cairo's
+    ``M10.5.4/24``: the Friday after October's last Thursday, 1 November at
+    times) gets one RRULE per month. None when some change has no RRULE.
+    """
+    if rule is None or rule.daylight is None or rule.dst_start is None or rule.dst_end is None:
+        return ()
+    found = []
+    changes = ((rule.dst_start, rule.standard, rule.daylight), (rule.dst_end, rule.daylight, rule.standard))
+    for date_rule, before, after in changes:
+        # One year more on each side: a shifted onset can fall in the next or the previous year.
+        onsets = [date_rule.local_onset(year) for year in range(_CYCLE.start - 1, _CYCLE.stop + 1)]
+        window = (datetime(_CYCLE.start, 1, 1), datetime(_CYCLE.stop, 1, 1))
+        in_cycle = sorted(onset for onset in onsets if window[0] <= onset < window[1])
+        for month in sorted({onset.month for onset in in_cycle}):
+            body = _yearly_rule(month, [onset for onset in in_cycle if onset.month == month], window)
+            if body is None:
+                return None
+            found.append((date_rule, before, after, month, body))
+    return tuple(found)
+
+
+def _yearly_rule(month: int, onsets: list[datetime], window: tuple[datetime, datetime]) -> str | None:
+    """An RRULE that gives exactly ``onsets`` (in ``month``) within ``window`` (one whole cycle), or None."""
+    weekdays = {onset.weekday() for onset in onsets}
+    if len(weekdays) != 1:
+        return None
+    weekday = _WEEKDAYS[weekdays.pop()]
+    days = tuple(sorted({onset.day for onset in onsets}))
+    from_end = tuple(sorted({onset.day - calendar.monthrange(onset.year, month)[1] - 1 for onset in onsets}))
+    candidates = [f"BYDAY={_NTH_WEEK[week]}{weekday}" for week in (days, from_end) if week in _NTH_WEEK]
+    candidates += [f"BYDAY={weekday};BYMONTHDAY={','.join(map(str, week))}" for week in (days, from_end)]
+    time_of_day = onsets[0] - onsets[0].replace(hour=0, minute=0, second=0)
+    for candidate in candidates:
+        body = f"FREQ=YEARLY;BYMONTH={month};{candidate}"
+        expanded = rrulestr(body, dtstart=window[0] + time_of_day).between(*window, inc=True)
+        if expanded == onsets:
+            return body
+    return None
+
+
+def _first_recurring_onset(
+    date_rule: DateRule, before: LocalTime, after: LocalTime, month: int, since: datetime
+) -> Transition:
+    """The DTSTART of one RRULE observance: its first onset at or after ``since``."""
+    for year in range(since.year - 1, since.year + len(_CYCLE)):
+        onset = date_rule.local_onset(year)
+        change = Transition((onset - before.offset).replace(tzinfo=UTC), before, after)
+        if change.at >= since and onset.month == month:
+            return change
+    raise AssertionError("an RRULE found over a calendar cycle recurs within one")
+
+
+def _observance(
+    before: LocalTime, after: LocalTime, local_onsets: list[datetime]
+) -> TimezoneStandard | TimezoneDaylight:
+    observance = TimezoneDaylight() if after.is_dst else TimezoneStandard()
     observance.add("DTSTART", local_onsets[0])
     if len(local_onsets) > 1:
         observance.add("RDATE", local_onsets[1:])
-    observance.add("TZNAME", name)
-    observance.add("TZOFFSETFROM", before[0])
-    observance.add("TZOFFSETTO", offset)
+    observance.add("TZNAME", after.name)
+    observance.add("TZOFFSETFROM", before.offset)
+    observance.add("TZOFFSETTO", after.offset)
     return observance
-
-
-def _transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, _State, _State]]:
-    """Each change of offset, DST or name in ``zone`` within the span: (UTC instant, before, after)."""
-    found = []
-    low = start
-    while low < end:
-        high = low + _SCAN_STEP
-        if _state(zone, low) != _state(zone, high):
-            instant = _first_instant_after(zone, low, high)
-            found.append((instant, _state(zone, low), _state(zone, instant)))
-        low = high
-    return found
-
-
-def _first_instant_after(zone: ZoneInfo, low: datetime, high: datetime) -> datetime:
-    """The first second in (low, high] whose state differs from that at ``low``."""
-    state = _state(zone, low)
-    low_s, high_s = int(low.timestamp()), int(high.timestamp())
-    while high_s - low_s > 1:
-        middle = (low_s + high_s) // 2
-        if _state(zone, datetime.fromtimestamp(middle, UTC)) == state:
-            low_s = middle
-        else:
-            high_s = middle
-    return datetime.fromtimestamp(high_s, UTC)
-
-
-def _state(zone: ZoneInfo, instant: datetime) -> _State:
-    local = instant.astimezone(zone)
-    offset, dst, name = local.utcoffset(), local.dst(), local.tzname()
-    assert offset is not None and dst is not None and name is not None, "a ZoneInfo knows every instant"
-    return offset, dst, name

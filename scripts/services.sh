@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL and Redis answer on 127.0.0.1 (start them, or install them where missing),
-# and that headless Chromium and its driver are there for the pages' browser tests.
+# and that libical (the feed tests) and headless Chromium with its driver (the pages' browser tests) are there.
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -27,8 +27,11 @@ if ! redis_up; then
   for _ in $(seq 1 30); do redis_up && break; sleep 0.5; done
   redis_up || { echo "services: Redis did not come up on 127.0.0.1:6379" >&2; exit 1; }
 fi
+# libical, a calendar engine that reads feeds through their VTIMEZONEs (tests/calendars/test_libical.py).
+libical_up() { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import gi; gi.require_version('ICalGLib', '3.0')" 2>/dev/null; }
+libical_up || apt_install gir1.2-ical-3.0 python3-gi
 # The pages' browser tests drive Debian's headless Chromium through its chromedriver (tests/pages).
 if ! { have chromium && have chromedriver; }; then
   apt_install chromium chromium-driver
 fi
-echo "services: PostgreSQL and Redis are up; Chromium and chromedriver are installed"
+echo "services: PostgreSQL and Redis are up; libical, Chromium and chromedriver are installed"

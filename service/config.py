@@ -50,6 +50,8 @@ class Config:
     port: int
     sms_mps: float
     claim_timeout: float
+    twilio_concurrency: int = 100
+    dispatch_lead: float = 600.0  # seconds
     api_rate_limit: str = "6000 per minute"
     signup_rate_limit: str = "1000 per hour"
     trusted_proxies: int = 0
@@ -233,7 +235,9 @@ def load(env: Mapping[str, str] | None = None, var_dir: Path = DEFAULT_VAR_DIR) 
         clock_interval=_number(env, "TEND_CLOCK_INTERVAL", 15.0, low=0.1, high=3600),
         port=int(_number(env, "TEND_PORT", 8000, integer=True, low=1, high=65535)),
         sms_mps=_number(env, "TEND_SMS_MPS", 1.0, low=0.01, high=1_000_000),
-        claim_timeout=_number(env, "TEND_CLAIM_TIMEOUT", 120.0, low=1, high=86400),
+        claim_timeout=_number(env, "TEND_CLAIM_TIMEOUT", 30.0, low=1, high=86400),
+        twilio_concurrency=int(_number(env, "TEND_TWILIO_CONCURRENCY", 100, integer=True, low=1, high=10_000)),
+        dispatch_lead=_number(env, "TEND_DISPATCH_LEAD", 600.0, low=0, high=86400),
         api_rate_limit=_rate_limit(env, "TEND_API_RATE_LIMIT", Config.api_rate_limit),
         signup_rate_limit=_rate_limit(env, "TEND_SIGNUP_RATE_LIMIT", Config.signup_rate_limit),
         trusted_proxies=int(_number(env, "TEND_TRUSTED_PROXIES", 0, integer=True, low=0, high=10)),

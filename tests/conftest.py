@@ -73,6 +73,9 @@ class RecordingDoorbell:
     def make_digests(self, person_ids) -> None:
         self.digests.append(list(person_ids))
 
+    def sms_waiting(self) -> int:
+        return len(self.sms)
+
     def ping(self) -> None:
         if self.broken:
             raise ConnectionError("broker unreachable")

@@ -6,13 +6,24 @@ what Tend uses of the Messages resource (create, list, fetch) in Twilio's JSON
 shapes, can be told to fail for a number, and can send signed status callbacks.
 The fake "sends" instantly: a message's date_sent is its date_created.
 
+Like real Twilio it can be slow and crowded: `latency` (seconds, fixed) or
+`latency_p50`/`latency_p99` (a log-normal distribution through those two
+percentiles) delays every REST answer, `max_concurrent` answers requests past
+that many in flight with HTTP 429 and error 20429 (Twilio's default account
+limit is 100), `slow(to, seconds)` delays answers to one number, and
+`callbacks` makes it post signed status callbacks (`sent`, then `delivered`)
+to each message's StatusCallback by itself. A message is recorded before its
+answer is delayed, as Twilio accepts it before the answer reaches the client.
+
 As its own process, for benchmarks and crash tests:
 
-    python -m tests.fake_twilio --port 8765
+    python -m tests.fake_twilio --port 8765 [--latency-ms 200 | --latency-p50-ms 150 --latency-p99-ms 400]
+                                [--concurrency 100] [--callbacks]
 
 prints its base URL once ready and adds control endpoints for other processes:
-GET /_fake/messages, POST /_fake/reset, POST /_fake/fail (JSON body: the
-arguments of `FakeTwilio.fail`).
+GET /_fake/messages, GET /_fake/stats, POST /_fake/reset, POST /_fake/fail
+(JSON body: the arguments of `FakeTwilio.fail`), POST /_fake/slow (those of
+`FakeTwilio.slow`), POST /_fake/configure (those of `FakeTwilio.configure`).
 """
 
 from __future__ import annotations
@@ -20,6 +31,8 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import math
+import random
 import re
 import signal
 import socket
@@ -113,7 +126,18 @@ class FakeTwilio:
         self._lock = threading.Lock()
         self._messages: list[dict] = []
         self._failures: dict[str, _Failure] = {}
+        self._slow: dict[str, float] = {}  # number → seconds before answering a create to it
         self.reply_delay = 0.0  # seconds between recording a message and answering: widens crash windows
+        self.latency: float = 0.0  # seconds before every REST answer, fixed…
+        self.latency_p50: float | None = None  # …or log-normal through these two percentiles
+        self.latency_p99: float | None = None
+        self.max_concurrent: int | None = None  # REST requests in flight past this: 429 / 20429
+        self.callbacks = False  # post `sent` and `delivered` status callbacks by itself
+        self.callback_delay = 0.05  # seconds after the answer
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.too_many_requests = 0  # 20429 answers given
+        self._random = random.Random()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -167,13 +191,72 @@ class FakeTwilio:
         with self._lock:
             self._failures[to] = _Failure(status, code, message, retry_after, times)
 
+    def slow(self, to: str, seconds: float) -> None:
+        """Answer every create to `to` only after `seconds` (the message is recorded at once); 0 undoes it."""
+        with self._lock:
+            if seconds:
+                self._slow[to] = seconds
+            else:
+                self._slow.pop(to, None)
+
+    def configure(
+        self,
+        *,
+        latency_ms: float | None = None,
+        latency_p50_ms: float | None = None,
+        latency_p99_ms: float | None = None,
+        concurrency: int | None = None,
+        callbacks: bool | None = None,
+        reply_delay: float | None = None,
+    ) -> FakeTwilio:
+        """Latency (fixed, or p50 and p99), the account's concurrency limit (0: none), automatic callbacks."""
+        if (latency_p50_ms is None) != (latency_p99_ms is None):
+            raise ValueError("latency_p50_ms and latency_p99_ms go together")
+        if latency_p50_ms is not None and not 0 < latency_p50_ms <= latency_p99_ms:
+            raise ValueError("need 0 < latency_p50_ms <= latency_p99_ms")
+        with self._lock:
+            if latency_ms is not None:
+                self.latency, self.latency_p50, self.latency_p99 = latency_ms / 1000, None, None
+            if latency_p50_ms is not None:
+                self.latency, self.latency_p50, self.latency_p99 = 0.0, latency_p50_ms / 1000, latency_p99_ms / 1000
+            if concurrency is not None:
+                self.max_concurrent = concurrency or None
+            if callbacks is not None:
+                self.callbacks = callbacks
+            if reply_delay is not None:
+                self.reply_delay = reply_delay
+        return self
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "messages": len(self._messages),
+                "in_flight": self.in_flight,
+                "peak_in_flight": self.peak_in_flight,
+                "too_many_requests": self.too_many_requests,
+            }
+
+    def _delay(self) -> float:
+        if self.latency_p50 is None:
+            return self.latency
+        # log-normal: median p50, and p99 = p50 · e^(2.326 σ)
+        sigma = math.log(self.latency_p99 / self.latency_p50) / 2.326
+        return self.latency_p50 * math.exp(self._random.gauss(0.0, sigma))
+
     def reset(self) -> None:
         with self._lock:
             self._messages.clear()
             self._failures.clear()
+            self._slow.clear()
+            self.peak_in_flight = self.too_many_requests = 0
 
     def send_status_callback(self, sid: str, status: str, error_code: int | None = None) -> int:
         """POST a signed status callback for message `sid`, as Twilio does; returns the HTTP status."""
+        url, params, signature = self.status_callback(sid, status, error_code)
+        return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10).status_code
+
+    def status_callback(self, sid: str, status: str, error_code: int | None = None) -> tuple[str, dict, str]:
+        """The status callback Twilio would post for message `sid` now: URL, form and signature."""
         with self._lock:
             record = self._find(sid)
             if record is None:
@@ -195,8 +278,7 @@ class FakeTwilio:
                 "ErrorCode": error_code,
             }
         params = {name: str(value) for name, value in params.items() if value is not None}
-        signature = RequestValidator(self.auth_token).compute_signature(url, params)
-        return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10).status_code
+        return url, params, RequestValidator(self.auth_token).compute_signature(url, params)
 
     def answer(self, method: str, path: str, authorization: str | None, query: dict[str, str], body: bytes) -> _Reply:
         """The reply to one HTTP request (called by the request handler's threads)."""
@@ -204,6 +286,23 @@ class FakeTwilio:
             return self._control(method, path, body)
         if authorization != self._basic_auth:
             return _error(401, 20003, "Authenticate")
+        with self._lock:
+            if self.max_concurrent is not None and self.in_flight >= self.max_concurrent:
+                self.too_many_requests += 1
+                return _error(429, 20429, "Too Many Requests", {"Retry-After": "1"})
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            delay = self._delay()
+        try:
+            started = time.monotonic()
+            reply = self._rest(method, path, query, body)
+            time.sleep(max(0.0, delay - (time.monotonic() - started)))
+            return reply
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _rest(self, method: str, path: str, query: dict[str, str], body: bytes) -> _Reply:
         form = dict(parse_qsl(body.decode(), keep_blank_values=True))
         if self._messages_path.fullmatch(path):
             return self._create(form) if method == "POST" else self._list(path, query)
@@ -237,9 +336,21 @@ class FakeTwilio:
             }
             self._messages.append(record)
             reply = _Reply(201, self._resource(record))
-        if self.reply_delay:
-            time.sleep(self.reply_delay)
+            delay = self.reply_delay + self._slow.get(to, 0.0)
+        if delay:
+            time.sleep(delay)
+        record["answered_at"] = datetime.now(UTC)
+        if self.callbacks and record["status_callback"]:
+            threading.Timer(self.callback_delay, self._report, (record["sid"],)).start()
         return reply
+
+    def _report(self, sid: str) -> None:
+        """Twilio's own callbacks for a message it sent: `sent`, then `delivered` (failures are only logged)."""
+        for status in ("sent", "delivered"):
+            try:
+                self.send_status_callback(sid, status)
+            except (requests.RequestException, KeyError):
+                return
 
     def _take_failure(self, to: str) -> _Failure | None:
         failure = self._failures.get(to)
@@ -313,14 +424,25 @@ class FakeTwilio:
         """The endpoints other processes use to inspect and steer a fake running on its own."""
         if (method, path) == ("GET", "/_fake/messages"):
             return _Reply(
-                200, [record | {"date_created": record["date_created"].isoformat()} for record in self.messages]
+                200,
+                [
+                    record
+                    | {
+                        "date_created": record["date_created"].isoformat(),
+                        "answered_at": record["answered_at"].isoformat() if record.get("answered_at") else None,
+                    }
+                    for record in self.messages
+                ],
             )
+        if (method, path) == ("GET", "/_fake/stats"):
+            return _Reply(200, self.stats())
         if (method, path) == ("POST", "/_fake/reset"):
             self.reset()
             return _Reply(200, {})
-        if (method, path) == ("POST", "/_fake/fail"):
+        steer = {"/_fake/fail": self.fail, "/_fake/slow": self.slow, "/_fake/configure": self.configure}
+        if method == "POST" and path in steer:
             try:
-                self.fail(**json.loads(body))
+                steer[path](**json.loads(body))
             except (ValueError, TypeError) as exc:
                 return _Reply(400, {"message": str(exc)})
             return _Reply(200, {})
@@ -360,7 +482,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 128
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], fake: FakeTwilio):
         self.fake = fake
@@ -404,9 +526,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
+    parser.add_argument("--latency-ms", type=float, help="answer every REST request after this long")
+    parser.add_argument("--latency-p50-ms", type=float, help="or log-normal latency with this median…")
+    parser.add_argument("--latency-p99-ms", type=float, help="…and this 99th percentile")
+    parser.add_argument("--concurrency", type=int, help="REST requests in flight past this get 429 / 20429")
+    parser.add_argument("--callbacks", action="store_true", help="post sent/delivered status callbacks")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with FakeTwilio(args.account_sid, args.auth_token, args.host, args.port) as fake:
+        try:
+            fake.configure(
+                latency_ms=args.latency_ms,
+                latency_p50_ms=args.latency_p50_ms,
+                latency_p99_ms=args.latency_p99_ms,
+                concurrency=args.concurrency,
+                callbacks=args.callbacks,
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
         print(fake.base_url, flush=True)
         try:
             threading.Event().wait()

@@ -41,7 +41,10 @@ def test_db_upgrade_then_clock_once_on_sqlite(tmp_path, monkeypatch):
     assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
     result = runner.invoke(main, ["clock", "--once"])
     assert result.exit_code == 0, result.output
-    assert "materialized=0 rung=0 closed=0 reconciling=0 reports=0 feeds=0 digests=0 caught_up=0" in result.output
+    assert (
+        "replanned=0 materialized=0 rung=0 closed=0 reconciling=0 started_early=0 reports=0 feeds=0 digests=0 caught_up=0"
+        in result.output
+    )
 
 
 def test_demo_prints_a_feed_url_and_the_sms_it_would_send(tmp_path, monkeypatch):

@@ -2,10 +2,13 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from service.config import ConfigError, load
+
+REPO = Path(__file__).resolve().parent.parent
 
 SID = "AC" + "a" * 32
 GOOD = {"TEND_SECRET_KEY": "x" * 20}
@@ -61,6 +64,9 @@ def test_it_maps_plain_postgres_urls_to_the_installed_driver(url):
         ({"TEND_PORT": "80000"}, "TEND_PORT"),
         ({"TEND_PORT": "8.5"}, "TEND_PORT"),
         ({"TEND_SMS_MPS": "-1"}, "TEND_SMS_MPS"),
+        ({"TEND_TWILIO_CONCURRENCY": "0"}, "TEND_TWILIO_CONCURRENCY"),
+        ({"TEND_TWILIO_CONCURRENCY": "many"}, "TEND_TWILIO_CONCURRENCY"),
+        ({"TEND_DISPATCH_LEAD": "-5"}, "TEND_DISPATCH_LEAD"),
         ({"TEND_API_RATE_LIMIT": "lots"}, "TEND_API_RATE_LIMIT"),
         ({"TEND_SIGNUP_RATE_LIMIT": "5 per fortnight"}, "TEND_SIGNUP_RATE_LIMIT"),
         ({"TEND_TRUSTED_PROXIES": "-1"}, "TEND_TRUSTED_PROXIES"),
@@ -122,3 +128,22 @@ def test_tend_fails_at_start_naming_a_bad_variable(tmp_path):
         result.stderr.strip()
         == "tend: configuration error: TEND_PORT: must be an integer between 1 and 65535 (got 'http')"
     )
+
+
+def test_redis_url_file_gives_the_workers_the_redis_broker(tmp_path, redis_url):
+    """REDIS_URL from a mounted secret reaches the Dramatiq workers, not only the config (it once left them on
+    an in-process queue that nothing fed)."""
+    secret = tmp_path / "redis-url"
+    secret.write_text(redis_url + "\n")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "REDIS_URL_FILE": str(secret),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/tend.db",
+        "TEND_SECRET_KEY": "x" * 20,
+    }
+    probe = "import service.entry.worker_process as w; print(type(w.broker).__name__, w.broker.client.ping())"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["RedisBroker", "True"]

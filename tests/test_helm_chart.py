@@ -6,51 +6,22 @@ scripts/helm_lint.py needs Python 3.12 and helm-sdkpy, so it runs in
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-CHART = REPO / "helm" / "tend"
+from tests import helm_tools
+from tests.helm_tools import CHART, REPO
+
 LINT_SCRIPT = REPO / "scripts" / "helm_lint.py"
-HELM_VENV = REPO / ".venv-helm"
-HELM_PYTHON = HELM_VENV / "bin" / "python"
-HELM_SDKPY = "helm-sdkpy==0.1.32"
-PYENV_VERSION = "3.12.1"
-
-
-def _helm_sdkpy_importable() -> bool:
-    if not HELM_PYTHON.exists():
-        return False
-    probe = subprocess.run([HELM_PYTHON, "-c", "import helm_sdkpy"], capture_output=True)
-    return probe.returncode == 0
-
-
-def _run_or_fail(command: list[str | Path], env: dict[str, str]) -> None:
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        shown = " ".join(map(str, command))
-        pytest.fail(f"creating .venv-helm failed: {shown}\n{result.stdout}{result.stderr}")
 
 
 @pytest.fixture(scope="session")
 def helm_python() -> Path:
     """The .venv-helm interpreter, with helm-sdkpy (Helm's Go library) installed."""
-    if not _helm_sdkpy_importable():
-        env = {**os.environ, "PYENV_VERSION": PYENV_VERSION}
-        python312 = shutil.which("python3.12", path=env.get("PATH"))
-        if python312 is None:
-            pytest.fail(
-                "The Helm lint needs Python 3.12 (helm-sdkpy requires >=3.12) and none was found:"
-                f" install it (e.g. `pyenv install {PYENV_VERSION}`) so that"
-                f" `PYENV_VERSION={PYENV_VERSION} python3.12 -m venv .venv-helm` works."
-            )
-        _run_or_fail([python312, "-m", "venv", HELM_VENV], env)
-        _run_or_fail([HELM_PYTHON, "-m", "pip", "install", "--quiet", HELM_SDKPY], env)
-    return HELM_PYTHON
+    return helm_tools.helm_python()
 
 
 def run_lint(helm_python: Path, chart: Path = CHART) -> subprocess.CompletedProcess[str]:

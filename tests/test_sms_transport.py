@@ -263,4 +263,4 @@ def test_the_fake_runs_as_its_own_process():
         assert requests.get(f"{base_url}/_fake/messages", timeout=5).json() == []
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.communicate(timeout=10)  # waits, and closes the pipe

@@ -13,7 +13,7 @@ from functools import cache
 
 import dramatiq
 
-from service.domain import digests, feed_store, unit_of_work
+from service.domain import digests, feed_content, unit_of_work
 from workers import delivery
 from workers.runtime import context
 
@@ -33,7 +33,7 @@ def render_feed(feed_id: int) -> None:
     """Re-render one feed if it is dirty; a repeat finds it clean and does nothing."""
     runtime = context().runtime
     with runtime.db.session() as session:
-        feed_store.refresh(session, feed_id, now=runtime.now(), secret=runtime.config.secret_key)
+        feed_content.refresh(session, feed_id, now=runtime.now(), secret=runtime.config.secret_key)
 
 
 def make_digests(person_ids: list[int]) -> None:
@@ -62,7 +62,13 @@ def declare(broker: dramatiq.Broker) -> Actors:
     """The actors, declared once on `broker`. Queues keep slow work (renders, Twilio look-ups) beside, not before, sends."""
     return Actors(
         send_sms=dramatiq.actor(
-            broker=broker, queue_name="sms", max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=300_000
+            broker=broker,
+            queue_name="sms",
+            max_retries=5,
+            min_backoff=1_000,
+            max_backoff=60_000,
+            # a batch at a slow sender's pace (TEND_SMS_MPS) may take long; its lease shows it is alive
+            time_limit=6 * 3600_000,
         )(send_sms),
         reconcile_sms=dramatiq.actor(
             broker=broker,

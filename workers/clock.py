@@ -1,13 +1,15 @@
 """`tend clock`: find what is due in the database and ring the workers for it. Safe with any number of replicas.
 
-The clock only decides: it prepares occurrences, closes ended windows and
-rings for due SMS, stale claims, forgotten feeds and due digests. Anything
-slow or remote (a Twilio look-up, a feed render, a digest) is an actor it
-rings, so nothing behind a slow render or a hanging Twilio waits. Each step
-claims its rows with `FOR UPDATE SKIP LOCKED` and changes them in the same
-transaction, so concurrent clocks split the work instead of doubling it, and a
-missed or repeated tick is harmless. Every query walks an index on "when is
-this next due", and every step is bounded per tick.
+The clock only decides: it follows a new tz database, prepares occurrences,
+closes ended windows and rings for due SMS, stale claims, forgotten feeds and
+due digests. Anything slow or remote (a Twilio look-up, a feed render, a
+digest) is an actor it rings, so nothing behind a slow render or a hanging
+Twilio waits. Each step claims its rows with `FOR UPDATE SKIP LOCKED` and
+changes them in the same transaction, so concurrent clocks split the work
+instead of doubling it, and a missed or repeated tick is harmless. Every query
+walks an index on "when is this next due", and every step is bounded per tick,
+but one: following a new tz database (a few times a year) re-plans every open
+occurrence in one transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import cast
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from service.domain import delivery_reports, digests, feed_store, occurrences, unit_of_work
+from service.core import zones
+from service.domain import delivery_reports, digests, dispatch, feed_changes, occurrences, unit_of_work, zone_updates
 from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState, Subject
 from service.domain.runtime import RING_CHUNK, Runtime
 
@@ -36,14 +39,17 @@ RITUAL_PRELOAD = (
     selectinload(Ritual.circle).selectinload(Circle.memberships),
 )
 TICK_BUDGET_SECONDS = 10.0  # a step stops looping after this; the next tick goes on
+RING_AGAIN_AFTER_TICKS = 2  # a doorbell lost with nothing waiting in the queue is rung again by the third tick
 
 
 @dataclass
 class TickReport:
+    replanned: int = 0
     materialized: int = 0
     rung: int = 0
     closed: int = 0
     reconciling: int = 0
+    started_early: int = 0
     reports: int = 0
     feeds: int = 0
     digests: int = 0
@@ -54,11 +60,14 @@ def tick(runtime: Runtime, now: datetime | None = None, batch: int = 500) -> Tic
     now = now or runtime.now()
     claim_timeout = timedelta(seconds=runtime.config.claim_timeout)
     report = TickReport()
+    report.replanned = follow_tz_database(runtime, now)
     report.materialized = materialize(runtime, now, batch)
     report.closed = close_ended(runtime, now, batch * 4)
     report.reconciling = ring_stale_claims(runtime, now, claim_timeout, batch)
     report.reports = apply_held_reports(runtime, now, batch)
-    report.rung = ring_due(runtime, now, batch * 10, claim_timeout)
+    report.started_early = start_crowded_minutes(runtime, now)
+    ring_timeout = timedelta(seconds=RING_AGAIN_AFTER_TICKS * runtime.config.clock_interval)
+    report.rung = ring_due(runtime, now, batch * 10, ring_timeout, claim_timeout)
     report.feeds = ring_forgotten_feeds(runtime, now, batch)
     report.digests = ring_due_digests(runtime, now, batch)
     report.caught_up = materialize(runtime, now, batch // 10, behind=True)  # after due reminders went out
@@ -84,6 +93,19 @@ def run_forever(runtime: Runtime, stop: threading.Event) -> None:
         except Exception:  # a failed tick is retried by the next one; the database stays the truth
             log.exception("clock tick failed")
         stop.wait(interval)
+
+
+def follow_tz_database(runtime: Runtime, now: datetime) -> int:
+    """When the tz database in use is not the one the clock last planned with: re-plan stored occurrences
+    from their local wall time and ring every feed (service/domain/zone_updates.py). Returns occurrences moved."""
+    version = zones.current().version
+    moved = unit_of_work.run(
+        runtime.db,
+        runtime.doorbell,
+        lambda session: zone_updates.follow(session, version, now),
+        what="following the tz database",
+    )
+    return moved or 0
 
 
 def materialize(runtime: Runtime, now: datetime, limit: int, behind: bool = False) -> int:
@@ -149,12 +171,34 @@ def apply_held_reports(runtime: Runtime, now: datetime, batch: int) -> int:
         return delivery_reports.apply_held(session, now, batch)
 
 
-def ring_due(runtime: Runtime, now: datetime, limit: int, rering_after: timedelta) -> int:
+def start_crowded_minutes(runtime: Runtime, now: datetime) -> int:
+    """Start early the reminders a slow sender could not send on time (service/domain/dispatch.py)."""
+    config = runtime.config
+    with runtime.db.session() as session:
+        return dispatch.start_early(
+            session,
+            now,
+            mps=config.sms_mps,
+            lead=timedelta(seconds=config.dispatch_lead),
+            margin=timedelta(seconds=2 * config.clock_interval + 5),
+        )
+
+
+def ring_due(
+    runtime: Runtime, now: datetime, limit: int, ring_timeout: timedelta, backlog_timeout: timedelta | None = None
+) -> int:
     """Enqueue due SMS that no worker has taken: the doorbell re-derived from the outbox.
 
-    A row rung more than `rering_after` ago and still queued lost its message
-    (flushed Redis, dead worker): it is rung again.
+    A row rung more than `ring_timeout` ago (a few ticks) and still queued lost
+    its message (flushed Redis, a dead worker's prefetch) when no SMS doorbell
+    waits in the broker: it is rung again. While doorbells do wait (a backlog
+    the workers are still working through), only rows rung more than
+    `backlog_timeout` ago are, so a long backlog is not rung over and over.
     """
+    waiting = runtime.doorbell.sms_waiting()
+    if waiting and backlog_timeout is not None:
+        ring_timeout = max(ring_timeout, backlog_timeout)
+    rering_after = ring_timeout
     rung = 0
     deadline = time.monotonic() + TICK_BUDGET_SECONDS
     while True:
@@ -195,7 +239,7 @@ def ring(runtime: Runtime, rows) -> None:
 def ring_forgotten_feeds(runtime: Runtime, now: datetime, limit: int) -> int:
     """Ring for feeds left dirty longer than a worker needs: their doorbell was lost (or the worker died)."""
     with runtime.db.session() as session:
-        feed_ids = feed_store.forgotten(session, now, limit)
+        feed_ids = feed_changes.forgotten(session, now, limit)
     if feed_ids:
         runtime.doorbell.render_feeds(feed_ids)
     return len(feed_ids)

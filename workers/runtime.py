@@ -6,10 +6,15 @@ that Dramatiq starts); actors read it with `context()`.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
 
 from limits import RateLimitItemPerSecond
 from limits.storage import storage_from_string
@@ -18,6 +23,9 @@ from limits.strategies import FixedWindowRateLimiter
 from service.config import Config
 from service.domain.runtime import Runtime
 from workers.sms_transport import ConsoleTransport, Transport, TwilioTransport
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class SendRate:
@@ -63,11 +71,140 @@ def make_transport(config: Config) -> Transport:
     )
 
 
+class InFlight:
+    """At most `limit` requests to Twilio in flight from this process (a context manager around each request)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def __enter__(self) -> InFlight:
+        self._slots.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._slots.release()
+
+
+class SharedInFlight:
+    """At most `limit` requests to Twilio in flight across every worker: a counting semaphore in Redis.
+
+    Each request holds one member of a sorted set scored by its deadline; taking one (a Lua script: drop the
+    members past their deadline, count, add) is atomic, so the set never holds more than `limit` live members,
+    and a process that died mid-request frees its slots at their deadline (HOLD_AT_MOST, past any request's
+    timeout). When the set is full one thread per process asks again every POLL seconds while the process's
+    other waiting threads queue behind it, so a saturated sender costs Redis a few hundred cheap calls a second.
+    Only requests in flight across a FLUSHDB can exceed the limit (the flush forgets them).
+    """
+
+    HOLD_AT_MOST = 15.0  # seconds: past any request's 10 s timeout; a dead process's slots come back after this
+    POLL = 0.003
+    _TAKE = """
+    local now = redis.call('TIME')
+    local seconds = tonumber(now[1]) + tonumber(now[2]) / 1000000
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', seconds)
+    if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+      redis.call('ZADD', KEYS[1], seconds + tonumber(ARGV[2]), ARGV[3])
+      return 1
+    end
+    return 0
+    """
+
+    def __init__(self, limit: int, redis_url: str):
+        import redis
+
+        self.limit = limit
+        self._redis = redis.Redis.from_url(redis_url)
+        self._key = "tend:twilio-in-flight"
+        self._take = self._redis.register_script(self._TAKE)
+        self._waiting = threading.Lock()  # one thread per process asks Redis while the slots are all taken
+        self._held = threading.local()
+
+    def __enter__(self) -> SharedInFlight:
+        token = uuid.uuid4().hex
+        if not self._take(keys=[self._key], args=[self.limit, self.HOLD_AT_MOST, token]):
+            with self._waiting:
+                while not self._take(keys=[self._key], args=[self.limit, self.HOLD_AT_MOST, token]):
+                    time.sleep(self.POLL)
+        self._held.token = token
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._redis.zrem(self._key, self._held.token)
+
+
+class Heartbeat:
+    """One thread per process renewing the leases of the deliveries in progress (`Delivery.renew`).
+
+    A lease is renewed once a third of `lease_seconds` old, so a live worker's claims never look stale,
+    however long one request takes; a dead worker's run out after `lease_seconds`.
+    """
+
+    def __init__(self, runtime: Runtime, lease_seconds: float):
+        self.runtime = runtime
+        self.renew_after = timedelta(seconds=lease_seconds / 3)
+        self.every = max(lease_seconds / 10, 0.05)
+        self._deliveries: set = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, delivery) -> None:
+        with self._lock:
+            self._deliveries.add(delivery)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._beat, name="tend-lease-heartbeat", daemon=True)
+                self._thread.start()
+
+    def discard(self, delivery) -> None:
+        with self._lock:
+            self._deliveries.discard(delivery)
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(self.every)
+            with self._lock:
+                deliveries = list(self._deliveries)
+                if not deliveries:  # idle: the next delivery starts a new beat
+                    self._thread = None
+                    return
+            for delivery in deliveries:
+                if self.runtime.now() - delivery.lease >= self.renew_after:
+                    try:
+                        delivery.renew()
+                    except Exception:  # the database is away: the next beat tries again
+                        log.exception("could not renew a lease")
+
+
+class SendingPool:
+    """The threads of this process that talk to Twilio, shared by every batch, and their lease heartbeat."""
+
+    def __init__(self, runtime: Runtime, threads: int):
+        self.heartbeat = Heartbeat(runtime, runtime.config.claim_timeout)
+        self._threads = threads
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
+        with self._lock:
+            if self._executor is None:  # started on first use: after Dramatiq has forked its processes
+                self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="tend-send")
+        return self._executor.submit(fn, *args)
+
+
 @dataclass
 class WorkerContext:
     runtime: Runtime
     transport: Transport
     send_rate: SendRate
+    sending: SendingPool = None  # type: ignore[assignment]  # made from the runtime when not given
+    in_flight: InFlight | SharedInFlight = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        concurrency = self.runtime.config.twilio_concurrency
+        if self.sending is None:
+            self.sending = SendingPool(self.runtime, concurrency)
+        if self.in_flight is None:
+            self.in_flight = InFlight(concurrency)
 
 
 _context: WorkerContext | None = None
@@ -99,4 +236,16 @@ def context() -> WorkerContext:
 
 def for_runtime(runtime: Runtime) -> WorkerContext:
     config = runtime.config
-    return WorkerContext(runtime, make_transport(config), SendRate(config.sms_mps, config.limits_storage_uri))
+    return WorkerContext(
+        runtime,
+        make_transport(config),
+        SendRate(config.sms_mps, config.limits_storage_uri),
+        in_flight=in_flight_limit(config),
+    )
+
+
+def in_flight_limit(config: Config) -> InFlight | SharedInFlight:
+    """TEND_TWILIO_CONCURRENCY across all workers when they share Redis, within this process otherwise."""
+    if config.redis_url is None:
+        return InFlight(config.twilio_concurrency)
+    return SharedInFlight(config.twilio_concurrency, config.redis_url)

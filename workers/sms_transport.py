@@ -11,7 +11,7 @@ import logging
 import sys
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Protocol, TextIO
@@ -22,9 +22,10 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from service.core.phones import masked
-from service.domain.delivery_reports import OPTED_OUT_CODE
+from service.domain.delivery_reports import OPTED_OUT_CODE, status_callback_url
 
 log = logging.getLogger(__name__)
 # The SDK logs every request's headers at INFO: ten lines per SMS at worker log levels.
@@ -35,7 +36,9 @@ RECONCILE_WINDOW = 20  # recent messages to one number searched by `find_recent`
 
 
 class TransportError(Exception):
-    """A failed send; `permanent` means the same request will never succeed."""
+    """A failed send; `permanent` means the same request will never succeed, `ambiguous` that the provider may
+    have accepted the message all the same (a timeout, a connection dropped after the request was written, a 5xx):
+    look it up with `find_recent` before sending it again."""
 
     def __init__(
         self,
@@ -44,12 +47,14 @@ class TransportError(Exception):
         code: int | None = None,
         status: int | None = None,
         permanent: bool = False,
+        ambiguous: bool = False,
         retry_after: float | None = None,
     ):
         super().__init__(message)
         self.code = code
         self.status = status
         self.permanent = permanent
+        self.ambiguous = ambiguous
         self.retry_after = retry_after
 
     @property
@@ -59,8 +64,12 @@ class TransportError(Exception):
 
 
 class Transport(Protocol):
-    def send(self, to: str, body: str) -> str:
-        """Send one SMS and return the provider's message id; raise `TransportError`."""
+    def send(self, to: str, body: str, rows: Sequence[int] = ()) -> str:
+        """Send one SMS and return the provider's message id; raise `TransportError`.
+
+        `rows`: the outbox rows this SMS carries, named in its status callback URL so that the provider's
+        report ties the message to them even if the sender dies before recording the id.
+        """
         ...
 
     def find_recent(self, to: str, body: str, since: datetime) -> str | None:
@@ -76,7 +85,7 @@ class ConsoleTransport:
     def __init__(self, stream: TextIO | None = None):
         self._stream = stream
 
-    def send(self, to: str, body: str) -> str:
+    def send(self, to: str, body: str, rows: Sequence[int] = ()) -> str:
         stream = self._stream or sys.stdout  # looked up per call so a redirected stdout is honoured
         with self._write_lock:
             stream.write(f"SMS to {to}: {body}\n")
@@ -130,9 +139,9 @@ class TwilioTransport:
 
     Errors: 429 / 20429 and 5xx are retryable (with `retry_after` when Twilio sends
     Retry-After in seconds); every other 4xx is permanent, 21610 also `opted_out`.
-    A network error is retryable, but a timeout is ambiguous: Twilio may have
-    accepted the message before the connection failed. Callers reconcile with
-    `find_recent` before sending again.
+    Failing to connect is retryable; a timeout, a connection dropped after the
+    request was written and a 5xx are `ambiguous`: Twilio may have accepted the
+    message. Callers look it up with `find_recent` before sending again.
     """
 
     def __init__(
@@ -157,14 +166,14 @@ class TwilioTransport:
         self._timeout = timeout
         self._per_thread = threading.local()
 
-    def send(self, to: str, body: str) -> str:
+    def send(self, to: str, body: str, rows: Sequence[int] = ()) -> str:
         with self._twilio() as client:
             message = client.messages.create(
                 to=to,
                 body=body,
                 from_=self._from_number,
                 messaging_service_sid=self._messaging_service_sid,
-                status_callback=self._status_callback,
+                status_callback=status_callback_url(self._status_callback, rows),
             )
         log.info("SMS %s handed to Twilio for %s", message.sid, masked(to))
         return message.sid
@@ -192,7 +201,9 @@ class TwilioTransport:
         try:
             yield client
         except requests.RequestException as exc:
-            raise TransportError(f"Twilio unreachable: {exc}") from exc
+            ambiguous = _maybe_accepted(exc)
+            what = "no answer from Twilio (it may have the message)" if ambiguous else "Twilio unreachable"
+            raise TransportError(f"{what}: {exc}", ambiguous=ambiguous) from exc
         except TwilioException as exc:
             raise _translate(exc, http.last_response) from exc
 
@@ -202,6 +213,19 @@ class TwilioTransport:
             state.http = _BaseUrlHttpClient(api_base_url=self._api_base_url, timeout=self._timeout)
             state.client = Client(self._account_sid, self._auth_token, http_client=state.http)
         return state.client, state.http
+
+
+def _maybe_accepted(exc: requests.RequestException) -> bool:
+    """Whether Twilio may have received the request: anything but failing to connect at all."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.Timeout):
+        return True  # a read timeout: the request was written
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+        return not isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+    return False
 
 
 def _translate(exc: TwilioException, response: Response | None) -> TransportError:
@@ -214,12 +238,14 @@ def _translate(exc: TwilioException, response: Response | None) -> TransportErro
     else:  # e.g. a list page that is not a 200
         code, detail = None, exc.args[0] if exc.args else type(exc).__name__
     status = response.status_code if response is not None else None
-    retryable = status == 429 or code == TOO_MANY_REQUESTS_CODE or (status or 0) >= 500
+    server_error = (status or 0) >= 500
+    retryable = status == 429 or code == TOO_MANY_REQUESTS_CODE or server_error
     return TransportError(
         f"Twilio refused the request (HTTP {status}, code {code}): {detail}",
         code=code,
         status=status,
         permanent=not retryable,
+        ambiguous=server_error,  # a 5xx may come after the message was accepted
         retry_after=_retry_after(response.headers) if response is not None and retryable else None,
     )
 

@@ -9,10 +9,36 @@ class PhoneError(ValueError):
     """Not a phone number Tend can use; the message says why, for people."""
 
 
+# Number types that can receive SMS (SPEC §3); premium-rate, toll-free, shared-cost, pager,
+# personal and landline-only numbers cannot, and are where SMS pumping sends its traffic.
+TEXTABLE_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        phonenumbers.PhoneNumberType.VOIP,
+    }
+)
+
+
+def textable(raw: str, countries: tuple[str, ...]) -> str:
+    """The number in E.164 if Tend may text it (a textable type in one of `countries`), or PhoneError saying why."""
+    what_tend_texts = f"Tend can text mobile numbers in {', '.join(countries)}"
+    try:
+        normalized = e164(raw)
+    except PhoneError as exc:
+        raise PhoneError(f"{exc} {what_tend_texts}.") from None
+    number = phonenumbers.parse(normalized, None)
+    if phonenumbers.region_code_for_number(number) not in countries:
+        raise PhoneError(f"Tend can't text numbers of that country. {what_tend_texts}.")
+    if phonenumbers.number_type(number) not in TEXTABLE_TYPES:
+        raise PhoneError(f"That number can't receive texts from Tend. {what_tend_texts}.")
+    return normalized
+
+
 def e164(raw: str) -> str:
     """The number in E.164 (`+15551234567`), or PhoneError: it must be international and valid."""
     text = raw.strip()
-    if not text.startswith("+"):
+    if not text.startswith("+") or len(text) > 32:
         raise PhoneError("Give the number in international format, e.g. +15551234567.")
     try:
         number = phonenumbers.parse(text, None)

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 import dateutil.rrule as _dateutil_rrule
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
+
+from service.core import zones
 
 _MAX_RULE_LENGTH = 500
 _MAX_INTERVAL = 366
@@ -105,7 +107,7 @@ class _CountedIterinfo(_Iterinfo):  # type: ignore[misc]
     def __init__(self, rule: rrule) -> None:
         for attr in _Iterinfo.__slots__:  # dateutil sets its slots from `self.__slots__`, empty here
             setattr(self, attr, None)
-        self.rrule = rule
+        self.rrule = rule  # type: ignore[misc]  # one of dateutil's slots, set as dateutil does
 
     @staticmethod
     def _spend(steps: int) -> None:
@@ -180,10 +182,12 @@ class Schedule:
 
 
 def parse_timezone(name: str) -> ZoneInfo:
-    """The IANA zone called `name`, checked against the zone list so paths and junk never reach the disk."""
-    if name not in _known_timezones():
+    """The IANA zone called `name` in the tz database in use (service.core.zones), checked against
+    its zone list so paths and junk never reach the disk."""
+    database = zones.current()
+    if name not in database.names or name in _NOT_PLACES:
         raise ScheduleError(f"unknown time zone {name!r}; use an IANA name such as Europe/London", field="timezone")
-    return ZoneInfo(name)
+    return database.zone(name)
 
 
 def local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
@@ -252,11 +256,6 @@ class _Recurrence:
     # UNTIL is applied here rather than by dateutil, which wants it naive when DTSTART is:
     # a naive wall time for a local UNTIL, an aware UTC instant for a "Z" one.
     until: datetime | None
-
-
-@lru_cache(maxsize=1)
-def _known_timezones() -> frozenset[str]:
-    return frozenset(available_timezones() - _NOT_PLACES)
 
 
 @lru_cache(maxsize=1024)

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from service.core import sms_text
 from service.core.streaks import Outcome
-from service.domain import feed_store, occurrences
+from service.domain import feed_changes, occurrences
 from service.domain.errors import Conflict, Invalid, NotFound, TooManyMessages
 from service.domain.models import (
     Circle,
@@ -167,6 +167,7 @@ def sign_in(
         if person is None:
             person = Person(phone=phone, created_at=now)
             session.add(person)
+        assert name is not None and timezone is not None  # required above when the number has no account
         person.name, person.timezone, person.sms_status = name, timezone, PersonStatus.ACTIVE
     row.used = True
     session.flush()
@@ -263,9 +264,9 @@ def invite_member(
     person = session.scalar(select(Person).where(Person.phone == phone))
     if person is not None and any(m.person_id == person.id for m in circle.memberships):
         raise Conflict("This number is already in the circle.", "phone", code="already_member")
-    invited_today = session.scalar(
+    invited_today = session.scalars(
         select(func.count()).where(InvitationSent.phone == phone, InvitationSent.created_at > now - DAY)
-    )
+    ).one()
     declined = person is not None and session.scalar(
         select(
             exists().where(
@@ -402,7 +403,7 @@ def leave(session: Session, person: Person, circle: Circle, now: datetime) -> No
     if session.scalar(select(Membership.person_id).where(Membership.circle_id == circle.id).limit(1)) is None:
         session.delete(circle)
     else:
-        feed_store.mark_dirty(session, circle_id=circle.id, now=now)
+        feed_changes.mark_dirty(session, circle_id=circle.id, now=now)
     session.flush()
 
 

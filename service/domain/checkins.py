@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from service.core import sms_text
 from service.core.schedule import is_occurrence, next_occurrence, occurrence_local, occurrences_between
 from service.core.streaks import KEPT, Outcome
-from service.domain import feed_store, occurrences, streak_figures
+from service.domain import feed_changes, occurrences, streak_figures
 from service.domain.errors import Forbidden, Invalid
 from service.domain.models import (
     CheckIn,
@@ -193,7 +193,7 @@ def check_in_by_api(
     decided = decide(session, target, person, kept, source=CheckinSource.API, now=now, only_pending=False)
     if decided is None:  # no outcome row: not expected there
         raise Forbidden("Only the people expected at this occurrence can check in to it.")
-    feed_store.mark_dirty(session, circle_id=subject.circle_id, now=now)
+    feed_changes.mark_dirty(session, circle_id=subject.circle_id, now=now)
     checkin = CheckIn(
         id=decided.checkin_id,
         occurrence_id=occurrence.id,

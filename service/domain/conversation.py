@@ -31,13 +31,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, bindparam, exists, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import occurrence_local
-from service.domain import accounts, feed_store, streak_figures
+from service.domain import accounts, feed_changes, streak_figures
 from service.domain.checkins import Decided, decide, is_open
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
@@ -236,7 +236,7 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
         decisions[position] = decided
     if decisions:
         for circle_id in sorted({items[p].circle_id for p in decisions if items[p].has_feeds}):
-            feed_store.mark_dirty(session, circle_id=circle_id, now=now)  # feeds after figures, as the clock does
+            feed_changes.mark_dirty(session, circle_id=circle_id, now=now)  # feeds after figures, as the clock does
         in_order = sorted(decisions.items())
         return Answer(
             sms_text.joined_confirmations(
@@ -249,35 +249,82 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
 
 
 def latest_reminder(session: Session, person_id: int) -> list[OutboundSms]:
-    """The rows (items) of the last reminder SMS Twilio accepted for this person, in item order."""
-    last = session.scalar(
-        select(OutboundSms)
-        .where(
-            OutboundSms.person_id == person_id,
-            OutboundSms.kind == SmsKind.REMINDER,
-            OutboundSms.state.in_((SmsState.SENT, SmsState.DELIVERED)),
-            OutboundSms.sid.is_not(None),
-        )
-        .order_by(OutboundSms.sent_at.desc(), OutboundSms.id.desc())
-        .limit(1)
-    )
-    if last is None:
+    """The rows (items) of the last reminder SMS that may have reached this person, in item order.
+
+    That is the last one Twilio accepted, or one a worker claimed and may be sending right now (`sending`, SID
+    not recorded yet: the worker records results in groups, or died before it could). A reply counts for it all
+    the same; the rows of one claimed SMS share their claim time and body until its SID is recorded.
+    """
+    anchor_id = session.scalar(_LATEST_REMINDER_ID, {"person_id": person_id})
+    if anchor_id is None:
         return []
     return list(
         session.scalars(
             select(OutboundSms)
-            .where(
-                OutboundSms.person_id == person_id, OutboundSms.kind == SmsKind.REMINDER, OutboundSms.sid == last.sid
-            )
+            .join(_SAME_SMS, _SAME_SMS.c.id == anchor_id)
+            .where(_same_sms())
             .order_by(OutboundSms.item, OutboundSms.id)
         )
     )
 
 
+def _latest_reminder_id():
+    """The id of the person's latest reminder row that may have reached them (see `latest_reminder`).
+
+    Two index walks, one on (person, sent_at) for the last accepted SMS and one for a claim in flight (no
+    `sent_at` yet), and the later of the two.
+    """
+    sms = table(OutboundSms).c
+    person = sms.person_id == bindparam("person_id")
+    accepted = (
+        select(sms.id.label("id"), sms.sent_at.label("at"))
+        .where(
+            person,
+            sms.kind == SmsKind.REMINDER,
+            or_(sms.state == SmsState.SENT, sms.state == SmsState.DELIVERED),
+            sms.sid.is_not(None),
+        )
+        .order_by(sms.sent_at.desc(), sms.id.desc())
+        .limit(1)
+        .subquery()
+    )
+    in_flight = (
+        select(sms.id.label("id"), sms.claimed_at.label("at"))
+        .where(person, sms.sent_at.is_(None), sms.kind == SmsKind.REMINDER, sms.state == SmsState.SENDING)
+        .order_by(sms.claimed_at.desc(), sms.id.desc())
+        .limit(1)
+        .subquery()
+    )
+    either = union_all(select(accepted.c.id, accepted.c.at), select(in_flight.c.id, in_flight.c.at)).subquery()
+    return select(either.c.id).order_by(either.c.at.desc(), either.c.id.desc()).limit(1)
+
+
+_LATEST_REMINDER_ID = _latest_reminder_id()
+_SAME_SMS = table(OutboundSms).alias("anchor")
+
+
+def _same_sms():
+    """Rows of the anchor's SMS: the same SID once recorded, else the same claim (person, time, body) in flight."""
+    sms, anchor = table(OutboundSms).c, _SAME_SMS.c
+    return and_(
+        sms.person_id == anchor.person_id,
+        sms.kind == SmsKind.REMINDER,
+        or_(
+            and_(anchor.sid.is_not(None), sms.sid == anchor.sid),
+            and_(
+                anchor.sid.is_(None),
+                sms.state == SmsState.SENDING,
+                sms.claimed_at == anchor.claimed_at,
+                sms.body == anchor.body,
+            ),
+        ),
+    )
+
+
 def _latest_reminder_items(numbered: bool):
-    """One statement: the items of the person's latest accepted reminder (as `latest_reminder`), or only the
-    numbered one, as `Target`s: each with its occurrence (row locked, in item order), subject, a promise's
-    recipient, and whether any feed shows the subject's circle (`feed_store.feeds_showing`).
+    """One statement: the items of the person's latest reminder (as `latest_reminder`), or only the numbered
+    one, as `Target`s: each with its occurrence (row locked, in item order), subject, a promise's recipient, and
+    whether any feed shows the subject's circle (`feed_changes.feeds_showing`).
 
     Core, on tables: selecting ORM attributes would cost an ORM compile step per execution.
     """
@@ -286,18 +333,6 @@ def _latest_reminder_items(numbered: bool):
         table(Occurrence),
         table(Ritual).c,
         table(Promise).c,
-    )
-    last_sid = (
-        select(sms.sid)
-        .where(
-            sms.person_id == bindparam("person_id"),
-            sms.kind == SmsKind.REMINDER,
-            or_(sms.state == SmsState.SENT, sms.state == SmsState.DELIVERED),
-            sms.sid.is_not(None),
-        )
-        .order_by(sms.sent_at.desc(), sms.id.desc())
-        .limit(1)
-        .scalar_subquery()
     )
     circle = func.coalesce(ritual.circle_id, promise.circle_id)
     query = (
@@ -311,13 +346,14 @@ def _latest_reminder_items(numbered: bool):
             func.coalesce(ritual.title, promise.title).label("title"),
             circle.label("circle_id"),
             promise.recipient_id,
-            exists(feed_store.feeds_showing(circle)).label("has_feeds"),
+            exists(feed_changes.feeds_showing(circle)).label("has_feeds"),
         )
         .select_from(table(OutboundSms))
+        .join(_SAME_SMS, _SAME_SMS.c.id == _LATEST_REMINDER_ID.scalar_subquery())
         .join(occurrence, occurrence.c.id == sms.occurrence_id)
         .outerjoin(table(Ritual), ritual.id == occurrence.c.ritual_id)
         .outerjoin(table(Promise), promise.id == occurrence.c.promise_id)
-        .where(sms.person_id == bindparam("person_id"), sms.kind == SmsKind.REMINDER, sms.sid == last_sid)
+        .where(_same_sms())
         .order_by(sms.item, sms.id)
         .with_for_update(of=occurrence)
     )

@@ -2,7 +2,9 @@
 
 Twilio may report on a message before the worker has recorded the SID Twilio
 returned for it (results are written in groups, and a crash between the two
-leaves the SID to reconciliation). Such a report is held in
+leaves the SID to reconciliation). Each message's callback URL names its
+outbox rows (`?row=12-13`), so a report ties its SID to them at once. A report
+that names no rows and whose SID is unknown is held in
 `delivery_reports`; each clock tick applies the held reports whose SID has
 appeared since, so no final status is lost. A report whose SID never appears
 (another application on the same Twilio account) is forgotten after HOLD_FOR.
@@ -11,13 +13,14 @@ appeared since, so no final status is lost. A report whose SID never appears
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import DeliveryReport, OutboundSms, Person, PersonStatus
+from service.domain.models import DeliveryReport, OutboundSms, Person, PersonStatus, table
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +31,37 @@ OPTED_OUT_CODE = 21610  # Twilio: the recipient opted out (replied STOP); never 
 HOLD_FOR = timedelta(days=2)
 
 
-def record(session: Session, sid: str, status: str, error_code: str | None, now: datetime) -> None:
-    """The status webhook: apply the report when its SID is known, hold it when not; ignore what changes nothing."""
+def status_callback_url(base: str | None, rows: Sequence[int]) -> str | None:
+    """The status callback URL naming the outbox rows an SMS carries (`?row=12`, `?row=12-13`).
+
+    Twilio signs the whole URL, query included, so the ids in a verified callback are the ones Tend sent.
+    """
+    if not base or not rows:
+        return base
+    return f"{base}{'&' if '?' in base else '?'}row={'-'.join(str(row) for row in sorted(rows))}"
+
+
+def parse_callback_rows(value: str | None) -> list[int]:
+    """The row ids of `status_callback_url`'s `row` parameter; none for a missing or malformed one."""
+    parts = (value or "").split("-")
+    return [int(part) for part in parts] if value and all(part.isdigit() for part in parts) else []
+
+
+def record(
+    session: Session,
+    sid: str,
+    status: str,
+    error_code: str | None,
+    now: datetime,
+    rows: Sequence[int] = (),
+    to: str | None = None,
+) -> None:
+    """The status webhook: apply the report when its SID is known, hold it when not; ignore what changes nothing.
+
+    `rows` (from the callback URL) and `to` first tie the SID to rows that never had it recorded.
+    """
+    if rows:
+        adopt(session, sid, rows, to, now)
     if status not in FINAL_STATES and error_code != str(OPTED_OUT_CODE):
         return
     if session.scalar(select(exists().where(OutboundSms.sid == sid))):
@@ -42,6 +74,32 @@ def record(session: Session, sid: str, status: str, error_code: str | None, now:
         .on_conflict_do_update(index_elements=["message_sid"], set_=values)
     )
     log.info("status %s for SMS %s arrived before its SID was recorded: held", status, sid)
+
+
+def adopt(session: Session, sid: str, rows: Sequence[int], to: str | None, now: datetime) -> int:
+    """Twilio has this message for these rows: record its SID on those still without one; returns how many.
+
+    A worker that died before recording the SID left the rows `sending`; reconciliation that did not find the
+    message yet may have queued them again. Either way Twilio accepted it, so the rows are `sent` and nothing is
+    sent again. Rows already settled (a SID recorded, cancelled, failed) stay as they are.
+    """
+    outbox = table(OutboundSms)
+    changed = len(
+        session.execute(
+            update(outbox)
+            .where(
+                outbox.c.id.in_(list(rows)),
+                outbox.c.sid.is_(None),
+                outbox.c.state.in_(("sending", "queued")),
+                *([outbox.c.to == to] if to else []),
+            )
+            .values(state="sent", sid=sid, sent_at=now)
+            .returning(outbox.c.id)
+        ).all()
+    )
+    if changed:
+        log.info("status callback tied SMS %s to outbox rows %s", sid, list(rows))
+    return changed
 
 
 def apply(session: Session, sid: str, status: str, error_code: str | None) -> None:

@@ -17,13 +17,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.core.digest_text import digest_sms_text
-from service.core.schedule import local_to_utc
+from service.core.schedule import local_to_utc, parse_timezone
 from service.core.streaks import KEPT, Outcome, kept_rate
 from service.domain import outbox, streak_figures
 from service.domain.db import insert_for, on_postgres
@@ -88,7 +87,7 @@ def make_due(session: Session, person_ids: Sequence[int], public_url: str, now: 
 
 def next_slot(person: Person, after: datetime) -> datetime:
     """The first instant strictly after `after` that is the person's local digest weekday and time."""
-    zone = ZoneInfo(person.timezone)
+    zone = parse_timezone(person.timezone)
     local_day = after.astimezone(zone).date()
     for offset in range(15):  # two weeks: a slot earlier today pushes to next week even across a DST jump
         day = local_day + timedelta(days=offset)
@@ -114,7 +113,7 @@ def make_digest(session: Session, person: Person, public_url: str, now: datetime
     """
     slot = latest_slot(person, now)
     person.next_digest_at = next_slot(person, now)
-    week_start = slot.astimezone(ZoneInfo(person.timezone)).date() - timedelta(days=6)
+    week_start = slot.astimezone(parse_timezone(person.timezone)).date() - timedelta(days=6)
     payload = week_payload(session, person, slot, week_start, now)
     token = _token(secret, person.id, week_start, now)
     insert = insert_for(on_postgres(session))

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.core.picker import Placed, place_start
 from service.core.schedule import ScheduleError
-from service.domain import feed_store, subjects
+from service.domain import feed_changes, subjects
 from service.domain.errors import Forbidden, Invalid
 from service.domain.models import Circle, Membership, Person, Promise, Ritual
 
@@ -93,7 +93,7 @@ def create_ritual(session: Session, circle: Circle, fields: RitualFields, now: d
     ritual.materialized_until = subjects.first_instant(ritual)
     session.add(ritual)
     session.flush()
-    feed_store.mark_dirty(session, circle_id=circle.id, now=now)
+    feed_changes.mark_dirty(session, circle_id=circle.id, now=now)
     return Saved(ritual, where.moved, fields.starts)
 
 
@@ -112,7 +112,7 @@ def update_ritual(session: Session, ritual: Ritual, fields: RitualFields, now: d
     ritual.grace_minutes = fields.grace_minutes
     subjects.set_participants(ritual, fields.participants)
     subjects.forget_future(session, ritual, now)
-    feed_store.mark_dirty(session, circle_id=ritual.circle_id, now=now)
+    feed_changes.mark_dirty(session, circle_id=ritual.circle_id, now=now)
     return Saved(ritual, where.moved, fields.starts)
 
 
@@ -138,7 +138,7 @@ def create_promise(
     promise.materialized_until = subjects.first_instant(promise)
     session.add(promise)
     session.flush()
-    feed_store.mark_dirty(session, circle_id=circle.id, now=now)
+    feed_changes.mark_dirty(session, circle_id=circle.id, now=now)
     return Saved(promise, where.moved, fields.due)
 
 
@@ -151,12 +151,12 @@ def update_promise(session: Session, promise: Promise, fields: PromiseFields, no
     promise.timezone, promise.rrule = fields.timezone, where.rule
     promise.remind_before_minutes, promise.grace_minutes = fields.remind_before_minutes, fields.grace_minutes
     subjects.forget_future(session, promise, now)
-    feed_store.mark_dirty(session, circle_id=promise.circle_id, now=now)
+    feed_changes.mark_dirty(session, circle_id=promise.circle_id, now=now)
     return Saved(promise, where.moved, fields.due)
 
 
 def delete_subject(session: Session, subject: Ritual | Promise, now: datetime) -> None:
-    feed_store.mark_dirty(session, circle_id=subject.circle_id, now=now)
+    feed_changes.mark_dirty(session, circle_id=subject.circle_id, now=now)
     session.delete(subject)
     session.flush()
 
@@ -165,7 +165,7 @@ def pause_ritual(session: Session, ritual: Ritual, until_local: datetime, now: d
     """No occurrences (and no reminders) until a local wall time in the ritual's zone."""
     subjects.pause_ritual(ritual, until_local, now)
     subjects.forget_future(session, ritual, now)
-    feed_store.mark_dirty(session, circle_id=ritual.circle_id, now=now)
+    feed_changes.mark_dirty(session, circle_id=ritual.circle_id, now=now)
 
 
 def keeper_only(person: Person, promise: Promise) -> None:

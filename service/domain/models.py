@@ -499,12 +499,25 @@ class DeliveryReport(Base):
 
 
 class StreakFigure(Base):
-    """Stored streak state per (subject, person), advanced in O(1) as occurrences are counted."""
+    """Stored streak state per (subject, person), advanced in O(1) as occurrences are counted.
+
+    `ritual_id` / `promise_id` repeat the subject as foreign keys (the check ties them to the key), so
+    deleting a ritual or promise deletes its figures in the database, whoever deletes it.
+    """
 
     __tablename__ = "streak_figures"
+    __table_args__ = (
+        CheckConstraint(
+            "(subject_kind = 'ritual' AND ritual_id = subject_id AND promise_id IS NULL)"
+            " OR (subject_kind = 'promise' AND promise_id = subject_id AND ritual_id IS NULL)",
+            name="subject",
+        ),
+    )
 
     subject_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     subject_id: Mapped[int] = mapped_column(ID, primary_key=True)
+    ritual_id: Mapped[int | None] = mapped_column(ForeignKey("rituals.id", ondelete="CASCADE"), index=True)
+    promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True)
     current_streak: Mapped[int] = mapped_column(Integer, default=0)
     longest_streak: Mapped[int] = mapped_column(Integer, default=0)
@@ -526,6 +539,21 @@ class Feed(Base):
     rendered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dirty_since: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TzDatabaseSeen(Base):
+    """The tz database version the clock last planned with: one row (issue 14).
+
+    When the installed version differs, the clock re-plans stored future
+    occurrences from their local wall time and re-renders every feed.
+    """
+
+    __tablename__ = "tz_database_seen"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(80))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Digest(Base):

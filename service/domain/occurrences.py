@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.core.schedule import next_occurrence, occurrence_local, occurrences_between
 from service.core.streaks import Outcome
-from service.domain import feed_store, streak_figures
+from service.domain import feed_changes, streak_figures
 from service.domain.models import (
     SUBJECT_MODELS,
     Occurrence,
@@ -160,7 +160,7 @@ def include_participant(session: Session, circle_id: int, person_id: int, now: d
             ritual = session.get_one(Ritual, occurrence.ritual_id)
             session.add(reminder_row(Planned(ritual, occurrence, [person_id]), person_id, phone, now))
     session.flush()
-    feed_store.mark_dirty(session, circle_id=circle_id, now=now)
+    feed_changes.mark_dirty(session, circle_id=circle_id, now=now)
 
 
 def close_ended(session: Session, now: datetime, limit: int) -> int:
@@ -202,7 +202,7 @@ def close_ended(session: Session, now: datetime, limit: int) -> int:
     for occurrence, person_id in sorted(decided, key=lambda d: (d[1], streak_figures.figure_order(d[0]), d[0].at)):
         streak_figures.outcome_decided(session, occurrence, person_id, now)
     for circle_id in sorted(circles):
-        feed_store.mark_dirty(session, circle_id=circle_id, now=now)
+        feed_changes.mark_dirty(session, circle_id=circle_id, now=now)
     return len(occurrences)
 
 

@@ -33,6 +33,9 @@ class Doorbell(Protocol):
 
     def make_digests(self, person_ids: Sequence[int]) -> None: ...
 
+    def sms_waiting(self) -> int | None:
+        """How many SMS doorbells wait in the broker for a worker; None when it cannot tell."""
+
     def ping(self) -> None:
         """Raise when the broker behind the doorbell cannot be reached (for /readyz)."""
 
@@ -50,6 +53,9 @@ class SilentDoorbell:
         return None
 
     def make_digests(self, person_ids: Sequence[int]) -> None:
+        return None
+
+    def sms_waiting(self) -> int | None:
         return None
 
     def ping(self) -> None:

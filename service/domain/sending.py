@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 # All a number that has not consented may get: a code it asked for, and invitations (SPEC §3, Consent).
 SENDABLE_WITHOUT_CONSENT = frozenset({SmsKind.CODE, SmsKind.INVITATION})
+# What the person asked for goes at once; every other text Tend starts waits for the end of their quiet hours.
+ASKED_FOR = frozenset({SmsKind.CODE})
 
 
 @dataclass
@@ -70,7 +72,11 @@ def claim_due(session: Session, outbound_ids: Sequence[int], now: datetime) -> l
 
 
 def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[OutgoingSms]:
-    """Decide what to send now: drop what must not go, delay what is in quiet hours, batch reminders."""
+    """Decide what to send now: drop what must not go, delay what is in quiet hours, batch reminders.
+
+    Quiet hours hold for every text Tend starts (reminders, invitations, promise-kept notices, digests); only
+    what the person asked for (`ASKED_FOR`) goes at once, like the TwiML answer to their own text.
+    """
     rows = list(rows)
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({r.person_id for r in rows})))}
     reminders: dict[tuple[int, datetime], list[OutboundSms]] = defaultdict(list)
@@ -80,12 +86,10 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
         if (reason := refusal(person, row, now)) is not None:
             log.info("SMS %s (%s) to person %s cancelled: %s", row.id, row.kind, person.id, reason)
             row.state = SmsState.CANCELLED
+        elif row.kind not in ASKED_FOR and (delay_to := quiet_end(person, now)) is not None:
+            row.due_at, row.rung_at = delay_to, None
         elif row.kind == SmsKind.REMINDER:
-            delay_to = quiet_end(person, now)
-            if delay_to is not None:
-                row.due_at, row.rung_at = delay_to, None
-            else:
-                reminders[(person.id, row.due_at.replace(second=0, microsecond=0))].append(row)
+            reminders[(person.id, row.due_at.replace(second=0, microsecond=0))].append(row)
         else:
             outgoing.append(OutgoingSms(person, [row], row.body or ""))
     facts = ReminderFacts.load(session, [row for group in reminders.values() for row in group])

@@ -63,6 +63,16 @@ class FigureKey:
     subject_id: int
     person_id: int
 
+    def columns(self) -> dict[str, Any]:
+        """The row's key columns, the subject also as its foreign key."""
+        return {
+            "subject_kind": self.kind,
+            "subject_id": self.subject_id,
+            "ritual_id": self.subject_id if self.kind == SubjectKind.RITUAL else None,
+            "promise_id": self.subject_id if self.kind == SubjectKind.PROMISE else None,
+            "person_id": self.person_id,
+        }
+
 
 @dataclass(frozen=True)
 class SubjectFigures:
@@ -129,9 +139,7 @@ def fold(session: Session, key: FigureKey, at: datetime, outcome: str) -> Streak
     row = session.execute(
         _ADVANCE_UPSERT[postgres, _step(outcome)],
         {
-            "kind": key.kind,
-            "subject_id": key.subject_id,
-            "person_id": key.person_id,
+            **key.columns(),
             "at": at,
             "current_streak": first.current_streak,
             "longest_streak": first.longest_streak,
@@ -165,8 +173,10 @@ def _advance_upsert(postgres: bool, step: str):
     stored = figures.c
     at = bindparam("at", type_=stored.last_counted_at.type)
     stmt = insert_for(postgres)(figures).values(
-        subject_kind=bindparam("kind"),
+        subject_kind=bindparam("subject_kind"),
         subject_id=bindparam("subject_id"),
+        ritual_id=bindparam("ritual_id", type_=Integer()),
+        promise_id=bindparam("promise_id", type_=Integer()),
         person_id=bindparam("person_id"),
         current_streak=bindparam("current_streak"),
         longest_streak=bindparam("longest_streak"),
@@ -285,9 +295,7 @@ def _locked_figure(session: Session, key: FigureKey) -> StreakFigure:
         session.execute(
             insert_for(on_postgres(session))(StreakFigure)
             .values(
-                subject_kind=key.kind,
-                subject_id=key.subject_id,
-                person_id=key.person_id,
+                **key.columns(),
                 current_streak=0,
                 longest_streak=0,
                 strength=0.0,

@@ -9,6 +9,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from service.core.schedule import local_to_utc, next_occurrence, parse_timezone
+from service.domain import feed_changes
 from service.domain.accounts import active_member_ids
 from service.domain.errors import Invalid, NotFound
 from service.domain.models import (
@@ -32,6 +33,14 @@ LONGEST_PAST_START = timedelta(days=366)
 def upcoming(subject: Subject, now: datetime) -> datetime | None:
     """The first occurrence at or after `now`."""
     return next_occurrence(subject.schedule(), now - timedelta(microseconds=1))
+
+
+def add(session: Session, subject: Subject, now: datetime) -> None:
+    """Store a new ritual or promise: the clock materializes it from its start; the circle's feeds show it."""
+    subject.materialized_until = first_instant(subject)
+    session.add(subject)
+    session.flush()
+    feed_changes.mark_dirty(session, circle_id=subject.circle_id, now=now)
 
 
 def first_instant(subject: Subject) -> datetime:

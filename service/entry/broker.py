@@ -28,6 +28,13 @@ def install(redis_url: str | None) -> dramatiq.Broker:
     return broker
 
 
+def sms_queue_length(broker: dramatiq.Broker, queue_name: str) -> int:
+    """Messages waiting in a queue: the Redis list of its message ids, or the in-process queue."""
+    if isinstance(broker, RedisBroker):
+        return broker.client.llen(f"{broker.namespace}:{queue_name}")
+    return broker.queues[queue_name].qsize() if queue_name in broker.queues else 0
+
+
 def ping(broker: dramatiq.Broker) -> None:
     """Raise when the broker cannot be reached (the in-process one always can)."""
     if isinstance(broker, RedisBroker):

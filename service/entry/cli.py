@@ -35,11 +35,11 @@ def load_config(require_redis: bool = False) -> Config:
         config = config_module.load()
         if require_redis and config.redis_url is None:
             raise ConfigError("REDIS_URL", "required here (use `tend up` to run without Redis)")
-        probe = Database(config.database_url)
+        database = Database(config.database_url)
         try:
-            probe.check_reachable()
+            database.check_reachable()
         finally:
-            probe.dispose()  # a connection left open is a ResourceWarning (an error in the tests)
+            database.dispose()
     except ConfigError as exc:
         click.echo(f"tend: configuration error: {exc}", err=True)
         sys.exit(2)
@@ -226,6 +226,7 @@ def streaks_recompute() -> None:
         for key in progress:
             with database.session() as session:  # one short transaction per figure: live updates only wait briefly
                 repaired += streak_figures.recompute_figure(session, key)
+    database.dispose()
     click.echo(f"{len(keys)} streak figures recomputed, {repaired} repaired")
 
 

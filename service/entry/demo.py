@@ -76,7 +76,7 @@ def create_demo(config: Config, now: datetime | None = None) -> list[str]:
 
 
 def person(session: Session, name: str, phone: str, timezone: str, *, now: datetime) -> Person:
-    """The demo person with this phone, created active (as if they had verified a code)."""
+    """The demo person with this phone, created active (as if they had verified their number): no texts to ask."""
     existing = session.scalar(select(Person).where(Person.phone == phone))
     if existing is not None:
         return existing

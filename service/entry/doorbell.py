@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import dramatiq
 
 from service.domain.runtime import RING_CHUNK
-from service.entry.broker import ping
+from service.entry.broker import ping, sms_queue_length
 from workers.actors import Actors
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,14 @@ class DramatiqDoorbell:
 
     def make_digests(self, person_ids: Sequence[int]) -> None:
         self._ring(self.actors.make_digests, person_ids, "digests")
+
+    def sms_waiting(self) -> int | None:
+        """Messages in the SMS queue (not those a worker holds); None when the broker cannot be asked."""
+        try:
+            return sms_queue_length(self.broker, self.actors.send_sms.queue_name)
+        except Exception:
+            log.warning("could not ask the broker how many SMS doorbells wait", exc_info=True)
+            return None
 
     def _ring(self, actor: dramatiq.Actor, ids: Sequence[int], what: str, chunked: bool = True) -> None:
         try:

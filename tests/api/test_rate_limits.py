@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import time
 
 import pytest
 
@@ -87,3 +89,31 @@ def test_the_openapi_document_lists_429_on_every_operation(client):
     paths = client.get("/openapi.json").get_json()["paths"]
     assert all(path.startswith("/api/v1/") for path in paths)  # only the limited API is documented
     assert all("429" in operation["responses"] for operations in paths.values() for operation in operations.values())
+
+
+@pytest.fixture
+def unix_redis(tmp_path):
+    """A Redis server listening only on a unix socket: REDIS_URL=unix:///…."""
+    socket_path = tmp_path / "redis.sock"
+    server = subprocess.Popen(
+        ["redis-server", "--port", "0", "--unixsocket", str(socket_path), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not socket_path.exists():
+            assert time.monotonic() < deadline, "redis-server did not open its socket"
+            time.sleep(0.05)
+        yield f"unix://{socket_path}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_a_unix_socket_redis_url_starts_the_app_and_shares_its_counters(runtime, unix_redis):
+    first = limited_client(runtime, unix_redis, api_rate_limit="2 per minute")
+    second = limited_client(runtime, unix_redis, api_rate_limit="2 per minute")
+    people = People(first, runtime.db)
+    people.create("Alice")
+    statuses = [c.get("/api/v1/me", headers=people.headers("Alice")).status_code for c in (first, second, second)]
+    assert statuses == [200, 200, 429]

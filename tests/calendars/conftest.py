@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from calendars.feed import FeedEvent, PastOutcome, build_feed
+from service.core import zones
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
-WINDOW = {"window_start": NOW - timedelta(days=60), "window_end": NOW + timedelta(days=400)}
+WINDOW = {"window_start": NOW - timedelta(days=60), "zones": zones.installed()}
 EDITED = datetime(2026, 4, 20, 9, 15, tzinfo=UTC)
 
 

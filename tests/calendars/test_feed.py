@@ -7,9 +7,10 @@ import pytest
 from icalendar import Calendar
 
 from calendars.feed import FeedEvent, PastOutcome, build_feed
+from service.core import zones
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
-WINDOW = {"window_start": NOW - timedelta(days=60), "window_end": NOW + timedelta(days=400)}
+WINDOW = {"window_start": NOW - timedelta(days=60), "zones": zones.installed()}
 
 COFFEE = FeedEvent(
     uid="ritual-7f3a9c@tend",
@@ -179,12 +180,15 @@ def vtimezone_onsets(*events: FeedEvent) -> list[str]:
     return sorted(line.split(":")[1] for line in vtimezone if line.startswith(("DTSTART:", "RDATE:")))
 
 
-def test_the_vtimezone_holds_only_the_transitions_of_the_window() -> None:
+def test_the_vtimezone_starts_when_the_window_opens_and_recurs_from_there() -> None:
+    """Its rules never stop, so engines that read it (libical, Outlook) keep later summers right (issue 14)."""
     assert vtimezone_onsets(BOOKING) == [
         "20251102T020000",  # the onset of the time in force when the window opens
         "20260308T020000",
-        "20261101T020000",
-        "20270314T020000",
+    ]
+    assert [line for line in lines(BOOKING) if line.startswith("RRULE:FREQ=YEARLY")] == [
+        "RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11",
+        "RRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3",
     ]
 
 
@@ -244,8 +248,6 @@ def test_it_refuses_input_it_cannot_render_faithfully(broken: FeedEvent) -> None
         feed(broken)
 
 
-def test_it_refuses_a_naive_or_empty_window() -> None:
+def test_it_refuses_a_naive_window_start() -> None:
     with pytest.raises(ValueError):
-        build_feed("x", [COFFEE], window_start=datetime(2026, 1, 1), window_end=datetime(2027, 1, 1))
-    with pytest.raises(ValueError):
-        build_feed("x", [COFFEE], window_start=NOW, window_end=NOW)
+        build_feed("x", [COFFEE], window_start=datetime(2026, 1, 1), zones=zones.installed())

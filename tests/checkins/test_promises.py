@@ -70,3 +70,22 @@ def test_the_recipient_is_rung_for_at_once(client, people, db, clock, sms, fake_
     with db.session() as s:
         kept = s.scalars(select(OutboundSms.id).where(OutboundSms.kind == "promise_kept")).all()
     assert doorbell.sms == [kept]
+
+
+def test_a_kept_promise_notice_waits_for_the_end_of_the_recipients_quiet_hours(
+    client, people, db, clock, sms, fake_twilio, texts
+):
+    promise = promised_call(client, people, db, clock, sms, fake_twilio)
+    response = client.patch("/api/v1/me", headers=people.headers("Bob"), json={"timezone": "Europe/Berlin"})
+    assert response.status_code == 200, response.get_json()
+    clock.set(utc(2026, 12, 1, 22, 55))  # 23:55 in Berlin: Bob's quiet hours (22:00–07:00)
+    assert texts.send("Alice", "DONE") == "Kept! call at 6: a new streak begins."
+    sms.tick()
+    assert messages_to(fake_twilio, people.PHONES["Bob"]) == []
+    with db.session() as s:
+        [notice] = s.scalars(select(OutboundSms).where(OutboundSms.kind == "promise_kept")).all()
+    assert (notice.state, notice.due_at) == ("queued", utc(2026, 12, 2, 6, 0))  # 07:00 in Berlin
+    clock.set(utc(2026, 12, 2, 6, 0))
+    sms.tick()
+    assert messages_to(fake_twilio, people.PHONES["Bob"]) == ["Tend: Alice kept their promise: call at 6."]
+    assert outcome_of(db, people.ids["Alice"], promise_id=promise["id"], at=DUE) == "on_time"

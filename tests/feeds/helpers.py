@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 import icalendar
 
-from service.domain import feed_store
+from service.domain import feed_content
 
 PUBLIC_URL = "http://tend.test"  # TEND_PUBLIC_URL in tests/conftest.py
 
@@ -34,4 +34,4 @@ def events(client, feed) -> list[icalendar.Event]:
 def render(runtime, feed_id: int) -> bool:
     """What the render_feed actor does, returning whether there was anything to render."""
     with runtime.db.session() as session:
-        return feed_store.refresh(session, feed_id, now=runtime.now(), secret=runtime.config.secret_key)
+        return feed_content.refresh(session, feed_id, now=runtime.now(), secret=runtime.config.secret_key)

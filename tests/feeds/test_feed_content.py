@@ -6,13 +6,12 @@ import recurring_ical_events
 import vobject
 from sqlalchemy import select, update
 
-from service.domain import feed_store
+from service.domain import feed_changes
 from service.domain.models import Occurrence, OccurrenceOutcome
 from tests.feeds.helpers import calendar, events, fetch, new_feed, render
 from tests.reminders.helpers import add_ritual, couple
 from workers import clock as clock_module
 
-UTC = UTC
 FIRST = datetime(2026, 12, 2, 12, 30, tzinfo=UTC)  # the ritual's first 07:30 in New York
 
 
@@ -120,7 +119,7 @@ def test_a_check_in_shows_in_the_persons_feed_before_the_partner_decides(client,
             .values(outcome="done", decided_at=FIRST)
             .where(OccurrenceOutcome.occurrence_id == occurrence, OccurrenceOutcome.person_id == people.ids["Alice"])
         )
-        feed_store.mark_dirty(session, circle_id=circle_id, now=runtime.now())
+        feed_changes.mark_dirty(session, circle_id=circle_id, now=runtime.now())
     for feed in (alice, shared):
         render(runtime, feed["id"])
     assert overrides(client, alice) == {FIRST: ("✓ Morning coffee talk", "Alice ✓, Bob …")}

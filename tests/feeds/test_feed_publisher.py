@@ -8,7 +8,7 @@ import pytest
 from dramatiq import Worker
 from sqlalchemy import select
 
-from service.domain import feed_store
+from service.domain import feed_changes, feed_content
 from service.domain.models import Feed
 from service.entry.broker import install as install_broker
 from service.entry.wiring import runtime_on
@@ -67,11 +67,11 @@ def test_a_change_made_during_a_render_marks_the_feed_dirty_again(client, people
 
     def change():
         with db.session() as session:
-            feed_store.mark_dirty(session, circle_id=ritual["circle_id"], now=runtime.now())
+            feed_changes.mark_dirty(session, circle_id=ritual["circle_id"], now=runtime.now())
 
     changer = threading.Thread(target=change)
     with db.sessions() as rendering:
-        assert feed_store.refresh(rendering, feeds["Us"]["id"], now=runtime.now(), secret="s")  # locked until commit
+        assert feed_content.refresh(rendering, feeds["Us"]["id"], now=runtime.now(), secret="s")  # locked until commit
         changer.start()
         changer.join(0.5)
         waited = changer.is_alive()  # for the render it may have raced
@@ -111,7 +111,7 @@ def test_a_render_with_nothing_new_keeps_etag_and_last_modified(client, people, 
     before = fetch(client, feed).headers
     clock.advance(minutes=5)
     with db.session() as session:
-        feed_store.mark_dirty(session, circle_id=ritual["circle_id"], now=clock())
+        feed_changes.mark_dirty(session, circle_id=ritual["circle_id"], now=clock())
     assert render(runtime, feed["id"])
     after = fetch(client, feed).headers
     assert (after["ETag"], after["Last-Modified"]) == (before["ETag"], before["Last-Modified"])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import redis as redis_lib
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from bench.seeding import seed_rituals
 from service.domain.models import OutboundSms
@@ -92,10 +92,10 @@ def processes(pg_url, redis_url, fake_twilio, tmp_path):
         "worker": [sys.executable, "-m", "service.entry.cli", "worker", "--processes", "1", "--threads", "4"],
     }
 
-    def start(name: str) -> subprocess.Popen:
+    def start(name: str, **overrides: str) -> subprocess.Popen:
         log = (tmp_path / f"{name}-{len(started)}.log").open("wb")
         process = subprocess.Popen(
-            commands[name], env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
+            commands[name], env=env | overrides, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
         )
         started.append((process, log))
         return process
@@ -169,3 +169,119 @@ def test_a_redis_flush_mid_run_loses_nothing(db, runtime, redis_url, fake_twilio
     wait_until(all_sent(db, 300), what="every reminder to be recorded as sent")
     counts = reminder_counts(fake_twilio)
     assert len(counts) == 300 and set(counts.values()) == {1}
+
+
+# --- crash windows, a slow Twilio, fast recovery (issue 15) ---
+
+
+def phone(person_id: int) -> str:
+    return f"+1{2_025_550_000 + person_id}"  # bench.seeding's numbers
+
+
+def reminder_rows(db) -> list[OutboundSms]:
+    with db.session() as s:
+        return list(s.scalars(select(OutboundSms).where(OutboundSms.kind == "reminder").order_by(OutboundSms.id)))
+
+
+@pytest.fixture
+def phones(client, twilio_runtime, clock):
+    """Seeded people texting the in-process web app, signed as Twilio signs; its clock follows the wall clock."""
+    from tests.checkins.conftest import Texts
+
+    class WallClockTexts(Texts):
+        def send(self, sender, body, sid=None, **extra):
+            clock.set(utc_now())
+            return super().send(sender, body, sid, **extra)
+
+        def callback(self, fake, sid, status):
+            clock.set(utc_now())
+            url, params, signature = fake.status_callback(sid, status)
+            path = url.removeprefix("http://tend.test")
+            return self.client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+    return WallClockTexts(client, twilio_runtime.config.twilio_auth_token, {})
+
+
+def test_a_done_sent_while_its_reminder_is_in_flight_counts_once(db, runtime, fake_twilio, processes, phones):
+    seed_due_now(db, 1, runtime)
+    fake_twilio.reply_delay = 30  # Twilio has the message; its answer (the SID) never reaches the worker
+    processes("clock")
+    worker = processes("worker")
+    wait_until(lambda: len(fake_twilio.messages) == 1, what="the reminder at Twilio")
+    kill(worker)
+    [row] = reminder_rows(db)
+    assert (row.state, row.sid) == ("sending", None)
+    first = phones.send(phone(1), "DONE", sid="SM" + "1" * 32)
+    assert first.startswith("Kept!"), first
+    assert phones.send(phone(1), "DONE", sid="SM" + "1" * 32) == first  # Twilio retrying the webhook
+    fake_twilio.reply_delay = 0
+    processes("worker")
+    [message] = fake_twilio.messages
+    wait_until(lambda: reminder_rows(db)[0].sid == message["sid"], what="the SID adopted by reconciliation")
+    assert "Already recorded" in phones.send(phone(1), "DONE")
+    with db.session() as s:
+        checkins = s.execute(text("SELECT outcome, message_sid FROM checkins WHERE person_id = 1")).all()
+        outcomes = s.scalars(text("SELECT outcome FROM occurrence_outcomes WHERE person_id = 1")).all()
+    assert [(c.outcome, c.message_sid) for c in checkins] == [(outcomes[0], "SM" + "1" * 32)]
+    assert len(outcomes) == 1 and outcomes[0] in ("done", "on_time", "late")
+    assert len(fake_twilio.messages) == 1
+
+
+def test_twilio_answering_after_the_timeout_sends_each_reminder_once(db, runtime, fake_twilio, processes):
+    seed_due_now(db, 40, runtime)
+    slow = {phone(3), phone(17), phone(29)}
+    for number in slow:
+        fake_twilio.slow(number, 11)  # past the SDK's 10 s timeout: the worker cannot know Twilio took it
+    processes("clock")
+    processes("worker")
+    wait_until(all_sent(db, 40), what="every reminder to be recorded as sent")
+    messages = fake_twilio.messages
+    counts = reminder_counts(fake_twilio)
+    assert len(counts) == 40 and set(counts.values()) == {1}
+    sids = {m["to"]: m["sid"] for m in messages}
+    assert {row.to: row.sid for row in reminder_rows(db)} == sids  # the slow ones' SIDs adopted from Twilio
+    # the rest of the batch went meanwhile: answered before Twilio answered any slow one
+    wait_until(lambda: all(m.get("answered_at") for m in fake_twilio.messages), what="the slow answers")
+    messages = fake_twilio.messages
+    fast_done = max(m["answered_at"] for m in messages if m["to"] not in slow)
+    assert fast_done < min(m["answered_at"] for m in messages if m["to"] in slow)
+
+
+def test_a_status_callback_naming_the_row_settles_it_without_a_resend(db, runtime, fake_twilio, processes, phones):
+    seed_due_now(db, 2, runtime)
+    with db.session() as s:  # person 2's reminder comes later: it shows the restarted worker at work
+        s.execute(update(OutboundSms).where(OutboundSms.person_id == 2).values(due_at=utc_now() + timedelta(hours=1)))
+    fake_twilio.slow(phone(1), 30)
+    processes("clock")
+    worker = processes("worker")
+    wait_until(lambda: len(fake_twilio.messages) == 1, what="the reminder at Twilio")
+    kill(worker)
+    [message] = fake_twilio.messages
+    row = reminder_rows(db)[0]
+    assert (row.state, row.sid) == ("sending", None) and message["status_callback"].endswith(f"?row={row.id}")
+    assert phones.callback(fake_twilio, message["sid"], "delivered").status_code == 204
+    row = reminder_rows(db)[0]
+    assert (row.state, row.sid) == ("delivered", message["sid"])
+    with db.session() as s:  # TEND_CLAIM_TIMEOUT is 3 s: a stale claim would be reconciled well before this
+        s.execute(update(OutboundSms).where(OutboundSms.person_id == 2).values(due_at=utc_now() + timedelta(seconds=6)))
+    processes("worker")
+    wait_until(lambda: reminder_counts(fake_twilio)[phone(2)] == 1, what="the later reminder")
+    time.sleep(1)
+    assert reminder_counts(fake_twilio)[phone(1)] == 1
+
+
+def test_a_killed_workers_batch_reaches_twilio_within_45_seconds(db, runtime, fake_twilio, processes):
+    seed_due_now(db, 100, runtime)
+    fake_twilio.reply_delay = 0.5
+    processes("clock")
+    worker = processes("worker", TEND_CLAIM_TIMEOUT="30")
+    wait_until(lambda: len(fake_twilio.messages) >= 20, what="the first reminders")
+    kill(worker)
+    killed_at = time.monotonic()
+    assert len(fake_twilio.messages) < 100, "the worker finished before it could be killed"
+    fake_twilio.reply_delay = 0
+    processes("worker", TEND_CLAIM_TIMEOUT="30")
+    wait_until(lambda: len(reminder_counts(fake_twilio)) == 100, timeout=45, what="every reminder at Twilio")
+    assert time.monotonic() - killed_at < 45
+    wait_until(all_sent(db, 100), what="every reminder recorded")
+    assert set(reminder_counts(fake_twilio).values()) == {1}

@@ -108,10 +108,12 @@ def test_a_429_is_retried_and_the_reminder_sent_once(client, people, db, clock, 
     assert len(reminder_bodies(fake_twilio, people.PHONES["Alice"])) == 1
 
 
-def test_a_twilio_outage_defers_the_reminder_without_losing_it(client, people, db, clock, sms, fake_twilio):
+def test_a_twilio_refusing_for_a_while_defers_the_reminder_without_losing_it(
+    client, people, db, clock, sms, fake_twilio
+):
     circle = start(client, people, db, sms, fake_twilio)
     add_ritual(client, people, circle)
-    fake_twilio.fail(people.PHONES["Alice"], status=500, times=3)
+    fake_twilio.fail(people.PHONES["Alice"], status=429, code=20429, times=3)
     clock.set(utc(2026, 12, 2, 12, 20))
     sms.tick()
     assert reminder_bodies(fake_twilio, people.PHONES["Alice"]) == []
@@ -121,6 +123,25 @@ def test_a_twilio_outage_defers_the_reminder_without_losing_it(client, people, d
     clock.advance(minutes=5)
     sms.tick()
     assert len(reminder_bodies(fake_twilio, people.PHONES["Alice"])) == 1
+
+
+def test_a_5xx_is_looked_up_at_twilio_before_the_reminder_goes_again(client, people, db, clock, sms, fake_twilio):
+    circle = start(client, people, db, sms, fake_twilio)
+    add_ritual(client, people, circle)
+    fake_twilio.fail(people.PHONES["Alice"], status=500, times=1)
+    clock.set(utc(2026, 12, 2, 12, 20))
+    sms.tick()
+    [row] = first_reminder_rows(db, people.ids["Alice"])
+    assert (row.state, row.sid) == ("sending", None)  # in doubt: Twilio may have it, so no quick retry
+    clock.advance(seconds=10)
+    sms.tick()
+    assert reminder_bodies(fake_twilio, people.PHONES["Alice"]) == []  # its lease has not run out yet
+    clock.advance(seconds=30)
+    sms.tick()  # reconciled: Twilio has no such message, so it is queued again…
+    sms.tick()  # …and sent
+    [row] = first_reminder_rows(db, people.ids["Alice"])
+    [message] = [m for m in fake_twilio.messages if m["to"] == people.PHONES["Alice"] and "Reply DONE" in m["body"]]
+    assert (row.state, row.sid) == ("sent", message["sid"])
 
 
 def test_error_21610_opts_the_person_out_without_retrying(client, people, db, clock, sms, fake_twilio):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
-from service.domain.models import StreakFigure
+from service.domain.models import Ritual, StreakFigure
 from service.entry.cli import main
 from tests.streaks.helpers import DAY, FIRST, couple, daily_promise, daily_ritual, decide, occurrence
 
@@ -53,21 +55,23 @@ def test_recompute_gives_the_incremental_figures_and_repairs_drift(db, pg_url):
     assert recompute_command(pg_url).endswith("3 streak figures recomputed, 0 repaired\n")
     assert figures(db) == incremental
 
-    with db.session() as s:  # drift: a wrong figure, a lost one, one of a deleted subject
+    with db.session() as s:  # drift: a wrong figure and a lost one
         s.get(StreakFigure, ("ritual", ritual_id, alice_id)).current_streak = 1
         s.execute(delete(StreakFigure).where(StreakFigure.subject_kind == "promise"))
-        s.add(
-            StreakFigure(
-                subject_kind="ritual",
-                subject_id=ritual_id + 100,
-                person_id=alice_id,
-                current_streak=3,
-                longest_streak=3,
-                strength=0.1,
-                last_counted_at=FIRST,
-            )
-        )
     output = recompute_command(pg_url)
     assert "Recomputing streak figures" in output
-    assert output.endswith("4 streak figures recomputed, 3 repaired\n")
+    assert output.endswith("3 streak figures recomputed, 2 repaired\n")
     assert figures(db) == incremental
+
+
+def test_deleting_a_subject_deletes_its_figures_and_no_figure_outlives_its_subject(db):
+    with db.session() as s:
+        circle, alice, _ = couple(s)
+        ritual = daily_ritual(s, circle)
+        decide(s, occurrence(s, ritual, FIRST, [alice]), alice, "done")
+        ritual_id, alice_id = ritual.id, alice.id
+    with db.session() as s:
+        s.execute(delete(Ritual).where(Ritual.id == ritual_id))
+    assert figures(db) == {}
+    with pytest.raises(IntegrityError), db.session() as s:  # the database refuses a figure of no subject
+        s.add(StreakFigure(subject_kind="ritual", subject_id=ritual_id, ritual_id=ritual_id, person_id=alice_id))

@@ -54,8 +54,13 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
+{{/* The Tend image: pinned by digest when image.digest is set, else by tag (default: appVersion). */}}
 {{- define "tend.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -79,6 +84,9 @@ TEND_TRUSTED_PROXIES: {{ ternary 1 0 .Values.ingress.enabled | quote }}
 TEND_TRUSTED_PROXIES: {{ .Values.config.trustedProxies | quote }}
 {{- end }}
 TEND_PORT: {{ .Values.web.containerPort | quote }}
+TEND_SMS_COUNTRIES: {{ join "," .Values.config.smsCountries | quote }}
+TEND_TWILIO_CONCURRENCY: {{ .Values.config.twilioConcurrency | quote }}
+TEND_DISPATCH_LEAD: {{ .Values.config.dispatchLead | quote }}
 {{- with .Values.twilio.fromNumber }}
 TWILIO_FROM_NUMBER: {{ . | quote }}
 {{- end }}
@@ -163,6 +171,9 @@ tolerations:
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- if hasKey $component "topologySpreadConstraints" }}
+{{- include "tend.topologySpread" . }}
+{{- end }}
 volumes:
   - name: tmp
     emptyDir: {}
@@ -170,7 +181,7 @@ volumes:
 
 {{/*
 Container fields (after its name) shared by all components: the Tend image
-running `tend ARGS` with the shared environment, and a writable /tmp on a
+running `tend ARGS` (its entrypoint) with the shared environment, and a writable /tmp on a
 read-only root filesystem.
 */}}
 {{- define "tend.container" -}}
@@ -178,7 +189,7 @@ read-only root filesystem.
 {{- $component := index $.Values .component -}}
 image: {{ include "tend.image" $ }}
 imagePullPolicy: {{ $.Values.image.pullPolicy }}
-command: ["tend"]
+{{- /* No command: the image's entrypoint (tini -- tend) forwards SIGTERM to tend. */}}
 args: {{ toJson .args }}
 {{ include "tend.env" (dict "context" $ "hook" .hook) }}
 securityContext:
@@ -199,4 +210,29 @@ initialDelaySeconds: {{ .probe.initialDelaySeconds }}
 periodSeconds: {{ .probe.periodSeconds }}
 timeoutSeconds: {{ .probe.timeoutSeconds }}
 failureThreshold: {{ .probe.failureThreshold }}
+{{- end -}}
+
+{{/*
+Spread a long-running component's pods over zones and nodes: the component's own
+topologySpreadConstraints when given, else one constraint per topologySpread.topologyKeys.
+*/}}
+{{- define "tend.topologySpread" -}}
+{{- $ := .context -}}
+{{- $component := index $.Values .component -}}
+{{- $spread := $.Values.topologySpread -}}
+{{- $selector := dict "context" $ "component" .component -}}
+{{- if $component.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml $component.topologySpreadConstraints | nindent 2 }}
+{{- else if and $spread.enabled $spread.topologyKeys }}
+topologySpreadConstraints:
+  {{- range $spread.topologyKeys }}
+  - topologyKey: {{ . }}
+    maxSkew: {{ $spread.maxSkew }}
+    whenUnsatisfiable: {{ $spread.whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- include "tend.selectorLabels" $selector | nindent 8 }}
+  {{- end }}
+{{- end }}
 {{- end -}}

@@ -12,6 +12,7 @@ apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {{ include "tend.componentName" $selector }}
+  namespace: {{ $.Release.Namespace }}
   labels:
     {{- include "tend.componentLabels" $selector | nindent 4 }}
 spec:
@@ -50,6 +51,7 @@ apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:
   name: {{ include "tend.componentName" $selector }}
+  namespace: {{ $.Release.Namespace }}
   labels:
     {{- include "tend.componentLabels" $selector | nindent 4 }}
 spec:

@@ -30,7 +30,7 @@ from flask import Response, request
 from marshmallow import ValidationError, validates_schema
 from werkzeug.http import http_date, is_resource_modified, parse_accept_header, quote_etag
 
-from service.domain import feed_store
+from service.domain import feed_content, feed_store
 from service.domain.models import Feed
 from service.web.api.context import auth, commit, me, now, runtime, session
 from service.web.api.fields import UTCInstant
@@ -173,7 +173,7 @@ def serve_feed(token: str) -> Response:
     reads = runtime().db.hot_reads
     feed = feed_store.published(reads, token)
     if feed is not None and feed.etag is None:  # never rendered: render it now, so a new feed works at once
-        feed_store.refresh(session(), feed.id, now=now(), secret=runtime().config.secret_key, wait=True)
+        feed_content.refresh(session(), feed.id, now=now(), secret=runtime().config.secret_key, wait=True)
         commit()
         feed = feed_store.published(reads, token)
     answer = None if feed is None else poll_answer(request.environ, reads, feed)

@@ -5,22 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Any
 
-import phonenumbers
 from apiflask import fields
 from flask import current_app, has_app_context
 from marshmallow import ValidationError
 
+from service.core.phones import PhoneError, textable
 from service.core.schedule import ScheduleError, parse_timezone
-
-# Number types that can receive SMS (SPEC §3); premium-rate, toll-free, shared-cost, pager,
-# personal and landline-only numbers cannot, and are where SMS pumping sends its traffic.
-TEXTABLE_TYPES = frozenset(
-    {
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-        phonenumbers.PhoneNumberType.VOIP,
-    }
-)
 
 
 def sms_countries() -> tuple[str, ...]:
@@ -35,22 +25,10 @@ class Phone(fields.String):
     TEND_SMS_COUNTRIES and of a type that receives SMS (mobile, fixed-line-or-mobile, VoIP)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        raw = super()._deserialize(value, attr, data, **kwargs).strip()
-        countries = sms_countries()
-        what_tend_texts = f"Tend can text mobile numbers in {', '.join(countries)}"
-        if not raw.startswith("+") or len(raw) > 32:
-            raise ValidationError(f"Give the number in international format, e.g. +14155550123. {what_tend_texts}.")
         try:
-            number = phonenumbers.parse(raw, None)
-        except phonenumbers.NumberParseException:
-            raise ValidationError(f"Not a phone number. {what_tend_texts}.") from None
-        if not phonenumbers.is_valid_number(number):
-            raise ValidationError(f"Not a valid phone number. {what_tend_texts}.")
-        if phonenumbers.region_code_for_number(number) not in countries:
-            raise ValidationError(f"Tend can't text numbers of that country. {what_tend_texts}.")
-        if phonenumbers.number_type(number) not in TEXTABLE_TYPES:
-            raise ValidationError(f"That number can't receive texts from Tend. {what_tend_texts}.")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return textable(super()._deserialize(value, attr, data, **kwargs), sms_countries())
+        except PhoneError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class TimeZoneName(fields.String):

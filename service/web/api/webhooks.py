@@ -72,7 +72,11 @@ def inbound_sms() -> Response:
 
 @bp.post("/status")
 def delivery_status() -> tuple[str, int]:
-    """Twilio's report on an SMS Tend sent: final states only, never backwards; 21610 opts the person out."""
+    """Twilio's report on an SMS Tend sent: final states only, never backwards; 21610 opts the person out.
+
+    The URL's `row` names the outbox rows the SMS carries (signed with the rest of the URL): the report ties the
+    SID to them even when the worker died before recording it.
+    """
     error_code = request.form.get("ErrorCode")
     delivery_reports.record(
         session(),
@@ -80,6 +84,8 @@ def delivery_status() -> tuple[str, int]:
         _field("MessageStatus", 16),
         error_code if error_code and error_code.isascii() and error_code.isdigit() and len(error_code) <= 20 else None,
         now(),
+        rows=delivery_reports.parse_callback_rows(request.args.get("row")),
+        to=_field("To", 32) or None,
     )
     commit()
     return "", 204

@@ -5,8 +5,8 @@ token moves to a session row (the same digest, so signed-in clients keep
 working). Digest tokens are stored as SHA-256 digests and expire 60 days
 after the digest was made; links already sent keep working until then.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30 14:00:00
 """
 import hashlib
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 import service.domain.models
 
 
-revision = '0004'
-down_revision = '0003'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
