@@ -246,7 +246,7 @@ def send_sample(session: Session, person: Person, public_url: str, now: datetime
     It is stored like a weekly one (its page works from its link) under the week it covers; a weekly
     digest of that same week is replaced by it. At most one sample SMS per person per 10 minutes.
     """
-    zone = ZoneInfo(person.timezone)
+    zone = parse_timezone(person.timezone)
     week_start = now.astimezone(zone).date() - timedelta(days=6)
     payload = week_payload(session, person, now, week_start, now)
     token = _token(secret, person.id, week_start, now)
