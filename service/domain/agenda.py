@@ -154,9 +154,9 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     kept_subjects: list[Subject] = [*rituals, *keeps]
     stored = _stored(session, person.id, [*kept_subjects, *owed], start, end)
     days = [Day(first), Day(first + timedelta(days=1))]
-    circles = _circle_names(session, [*keeps, *owed])
+    circles = _circle_names(session, [*kept_subjects, *owed])
     for subject in kept_subjects:
-        circle = subject.circle.name if isinstance(subject, Ritual) else circles.get(subject.circle_id, "")
+        circle = circles.get(subject.circle_id, "")
         for at in occurrences_between(subject.schedule(), start, end):
             key = (subject.kind, subject.id, at)
             outcome = stored[key] if key in stored else Outcome.PENDING
