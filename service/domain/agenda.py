@@ -188,8 +188,8 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     return Agenda(days, owed_entries)
 
 
-def _circle_names(session: Session, promises: list[Promise]) -> dict[int, str]:
-    ids = {p.circle_id for p in promises}
+def _circle_names(session: Session, subjects: list[Subject]) -> dict[int, str]:
+    ids = {subject.circle_id for subject in subjects}
     if not ids:
         return {}
     return {
