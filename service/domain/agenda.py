@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from service.core.picker import describe
 from service.core.schedule import local_to_utc, occurrences_between, parse_timezone
 from service.core.streaks import Outcome
-from service.domain import streak_figures, subjects
+from service.domain import checkins, streak_figures, subjects
 from service.domain.models import (
     Circle,
     Membership,
@@ -154,7 +154,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     kept_subjects: list[Subject] = [*rituals, *keeps]
     stored = _stored(session, person.id, [*kept_subjects, *owed], start, end)
     days = [Day(first), Day(first + timedelta(days=1))]
-    circles = _circle_names(session, [*kept_subjects, *owed])
+    circles = {ritual.circle_id: ritual.circle.name for ritual in rituals} | _circle_names(session, [*keeps, *owed])
     for subject in kept_subjects:
         circle = circles.get(subject.circle_id, "")
         for at in occurrences_between(subject.schedule(), start, end):
@@ -162,8 +162,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
             outcome = stored[key] if key in stored else Outcome.PENDING
             local = at.astimezone(zone)
             opens = at - timedelta(minutes=subject.remind_before_minutes)
-            early_promise = subject.kind == SubjectKind.PROMISE
-            can = outcome == Outcome.PENDING and (opens <= now or early_promise)
+            can = outcome == Outcome.PENDING and (opens <= now or checkins.keeps_early(subject))
             entry = Entry(subject.kind, subject.id, subject.title, at, local, outcome, can, circle)
             days[(local.date() - first).days].entries.append(entry)
     owed_entries = []
@@ -188,8 +187,8 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     return Agenda(days, owed_entries)
 
 
-def _circle_names(session: Session, subjects: list[Subject]) -> dict[int, str]:
-    ids = {subject.circle_id for subject in subjects}
+def _circle_names(session: Session, promises: list[Promise]) -> dict[int, str]:
+    ids = {p.circle_id for p in promises}
     if not ids:
         return {}
     return {

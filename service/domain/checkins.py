@@ -210,7 +210,7 @@ def _requested(session: Session, subject: Subject, at: datetime, now: datetime) 
     at = at.astimezone(UTC)
     stored = _stored(session, subject, at)
     if stored is not None:
-        if stored.opens_at > now and not _keeps_early(subject):
+        if stored.opens_at > now and not keeps_early(subject):
             raise Invalid("That occurrence has not opened for check-ins yet.", "occurrence")
         return stored
     if not is_occurrence(subject.schedule(), at):
@@ -234,7 +234,7 @@ def _default(session: Session, subject: Subject, now: datetime) -> Occurrence:
     open_now = [at for at, opens_at in windows if opens_at <= now < _closes_at(subject, at)]
     begun = [at for at in recent if at <= now]
     at = open_now[0] if open_now else begun[-1] if begun else None
-    if at is None and _keeps_early(subject):
+    if at is None and keeps_early(subject):
         at = next_occurrence(subject.schedule(), now)  # a promise kept before its reminder
     if at is not None:
         return _stored(session, subject, at) or _added(session, subject, at, now)
@@ -255,12 +255,12 @@ def _closes_at(subject: Subject, at: datetime) -> datetime:
 
 def _added(session: Session, subject: Subject, at: datetime, now: datetime) -> Occurrence:
     """The occurrence at `at`, stored now as the clock would store it (the clock skips instants already stored)."""
-    if at - timedelta(minutes=subject.remind_before_minutes) > now and not _keeps_early(subject):
+    if at - timedelta(minutes=subject.remind_before_minutes) > now and not keeps_early(subject):
         raise Invalid("That occurrence has not opened for check-ins yet.", "occurrence")
     return occurrences.add_occurrence(session, subject, at, now)
 
 
-def _keeps_early(subject: Subject) -> bool:
+def keeps_early(subject: Subject) -> bool:
     """A promise may be kept before its reminder, and that counts as on time (SPEC §8); a ritual waits for its window."""
     return subject.kind == SubjectKind.PROMISE
 
