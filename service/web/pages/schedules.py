@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -126,23 +127,14 @@ def _save_ritual(form: RitualForm, circle: Circle, ritual: Ritual | None, timezo
     """Validate and save; None when the form must be shown again (its errors set)."""
     if form.preview.data or not form.validate_on_submit():
         return None
-    try:
+
+    def save() -> Any:
         fields = _ritual_fields(form, timezone)
         if ritual is None:
-            saved = editing.create_ritual(db(), circle, fields, now())
-        else:
-            saved = editing.update_ritual(db(), ritual, fields, now())
-    except ScheduleError as error:
-        show_error(form, Invalid(error.message, error.field), FORM_FIELDS)
-        return None
-    except DomainError as error:
-        db().rollback()
-        show_error(form, error, FORM_FIELDS)
-        return None
-    commit()
-    _moved_note(saved, saved.subject.starts)
-    flash(f"Saved “{saved.subject.title}”.", "done")
-    return redirect(url_for("pages.ritual", ritual_id=saved.subject.id))
+            return editing.create_ritual(db(), circle, fields, now())
+        return editing.update_ritual(db(), ritual, fields, now())
+
+    return _saved(form, save, "pages.ritual", "ritual_id")
 
 
 @bp.route("/rituals/new", methods=["GET", "POST"])
@@ -250,12 +242,20 @@ def _promise_fields(form: PromiseForm, timezone: str) -> editing.PromiseFields:
 def _save_promise(form: PromiseForm, person: Person, circle: Circle, promise: Promise | None, timezone: str) -> Any:
     if form.preview.data or not form.validate_on_submit():
         return None
-    try:
+
+    def save() -> Any:
         fields = _promise_fields(form, timezone)
         if promise is None:
-            saved = editing.create_promise(db(), person, circle, fields, now())
-        else:
-            saved = editing.update_promise(db(), promise, fields, now())
+            return editing.create_promise(db(), person, circle, fields, now())
+        return editing.update_promise(db(), promise, fields, now())
+
+    return _saved(form, save, "pages.promise", "promise_id")
+
+
+def _saved(form: Any, save: Callable[[], Any], endpoint: str, id_name: str) -> Any:
+    """Run a ritual's or promise's save: refusals go beside their field (None), success commits and redirects."""
+    try:
+        saved = save()
     except ScheduleError as error:
         show_error(form, Invalid(error.message, error.field), FORM_FIELDS)
         return None
@@ -266,7 +266,7 @@ def _save_promise(form: PromiseForm, person: Person, circle: Circle, promise: Pr
     commit()
     _moved_note(saved, saved.subject.starts)
     flash(f"Saved “{saved.subject.title}”.", "done")
-    return redirect(url_for("pages.promise", promise_id=saved.subject.id))
+    return redirect(url_for(endpoint, **{id_name: saved.subject.id}))
 
 
 def _recipients(circle: Circle, person: Person) -> list[SelectChoice]:
