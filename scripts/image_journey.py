@@ -9,15 +9,15 @@ here (tests/fake_twilio.py), it runs `tend db upgrade`, then `tend web`,
 read-only root file system with only /tmp writable and no capabilities, and:
 
 1. checks each container's user and that its root file system refuses writes;
-2. signs a person up (the opt-in SMS reaches the fake Twilio), who answers YES
-   by a signed webhook;
+2. signs a person up by code (SPEC §8): the code SMS reaches the fake Twilio
+   through the worker, and trading it for a session makes the person active;
 3. makes a circle and a ritual due in a few minutes, whose reminder reaches
    the fake Twilio exactly once although two clocks tick;
 4. answers DONE by a signed webhook and reads the kept ritual in the feed.
 
 Every step's wait has a deadline; on failure the containers' logs are shown.
-Sign-up is the one place the journey meets the public API's sign-up flow: when
-that changes (sign-in by code), only `sign_up` below changes.
+Sign-up is the one place the journey meets the public API's sign-up flow
+(`sign_up` below).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -50,7 +51,7 @@ REDIS_URL = os.environ.get("TEND_IMAGE_TEST_REDIS", os.environ.get("TEND_TEST_RE
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "image-test-auth-token"
 TEND_NUMBER = "+15005550006"
-ALICE = "+15005550101"
+ALICE = "+14155550101"
 EXPECTED_UID = 10001
 # Zones spread around the world: one of them is always in daytime, outside default quiet hours.
 DAYTIME_ZONES = (
@@ -222,9 +223,16 @@ class Tend:
 
 
 def sign_up(tend: Tend, name: str, phone: str, zone: str) -> dict[str, Any]:
-    """A new person, with a bearer token (today's sign-up: POST /api/v1/people)."""
-    response = tend.api("POST", "/api/v1/people", json={"name": name, "phone": phone, "timezone": zone})
-    check(response.status_code == 201, f"sign-up answered {response.status_code}: {response.text[:300]}")
+    """A new person with a bearer token, by code: POST /codes, read the texted code, POST /sessions."""
+    asked = tend.api("POST", "/api/v1/codes", json={"phone": phone})
+    check(asked.status_code == 202, f"code request answered {asked.status_code}: {asked.text[:300]}")
+    texts = wait_for("the code SMS", lambda: tend.messages_to(phone) or None)
+    code = re.search(r"\b(\d{6})\b", texts[-1])
+    check(code is not None, f"the code SMS holds no 6-digit code: {texts[-1]!r}")
+    assert code is not None
+    answer = {"phone": phone, "code": code[1], "name": name, "timezone": zone}
+    response = tend.api("POST", "/api/v1/sessions", json=answer)
+    check(response.status_code == 201, f"sign-in answered {response.status_code}: {response.text[:300]}")
     return response.json()
 
 
@@ -332,15 +340,11 @@ def journey(podman: Podman, tend: Tend, steps: Steps) -> None:
 
     now = datetime.now(UTC)
     zone = daytime_zone(now)
-    with steps.step(f"sign-up; the opt-in SMS reaches Twilio; YES by signed webhook ({zone.key})"):
+    with steps.step(f"sign-up by code; the code SMS reaches Twilio through the worker ({zone.key})"):
         alice = sign_up(tend, "Alice", ALICE, zone.key)
         token = alice["token"]
-        opt_in = wait_for("the opt-in SMS", lambda: tend.messages_to(ALICE) or None)
-        check(len(opt_in) == 1 and "Reply YES" in opt_in[0], f"opt-in SMS: {opt_in}")
-        reply = tend.text(ALICE, "YES")
-        check(reply.startswith("Tend: You're in!"), f"YES answered {reply!r}")
         me = tend.api("GET", "/api/v1/me", token).json()
-        check(me["sms_status"] == "active", f"after YES: {me}")
+        check(me["sms_status"] == "active", f"after sign-in by code: {me}")
 
     with steps.step("a circle and a ritual; its reminder reaches Twilio once though two clocks tick"):
         circle = tend.api("POST", "/api/v1/circles", token, json={"name": "Just me"})
