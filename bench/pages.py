@@ -8,8 +8,15 @@ p99 latency when paced at half its own measured rate. The bare view renders
 the very HTML /today answered (as a Jinja template with one variable), so the
 difference is what Tend does per page: the cookie session and its device
 session row, the person's rituals, promises and occurrences (6 SQL
-statements), the schedule arithmetic, the CSRF tokens of its buttons, and the
-security headers. Results go to bench/results/pages.json.
+statements), the schedule arithmetic, the CSRF token of its buttons, and the
+security headers.
+
+Two floors are measured in the same run, on Tend's own app (`floor_app`, two
+views added for the benchmark only): the same HTML answered by a view that
+does nothing (Tend's middleware, rate limiter and cookie session: what any
+page costs), and by a view that only checks the device session row behind the
+cookie (SPEC §11: what any signed-in page costs before it reads anything).
+Results go to bench/results/pages.json.
 """
 
 from __future__ import annotations
@@ -56,6 +63,25 @@ def bare_app() -> Flask:
     def bare_page() -> str:
         return template.render(name="Alice")
 
+    return app
+
+
+def floor_app() -> Flask:
+    """Tend's app with two views that answer the stored /today HTML (TEND_BENCH_PAGE): the floors of a page."""
+    from service.entry.wsgi import create_app
+    from service.web.pages import auth
+
+    app = create_app()
+    html = Path(os.environ["TEND_BENCH_PAGE"]).read_text()
+
+    def constant() -> str:
+        return html
+
+    def signed_in() -> tuple[str, int]:
+        return (html, 200) if auth.signed_in() is not None else ("not signed in", 403)
+
+    app.add_url_rule("/bench/constant", view_func=constant)
+    app.add_url_rule("/bench/signed-in", view_func=signed_in)
     return app
 
 
@@ -204,10 +230,19 @@ def main() -> int:
         entries = page.count('class="entry')
         if entries < RITUALS:
             raise RuntimeError(f"/today shows {entries} occurrences: the benchmark is not measuring the page")
-        template = Path(scratch) / "today.html"
+        stored = Path(scratch) / "today.html"
+        stored.write_text(page)
+        template = Path(scratch) / "today.jinja"
         template.write_text(page.replace("Hi Alice", "Hi {{ name }}", 1))
         bare_port = serve(children, "bench.pages:bare_app()", "/page", env | {"TEND_BENCH_PAGE": str(template)}, {})
-        targets = {"bare": (bare_port, "/page", {}), "today": (tend_port, "/today", cookie)}
+        floor_env = env | {"TEND_BENCH_PAGE": str(stored)}
+        floor_port = serve(children, "bench.pages:floor_app()", "/bench/signed-in", floor_env, cookie)
+        targets = {
+            "bare": (bare_port, "/page", {}),
+            "tend_constant": (floor_port, "/bench/constant", cookie),
+            "tend_signed_in": (floor_port, "/bench/signed-in", cookie),
+            "today": (tend_port, "/today", cookie),
+        }
         for port, path, headers in targets.values():
             closed_loop(port, path, headers, WARM_UP)
         best = dict.fromkeys(targets, 0.0)
@@ -216,24 +251,29 @@ def main() -> int:
                 best[name] = max(best[name], closed_loop(port, path, headers, REQUESTS))
         half = paced(tend_port, "/today", cookie, best["today"] / 2)
     ratio = best["today"] / best["bare"]
+    floors = {name: round(best[name] / best["bare"], 2) for name in ("tend_constant", "tend_signed_in")}
     result = {
         "gunicorn": " ".join(GUNICORN),
         "client": f"{CONCURRENCY} keep-alive threads, {REQUESTS} requests, best of {ROUNDS} alternating rounds",
         "page_bytes": len(page.encode()),
         "occurrences_shown": entries,
-        "bare_rps": round(best["bare"]),
-        "today_rps": round(best["today"]),
+        "rps": {name: round(rate) for name, rate in best.items()},
+        "floor_ratios": floors,
         "ratio": round(ratio, 2),
         "goal_ratio": GOAL_RATIO,
         "goal_met": ratio >= GOAL_RATIO,
         "paced_at_half": half,
         "cpus": os.cpu_count(),
     }
-    print(f"{'bare Flask + Jinja (same size)':<34}{best['bare']:>9.0f} req/s")
-    print(
-        f"{'GET /today (10 rituals, 2 promises)':<34}{best['today']:>9.0f} req/s"
-        f"   ratio {ratio:.2f} (goal ≥ {GOAL_RATIO}: {'met' if ratio >= GOAL_RATIO else 'MISSED'})"
-    )
+    labels = {
+        "bare": "bare Flask + Jinja (same size)",
+        "tend_constant": "Tend app, constant page",
+        "tend_signed_in": "Tend app, session row check only",
+        "today": "GET /today (10 rituals, 2 promises)",
+    }
+    for name, label in labels.items():
+        print(f"{label:<38}{best[name]:>7.0f} req/s   ratio {best[name] / best['bare']:.2f}")
+    print(f"goal: /today ≥ {GOAL_RATIO} of bare: {'met' if ratio >= GOAL_RATIO else 'MISSED'}")
     print(f"paced at {half['rate']}/s: p50 {half['p50_ms']} ms, p99 {half['p99_ms']} ms, kept up: {half['kept_up']}")
     print(f"saved {save('pages', result)}")
     return 0 if ratio >= GOAL_RATIO else 1

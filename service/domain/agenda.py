@@ -68,6 +68,7 @@ class Day:
 class Agenda:
     days: list[Day]
     owed: list[Entry]
+    circles: list[tuple[int, str]]  # (id, name) of the circles the person joined
 
 
 def takes_part(person_id: int):
@@ -86,13 +87,13 @@ def joined(person_id: int, circle_column):
 
 
 def rituals_of(session: Session, person_id: int) -> list[Ritual]:
-    """The rituals the person takes part in, in circles they joined, with their pauses and circle loaded."""
+    """The rituals the person takes part in, in circles they joined, with their pauses loaded."""
     return list(
         session.scalars(
             select(Ritual)
             .join(Membership, joined(person_id, Ritual.circle_id))
             .where(takes_part(person_id))
-            .options(selectinload(Ritual.pauses), joinedload(Ritual.circle))
+            .options(selectinload(Ritual.pauses))
             .order_by(Ritual.id)
         )
     )
@@ -149,12 +150,13 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     """Today's and tomorrow's occurrences of what this person keeps, and what is owed to them in that time."""
     first, start, end = day_bounds(person, now, 2)
     zone = parse_timezone(person.timezone)
+    joined_circles = circle_names(session, person.id)
+    circles = dict(joined_circles)
     rituals = rituals_of(session, person.id)
     keeps, owed = promises_of(session, person.id)
     kept_subjects: list[Subject] = [*rituals, *keeps]
     stored = _stored(session, person.id, [*kept_subjects, *owed], start, end)
     days = [Day(first), Day(first + timedelta(days=1))]
-    circles = {ritual.circle_id: ritual.circle.name for ritual in rituals} | _circle_names(session, [*keeps, *owed])
     for subject in kept_subjects:
         circle = circles.get(subject.circle_id, "")
         for at in occurrences_between(subject.schedule(), start, end):
@@ -184,16 +186,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     for day in days:
         day.entries.sort(key=lambda e: (e.at, e.title))
     owed_entries.sort(key=lambda e: e.at)
-    return Agenda(days, owed_entries)
-
-
-def _circle_names(session: Session, promises: list[Promise]) -> dict[int, str]:
-    ids = {p.circle_id for p in promises}
-    if not ids:
-        return {}
-    return {
-        circle_id: name for circle_id, name in session.execute(select(Circle.id, Circle.name).where(Circle.id.in_(ids)))
-    }
+    return Agenda(days, owed_entries, joined_circles)
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,29 @@ def test_the_sign_in_form_is_rate_limited_like_the_api(tmp_path, pg_url, db, clo
     config = make_config(tmp_path, DATABASE_URL=pg_url, TEND_SIGNUP_RATE_LIMIT="2 per hour")
     app = create_app(Runtime(config=config, db=db, now=clock, doorbell=doorbell))
     browser = Pages(app, db)
-    answers = [browser.post("/signin", {"phone": f"+1415555010{n}"}).status_code for n in range(3)]
-    assert answers == [302, 302, 429]
+    answers = [browser.post("/signin", {"phone": f"+1415555010{n}"}) for n in range(3)]
+    assert [answer.status_code for answer in answers] == [302, 302, 429]
+    limited = answers[-1]
+    assert limited.mimetype == "text/html" and "Wait a few minutes" in limited.get_data(as_text=True)
+    assert int(limited.headers["Retry-After"]) > 0
     assert browser.client.get("/signin").status_code == 200  # reading the form is not limited
+
+
+def test_a_page_that_fails_answers_tends_own_error_page(runtime, db, monkeypatch, caplog):
+    from service.domain import agenda
+    from service.web.app import create_app
+
+    app = create_app(runtime)  # not TESTING: a failure becomes the 500 a person would see
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the agenda broke")
+
+    monkeypatch.setattr(agenda, "today", broken)
+    failed = alice.client.get("/today")
+    body = failed.get_data(as_text=True)
+    assert failed.status_code == 500 and failed.mimetype == "text/html"
+    assert "Something went wrong on our side" in body and "the agenda broke" not in body
+    assert "Content-Security-Policy" in failed.headers
+    assert any("the agenda broke" in str(record.exc_info) for record in caplog.records)  # logged, not shown

@@ -12,7 +12,7 @@ from service.web.api.context import commit, now, runtime
 from service.web.api.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page, show_error
-from service.web.pages.forms import ButtonForm, CodeForm, PhoneForm
+from service.web.pages.forms import CodeForm, PhoneForm
 
 PHONE_KEY = "signin_phone"
 
@@ -97,7 +97,7 @@ def signout() -> Any:
 @auth.signin_required
 def invitations() -> Any:
     pending = accounts.invitations(db(), auth.me())
-    return page("invitations.html", invitations=pending, form=ButtonForm())
+    return page("invitations.html", invitations=pending)
 
 
 @bp.post("/invitations/<int:circle_id>/<any(accept, decline):answer>")

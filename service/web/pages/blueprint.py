@@ -8,6 +8,7 @@ from apiflask import APIBlueprint
 from flask import render_template
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import InternalServerError, TooManyRequests
 from wtforms import Field
 
 from service.domain.errors import DomainError
@@ -69,3 +70,19 @@ def _no_csrf(error: CSRFError) -> tuple[str, int]:
     return page(
         "error.html", 400, message="This form has expired or did not come from Tend. Go back, reload and try again."
     )
+
+
+@bp.errorhandler(TooManyRequests)
+def _too_many(error: TooManyRequests) -> tuple[str, int]:
+    """A page form over its rate limit (sign-in, invite): a page, not the API's JSON; Retry-After stays on it."""
+    return page("error.html", 429, message="Too many tries from here. Wait a few minutes, then try again.")
+
+
+@bp.errorhandler(InternalServerError)
+def _failed(error: InternalServerError) -> tuple[str, int]:
+    """A page that failed (Flask has logged why): Tend's own page saying so, nothing of the cause.
+
+    It asks the database nothing (that may be what failed), so it shows the signed-out header.
+    """
+    message = "Something went wrong on our side. Nothing you did; please try again."
+    return render_template("error.html", nav_signed_in=False, message=message), 500

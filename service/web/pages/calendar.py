@@ -15,7 +15,6 @@ from service.web.api.context import commit, now, runtime
 from service.web.api.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page
-from service.web.pages.forms import ButtonForm
 
 NEW_LINK_KEY = "new_feed_token"  # a feed's token is shown once, on the page after it was made
 
@@ -43,7 +42,6 @@ def calendar() -> Any:
         feeds=feeds,
         links=links,
         qr=qr_svg(links["webcal"]) if links else None,
-        btn=ButtonForm(),
     )
 
 

@@ -12,7 +12,7 @@ from service.web.api.context import commit, now
 from service.web.api.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page, show_error
-from service.web.pages.forms import ButtonForm, CircleForm, InviteForm
+from service.web.pages.forms import CircleForm, InviteForm
 
 
 @bp.route("/circles/new", methods=["GET", "POST"])
@@ -38,7 +38,7 @@ def _circle_page(circle_id: int, invite: InviteForm, status: int = 200) -> Any:
         for m in circle.memberships
     ]
     lines = agenda.circle_overview(db(), person, circle, now())
-    return page("circle.html", status, circle=circle, members=members, lines=lines, invite=invite, btn=ButtonForm())
+    return page("circle.html", status, circle=circle, members=members, lines=lines, invite=invite)
 
 
 @bp.get("/circles/<int:circle_id>")

@@ -73,10 +73,6 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ButtonForm(FlaskForm):
-    """A form that is only a button: it carries the CSRF token."""
-
-
 class PhoneForm(FlaskForm):
     phone = StringField(
         "Your mobile number",

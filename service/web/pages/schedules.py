@@ -18,7 +18,7 @@ from service.web.api.context import commit, now
 from service.web.api.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page, show_error
-from service.web.pages.forms import ButtonForm, PauseForm, PromiseForm, RitualForm, SelectChoice, choices
+from service.web.pages.forms import PauseForm, PromiseForm, RitualForm, SelectChoice, choices
 
 # The domain's field names, as the picker's form calls them.
 FORM_FIELDS = {"starts": "start_date", "due": "start_date", "rrule": "repeat", "timezone": "start_date"}
@@ -183,7 +183,6 @@ def ritual(ritual_id: int) -> Any:
         custom=picker.choice_of(found.rrule, found.start_local.date()) is None,
         paused_until=subjects.paused_until(found, at),
         pause=PauseForm(formdata=None, until=_local_today(person, at) + timedelta(days=7)),
-        btn=ButtonForm(),
     )
 
 
@@ -328,7 +327,6 @@ def promise(promise_id: int) -> Any:
         timezone=found.timezone,
         mine=mine,
         custom=picker.choice_of(found.rrule, found.due_local.date()) is None,
-        btn=ButtonForm(),
     )
 
 

@@ -13,7 +13,7 @@ from service.web.api.context import commit, now, runtime
 from service.web.api.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page
-from service.web.pages.forms import ButtonForm, DeleteAccountForm, PauseAllForm, SettingsForm
+from service.web.pages.forms import DeleteAccountForm, PauseAllForm, SettingsForm
 
 
 def _settings_page(form: SettingsForm | None = None, delete: DeleteAccountForm | None = None, status: int = 200) -> Any:
@@ -31,7 +31,6 @@ def _settings_page(form: SettingsForm | None = None, delete: DeleteAccountForm |
         form=form,
         pause=PauseAllForm(formdata=None),
         delete=delete or DeleteAccountForm(formdata=None),
-        btn=ButtonForm(),
         person=person,
         paused_until=occurrence_local(paused, person.timezone) if paused else None,
     )

@@ -17,16 +17,13 @@ from service.web.api.context import commit, now
 from service.web.api.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page
-from service.web.pages.forms import ButtonForm
 
 
 @bp.get("/today")
 @auth.signin_required
 def today() -> Any:
     person, at = auth.me(), now()
-    shown = agenda.today(db(), person, at)
-    circles = agenda.circle_names(db(), person.id)
-    return page("today.html", agenda=shown, circles=circles, btn=ButtonForm(), person=person)
+    return page("today.html", agenda=agenda.today(db(), person, at), person=person)
 
 
 @bp.post("/checkins")
