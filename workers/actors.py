@@ -7,6 +7,7 @@ id, calls the domain or the delivery mechanics, and is safe to run twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -57,36 +58,48 @@ class Actors:
     make_digests: dramatiq.Actor[[list[int]], None]
 
 
+SECOND = 1_000  # Dramatiq counts milliseconds
+
+
+@dataclass(frozen=True)
+class Retries:
+    """How an actor's failures are retried, and how long one run may take."""
+
+    queue: str
+    max_retries: int
+    max_backoff: int
+    time_limit: int
+    min_backoff: int = SECOND
+
+
+# Queues keep slow work (renders, Twilio look-ups) beside, not before, sends.
+RETRIES = {
+    # a batch at a slow sender's pace (TEND_SMS_MPS) may take long; its lease shows it is alive
+    "send_sms": Retries("sms", 5, max_backoff=60 * SECOND, time_limit=6 * 3600 * SECOND),
+    "reconcile_sms": Retries("reconcile", 3, 60 * SECOND, 300 * SECOND, min_backoff=5 * SECOND),
+    "render_feed": Retries("feeds", 5, max_backoff=30 * SECOND, time_limit=120 * SECOND),
+    "make_digests": Retries("digests", 5, max_backoff=60 * SECOND, time_limit=300 * SECOND),
+}
+
+
 @cache
 def declare(broker: dramatiq.Broker) -> Actors:
-    """The actors, declared once on `broker`. Queues keep slow work (renders, Twilio look-ups) beside, not before, sends."""
-    return Actors(
-        send_sms=dramatiq.actor(
+    """The actors, declared once on `broker` with their RETRIES."""
+    functions: dict[str, Callable[..., None]] = {
+        "send_sms": send_sms,
+        "reconcile_sms": reconcile_sms,
+        "render_feed": render_feed,
+        "make_digests": make_digests,
+    }
+    declared = {
+        name: dramatiq.actor(
             broker=broker,
-            queue_name="sms",
-            max_retries=5,
-            min_backoff=1_000,
-            max_backoff=60_000,
-            # a batch at a slow sender's pace (TEND_SMS_MPS) may take long; its lease shows it is alive
-            time_limit=6 * 3600_000,
-        )(send_sms),
-        reconcile_sms=dramatiq.actor(
-            broker=broker,
-            queue_name="reconcile",
-            max_retries=3,
-            min_backoff=5_000,
-            max_backoff=60_000,
-            time_limit=300_000,
-        )(reconcile_sms),
-        render_feed=dramatiq.actor(
-            broker=broker, queue_name="feeds", max_retries=5, min_backoff=1_000, max_backoff=30_000, time_limit=120_000
-        )(render_feed),
-        make_digests=dramatiq.actor(
-            broker=broker,
-            queue_name="digests",
-            max_retries=5,
-            min_backoff=1_000,
-            max_backoff=60_000,
-            time_limit=300_000,
-        )(make_digests),
-    )
+            queue_name=retries.queue,
+            max_retries=retries.max_retries,
+            min_backoff=retries.min_backoff,
+            max_backoff=retries.max_backoff,
+            time_limit=retries.time_limit,
+        )(functions[name])
+        for name, retries in RETRIES.items()
+    }
+    return Actors(**declared)

@@ -151,10 +151,7 @@ def new_ritual() -> Any:
     if done is not None:
         return done
     shown = schedule_preview(form, person.timezone, person, at) if request.method == "POST" else None
-    status = 422 if (form.errors or form.form_errors) and not form.preview.data else 200
-    return page(
-        "ritual_form.html", status, form=form, circle=circle, ritual=None, preview=shown, timezone=person.timezone
-    )
+    return _form_page("ritual_form.html", form, circle=circle, ritual=None, preview=shown, timezone=person.timezone)
 
 
 @bp.route("/rituals/<int:ritual_id>", methods=["GET", "POST"])
@@ -171,11 +168,9 @@ def ritual(ritual_id: int) -> Any:
     if done is not None:
         return done
     shown = schedule_preview(form, found.timezone, person, at)
-    status = 422 if (form.errors or form.form_errors) and not form.preview.data else 200
-    return page(
+    return _form_page(
         "ritual_form.html",
-        status,
-        form=form,
+        form,
         circle=found.circle,
         ritual=found,
         preview=shown,
@@ -251,6 +246,12 @@ def _save_promise(form: PromiseForm, person: Person, circle: Circle, promise: Pr
     return _saved(form, save, "pages.promise", "promise_id")
 
 
+def _form_page(template: str, form: Any, **context: Any) -> Any:
+    """A ritual or promise form again: 422 when it was refused (not when it was only previewed), else 200."""
+    status = 422 if (form.errors or form.form_errors) and not form.preview.data else 200
+    return page(template, status, form=form, **context)
+
+
 def _saved(form: Any, save: Callable[[], Any], endpoint: str, id_name: str) -> Any:
     """Run a ritual's or promise's save: refusals go beside their field (None), success commits and redirects."""
     try:
@@ -285,16 +286,8 @@ def new_promise() -> Any:
     if done is not None:
         return done
     shown = schedule_preview(form, person.timezone, person, at) if request.method == "POST" else None
-    status = 422 if (form.errors or form.form_errors) and not form.preview.data else 200
-    return page(
-        "promise_form.html",
-        status,
-        form=form,
-        circle=circle,
-        promise=None,
-        preview=shown,
-        timezone=person.timezone,
-        mine=True,
+    return _form_page(
+        "promise_form.html", form, circle=circle, promise=None, preview=shown, timezone=person.timezone, mine=True
     )
 
 
@@ -316,11 +309,9 @@ def promise(promise_id: int) -> Any:
     if done is not None:
         return done
     shown = schedule_preview(form, found.timezone, person, at)
-    status = 422 if (form.errors or form.form_errors) and not form.preview.data else 200
-    return page(
+    return _form_page(
         "promise_form.html",
-        status,
-        form=form,
+        form,
         circle=circle,
         promise=found,
         preview=shown,
