@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.reminders.helpers import add_ritual, couple
+from tests.builders import add_ritual, couple
 
 
 def promise(client, people, circle_id, **changes):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from service.web.app import create_app
-from tests.conftest import People
+from tests.builders import People
 
 
 def limited_client(runtime, redis_url=None, **limits):

@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from service.domain import feed_changes
 from service.domain.models import Occurrence, OccurrenceOutcome
+from tests.builders import add_ritual, couple
 from tests.feeds.helpers import calendar, events, fetch, new_feed, render
-from tests.reminders.helpers import add_ritual, couple
 from workers import clock as clock_module
 
 FIRST = datetime(2026, 12, 2, 12, 30, tzinfo=UTC)  # the ritual's first 07:30 in New York

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 
 from service.domain.models import OutboundSms, Person
-from tests.reminders.helpers import add_ritual, couple
+from tests.builders import add_ritual, couple
 
 
 def utc(*args):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.security.helpers import ALICE, outbox_to, ritual_body
+from tests.builders import ritual_body
+from tests.security.helpers import ALICE, outbox_to
 
 
 def invite_alice(client, headers, circle_id, name="Alice"):
@@ -77,5 +78,5 @@ def test_nothing_but_the_invitation_reaches_an_invited_number(client, mallory, d
     for _ in range(3):
         sms.tick()
         clock.advance(hours=12)
-    to_alice = [m["body"] for m in fake_twilio.messages if m["to"] == ALICE]
+    to_alice = fake_twilio.bodies_to(ALICE)
     assert len(to_alice) == 1 and "invited you" in to_alice[0]
