@@ -139,14 +139,14 @@ def add_ritual(client, people: People, circle_id: int, by: str = "Alice", **chan
 
 
 def promise_body(circle_id: int, to: int, **changes) -> dict:
-    """The JSON of a one-off promise (18:00 in New York on 1 December 2026, reminded 30 minutes before)."""
+    """The JSON of the default promise (one-off, Friday 4 December 2026 18:00 in New York, reminded an hour before)."""
     return {
         "circle_id": circle_id,
         "to": to,
-        "title": "call at 6",
-        "due": "2026-12-01T18:00",
+        "title": "Book the restaurant",
+        "due": "2026-12-04T18:00",
         "timezone": "America/New_York",
-        "remind_before_minutes": 30,
+        "remind_before_minutes": 60,
     } | changes
 
 

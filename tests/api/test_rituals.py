@@ -1,6 +1,6 @@
 """Rituals and promises through the API."""
 
-from tests.builders import add_circle, add_ritual
+from tests.builders import add_circle, add_ritual, promise_body
 
 TODAY = "2026-12-01T07:30"  # the clock stands at 2026-12-01 12:00 UTC = 07:00 in New York
 
@@ -75,14 +75,7 @@ def test_a_promise_goes_to_another_member(client, people, db):
     )
     with db.session() as s:
         s.get(Membership, (circle, bob["id"])).status = "active"
-    promise = {
-        "circle_id": circle,
-        "to": bob["id"],
-        "title": "Call at 6",
-        "due": "2026-12-01T18:00",
-        "timezone": "America/New_York",
-        "remind_before_minutes": 15,
-    }
+    promise = promise_body(circle, bob["id"], due="2026-12-01T18:00")
     response = client.post("/api/v1/promises", json=promise, headers=people.headers("Alice"))
     assert response.status_code == 201
     body = response.get_json()

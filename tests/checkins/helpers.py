@@ -32,7 +32,7 @@ PROMISE_REMINDER = PROMISE_DUE - timedelta(minutes=30)
 def reminded_promise(client, people, db, clock, sms, fake_twilio) -> dict:
     """Alice promised Bob a call at 18:00 (reminded 17:30, grace 60 minutes); the clock at the reminder, sent."""
     circle = couple(client, people, db)
-    promise = add_promise(client, people, circle)
+    promise = add_promise(client, people, circle, title="call at 6", due="2026-12-01T18:00", remind_before_minutes=30)
     sms.tick()
     fake_twilio.reset()
     clock.set(PROMISE_REMINDER)

@@ -117,7 +117,7 @@ def test_the_api_may_correct_an_sms_check_in(client, people, db, clock, sms, fak
 
 def test_a_promise_kept_through_the_api_notifies_its_recipient_while_open(client, people, db, clock, sms, fake_twilio):
     circle = couple(client, people, db)
-    promise = add_promise(client, people, circle, title="book the table", remind_before_minutes=60)
+    promise = add_promise(client, people, circle, title="book the table", due="2026-12-01T18:00")
     sms.tick()
     fake_twilio.reset()
     clock.set(utc(2026, 12, 1, 22, 30))
@@ -129,9 +129,7 @@ def test_a_promise_kept_through_the_api_notifies_its_recipient_while_open(client
 
 def test_a_back_filled_promise_is_late_and_tells_nobody(client, people, db, clock, sms, fake_twilio):
     circle = couple(client, people, db)
-    promise = add_promise(
-        client, people, circle, title="book the table", due="2026-11-30T18:00", remind_before_minutes=60
-    )
+    promise = add_promise(client, people, circle, title="book the table", due="2026-11-30T18:00")
     sms.tick()
     response = check_in(client, people, "Alice", promise_id=promise["id"], occurrence="2026-11-30T23:00:00Z")
     assert response.get_json()["outcome"] == "late"
@@ -141,7 +139,7 @@ def test_a_back_filled_promise_is_late_and_tells_nobody(client, people, db, cloc
 
 def test_only_the_keeper_checks_in_to_a_promise(client, people, db, clock, sms):
     circle = couple(client, people, db)
-    promise = add_promise(client, people, circle, title="call", due="2026-12-01T08:00", remind_before_minutes=60)
+    promise = add_promise(client, people, circle, title="call", due="2026-12-01T08:00")
     sms.tick()
     response = check_in(client, people, "Bob", promise_id=promise["id"])
     assert response.status_code == 403

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from service.domain.models import DeliveryReport, InboundMessage
-from tests.builders import couple, ritual_body
+from tests.builders import couple, promise_body, ritual_body
 from tests.texting import new_sid
 
 
@@ -48,14 +48,7 @@ def test_a_lone_surrogate_or_nul_in_a_name_or_title_is_a_4xx(client, alice, text
 @pytest.mark.parametrize("field", ["circle_id", "to"])
 def test_an_id_of_2_to_the_64_is_a_422(client, alice, field):
     circle, headers = alice
-    body = {
-        "circle_id": circle,
-        "to": 1,
-        "title": "x",
-        "due": "2026-12-02T18:00",
-        "timezone": "UTC",
-        "remind_before_minutes": 10,
-    } | {field: 2**64}
+    body = promise_body(circle, to=1) | {field: 2**64}
     response = client.post("/api/v1/promises", json=body, headers=headers)
     assert response.status_code == 422 and response.get_json()["error"]["field"] == field
 

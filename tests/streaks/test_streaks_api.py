@@ -102,9 +102,7 @@ def test_rates_are_rounded_fractions_and_strength_a_percentage(client, people, d
 def test_promises_carry_an_on_time_rate_and_new_subjects_start_at_zero(client, people, db):
     circle = couple(client, people, db)
     ritual = add_ritual(client, people, circle)
-    promise = add_promise(
-        client, people, circle, title="Book the restaurant", due="2026-12-04T18:00", remind_before_minutes=60
-    )
+    promise = add_promise(client, people, circle)
     body = streaks_of(client, people, "Alice")
     assert body == {
         "person": {"reliability_30d": None},
