@@ -103,7 +103,10 @@ def test_an_outsider_gets_404_for_a_circle_and_its_parts(client, people):
         ).status_code
         == 404
     )
-    assert client.get(f"/api/v1/rituals/{ritual['id']}", headers=people.headers("Alice")).get_json()["title"] == "Walk"
+    assert (
+        client.get(f"/api/v1/rituals/{ritual['id']}", headers=people.headers("Alice")).get_json()["title"]
+        == ritual["title"]
+    )
 
 
 def test_an_invited_member_cannot_see_the_circle_before_joining(client, people):
