@@ -11,12 +11,13 @@ FLUSHDBed, and the web's whole process group is SIGKILLed and restarted.
 Reports reminders lost and doubled, DONEs not recorded exactly once, replays
 answered differently, 5xx answers, and reminder lateness.
 
-    python -m bench.chaos [--people 300] [--spread 20]
+    python -m bench.chaos [--people 300] [--spread 20] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import signal
@@ -380,13 +381,25 @@ def _kill_a_child(children: Children, worker) -> None:
     children.stop(worker, signal.SIGKILL)
 
 
+def _to_stderr(*parts: object) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=300, help="an even number: circles of two")
     parser.add_argument("--spread", type=float, default=20.0, help="seconds over which reminders fall due")
     parser.add_argument("--no-faults", action="store_true")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for everything to settle")
+    parser.add_argument(
+        "--json", action="store_true", help="print the result as JSON (progress to stderr); save nothing"
+    )
     args = parser.parse_args()
-    result = run(args.people, args.spread, faults=not args.no_faults)
+    if args.json:
+        result = run(args.people, args.spread, faults=not args.no_faults, timeout=args.timeout, log=_to_stderr)
+        print(json.dumps(result))
+        return
+    result = run(args.people, args.spread, faults=not args.no_faults, timeout=args.timeout)
     for key, value in result.items():
         print(f"{key:>32}: {value}")
     print(f"saved to {save('chaos', result)}")

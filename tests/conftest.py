@@ -5,7 +5,7 @@ a Flask client, people with tokens (Alice, Bob; Charlie the outsider), and the f
 from __future__ import annotations
 
 import os
-import re
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,15 +14,18 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis as redis_lib
-from sqlalchemy import select, text
+from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from service import config as config_module
 from service.domain.db import Database
 from service.domain.migrate import upgrade
-from service.domain.models import Base, OutboundSms
+from service.domain.models import Base
 from service.domain.runtime import Runtime
 from service.web.app import create_app
+from tests.builders import People, add_circle, add_ritual, make_config
 from tests.fake_twilio import FakeTwilio
+from tests.texting import Texts
 from workers import actors, delivery
 from workers import clock as clock_module
 from workers import runtime as worker_runtime
@@ -126,11 +129,6 @@ def fake_twilio() -> Iterator[FakeTwilio]:
         yield fake
 
 
-def make_config(tmp_path: Path, **env: str) -> config_module.Config:
-    base = {"TEND_SECRET_KEY": "test-secret-key-0123456789", "TEND_PUBLIC_URL": "http://tend.test"}
-    return config_module.load(base | env, var_dir=tmp_path)
-
-
 @pytest.fixture
 def config(tmp_path: Path, pg_url: str) -> config_module.Config:
     return make_config(tmp_path, DATABASE_URL=pg_url)
@@ -158,51 +156,32 @@ def client(app):
     return app.test_client()
 
 
-def code_texted_to(db, phone: str) -> str:
-    """The test hook for sign-in codes: the 6 digits of the latest code SMS queued for `phone`."""
-    with db.session() as s:
-        body = s.scalar(
-            select(OutboundSms.body)
-            .where(OutboundSms.to == phone, OutboundSms.kind == "code", OutboundSms.body.is_not(None))
-            .order_by(OutboundSms.id.desc())
-            .limit(1)
-        )
-    assert body is not None, f"no code was texted to {phone}"
-    return re.search(r"\b(\d{6})\b", body)[1]
-
-
-class People:
-    """Signs people up through the API, by code; `.headers(name)` gives their bearer header."""
-
-    PHONES = {"Alice": "+14155550101", "Bob": "+14155550102", "Charlie": "+14155550103", "Dana": "+14155550104"}
-
-    def __init__(self, client, db) -> None:
-        self.client = client
-        self.db = db
-        self.tokens: dict[str, str] = {}
-        self.ids: dict[str, int] = {}
-
-    def create(self, name: str, timezone: str = "America/New_York") -> dict:
-        """Sign `name` up (or in): ask for a code, read it, trade it for a session; returns the person."""
-        phone = self.PHONES[name]
-        response = self.client.post("/api/v1/codes", json={"phone": phone})
-        assert response.status_code == 202, response.get_json()
-        code = code_texted_to(self.db, phone)
-        response = self.client.post(
-            "/api/v1/sessions", json={"phone": phone, "code": code, "name": name, "timezone": timezone}
-        )
-        assert response.status_code == 201, response.get_json()
-        body = response.get_json()
-        self.tokens[name], self.ids[name] = body["token"], body["person"]["id"]
-        return body["person"] | {"token": body["token"]}
-
-    def headers(self, name: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[name]}"}
-
-
 @pytest.fixture
 def people(client, db) -> People:
     return People(client, db)
+
+
+@pytest.fixture
+def live_api(app, people, client) -> Iterator[tuple[str, dict[str, str]]]:
+    """The test app on a loopback port, with Alice (a circle, a weekly ritual) to act as: (base URL, her headers)."""
+    people.create("Alice")
+    circle = add_circle(client, people)
+    add_ritual(
+        client,
+        people,
+        circle,
+        title="Walk",
+        starts="2026-12-06T10:00",
+        timezone="UTC",
+        rrule="FREQ=WEEKLY",
+        duration_minutes=60,
+        remind_before_minutes=30,
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", people.headers("Alice")
+    server.shutdown()
 
 
 class SmsPipeline:
@@ -259,3 +238,9 @@ def twilio_runtime(runtime: Runtime, fake_twilio: FakeTwilio) -> Runtime:
 def sms(twilio_runtime: Runtime, doorbell: RecordingDoorbell) -> SmsPipeline:
     """Real clock and dispatcher, real twilio SDK, fake Twilio server on loopback."""
     return SmsPipeline(twilio_runtime, doorbell, make_transport(twilio_runtime.config))
+
+
+@pytest.fixture
+def texts(client, twilio_runtime: Runtime, people: People) -> Texts:
+    """People's phones texting the test app, signed as Twilio signs: `texts.send("Alice", "DONE")`."""
+    return Texts(client, twilio_runtime.config.twilio_auth_token, people.PHONES)

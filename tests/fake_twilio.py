@@ -175,6 +175,10 @@ class FakeTwilio:
         with self._lock:
             return [dict(record) for record in self._messages]
 
+    def bodies_to(self, phone: str) -> list[str]:
+        """The bodies of the messages created for `phone` so far, oldest first."""
+        return [m["body"] for m in self.messages if m["to"] == phone]
+
     def fail(
         self,
         to: str,

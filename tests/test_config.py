@@ -98,31 +98,27 @@ def test_twilio_settings_are_accepted_and_normalized():
     assert config.twilio_api_base_url == "http://127.0.0.1:9999"
 
 
-def test_tend_fails_at_start_with_one_line_for_an_unreachable_database(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "TEND_SECRET_KEY": "x" * 20}
-    result = subprocess.run(
-        [sys.executable, "-m", "service.entry.cli", "db", "upgrade"],
-        env=env,
+def tend(tmp_path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`tend ARGS` in a clean environment (`env`, a PATH and a secret key) from an empty folder."""
+    return subprocess.run(
+        [sys.executable, "-m", "service.entry.cli", *args],
+        env={"PATH": "/usr/bin:/bin", "TEND_SECRET_KEY": "x" * 20} | env,
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_tend_fails_at_start_with_one_line_for_an_unreachable_database(tmp_path):
+    result = tend(tmp_path, {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, "db", "upgrade")
     assert result.returncode == 2
     assert result.stderr.strip().startswith("tend: configuration error: DATABASE_URL: cannot connect")
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_tend_fails_at_start_naming_a_bad_variable(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "TEND_PORT": "http", "TEND_SECRET_KEY": "x" * 20}
-    result = subprocess.run(
-        [sys.executable, "-m", "service.entry.cli", "web"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = tend(tmp_path, {"TEND_PORT": "http"}, "web")
     assert result.returncode == 2
     assert (
         result.stderr.strip()

@@ -3,6 +3,7 @@
 from sqlalchemy import select
 
 from service.domain.models import OutboundSms
+from tests.builders import add_ritual
 
 
 def make_circle(client, people, owner="Alice", name="Us"):
@@ -65,18 +66,7 @@ def test_an_outsider_gets_404_for_a_circle_and_its_parts(client, people):
     people.create("Alice")
     people.create("Charlie")
     circle = make_circle(client, people)
-    ritual = client.post(
-        f"/api/v1/circles/{circle['id']}/rituals",
-        headers=people.headers("Alice"),
-        json={
-            "title": "Walk",
-            "starts": "2026-12-06T10:00",
-            "timezone": "UTC",
-            "rrule": "FREQ=WEEKLY",
-            "duration_minutes": 60,
-            "remind_before_minutes": 30,
-        },
-    ).get_json()
+    ritual = add_ritual(client, people, circle["id"])
     charlie = people.headers("Charlie")
     assert client.get(f"/api/v1/circles/{circle['id']}", headers=charlie).status_code == 404
     assert (
@@ -113,7 +103,10 @@ def test_an_outsider_gets_404_for_a_circle_and_its_parts(client, people):
         ).status_code
         == 404
     )
-    assert client.get(f"/api/v1/rituals/{ritual['id']}", headers=people.headers("Alice")).get_json()["title"] == "Walk"
+    assert (
+        client.get(f"/api/v1/rituals/{ritual['id']}", headers=people.headers("Alice")).get_json()["title"]
+        == ritual["title"]
+    )
 
 
 def test_an_invited_member_cannot_see_the_circle_before_joining(client, people):

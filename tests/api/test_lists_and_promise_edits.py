@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from tests.reminders.helpers import add_ritual, couple
-
-
-def promise(client, people, circle_id, **changes):
-    body = {
-        "circle_id": circle_id,
-        "to": people.ids["Bob"],
-        "title": "Book the restaurant",
-        "due": "2026-12-04T18:00",
-        "timezone": "America/New_York",
-        "remind_before_minutes": 60,
-    } | changes
-    response = client.post("/api/v1/promises", json=body, headers=people.headers("Alice"))
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
+from tests.builders import add_promise, add_ritual, couple
 
 
 def test_lists_show_what_each_person_can_see(client, people, db):
     circle_id = couple(client, people, db)
     ritual = add_ritual(client, people, circle_id)
-    made = promise(client, people, circle_id)
+    made = add_promise(client, people, circle_id)
     people.create("Charlie")
     for name, expected in (("Alice", 1), ("Bob", 1), ("Charlie", 0)):
         circles = client.get("/api/v1/circles", headers=people.headers(name)).get_json()["items"]
@@ -35,7 +21,7 @@ def test_lists_show_what_each_person_can_see(client, people, db):
 
 def test_a_promise_is_changed_and_cancelled_by_its_keeper_only(client, people, db):
     circle_id = couple(client, people, db)
-    made = promise(client, people, circle_id)
+    made = add_promise(client, people, circle_id)
     url = f"/api/v1/promises/{made['id']}"
     assert client.patch(url, json={"title": "Nope"}, headers=people.headers("Bob")).status_code == 403
     changed = client.patch(
@@ -50,7 +36,7 @@ def test_a_promise_is_changed_and_cancelled_by_its_keeper_only(client, people, d
 
 def test_a_promise_kept_early_is_on_time(client, people, db, clock):
     circle_id = couple(client, people, db)
-    made = promise(client, people, circle_id)  # due Friday 18:00, reminded 17:00; now is Tuesday
+    made = add_promise(client, people, circle_id)  # due Friday 18:00, reminded 17:00; now is Tuesday
     kept = client.post(
         "/api/v1/checkins", json={"promise_id": made["id"], "outcome": "done"}, headers=people.headers("Alice")
     )

@@ -1,54 +1,13 @@
 """Schemathesis against /openapi.json: no 5xx and every response matches the schema."""
 
-import tempfile
-import threading
-from pathlib import Path
-
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
-from werkzeug.serving import make_server
 
-from service import config as config_module
-from service.domain.db import Database
-from service.domain.runtime import Runtime
-from service.web.app import create_app
-
-
-def published_document() -> dict:
-    """The document exactly as the app serves it (building it touches no database)."""
-    config = config_module.load({"TEND_SECRET_KEY": "x" * 20}, var_dir=Path(tempfile.mkdtemp()))
-    app = create_app(Runtime(config=config, db=Database("sqlite://")))
-    return app.test_client().get("/openapi.json").get_json()
-
+from tests.published_api import published_document
 
 schema = schemathesis.openapi.from_dict(published_document())
-
-
-@pytest.fixture
-def live_api(app, people, client):
-    """The test app on a loopback port, with Alice (a circle, a ritual) to act as."""
-    people.create("Alice")
-    circle = client.post("/api/v1/circles", json={"name": "Us"}, headers=people.headers("Alice")).get_json()
-    client.post(
-        f"/api/v1/circles/{circle['id']}/rituals",
-        headers=people.headers("Alice"),
-        json={
-            "title": "Walk",
-            "starts": "2026-12-06T10:00",
-            "timezone": "UTC",
-            "rrule": "FREQ=WEEKLY",
-            "duration_minutes": 60,
-            "remind_before_minutes": 30,
-        },
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", people.headers("Alice")
-    server.shutdown()
 
 
 @schema.parametrize()

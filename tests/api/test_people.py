@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from service.domain.models import DeviceSession, OutboundSms
-from tests.conftest import code_texted_to
+from tests.builders import code_texted_to
 
 
 def test_a_code_is_texted_and_traded_for_a_device_token(client, db, doorbell):

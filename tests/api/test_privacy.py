@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 
 from service.domain.models import Circle, Person
-from tests.reminders.helpers import add_ritual, couple
+from tests.builders import add_ritual, couple
 
 
 def test_export_holds_everything_about_the_person(client, people, db):

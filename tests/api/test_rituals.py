@@ -1,25 +1,18 @@
 """Rituals and promises through the API."""
 
-RITUAL = {
-    "title": "Morning coffee talk",
-    "starts": "2026-12-01T07:30",
-    "timezone": "America/New_York",
-    "rrule": "FREQ=DAILY",
-    "duration_minutes": 20,
-    "remind_before_minutes": 10,
-}
+from tests.builders import add_circle, add_ritual, promise_body
+
+TODAY = "2026-12-01T07:30"  # the clock stands at 2026-12-01 12:00 UTC = 07:00 in New York
 
 
-def setup_circle(client, people):
+def setup_circle(client, people) -> int:
     people.create("Alice")
-    return client.post("/api/v1/circles", json={"name": "Us"}, headers=people.headers("Alice")).get_json()
+    return add_circle(client, people)
 
 
 def test_a_ritual_reports_its_next_occurrence_in_utc(client, people, clock):
-    circle = setup_circle(client, people)  # the clock stands at 2026-12-01 12:00 UTC = 07:00 in New York
-    response = client.post(f"/api/v1/circles/{circle['id']}/rituals", json=RITUAL, headers=people.headers("Alice"))
-    assert response.status_code == 201
-    ritual = response.get_json()
+    circle = setup_circle(client, people)
+    ritual = add_ritual(client, people, circle, starts=TODAY)
     assert ritual["next_occurrence"] == "2026-12-01T12:30:00Z"
     assert ritual["participants"] == [people.ids["Alice"]] and ritual["grace_minutes"] is None
     assert (ritual["rrule"], ritual["starts"], ritual["sequence"]) == ("FREQ=DAILY", "2026-12-01T07:30", 0)
@@ -27,19 +20,13 @@ def test_a_ritual_reports_its_next_occurrence_in_utc(client, people, clock):
 
 def test_a_ritual_that_started_in_the_past_points_to_the_next_instant(client, people):
     circle = setup_circle(client, people)
-    ritual = client.post(
-        f"/api/v1/circles/{circle['id']}/rituals",
-        headers=people.headers("Alice"),
-        json=RITUAL | {"starts": "2026-11-01T06:00"},
-    ).get_json()
+    ritual = add_ritual(client, people, circle, starts="2026-11-01T06:00")
     assert ritual["next_occurrence"] == "2026-12-02T11:00:00Z"
 
 
 def test_editing_a_ritual_raises_its_sequence(client, people):
     circle = setup_circle(client, people)
-    ritual = client.post(
-        f"/api/v1/circles/{circle['id']}/rituals", json=RITUAL, headers=people.headers("Alice")
-    ).get_json()
+    ritual = add_ritual(client, people, circle, starts=TODAY)
     edited = client.patch(
         f"/api/v1/rituals/{ritual['id']}",
         json={"title": "Coffee", "rrule": "freq=weekly;byday=tu"},
@@ -56,9 +43,7 @@ def test_editing_a_ritual_raises_its_sequence(client, people):
 
 def test_a_paused_ritual_resumes_after_until(client, people):
     circle = setup_circle(client, people)
-    ritual = client.post(
-        f"/api/v1/circles/{circle['id']}/rituals", json=RITUAL, headers=people.headers("Alice")
-    ).get_json()
+    ritual = add_ritual(client, people, circle, starts=TODAY)
     paused = client.post(
         f"/api/v1/rituals/{ritual['id']}/pause", json={"until": "2026-12-05T00:00"}, headers=people.headers("Alice")
     )
@@ -73,9 +58,7 @@ def test_a_paused_ritual_resumes_after_until(client, people):
 
 def test_a_deleted_ritual_is_gone(client, people):
     circle = setup_circle(client, people)
-    ritual = client.post(
-        f"/api/v1/circles/{circle['id']}/rituals", json=RITUAL, headers=people.headers("Alice")
-    ).get_json()
+    ritual = add_ritual(client, people, circle, starts=TODAY)
     assert client.delete(f"/api/v1/rituals/{ritual['id']}", headers=people.headers("Alice")).status_code == 204
     assert client.get(f"/api/v1/rituals/{ritual['id']}", headers=people.headers("Alice")).status_code == 404
 
@@ -86,20 +69,13 @@ def test_a_promise_goes_to_another_member(client, people, db):
     circle = setup_circle(client, people)
     bob = people.create("Bob")
     client.post(
-        f"/api/v1/circles/{circle['id']}/members",
+        f"/api/v1/circles/{circle}/members",
         json={"name": "Bob", "phone": bob["phone"], "timezone": "UTC"},
         headers=people.headers("Alice"),
     )
     with db.session() as s:
-        s.get(Membership, (circle["id"], bob["id"])).status = "active"
-    promise = {
-        "circle_id": circle["id"],
-        "to": bob["id"],
-        "title": "Call at 6",
-        "due": "2026-12-01T18:00",
-        "timezone": "America/New_York",
-        "remind_before_minutes": 15,
-    }
+        s.get(Membership, (circle, bob["id"])).status = "active"
+    promise = promise_body(circle, bob["id"], due="2026-12-01T18:00")
     response = client.post("/api/v1/promises", json=promise, headers=people.headers("Alice"))
     assert response.status_code == 201
     body = response.get_json()

@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.builders import add_circle, ritual_body
+
 PERSON = {"name": "Alice", "phone": "+12125550101", "timezone": "America/New_York", "code": "123456"}
 
 
@@ -88,18 +90,9 @@ def test_a_wrong_method_is_a_json_405(client):
 )
 def test_ritual_fields_are_validated(client, people, change, field):
     people.create("Alice")
-    circle = client.post("/api/v1/circles", json={"name": "Us"}, headers=people.headers("Alice")).get_json()
-    ritual = {
-        "title": "Morning coffee talk",
-        "starts": "2026-12-01T07:30",
-        "timezone": "America/New_York",
-        "rrule": "FREQ=DAILY",
-        "duration_minutes": 20,
-        "remind_before_minutes": 10,
-    }
-    response = client.post(
-        f"/api/v1/circles/{circle['id']}/rituals", json=ritual | change, headers=people.headers("Alice")
-    )
+    circle = add_circle(client, people)
+    body = ritual_body(starts="2026-12-01T07:30") | change
+    response = client.post(f"/api/v1/circles/{circle}/rituals", json=body, headers=people.headers("Alice"))
     assert response.status_code == 422, response.get_json()
     assert error_of(response)["field"] == field
 
@@ -120,14 +113,7 @@ def test_an_id_beyond_the_database_range_is_404(client, people):
 
 def test_rrule_text_with_a_nul_is_refused(client, people):
     people.create("Alice")
-    circle = client.post("/api/v1/circles", json={"name": "Us"}, headers=people.headers("Alice")).get_json()
-    ritual = {
-        "title": "Walk",
-        "starts": "2026-12-06T10:00",
-        "timezone": "UTC",
-        "rrule": "FREQ=DAILY\x00",
-        "duration_minutes": 20,
-        "remind_before_minutes": 10,
-    }
-    response = client.post(f"/api/v1/circles/{circle['id']}/rituals", json=ritual, headers=people.headers("Alice"))
+    circle = add_circle(client, people)
+    body = ritual_body(rrule="FREQ=DAILY\x00")
+    response = client.post(f"/api/v1/circles/{circle}/rituals", json=body, headers=people.headers("Alice"))
     assert response.status_code == 422 and error_of(response)["field"] == "rrule"

@@ -8,31 +8,7 @@ from icalendar import Calendar
 
 from calendars.feed import FeedEvent, PastOutcome, build_feed
 from service.core import zones
-
-NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
-WINDOW = {"window_start": NOW - timedelta(days=60), "zones": zones.installed()}
-
-COFFEE = FeedEvent(
-    uid="ritual-7f3a9c@tend",
-    kind="ritual",
-    title="Morning coffee talk",
-    start_local=datetime(2026, 2, 1, 7, 30),
-    timezone="America/New_York",
-    duration_minutes=20,
-    remind_before_minutes=10,
-    sequence=3,
-    last_modified=datetime(2026, 4, 20, 9, 15, tzinfo=UTC),
-    rrule="FREQ=DAILY",
-)
-BOOKING = dataclasses.replace(
-    COFFEE,
-    uid="promise-e2a877@tend",
-    kind="promise",
-    title="Book the restaurant",
-    start_local=datetime(2026, 5, 8, 18, 0),
-    duration_minutes=15,
-    rrule=None,
-)
+from tests.calendars.samples import BOOKING, COFFEE, WINDOW
 
 
 def feed(*events: FeedEvent, name: str = "Alice & Bob") -> bytes:

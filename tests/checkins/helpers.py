@@ -1,17 +1,13 @@
-"""Bringing a couple to the moment a reminder has gone out."""
+"""Bringing a couple to the moment a reminder (of a ritual, of a promise) has gone out, and reading what followed."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from service.domain.models import CheckIn, Occurrence, OccurrenceOutcome, OutboundSms
-from tests.reminders.helpers import add_ritual, couple
-
-# The default ritual of tests.reminders.helpers: daily 07:30 in New York, reminded 10 minutes before.
-FIRST_REMINDER = datetime(2026, 12, 2, 12, 20, tzinfo=UTC)
-FIRST_OCCURRENCE = datetime(2026, 12, 2, 12, 30, tzinfo=UTC)
+from tests.builders import FIRST_OCCURRENCE, FIRST_REMINDER, add_promise, add_ritual, couple
 
 
 def utc(*args: int) -> datetime:
@@ -27,6 +23,22 @@ def reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=({},), 
     clock.set(at)
     sms.tick()
     return circle, created
+
+
+PROMISE_DUE = datetime(2026, 12, 1, 23, 0, tzinfo=UTC)  # the default promise: 18:00 in New York
+PROMISE_REMINDER = PROMISE_DUE - timedelta(minutes=30)
+
+
+def reminded_promise(client, people, db, clock, sms, fake_twilio) -> dict:
+    """Alice promised Bob a call at 18:00 (reminded 17:30, grace 60 minutes); the clock at the reminder, sent."""
+    circle = couple(client, people, db)
+    promise = add_promise(client, people, circle, title="call at 6", due="2026-12-01T18:00", remind_before_minutes=30)
+    sms.tick()
+    fake_twilio.reset()
+    clock.set(PROMISE_REMINDER)
+    sms.tick()
+    assert fake_twilio.bodies_to(people.PHONES["Alice"])[0].startswith("Tend: your promise to Bob: call at 6")
+    return promise
 
 
 def checkin_count(db) -> int:
@@ -54,7 +66,3 @@ def sent_reminder_sid(db, person_id: int) -> str:
             .where(OutboundSms.person_id == person_id, OutboundSms.kind == "reminder", OutboundSms.sid.is_not(None))
             .order_by(OutboundSms.sent_at.desc())
         )
-
-
-def messages_to(fake_twilio, phone: str) -> list[str]:
-    return [m["body"] for m in fake_twilio.messages if m["to"] == phone]

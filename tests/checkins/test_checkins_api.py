@@ -3,8 +3,8 @@
 from sqlalchemy import select
 
 from service.domain.models import OutboundSms
-from tests.checkins.helpers import messages_to, outcome_of, reminded_couple, utc
-from tests.reminders.helpers import add_ritual, couple
+from tests.builders import add_promise, add_ritual, couple
+from tests.checkins.helpers import outcome_of, reminded_couple, utc
 
 
 def check_in(client, people, name, **body):
@@ -117,41 +117,19 @@ def test_the_api_may_correct_an_sms_check_in(client, people, db, clock, sms, fak
 
 def test_a_promise_kept_through_the_api_notifies_its_recipient_while_open(client, people, db, clock, sms, fake_twilio):
     circle = couple(client, people, db)
-    promise = client.post(
-        "/api/v1/promises",
-        headers=people.headers("Alice"),
-        json={
-            "circle_id": circle,
-            "to": people.ids["Bob"],
-            "title": "book the table",
-            "due": "2026-12-01T18:00",
-            "timezone": "America/New_York",
-            "remind_before_minutes": 60,
-        },
-    ).get_json()
+    promise = add_promise(client, people, circle, title="book the table", due="2026-12-01T18:00")
     sms.tick()
     fake_twilio.reset()
     clock.set(utc(2026, 12, 1, 22, 30))
     response = check_in(client, people, "Alice", promise_id=promise["id"])
     assert response.status_code == 201 and response.get_json()["outcome"] == "on_time"
     sms.drain()
-    assert messages_to(fake_twilio, people.PHONES["Bob"]) == ["Tend: Alice kept their promise: book the table."]
+    assert fake_twilio.bodies_to(people.PHONES["Bob"]) == ["Tend: Alice kept their promise: book the table."]
 
 
 def test_a_back_filled_promise_is_late_and_tells_nobody(client, people, db, clock, sms, fake_twilio):
     circle = couple(client, people, db)
-    promise = client.post(
-        "/api/v1/promises",
-        headers=people.headers("Alice"),
-        json={
-            "circle_id": circle,
-            "to": people.ids["Bob"],
-            "title": "book the table",
-            "due": "2026-11-30T18:00",
-            "timezone": "America/New_York",
-            "remind_before_minutes": 60,
-        },
-    ).get_json()
+    promise = add_promise(client, people, circle, title="book the table", due="2026-11-30T18:00")
     sms.tick()
     response = check_in(client, people, "Alice", promise_id=promise["id"], occurrence="2026-11-30T23:00:00Z")
     assert response.get_json()["outcome"] == "late"
@@ -161,18 +139,7 @@ def test_a_back_filled_promise_is_late_and_tells_nobody(client, people, db, cloc
 
 def test_only_the_keeper_checks_in_to_a_promise(client, people, db, clock, sms):
     circle = couple(client, people, db)
-    promise = client.post(
-        "/api/v1/promises",
-        headers=people.headers("Alice"),
-        json={
-            "circle_id": circle,
-            "to": people.ids["Bob"],
-            "title": "call",
-            "due": "2026-12-01T08:00",
-            "timezone": "America/New_York",
-            "remind_before_minutes": 60,
-        },
-    ).get_json()
+    promise = add_promise(client, people, circle, title="call", due="2026-12-01T08:00")
     sms.tick()
     response = check_in(client, people, "Bob", promise_id=promise["id"])
     assert response.status_code == 403

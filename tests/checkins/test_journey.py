@@ -2,33 +2,22 @@
 
 from datetime import timedelta
 
-from tests.checkins.helpers import FIRST_REMINDER, messages_to
+from tests.builders import FIRST_REMINDER, add_circle, add_ritual
 
 
 def test_sign_up_by_code_reminder_done_streak(client, people, db, clock, sms, fake_twilio, texts):
     alice = people.create("Alice")
     sms.tick()
-    (code,) = messages_to(fake_twilio, people.PHONES["Alice"])
+    (code,) = fake_twilio.bodies_to(people.PHONES["Alice"])
     assert code.startswith("Tend: your code is ") and "Signing in with it means you agree" in code
     assert client.get("/api/v1/me", headers=people.headers("Alice")).get_json()["sms_status"] == "active"
 
-    circle = client.post("/api/v1/circles", json={"name": "Just me"}, headers=people.headers("Alice")).get_json()
-    ritual = client.post(
-        f"/api/v1/circles/{circle['id']}/rituals",
-        headers=people.headers("Alice"),
-        json={
-            "title": "Morning coffee talk",
-            "starts": "2026-12-02T07:30",
-            "timezone": "America/New_York",
-            "rrule": "FREQ=DAILY",
-            "duration_minutes": 20,
-            "remind_before_minutes": 10,
-        },
-    ).get_json()
+    circle = add_circle(client, people, "Just me")
+    ritual = add_ritual(client, people, circle)
     sms.tick()
     clock.set(FIRST_REMINDER)
     sms.tick()
-    assert messages_to(fake_twilio, people.PHONES["Alice"])[-1] == (
+    assert fake_twilio.bodies_to(people.PHONES["Alice"])[-1] == (
         "Tend: Morning coffee talk at 7:30. Reply DONE when you've had it, or SKIP."
     )
 

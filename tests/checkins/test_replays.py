@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from service.domain.models import CheckIn, InboundMessage
-from tests.checkins.conftest import new_sid, signed
 from tests.checkins.helpers import checkin_count, reminded_couple
+from tests.texting import new_sid, signed
 
 COPIES = 20
 

@@ -5,9 +5,9 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from service.domain.models import Feed
+from tests.builders import activate
 from tests.checkins.helpers import checkin_count, reminded_couple
 from tests.feeds.helpers import fetch, new_feed
-from tests.reminders.helpers import activate
 
 
 @pytest.fixture

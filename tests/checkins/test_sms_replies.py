@@ -6,15 +6,10 @@ from sqlalchemy import func, select, update
 
 from service.core import sms_text
 from service.domain.models import CheckIn, InboundMessage, Membership, Person
-from tests.checkins.helpers import (
-    FIRST_OCCURRENCE,
-    checkin_count,
-    messages_to,
-    outcome_of,
-    reminded_couple,
-    utc,
-)
-from tests.reminders.helpers import activate
+from tests.builders import FIRST_OCCURRENCE, activate
+from tests.checkins.helpers import checkin_count, outcome_of, reminded_couple, utc
+
+STRETCH = {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}  # 10 minutes after coffee
 
 
 def person(db, person_id: int) -> Person:
@@ -47,16 +42,8 @@ def test_skip_records_skipped(client, people, db, clock, sms, fake_twilio, texts
 
 def test_done_2_checks_in_the_second_item_of_a_multi_item_reminder(client, people, db, clock, sms, fake_twilio, texts):
     # 07:30 reminded 10 minutes before and 07:40 reminded 20 before: both due 07:20, one numbered SMS
-    _, (coffee, stretch) = reminded_couple(
-        client,
-        people,
-        db,
-        clock,
-        sms,
-        fake_twilio,
-        rituals=({}, {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}),
-    )
-    (reminder,) = messages_to(fake_twilio, people.PHONES["Alice"])
+    _, (coffee, stretch) = reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=({}, STRETCH))
+    (reminder,) = fake_twilio.bodies_to(people.PHONES["Alice"])
     assert reminder.startswith("Tend: 1) Morning coffee talk with Bob at 7:30 2) Stretch with Bob at 7:40.")
     assert texts.send("Alice", "DONE 2") == "Kept! Stretch: a new streak begins."
     stretch_at = FIRST_OCCURRENCE + timedelta(minutes=10)
@@ -70,15 +57,7 @@ def test_done_2_checks_in_the_second_item_of_a_multi_item_reminder(client, peopl
 def test_plain_done_on_a_multi_item_reminder_checks_in_every_open_item(
     client, people, db, clock, sms, fake_twilio, texts
 ):
-    _, (coffee, stretch) = reminded_couple(
-        client,
-        people,
-        db,
-        clock,
-        sms,
-        fake_twilio,
-        rituals=({}, {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}),
-    )
+    _, (coffee, stretch) = reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=({}, STRETCH))
     texts.send("Alice", "skip 1")
     reply = texts.send("Alice", "all done", sid="SM" + "a" * 32)
     assert reply == "Kept! Stretch: a new streak begins."
@@ -89,15 +68,7 @@ def test_plain_done_on_a_multi_item_reminder_checks_in_every_open_item(
 
 
 def test_plain_done_confirms_each_item_it_records(client, people, db, clock, sms, fake_twilio, texts):
-    reminded_couple(
-        client,
-        people,
-        db,
-        clock,
-        sms,
-        fake_twilio,
-        rituals=({}, {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}),
-    )
+    reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=({}, STRETCH))
     assert texts.send("Alice", "DONE") == (
         "Kept! Morning coffee talk: a new streak begins. Kept! Stretch: a new streak begins."
     )
@@ -247,15 +218,7 @@ def test_pause_and_resume(client, people, db, clock, texts):
 
 
 def test_streak_lists_the_current_streaks(client, people, db, clock, sms, fake_twilio, texts):
-    reminded_couple(
-        client,
-        people,
-        db,
-        clock,
-        sms,
-        fake_twilio,
-        rituals=({}, {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}),
-    )
+    reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=({}, STRETCH))
     texts.send("Alice", "DONE 1")
     assert texts.send("Alice", "STREAK") == "Your streaks: Morning coffee talk 1, Stretch 0"
 
@@ -276,15 +239,7 @@ def test_a_multi_item_reply_takes_streak_figures_in_subject_order_and_confirms_i
     """Locks in one order (see streak_figures.figure_order): the clock closing occurrences takes them alike."""
     from sqlalchemy import event
 
-    _, (stretch, coffee) = reminded_couple(
-        client,
-        people,
-        db,
-        clock,
-        sms,
-        fake_twilio,
-        rituals=({"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}, {}),
-    )
+    _, (stretch, coffee) = reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=(STRETCH, {}))
     assert stretch["id"] < coffee["id"]  # but coffee is item 1
     folded: list[int] = []
 

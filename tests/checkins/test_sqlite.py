@@ -7,8 +7,8 @@ from service.core.streaks import recompute
 from service.domain.db import Database
 from service.domain.migrate import upgrade
 from service.domain.models import CheckIn, InboundMessage, OutboundSms, StreakFigure
-from tests.checkins.helpers import FIRST_OCCURRENCE, FIRST_REMINDER, checkin_count, messages_to, reminded_couple, utc
-from tests.reminders.helpers import couple
+from tests.builders import FIRST_OCCURRENCE, FIRST_REMINDER
+from tests.checkins.helpers import checkin_count, reminded_couple, reminded_promise, utc
 
 
 @pytest.fixture
@@ -57,31 +57,13 @@ def test_done_skip_replays_and_streaks_on_sqlite(client, people, db, clock, sms,
 
 
 def test_a_kept_promise_tells_its_recipient_once_on_sqlite(client, people, db, clock, sms, fake_twilio, texts):
-    circle = couple(client, people, db)
-    client.post(
-        "/api/v1/promises",
-        headers=people.headers("Alice"),
-        json={
-            "circle_id": circle,
-            "to": people.ids["Bob"],
-            "title": "call at 6",
-            "due": "2026-12-01T18:00",
-            "timezone": "America/New_York",
-            "remind_before_minutes": 30,
-        },
-    )
-    sms.tick()
-    fake_twilio.reset()
-    clock.set(utc(2026, 12, 1, 22, 30))
-    sms.tick()
+    reminded_promise(client, people, db, clock, sms, fake_twilio)
     clock.set(utc(2026, 12, 1, 23, 20))
     assert texts.send("Alice", "DONE") == "Kept, a bit late! call at 6: a new streak begins."
     assert texts.send("Alice", "DONE").startswith("Already recorded")
     sms.tick()
     sms.tick()
-    assert messages_to(fake_twilio, people.PHONES["Bob"]) == [
-        "Tend: Alice kept their promise, a little late: call at 6."
-    ]
+    assert fake_twilio.bodies_to(people.PHONES["Bob"]) == ["Tend: Alice kept their promise, a little late: call at 6."]
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(OutboundSms).where(OutboundSms.kind == "promise_kept")) == 1
 

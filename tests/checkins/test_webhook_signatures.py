@@ -4,8 +4,8 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from service.domain.models import InboundMessage, Person
-from tests.checkins.conftest import signed
 from tests.checkins.helpers import checkin_count, reminded_couple, sent_reminder_sid
+from tests.texting import signed
 
 
 def stored_messages(db) -> int:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from service.domain import digests, unit_of_work
 from service.domain.models import Digest, OutboundSms, Person
-from tests.reminders.helpers import add_ritual, couple
+from tests.builders import add_ritual, couple
 
 TITLE = "Coffee <3 & talk"
 # Sunday 6 December 2026, 18:00 in New York: the default digest slot of the couple.

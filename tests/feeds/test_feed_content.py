@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from service.domain import feed_changes
 from service.domain.models import Occurrence, OccurrenceOutcome
+from tests.builders import add_promise, add_ritual, couple
 from tests.feeds.helpers import calendar, events, fetch, new_feed, render
-from tests.reminders.helpers import add_ritual, couple
 from workers import clock as clock_module
 
 FIRST = datetime(2026, 12, 2, 12, 30, tzinfo=UTC)  # the ritual's first 07:30 in New York
@@ -50,18 +50,7 @@ def test_a_person_feed_shows_only_what_that_person_takes_part_in(client, people,
     circle_id = couple(client, people, db)
     add_ritual(client, people, circle_id, title="Coffee")
     add_ritual(client, people, circle_id, title="Bob's run", participants=[people.ids["Bob"]])
-    client.post(
-        "/api/v1/promises",
-        headers=people.headers("Bob"),
-        json={
-            "circle_id": circle_id,
-            "to": people.ids["Alice"],
-            "title": "Book the restaurant",
-            "due": "2026-12-04T18:00",
-            "timezone": "America/New_York",
-            "remind_before_minutes": 60,
-        },
-    )
+    add_promise(client, people, circle_id, by="Bob", to="Alice")
     alice = new_feed(client, people)
     assert str(calendar(client, alice)["X-WR-CALNAME"]) == "Tend — Alice"
     assert summaries(client, alice) == {"Coffee", "Book the restaurant"}

@@ -9,8 +9,8 @@ from werkzeug.test import Client
 
 from service.web.api import feeds as feeds_api
 from service.web.security import API_CSP, SecurityHeaders
+from tests.builders import add_ritual, couple
 from tests.feeds.helpers import fetch, new_feed
-from tests.reminders.helpers import add_ritual, couple
 
 ACCEPT_ENCODINGS = [None, "gzip", "gzip, deflate", "GZIP", "gzip;q=0", "*", "identity", "x-gzip", "br, gzip;q=0.5", ""]
 

@@ -12,8 +12,8 @@ from service.domain import feed_changes, feed_content
 from service.domain.models import Feed
 from service.entry.broker import install as install_broker
 from service.entry.wiring import runtime_on
+from tests.builders import add_ritual, couple
 from tests.feeds.helpers import fetch, new_feed, render
-from tests.reminders.helpers import add_ritual, couple
 from workers import clock as clock_module
 from workers import runtime as worker_runtime
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from tests.builders import add_ritual, couple
 from tests.feeds.helpers import PUBLIC_URL, events, fetch, new_feed, render
-from tests.reminders.helpers import add_ritual, couple
 
 TOKEN_URL = re.compile(rf"^{re.escape(PUBLIC_URL)}/feeds/(?P<token>[A-Za-z0-9_-]+)\.ics$")
 

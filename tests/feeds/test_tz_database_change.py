@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from service.core import zones
 from service.domain.models import Feed, Occurrence, OutboundSms, Person, SmsKind, TzDatabaseSeen
+from tests.builders import add_ritual, couple
 from tests.feeds.helpers import fetch, new_feed, render
-from tests.reminders.helpers import add_ritual, couple
 from tests.zic import compile_zone
 from workers import clock as clock_module
 

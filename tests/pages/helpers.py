@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from tests.conftest import code_texted_to
+from tests.builders import code_texted_to
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 

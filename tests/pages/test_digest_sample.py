@@ -7,7 +7,6 @@ import re
 from click.testing import CliRunner
 
 from service.entry import cli
-from tests.checkins.helpers import messages_to
 from tests.pages.helpers import Pages
 
 ALICE = "+14155550101"
@@ -20,7 +19,7 @@ def test_settings_sends_a_sample_digest_whose_page_opens(app, db, sms, fake_twil
     sent = alice.post("/settings/digest-sample", form_page="/settings", follow=True)
     assert "on its way" in sent.get_data(as_text=True)
     sms.drain()
-    text = messages_to(fake_twilio, ALICE)[-1]
+    text = fake_twilio.bodies_to(ALICE)[-1]
     link = re.search(r"http://tend\.test(/d/\S+)", text)
     assert link, text
     page = app.test_client().get(link[1])

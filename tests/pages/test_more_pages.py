@@ -12,7 +12,7 @@ from flask import Flask
 
 from service.domain import accounts, digests, editing
 from service.domain.models import Membership, MembershipStatus, Person, PersonStatus
-from tests.pages.conftest import Browser, chromium_available, make_driver
+from tests.pages.browser import Browser, chromium_available, make_driver
 
 ZONE = "America/New_York"
 

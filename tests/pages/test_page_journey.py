@@ -22,8 +22,6 @@ from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 from twilio.request_validator import RequestValidator
 
-from tests.checkins.helpers import messages_to
-
 ALICE, BOB = "+14155550101", "+14155550102"
 EVENING = datetime(2026, 12, 2, 0, 5, tzinfo=UTC)  # Tuesday 1 December, 19:05 in New York
 
@@ -118,7 +116,7 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
     j.check("02-signin")
     submit(driver, "Text me a code")
     sms.drain()
-    code = re.search(r"\b(\d{6})\b", messages_to(fake_twilio, ALICE)[-1])[1]
+    code = re.search(r"\b(\d{6})\b", fake_twilio.bodies_to(ALICE)[-1])[1]
     field(driver, "code").send_keys(code)
     field(driver, "name").send_keys("Alice")
     zone = field(driver, "timezone")
@@ -140,7 +138,7 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
     field(driver, "phone").send_keys(BOB)
     submit(driver, "Invite")
     sms.tick()
-    assert messages_to(fake_twilio, BOB), j.text()
+    assert fake_twilio.bodies_to(BOB), j.text()
     j.join_by_sms(BOB)
     driver.refresh()
     assert "Bob joined" in j.text().replace("\n", " ")

@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 
 from service.domain import editing
 from service.domain.models import Circle, Person
-from tests.conftest import make_config
+from tests.builders import make_config
 from tests.pages.helpers import Pages, csrf_of
 
 ALICE = "+14155550101"

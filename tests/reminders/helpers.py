@@ -1,40 +1,56 @@
-"""Setting up a couple with a ritual, for reminder tests."""
+"""Running the real `tend clock` and worker processes, and watching what reaches the fake Twilio."""
 
-from sqlalchemy import update
+from __future__ import annotations
 
-from service.domain.models import Membership, Person
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from datetime import timedelta
 
+from sqlalchemy import func, select
 
-def activate(db, *person_ids):
-    """As if they had replied YES: active SMS status and joined circles."""
-    with db.session() as s:
-        s.execute(update(Person).where(Person.id.in_(person_ids)).values(sms_status="active"))
-        s.execute(update(Membership).where(Membership.person_id.in_(person_ids)).values(status="active"))
-
-
-def couple(client, people, db, alice_tz="America/New_York", bob_tz="America/New_York"):
-    """Alice and Bob, both active, in one circle; returns the circle id."""
-    people.create("Alice", alice_tz)
-    people.create("Bob", bob_tz)
-    circle = client.post("/api/v1/circles", json={"name": "Us"}, headers=people.headers("Alice")).get_json()
-    client.post(
-        f"/api/v1/circles/{circle['id']}/members",
-        headers=people.headers("Alice"),
-        json={"name": "Bob", "phone": people.PHONES["Bob"], "timezone": bob_tz},
-    )
-    activate(db, people.ids["Alice"], people.ids["Bob"])
-    return circle["id"]
+from service.domain.models import OutboundSms
+from service.domain.runtime import utc_now
+from tests.builders import people_due_at
+from workers import clock as clock_module
 
 
-def add_ritual(client, people, circle_id, **changes):
-    ritual = {
-        "title": "Morning coffee talk",
-        "starts": "2026-12-02T07:30",
-        "timezone": "America/New_York",
-        "rrule": "FREQ=DAILY",
-        "duration_minutes": 20,
-        "remind_before_minutes": 10,
-    } | changes
-    response = client.post(f"/api/v1/circles/{circle_id}/rituals", json=ritual, headers=people.headers("Alice"))
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
+def reminder_counts(fake) -> Counter:
+    return Counter(m["to"] for m in fake.messages if "Reply DONE" in m["body"])
+
+
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL the whole process group: Dramatiq's worker children die with their parent."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
+
+
+def wait_until(condition, timeout: float = 90.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def seed_due_now(db, count: int, runtime) -> None:
+    """`count` people alone in their circles, each with a reminder due now (wall clock), materialized."""
+    now = utc_now()
+    people_due_at(db, count, due_at=now, created_at=now - timedelta(hours=1))
+    clock_module.materialize(runtime, now, limit=count)
+
+
+def all_sent(db, count: int):
+    def check() -> bool:
+        with db.session() as s:
+            return (
+                s.scalar(select(func.count()).where(OutboundSms.kind == "reminder", OutboundSms.state == "sent"))
+                == count
+            )
+
+    return check

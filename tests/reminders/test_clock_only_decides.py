@@ -11,9 +11,8 @@ from service.domain import feed_content
 from service.domain.models import Feed, OutboundSms, SmsKind, SmsState
 from service.entry.broker import install as install_broker
 from service.entry.wiring import runtime_on
-from tests.checkins.helpers import FIRST_REMINDER
+from tests.builders import FIRST_REMINDER, add_ritual, couple
 from tests.feeds.helpers import fetch, new_feed
-from tests.reminders.helpers import add_ritual, couple
 from workers import clock as clock_module
 from workers import runtime as worker_runtime
 from workers.runtime import SendRate, WorkerContext, make_transport

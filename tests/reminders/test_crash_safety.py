@@ -6,35 +6,26 @@ PostgreSQL, Redis and the fake Twilio, on the real wall clock.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import redis as redis_lib
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 
-from bench.seeding import seed_rituals
 from service.domain.models import OutboundSms
 from service.domain.runtime import utc_now
+from tests.builders import due_phone, people_due_at
+from tests.reminders.helpers import all_sent, kill, reminder_counts, seed_due_now, wait_until
 from workers import clock as clock_module
 from workers import delivery
 
 pytestmark = pytest.mark.slow
 
 
-def reminder_counts(fake) -> Counter:
-    return Counter(m["to"] for m in fake.messages if "Reply DONE" in m["body"])
-
-
 def test_two_clocks_and_doubled_doorbells_send_each_reminder_once(db, clock, sms, fake_twilio):
-    seed_rituals(db, 200, due_at=clock(), created_at=clock() - timedelta(hours=1))
+    people_due_at(db, 200, due_at=clock(), created_at=clock() - timedelta(hours=1))
     start = threading.Barrier(2)
 
     def run_clock():
@@ -63,83 +54,6 @@ def test_two_clocks_and_doubled_doorbells_send_each_reminder_once(db, clock, sms
         thread.join()
     counts = reminder_counts(fake_twilio)
     assert len(counts) == 200 and set(counts.values()) == {1}
-
-
-@pytest.fixture
-def processes(pg_url, redis_url, fake_twilio, tmp_path):
-    """Starts `tend clock` and Dramatiq workers as real processes; kills what is left at the end.
-
-    Their output goes to files that are printed at teardown: pytest shows them
-    beside a failure, so a process that could not start says why.
-    """
-    env = os.environ | {
-        "DATABASE_URL": pg_url,
-        "REDIS_URL": redis_url,
-        "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
-        "TWILIO_FROM_NUMBER": "+15005550006",
-        "TWILIO_API_BASE_URL": fake_twilio.base_url,
-        "TEND_PUBLIC_URL": "http://tend.test",
-        "TEND_SECRET_KEY": "test-secret-key-0123456789",
-        "TEND_SMS_MPS": "10000",
-        "TEND_CLOCK_INTERVAL": "0.3",
-        "TEND_CLAIM_TIMEOUT": "3",
-        "TEND_LOG_LEVEL": "INFO",
-    }
-    started: list[tuple[subprocess.Popen, object]] = []
-    commands = {
-        "clock": [sys.executable, "-m", "service.entry.cli", "clock"],
-        "worker": [sys.executable, "-m", "service.entry.cli", "worker", "--processes", "1", "--threads", "4"],
-    }
-
-    def start(name: str, **overrides: str) -> subprocess.Popen:
-        log = (tmp_path / f"{name}-{len(started)}.log").open("wb")
-        process = subprocess.Popen(
-            commands[name], env=env | overrides, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
-        )
-        started.append((process, log))
-        return process
-
-    yield start
-    for process, log in started:
-        kill(process)
-        log.close()
-        print(f"--- {log.name} (exit {process.returncode}) ---")
-        print(Path(log.name).read_text(errors="replace")[-6000:])
-
-
-def kill(process: subprocess.Popen) -> None:
-    """SIGKILL the whole process group: Dramatiq's worker children die with their parent."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=10)
-
-
-def wait_until(condition, timeout: float = 90.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def seed_due_now(db, count: int, runtime) -> None:
-    now = utc_now()
-    seed_rituals(db, count, due_at=now, created_at=now - timedelta(hours=1))
-    clock_module.materialize(runtime, now, limit=count)
-
-
-def all_sent(db, count: int):
-    def check() -> bool:
-        with db.session() as s:
-            return (
-                s.scalar(select(func.count()).where(OutboundSms.kind == "reminder", OutboundSms.state == "sent"))
-                == count
-            )
-
-    return check
 
 
 def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(db, runtime, fake_twilio, processes):
@@ -174,32 +88,9 @@ def test_a_redis_flush_mid_run_loses_nothing(db, runtime, redis_url, fake_twilio
 # --- crash windows, a slow Twilio, fast recovery (issue 15) ---
 
 
-def phone(person_id: int) -> str:
-    return f"+1{2_025_550_000 + person_id}"  # bench.seeding's numbers
-
-
 def reminder_rows(db) -> list[OutboundSms]:
     with db.session() as s:
         return list(s.scalars(select(OutboundSms).where(OutboundSms.kind == "reminder").order_by(OutboundSms.id)))
-
-
-@pytest.fixture
-def phones(client, twilio_runtime, clock):
-    """Seeded people texting the in-process web app, signed as Twilio signs; its clock follows the wall clock."""
-    from tests.checkins.conftest import Texts
-
-    class WallClockTexts(Texts):
-        def send(self, sender, body, sid=None, **extra):
-            clock.set(utc_now())
-            return super().send(sender, body, sid, **extra)
-
-        def callback(self, fake, sid, status):
-            clock.set(utc_now())
-            url, params, signature = fake.status_callback(sid, status)
-            path = url.removeprefix("http://tend.test")
-            return self.client.post(path, data=params, headers={"X-Twilio-Signature": signature})
-
-    return WallClockTexts(client, twilio_runtime.config.twilio_auth_token, {})
 
 
 def test_a_done_sent_while_its_reminder_is_in_flight_counts_once(db, runtime, fake_twilio, processes, phones):
@@ -211,14 +102,14 @@ def test_a_done_sent_while_its_reminder_is_in_flight_counts_once(db, runtime, fa
     kill(worker)
     [row] = reminder_rows(db)
     assert (row.state, row.sid) == ("sending", None)
-    first = phones.send(phone(1), "DONE", sid="SM" + "1" * 32)
+    first = phones.send(due_phone(1), "DONE", sid="SM" + "1" * 32)
     assert first.startswith("Kept!"), first
-    assert phones.send(phone(1), "DONE", sid="SM" + "1" * 32) == first  # Twilio retrying the webhook
+    assert phones.send(due_phone(1), "DONE", sid="SM" + "1" * 32) == first  # Twilio retrying the webhook
     fake_twilio.reply_delay = 0
     processes("worker")
     [message] = fake_twilio.messages
     wait_until(lambda: reminder_rows(db)[0].sid == message["sid"], what="the SID adopted by reconciliation")
-    assert "Already recorded" in phones.send(phone(1), "DONE")
+    assert "Already recorded" in phones.send(due_phone(1), "DONE")
     with db.session() as s:
         checkins = s.execute(text("SELECT outcome, message_sid FROM checkins WHERE person_id = 1")).all()
         outcomes = s.scalars(text("SELECT outcome FROM occurrence_outcomes WHERE person_id = 1")).all()
@@ -229,7 +120,7 @@ def test_a_done_sent_while_its_reminder_is_in_flight_counts_once(db, runtime, fa
 
 def test_twilio_answering_after_the_timeout_sends_each_reminder_once(db, runtime, fake_twilio, processes):
     seed_due_now(db, 40, runtime)
-    slow = {phone(3), phone(17), phone(29)}
+    slow = {due_phone(3), due_phone(17), due_phone(29)}
     for number in slow:
         fake_twilio.slow(number, 11)  # past the SDK's 10 s timeout: the worker cannot know Twilio took it
     processes("clock")
@@ -251,7 +142,7 @@ def test_a_status_callback_naming_the_row_settles_it_without_a_resend(db, runtim
     seed_due_now(db, 2, runtime)
     with db.session() as s:  # person 2's reminder comes later: it shows the restarted worker at work
         s.execute(update(OutboundSms).where(OutboundSms.person_id == 2).values(due_at=utc_now() + timedelta(hours=1)))
-    fake_twilio.slow(phone(1), 30)
+    fake_twilio.slow(due_phone(1), 30)
     processes("clock")
     worker = processes("worker")
     wait_until(lambda: len(fake_twilio.messages) == 1, what="the reminder at Twilio")
@@ -265,9 +156,9 @@ def test_a_status_callback_naming_the_row_settles_it_without_a_resend(db, runtim
     with db.session() as s:  # TEND_CLAIM_TIMEOUT is 3 s: a stale claim would be reconciled well before this
         s.execute(update(OutboundSms).where(OutboundSms.person_id == 2).values(due_at=utc_now() + timedelta(seconds=6)))
     processes("worker")
-    wait_until(lambda: reminder_counts(fake_twilio)[phone(2)] == 1, what="the later reminder")
+    wait_until(lambda: reminder_counts(fake_twilio)[due_phone(2)] == 1, what="the later reminder")
     time.sleep(1)
-    assert reminder_counts(fake_twilio)[phone(1)] == 1
+    assert reminder_counts(fake_twilio)[due_phone(1)] == 1
 
 
 def test_a_killed_workers_batch_reaches_twilio_within_45_seconds(db, runtime, fake_twilio, processes):

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 
 from service.domain.models import OutboundSms, Person
-from tests.reminders.helpers import add_ritual, couple
+from tests.builders import FIRST_REMINDER, add_ritual, couple
 
 
 def utc(*args):
@@ -32,6 +32,16 @@ def start(client, people, db, sms, fake_twilio, **couple_kwargs):
     sms.tick()
     fake_twilio.reset()
     return circle
+
+
+def remind_alice_while_twilio_fails(client, people, db, clock, sms, fake_twilio, **failure) -> None:
+    """The default ritual's first reminder is due (the clock at FIRST_REMINDER, one tick) while Twilio
+    answers Alice's messages with `failure` (see FakeTwilio.fail)."""
+    circle = start(client, people, db, sms, fake_twilio)
+    add_ritual(client, people, circle)
+    fake_twilio.fail(people.PHONES["Alice"], **failure)
+    clock.set(FIRST_REMINDER)
+    sms.tick()
 
 
 def test_a_daily_ritual_keeps_its_wall_time_across_spring_forward(client, people, db, clock, sms, fake_twilio):
@@ -100,22 +110,14 @@ def test_pending_and_opted_out_people_get_no_reminders(client, people, db, clock
 
 
 def test_a_429_is_retried_and_the_reminder_sent_once(client, people, db, clock, sms, fake_twilio):
-    circle = start(client, people, db, sms, fake_twilio)
-    add_ritual(client, people, circle)
-    fake_twilio.fail(people.PHONES["Alice"], status=429, code=20429, times=1)
-    clock.set(utc(2026, 12, 2, 12, 20))
-    sms.tick()
+    remind_alice_while_twilio_fails(client, people, db, clock, sms, fake_twilio, status=429, code=20429, times=1)
     assert len(reminder_bodies(fake_twilio, people.PHONES["Alice"])) == 1
 
 
 def test_a_twilio_refusing_for_a_while_defers_the_reminder_without_losing_it(
     client, people, db, clock, sms, fake_twilio
 ):
-    circle = start(client, people, db, sms, fake_twilio)
-    add_ritual(client, people, circle)
-    fake_twilio.fail(people.PHONES["Alice"], status=429, code=20429, times=3)
-    clock.set(utc(2026, 12, 2, 12, 20))
-    sms.tick()
+    remind_alice_while_twilio_fails(client, people, db, clock, sms, fake_twilio, status=429, code=20429, times=3)
     assert reminder_bodies(fake_twilio, people.PHONES["Alice"]) == []
     clock.advance(seconds=30)
     sms.tick()  # deferred with backoff: not yet
@@ -126,11 +128,7 @@ def test_a_twilio_refusing_for_a_while_defers_the_reminder_without_losing_it(
 
 
 def test_a_5xx_is_looked_up_at_twilio_before_the_reminder_goes_again(client, people, db, clock, sms, fake_twilio):
-    circle = start(client, people, db, sms, fake_twilio)
-    add_ritual(client, people, circle)
-    fake_twilio.fail(people.PHONES["Alice"], status=500, times=1)
-    clock.set(utc(2026, 12, 2, 12, 20))
-    sms.tick()
+    remind_alice_while_twilio_fails(client, people, db, clock, sms, fake_twilio, status=500, times=1)
     [row] = first_reminder_rows(db, people.ids["Alice"])
     assert (row.state, row.sid) == ("sending", None)  # in doubt: Twilio may have it, so no quick retry
     clock.advance(seconds=10)
@@ -145,11 +143,7 @@ def test_a_5xx_is_looked_up_at_twilio_before_the_reminder_goes_again(client, peo
 
 
 def test_error_21610_opts_the_person_out_without_retrying(client, people, db, clock, sms, fake_twilio):
-    circle = start(client, people, db, sms, fake_twilio)
-    add_ritual(client, people, circle)
-    fake_twilio.fail(people.PHONES["Alice"], status=400, code=21610)
-    clock.set(utc(2026, 12, 2, 12, 20))
-    sms.tick()
+    remind_alice_while_twilio_fails(client, people, db, clock, sms, fake_twilio, status=400, code=21610)
     clock.advance(hours=1)
     sms.tick()
     [row] = first_reminder_rows(db, people.ids["Alice"])
@@ -160,11 +154,7 @@ def test_error_21610_opts_the_person_out_without_retrying(client, people, db, cl
 
 
 def test_error_21211_is_a_permanent_failure(client, people, db, clock, sms, fake_twilio):
-    circle = start(client, people, db, sms, fake_twilio)
-    add_ritual(client, people, circle)
-    fake_twilio.fail(people.PHONES["Alice"], status=400, code=21211)
-    clock.set(utc(2026, 12, 2, 12, 20))
-    sms.tick()
+    remind_alice_while_twilio_fails(client, people, db, clock, sms, fake_twilio, status=400, code=21211)
     [row] = first_reminder_rows(db, people.ids["Alice"])
     with db.session() as s:
         alice = s.get(Person, people.ids["Alice"])

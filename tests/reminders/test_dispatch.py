@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, update
 
-from bench.seeding import seed_rituals
 from service.domain.dispatch import Pending, early_starts
 from service.domain.models import Occurrence, OutboundSms
+from tests.builders import people_due_at
 from workers import clock as clock_module
 
 T = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
@@ -62,7 +62,7 @@ def test_600_reminders_in_one_minute_at_5_per_second_each_leave_within_a_minute_
     runtime.config = dataclasses.replace(runtime.config, sms_mps=5.0, dispatch_lead=600.0)
     due = T + timedelta(minutes=20)
     clock.set(T)
-    seed_rituals(db, 600, due_at=due, created_at=T - timedelta(days=1))
+    people_due_at(db, 600, due_at=due, created_at=T - timedelta(days=1))
     clock_module.materialize(runtime, T, limit=1000)
     with db.session() as s:  # rituals 1–50 had an occurrence whose window closes 30 s before this reminder is due
         s.execute(

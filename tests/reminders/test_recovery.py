@@ -4,14 +4,14 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bench.seeding import seed_rituals
 from service.domain.models import OutboundSms
+from tests.builders import people_due_at
 from workers import clock as clock_module
 from workers import delivery
 
 
 def seed_due(db, runtime, clock, count):
-    seed_rituals(db, count, due_at=clock(), created_at=clock() - timedelta(hours=1))
+    people_due_at(db, count, due_at=clock(), created_at=clock() - timedelta(hours=1))
     clock_module.materialize(runtime, clock(), limit=count)
 
 

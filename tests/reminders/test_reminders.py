@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from service.domain.models import Occurrence, OccurrenceOutcome, OutboundSms
-from tests.reminders.helpers import add_ritual, couple
+from tests.builders import add_ritual, couple
 
 
 def reminders_to(fake, phone):

@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bench.seeding import seed_rituals
 from service.domain.models import Occurrence, OutboundSms
 from service.domain.runtime import utc_now
-from tests.reminders.test_crash_safety import all_sent, kill, reminder_counts, seed_due_now, wait_until
+from tests.builders import people_due_at
+from tests.reminders.helpers import all_sent, kill, reminder_counts, seed_due_now, wait_until
 from workers import clock as clock_module
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,7 @@ def test_a_worker_killed_with_many_requests_in_flight_sends_each_reminder_once(d
 def test_100_reminders_due_in_one_minute_at_5_per_second_leave_within_a_minute(db, runtime, fake_twilio, processes):
     now = utc_now()
     due = now.replace(second=0, microsecond=0) + timedelta(minutes=1, seconds=20)
-    seed_rituals(db, 100, due_at=due, created_at=now - timedelta(hours=1))
+    people_due_at(db, 100, due_at=due, created_at=now - timedelta(hours=1))
     clock_module.materialize(runtime, now, limit=100)
     processes("clock", TEND_SMS_MPS="5")
     processes("worker", TEND_SMS_MPS="5")

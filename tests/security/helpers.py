@@ -13,14 +13,3 @@ ALICE = "+14155550111"  # a number that never asked Tend for anything
 def outbox_to(db, phone: str) -> list[OutboundSms]:
     with db.session() as s:
         return list(s.scalars(select(OutboundSms).where(OutboundSms.to == phone).order_by(OutboundSms.id)))
-
-
-def ritual_body(**changes) -> dict:
-    return {
-        "title": "Walk",
-        "starts": "2026-12-02T07:30",
-        "timezone": "America/New_York",
-        "rrule": "FREQ=DAILY",
-        "duration_minutes": 20,
-        "remind_before_minutes": 10,
-    } | changes

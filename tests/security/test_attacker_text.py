@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.security.helpers import ALICE, outbox_to, ritual_body
+from tests.builders import promise_body, ritual_body
+from tests.security.helpers import ALICE, outbox_to
 
 
 def invite_alice(client, headers, circle_id, name="Alice"):
@@ -26,14 +27,7 @@ def test_a_promise_cannot_be_made_to_an_invited_number(client, mallory, db):
     alice = invite_alice(client, headers, circle_id).get_json()
     response = client.post(
         "/api/v1/promises",
-        json={
-            "circle_id": circle_id,
-            "to": alice["id"],
-            "title": "Visit evil.example/login",
-            "due": "2026-12-02T18:00",
-            "timezone": "America/New_York",
-            "remind_before_minutes": 10,
-        },
+        json=promise_body(circle_id, alice["id"], title="Visit evil.example/login"),
         headers=headers,
     )
     assert response.status_code == 422 and response.get_json()["error"]["field"] == "to"
@@ -77,5 +71,5 @@ def test_nothing_but_the_invitation_reaches_an_invited_number(client, mallory, d
     for _ in range(3):
         sms.tick()
         clock.advance(hours=12)
-    to_alice = [m["body"] for m in fake_twilio.messages if m["to"] == ALICE]
+    to_alice = fake_twilio.bodies_to(ALICE)
     assert len(to_alice) == 1 and "invited you" in to_alice[0]

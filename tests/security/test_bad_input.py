@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from service.domain.models import DeliveryReport, InboundMessage
-from tests.checkins.conftest import Texts, new_sid
-from tests.reminders.helpers import couple
-from tests.security.helpers import ritual_body
+from tests.builders import couple, promise_body, ritual_body
+from tests.texting import new_sid
 
 
 @pytest.fixture
@@ -49,14 +48,7 @@ def test_a_lone_surrogate_or_nul_in_a_name_or_title_is_a_4xx(client, alice, text
 @pytest.mark.parametrize("field", ["circle_id", "to"])
 def test_an_id_of_2_to_the_64_is_a_422(client, alice, field):
     circle, headers = alice
-    body = {
-        "circle_id": circle,
-        "to": 1,
-        "title": "x",
-        "due": "2026-12-02T18:00",
-        "timezone": "UTC",
-        "remind_before_minutes": 10,
-    } | {field: 2**64}
+    body = promise_body(circle, to=1) | {field: 2**64}
     response = client.post("/api/v1/promises", json=body, headers=headers)
     assert response.status_code == 422 and response.get_json()["error"]["field"] == field
 
@@ -77,24 +69,21 @@ def test_participant_ids_beyond_the_database_range_are_a_422(client, alice):
         {"OptOutType": "STOP\x00"},
     ],
 )
-def test_a_signed_inbound_webhook_with_nul_or_overlong_fields_never_500s(client, twilio_runtime, people, fields):
+def test_a_signed_inbound_webhook_with_nul_or_overlong_fields_never_500s(people, texts, fields):
     people.create("Alice")
-    texts = Texts(client, twilio_runtime.config.twilio_auth_token, people.PHONES)
     response = texts.post("/webhooks/twilio/sms", texts.inbound_form("Alice", "DONE") | fields)
     assert response.status_code in (200, 400)
 
 
-def test_a_nul_in_an_inbound_body_is_stored_without_it(client, twilio_runtime, people, db):
+def test_a_nul_in_an_inbound_body_is_stored_without_it(people, db, texts):
     people.create("Alice")
-    texts = Texts(client, twilio_runtime.config.twilio_auth_token, people.PHONES)
     sid = new_sid()
     assert texts.post("/webhooks/twilio/sms", texts.inbound_form("Alice", "HE\x00LP", sid)).status_code == 200
     with db.session() as s:
         assert s.get(InboundMessage, sid).body == "HELP"
 
 
-def test_a_status_callback_with_an_overlong_error_code_is_stored_safely(client, twilio_runtime, people, db):
-    texts = Texts(client, twilio_runtime.config.twilio_auth_token, people.PHONES)
+def test_a_status_callback_with_an_overlong_error_code_is_stored_safely(texts, db):
     sid = new_sid()
     assert texts.status(sid, "failed", error_code="3" * 40).status_code == 204
     assert texts.status(new_sid(), "fa\x00iled").status_code == 400

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from service.core import schedule
 from service.domain import occurrences
 from service.domain.models import Occurrence, OutboundSms, Ritual
-from tests.reminders.helpers import add_ritual, couple
+from tests.builders import add_ritual, couple, ritual_body
 from workers import clock as clock_module
 
 
@@ -20,14 +20,7 @@ def test_a_start_more_than_a_year_in_the_past_is_refused(client, people, db):
     response = client.post(
         f"/api/v1/circles/{circle}/rituals",
         headers=people.headers("Alice"),
-        json={
-            "title": "Walk",
-            "starts": "2000-01-01T07:30",
-            "timezone": "America/New_York",
-            "rrule": "FREQ=DAILY",
-            "duration_minutes": 20,
-            "remind_before_minutes": 10,
-        },
+        json=ritual_body(starts="2000-01-01T07:30"),
     )
     assert response.status_code == 422 and response.get_json()["error"]["field"] == "starts"
 

@@ -8,8 +8,7 @@ import logging
 from sqlalchemy import select, update
 
 from service.domain.models import OutboundSms, Person
-from tests.checkins.helpers import FIRST_REMINDER
-from tests.reminders.helpers import add_ritual, couple
+from tests.builders import FIRST_REMINDER, add_ritual, couple
 
 
 def test_a_cancelled_reminder_says_why_in_the_log(client, people, db, clock, sms, caplog):

@@ -6,7 +6,7 @@ import dataclasses
 import secrets
 
 from service.web.app import create_app
-from tests.conftest import People
+from tests.builders import People
 from tests.security.helpers import ALICE
 
 

@@ -21,8 +21,8 @@ import requests
 from werkzeug.serving import make_server
 
 from service.entry import logs
-from tests.checkins.conftest import Texts
-from tests.conftest import code_texted_to
+from tests.builders import code_texted_to, ritual_body
+from tests.texting import Texts
 
 PHONES = {"Alice": "+14155550101", "Bob": "+14155550102", "Charlie": "+14155550103", "Mallory": "+12125550177"}
 
@@ -64,14 +64,7 @@ def test_a_full_journey_texts_only_who_asked_or_joined_and_logs_no_secrets(
     charlie = api.post(
         f"{live}/api/v1/circles/{hers['id']}/members", json={"name": "C", "phone": PHONES["Charlie"]}, headers=mallory
     ).json()
-    ritual = {
-        "title": "Morning coffee talk",
-        "starts": "2026-12-02T07:30",
-        "timezone": "America/New_York",
-        "rrule": "FREQ=DAILY",
-        "duration_minutes": 20,
-        "remind_before_minutes": 10,
-    }
+    ritual = ritual_body()
     spam = api.post(
         f"{live}/api/v1/circles/{hers['id']}/rituals", json=ritual | {"participants": [charlie["id"]]}, headers=mallory
     )

@@ -12,7 +12,7 @@ from service.domain import digests
 from service.domain.models import DeviceSession, Digest, Person
 from service.domain.tokens import token_digest
 from service.entry import logs
-from tests.reminders.helpers import couple
+from tests.builders import couple
 
 
 def test_access_logs_mask_feed_and_digest_tokens():

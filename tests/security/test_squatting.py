@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import select
 
 from service.domain.models import Membership, Person
-from tests.checkins.conftest import Texts
-from tests.conftest import code_texted_to
-from tests.security.helpers import ALICE, ritual_body
+from tests.builders import FIRST_REMINDER, add_ritual, code_texted_to
+from tests.security.helpers import ALICE
+from tests.texting import Texts
 
 
 def sign_in(client, db, phone, **details):
@@ -71,9 +69,7 @@ def membership(db, circle_id, phone):
         return s.get(Membership, (circle_id, person.id))
 
 
-def test_yes_to_a_reminder_does_not_join_a_pending_invitation(
-    client, db, people, mallory, sms, fake_twilio, clock, twilio_runtime
-):
+def test_yes_to_a_reminder_does_not_join_a_pending_invitation(client, db, people, mallory, sms, clock, texts):
     headers, mallory_circle = mallory
     people.create("Alice")
     people.create("Bob")
@@ -88,11 +84,10 @@ def test_yes_to_a_reminder_does_not_join_a_pending_invitation(
         json={"name": "A", "phone": people.PHONES["Alice"]},
         headers=headers,
     )
-    client.post(f"/api/v1/circles/{ours['id']}/rituals", json=ritual_body(), headers=people.headers("Alice"))
+    add_ritual(client, people, ours["id"])
     sms.tick()  # the invitation goes out first
-    clock.set(datetime(2026, 12, 2, 12, 20, tzinfo=UTC))
+    clock.set(FIRST_REMINDER)
     sms.tick()  # then Alice's reminder
-    texts = Texts(client, twilio_runtime.config.twilio_auth_token, people.PHONES)
     assert texts.send("Alice", "YES").startswith("Kept!")
     assert membership(db, mallory_circle, people.PHONES["Alice"]).status == "invited"
 

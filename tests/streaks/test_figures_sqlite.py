@@ -10,8 +10,8 @@ from service.domain import streak_figures
 from service.domain.db import Database
 from service.domain.migrate import upgrade
 from service.domain.models import OccurrenceOutcome
-from tests.streaks.helpers import DAY, FIRST, couple, daily_ritual, decide, occurrence
-from tests.streaks.test_figures_property import check_incremental_equals_recompute, decision_orders
+from tests.builders import stored_couple, stored_ritual
+from tests.streaks.helpers import DAY, FIRST, check_incremental_equals_recompute, decide, decision_orders, occurrence
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,8 @@ def test_incremental_figures_equal_a_full_recompute_on_sqlite(sqlite_db, case):
 def test_fold_returns_what_it_stores_on_sqlite(sqlite_db):
     session = sqlite_db.sessions()
     try:
-        circle, alice, _ = couple(session)
-        ritual = daily_ritual(session, circle)
+        circle, alice, _ = stored_couple(session)
+        ritual = stored_ritual(session, circle)
         first, second = (occurrence(session, ritual, FIRST + n * DAY, [alice]) for n in (0, 1))
         key = streak_figures.FigureKey("ritual", ritual.id, alice.id)
         decide(session, second, alice, "done")

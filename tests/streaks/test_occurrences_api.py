@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.reminders.helpers import add_ritual, couple
+from tests.builders import add_promise, add_ritual, couple
 
 
 def occurrences(client, people, path, name="Alice", **window):
@@ -83,18 +83,7 @@ def test_the_default_window_is_the_last_30_days_and_the_next_7(client, people, l
 
 def test_a_promise_lists_its_keepers_outcome(client, people, lived):
     circle, _ = lived
-    promise = client.post(
-        "/api/v1/promises",
-        headers=people.headers("Alice"),
-        json={
-            "circle_id": circle,
-            "to": people.ids["Bob"],
-            "title": "Book the restaurant",
-            "due": "2026-12-05T18:00",
-            "timezone": "America/New_York",
-            "remind_before_minutes": 60,
-        },
-    ).get_json()
+    promise = add_promise(client, people, circle, due="2026-12-05T18:00")
     found = occurrences(client, people, f"promises/{promise['id']}", name="Bob")
     assert found == [
         {"at": "2026-12-05T23:00:00Z", "local": "2026-12-05T18:00", "outcomes": {str(people.ids["Alice"]): "pending"}}
@@ -130,18 +119,7 @@ def test_a_window_of_366_days_is_allowed(client, people, planned):
 
 def test_an_outsider_cannot_see_the_occurrences(client, people, lived):
     circle, ritual = lived
-    promise = client.post(
-        "/api/v1/promises",
-        headers=people.headers("Alice"),
-        json={
-            "circle_id": circle,
-            "to": people.ids["Bob"],
-            "title": "Call",
-            "due": "2026-12-05T18:00",
-            "timezone": "America/New_York",
-            "remind_before_minutes": 60,
-        },
-    ).get_json()
+    promise = add_promise(client, people, circle, title="Call", due="2026-12-05T18:00")
     people.create("Charlie")
     for path in (f"rituals/{ritual['id']}", f"promises/{promise['id']}", "rituals/999999"):
         response = client.get(f"/api/v1/{path}/occurrences", headers=people.headers("Charlie"))

@@ -9,7 +9,8 @@ from sqlalchemy import event, func, select
 from service.core.streaks import StreakState, recompute
 from service.domain import streak_figures
 from service.domain.models import Occurrence, OccurrenceOutcome, Person, StreakFigure
-from tests.streaks.helpers import DAY, FIRST, couple, daily_promise, daily_ritual, decide, occurrence, stored
+from tests.builders import stored_couple, stored_promise, stored_ritual
+from tests.streaks.helpers import DAY, FIRST, decide, occurrence, stored
 
 
 def days(session, subject, people, count):
@@ -18,8 +19,8 @@ def days(session, subject, people, count):
 
 def test_decisions_in_time_order_advance_the_figures(db):
     with db.session() as s:
-        circle, alice, bob = couple(s)
-        ritual = daily_ritual(s, circle)
+        circle, alice, bob = stored_couple(s)
+        ritual = stored_ritual(s, circle)
         rows = days(s, ritual, [alice], 4)
         for row, outcome in zip(rows, ["done", "done", "missed", "done"]):
             decide(s, row, alice, outcome)
@@ -30,8 +31,8 @@ def test_decisions_in_time_order_advance_the_figures(db):
 
 def test_a_back_filled_miss_becomes_part_of_the_streak(db):
     with db.session() as s:
-        circle, alice, _ = couple(s)
-        ritual = daily_ritual(s, circle)
+        circle, alice, _ = stored_couple(s)
+        ritual = stored_ritual(s, circle)
         rows = days(s, ritual, [alice], 3)
         for row, outcome in zip(rows, ["done", "missed", "done"]):
             decide(s, row, alice, outcome)
@@ -43,8 +44,8 @@ def test_a_back_filled_miss_becomes_part_of_the_streak(db):
 
 def test_a_changed_outcome_of_the_latest_occurrence_replaces_the_old_one(db):
     with db.session() as s:
-        circle, alice, _ = couple(s)
-        ritual = daily_ritual(s, circle)
+        circle, alice, _ = stored_couple(s)
+        ritual = stored_ritual(s, circle)
         first, latest = days(s, ritual, [alice], 2)
         decide(s, first, alice, "done")
         decide(s, latest, alice, "missed")
@@ -54,8 +55,8 @@ def test_a_changed_outcome_of_the_latest_occurrence_replaces_the_old_one(db):
 
 def test_deciding_the_same_outcome_again_counts_it_once(db):
     with db.session() as s:
-        circle, alice, _ = couple(s)
-        ritual = daily_ritual(s, circle)
+        circle, alice, _ = stored_couple(s)
+        ritual = stored_ritual(s, circle)
         rows = days(s, ritual, [alice], 2)
         for row in rows:
             decide(s, row, alice, "done")
@@ -67,8 +68,8 @@ def test_deciding_the_same_outcome_again_counts_it_once(db):
 
 def test_a_pending_outcome_stores_nothing(db):
     with db.session() as s:
-        circle, alice, _ = couple(s)
-        ritual = daily_ritual(s, circle)
+        circle, alice, _ = stored_couple(s)
+        ritual = stored_ritual(s, circle)
         row = occurrence(s, ritual, FIRST, [alice])
         streak_figures.outcome_decided(s, row, alice.id, FIRST)
         streak_figures.outcome_decided(s, row, 999_999, FIRST)  # not expected there: no outcome row
@@ -78,9 +79,9 @@ def test_a_pending_outcome_stores_nothing(db):
 
 def test_each_person_and_subject_keeps_separate_figures(db):
     with db.session() as s:
-        circle, alice, bob = couple(s)
-        ritual = daily_ritual(s, circle)
-        promise = daily_promise(s, circle, keeper=alice, recipient=bob)
+        circle, alice, bob = stored_couple(s)
+        ritual = stored_ritual(s, circle)
+        promise = stored_promise(s, circle, keeper=alice, recipient=bob)
         shared = occurrence(s, ritual, FIRST, [alice, bob])
         promised = occurrence(s, promise, FIRST + DAY, [alice])
         decide(s, shared, alice, "done")
@@ -98,8 +99,8 @@ def test_advancing_reads_no_history(db):
     def statements_to_decide_the_next(count: int) -> list[str]:
         s = db.sessions()
         try:
-            circle, alice, _ = couple(s)
-            ritual = daily_ritual(s, circle)
+            circle, alice, _ = stored_couple(s)
+            ritual = stored_ritual(s, circle)
             rows = days(s, ritual, [alice], count + 1)
             for row in rows[:-1]:
                 decide(s, row, alice, "done")
@@ -126,8 +127,8 @@ def test_advancing_reads_no_history(db):
 
 def test_recompute_figure_repairs_a_wrong_figure_and_drops_an_orphan(db):
     with db.session() as s:
-        circle, alice, _ = couple(s)
-        ritual = daily_ritual(s, circle)
+        circle, alice, _ = stored_couple(s)
+        ritual = stored_ritual(s, circle)
         rows = days(s, ritual, [alice], 3)
         for row in rows:
             decide(s, row, alice, "done")
@@ -158,8 +159,8 @@ def test_recompute_figure_repairs_a_wrong_figure_and_drops_an_orphan(db):
 def test_concurrent_first_decisions_queue_on_one_row(db):
     """Two transactions create the same figure: the second waits for the first and then builds on it."""
     with db.session() as s:
-        circle, alice, _ = couple(s)
-        ritual = daily_ritual(s, circle)
+        circle, alice, _ = stored_couple(s)
+        ritual = stored_ritual(s, circle)
         first, second = days(s, ritual, [alice], 2)
     holder = db.sessions()
     decide(holder, second, alice, "done")  # inserted and locked, not committed

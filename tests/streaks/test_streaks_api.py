@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from service.core.streaks import as_percent, recompute
-from tests.reminders.helpers import add_ritual, couple
+from tests.builders import add_promise, add_ritual, couple
 
 FIRST_OCCURRENCE = datetime(2026, 12, 2, 12, 30, tzinfo=UTC)  # 07:30 in New York
 DAY = timedelta(days=1)
@@ -102,18 +102,7 @@ def test_rates_are_rounded_fractions_and_strength_a_percentage(client, people, d
 def test_promises_carry_an_on_time_rate_and_new_subjects_start_at_zero(client, people, db):
     circle = couple(client, people, db)
     ritual = add_ritual(client, people, circle)
-    promise = client.post(
-        "/api/v1/promises",
-        headers=people.headers("Alice"),
-        json={
-            "circle_id": circle,
-            "to": people.ids["Bob"],
-            "title": "Book the restaurant",
-            "due": "2026-12-04T18:00",
-            "timezone": "America/New_York",
-            "remind_before_minutes": 60,
-        },
-    ).get_json()
+    promise = add_promise(client, people, circle)
     body = streaks_of(client, people, "Alice")
     assert body == {
         "person": {"reliability_30d": None},

@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from service.domain.models import Ritual, StreakFigure
 from service.entry.cli import main
-from tests.streaks.helpers import DAY, FIRST, couple, daily_promise, daily_ritual, decide, occurrence
+from tests.builders import stored_couple, stored_promise, stored_ritual
+from tests.streaks.helpers import DAY, FIRST, decide, occurrence
 
 
 def figures(db):
@@ -37,9 +38,9 @@ def recompute_command(pg_url):
 
 def test_recompute_gives_the_incremental_figures_and_repairs_drift(db, pg_url):
     with db.session() as s:
-        circle, alice, bob = couple(s)
-        ritual = daily_ritual(s, circle)
-        promise = daily_promise(s, circle, keeper=alice, recipient=bob)
+        circle, alice, bob = stored_couple(s)
+        ritual = stored_ritual(s, circle)
+        promise = stored_promise(s, circle, keeper=alice, recipient=bob)
         coffee = [occurrence(s, ritual, FIRST + day * DAY, [alice, bob]) for day in range(6)]
         calls = [occurrence(s, promise, FIRST + day * DAY + timedelta(hours=6), [alice]) for day in range(4)]
         for day, row in enumerate(coffee):
@@ -66,8 +67,8 @@ def test_recompute_gives_the_incremental_figures_and_repairs_drift(db, pg_url):
 
 def test_deleting_a_subject_deletes_its_figures_and_no_figure_outlives_its_subject(db):
     with db.session() as s:
-        circle, alice, _ = couple(s)
-        ritual = daily_ritual(s, circle)
+        circle, alice, _ = stored_couple(s)
+        ritual = stored_ritual(s, circle)
         decide(s, occurrence(s, ritual, FIRST, [alice]), alice, "done")
         ritual_id, alice_id = ritual.id, alice.id
     with db.session() as s:

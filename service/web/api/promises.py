@@ -6,22 +6,19 @@ from datetime import datetime
 from typing import Any
 
 from apiflask import APIBlueprint
-from marshmallow import ValidationError
 
 from service.domain import accounts, agenda, editing, subjects
 from service.domain.models import Promise
 from service.web.api.context import auth, commit, me, now, session
-from service.web.api.schemas import PromiseIn, PromiseOut, PromisePatch, PromisesOut, check_rrule
-from service.web.errors import ApiError
+from service.web.api.schemas import PromiseIn, PromiseOut, PromisePatch, PromisesOut
+from service.web.api.subject_views import patched
 
 bp = APIBlueprint("promises", __name__, url_prefix="/api/v1", tag="Promises")
 
 
-def promise_json(promise: Promise, at: datetime) -> dict[str, Any]:
+def editable(promise: Promise) -> dict[str, Any]:
+    """The fields a keeper may change, as the API names them."""
     return {
-        "id": promise.id,
-        "circle_id": promise.circle_id,
-        "keeper_id": promise.keeper_id,
         "to": promise.recipient_id,
         "title": promise.title,
         "due": promise.due_local,
@@ -29,6 +26,15 @@ def promise_json(promise: Promise, at: datetime) -> dict[str, Any]:
         "rrule": promise.rrule,
         "remind_before_minutes": promise.remind_before_minutes,
         "grace_minutes": promise.grace_minutes,
+    }
+
+
+def promise_json(promise: Promise, at: datetime) -> dict[str, Any]:
+    return {
+        "id": promise.id,
+        "circle_id": promise.circle_id,
+        "keeper_id": promise.keeper_id,
+        **editable(promise),
         "next_occurrence": subjects.upcoming(promise, at),
     }
 
@@ -86,20 +92,7 @@ def patch_promise(promise_id: int, body: dict[str, Any]) -> dict[str, Any]:
     at = now()
     promise = subjects.promise_for(session(), me().id, promise_id)
     editing.keeper_only(me(), promise)
-    merged = {
-        "to": promise.recipient_id,
-        "title": promise.title,
-        "due": promise.due_local,
-        "timezone": promise.timezone,
-        "rrule": promise.rrule,
-        "remind_before_minutes": promise.remind_before_minutes,
-        "grace_minutes": promise.grace_minutes,
-    } | body
-    if body.keys() & {"rrule", "due", "timezone"}:
-        try:
-            check_rrule(merged, "due")
-        except ValidationError as exc:
-            raise ApiError(422, "invalid", str(exc.messages[0]), exc.field_name) from None
+    merged = patched(editable(promise), body, "due")
     saved = editing.update_promise(session(), promise, promise_fields(merged), at)
     commit()
     return promise_json(saved.subject, at)

@@ -6,21 +6,19 @@ from datetime import datetime
 from typing import Any
 
 from apiflask import APIBlueprint
-from marshmallow import ValidationError
 
 from service.domain import accounts, agenda, editing, subjects
 from service.domain.models import Ritual
 from service.web.api.context import auth, commit, me, now, session
-from service.web.api.schemas import PauseIn, RitualIn, RitualOut, RitualPatch, RitualsOut, check_rrule
-from service.web.errors import ApiError
+from service.web.api.schemas import PauseIn, RitualIn, RitualOut, RitualPatch, RitualsOut
+from service.web.api.subject_views import patched
 
 bp = APIBlueprint("rituals", __name__, url_prefix="/api/v1", tag="Rituals")
 
 
-def ritual_json(ritual: Ritual, at: datetime) -> dict[str, Any]:
+def editable(ritual: Ritual) -> dict[str, Any]:
+    """The fields a member may change, as the API names them; `participants` None means everyone."""
     return {
-        "id": ritual.id,
-        "circle_id": ritual.circle_id,
         "title": ritual.title,
         "starts": ritual.start_local,
         "timezone": ritual.timezone,
@@ -28,6 +26,15 @@ def ritual_json(ritual: Ritual, at: datetime) -> dict[str, Any]:
         "duration_minutes": ritual.duration_minutes,
         "remind_before_minutes": ritual.remind_before_minutes,
         "grace_minutes": ritual.grace_minutes,
+        "participants": None if ritual.everyone else ritual.participant_ids(),
+    }
+
+
+def ritual_json(ritual: Ritual, at: datetime) -> dict[str, Any]:
+    return {
+        "id": ritual.id,
+        "circle_id": ritual.circle_id,
+        **editable(ritual),
         "participants": ritual.participant_ids(),
         "paused_until": subjects.paused_until(ritual, at),
         "sequence": ritual.sequence,
@@ -88,22 +95,7 @@ def patch_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Edit a ritual; its future occurrences follow, past ones keep their outcomes."""
     at = now()
     ritual = subjects.ritual_for(session(), me().id, ritual_id)
-    current = {
-        "title": ritual.title,
-        "starts": ritual.start_local,
-        "timezone": ritual.timezone,
-        "rrule": ritual.rrule,
-        "duration_minutes": ritual.duration_minutes,
-        "remind_before_minutes": ritual.remind_before_minutes,
-        "grace_minutes": ritual.grace_minutes,
-        "participants": None if ritual.everyone else ritual.participant_ids(),
-    }
-    merged = current | body
-    if body.keys() & {"rrule", "starts", "timezone"}:
-        try:
-            check_rrule(merged, "starts")
-        except ValidationError as exc:
-            raise ApiError(422, "invalid", str(exc.messages[0]), exc.field_name) from None
+    merged = patched(editable(ritual), body, "starts")
     saved = editing.update_ritual(session(), ritual, ritual_fields(merged), at)
     commit()
     return ritual_json(saved.subject, at)

@@ -1,14 +1,14 @@
-"""Texting Tend as Twilio would: signed form posts to the webhooks, TwiML back."""
+"""Texting Tend as Twilio would: signed form posts to the webhooks, TwiML back (the `texts` fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import uuid
 from xml.etree import ElementTree
 
-import pytest
 from twilio.request_validator import RequestValidator
 
-PUBLIC_URL = "http://tend.test"  # TEND_PUBLIC_URL of the test config
+from tests.builders import PUBLIC_URL
+
 TEND_NUMBER = "+15005550006"
 
 
@@ -60,8 +60,3 @@ class Texts:
         if error_code:
             params["ErrorCode"] = error_code
         return self.post("/webhooks/twilio/status", params)
-
-
-@pytest.fixture
-def texts(client, twilio_runtime, people) -> Texts:
-    return Texts(client, twilio_runtime.config.twilio_auth_token, people.PHONES)
