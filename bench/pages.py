@@ -38,7 +38,8 @@ from bench.feeds import free_port, wait_until
 from bench.harness import Children, percentile, save, temporary_database
 from service.domain import accounts, editing
 from service.domain.db import Database
-from service.domain.models import Membership, MembershipStatus, Person, PersonStatus
+from service.domain.models import Person
+from service.entry import demo
 
 SECRET = "bench-secret-key-0123456789"
 ZONE = "America/New_York"
@@ -89,20 +90,9 @@ def seed(db: Database, now: datetime) -> str:
     """Alice and Bob in one circle; 10 daily rituals and 2 promises; returns a device session token of Alice's."""
     today = now.astimezone(__import__("zoneinfo").ZoneInfo(ZONE)).date()
     with db.session() as s:
-        alice = Person(
-            name="Alice", phone="+14155550101", timezone=ZONE, sms_status=PersonStatus.ACTIVE, created_at=now
-        )
-        bob = Person(name="Bob", phone="+14155550102", timezone=ZONE, sms_status=PersonStatus.ACTIVE, created_at=now)
-        s.add_all([alice, bob])
-        s.flush()
-        circle = accounts.create_circle(s, owner=alice, name="Alice & Bob", now=now)
-        s.add(
-            Membership(
-                circle_id=circle.id, person_id=bob.id, status=MembershipStatus.ACTIVE, joined_order=2, created_at=now
-            )
-        )
-        s.flush()
-        s.refresh(circle)
+        alice = demo.person(s, "Alice", "+14155550101", ZONE, now=now)
+        bob = demo.person(s, "Bob", "+14155550102", ZONE, now=now)
+        circle = demo.active_circle(s, "Alice & Bob", [alice, bob], now)
         for n in range(RITUALS):
             start = datetime.combine(today - timedelta(days=7), clock_time(7 + n, 30))
             fields = editing.RitualFields(f"Ritual number {n + 1}", start, ZONE, "FREQ=DAILY", 30, 15)

@@ -28,8 +28,6 @@ from service.domain.models import (
     Circle,
     Membership,
     MembershipStatus,
-    Occurrence,
-    OccurrenceOutcome,
     Person,
     Promise,
     Ritual,
@@ -37,7 +35,6 @@ from service.domain.models import (
     StreakFigure,
     Subject,
     SubjectKind,
-    subject_key,
 )
 
 HEATMAP_WEEKS = 12
@@ -123,27 +120,11 @@ def _stored(
     session: Session, person_id: int, subject_list: list[Subject], start: datetime, end: datetime
 ) -> dict[tuple[SubjectKind, int, datetime], str | None]:
     """(kind, id, at) -> this person's outcome (None when not expected) for stored occurrences in [start, end)."""
-    ritual_ids = [s.id for s in subject_list if s.kind == SubjectKind.RITUAL]
-    promise_ids = [s.id for s in subject_list if s.kind == SubjectKind.PROMISE]
-    if not ritual_ids and not promise_ids:
+    if not subject_list:
         return {}
-    rows = session.execute(
-        select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
-        .outerjoin(
-            OccurrenceOutcome,
-            and_(OccurrenceOutcome.occurrence_id == Occurrence.id, OccurrenceOutcome.person_id == person_id),
-        )
-        .where(
-            or_(Occurrence.ritual_id.in_(ritual_ids), Occurrence.promise_id.in_(promise_ids)),
-            Occurrence.at >= start,
-            Occurrence.at < end,
-        )
-    )
-    found: dict[tuple[SubjectKind, int, datetime], str | None] = {}
-    for ritual_id, promise_id, at, outcome in rows:
-        kind, subject_id = subject_key(ritual_id, promise_id)
-        found[(kind, subject_id, at)] = outcome
-    return found
+    keys = [(s.kind, s.id) for s in subject_list]
+    rows = streak_figures.outcomes_between(session, person_id, keys, start, end, not_expected_too=True)
+    return {(kind, subject_id, at): outcome for kind, subject_id, at, outcome in rows}
 
 
 def today(session: Session, person: Person, now: datetime) -> Agenda:
@@ -283,25 +264,11 @@ def history(session: Session, person: Person, now: datetime) -> History:
     today_local = now.astimezone(zone).date()
     first_day = today_local - timedelta(days=today_local.weekday() + 7 * (HEATMAP_WEEKS - 1))
     since = local_to_utc(datetime.combine(first_day, time()), zone)
-    ritual_ids = [s.id for s in figures.subjects if s.kind == SubjectKind.RITUAL]
-    promise_ids = [s.id for s in figures.subjects if s.kind == SubjectKind.PROMISE]
     by_subject: dict[tuple[SubjectKind, int], list[tuple[datetime, str]]] = defaultdict(list)
-    if figures.subjects:
-        rows = session.execute(
-            select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
-            .join(
-                OccurrenceOutcome,
-                and_(OccurrenceOutcome.occurrence_id == Occurrence.id, OccurrenceOutcome.person_id == person.id),
-            )
-            .where(
-                or_(Occurrence.ritual_id.in_(ritual_ids), Occurrence.promise_id.in_(promise_ids)),
-                Occurrence.at >= since,
-                Occurrence.at <= now,
-            )
-            .order_by(Occurrence.at)
-        )
-        for ritual_id, promise_id, at, outcome in rows:
-            by_subject[subject_key(ritual_id, promise_id)].append((at, outcome))
+    keys = [(s.kind, s.id) for s in figures.subjects]
+    for kind, subject_id, at, outcome in streak_figures.outcomes_between(session, person.id, keys, since, now):
+        if outcome is not None:
+            by_subject[(kind, subject_id)].append((at, outcome))
     days = (today_local - first_day).days + 1
     result = []
     for subject in figures.subjects:

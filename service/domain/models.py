@@ -8,6 +8,7 @@ their local wall time and IANA zone.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar, cast
@@ -29,9 +30,11 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    or_,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from service.core.schedule import Schedule, local_to_utc, parse_timezone
@@ -390,6 +393,14 @@ class Occurrence(Base):
     def subject_column(kind: SubjectKind) -> Any:
         """The column that points at a subject of this kind."""
         return Occurrence.ritual_id if kind == SubjectKind.RITUAL else Occurrence.promise_id
+
+    @staticmethod
+    def of_any(keys: Iterable[tuple[SubjectKind, int]]) -> ColumnElement[bool]:
+        """A condition: the occurrence belongs to one of these subjects, given as (kind, id)."""
+        ids: dict[SubjectKind, list[int]] = {kind: [] for kind in SubjectKind}
+        for kind, subject_id in keys:
+            ids[kind].append(subject_id)
+        return or_(*(Occurrence.subject_column(kind).in_(found) for kind, found in ids.items()))
 
     @property
     def subject_key(self) -> tuple[SubjectKind, int]:

@@ -15,6 +15,7 @@ from a query bounded by index to the last 30 days.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -361,22 +362,36 @@ def _recent_histories(
     session: Session, person_id: int, subjects: list[tuple[SubjectKind, int, str]], now: datetime
 ) -> dict[tuple[str, int], list[Counted]]:
     """The person's outcomes of the last 30 days per subject; (subject, at) indexes bound the scan."""
-    ritual_ids = [subject_id for kind, subject_id, _ in subjects if kind == SubjectKind.RITUAL]
-    promise_ids = [subject_id for kind, subject_id, _ in subjects if kind == SubjectKind.PROMISE]
+    histories: dict[tuple[str, int], list[Counted]] = defaultdict(list)
+    keys = [(kind, subject_id) for kind, subject_id, _ in subjects]
+    for kind, subject_id, at, outcome in outcomes_between(session, person_id, keys, now - MONTH, now):
+        if outcome is not None:  # always, without not_expected_too
+            histories[(kind, subject_id)].append((at, outcome))
+    return histories
+
+
+def outcomes_between(
+    session: Session,
+    person_id: int,
+    keys: Iterable[tuple[SubjectKind, int]],
+    since: datetime,
+    until: datetime,
+    *,
+    not_expected_too: bool = False,
+) -> list[tuple[SubjectKind, int, datetime, str | None]]:
+    """(kind, id, at, outcome) of the person at the stored occurrences of these subjects in [since, until), by time.
+
+    With `not_expected_too`, occurrences the person is not expected at come too, with the outcome None.
+    """
+    expected = and_(OccurrenceOutcome.occurrence_id == Occurrence.id, OccurrenceOutcome.person_id == person_id)
     rows = session.execute(
         select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
-        .join(
-            OccurrenceOutcome,
-            and_(OccurrenceOutcome.occurrence_id == Occurrence.id, OccurrenceOutcome.person_id == person_id),
-        )
-        .where(
-            or_(Occurrence.ritual_id.in_(ritual_ids), Occurrence.promise_id.in_(promise_ids)),
-            Occurrence.at >= now - MONTH,
-            Occurrence.at < now,
-        )
+        .join(OccurrenceOutcome, expected, isouter=not_expected_too)
+        .where(Occurrence.of_any(keys), Occurrence.at >= since, Occurrence.at < until)
+        .order_by(Occurrence.at)
     )
-    histories: dict[tuple[str, int], list[Counted]] = defaultdict(list)
+    found: list[tuple[SubjectKind, int, datetime, str | None]] = []
     for ritual_id, promise_id, at, outcome in rows:
-        key = subject_key(ritual_id, promise_id)
-        histories[key].append((at, outcome))
-    return histories
+        kind, subject_id = subject_key(ritual_id, promise_id)
+        found.append((kind, subject_id, at, outcome))
+    return found

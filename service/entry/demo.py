@@ -95,10 +95,24 @@ def circle_of(session: Session, alex: Person, sam: Person, now: datetime) -> tup
         rituals = session.scalars(select(Ritual).where(Ritual.circle_id == circle.id).order_by(Ritual.id))
         promises = session.scalars(select(Promise).where(Promise.circle_id == circle.id).order_by(Promise.id))
         return circle, [*rituals, *promises]
-    circle = Circle(name=CIRCLE_NAME, created_at=now)
+    circle = active_circle(session, CIRCLE_NAME, [alex, sam], now)
+    tomorrow = (now + timedelta(days=1)).date()
+    subjects: list[Subject] = [
+        ritual(circle.id, "Morning coffee talk", datetime.combine(tomorrow, time(7, 30)), "FREQ=DAILY", 10, now),
+        ritual(circle.id, "Sunday walk", next_weekday(tomorrow, 6, time(10, 0)), "FREQ=WEEKLY;BYDAY=SU", 60, now),
+        promise(circle.id, sam.id, alex.id, "Book the restaurant", next_weekday(tomorrow, 4, time(18, 0)), now),
+    ]
+    session.add_all(subjects)
+    session.flush()
+    return circle, subjects
+
+
+def active_circle(session: Session, name: str, members: list[Person], now: datetime) -> Circle:
+    """A circle whose members joined already (as if each had accepted), in this order; for demos and benchmarks."""
+    circle = Circle(name=name, created_at=now)
     session.add(circle)
     session.flush()
-    for order, member in enumerate((alex, sam), start=1):
+    for order, member in enumerate(members, start=1):
         session.add(
             Membership(
                 circle_id=circle.id,
@@ -109,15 +123,8 @@ def circle_of(session: Session, alex: Person, sam: Person, now: datetime) -> tup
             )
         )
     session.flush()
-    tomorrow = (now + timedelta(days=1)).date()
-    subjects: list[Subject] = [
-        ritual(circle.id, "Morning coffee talk", datetime.combine(tomorrow, time(7, 30)), "FREQ=DAILY", 10, now),
-        ritual(circle.id, "Sunday walk", next_weekday(tomorrow, 6, time(10, 0)), "FREQ=WEEKLY;BYDAY=SU", 60, now),
-        promise(circle.id, sam.id, alex.id, "Book the restaurant", next_weekday(tomorrow, 4, time(18, 0)), now),
-    ]
-    session.add_all(subjects)
-    session.flush()
-    return circle, subjects
+    session.refresh(circle)
+    return circle
 
 
 def next_weekday(start: date, weekday: int, at: time) -> datetime:

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from service.domain import accounts, digests, editing
-from service.domain.models import Membership, MembershipStatus, Person, PersonStatus
+from service.entry import demo
 from tests.pages.browser import Browser, chromium_available, make_driver
 
 ZONE = "America/New_York"
@@ -19,20 +19,9 @@ ZONE = "America/New_York"
 
 def seed(runtime, now: datetime) -> dict:
     with runtime.db.session() as s:
-        alice = Person(
-            name="Alice", phone="+14155550101", timezone=ZONE, sms_status=PersonStatus.ACTIVE, created_at=now
-        )
-        bob = Person(name="Bob", phone="+14155550102", timezone=ZONE, sms_status=PersonStatus.ACTIVE, created_at=now)
-        s.add_all([alice, bob])
-        s.flush()
-        circle = accounts.create_circle(s, owner=alice, name="Alice & Bob", now=now)
-        s.add(
-            Membership(
-                circle_id=circle.id, person_id=bob.id, status=MembershipStatus.ACTIVE, joined_order=2, created_at=now
-            )
-        )
-        s.flush()
-        s.refresh(circle)
+        alice = demo.person(s, "Alice", "+14155550101", ZONE, now=now)
+        bob = demo.person(s, "Bob", "+14155550102", ZONE, now=now)
+        circle = demo.active_circle(s, "Alice & Bob", [alice, bob], now)
         due = datetime(2026, 12, 4, 18, 0)
         made = editing.create_promise(
             s, alice, circle, editing.PromiseFields(bob.id, "Book the restaurant", due, ZONE, None, 60), now
