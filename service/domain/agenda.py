@@ -120,8 +120,6 @@ def _stored(
     session: Session, person_id: int, subject_list: list[Subject], start: datetime, end: datetime
 ) -> dict[tuple[SubjectKind, int, datetime], str | None]:
     """(kind, id, at) -> this person's outcome (None when not expected) for stored occurrences in [start, end)."""
-    if not subject_list:
-        return {}
     keys = [(s.kind, s.id) for s in subject_list]
     rows = streak_figures.outcomes_between(session, person_id, keys, start, end, not_expected_too=True)
     return {(kind, subject_id, at): outcome for kind, subject_id, at, outcome in rows}

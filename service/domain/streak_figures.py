@@ -383,6 +383,9 @@ def outcomes_between(
 
     With `not_expected_too`, occurrences the person is not expected at come too, with the outcome None.
     """
+    keys = list(keys)
+    if not keys:
+        return []
     expected = and_(OccurrenceOutcome.occurrence_id == Occurrence.id, OccurrenceOutcome.person_id == person_id)
     rows = session.execute(
         select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)

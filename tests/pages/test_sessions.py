@@ -181,6 +181,16 @@ def test_the_sign_in_form_is_rate_limited_like_the_api(tmp_path, pg_url, db, clo
     assert browser.client.get("/signin").status_code == 200  # reading the form is not limited
 
 
+def test_http_errors_on_page_urls_answer_pages_and_the_api_keeps_json(app, db):
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    out_of_range = alice.client.get(f"/circles/{2**64}")
+    assert out_of_range.status_code == 404 and out_of_range.mimetype == "text/html"
+    assert "There is nothing here." in out_of_range.get_data(as_text=True)
+    api = alice.client.get(f"/api/v1/circles/{2**64}")
+    assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
+
+
 def test_a_page_that_fails_answers_tends_own_error_page(runtime, db, monkeypatch, caplog):
     from service.domain import agenda
     from service.web.app import create_app

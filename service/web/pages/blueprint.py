@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiflask import APIBlueprint
+from apiflask import APIBlueprint, HTTPError
 from flask import render_template
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import InternalServerError, TooManyRequests
+from werkzeug.exceptions import HTTPException, InternalServerError
 from wtforms import Field
 
 from service.domain.errors import DomainError
@@ -72,10 +72,30 @@ def _no_csrf(error: CSRFError) -> tuple[str, int]:
     )
 
 
-@bp.errorhandler(TooManyRequests)
-def _too_many(error: TooManyRequests) -> tuple[str, int]:
-    """A page form over its rate limit (sign-in, invite): a page, not the API's JSON; Retry-After stays on it."""
-    return page("error.html", 429, message="Too many tries from here. Wait a few minutes, then try again.")
+# What a page says for an HTTP error on its own URL (the API's JSON envelope is for the API).
+PAGE_ERRORS = {
+    400: "That request was not understood. Go back, reload and try again.",
+    404: "There is nothing here.",
+    413: "That was too long to take.",
+    429: "Too many tries from here. Wait a few minutes, then try again.",
+}
+
+
+@bp.errorhandler(HTTPException)
+@bp.errorhandler(HTTPError)
+def _http_error(error: HTTPException | HTTPError) -> tuple[str, int, list[tuple[str, str]]]:
+    """An HTTP error in a page's view or its checks (a rate limit, an id out of range): a page, headers kept.
+
+    Errors found before a URL is matched to a page (an unknown path, a wrong method) keep the app's JSON.
+    """
+    if isinstance(error, HTTPError):
+        status, headers = error.status_code, list((error.headers or {}).items())
+    else:
+        status = error.code or 400
+        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+    message = PAGE_ERRORS.get(status, "That did not work. Go back and try again.")
+    html, status = page("error.html", status, message=message)
+    return html, status, headers
 
 
 @bp.errorhandler(InternalServerError)
