@@ -21,7 +21,6 @@ import json
 import os
 import random
 import signal
-import socket
 import sys
 import threading
 import time
@@ -35,8 +34,8 @@ import requests
 from sqlalchemy import insert, text, update
 from twilio.request_validator import RequestValidator
 
-from bench.harness import Children, percentile, save, temporary_database, wait_until
-from bench.seeding import fix_sequences
+from bench.harness import Children, free_port, percentile, save, temporary_database, wait_until
+from bench.seeding import fix_sequences, person_row
 from service import config as config_module
 from service.domain.db import Database
 from service.domain.models import Circle, Membership, OutboundSms, Person, Ritual
@@ -49,37 +48,13 @@ TEND_NUMBER = "+15005550006"
 PHONE_BASE = 2_025_570_000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def seed_couples(db: Database, people: int, due_at: datetime, spread: float) -> dict[int, datetime]:
     """`people` (even) active people in circles of two, one everyone-ritual per circle; returns due time by circle."""
     created = due_at - timedelta(hours=1)
     circles = people // 2
     due = {i: due_at + timedelta(seconds=spread * (i - 1) / max(circles - 1, 1)) for i in range(1, circles + 1)}
     with db.session() as session:
-        session.execute(
-            insert(Person),
-            [
-                {
-                    "id": p,
-                    "name": f"P{p}",
-                    "phone": f"+1{PHONE_BASE + p}",
-                    "timezone": "UTC",
-                    "sms_status": "active",
-                    "quiet_start": None,
-                    "quiet_end": None,
-                    "digest_weekday": 6,
-                    "digest_time": datetime.min.time().replace(hour=18),
-                    "next_digest_at": due_at + timedelta(days=3),
-                    "created_at": created,
-                }
-                for p in range(1, 2 * circles + 1)
-            ],
-        )
+        session.execute(insert(Person), [person_row(p, PHONE_BASE, due_at, created) for p in range(1, 2 * circles + 1)])
         session.execute(insert(Circle), [{"id": c, "name": f"C{c}", "created_at": created} for c in due])
         session.execute(
             insert(Membership),

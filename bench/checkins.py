@@ -39,8 +39,7 @@ from sqlalchemy import String, cast, delete, func, select, update
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bench.feeds import GUNICORN, serve
-from bench.harness import Children, percentile, save, temporary_database
+from bench.harness import GUNICORN, Children, percentile, save, serve, temporary_database
 from bench.seeding import seed_rituals
 from service.domain import occurrences
 from service.domain.db import Database

@@ -15,20 +15,16 @@ runs). Results go to bench/results/feeds.json.
 
 from __future__ import annotations
 
-import http.client
 import os
-import socket
 import statistics
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import insert, select
 
-from bench.harness import Children, save, temporary_database, wait_until
+from bench.harness import CLIENTS, GUNICORN, Children, best_rates, save, serve, temporary_database
 from service.core.schedule import local_to_utc, parse_timezone
 from service.domain import feed_content, feed_store
 from service.domain.db import Database
@@ -40,14 +36,11 @@ HISTORY_DAYS = 30
 SERVED_RITUALS = 20
 RENDERED_RITUALS = (20, 200)
 RENDER_RUNS = 3
-GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"]
-CONCURRENCY = 8
 CLIENT_HEADERS = {"Accept-Encoding": "gzip"}  # as calendar clients send it; the same for both endpoints
 WARM_UP = 300
 REQUESTS = 2400
 ROUNDS = 4
 GOAL_RATIO = 0.7
-REPO = Path(__file__).resolve().parent.parent
 
 
 def hello_app() -> Flask:
@@ -170,68 +163,6 @@ def render_ms(db: Database, feed_id: int, now: datetime) -> tuple[float, int]:
     return statistics.median(times), size
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def serve(children: Children, app: str, path: str, env: dict[str, str]) -> int:
-    """Start gunicorn serving `app`; returns its port once `path` answers 200."""
-    port = free_port()
-    children.start([sys.executable, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{port}", app], env=env, cwd=REPO)
-    if not wait_until(lambda: answers(port, path), timeout=30):
-        raise RuntimeError(f"{app} did not come up")
-    return port
-
-
-def answers(port: int, path: str) -> bool:
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        connection.request("GET", path, headers=CLIENT_HEADERS)
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-
-
-def load(port: int, path: str, requests: int) -> float:
-    """Requests per second of CONCURRENCY keep-alive clients sending `requests` GETs in all; all must answer 200."""
-    per_client = requests // CONCURRENCY
-    failures: list[str] = []
-
-    def client() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        for _ in range(per_client):
-            connection.request("GET", path, headers=CLIENT_HEADERS)
-            response = connection.getresponse()
-            body = response.read()
-            if response.status != 200:
-                failures.append(f"{response.status} {body[:200]!r}")
-                return
-
-    threads = [threading.Thread(target=client) for _ in range(CONCURRENCY)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    if failures:
-        raise RuntimeError(f"{path} answered {failures[:3]}")
-    return per_client * CONCURRENCY / elapsed
-
-
-def throughputs(targets: dict[str, tuple[int, str]]) -> dict[str, float]:
-    """Best requests/s of each (port, path) over ROUNDS, taking turns so that both see the same machine."""
-    for port, path in targets.values():
-        load(port, path, WARM_UP)
-    best = dict.fromkeys(targets, 0.0)
-    for _ in range(ROUNDS):
-        for name, (port, path) in targets.items():
-            best[name] = max(best[name], load(port, path, REQUESTS))
-    return best
-
-
 def main() -> int:
     now = datetime.now(UTC).replace(microsecond=0)
     with temporary_database() as url, Children() as children:
@@ -243,20 +174,17 @@ def main() -> int:
         db.dispose()
         env = os.environ | {"DATABASE_URL": url, "TEND_SECRET_KEY": SECRET, "TEND_PUBLIC_URL": "http://127.0.0.1"}
         env.pop("REDIS_URL", None)
-        rps = throughputs(
-            {
-                "hello": (serve(children, "bench.feeds:hello_app()", "/hello", env), "/hello"),
-                "feed": (
-                    serve(children, "service.entry.wsgi:create_app()", paths[SERVED_RITUALS], env),
-                    paths[SERVED_RITUALS],
-                ),
-            }
-        )
+        feed_path = paths[SERVED_RITUALS]
+        targets = {
+            "hello": (serve(children, "bench.feeds:hello_app()", "/hello", env), "/hello", CLIENT_HEADERS),
+            "feed": (serve(children, "service.entry.wsgi:create_app()", feed_path, env), feed_path, CLIENT_HEADERS),
+        }
+        rps = best_rates(targets, WARM_UP, REQUESTS, ROUNDS)
     hello, feed = rps["hello"], rps["feed"]
     ratio = feed / hello
     result = {
         "gunicorn": " ".join(GUNICORN),
-        "client": f"{CONCURRENCY} keep-alive threads, {REQUESTS} requests, best of {ROUNDS} alternating rounds",
+        "client": f"{CLIENTS} keep-alive threads, {REQUESTS} requests, best of {ROUNDS} alternating rounds",
         "hello_rps": round(hello),
         "feed_rps": round(feed),
         "ratio": round(ratio, 2),

@@ -34,8 +34,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from bench.feeds import free_port, wait_until
-from bench.harness import Children, percentile, save, temporary_database
+from bench.harness import CLIENTS, GUNICORN, Children, best_rates, get, percentile, save, serve, temporary_database
 from service.domain import accounts, editing
 from service.domain.db import Database
 from service.domain.models import Person
@@ -44,15 +43,12 @@ from service.entry import demo
 SECRET = "bench-secret-key-0123456789"
 ZONE = "America/New_York"
 RITUALS, PROMISES = 10, 2
-GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"]
-CONCURRENCY = 8
 WARM_UP = 200
 REQUESTS = 1600
 ROUNDS = 3
 PACED_SECONDS = 20
 PACED_CONNECTIONS = 16
 GOAL_RATIO = 0.5
-REPO = Path(__file__).resolve().parent.parent
 
 
 def bare_app() -> Flask:
@@ -116,38 +112,6 @@ def session_cookie(token: str) -> str:
     return "tend_session=" + serializer.dumps({"device": token, "_permanent": True})
 
 
-def get(connection: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> bytes:
-    connection.request("GET", path, headers=headers)
-    response = connection.getresponse()
-    body = response.read()
-    if response.status != 200:
-        raise RuntimeError(f"{path} answered {response.status}: {body[:200]!r}")
-    return body
-
-
-def closed_loop(port: int, path: str, headers: dict[str, str], requests: int) -> float:
-    per_client = requests // CONCURRENCY
-    errors: list[BaseException] = []
-
-    def client() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            for _ in range(per_client):
-                get(connection, path, headers)
-        except Exception as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=client) for _ in range(CONCURRENCY)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise RuntimeError(errors[0])
-    return per_client * CONCURRENCY / (time.perf_counter() - started)
-
-
 def paced(port: int, path: str, headers: dict[str, str], rate: float) -> dict:
     """GETs at `rate` per second whatever the answers do; each latency runs from its due instant."""
     total = round(rate * PACED_SECONDS)
@@ -188,22 +152,6 @@ def paced(port: int, path: str, headers: dict[str, str], rate: float) -> dict:
     }
 
 
-def serve(children: Children, app: str, path: str, env: dict[str, str], headers: dict[str, str]) -> int:
-    port = free_port()
-    children.start([sys.executable, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{port}", app], env=env, cwd=REPO)
-
-    def up() -> bool:
-        try:
-            get(http.client.HTTPConnection("127.0.0.1", port, timeout=2), path, headers)
-            return True
-        except (OSError, RuntimeError):
-            return False
-
-    if not wait_until(up, timeout=30):
-        raise RuntimeError(f"{app} did not come up")
-    return port
-
-
 def main() -> int:
     now = datetime.now(UTC).replace(microsecond=0)
     with temporary_database() as url, Children() as children, tempfile.TemporaryDirectory() as scratch:
@@ -233,18 +181,13 @@ def main() -> int:
             "tend_signed_in": (floor_port, "/bench/signed-in", cookie),
             "today": (tend_port, "/today", cookie),
         }
-        for port, path, headers in targets.values():
-            closed_loop(port, path, headers, WARM_UP)
-        best = dict.fromkeys(targets, 0.0)
-        for _ in range(ROUNDS):
-            for name, (port, path, headers) in targets.items():
-                best[name] = max(best[name], closed_loop(port, path, headers, REQUESTS))
+        best = best_rates(targets, WARM_UP, REQUESTS, ROUNDS)
         half = paced(tend_port, "/today", cookie, best["today"] / 2)
     ratio = best["today"] / best["bare"]
     floors = {name: round(best[name] / best["bare"], 2) for name in ("tend_constant", "tend_signed_in")}
     result = {
         "gunicorn": " ".join(GUNICORN),
-        "client": f"{CONCURRENCY} keep-alive threads, {REQUESTS} requests, best of {ROUNDS} alternating rounds",
+        "client": f"{CLIENTS} keep-alive threads, {REQUESTS} requests, best of {ROUNDS} alternating rounds",
         "page_bytes": len(page.encode()),
         "occurrences_shown": entries,
         "rps": {name: round(rate) for name, rate in best.items()},

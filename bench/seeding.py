@@ -10,6 +10,27 @@ from service.domain.db import Database
 from service.domain.models import Circle, Membership, Person, Ritual
 
 
+def person_row(person_id: int, phone_base: int, due_at: datetime, created_at: datetime) -> dict:
+    """An active person in UTC for bulk inserts; their weekly digest already scheduled, days after `due_at`.
+
+    Scheduled, because a clock would otherwise spend its first ticks scheduling every seeded person's digest at
+    once, which only bulk seeding causes.
+    """
+    return {
+        "id": person_id,
+        "name": f"P{person_id}",
+        "phone": f"+1{phone_base + person_id}",
+        "timezone": "UTC",
+        "sms_status": "active",
+        "quiet_start": None,
+        "quiet_end": None,
+        "digest_weekday": 6,
+        "digest_time": datetime.min.time().replace(hour=18),
+        "next_digest_at": due_at + timedelta(days=3),
+        "created_at": created_at,
+    }
+
+
 def seed_rituals(
     db: Database,
     count: int,
@@ -23,33 +44,13 @@ def seed_rituals(
 ) -> None:
     """`count` active people, each alone in a circle with one UTC ritual whose reminder is due at `due_at`.
 
-    Rows are inserted in bulk (no ORM objects), so a million schedules take seconds, not hours. As in a
-    running Tend, each person's weekly digest is already scheduled (days away): a clock would otherwise
-    spend its first ticks scheduling a hundred thousand digests at once, which only bulk seeding causes.
+    Rows are inserted in bulk (no ORM objects), so a million schedules take seconds, not hours.
     """
     start_local = (due_at + timedelta(minutes=remind_before_minutes)).replace(tzinfo=None)
     with db.session() as session:
         for offset in range(0, count, chunk):
             ids = range(offset + 1, min(count, offset + chunk) + 1)
-            session.execute(
-                insert(Person),
-                [
-                    {
-                        "id": i,
-                        "name": f"P{i}",
-                        "phone": f"+1{phone_base + i}",
-                        "timezone": "UTC",
-                        "sms_status": "active",
-                        "quiet_start": None,
-                        "quiet_end": None,
-                        "digest_weekday": 6,
-                        "digest_time": datetime.min.time().replace(hour=18),
-                        "next_digest_at": due_at + timedelta(days=3),
-                        "created_at": created_at,
-                    }
-                    for i in ids
-                ],
-            )
+            session.execute(insert(Person), [person_row(i, phone_base, due_at, created_at) for i in ids])
             session.execute(insert(Circle), [{"id": i, "name": f"C{i}", "created_at": created_at} for i in ids])
             session.execute(
                 insert(Membership),
