@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service import config as config_module
+from service.domain.accounts import new_person
 from service.domain.db import Database
 from service.domain.models import Circle, Membership, OutboundSms, Person, Promise, Ritual
 
@@ -169,7 +170,7 @@ def stored_couple(session: Session, at: datetime = STORED_AT) -> tuple[Circle, P
     """Alice and Bob, active members of one circle, written as rows."""
     circle = Circle(name="Us", created_at=at)
     alice, bob = (
-        Person(name=name, phone=STORED_PHONES[name], timezone="America/New_York", sms_status="active", created_at=at)
+        new_person(phone=STORED_PHONES[name], now=at, name=name, timezone="America/New_York", status="active")
         for name in ("Alice", "Bob")
     )
     session.add_all(

@@ -113,7 +113,7 @@ def test_sms_in_delivers_an_inbound_sms_through_the_conversation(tmp_path, monke
     db = Database(config.database_url)
     now = datetime.now(UTC)
     with db.session() as session:
-        alex = Person(name="Alex", phone="+12025550111", timezone="UTC", sms_status="active", created_at=now)
+        alex = accounts.new_person(phone="+12025550111", now=now, name="Alex", timezone="UTC", status="active")
         session.add(alex)
         session.flush()
         circle = accounts.create_circle(session, owner=alex, name="Us", now=now)

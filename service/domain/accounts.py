@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
@@ -73,7 +73,25 @@ CODES_PER_HOUR = 3
 CODES_PER_DAY = 10
 INVITATIONS_PER_DAY = 3
 DECLINE_BLOCKS_FOR = timedelta(days=30)
+DEFAULT_QUIET_HOURS = (time(22, 0), time(7, 0))  # SPEC §3: local quiet hours of a new person
+
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+def new_person(
+    *, phone: str, now: datetime, name: str = "", timezone: str = "UTC", status: str = PersonStatus.INVITED
+) -> Person:
+    """A person row as SPEC §3 starts one: default quiet hours set here, not by a column default (None is "none")."""
+    quiet_start, quiet_end = DEFAULT_QUIET_HOURS
+    return Person(
+        name=name,
+        phone=phone,
+        timezone=timezone,
+        sms_status=status,
+        quiet_start=quiet_start,
+        quiet_end=quiet_end,
+        created_at=now,
+    )
 
 
 class WrongCode(Invalid):
@@ -108,7 +126,7 @@ def request_code(session: Session, *, phone: str, secret: str, now: datetime) ->
     session.execute(update(SignInCode).where(SignInCode.phone == phone, SignInCode.used.is_(False)).values(used=True))
     person = session.scalar(select(Person).where(Person.phone == phone))
     if person is None:
-        person = Person(name="", phone=phone, timezone="UTC", sms_status=PersonStatus.INVITED, created_at=now)
+        person = new_person(phone=phone, now=now)
         session.add(person)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     row = SignInCode(
@@ -165,7 +183,7 @@ def sign_in(
             if value is None:
                 raise Invalid(f"'{field}' is required to sign up.", field)
         if person is None:
-            person = Person(phone=phone, created_at=now)
+            person = new_person(phone=phone, now=now)
             session.add(person)
         assert name is not None and timezone is not None  # required above when the number has no account
         person.name, person.timezone, person.sms_status = name, timezone, PersonStatus.ACTIVE
@@ -279,13 +297,7 @@ def invite_member(
     if invited_today >= INVITATIONS_PER_DAY or declined:
         raise TooManyMessages("This number can't get another invitation now. Try again later.", "phone")
     if person is None:
-        person = Person(
-            name=name,
-            phone=phone,
-            timezone=timezone or inviter.timezone,
-            sms_status=PersonStatus.INVITED,
-            created_at=now,
-        )
+        person = new_person(phone=phone, now=now, name=name, timezone=timezone or inviter.timezone)
         session.add(person)
         session.flush()
     elif person.sms_status == PersonStatus.INVITED and not person.name:

@@ -149,8 +149,10 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(80))
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     timezone: Mapped[str] = mapped_column(String(64))
-    quiet_start: Mapped[time | None] = mapped_column(Time, default=time(22, 0))
-    quiet_end: Mapped[time | None] = mapped_column(Time, default=time(7, 0))
+    # No column default: None means "no quiet hours", and an ORM default would turn a None into 22:00 at INSERT.
+    # New people get SPEC's default quiet hours from accounts.new_person.
+    quiet_start: Mapped[time | None] = mapped_column(Time)
+    quiet_end: Mapped[time | None] = mapped_column(Time)
     digest_weekday: Mapped[int] = mapped_column(Integer, default=6)  # Monday=0 … Sunday=6
     digest_time: Mapped[time] = mapped_column(Time, default=time(18, 0))
     next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from service.config import Config
 from service.core import sms_text
 from service.core.schedule import occurrence_local
-from service.domain import feed_store
+from service.domain import accounts, feed_store
 from service.domain.db import Database
 from service.domain.models import (
     Circle,
@@ -80,7 +80,7 @@ def person(session: Session, name: str, phone: str, timezone: str, *, now: datet
     existing = session.scalar(select(Person).where(Person.phone == phone))
     if existing is not None:
         return existing
-    created = Person(name=name, phone=phone, timezone=timezone, sms_status=PersonStatus.ACTIVE, created_at=now)
+    created = accounts.new_person(phone=phone, now=now, name=name, timezone=timezone, status=PersonStatus.ACTIVE)
     session.add(created)
     session.flush()
     return created
