@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from service.core.picker import describe
 from service.core.schedule import local_to_utc, occurrences_between, parse_timezone
-from service.core.streaks import Outcome
+from service.core.streaks import Outcome, counted_in
 from service.domain import checkins, streak_figures, subjects
 from service.domain.models import (
     Circle,
@@ -264,8 +264,10 @@ def history(session: Session, person: Person, now: datetime) -> History:
     since = local_to_utc(datetime.combine(first_day, time()), zone)
     by_subject: dict[tuple[SubjectKind, int], list[tuple[datetime, str]]] = defaultdict(list)
     keys = [(s.kind, s.id) for s in figures.subjects]
-    for kind, subject_id, at, outcome in streak_figures.outcomes_between(session, person.id, keys, since, now):
-        if outcome is not None:
+    for kind, subject_id, at, outcome in streak_figures.outcomes_between(
+        session, person.id, keys, since, now, decided_too=True
+    ):
+        if outcome is not None and counted_in(at, outcome, since, now, now):
             by_subject[(kind, subject_id)].append((at, outcome))
     days = (today_local - first_day).days + 1
     result = []
@@ -273,7 +275,7 @@ def history(session: Session, person: Person, now: datetime) -> History:
         cells: list[str | None] = [None] * days
         counted = []
         for at, outcome in by_subject.get((subject.kind, subject.id), []):
-            index = (at.astimezone(zone).date() - first_day).days
+            index = min((at.astimezone(zone).date() - first_day).days, days - 1)  # kept early: today's cell
             cell = CELL_OF.get(Outcome(outcome))
             if 0 <= index < days and _CELL_RANK[cell] > _CELL_RANK[cells[index]]:
                 cells[index] = cell
