@@ -26,8 +26,11 @@ def circle_json(circle: Circle) -> dict[str, Any]:
 
 
 def invitation_json(membership: Membership) -> dict[str, Any]:
-    inviter = next((m.person for m in membership.circle.memberships if m.person_id == membership.invited_by_id), None)
-    return {"id": membership.circle_id, "circle": membership.circle.name, "invited_by": inviter and inviter.name}
+    return {
+        "id": membership.circle_id,
+        "circle": membership.circle.name,
+        "invited_by": accounts.inviter_name(membership),
+    }
 
 
 @bp.post("/circles")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -73,12 +74,15 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+PHONE_EXAMPLE = "+1 415 555 0123"  # a number Tend can text under the default TEND_SMS_COUNTRIES (tested)
+
+
 class PhoneForm(FlaskForm):
     phone = StringField(
         "Your mobile number",
         [DataRequired("Give your mobile number."), _phone],
         filters=[_strip],
-        description="In international format, e.g. +1 555 123 4567. We text you a 6-digit code.",
+        description=f"For example {PHONE_EXAMPLE}. We text you a 6-digit code.",
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
     submit = SubmitField("Text me a code")
@@ -95,7 +99,10 @@ class CodeForm(FlaskForm):
         "Your name",
         [Optional(), Length(max=80), _no_controls],
         filters=[_strip],
-        description="Only needed the first time: how your partner sees you.",
+        description=(
+            "Only needed the first time: the name your partner sees and Tend's texts use. "
+            "Tend asks you, even when someone invited you: the name they typed for you stays theirs."
+        ),
         render_kw={"autocomplete": "given-name"},
     )
     timezone = StringField(
@@ -123,7 +130,7 @@ class InviteForm(FlaskForm):
         "Their mobile number",
         [DataRequired("Give their mobile number."), _phone],
         filters=[_strip],
-        description="They get one text inviting them; they join by replying JOIN.",
+        description=f"For example {PHONE_EXAMPLE}. They get one text inviting them; they join by replying JOIN.",
         render_kw={"autocomplete": "off", "inputmode": "tel"},
     )
     submit = SubmitField("Invite")
@@ -204,6 +211,10 @@ class PauseAllForm(FlaskForm):
 class DeleteAccountForm(FlaskForm):
     confirm = StringField(
         'Type "delete" to confirm',
-        [DataRequired('Type "delete" to confirm.'), Regexp(r"^\s*delete\s*$", message='Type "delete" to confirm.')],
+        [
+            DataRequired('Type "delete" to confirm.'),
+            Regexp(r"^\s*delete\s*$", re.IGNORECASE, message='Type "delete" to confirm.'),
+        ],
+        render_kw={"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false"},
     )
     submit = SubmitField("Delete my account and all my data")

@@ -17,7 +17,7 @@ from service.domain.models import Circle, Person, Promise, Ritual
 from service.web.api.context import commit, now
 from service.web.api.context import session as db
 from service.web.pages import auth
-from service.web.pages.blueprint import bp, page, show_error
+from service.web.pages.blueprint import bp, confirmed, page, show_error
 from service.web.pages.forms import PauseForm, PromiseForm, RitualForm, SelectChoice, choices
 
 # The domain's field names, as the picker's form calls them.
@@ -209,6 +209,9 @@ def delete_subject(kind: str, subject_id: int) -> Any:
     else:
         found = subjects.promise_for(db(), person.id, subject_id)
         editing.keeper_only(person, found)
+    if not confirmed():
+        endpoint, id_name = ("pages.ritual", "ritual_id") if kind == "rituals" else ("pages.promise", "promise_id")
+        return redirect(url_for(endpoint, **{id_name: subject_id}, _anchor="delete"))
     circle_id, title = found.circle_id, found.title
     editing.delete_subject(db(), found, now())
     commit()
