@@ -72,7 +72,12 @@ def signin_required(view: F) -> F:
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if signed_in() is None:
-            return redirect(url_for("pages.signin", next=request.full_path if request.method == "GET" else None))
+            return redirect(url_for("pages.signin", next=_here() if request.method == "GET" else None))
         return view(*args, **kwargs)
 
     return cast(F, guarded)
+
+
+def _here() -> str:
+    """This page's path, with its query only when it has one (`full_path` ends "/today?" without)."""
+    return request.full_path if request.query_string else request.path

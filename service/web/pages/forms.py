@@ -141,7 +141,8 @@ class ScheduleFields:
 
     repeat = RadioField("Repeats", choices=choices(REPEATS), default="daily", validators=[InputRequired()])
     weekdays = CheckboxesField("On these days", choices=WEEKDAY_CHOICES, validate_choice=True)
-    interval = IntegerField("Every how many days", [Optional(), NumberRange(2, 366)], default=2)
+    # The range is the picker's rule (service.core.picker), said in its words: no second wording here.
+    interval = IntegerField("Every how many days", [Optional()], default=2)
     time = TimeField("Time", [InputRequired("Give a time.")])
     start_date = DateField("Starting on", [InputRequired("Give a start date.")])
     remind_before_minutes = SelectField("Remind me", choices=LEADS, coerce=int, default=15)

@@ -252,7 +252,12 @@ def _save_promise(form: PromiseForm, person: Person, circle: Circle, promise: Pr
 def _form_page(template: str, form: Any, **context: Any) -> Any:
     """A ritual or promise form again: 422 when it was refused (not when it was only previewed), else 200."""
     status = 422 if (form.errors or form.form_errors) and not form.preview.data else 200
-    return page(template, status, form=form, **context)
+    return page(template, status, form=form, once=_once(form), **context)
+
+
+def _once(form: RitualForm | PromiseForm) -> bool:
+    """A one-off promise: its preview shows its one time, not "the next 5"."""
+    return bool(form.repeat.data == picker.ONCE)
 
 
 def _saved(form: Any, save: Callable[[], Any], endpoint: str, id_name: str) -> Any:
@@ -335,4 +340,5 @@ def preview_fragment() -> Any:
         parse_timezone(timezone)
     except ScheduleError:
         timezone = person.timezone
-    return page("_preview.html", preview=schedule_preview(form, timezone, person, now()), timezone=timezone)
+    shown = schedule_preview(form, timezone, person, now())
+    return page("_preview.html", preview=shown, timezone=timezone, once=_once(form))
