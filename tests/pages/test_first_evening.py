@@ -233,3 +233,39 @@ def test_the_digest_heading_is_a_date_that_does_not_break(app, db, config, clock
         session.commit()
     page = alice.text(f"/d/{token}")
     assert '<h1>Your week from <span class="date">Sat 28 Nov 2026</span></h1>' in page
+
+
+def test_times_are_typed_and_shown_in_24_hour_form_as_the_pages_write_them(app, db):
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    page = alice.text("/settings")
+    assert re.search(r'name="quiet_start"[^>]*type="text"[^>]*value="22:00"', page)
+    assert 'type="time"' not in page
+    saved = alice.post(
+        "/settings",
+        {
+            "name": "Alice",
+            "timezone": "America/New_York",
+            "quiet": "y",
+            "quiet_start": "2330",
+            "quiet_end": "6.45",
+            "digest_weekday": "6",
+            "digest_time": "18:00",
+        },
+        follow=True,
+    )
+    assert 'value="23:30"' in saved.get_data(as_text=True) or "Settings saved." in saved.get_data(as_text=True)
+    assert re.search(r'name="quiet_end"[^>]*value="06:45"', alice.text("/settings"))
+    refused = alice.post(
+        "/settings",
+        {
+            "name": "Alice",
+            "timezone": "America/New_York",
+            "quiet": "y",
+            "quiet_start": "7pm",
+            "quiet_end": "06:45",
+            "digest_weekday": "6",
+            "digest_time": "18:00",
+        },
+    )
+    assert "Give a time in 24-hour form, such as 07:30 or 19:00." in refused.get_data(as_text=True)
