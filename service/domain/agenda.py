@@ -202,7 +202,7 @@ def kept_promises(session: Session, promises: list[Promise], since: datetime) ->
             OccurrenceOutcome.outcome != Outcome.PENDING,
         )
     )
-    return {(promise_id, at) for promise_id, at in rows}
+    return {(promise_id, at) for promise_id, at in rows if promise_id is not None}
 
 
 def next_open(subject: Subject, now: datetime, decided: set[tuple[int, datetime]]) -> datetime | None:
