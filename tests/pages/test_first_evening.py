@@ -76,6 +76,12 @@ def test_a_second_circle_or_ritual_of_the_same_name_is_refused(app, db, client, 
     assert again.status_code == 422
     assert "You already have a circle called" in again.get_data(as_text=True)
 
+    circle = int(re.search(r"/circles/(\d+)", alice.text("/today"))[1])
+    assert post_ritual(alice, circle).status_code == 302
+    twice = post_ritual(alice, circle, title="evening WALK")
+    assert twice.status_code == 422
+    assert "This circle already has a ritual called" in twice.get_data(as_text=True)
+
     people.create("Bob")
     api = client.post("/api/v1/circles", json={"name": "Us"}, headers=people.headers("Bob"))
     assert api.status_code == 201
