@@ -37,6 +37,7 @@ def invitation_json(membership: Membership) -> dict[str, Any]:
 @bp.auth_required(auth)
 @bp.input(CircleIn, arg_name="body")
 @bp.output(CircleOut, status_code=201)
+@bp.doc(responses={409: "You are in a circle of that name already (`duplicate_name`)"})
 def create_circle(body: dict[str, Any]) -> dict[str, Any]:
     """Create a circle with yourself as its first member."""
     circle = accounts.create_circle(session(), owner=me(), name=body["name"], now=now())
