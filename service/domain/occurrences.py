@@ -163,13 +163,32 @@ def include_participant(session: Session, circle_id: int, person_id: int, now: d
     feed_changes.mark_dirty(session, circle_id=circle_id, now=now)
 
 
-def close_ended(session: Session, now: datetime, limit: int) -> int:
-    """Occurrences whose check-in window ended: pending → missed (skipped while the person paused)."""
+def ended(session: Session, now: datetime, limit: int) -> list[int]:
+    """The clock's part: ids of occurrences whose check-in window ended and that are not closed yet, oldest first.
+
+    Nothing is changed, so an id whose doorbell was lost is found again by the next tick.
+    """
+    return list(
+        session.scalars(
+            select(Occurrence.id)
+            .where(Occurrence.closed.is_(False), Occurrence.closes_at <= now)
+            .order_by(Occurrence.closes_at)
+            .limit(limit)
+        )
+    )
+
+
+def close(session: Session, occurrence_ids: Sequence[int], now: datetime) -> int:
+    """The worker's part: close those of these occurrences whose window ended and that are still open:
+    pending → missed (skipped while the person paused), streak figures folded, feeds marked dirty.
+
+    Idempotent: closed occurrences and those another worker holds (SKIP LOCKED) are left alone; returns how
+    many this call closed.
+    """
     occurrences = session.scalars(
         select(Occurrence)
-        .where(Occurrence.closed.is_(False), Occurrence.closes_at <= now)
+        .where(Occurrence.id.in_(list(occurrence_ids)), Occurrence.closed.is_(False), Occurrence.closes_at <= now)
         .order_by(Occurrence.closes_at)
-        .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     person_ids = {o.person_id for occurrence in occurrences for o in occurrence.outcomes}
