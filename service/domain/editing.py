@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.core.picker import Placed, place_start
+from service.core.replies import MAX_PAUSE_DAYS
 from service.core.schedule import ScheduleError
 from service.domain import feed_changes, subjects
 from service.domain.errors import Forbidden, Invalid
@@ -46,6 +47,7 @@ class PromiseFields:
 
 
 S = TypeVar("S", Ritual, Promise)
+DEFAULT_PAUSE_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,15 @@ def change_settings(person: Person, settings: Settings) -> None:
     person.digest_weekday, person.digest_time = settings.digest_weekday, settings.digest_time
 
 
-def pause_person(person: Person, days: int, now: datetime) -> None:
-    """No reminders for `days` days (as the SMS reply PAUSE N); `days=0` resumes."""
-    person.paused_until = now + timedelta(days=days) if days > 0 else None
+def pause_person(person: Person, days: int, now: datetime) -> datetime:
+    """No reminders for `days` days, 1 to MAX_PAUSE_DAYS (SMS `PAUSE N`, bare `PAUSE` for DEFAULT_PAUSE_DAYS;
+    the settings page); returns when reminders start again."""
+    if not 1 <= days <= MAX_PAUSE_DAYS:
+        raise Invalid(f"Pause for 1 to {MAX_PAUSE_DAYS} days.", "days")
+    person.paused_until = until = now + timedelta(days=days)
+    return until
+
+
+def resume_person(person: Person) -> None:
+    """Reminders again from now (SMS `RESUME`, the settings page)."""
+    person.paused_until = None

@@ -103,7 +103,6 @@ class SmsState(StrEnum):
 class SmsKind(StrEnum):
     REMINDER = "reminder"
     CODE = "code"
-    OPT_IN = "opt_in"
     INVITATION = "invitation"
     PROMISE_KEPT = "promise_kept"
     DIGEST = "digest"

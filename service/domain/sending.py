@@ -100,10 +100,6 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
     return outgoing
 
 
-def may_receive(person: Person, row: OutboundSms, now: datetime) -> bool:
-    return refusal(person, row, now) is None
-
-
 def refusal(person: Person, row: OutboundSms, now: datetime) -> str | None:
     """Why this SMS must not go, or None: nothing goes to an opted-out number, nothing but codes and
     invitations to one that has not consented, and no reminder to a paused person."""
