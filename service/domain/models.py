@@ -484,7 +484,7 @@ class OutboundSms(Base):
     to: Mapped[str] = mapped_column(String(20))
     body: Mapped[str | None] = mapped_column(Text)
     item: Mapped[int | None] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(12), default="queued")
+    state: Mapped[str] = mapped_column(String(12), default=SmsState.QUEUED)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.core.schedule import next_occurrence, occurrence_local, occurrences_between
 from service.core.streaks import Outcome
-from service.domain import feed_changes, streak_figures
+from service.domain import feed_changes, outbox, streak_figures
 from service.domain.models import (
     SUBJECT_MODELS,
     Occurrence,
@@ -26,7 +26,6 @@ from service.domain.models import (
     Person,
     Ritual,
     SmsKind,
-    SmsState,
     Subject,
 )
 
@@ -131,14 +130,12 @@ def wants_reminders(planned: Planned) -> bool:
 
 def reminder_row(planned: Planned, person_id: int, phone: str, now: datetime) -> OutboundSms:
     occurrence = planned.occurrence
-    return OutboundSms(
+    return outbox.queued(
         dedupe_key=f"reminder:{occurrence.id}:{person_id}",
         kind=SmsKind.REMINDER,
         person_id=person_id,
         occurrence_id=occurrence.id,
         to=phone,
-        state=SmsState.QUEUED,
-        attempts=0,
         created_at=now,
         due_at=max(occurrence.opens_at, planned.subject.created_at),
     )

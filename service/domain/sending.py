@@ -20,6 +20,7 @@ from service.core import sms_text
 from service.core.quiet_hours import quiet_until
 from service.core.schedule import local_to_utc, occurrence_local, parse_timezone
 from service.core.streaks import Outcome
+from service.domain import outbox
 from service.domain.models import (
     Membership,
     MembershipStatus,
@@ -65,9 +66,7 @@ def claim_due(session: Session, outbound_ids: Sequence[int], now: datetime) -> l
     ).all()
     outgoing = plan(session, rows, now)
     for sms in outgoing:
-        for row in sms.rows:
-            row.state, row.claimed_at, row.body = "sending", now, sms.body
-            row.attempts += 1
+        outbox.claim(sms.rows, sms.body, now)
     return outgoing
 
 
@@ -85,9 +84,9 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
         person = people[row.person_id]
         if (reason := refusal(person, row, now)) is not None:
             log.info("SMS %s (%s) to person %s cancelled: %s", row.id, row.kind, person.id, reason)
-            row.state = SmsState.CANCELLED
+            outbox.cancel(row)
         elif row.kind not in ASKED_FOR and (delay_to := quiet_end(person, now)) is not None:
-            row.due_at, row.rung_at = delay_to, None
+            outbox.defer(row, delay_to)
         elif row.kind == SmsKind.REMINDER:
             reminders[(person.id, row.due_at.replace(second=0, microsecond=0))].append(row)
         else:
@@ -194,7 +193,7 @@ def reminder_sms(facts: ReminderFacts, person: Person, rows: list[OutboundSms], 
             or occurrence.closes_at <= now
             or (occurrence.id, person.id) in facts.decided
         ):
-            row.state = SmsState.CANCELLED  # too late, or already checked in: a reminder now would be wrong
+            outbox.cancel(row)  # too late, or already checked in: a reminder now would be wrong
             log.info("reminder %s to person %s cancelled: its occurrence closed or was checked in", row.id, person.id)
         else:
             live.append((occurrence, row))
