@@ -28,6 +28,24 @@ def test_no_code_branches_on_ritual_or_promise_outside_the_subject_interface():
     assert offenders == []
 
 
+def test_no_code_compares_subject_kinds_outside_the_models():
+    """Rituals and promises differ only through the Subject interface (service/domain/models.py): nothing that
+    handles the models (domain, web, entry points, workers) compares a kind (`kind == "promise"`,
+    `SubjectKind.RITUAL !=`, `== Ritual.kind`) or asks which id is set. The pure renderers (service/core's SMS
+    texts, calendars' VEVENTs) take the kind as data and word it; they hold no rule."""
+    comparison = re.compile(
+        r"\bkind\s*[!=]=\s*([\"'](ritual|promise)s?[\"']|SubjectKind\.|(Ritual|Promise)\.kind\b)"
+        r"|(SubjectKind\.\w+|[\"'](ritual|promise)s?[\"']|(Ritual|Promise)\.kind)\s*[!=]=\s*\w*kind\b"
+        r"|\b(ritual|promise)_id\s+is\s+(not\s+)?None"
+    )
+    offenders = [
+        place
+        for place, line in lines_of(("service", "workers"), skip={"service/domain/models.py"})
+        if comparison.search(line) and not place.startswith("service/core/")
+    ]
+    assert offenders == []
+
+
 def lines_of(packages=("service", "workers", "calendars"), skip=()):
     """(place, line) of every source line of the packages, but migrations and the files in `skip`."""
     for package in packages:

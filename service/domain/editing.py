@@ -157,7 +157,9 @@ def update_promise(session: Session, promise: Promise, fields: PromiseFields, no
     return Saved(promise, where.moved, fields.due)
 
 
-def delete_subject(session: Session, subject: Ritual | Promise, now: datetime) -> None:
+def delete_subject(session: Session, subject: Ritual | Promise, by: Person, now: datetime) -> None:
+    """Delete a ritual or promise (`by` may change it: `may_change`); its history goes with it."""
+    may_change(by, subject)
     feed_changes.mark_dirty(session, circle_id=subject.circle_id, now=now)
     session.delete(subject)
     session.flush()
@@ -170,9 +172,9 @@ def pause_ritual(session: Session, ritual: Ritual, until_local: datetime, now: d
     feed_changes.mark_dirty(session, circle_id=ritual.circle_id, now=now)
 
 
-def keeper_only(person: Person, promise: Promise) -> None:
-    """A promise is changed or cancelled by the one who made it."""
-    if promise.keeper_id != person.id:
+def may_change(person: Person, subject: Ritual | Promise) -> None:
+    """Forbidden unless the person may change or delete the subject (a promise: only its keeper)."""
+    if not subject.changeable_by(person.id):
         raise Forbidden("Only the person who made a promise can change or cancel it.")
 
 

@@ -96,8 +96,7 @@ def plan_occurrence(subject: Subject, at: datetime, now: datetime) -> Planned:
     local = occurrence_local(at, subject.timezone)
     people = subject.expected_people()
     occurrence = Occurrence.of(subject, at=at, local=local)
-    occurrence.opens_at = at - timedelta(minutes=subject.remind_before_minutes)
-    occurrence.closes_at = max(subject.window_end(at, local), at)
+    occurrence.opens_at, occurrence.closes_at = subject.window(at, local)
     occurrence.closed = occurrence.closes_at <= now
     outcome = Outcome.MISSED if occurrence.closed else Outcome.PENDING
     occurrence.outcomes = [

@@ -145,13 +145,17 @@ class ReminderFacts:
         }
         titles: dict[tuple[SubjectKind, int], str] = {}
         companions: dict[tuple[SubjectKind, int], tuple[int, ...]] = {}
-        ritual_ids = {o.ritual_id for o in occurrences.values() if o.ritual_id is not None}
+        ids: dict[SubjectKind, set[int]] = defaultdict(set)
+        for occurrence in occurrences.values():
+            kind, subject_id = occurrence.subject_key
+            ids[kind].add(subject_id)
+        ritual_ids, promise_ids = ids[Ritual.kind], ids[Promise.kind]
         for ritual in session.scalars(
             select(Ritual).where(Ritual.id.in_(ritual_ids)).options(selectinload(Ritual.participant_links))
         ):
-            titles[SubjectKind.RITUAL, ritual.id] = ritual.title
-            companions[SubjectKind.RITUAL, ritual.id] = tuple(link.person_id for link in ritual.participant_links)
-        everyone = [rid for rid in ritual_ids if not companions.get((SubjectKind.RITUAL, rid))]
+            titles[ritual.kind, ritual.id] = ritual.title
+            companions[ritual.kind, ritual.id] = tuple(link.person_id for link in ritual.participant_links)
+        everyone = [rid for rid in ritual_ids if not companions.get((Ritual.kind, rid))]
         members = session.execute(
             select(Ritual.id, Membership.person_id)
             .join(
@@ -163,13 +167,12 @@ class ReminderFacts:
         grouped: dict[int, list[int]] = defaultdict(list)
         for ritual_id, person_id in members:
             grouped[ritual_id].append(person_id)
-        companions.update({(SubjectKind.RITUAL, rid): tuple(pids) for rid, pids in grouped.items()})
-        promise_ids = {o.promise_id for o in occurrences.values() if o.promise_id is not None}
+        companions.update({(Ritual.kind, rid): tuple(pids) for rid, pids in grouped.items()})
         for promise_id, title, recipient_id in session.execute(
             select(Promise.id, Promise.title, Promise.recipient_id).where(Promise.id.in_(promise_ids))
         ):
-            titles[SubjectKind.PROMISE, promise_id] = title
-            companions[SubjectKind.PROMISE, promise_id] = (recipient_id,)
+            titles[Promise.kind, promise_id] = title
+            companions[Promise.kind, promise_id] = (recipient_id,)
         wanted = {pid for pids in companions.values() for pid in pids}
         names = {
             pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))

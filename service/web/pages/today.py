@@ -12,7 +12,7 @@ from service.core import pictures
 from service.core.streaks import as_percent
 from service.domain import agenda, checkins, subjects
 from service.domain.errors import DomainError, Invalid
-from service.domain.models import Ritual
+from service.domain.models import SubjectKind
 from service.web.api.context import commit, now
 from service.web.api.context import session as db
 from service.web.pages import auth
@@ -37,9 +37,9 @@ def check_in() -> Any:
         instant = datetime.fromisoformat(raw_at).astimezone(UTC)
     except ValueError:
         raise Invalid("That occurrence is not known.", "occurrence") from None
-    if kind not in ("ritual", "promise") or not raw_id.isdecimal() or outcome not in ("done", "skip"):
+    if kind not in tuple(SubjectKind) or not raw_id.isdecimal() or outcome not in ("done", "skip"):
         raise Invalid("That check-in is not known.", "outcome")
-    subject: Any = (subjects.ritual_for if kind == "ritual" else subjects.promise_for)(db(), person.id, int(raw_id))
+    subject = subjects.subject_for(db(), person.id, SubjectKind(kind), int(raw_id))
     try:
         recorded = checkins.check_in_by_api(db(), person, subject, instant, outcome == "done", at)
     except DomainError as error:
@@ -73,7 +73,6 @@ def streaks() -> Any:
                 "strength": as_percent(figures.state.strength),
                 "heatmap": Markup(pictures.heatmap_svg(figures.title, item.first_day, item.cells)),
                 "line": Markup(pictures.strength_line_svg(figures.title, strength)),
-                "is_ritual": figures.kind == Ritual.kind,
             }
         )
     return page("streaks.html", rows=rows, reliability=_percent(found.reliability_30d))
