@@ -110,7 +110,7 @@ def decide(
     told when it is kept inside its window. None (and nothing written) when the
     person has no outcome there, or with `only_pending` has one decided
     already. A few Core statements, no ORM flush. The caller holds the
-    occurrence's row lock, so the clock cannot close it as missed between our
+    occurrence's row lock, so the worker closing ended windows cannot mark it missed between our
     read and our write, and marks the circle's feeds dirty after all its
     decisions (locks in one order: occurrences, figures by
     `streak_figures.figure_order`, feeds).
@@ -148,7 +148,7 @@ def decide(
 
 
 def is_open(occurrence: Occurrence | Target, now: datetime) -> bool:
-    """Inside its check-in window; the clock may not have marked an ended one closed yet."""
+    """Inside its check-in window; no worker may have closed an ended one yet."""
     return not occurrence.closed and now < occurrence.closes_at
 
 

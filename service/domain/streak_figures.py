@@ -103,7 +103,7 @@ def key_of(occurrence: Any, person_id: int) -> FigureKey:
 def figure_order(occurrence: Any) -> tuple[SubjectKind, int]:
     """The order in which one transaction takes several of a person's figures: by subject.
 
-    The check-in webhook and the clock closing occurrences both take figures
+    The check-in webhook and the worker closing occurrences both take figures
     in this order (then feeds), so they never wait on each other crosswise.
     """
     return subject_key(occurrence.ritual_id, occurrence.promise_id)
