@@ -4,8 +4,8 @@ from about 1,000 deep) and refuses integer literals of 4,301+ digits with a Valu
 Tend's bodies are a few levels deep and its numbers short, so a body nested
 deeper than MAX_DEPTH or with a number of more than MAX_NUMBER_DIGITS digits is
 refused, like a body that is not JSON at all, with 400 `bad_json` (SPEC §8).
-The scan reads the text once with regular expressions: strings are blanked
-first, so brackets and digits inside them are only text.
+The scan reads the text in linear time with regular expressions: strings are
+blanked first, so brackets and digits inside them are only text.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from service.web.errors import ApiError
 MAX_DEPTH = 32
 MAX_NUMBER_DIGITS = 100
 
-STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A string, or an unterminated one to the end of the text (then json.loads refuses the body): possessive, so
+# the scan is linear whatever the quotes and backslashes (a backtracking pattern is quadratic on `"\"\"\"…`).
+STRING = re.compile(r'"(?>[^"\\]+|\\.)*+(?:"|\\?\Z)', re.DOTALL)
 BRACKET = re.compile(r"[\[\]{}]")
 LONG_NUMBER = re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1},}}")
 

@@ -98,7 +98,10 @@ def test_an_api_token_is_useless_as_a_page_cookie(app, db, people):
     pages = Pages(app, db)
     pages.sign_in(ALICE, "Alice")
     payload = cookie_payload(pages)
-    forged = {key: people.tokens["Alice"] if isinstance(value, str) and len(value) > 20 else value for key, value in payload.items()}
+    forged = {
+        key: people.tokens["Alice"] if isinstance(value, str) and len(value) > 20 else value
+        for key, value in payload.items()
+    }
     assert forged != payload
     browser = app.test_client()
     browser.set_cookie("tend_session", app.session_interface.get_signing_serializer(app).dumps(forged))
@@ -156,7 +159,9 @@ def test_a_start_date_at_the_ends_of_the_calendar_answers_the_form(alice_with_a_
 @pytest.mark.parametrize("start_date", ["0001-01-01", "9999-12-31"])
 def test_a_preview_of_a_start_at_the_ends_of_the_calendar_says_why_not(alice_with_a_circle, start_date):
     pages, _circle = alice_with_a_circle
-    answer = pages.client.get(f"/schedule/preview?repeat=daily&time=00:00&start_date={start_date}&timezone=Pacific/Kiritimati")
+    answer = pages.client.get(
+        f"/schedule/preview?repeat=daily&time=00:00&start_date={start_date}&timezone=Pacific/Kiritimati"
+    )
     assert answer.status_code == 200, answer.status_code
 
 
@@ -185,7 +190,8 @@ def test_a_circle_id_out_of_range_is_a_404_page(alice_with_a_circle, path, circl
 
 
 @pytest.mark.parametrize(
-    "fields", [{"participants": "9" * 30}, {"participants": str(2**63)}, {"interval": "9" * 30}, {"duration_minutes": "9" * 30}]
+    "fields",
+    [{"participants": "9" * 30}, {"participants": str(2**63)}, {"interval": "9" * 30}, {"duration_minutes": "9" * 30}],
 )
 def test_ids_and_numbers_out_of_range_in_a_ritual_form_answer_the_form(alice_with_a_circle, fields):
     pages, circle = alice_with_a_circle

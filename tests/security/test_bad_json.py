@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.builders import couple
@@ -21,15 +23,22 @@ NESTED = 1_000
         '{"name": "Us", "x": [1, 2, ' + "[" * 200 + "]" * 200 + "]}",  # deeper than Tend's bodies ever are
         '{"name": "Us"',
         "\ud800",
+        '{"name": "' + '\\"' * 20_000,  # unterminated: a backtracking scan would take minutes
+        '"\\' * 20_000,
     ],
 )
 def test_json_too_deep_too_long_a_number_or_broken_is_a_400_bad_json(client, people, db, body):
     couple(client, people, db)
     for path in ("/api/v1/circles", "/api/v1/codes"):
+        began = time.monotonic()
         answer = client.post(
-            path, data=body.encode("utf-8", "surrogatepass"), content_type="application/json", headers=people.headers("Alice")
+            path,
+            data=body.encode("utf-8", "surrogatepass"),
+            content_type="application/json",
+            headers=people.headers("Alice"),
         )
         assert answer.status_code == 400, (path, answer.status_code)
+        assert time.monotonic() - began < 5
         assert answer.get_json()["error"]["code"] == "bad_json"
 
 
