@@ -165,6 +165,13 @@ def test_a_preview_of_a_start_at_the_ends_of_the_calendar_says_why_not(alice_wit
     assert answer.status_code == 200, answer.status_code
 
 
+@pytest.mark.parametrize("lead", ["9" * 30, str(2**63), "-99999999999"])
+def test_a_preview_with_a_reminder_lead_out_of_range_is_shown_without_one(alice_with_a_circle, lead):
+    pages, _circle = alice_with_a_circle
+    query = f"repeat=daily&time=07:30&start_date=2026-12-02&remind_before_minutes={lead}"
+    assert pages.client.get(f"/schedule/preview?{query}").status_code == 200
+
+
 @pytest.mark.parametrize(
     "form",
     [

@@ -50,6 +50,7 @@ LEADS = choices(
         (120, "2 hours before"),
     ]
 )
+LEAD_MINUTES = frozenset(choice.value for choice in LEADS)
 
 
 def _no_controls(_form: Any, field: Any) -> None:

@@ -18,7 +18,7 @@ from service.web.context import commit, now
 from service.web.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page, show_error
-from service.web.pages.forms import PauseForm, PromiseForm, RitualForm, SelectChoice, choices, row_id
+from service.web.pages.forms import LEAD_MINUTES, PauseForm, PromiseForm, RitualForm, SelectChoice, choices, row_id
 
 # The domain's field names, as the picker's form calls them.
 FORM_FIELDS = {"starts": "start_date", "due": "start_date", "rrule": "repeat", "timezone": "start_date"}
@@ -57,7 +57,7 @@ def schedule_preview(form: RitualForm | PromiseForm, timezone: str, person: Pers
     except ScheduleError as error:
         return Preview([], None, None, error.message)
     items = [(local, i > 0 and local.utcoffset() != times[i - 1].utcoffset()) for i, local in enumerate(times)]
-    lead = form.remind_before_minutes.data or 0
+    lead = form.remind_before_minutes.data if form.remind_before_minutes.data in LEAD_MINUTES else 0
     clash = picker.quiet_clash(placed.start.time(), lead, person.quiet_start, person.quiet_end)
     return Preview(items, placed.start.date() if placed.moved else None, clash)
 
