@@ -57,7 +57,6 @@ def create_app(runtime: Runtime) -> APIFlask:
     app.extensions["tend_metrics"] = CollectorRegistry(auto_describe=True)
     app.extensions["tend_metrics"].register(OutboxCollector(runtime.db, runtime.now))
     app.error_processor(answer_error)
-    app.before_request(json_bodies.check_body)
     app.register_error_handler(DomainError, domain_error_answer)
     app.spec_processor(document_common_errors)
     app.teardown_appcontext(close_session)
@@ -77,6 +76,7 @@ def create_app(runtime: Runtime) -> APIFlask:
         app.register_blueprint(blueprint)
     pages.install(app, runtime)
     rate_limits.install(app, runtime.config)
+    app.before_request(json_bodies.check_body)  # after the limits: a refused body still counts
     # calendar polls skip Flask's per-request machinery (middleware in front of wsgi_app, as Flask documents)
     app.wsgi_app = feeds.FeedPolls(app, app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]  # outermost: every answer
