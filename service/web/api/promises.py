@@ -9,9 +9,10 @@ from apiflask import APIBlueprint
 
 from service.domain import accounts, agenda, editing, subjects
 from service.domain.models import Promise
-from service.web.api.context import auth, commit, me, now, session
+from service.web.api.context import auth, me
 from service.web.api.schemas import PromiseIn, PromiseOut, PromisePatch, PromisesOut
 from service.web.api.subject_views import patched
+from service.web.context import commit, now, session
 
 bp = APIBlueprint("promises", __name__, url_prefix="/api/v1", tag="Promises")
 
@@ -91,7 +92,7 @@ def patch_promise(promise_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Change your promise; its future occurrences follow, past ones keep their outcomes."""
     at = now()
     promise = subjects.promise_for(session(), me().id, promise_id)
-    editing.keeper_only(me(), promise)
+    editing.may_change(me(), promise)
     merged = patched(editable(promise), body, "due")
     saved = editing.update_promise(session(), promise, promise_fields(merged), at)
     commit()
@@ -105,7 +106,6 @@ def patch_promise(promise_id: int, body: dict[str, Any]) -> dict[str, Any]:
 def delete_promise(promise_id: int) -> str:
     """Cancel your promise: it goes from the feeds; its history goes with it."""
     promise = subjects.promise_for(session(), me().id, promise_id)
-    editing.keeper_only(me(), promise)
-    editing.delete_subject(session(), promise, now())
+    editing.delete_subject(session(), promise, me(), now())
     commit()
     return ""

@@ -9,9 +9,10 @@ from apiflask import APIBlueprint
 
 from service.domain import accounts, agenda, editing, subjects
 from service.domain.models import Ritual
-from service.web.api.context import auth, commit, me, now, session
+from service.web.api.context import auth, me
 from service.web.api.schemas import PauseIn, RitualIn, RitualOut, RitualPatch, RitualsOut
 from service.web.api.subject_views import patched
+from service.web.context import commit, now, session
 
 bp = APIBlueprint("rituals", __name__, url_prefix="/api/v1", tag="Rituals")
 
@@ -107,7 +108,7 @@ def patch_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @bp.auth_required(auth)
 @bp.output({}, status_code=204)
 def delete_ritual(ritual_id: int) -> str:
-    editing.delete_subject(session(), subjects.ritual_for(session(), me().id, ritual_id), now())
+    editing.delete_subject(session(), subjects.ritual_for(session(), me().id, ritual_id), me(), now())
     commit()
     return ""
 

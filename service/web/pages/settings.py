@@ -9,8 +9,8 @@ from flask import Response, flash, redirect, url_for
 
 from service.core.schedule import occurrence_local
 from service.domain import accounts, digests, editing
-from service.web.api.context import commit, now, runtime
-from service.web.api.context import session as db
+from service.web.context import commit, now, runtime
+from service.web.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page
 from service.web.pages.forms import DeleteAccountForm, PauseAllForm, SettingsForm
@@ -76,7 +76,7 @@ def pause_all() -> Any:
 @bp.post("/settings/resume")
 @auth.signin_required
 def resume_all() -> Any:
-    editing.pause_person(auth.me(), 0, now())
+    editing.resume_person(auth.me())
     commit()
     flash("Reminders are back on.", "done")
     return redirect(url_for("pages.settings"))
