@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import cast
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -192,7 +193,7 @@ def kept_promises(session: Session, promises: list[Promise], since: datetime) ->
             OccurrenceOutcome.outcome != Outcome.PENDING,
         )
     )
-    return {(promise_id, at) for promise_id, at in rows if promise_id is not None}
+    return {(cast(int, promise_id), at) for promise_id, at in rows}  # the statement asks for promises only
 
 
 def next_open(subject: Subject, now: datetime, decided: set[tuple[int, datetime]]) -> datetime | None:
