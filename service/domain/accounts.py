@@ -245,7 +245,22 @@ def sign_out(session: Session, device: DeviceSession, everywhere: bool = False) 
 # Circles and invitations
 
 
+def same_name(name: str) -> str:
+    """What two names are compared by: case and runs of spaces do not tell two circles or rituals apart."""
+    return " ".join(name.split()).casefold()
+
+
 def create_circle(session: Session, *, owner: Person, name: str, now: datetime) -> Circle:
+    """A new circle with its owner as its first member; 409 `duplicate_name` when they are in one of that name."""
+    theirs = session.scalars(
+        select(Circle.name)
+        .join(Membership)
+        .where(Membership.person_id == owner.id, Membership.status == MembershipStatus.ACTIVE)
+    )
+    if same_name(name) in {same_name(existing) for existing in theirs}:
+        raise Conflict(
+            f"You already have a circle called {name.strip()!r}; choose another name.", "name", code="duplicate_name"
+        )
     circle = Circle(name=name, created_at=now)
     session.add(circle)
     session.flush()
@@ -369,6 +384,16 @@ def invitations(session: Session, person: Person) -> list[Membership]:
             .order_by(Membership.created_at.desc(), Membership.circle_id.desc())
         )
     )
+
+
+def reminders_paused_until(person: Person, now: datetime) -> datetime | None:
+    """When the person's "pause all" ends (UTC), while it lasts; None when their reminders are not paused."""
+    return person.paused_until if person.paused_until is not None and person.paused_until > now else None
+
+
+def inviter_name(membership: Membership) -> str | None:
+    """Who invited this member: the inviter's own verified name (never a label), None once they left the circle."""
+    return next((m.person.name for m in membership.circle.memberships if m.person_id == membership.invited_by_id), None)
 
 
 def invitation_for(session: Session, person: Person, circle_id: int) -> Membership:

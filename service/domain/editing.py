@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from service.core.picker import Placed, place_start
 from service.core.replies import MAX_PAUSE_DAYS
 from service.core.schedule import ScheduleError
-from service.domain import feed_changes, subjects
-from service.domain.errors import Forbidden, Invalid
+from service.domain import accounts, feed_changes, subjects
+from service.domain.errors import Conflict, Forbidden, Invalid
 from service.domain.models import Circle, Membership, Person, Promise, Ritual
 
 
@@ -75,7 +75,19 @@ def check_participants(circle: Circle, participants: list[int] | None) -> None:
     subjects.check_participants(circle, participants)
 
 
+def check_title(session: Session, circle_id: int, title: str, ritual_id: int | None = None) -> None:
+    """409 `duplicate_name` naming `title` when another ritual of the circle has that title."""
+    others = session.scalars(select(Ritual.title).where(Ritual.circle_id == circle_id, Ritual.id != (ritual_id or 0)))
+    if accounts.same_name(title) in {accounts.same_name(other) for other in others}:
+        raise Conflict(
+            f"This circle already has a ritual called {title.strip()!r}; choose another title.",
+            "title",
+            code="duplicate_name",
+        )
+
+
 def create_ritual(session: Session, circle: Circle, fields: RitualFields, now: datetime) -> Saved[Ritual]:
+    check_title(session, circle.id, fields.title)
     where = placed(fields.starts, fields.timezone, fields.rrule, "starts", now)
     check_participants(circle, fields.participants)
     ritual = Ritual(
@@ -101,6 +113,7 @@ def create_ritual(session: Session, circle: Circle, fields: RitualFields, now: d
 
 def update_ritual(session: Session, ritual: Ritual, fields: RitualFields, now: datetime) -> Saved[Ritual]:
     """Replace the ritual's settings; future occurrences follow, past ones keep their outcomes."""
+    check_title(session, ritual.circle_id, fields.title, ritual.id)
     where = placed(fields.starts, fields.timezone, fields.rrule, "starts", now)
     check_participants(ritual.circle, fields.participants)
     ritual.title, ritual.start_local, ritual.timezone, ritual.rrule = (

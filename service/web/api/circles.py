@@ -27,14 +27,18 @@ def circle_json(circle: Circle) -> dict[str, Any]:
 
 
 def invitation_json(membership: Membership) -> dict[str, Any]:
-    inviter = next((m.person for m in membership.circle.memberships if m.person_id == membership.invited_by_id), None)
-    return {"id": membership.circle_id, "circle": membership.circle.name, "invited_by": inviter and inviter.name}
+    return {
+        "id": membership.circle_id,
+        "circle": membership.circle.name,
+        "invited_by": accounts.inviter_name(membership),
+    }
 
 
 @bp.post("/circles")
 @bp.auth_required(auth)
 @bp.input(CircleIn, arg_name="body")
 @bp.output(CircleOut, status_code=201)
+@bp.doc(responses={409: "You are in a circle of that name already (`duplicate_name`)"})
 def create_circle(body: dict[str, Any]) -> dict[str, Any]:
     """Create a circle with yourself as its first member."""
     circle = accounts.create_circle(session(), owner=me(), name=body["name"], now=now())

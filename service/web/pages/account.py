@@ -91,7 +91,7 @@ def signout() -> Any:
 @bp.get("/invitations")
 @auth.signin_required
 def invitations() -> Any:
-    pending = accounts.invitations(db(), auth.me())
+    pending = [(membership, accounts.inviter_name(membership)) for membership in accounts.invitations(db(), auth.me())]
     return page("invitations.html", invitations=pending)
 
 

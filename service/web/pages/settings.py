@@ -24,7 +24,7 @@ def _settings_page(form: SettingsForm | None = None, delete: DeleteAccountForm |
         form.quiet.data = person.quiet_start is not None and person.quiet_end is not None
         form.quiet_start.data, form.quiet_end.data = person.quiet_start, person.quiet_end
         form.digest_weekday.data, form.digest_time.data = str(person.digest_weekday), person.digest_time
-    paused = person.paused_until if person.paused_until and person.paused_until > at else None
+    paused = accounts.reminders_paused_until(person, at)
     return page(
         "settings.html",
         status,
