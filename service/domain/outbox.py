@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
@@ -25,7 +25,7 @@ def _queue_statement(postgres: bool):
     A concurrent insert of the same key waits for its holder and then inserts
     nothing, where a read-then-insert would fail on the unique key.
     """
-    person_id = bindparam("person_id", type_=Integer())
+    person_id = bindparam("person_id", type_=_PEOPLE.c.id.type)
     return (
         insert_for(postgres)(_OUTBOX)
         .values(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from service.config import Config
 from service.core import sms_text
 from service.core.schedule import occurrence_local
-from service.domain import accounts, feed_store
+from service.domain import accounts, editing, feed_store
 from service.domain.db import Database
 from service.domain.models import (
     Circle,
@@ -30,11 +30,12 @@ from service.domain.models import (
     Subject,
 )
 from service.domain.runtime import utc_now
-from service.domain.subjects import first_instant, upcoming
+from service.domain.subjects import upcoming
 
 ALEX = ("Alex", "+12025550181", "America/New_York")
 SAM = ("Sam", "+12025550182", "America/New_York")
 CIRCLE_NAME = "Alex & Sam"
+ZONE = "America/New_York"
 
 
 def create_demo(config: Config, now: datetime | None = None) -> list[str]:
@@ -98,12 +99,33 @@ def circle_of(session: Session, alex: Person, sam: Person, now: datetime) -> tup
     circle = active_circle(session, CIRCLE_NAME, [alex, sam], now)
     tomorrow = (now + timedelta(days=1)).date()
     subjects: list[Subject] = [
-        ritual(circle.id, "Morning coffee talk", datetime.combine(tomorrow, time(7, 30)), "FREQ=DAILY", 10, now),
-        ritual(circle.id, "Sunday walk", next_weekday(tomorrow, 6, time(10, 0)), "FREQ=WEEKLY;BYDAY=SU", 60, now),
-        promise(circle.id, sam.id, alex.id, "Book the restaurant", next_weekday(tomorrow, 4, time(18, 0)), now),
+        editing.create_ritual(
+            session,
+            circle,
+            ritual_fields("Morning coffee talk", datetime.combine(tomorrow, time(7, 30)), "FREQ=DAILY", 10),
+            now,
+        ).subject,
+        editing.create_ritual(
+            session,
+            circle,
+            ritual_fields("Sunday walk", next_weekday(tomorrow, 6, time(10, 0)), "FREQ=WEEKLY;BYDAY=SU", 60),
+            now,
+        ).subject,
+        editing.create_promise(
+            session,
+            sam,
+            circle,
+            editing.PromiseFields(
+                to=alex.id,
+                title="Book the restaurant",
+                due=next_weekday(tomorrow, 4, time(18, 0)),
+                timezone=ZONE,
+                rrule=None,
+                remind_before_minutes=60,
+            ),
+            now,
+        ).subject,
     ]
-    session.add_all(subjects)
-    session.flush()
     return circle, subjects
 
 
@@ -131,39 +153,12 @@ def next_weekday(start: date, weekday: int, at: time) -> datetime:
     return datetime.combine(start + timedelta(days=(weekday - start.weekday()) % 7), at)
 
 
-def ritual(circle_id: int, title: str, starts: datetime, rule: str, remind: int, now: datetime) -> Ritual:
-    subject = Ritual(
-        circle_id=circle_id,
+def ritual_fields(title: str, starts: datetime, rule: str, remind: int) -> editing.RitualFields:
+    return editing.RitualFields(
         title=title,
-        start_local=starts,
-        timezone="America/New_York",
+        starts=starts,
+        timezone=ZONE,
         rrule=rule,
         duration_minutes=30,
         remind_before_minutes=remind,
-        grace_minutes=None,
-        everyone=True,
-        sequence=0,
-        created_at=now,
-        updated_at=now,
     )
-    subject.materialized_until = first_instant(subject)
-    return subject
-
-
-def promise(circle_id: int, keeper_id: int, recipient_id: int, title: str, due: datetime, now: datetime) -> Promise:
-    subject = Promise(
-        circle_id=circle_id,
-        keeper_id=keeper_id,
-        recipient_id=recipient_id,
-        title=title,
-        due_local=due,
-        timezone="America/New_York",
-        rrule=None,
-        remind_before_minutes=60,
-        grace_minutes=60,
-        sequence=0,
-        created_at=now,
-        updated_at=now,
-    )
-    subject.materialized_until = first_instant(subject)
-    return subject

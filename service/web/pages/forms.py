@@ -20,7 +20,6 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: WTForms 3.2
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from service.core.phones import PhoneError, e164
 from service.core.picker import DAY_NAMES, REPEATS
 from service.core.schedule import ScheduleError, parse_timezone
 
@@ -49,13 +48,6 @@ def _no_controls(_form: Any, field: Any) -> None:
         raise ValidationError("Must not contain control characters.")
 
 
-def _phone(_form: Any, field: Any) -> None:
-    try:
-        field.data = e164(field.data or "")
-    except PhoneError as error:
-        raise ValidationError(str(error)) from None
-
-
 def _zone(_form: Any, field: Any) -> None:
     try:
         parse_timezone((field.data or "").strip())
@@ -76,9 +68,9 @@ class CheckboxesField(SelectMultipleField):
 class PhoneForm(FlaskForm):
     phone = StringField(
         "Your mobile number",
-        [DataRequired("Give your mobile number."), _phone],
+        [DataRequired("Give your mobile number."), Length(max=32)],
         filters=[_strip],
-        description="In international format, e.g. +1 555 123 4567. We text you a 6-digit code.",
+        description="For example +1 555 123 4567. We text you a 6-digit code.",
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
     submit = SubmitField("Text me a code")
@@ -121,7 +113,7 @@ class InviteForm(FlaskForm):
     name = StringField("Their name", [DataRequired("Give their name."), Length(max=80), _no_controls], filters=[_strip])
     phone = StringField(
         "Their mobile number",
-        [DataRequired("Give their mobile number."), _phone],
+        [DataRequired("Give their mobile number."), Length(max=32)],
         filters=[_strip],
         description="They get one text inviting them; they join by replying JOIN.",
         render_kw={"autocomplete": "off", "inputmode": "tel"},

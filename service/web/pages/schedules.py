@@ -93,7 +93,7 @@ def _circle_arg(person: Person) -> Circle:
 
 
 def _members(circle: Circle) -> list[SelectChoice]:
-    return choices((m.person_id, m.person.name) for m in circle.memberships if m.status == "active")
+    return choices((m.person_id, accounts.member_name(m)) for m in circle.memberships if m.status == "active")
 
 
 def _moved_note(saved: editing.Saved, start: datetime) -> None:
