@@ -111,7 +111,8 @@ def _ritual_fields(form: RitualForm, timezone: str) -> editing.RitualFields:
     start = _start(form)
     assert start is not None, "validated"
     rule = picker.rule_for(_choice(form), start.date())
-    everyone = {choice.value for choice in form.participants.choices} <= set(form.participants.data or [])
+    # Everyone offered is "everyone"; an id the form did not offer goes to the domain, which refuses it (SPEC §3).
+    everyone = {choice.value for choice in form.participants.choices} == set(form.participants.data or [])
     return editing.RitualFields(
         title=form.title.data,
         starts=start,
