@@ -114,6 +114,8 @@ def test_only_members_who_joined_take_part(via, client, people, db):
     activate(db, people.ids["Charlie"])  # Charlie joined; Bob is only invited
     assert via.invite(circle, "Bob", people.PHONES["Bob"]) == ACCEPTED  # invited, not joined
     bob = people.ids["Bob"]
+    everyone_offered = [people.ids["Alice"], people.ids["Charlie"]]
+    assert via.add_ritual(circle, [*everyone_offered, bob]) == refused("participants")
     assert via.add_ritual(circle, [people.ids["Alice"], bob]) == refused("participants")
     assert via.add_promise(circle, bob) == refused("to")
 
