@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from service.domain import accounts
-from service.entry import logs
 from service.domain.db import Database
 from service.domain.migrate import upgrade
 from service.domain.models import Person
+from service.entry import logs
 from tests.builders import add_circle
 from tests.security.helpers import MALLORY
 
