@@ -34,6 +34,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import delete, exists, func, select, update
@@ -377,12 +379,43 @@ def invite_member(
     return membership
 
 
+def shown_name(status: str, name: str, label: str | None) -> str:
+    """How a circle shows a member (SPEC §3): the name they chose once they joined it, else the inviter's label
+    there. A label is that circle's only: it never becomes the person's name nor shows in another circle."""
+    return name if (status == MembershipStatus.ACTIVE and name) or label is None else label
+
+
 def member_name(membership: Membership) -> str:
-    """How a circle shows a member: the name they chose once they joined it, else the inviter's label here."""
-    joined = membership.status == MembershipStatus.ACTIVE
-    return (
-        membership.person.name if (joined and membership.person.name) or membership.label is None else membership.label
+    return shown_name(membership.status, membership.person.name, membership.label)
+
+
+@dataclass(frozen=True)
+class CircleNames:
+    """Names as each circle shows its members; someone no longer in a circle (history) by the name they chose."""
+
+    shown: dict[tuple[int, int], str]
+    chosen: dict[int, str]
+
+    def of(self, circle_id: int, person_id: int) -> str:
+        return self.shown.get((circle_id, person_id), self.chosen.get(person_id, ""))
+
+    def in_circle(self, circle_id: int) -> dict[int, str]:
+        return {person_id: self.of(circle_id, person_id) for person_id in self.chosen}
+
+
+def names_in(session: Session, circle_ids: Iterable[int], person_ids: Iterable[int]) -> CircleNames:
+    """How `circle_ids` show `person_ids`, in two queries whatever their number."""
+    people = set(person_ids)
+    rows = session.execute(
+        select(Membership.circle_id, Membership.person_id, Membership.status, Person.name, Membership.label)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.circle_id.in_(set(circle_ids)), Membership.person_id.in_(people))
     )
+    shown = {(circle, person): shown_name(status, name, label) for circle, person, status, name, label in rows}
+    chosen: dict[int, str] = {
+        i: n for i, n in session.execute(select(Person.id, Person.name).where(Person.id.in_(people)))
+    }
+    return CircleNames(shown, chosen)
 
 
 def forget_old_counts(session: Session, now: datetime) -> None:

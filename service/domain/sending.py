@@ -20,6 +20,8 @@ from service.core import sms_text
 from service.core.quiet_hours import quiet_until
 from service.core.schedule import local_to_utc, occurrence_local, parse_timezone
 from service.core.streaks import Outcome
+from service.domain import accounts
+from service.domain.accounts import CircleNames
 from service.domain.models import (
     Membership,
     MembershipStatus,
@@ -132,7 +134,8 @@ class ReminderFacts:
     companions: dict[
         tuple[SubjectKind, int], tuple[int, ...]
     ]  # who else is in it: participants / the promise's recipient
-    names: dict[int, str]
+    circles: dict[tuple[SubjectKind, int], int]
+    names: CircleNames  # as each subject's circle shows its people
 
     @classmethod
     def load(cls, session: Session, rows: list[OutboundSms]) -> ReminderFacts:
@@ -149,12 +152,14 @@ class ReminderFacts:
             )
         }
         titles: dict[tuple[SubjectKind, int], str] = {}
+        circles: dict[tuple[SubjectKind, int], int] = {}
         companions: dict[tuple[SubjectKind, int], tuple[int, ...]] = {}
         ritual_ids = {o.ritual_id for o in occurrences.values() if o.ritual_id is not None}
         for ritual in session.scalars(
             select(Ritual).where(Ritual.id.in_(ritual_ids)).options(selectinload(Ritual.participant_links))
         ):
             titles[SubjectKind.RITUAL, ritual.id] = ritual.title
+            circles[SubjectKind.RITUAL, ritual.id] = ritual.circle_id
             companions[SubjectKind.RITUAL, ritual.id] = tuple(link.person_id for link in ritual.participant_links)
         everyone = [rid for rid in ritual_ids if not companions.get((SubjectKind.RITUAL, rid))]
         members = session.execute(
@@ -170,20 +175,23 @@ class ReminderFacts:
             grouped[ritual_id].append(person_id)
         companions.update({(SubjectKind.RITUAL, rid): tuple(pids) for rid, pids in grouped.items()})
         promise_ids = {o.promise_id for o in occurrences.values() if o.promise_id is not None}
-        for promise_id, title, recipient_id in session.execute(
-            select(Promise.id, Promise.title, Promise.recipient_id).where(Promise.id.in_(promise_ids))
+        for promise_id, title, recipient_id, circle_id in session.execute(
+            select(Promise.id, Promise.title, Promise.recipient_id, Promise.circle_id).where(
+                Promise.id.in_(promise_ids)
+            )
         ):
             titles[SubjectKind.PROMISE, promise_id] = title
+            circles[SubjectKind.PROMISE, promise_id] = circle_id
             companions[SubjectKind.PROMISE, promise_id] = (recipient_id,)
         wanted = {pid for pids in companions.values() for pid in pids}
-        names = {
-            pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
-        }
-        return cls(occurrences, decided, titles, companions, names)
+        names = accounts.names_in(session, set(circles.values()), wanted)
+        return cls(occurrences, decided, titles, companions, circles, names)
 
     def item(self, person: Person, occurrence: Occurrence) -> sms_text.ReminderItem:
         key = subject_key(occurrence.ritual_id, occurrence.promise_id)
-        others = tuple(self.names[p] for p in self.companions.get(key, ()) if p != person.id and p in self.names)
+        circle = self.circles.get(key)
+        companions = (p for p in self.companions.get(key, ()) if p != person.id and p in self.names.chosen)
+        others = tuple(self.names.of(circle, p) for p in companions) if circle is not None else ()
         return sms_text.ReminderItem(self.titles[key], occurrence_local(occurrence.at, person.timezone), others, key[0])
 
 

@@ -14,7 +14,7 @@ from service.domain.db import Database
 from service.domain.migrate import upgrade
 from service.domain.models import Person
 from service.entry import logs
-from tests.builders import add_circle
+from tests.builders import FIRST_REMINDER, add_circle, add_ritual
 from tests.security.helpers import MALLORY
 
 NEW_NUMBER = "+14155550188"
@@ -25,7 +25,9 @@ def members(client, people, who: str, circle: int) -> dict[str, str]:
     return {m["name"]: m["status"] for m in answer["members"]}
 
 
-def test_a_label_stays_in_its_circle_and_the_chosen_name_shows_once_they_join(client, people, db, sms, texts):
+def test_a_label_stays_in_its_circle_and_the_chosen_name_shows_once_they_join(
+    client, people, db, clock, sms, texts, fake_twilio
+):
     people.PHONES = people.PHONES | {"Mallory": MALLORY}
     people.create("Mallory")
     people.create("Alice")
@@ -41,6 +43,10 @@ def test_a_label_stays_in_its_circle_and_the_chosen_name_shows_once_they_join(cl
     assert texts.send(NEW_NUMBER, "JOIN").startswith('Tend: You joined "Us"')
     assert members(client, people, "Alice", alices) == {"Alice": "active", "Sam": "active"}
     assert members(client, people, "Mallory", mallorys) == {"Mallory": "active", "Prize Winner": "invited"}
+    add_ritual(client, people, alices)  # everyone: Alice and the one who joined as Sam
+    clock.set(FIRST_REMINDER)
+    sms.tick()
+    assert "Sam" in fake_twilio.bodies_to(people.PHONES["Alice"])[-1]  # texts name people as their circle does
 
     people.PHONES = people.PHONES | {"Samuel": NEW_NUMBER}
     people.create("Samuel")  # signs in; having no name yet, gives one

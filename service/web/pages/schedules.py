@@ -302,7 +302,9 @@ def promise(promise_id: int) -> Any:
     if request.method == "POST":
         editing.keeper_only(person, found)
     form = PromiseForm(obj=found if request.method == "GET" else None)
-    form.to.choices = _recipients(circle, person) if mine else choices([(found.recipient_id, found.recipient.name)])
+    names = accounts.names_in(db(), [circle.id], [found.keeper_id, found.recipient_id])
+    recipient = names.of(circle.id, found.recipient_id)
+    form.to.choices = _recipients(circle, person) if mine else choices([(found.recipient_id, recipient)])
     if request.method == "GET":
         _fill_picker(form, found.due_local, found.rrule)
         form.to.data = found.recipient_id
@@ -318,6 +320,7 @@ def promise(promise_id: int) -> Any:
         preview=shown,
         timezone=found.timezone,
         mine=mine,
+        keeper=names.of(circle.id, found.keeper_id),
         custom=picker.choice_of(found.rrule, found.due_local.date()) is None,
     )
 
