@@ -2,15 +2,18 @@
 
 Consent (SPEC §3): a number gets nothing from Tend but a sign-in code it asked
 for and one invitation per circle until its owner verifies a code or joins.
-Codes and invitations are counted per destination number in the database (so
-the limits hold across every web process), whoever asks; past a limit the
+Codes and invitations are counted per destination number in the database,
+under a lock on the number's person row (so the limits hold across every web
+process and parallel request), whoever asks; past a limit the
 request is refused with `TooManyMessages` and nothing is written or sent.
 
 No enumeration: asking for a code answers the same whether or not the number
 has an account, and an invitation echoes only what the inviter typed. A number
 is never held by someone who has not proved it: a code request or an
-invitation for an unknown number makes an `invited` Person with provisional
-details, which the number's owner claims by verifying a code.
+invitation for an unknown number makes an `invited` Person with no name (an
+inviter's label stays on that circle's membership), which the number's owner
+claims by verifying a code. Every door reads numbers and names here
+(`destination`, `valid_name`), so the rules hold the same through all of them.
 
 Decisions the spec leaves open:
 
