@@ -32,10 +32,10 @@ from service.domain.models import (
 from service.domain.runtime import utc_now
 from service.domain.subjects import upcoming
 
-ALEX = ("Alex", "+12025550181", "America/New_York")
-SAM = ("Sam", "+12025550182", "America/New_York")
-CIRCLE_NAME = "Alex & Sam"
 ZONE = "America/New_York"
+ALEX = ("Alex", "+12025550181", ZONE)
+SAM = ("Sam", "+12025550182", ZONE)
+CIRCLE_NAME = "Alex & Sam"
 
 
 def create_demo(config: Config, now: datetime | None = None) -> list[str]:
@@ -99,32 +99,9 @@ def circle_of(session: Session, alex: Person, sam: Person, now: datetime) -> tup
     circle = active_circle(session, CIRCLE_NAME, [alex, sam], now)
     tomorrow = (now + timedelta(days=1)).date()
     subjects: list[Subject] = [
-        editing.create_ritual(
-            session,
-            circle,
-            ritual_fields("Morning coffee talk", datetime.combine(tomorrow, time(7, 30)), "FREQ=DAILY", 10),
-            now,
-        ).subject,
-        editing.create_ritual(
-            session,
-            circle,
-            ritual_fields("Sunday walk", next_weekday(tomorrow, 6, time(10, 0)), "FREQ=WEEKLY;BYDAY=SU", 60),
-            now,
-        ).subject,
-        editing.create_promise(
-            session,
-            sam,
-            circle,
-            editing.PromiseFields(
-                to=alex.id,
-                title="Book the restaurant",
-                due=next_weekday(tomorrow, 4, time(18, 0)),
-                timezone=ZONE,
-                rrule=None,
-                remind_before_minutes=60,
-            ),
-            now,
-        ).subject,
+        ritual(session, circle, "Morning coffee talk", datetime.combine(tomorrow, time(7, 30)), "FREQ=DAILY", 10, now),
+        ritual(session, circle, "Sunday walk", next_weekday(tomorrow, 6, time(10, 0)), "FREQ=WEEKLY;BYDAY=SU", 60, now),
+        promise(session, circle, sam, alex.id, "Book the restaurant", next_weekday(tomorrow, 4, time(18, 0)), now),
     ]
     return circle, subjects
 
@@ -153,12 +130,17 @@ def next_weekday(start: date, weekday: int, at: time) -> datetime:
     return datetime.combine(start + timedelta(days=(weekday - start.weekday()) % 7), at)
 
 
-def ritual_fields(title: str, starts: datetime, rule: str, remind: int) -> editing.RitualFields:
-    return editing.RitualFields(
-        title=title,
-        starts=starts,
-        timezone=ZONE,
-        rrule=rule,
-        duration_minutes=30,
-        remind_before_minutes=remind,
-    )
+def ritual(
+    session: Session, circle: Circle, title: str, starts: datetime, rule: str, remind: int, now: datetime
+) -> Ritual:
+    """A ritual of the whole circle, made as every door makes one (service/domain/editing.py)."""
+    fields = editing.RitualFields(title, starts, ZONE, rule, duration_minutes=30, remind_before_minutes=remind)
+    return editing.create_ritual(session, circle, fields, now).subject
+
+
+def promise(
+    session: Session, circle: Circle, keeper: Person, recipient_id: int, title: str, due: datetime, now: datetime
+) -> Promise:
+    """A one-off promise, made as every door makes one."""
+    fields = editing.PromiseFields(recipient_id, title, due, ZONE, None, remind_before_minutes=60, grace_minutes=60)
+    return editing.create_promise(session, keeper, circle, fields, now).subject
