@@ -147,7 +147,9 @@ def test_sms_in_delivers_an_inbound_sms_through_the_conversation(tmp_path, monke
         session.add(alex)
         session.flush()
         circle = accounts.create_circle(session, owner=alex, name="Us", now=now)
-        accounts.invite_member(session, circle=circle, inviter=alex, name="Sam", phone="+12025550122", now=now)
+        accounts.invite_member(
+            session, circle=circle, inviter=alex, name="Sam", phone="+12025550122", countries=("US",), now=now
+        )
         session.commit()
     result = runner.invoke(main, ["sms", "in", "--from", "+1 202 555 0122", "JOIN"])
     assert result.exit_code == 0, result.output

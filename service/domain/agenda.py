@@ -138,6 +138,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     circles = dict(joined_circles)
     rituals = rituals_of(session, person.id)
     keeps, owed = promises_of(session, person.id)
+    names = accounts.names_in(session, {p.circle_id for p in owed}, {p.keeper_id for p in owed})
     kept_subjects: list[Subject] = [*rituals, *keeps]
     stored = _stored(session, person.id, [*kept_subjects, *owed], start, end)
     days = [Day(first), Day(first + timedelta(days=1))]
@@ -168,7 +169,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
                     None,
                     False,
                     circles.get(promise.circle_id, ""),
-                    keeper=promise.keeper.name,
+                    keeper=names.of(promise.circle_id, promise.keeper_id),
                 )
             )
     for day in days:
@@ -235,6 +236,7 @@ def circle_overview(session: Session, person: Person, circle: Circle, now: datet
         (f.subject_kind, f.subject_id): f.current_streak
         for f in session.scalars(select(StreakFigure).where(StreakFigure.person_id == person.id))
     }
+    names = accounts.names_in(session, [circle.id], {i for p in promises for i in (p.keeper_id, p.recipient_id)})
     lines: list[Line] = []
     for ritual in rituals:
         upcoming = subjects.upcoming(ritual, now)
@@ -260,7 +262,7 @@ def circle_overview(session: Session, person: Person, circle: Circle, now: datet
                 describe(promise.rrule, promise.due_local.date()),
                 upcoming.astimezone(zone) if upcoming else None,
                 figures.get((SubjectKind.PROMISE, promise.id), 0) if promise.keeper_id == person.id else None,
-                detail=f"{promise.keeper.name} to {promise.recipient.name}",
+                detail=f"{names.of(promise.circle_id, promise.keeper_id)} to {names.of(promise.circle_id, promise.recipient_id)}",
             )
         )
     return lines

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.core.picker import Placed, place_start
@@ -20,7 +20,7 @@ from service.core.replies import MAX_PAUSE_DAYS
 from service.core.schedule import ScheduleError
 from service.domain import accounts, feed_changes, subjects
 from service.domain.errors import Conflict, Forbidden, Invalid
-from service.domain.models import Circle, Membership, Person, Promise, Ritual
+from service.domain.models import Circle, Person, Promise, Ritual
 
 
 @dataclass(frozen=True)
@@ -191,16 +191,6 @@ def may_change(person: Person, subject: Ritual | Promise) -> None:
         raise Forbidden("Only the person who made a promise can change or cancel it.")
 
 
-def erase_person(session: Session, person: Person) -> None:
-    """Erase a person: their data, their promises, their sessions, and every circle they leave empty."""
-    circle_ids = [m.circle_id for m in person.memberships]
-    session.delete(person)
-    session.flush()
-    for circle_id in circle_ids:
-        if session.scalar(select(Membership.person_id).where(Membership.circle_id == circle_id).limit(1)) is None:
-            session.execute(delete(Circle).where(Circle.id == circle_id))
-
-
 @dataclass(frozen=True)
 class Settings:
     name: str
@@ -211,13 +201,14 @@ class Settings:
 
 
 def change_settings(person: Person, settings: Settings) -> None:
-    """A person's own settings; a moved digest slot or zone is rescheduled by the clock."""
+    """A person's own settings (the name as SPEC §3 allows names); a moved digest slot or zone is rescheduled by the clock."""
+    accounts.rename(person, settings.name)
     if settings.timezone != person.timezone or (settings.digest_weekday, settings.digest_time) != (
         person.digest_weekday,
         person.digest_time,
     ):
         person.next_digest_at = None
-    person.name, person.timezone = settings.name, settings.timezone
+    person.timezone = settings.timezone
     person.quiet_start, person.quiet_end = settings.quiet_hours or (None, None)
     person.digest_weekday, person.digest_time = settings.digest_weekday, settings.digest_time
 

@@ -8,7 +8,7 @@ from flask import flash, redirect, url_for
 
 from service.domain import accounts, agenda
 from service.domain.errors import DomainError
-from service.web.context import commit, now
+from service.web.context import commit, now, runtime
 from service.web.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, confirmed, page, show_error
@@ -36,7 +36,7 @@ def _circle_page(circle_id: int, invite: InviteForm, status: int = 200) -> Any:
     circle = accounts.circle_for(db(), person, circle_id)
     members = [
         {
-            "name": m.person.name if m.status == "active" or not getattr(m, "label", None) else m.label,
+            "name": accounts.member_name(m),
             "status": m.status,
             "me": m.person_id == person.id,
         }
@@ -61,7 +61,13 @@ def invite(circle_id: int) -> Any:
         circle = accounts.circle_for(db(), person, circle_id)
         try:
             accounts.invite_member(
-                db(), circle=circle, inviter=person, name=form.name.data, phone=form.phone.data, now=now()
+                db(),
+                circle=circle,
+                inviter=person,
+                name=form.name.data,
+                phone=form.phone.data,
+                countries=runtime().config.sms_countries,
+                now=now(),
             )
         except DomainError as error:
             db().rollback()

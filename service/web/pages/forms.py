@@ -22,7 +22,6 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: WTForms 3.2
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from service.core.phones import PhoneError, e164
 from service.core.picker import DAY_NAMES, REPEATS
 from service.core.schedule import ScheduleError, parse_timezone
 from service.domain.models import MAX_ROW_ID
@@ -58,13 +57,6 @@ LEAD_MINUTES = frozenset(choice.value for choice in LEADS)
 def _no_controls(_form: Any, field: Any) -> None:
     if field.data and any(ord(c) < 32 or ord(c) == 127 for c in field.data):
         raise ValidationError("Must not contain control characters.")
-
-
-def _phone(_form: Any, field: Any) -> None:
-    try:
-        field.data = e164(field.data or "")
-    except PhoneError as error:
-        raise ValidationError(str(error)) from None
 
 
 def _zone(_form: Any, field: Any) -> None:
@@ -118,7 +110,7 @@ PHONE_EXAMPLE = "+1 415 555 0123"  # a number Tend can text under the default TE
 class PhoneForm(FlaskForm):
     phone = StringField(
         "Your mobile number",
-        [DataRequired("Give your mobile number."), _phone],
+        [DataRequired("Give your mobile number."), Length(max=32)],
         filters=[_strip],
         description=f"For example {PHONE_EXAMPLE}. We text you a 6-digit code.",
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
@@ -166,7 +158,7 @@ class InviteForm(FlaskForm):
     name = StringField("Their name", [DataRequired("Give their name."), Length(max=80), _no_controls], filters=[_strip])
     phone = StringField(
         "Their mobile number",
-        [DataRequired("Give their mobile number."), _phone],
+        [DataRequired("Give their mobile number."), Length(max=32)],
         filters=[_strip],
         description=f"For example {PHONE_EXAMPLE}. They get one text inviting them; they join by replying JOIN.",
         render_kw={"autocomplete": "off", "inputmode": "tel"},

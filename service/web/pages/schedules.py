@@ -96,7 +96,7 @@ def _circle_arg(person: Person) -> Circle:
 
 
 def _members(circle: Circle) -> list[SelectChoice]:
-    return choices((m.person_id, m.person.name) for m in circle.memberships if m.status == "active")
+    return choices((m.person_id, accounts.member_name(m)) for m in circle.memberships if m.status == "active")
 
 
 def _moved_note(saved: editing.Saved, start: datetime) -> None:
@@ -114,7 +114,8 @@ def _ritual_fields(form: RitualForm, timezone: str) -> editing.RitualFields:
     start = _start(form)
     assert start is not None, "validated"
     rule = picker.rule_for(_choice(form), start.date())
-    everyone = {choice.value for choice in form.participants.choices} <= set(form.participants.data or [])
+    # Everyone offered is "everyone"; an id the form did not offer goes to the domain, which refuses it (SPEC §3).
+    everyone = {choice.value for choice in form.participants.choices} == set(form.participants.data or [])
     return editing.RitualFields(
         title=form.title.data,
         starts=start,
@@ -309,7 +310,9 @@ def promise(promise_id: int) -> Any:
     if request.method == "POST":
         editing.may_change(person, found)
     form = PromiseForm(obj=found if request.method == "GET" else None)
-    form.to.choices = _recipients(circle, person) if mine else choices([(found.recipient_id, found.recipient.name)])
+    names = accounts.names_in(db(), [circle.id], [found.keeper_id, found.recipient_id])
+    recipient = names.of(circle.id, found.recipient_id)
+    form.to.choices = _recipients(circle, person) if mine else choices([(found.recipient_id, recipient)])
     if request.method == "GET":
         _fill_picker(form, found.due_local, found.rrule)
         form.to.data = found.recipient_id
@@ -325,6 +328,7 @@ def promise(promise_id: int) -> Any:
         preview=shown,
         timezone=found.timezone,
         mine=mine,
+        keeper=names.of(circle.id, found.keeper_id),
         custom=picker.choice_of(found.rrule, found.due_local.date()) is None,
     )
 
