@@ -191,5 +191,5 @@ def in_words(rule: str | None, start: datetime) -> str:
     else:
         names = [_SHORT_DAYS[day] for day in chosen]
         named = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-    every = {1: "", 2: "Every other "}.get(interval, f"Every {interval} weeks, ")
+    every = {1: "Every " if len(chosen) == 1 else "", 2: "Every other "}.get(interval, f"Every {interval} weeks, ")
     return f"{every}{named} {at}"

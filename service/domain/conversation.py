@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import occurrence_local
-from service.domain import accounts, feed_changes, streak_figures
+from service.domain import accounts, feed_changes, streak_figures, texted_setup
 from service.domain.checkins import Decided, decide, is_open
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
@@ -78,8 +78,13 @@ class Answer:
     reply: str
 
 
-def handle_inbound(session: Session, inbound: Inbound, now: datetime) -> Answer:
-    """Apply one signed inbound SMS and compose the reply; a replayed MessageSid changes nothing."""
+def handle_inbound(
+    session: Session, inbound: Inbound, now: datetime, links: texted_setup.Links | None = None
+) -> Answer:
+    """Apply one signed inbound SMS and compose the reply; a replayed MessageSid changes nothing.
+
+    `links`: the service's public URL and SMS countries, for setting up by text (FEED, INVITE).
+    """
     found = session.execute(_PERSON_BY_PHONE, {"phone": inbound.sender}).first()
     if found is None:
         log.info("inbound SMS %s from an unknown number: nothing stored", inbound.message_sid)
@@ -90,7 +95,7 @@ def handle_inbound(session: Session, inbound: Inbound, now: datetime) -> Answer:
         return Answer(session.execute(_FIRST_REPLY, {"sid": inbound.message_sid}).scalar() or "")
     reply = OPT_OUT_TYPES.get((inbound.opt_out_type or "").upper()) or parse_reply(inbound.body)
     log.info("inbound SMS %s from person %s: %s", inbound.message_sid, person.id, reply.command)
-    answer = respond(session, person, reply, inbound.message_sid, now, invited=invited)
+    answer = respond(session, person, reply, inbound.message_sid, now, invited=invited, links=links)
     if answer.reply:
         session.execute(_REPLY, {"b_sid": inbound.message_sid, "b_reply": answer.reply})
     return answer
@@ -142,7 +147,13 @@ _FIRST_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.message_sid == bindpara
 
 
 def respond(
-    session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime, invited: bool | None = None
+    session: Session,
+    person: Person,
+    reply: Reply,
+    message_sid: str | None,
+    now: datetime,
+    invited: bool | None = None,
+    links: texted_setup.Links | None = None,
 ) -> Answer:
     """What one parsed reply does for this person, and what to answer (SPEC §4).
 
@@ -180,6 +191,8 @@ def respond(
         case "resume":
             person.paused_until = None
             return Answer(sms_text.resumed_text())
+        case "new" | "promise" | "invite" | "move" | "drop" | "choose" | "ok" | "list" | "feed" if links:
+            return Answer(texted_setup.respond(session, person, reply, now, links))
         case _:
             return Answer(sms_text.help_text())
 

@@ -106,6 +106,7 @@ class SmsKind(StrEnum):
     OPT_IN = "opt_in"
     INVITATION = "invitation"
     PROMISE_KEPT = "promise_kept"
+    NOTICE = "notice"  # a change someone else made by SMS (a dropped ritual)
     DIGEST = "digest"
 
 
@@ -444,6 +445,18 @@ class InboundMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     reply: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TextedSetup(Base):
+    """A person's set-up conversation by SMS (SPEC §4): their one draft (saved on OK, until `draft_until`) and the
+    items of the latest LIST they got ("r12" a ritual, "p7" a promise), which numbers in replies refer to."""
+
+    __tablename__ = "texted_setups"
+
+    person_id: Mapped[int] = mapped_column(ID, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    draft_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    listed: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class OutboundSms(Base):

@@ -1,0 +1,354 @@
+"""Setting up by text (SPEC §4): NEW, PROMISE, MOVE, DROP and INVITE make a draft, echoed in words; OK saves it.
+
+A part of the SMS conversation (`conversation.respond` hands these commands
+here): every save goes through the same domain functions as the API and the
+pages (`editing`, `accounts`, `feed_store`), so every rule of SPEC §3 holds.
+
+Decisions the spec leaves open:
+
+- One draft per person: a new command replaces the draft before it. A draft
+  lives 30 minutes; OK after that says there is nothing to save.
+- A question (which circle, which member) is part of the draft: a bare
+  number answers it, and the echo follows.
+- A refusal at OK (a rule of §3) is said in the domain's words and the draft
+  is dropped; nothing of it is written.
+- A new ritual starts on the next day its rule allows at that time; a moved
+  one keeps its timezone only if the person's is the same (times are read in
+  the person's zone).
+- FEED makes a new person-scope feed each time: a feed's token is stored only
+  as a digest, so an existing feed's link cannot be texted again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.core import phrases, picker, sms_text
+from service.core.phones import PhoneError, textable
+from service.core.replies import Reply
+from service.core.schedule import occurrence_local
+from service.domain import accounts, editing, feed_store, subjects
+from service.domain.errors import DomainError
+from service.domain.models import (
+    Circle,
+    FeedScope,
+    Membership,
+    MembershipStatus,
+    Person,
+    Promise,
+    Ritual,
+    SmsKind,
+    TextedSetup,
+)
+from service.domain.outbox import queue_sms
+
+DRAFT_LIFETIME = timedelta(minutes=30)
+DEFAULT_DURATION_MINUTES = 30
+DEFAULT_REMIND_BEFORE_MINUTES = 15
+PROMISE_REMIND_BEFORE_MINUTES = 30
+MAX_LISTED = 10
+
+
+@dataclass(frozen=True)
+class Links:
+    """What the SMS door knows of the running service: where feeds are served, and which countries Tend texts."""
+
+    public_url: str
+    sms_countries: tuple[str, ...]
+
+
+def respond(session: Session, person: Person, reply: Reply, now: datetime, links: Links) -> str:
+    """The answer to one set-up command of an active person."""
+    state = session.get(TextedSetup, person.id) or TextedSetup(person_id=person.id)
+    session.add(state)
+    local_now = occurrence_local(now, person.timezone).replace(tzinfo=None)
+    try:
+        match reply.command:
+            case "new":
+                return _new(session, state, person, reply.words, local_now, now)
+            case "promise":
+                return _promise(session, state, person, reply.words, local_now, now)
+            case "invite":
+                return _invite(session, state, person, reply.words, now, links)
+            case "move" | "drop":
+                return _change(session, state, person, reply, local_now, now)
+            case "choose":
+                return _choose(session, state, person, reply.item or 0, now)
+            case "ok":
+                return _save(session, state, person, now)
+            case "list":
+                return _list(session, state, person, now)
+            case "feed":
+                _, token = feed_store.create_feed(
+                    session, owner=person, scope=FeedScope.PERSON, circle_id=None, now=now
+                )
+                return sms_text.feed_text(f"{links.public_url}/feeds/{token}.ics")
+    except phrases.Unreadable as unreadable:
+        return sms_text.ask_again_text(unreadable.question)
+    except DomainError as refused:
+        return sms_text.refused_text(refused.message)
+    return sms_text.help_text()
+
+
+def _keep(state: TextedSetup, draft: dict[str, Any], now: datetime) -> None:
+    state.draft, state.draft_until = draft, now + DRAFT_LIFETIME
+
+
+def _draft(state: TextedSetup, now: datetime) -> dict[str, Any] | None:
+    if state.draft is None or state.draft_until is None or state.draft_until <= now:
+        return None
+    return state.draft
+
+
+def _joined_circles(person: Person) -> list[Circle]:
+    return [m.circle for m in person.memberships if m.status == MembershipStatus.ACTIVE]
+
+
+def _new(session: Session, state: TextedSetup, person: Person, words: str, local_now: datetime, now: datetime) -> str:
+    reading = phrases.read_new(words, local_now)
+    circles = _joined_circles(person)
+    if not circles:
+        return sms_text.refused_text("Join or start a circle first.")
+    draft = {"kind": "ritual", "title": reading.title, "start": reading.start.isoformat(), "rule": reading.rule}
+    if len(circles) > 1:
+        _keep(state, draft | {"options": [c.id for c in circles]}, now)
+        return sms_text.choose_text("Which circle?", [c.name for c in circles])
+    _keep(state, draft | {"circle": circles[0].id}, now)
+    return _echo(session, person, state.draft or {})
+
+
+def _promise(
+    session: Session, state: TextedSetup, person: Person, words: str, local_now: datetime, now: datetime
+) -> str:
+    name, _, rest = words.partition(" ")
+    reading = phrases.read_promise(rest, local_now)
+    matches = [
+        (circle, m)
+        for circle in _joined_circles(person)
+        for m in circle.memberships
+        if m.person_id != person.id
+        and m.status == MembershipStatus.ACTIVE
+        and name.casefold() in (m.person.name.casefold(), (m.label or "").casefold())
+    ]
+    if not name or not matches:
+        raise phrases.Unreadable(f"Who is it for? Start with their name, e.g. {phrases.EXAMPLE_PROMISE}.")
+    draft = {"kind": "promise", "title": reading.title, "start": reading.start.isoformat(), "rule": reading.rule}
+    if len(matches) > 1:
+        _keep(state, draft | {"options": [[c.id, m.person_id] for c, m in matches]}, now)
+        return sms_text.choose_text(f"Which {name}?", [f"{m.person.name} ({c.name})" for c, m in matches])
+    circle, member = matches[0]
+    _keep(state, draft | {"circle": circle.id, "to": member.person_id}, now)
+    return _echo(session, person, state.draft or {})
+
+
+def _invite(session: Session, state: TextedSetup, person: Person, words: str, now: datetime, links: Links) -> str:
+    name, _, phone = words.rpartition(" ")
+    example = "INVITE Sam +14155550123"
+    if not name.strip():
+        raise phrases.Unreadable(f"Give a name and a number, e.g. {example}.")
+    try:
+        number = textable(phone, links.sms_countries)
+    except PhoneError as error:
+        raise phrases.Unreadable(f"{error} e.g. {example}.") from None
+    # The name rule of SPEC §3 (issue 18) is to be checked here by the domain's invite function.
+    draft = {"kind": "invite", "name": " ".join(name.split()), "phone": number}
+    circles = _joined_circles(person)
+    if not circles:
+        return sms_text.refused_text("Join or start a circle first.")
+    if len(circles) > 1:
+        _keep(state, draft | {"options": [c.id for c in circles]}, now)
+        return sms_text.choose_text("Which circle?", [c.name for c in circles])
+    _keep(state, draft | {"circle": circles[0].id}, now)
+    return _echo(session, person, state.draft or {})
+
+
+def _change(
+    session: Session, state: TextedSetup, person: Person, reply: Reply, local_now: datetime, now: datetime
+) -> str:
+    listed = state.listed or []
+    if not 1 <= (reply.item or 0) <= len(listed):
+        return sms_text.no_listed_item_text(reply.item or 0)
+    key = listed[(reply.item or 0) - 1]
+    subject = _subject(session, person, key)
+    if isinstance(subject, Promise):
+        editing.keeper_only(person, subject)
+    if reply.command == "drop":
+        _keep(state, {"kind": "drop", "subject": key}, now)
+        return _echo(session, person, state.draft or {})
+    start, rule = phrases.read_move(reply.words, subject.starts, subject.rrule, local_now)
+    _keep(state, {"kind": "move", "subject": key, "start": start.isoformat(), "rule": rule}, now)
+    return _echo(session, person, state.draft or {})
+
+
+def _subject(session: Session, person: Person, key: str) -> Ritual | Promise:
+    """A listed item, if the person still sees it (404 otherwise)."""
+    if key.startswith("r"):
+        return subjects.ritual_for(session, person.id, int(key[1:]))
+    return subjects.promise_for(session, person.id, int(key[1:]))
+
+
+def _choose(session: Session, state: TextedSetup, person: Person, number: int, now: datetime) -> str:
+    draft = _draft(state, now)
+    if draft is None or "options" not in draft:
+        return sms_text.help_text()
+    options = draft["options"]
+    if not 1 <= number <= len(options):
+        return sms_text.no_listed_item_text(number)
+    chosen = options[number - 1]
+    answered = {k: v for k, v in draft.items() if k != "options"}
+    answered |= {"circle": chosen[0], "to": chosen[1]} if isinstance(chosen, list) else {"circle": chosen}
+    _keep(state, answered, now)
+    return _echo(session, person, answered)
+
+
+def _others(circle: Circle, person: Person, among: list[int] | None = None) -> list[str]:
+    """The names of the other active members (of `among`, when given), as the echo names them."""
+    ids = accounts.active_member_ids(circle)
+    names = {m.person_id: m.person.name for m in circle.memberships}
+    return [names[i] for i in ids if i != person.id and (among is None or i in among)]
+
+
+def _echo(session: Session, person: Person, draft: dict[str, Any]) -> str:
+    """The draft said back in words: what OK will save."""
+    kind = draft["kind"]
+    if kind in ("ritual", "promise", "invite"):
+        circle = accounts.circle_for(session, person, draft["circle"])
+    if kind == "ritual":
+        when = picker.in_words(draft["rule"], datetime.fromisoformat(draft["start"]))
+        return sms_text.draft_ritual_text(draft["title"], when, _others(circle, person), DEFAULT_REMIND_BEFORE_MINUTES)
+    if kind == "promise":
+        when = picker.in_words(draft["rule"], datetime.fromisoformat(draft["start"]))
+        return sms_text.draft_promise_text(draft["title"], when, session.get_one(Person, draft["to"]).name)
+    if kind == "invite":
+        return sms_text.draft_invite_text(draft["name"], circle.name)
+    subject = _subject(session, person, draft["subject"])
+    circle = session.get_one(Circle, subject.circle_id)
+    involved = subject.participant_ids() if isinstance(subject, Ritual) else [subject.recipient_id]
+    if kind == "drop":
+        return sms_text.draft_drop_text(subject.title, _others(circle, person, involved))
+    when = picker.in_words(draft["rule"], datetime.fromisoformat(draft["start"]))
+    return sms_text.draft_move_text(subject.title, when, _others(circle, person, involved))
+
+
+def _save(session: Session, state: TextedSetup, person: Person, now: datetime) -> str:
+    """OK: save the draft through the domain's own functions; a refusal writes nothing of it."""
+    draft = _draft(state, now)
+    state.draft, state.draft_until = None, None
+    if draft is None or "options" in draft:
+        return sms_text.no_draft_text()
+    with session.begin_nested():
+        return sms_text.saved_text(_apply(session, person, draft, now))
+
+
+def _apply(session: Session, person: Person, draft: dict[str, Any], now: datetime) -> str:
+    kind = draft["kind"]
+    start = datetime.fromisoformat(draft["start"]) if "start" in draft else None
+    if kind == "invite":
+        circle = accounts.circle_for(session, person, draft["circle"])
+        accounts.invite_member(
+            session, circle=circle, inviter=person, name=draft["name"], phone=draft["phone"], now=now
+        )
+        return f"{draft['name']} is invited to {circle.name}"
+    if kind == "ritual" and start is not None:
+        circle = accounts.circle_for(session, person, draft["circle"])
+        fields = editing.RitualFields(
+            title=draft["title"],
+            starts=start,
+            timezone=person.timezone,
+            rrule=draft["rule"],
+            duration_minutes=DEFAULT_DURATION_MINUTES,
+            remind_before_minutes=DEFAULT_REMIND_BEFORE_MINUTES,
+        )
+        saved = editing.create_ritual(session, circle, fields, now)
+        return f"{saved.subject.title}, {picker.in_words(saved.subject.rrule, saved.subject.start_local)}"
+    if kind == "promise" and start is not None:
+        circle = accounts.circle_for(session, person, draft["circle"])
+        promised = editing.PromiseFields(
+            to=draft["to"],
+            title=draft["title"],
+            due=start,
+            timezone=person.timezone,
+            rrule=draft["rule"],
+            remind_before_minutes=PROMISE_REMIND_BEFORE_MINUTES,
+        )
+        kept = editing.create_promise(session, person, circle, promised, now)
+        return f"{kept.subject.title}, due {picker.in_words(kept.subject.rrule, kept.subject.due_local)}"
+    subject = _subject(session, person, draft["subject"])
+    if kind == "drop":
+        _tell_dropped(session, person, subject, now)
+        editing.delete_subject(session, subject, now)
+        return f"{subject.title} is deleted"
+    assert start is not None, "a move has a start"
+    if isinstance(subject, Ritual):
+        moved = editing.update_ritual(session, subject, _ritual_fields(subject, person, start, draft["rule"]), now)
+        return f"{subject.title}, {picker.in_words(moved.subject.rrule, moved.subject.start_local)}"
+    new_due = editing.PromiseFields(
+        to=subject.recipient_id,
+        title=subject.title,
+        due=start,
+        timezone=person.timezone,
+        rrule=draft["rule"],
+        remind_before_minutes=subject.remind_before_minutes,
+        grace_minutes=subject.grace_minutes,
+    )
+    changed = editing.update_promise(session, subject, new_due, now)
+    return f"{subject.title}, due {picker.in_words(changed.subject.rrule, changed.subject.due_local)}"
+
+
+def _ritual_fields(ritual: Ritual, person: Person, start: datetime, rule: str | None) -> editing.RitualFields:
+    return editing.RitualFields(
+        title=ritual.title,
+        starts=start,
+        timezone=person.timezone,
+        rrule=rule,
+        duration_minutes=ritual.duration_minutes,
+        remind_before_minutes=ritual.remind_before_minutes,
+        grace_minutes=ritual.grace_minutes,
+        participants=None if ritual.everyone else ritual.participant_ids(),
+    )
+
+
+def _tell_dropped(session: Session, person: Person, subject: Ritual | Promise, now: datetime) -> None:
+    """The others in a deleted ritual (or a promise's recipient) get one SMS saying so."""
+    involved = subject.participant_ids() if isinstance(subject, Ritual) else [subject.recipient_id]
+    kind = "r" if isinstance(subject, Ritual) else "p"
+    for other in session.scalars(select(Person).where(Person.id.in_(involved), Person.id != person.id)):
+        queue_sms(
+            session,
+            person=other,
+            kind=SmsKind.NOTICE,
+            body=sms_text.dropped_notice_text(person.name, subject.title),
+            dedupe_key=f"dropped:{kind}{subject.id}:{other.id}",
+            due_at=now,
+        )
+
+
+def _list(session: Session, state: TextedSetup, person: Person, now: datetime) -> str:
+    """Numbered rituals and open promises the person takes part in, each with its next time in their zone."""
+    rituals = session.scalars(
+        select(Ritual)
+        .join(Membership, Membership.circle_id == Ritual.circle_id)
+        .where(Membership.person_id == person.id, Membership.status == MembershipStatus.ACTIVE)
+        .order_by(Ritual.id)
+    )
+    promises = session.scalars(
+        select(Promise)
+        .where((Promise.keeper_id == person.id) | (Promise.recipient_id == person.id))
+        .order_by(Promise.id)
+    )
+    lines: list[tuple[str, str]] = []
+    keys: list[str] = []
+    for key, subject in [("r", r) for r in rituals if person.id in r.participant_ids()] + [("p", p) for p in promises]:
+        upcoming = subjects.upcoming(subject, now)
+        if upcoming is None or len(lines) == MAX_LISTED:
+            continue
+        local = occurrence_local(upcoming, person.timezone).replace(tzinfo=None)
+        lines.append((subject.title, picker.in_words(None, local)))
+        keys.append(f"{key}{subject.id}")
+    state.listed = keys
+    return sms_text.listed_text(lines)
