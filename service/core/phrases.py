@@ -31,7 +31,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
+import parsedatetime
 from recurrent.event_parser import RecurringEvent
 
 EXAMPLE_NEW = "NEW evening walk every weekday at 7pm"
@@ -302,8 +304,30 @@ def _time_only(tokens: list[str], example: str) -> time:
     return read.time()
 
 
+class _FlagCalendar:
+    """parsedatetime's context-style calendar, answering `parse` in the flag style recurrent reads."""
+
+    def __init__(self) -> None:
+        self._calendar = parsedatetime.Calendar(version=parsedatetime.VERSION_CONTEXT_STYLE)
+
+    def parse(self, text: str, source: datetime) -> tuple[Any, int]:
+        timestruct, context = self._calendar.parse(text, source)
+        return timestruct, context.dateTimeFlag
+
+
+class _Reader(RecurringEvent):  # type: ignore[misc]  # recurrent has no types
+    """recurrent's reader on the context-style calendar: its own __init__ makes a flag-style one, which
+    parsedatetime deprecates (a warning on every reader)."""
+
+    def __init__(self, now_date: datetime) -> None:
+        self.now_date = now_date
+        self.preferred_time_range = (8, 19)
+        self.pdt = _FlagCalendar()
+        self._reset()
+
+
 def _read(tokens: list[str], now_local: datetime) -> str | datetime | None:
-    reader = RecurringEvent(now_date=now_local)
+    reader = _Reader(now_local)
     result: str | datetime | None = reader.parse(" ".join(tokens))
     return result
 
