@@ -484,5 +484,9 @@ def later_text(minutes: int) -> str:
     return f"Tend: OK, I'll remind you again in {minutes} min."
 
 
+def too_late_for_later_text(minutes: int) -> str:
+    return f"Tend: In {minutes} min it will be too late to check in, so no reminder then. Reply DONE or SKIP now."
+
+
 def refused_text(message: str) -> str:
     return fit_segments(lambda m: f"Tend: {m}", message, min_field_length=len(message))

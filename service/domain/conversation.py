@@ -41,6 +41,7 @@ from service.domain import accounts, feed_changes, streak_figures, texted_setup
 from service.domain.checkins import Decided, decide, is_open
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
+    REMINDER_KINDS,
     CheckinSource,
     InboundMessage,
     Membership,
@@ -55,6 +56,7 @@ from service.domain.models import (
     SmsState,
     table,
 )
+from service.domain.outbox import queue_sms
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +193,8 @@ def respond(
         case "resume":
             person.paused_until = None
             return Answer(sms_text.resumed_text())
+        case "later":
+            return _later(session, person, reply.minutes or 0, now)
         case "new" | "promise" | "invite" | "move" | "drop" | "choose" | "ok" | "list" | "feed" if links:
             return Answer(texted_setup.respond(session, person, reply, now, links))
         case _:
@@ -261,6 +265,46 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
     return Answer(sms_text.already_recorded_text(items[min(already)].title))
 
 
+def _later(session: Session, person: Person, minutes: int, now: datetime) -> Answer:
+    """LATER n: the latest reminder's open items come again in n minutes, if their check-in window is still open then.
+
+    One re-sent reminder per occurrence and person; a second LATER before it went moves it. The sender drops it
+    when the window has closed or the person checked in by then, as it does any reminder.
+    """
+    items = [row for row in latest_reminder(session, person.id) if row.occurrence_id is not None]
+    if not items:
+        return Answer(sms_text.nothing_open_text())
+    due = now + timedelta(minutes=minutes)
+    occurrences = {
+        o.id: o for o in session.scalars(select(Occurrence).where(Occurrence.id.in_([r.occurrence_id for r in items])))
+    }
+    again = [o for o in occurrences.values() if not o.closed and o.closes_at > due]
+    if not again:
+        return Answer(sms_text.too_late_for_later_text(minutes))
+    for occurrence in again:
+        queued = queue_sms(
+            session,
+            person=person,
+            kind=SmsKind.AGAIN,
+            body=None,
+            dedupe_key=f"again:{occurrence.id}:{person.id}",
+            due_at=due,
+            occurrence_id=occurrence.id,
+        )
+        if queued is None:
+            session.execute(
+                update(OutboundSms)
+                .where(
+                    OutboundSms.occurrence_id == occurrence.id,
+                    OutboundSms.person_id == person.id,
+                    OutboundSms.kind == SmsKind.AGAIN,
+                    OutboundSms.state == SmsState.QUEUED,
+                )
+                .values(due_at=due, rung_at=None)
+            )
+    return Answer(sms_text.later_text(minutes))
+
+
 def latest_reminder(session: Session, person_id: int) -> list[OutboundSms]:
     """The rows (items) of the last reminder SMS that may have reached this person, in item order.
 
@@ -293,7 +337,7 @@ def _latest_reminder_id():
         select(sms.id.label("id"), sms.sent_at.label("at"))
         .where(
             person,
-            sms.kind == SmsKind.REMINDER,
+            sms.kind.in_(REMINDER_KINDS),
             or_(sms.state == SmsState.SENT, sms.state == SmsState.DELIVERED),
             sms.sid.is_not(None),
         )
@@ -303,7 +347,7 @@ def _latest_reminder_id():
     )
     in_flight = (
         select(sms.id.label("id"), sms.claimed_at.label("at"))
-        .where(person, sms.sent_at.is_(None), sms.kind == SmsKind.REMINDER, sms.state == SmsState.SENDING)
+        .where(person, sms.sent_at.is_(None), sms.kind.in_(REMINDER_KINDS), sms.state == SmsState.SENDING)
         .order_by(sms.claimed_at.desc(), sms.id.desc())
         .limit(1)
         .subquery()
@@ -321,7 +365,7 @@ def _same_sms():
     sms, anchor = table(OutboundSms).c, _SAME_SMS.c
     return and_(
         sms.person_id == anchor.person_id,
-        sms.kind == SmsKind.REMINDER,
+        sms.kind.in_(REMINDER_KINDS),
         or_(
             and_(anchor.sid.is_not(None), sms.sid == anchor.sid),
             and_(

@@ -107,7 +107,12 @@ class SmsKind(StrEnum):
     INVITATION = "invitation"
     PROMISE_KEPT = "promise_kept"
     NOTICE = "notice"  # a change someone else made by SMS (a dropped ritual)
+    AGAIN = "again"  # a reminder sent again, as its person asked (LATER 30)
     DIGEST = "digest"
+
+
+# A reminder, first sent or sent again: DONE and SKIP answer the latest of either.
+REMINDER_KINDS = (SmsKind.REMINDER, SmsKind.AGAIN)
 
 
 class CheckinSource(StrEnum):

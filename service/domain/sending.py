@@ -21,6 +21,7 @@ from service.core.quiet_hours import quiet_until
 from service.core.schedule import local_to_utc, occurrence_local, parse_timezone
 from service.core.streaks import Outcome
 from service.domain.models import (
+    REMINDER_KINDS,
     Membership,
     MembershipStatus,
     Occurrence,
@@ -88,7 +89,7 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
             row.state = SmsState.CANCELLED
         elif row.kind not in ASKED_FOR and (delay_to := quiet_end(person, now)) is not None:
             row.due_at, row.rung_at = delay_to, None
-        elif row.kind == SmsKind.REMINDER:
+        elif row.kind in REMINDER_KINDS:
             reminders[(person.id, row.due_at.replace(second=0, microsecond=0))].append(row)
         else:
             outgoing.append(OutgoingSms(person, [row], row.body or ""))
@@ -111,7 +112,7 @@ def refusal(person: Person, row: OutboundSms, now: datetime) -> str | None:
         return "the recipient opted out"
     if person.sms_status != PersonStatus.ACTIVE and row.kind not in SENDABLE_WITHOUT_CONSENT:
         return "the recipient has not consented (no verified code, never joined)"
-    if row.kind == SmsKind.REMINDER and person.paused_until is not None and person.paused_until > now:
+    if row.kind in REMINDER_KINDS and person.paused_until is not None and person.paused_until > now:
         return "the recipient paused reminders"
     return None
 

@@ -5,8 +5,10 @@ from datetime import UTC, datetime
 import icalendar
 from sqlalchemy import func, select
 
+from service.core import sms_text
 from service.domain.models import Membership, Promise, Ritual, TextedSetup
 from tests.builders import add_circle, add_ritual, couple
+from tests.checkins.helpers import reminded_couple
 from tests.feeds.helpers import events, new_feed
 
 WALK = "NEW evening walk every weekday at 7pm"
@@ -221,3 +223,36 @@ def test_feed_texts_a_working_calendar_link(client, people, db, texts):
     assert "Morning coffee talk" in [
         str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(response.data).walk("VEVENT")
     ]
+
+
+def test_later_sends_the_reminder_again_within_its_window(client, people, db, clock, sms, fake_twilio, texts):
+    reminded_couple(client, people, db, clock, sms, fake_twilio)
+    (first,) = fake_twilio.bodies_to(people.PHONES["Alice"])
+    assert texts.send("Alice", "LATER 30") == "Tend: OK, I'll remind you again in 30 min."
+    clock.advance(minutes=29)
+    sms.tick()
+    assert fake_twilio.bodies_to(people.PHONES["Alice"]) == [first]
+    clock.advance(minutes=1)
+    sms.tick()
+    assert fake_twilio.bodies_to(people.PHONES["Alice"]) == [first, first]
+    assert texts.send("Alice", "DONE") == "Kept! Morning coffee talk: a new streak begins."
+
+
+def test_later_never_after_the_window_closes(client, people, db, clock, sms, fake_twilio, texts):
+    reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=({"grace_minutes": 20},))  # closes 12:50
+    assert texts.send("Alice", "LATER 30") == (
+        "Tend: In 30 min it will be too late to check in, so no reminder then. Reply DONE or SKIP now."
+    )
+    assert texts.send("Alice", "LATER 29") == "Tend: OK, I'll remind you again in 29 min."
+    assert texts.send("Alice", "DONE").startswith("Kept!")
+    clock.advance(minutes=29)
+    sms.tick()
+    assert len(fake_twilio.bodies_to(people.PHONES["Alice"])) == 1  # checked in: not sent again
+    clock.advance(minutes=60)
+    sms.tick()
+    assert len(fake_twilio.bodies_to(people.PHONES["Alice"])) == 1
+
+
+def test_later_without_a_reminder(client, people, db, texts):
+    couple(client, people, db)
+    assert texts.send("Alice", "LATER 30") == sms_text.nothing_open_text()
