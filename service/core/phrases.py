@@ -110,7 +110,7 @@ _EVENING = frozenset({"evening", "night", "tonight", "pm", "afternoon"})
 _DAY_PARTS = frozenset({"morning", "evening", "night", "afternoon"})
 # Words that begin a schedule wherever they stand.
 _STARTS = (
-    frozenset({"every", "each", "daily", "weekdays", "weekends", "weekly", "today", "tonight", "tomorrow"})
+    frozenset({"every", "each", "daily", "weekdays", "weekends", "weekly", "today", "tonight", "tomorrow", "yesterday"})
     | _SINGULAR_DAYS
     | _PLURAL_DAYS
     | _MONTH_WORDS
@@ -327,8 +327,10 @@ class _Reader(RecurringEvent):  # type: ignore[misc]  # recurrent has no types
 
 
 def _read(tokens: list[str], now_local: datetime) -> str | datetime | None:
-    reader = _Reader(now_local)
-    result: str | datetime | None = reader.parse(" ".join(tokens))
+    try:
+        result: str | datetime | None = _Reader(now_local).parse(" ".join(tokens))
+    except (ValueError, IndexError, KeyError, TypeError, OverflowError):  # the library tripped on odd words
+        return None
     return result
 
 
@@ -358,9 +360,10 @@ def _rule_start(
     parts = dict(part.split("=", 1) for part in lines.get("RRULE", "").split(";") if "=" in part)
     if set(parts) - _RULE_PARTS or parts.get("FREQ") not in ("DAILY", "WEEKLY"):
         raise Unreadable(f"Tend repeats things daily or on days of the week. Try e.g. {example}.")
-    if "BYHOUR" in parts:
-        at = time(int(parts.pop("BYHOUR")), int(parts.pop("BYMINUTE", "0")))
-    elif keep is not None and not time_needed:
+    hour, minute = parts.pop("BYHOUR", ""), parts.pop("BYMINUTE", "0")
+    if hour.isdecimal() and minute.isdecimal() and int(hour) < 24 and int(minute) < 60:
+        at = time(int(hour), int(minute))
+    elif not hour and keep is not None and not time_needed:
         at = keep
     else:
         raise Unreadable(f"What time? e.g. {example}.")
