@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from service.core import sms_text
 from service.domain.models import Membership, Promise, Ritual, TextedSetup
-from tests.builders import add_circle, add_ritual, couple
+from tests.builders import activate, add_circle, add_ritual, couple
 from tests.checkins.helpers import reminded_couple
 from tests.feeds.helpers import events, new_feed
 
@@ -256,3 +256,62 @@ def test_later_never_after_the_window_closes(client, people, db, clock, sms, fak
 def test_later_without_a_reminder(client, people, db, texts):
     couple(client, people, db)
     assert texts.send("Alice", "LATER 30") == sms_text.nothing_open_text()
+
+
+def test_invite_keeps_the_limit_of_three_invitations_a_day_to_a_number(client, people, db, sms, fake_twilio, texts):
+    us = couple(client, people, db)
+    dana = people.PHONES["Dana"]
+    for n in range(3):
+        circle = add_circle(client, people, f"Club {n}")
+        response = client.post(
+            f"/api/v1/circles/{circle}/members", headers=people.headers("Alice"), json={"name": "Dana", "phone": dana}
+        )
+        assert response.status_code == 201
+    sms.drain()
+    fake_twilio.reset()
+    assert texts.send("Bob", f"INVITE Dana {dana}").startswith("Tend: Invite Dana to Us?")
+    assert texts.send("Bob", "OK") == "Tend: This number can't get another invitation now. Try again later."
+    sms.drain()
+    assert fake_twilio.bodies_to(dana) == []
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Membership).where(Membership.circle_id == us)) == 2
+
+
+def test_a_member_in_several_shared_circles_is_asked_about(client, people, db, texts):
+    couple(client, people, db)
+    family = add_circle(client, people, "Family", by="Bob")
+    response = client.post(
+        f"/api/v1/circles/{family}/members",
+        headers=people.headers("Bob"),
+        json={"name": "Alice", "phone": people.PHONES["Alice"]},
+    )
+    assert response.status_code == 201
+    activate(db, people.ids["Alice"])
+    assert texts.send("Bob", "PROMISE Alice call the plumber by 5pm tomorrow") == (
+        "Tend: Which Alice? 1 Alice (Us) 2 Alice (Family). Reply with its number."
+    )
+    assert texts.send("Bob", "2").startswith("Tend: New promise to Alice: Call the plumber")
+    texts.send("Bob", "OK")
+    with db.session() as s:
+        assert s.scalars(select(Promise.circle_id)).one() == family
+
+
+def test_only_active_people_set_up_by_text(client, people, db, texts):
+    people.create("Alice")
+    circle = add_circle(client, people)
+    client.post(
+        f"/api/v1/circles/{circle}/members",
+        headers=people.headers("Alice"),
+        json={"name": "Bob", "phone": people.PHONES["Bob"]},
+    )
+    assert texts.send("Bob", WALK) == sms_text.help_text()  # invited, not joined: no consent yet
+    assert texts.send("Bob", "OK") == sms_text.help_text()
+    assert count(db, Ritual) == 0
+
+
+def test_opt_out_words_keep_twilios_meaning_while_a_draft_waits(client, people, db, texts):
+    couple(client, people, db)
+    texts.send("Bob", WALK)
+    assert texts.send("Bob", "CANCEL") == sms_text.opted_out_text()
+    assert texts.send("Bob", "OK") == sms_text.opted_out_text()
+    assert count(db, Ritual) == 0
