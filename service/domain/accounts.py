@@ -36,7 +36,7 @@ import hmac
 import secrets
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from service.core import sms_text
@@ -61,6 +61,7 @@ from service.domain.models import (
     SignInCode,
     SmsKind,
     SmsState,
+    table,
 )
 from service.domain.outbox import queue_sms
 from service.domain.tokens import new_token
@@ -251,6 +252,12 @@ def circle_for(session: Session, person: Person, circle_id: int) -> Circle:
     if circle is None:
         raise NotFound("Circle")
     return circle
+
+
+# The rule of `active_member_ids`, as SQL on the memberships and people tables of one row.
+ACTIVE_MEMBER = and_(
+    table(Membership).c.status == MembershipStatus.ACTIVE, table(Person).c.sms_status == PersonStatus.ACTIVE
+)
 
 
 def active_member_ids(circle: Circle) -> list[int]:
