@@ -306,12 +306,7 @@ def _echo(session: Session, person: Person, draft: dict[str, Any], circles: list
         (to,) = [m.name for m in circle.members if m.id == draft["to"]]
         return sms_text.draft_promise_text(draft["title"], when, to)
     subject = _subject(session, person, draft["subject"])
-    others = [
-        name
-        for person_id, name in session.execute(
-            select(Person.id, Person.name).where(Person.id.in_(_involved(subject)), Person.id != person.id)
-        )
-    ]
+    others = list(session.scalars(select(Person.name).where(Person.id.in_(_involved(subject)), Person.id != person.id)))
     if kind == "drop":
         return sms_text.draft_drop_text(subject.title, others)
     when = picker.in_words(draft["rule"], datetime.fromisoformat(draft["start"]))
