@@ -454,7 +454,7 @@ class InboundMessage(Base):
 
 class TextedSetup(Base):
     """A person's set-up conversation by SMS (SPEC §4): their one draft (saved on OK, until `draft_until`) and the
-    items of the latest LIST they got ("r12" a ritual, "p7" a promise), which numbers in replies refer to."""
+    items of the latest LIST they got ("ritual:12", "promise:7"), which numbers in replies refer to."""
 
     __tablename__ = "texted_setups"
 

@@ -44,6 +44,8 @@ from service.domain.models import (
     Promise,
     Ritual,
     SmsKind,
+    Subject,
+    SubjectKind,
     TextedSetup,
     table,
 )
@@ -252,8 +254,6 @@ def _change(session: Session, person: Person, reply: Reply, local_now: datetime,
         return sms_text.no_listed_item_text(reply.item or 0)
     key = listed[(reply.item or 0) - 1]
     subject = _subject(session, person, key)
-    if isinstance(subject, Promise):
-        editing.keeper_only(person, subject)
     if reply.command == "drop":
         draft: dict[str, Any] = {"kind": "drop", "subject": key}
     else:
@@ -263,11 +263,19 @@ def _change(session: Session, person: Person, reply: Reply, local_now: datetime,
     return _echo(session, person, draft, [])
 
 
-def _subject(session: Session, person: Person, key: str) -> Ritual | Promise:
-    """A listed item, if the person still sees it (404 otherwise)."""
-    if key.startswith("r"):
-        return subjects.ritual_for(session, person.id, int(key[1:]))
-    return subjects.promise_for(session, person.id, int(key[1:]))
+def _subject(session: Session, person: Person, key: str) -> Subject:
+    """A listed item the person may change: a ritual they see, or a promise they made (404 / 403 otherwise)."""
+    return _ritual(session, person, key) if key.startswith(SubjectKind.RITUAL) else _promise_of(session, person, key)
+
+
+def _ritual(session: Session, person: Person, key: str) -> Ritual:
+    return subjects.ritual_for(session, person.id, int(key.partition(":")[2]))
+
+
+def _promise_of(session: Session, person: Person, key: str) -> Promise:
+    promise = subjects.promise_for(session, person.id, int(key.partition(":")[2]))
+    editing.keeper_only(person, promise)
+    return promise
 
 
 def _choose(session: Session, person: Person, number: int, now: datetime) -> str:
@@ -313,8 +321,9 @@ def _echo(session: Session, person: Person, draft: dict[str, Any], circles: list
     return sms_text.draft_move_text(subject.title, when, others)
 
 
-def _involved(subject: Ritual | Promise) -> list[int]:
-    return subject.participant_ids() if isinstance(subject, Ritual) else [subject.recipient_id]
+def _involved(subject: Subject) -> list[int]:
+    """Who takes part: the ritual's participants, or the promise's keeper and recipient."""
+    return subject.expected_people() + ([subject.recipient_id] if subject.recipient_id is not None else [])
 
 
 def _save(session: Session, person: Person, now: datetime) -> str:
@@ -360,15 +369,18 @@ def _apply(session: Session, person: Person, draft: dict[str, Any], now: datetim
         )
         kept = editing.create_promise(session, person, circle, promised, now)
         return f"{kept.subject.title}, due {picker.in_words(kept.subject.rrule, kept.subject.due_local)}"
-    subject = _subject(session, person, draft["subject"])
+    key = draft["subject"]
     if kind == "drop":
+        subject = _subject(session, person, key)
         _tell_dropped(session, person, subject, now)
         editing.delete_subject(session, subject, now)
         return f"{subject.title} is deleted"
     assert start is not None, "a move has a start"
-    if isinstance(subject, Ritual):
-        moved = editing.update_ritual(session, subject, _ritual_fields(subject, person, start, draft["rule"]), now)
-        return f"{subject.title}, {picker.in_words(moved.subject.rrule, moved.subject.start_local)}"
+    if key.startswith(SubjectKind.RITUAL):
+        ritual = _ritual(session, person, key)
+        moved = editing.update_ritual(session, ritual, _ritual_fields(ritual, person, start, draft["rule"]), now)
+        return f"{ritual.title}, {picker.in_words(moved.subject.rrule, moved.subject.start_local)}"
+    subject = _promise_of(session, person, key)
     new_due = editing.PromiseFields(
         to=subject.recipient_id,
         title=subject.title,
@@ -395,16 +407,15 @@ def _ritual_fields(ritual: Ritual, person: Person, start: datetime, rule: str | 
     )
 
 
-def _tell_dropped(session: Session, person: Person, subject: Ritual | Promise, now: datetime) -> None:
+def _tell_dropped(session: Session, person: Person, subject: Subject, now: datetime) -> None:
     """The others in a deleted ritual (or a promise's recipient) get one SMS saying so."""
-    kind = "r" if isinstance(subject, Ritual) else "p"
     for other in session.scalars(select(Person).where(Person.id.in_(_involved(subject)), Person.id != person.id)):
         queue_sms(
             session,
             person=other,
             kind=SmsKind.NOTICE,
             body=sms_text.dropped_notice_text(person.name, subject.title),
-            dedupe_key=f"dropped:{kind}{subject.id}:{other.id}",
+            dedupe_key=f"dropped:{subject.kind}:{subject.id}:{other.id}",
             due_at=now,
         )
 
@@ -424,12 +435,12 @@ def _list(session: Session, person: Person, now: datetime) -> str:
     )
     lines: list[tuple[str, str]] = []
     keys: list[str] = []
-    for key, subject in [("r", r) for r in rituals if person.id in r.participant_ids()] + [("p", p) for p in promises]:
+    for subject in [r for r in rituals if person.id in r.participant_ids()] + list(promises):
         upcoming = subjects.upcoming(subject, now)
         if upcoming is None or len(lines) == MAX_LISTED:
             continue
         local = occurrence_local(upcoming, person.timezone).replace(tzinfo=None)
         lines.append((subject.title, picker.in_words(None, local)))
-        keys.append(f"{key}{subject.id}")
+        keys.append(f"{subject.kind}:{subject.id}")
     session.execute(_LIST[on_postgres(session)], {"person_id": person.id, "listed": keys})
     return sms_text.listed_text(lines)
