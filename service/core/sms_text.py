@@ -405,7 +405,7 @@ def _transliterate_to_gsm7(field: str) -> str:
 
 
 def draft_ritual_text(title: str, when: str, others: Sequence[str], remind_before_minutes: int) -> str:
-    who = f"you and {_join_names(others)}" if others else "you"
+    who = _join_names(["you", *others])
     return fit_segments(
         lambda t, w, names: (
             f"Tend: New ritual for {names}: {t}, {w}, reminder {remind_before_minutes} min before. Reply OK to save."
@@ -428,7 +428,7 @@ def draft_move_text(title: str, when: str, others: Sequence[str]) -> str:
 
 
 def draft_drop_text(title: str, others: Sequence[str]) -> str:
-    tell = f" for you and {_join_names(others)}" if others else ""
+    tell = f" for {_join_names(['you', *others])}" if others else ""
     return fit_segments(lambda t: f"Tend: Delete {t}{tell}? Reply OK to delete.", title)
 
 

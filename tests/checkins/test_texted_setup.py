@@ -315,3 +315,30 @@ def test_opt_out_words_keep_twilios_meaning_while_a_draft_waits(client, people, 
     assert texts.send("Bob", "CANCEL") == sms_text.opted_out_text()
     assert texts.send("Bob", "OK") == sms_text.opted_out_text()
     assert count(db, Ritual) == 0
+
+
+def test_only_a_promises_keeper_moves_or_drops_it_and_its_recipient_is_told(
+    client, people, db, sms, fake_twilio, texts
+):
+    couple(client, people, db)
+    texts.send("Bob", "PROMISE Alice call the plumber by 5pm tomorrow")
+    texts.send("Bob", "OK")
+    assert texts.send("Alice", "LIST") == "Tend: 1) Call the plumber, Wed 2 Dec at 5:00 PM. MOVE 1 8pm, DROP 1."
+    assert texts.send("Alice", "DROP 1") == "Tend: Only the person who made a promise can change or cancel it."
+    assert texts.send("Alice", "OK").startswith("Tend: Nothing to save")
+    texts.send("Bob", "LIST")
+    assert texts.send("Bob", "MOVE 1 tomorrow 6pm") == (
+        "Tend: Move Call the plumber to Wed 2 Dec at 6:00 PM? Alice will see it. Reply OK to save."
+    )
+    texts.send("Bob", "OK")
+    with db.session() as s:
+        assert s.scalars(select(Promise.due_local)).one() == datetime(2026, 12, 2, 18, 0)
+    sms.drain()
+    fake_twilio.reset()
+    assert texts.send("Bob", "DROP 1") == "Tend: Delete Call the plumber for you and Alice? Reply OK to delete."
+    texts.send("Bob", "OK")
+    sms.drain()
+    assert fake_twilio.bodies_to(people.PHONES["Alice"]) == [
+        "Tend: Bob deleted Call the plumber. No more reminders for it."
+    ]
+    assert count(db, Promise) == 0
