@@ -195,7 +195,14 @@ def _ask_or_echo(
     return _echo(session, person, draft, circles)
 
 
+def _short_enough(text: str, column: Any, example: str) -> None:
+    """A title or name as long as its column holds (the API's fields bound it the same), or asked again."""
+    if len(text) > column.type.length:
+        raise phrases.Unreadable(f"That is too long: at most {column.type.length} characters, e.g. {example}.")
+
+
 def _new(session: Session, person: Person, reading: phrases.Reading, now: datetime) -> str:
+    _short_enough(reading.title, table(Ritual).c.title, phrases.EXAMPLE_NEW)
     draft: dict[str, Any] = {
         "kind": "ritual",
         "title": reading.title,
@@ -208,6 +215,7 @@ def _new(session: Session, person: Person, reading: phrases.Reading, now: dateti
 def _promise(session: Session, person: Person, words: str, local_now: datetime, now: datetime) -> str:
     name, _, rest = words.partition(" ")
     reading = phrases.read_promise(rest, local_now)
+    _short_enough(reading.title, table(Promise).c.title, phrases.EXAMPLE_PROMISE)
     circles = _circles(session, person.id)
     matches = [
         (circle, member)
@@ -239,6 +247,7 @@ def _invite(session: Session, person: Person, words: str, now: datetime, links: 
     example = "INVITE Sam +14155550123"
     if not name.strip():
         raise phrases.Unreadable(f"Give a name and a number, e.g. {example}.")
+    _short_enough(name, _m.label, example)
     try:
         number = textable(phone, links.sms_countries)
     except PhoneError as error:

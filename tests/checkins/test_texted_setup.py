@@ -342,3 +342,14 @@ def test_only_a_promises_keeper_moves_or_drops_it_and_its_recipient_is_told(
         "Tend: Bob deleted Call the plumber. No more reminders for it."
     ]
     assert count(db, Promise) == 0
+
+
+def test_a_title_longer_than_the_pages_allow_is_asked_again(client, people, db, texts):
+    couple(client, people, db)
+    assert texts.send("Bob", "NEW " + "walk " * 30 + "every day at 7pm").startswith(
+        "Tend: That is too long: at most 120 characters"
+    )
+    assert texts.send("Bob", "INVITE " + "Sam " * 30 + "+14155550104").startswith(
+        "Tend: That is too long: at most 80 characters"
+    )
+    assert texts.send("Bob", "OK").startswith("Tend: Nothing to save")
