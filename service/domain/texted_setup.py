@@ -167,16 +167,13 @@ def _keep(session: Session, person: Person, draft: dict[str, Any], now: datetime
 
 
 def _state(session: Session, person: Person) -> Any:
-    """The person's draft, its expiry and latest LIST (all None when they have none)."""
-    return session.execute(_STATE, {"person_id": person.id}).first() or _NO_STATE
-
-
-_NO_STATE = TextedSetup(draft=None, draft_until=None, listed=None)
+    """The person's row: draft, its expiry and latest LIST; None when they never set anything up by text."""
+    return session.execute(_STATE, {"person_id": person.id}).first()
 
 
 def _draft(session: Session, person: Person, now: datetime) -> dict[str, Any] | None:
     state = _state(session, person)
-    if state.draft is None or state.draft_until is None or state.draft_until <= now:
+    if state is None or state.draft is None or state.draft_until is None or state.draft_until <= now:
         return None
     return dict(state.draft)
 
@@ -258,7 +255,8 @@ def _invite(session: Session, person: Person, words: str, now: datetime, links: 
 
 
 def _change(session: Session, person: Person, reply: Reply, local_now: datetime, now: datetime) -> str:
-    listed = _state(session, person).listed or []
+    state = _state(session, person)
+    listed = (state.listed if state is not None else None) or []
     if not 1 <= (reply.item or 0) <= len(listed):
         return sms_text.no_listed_item_text(reply.item or 0)
     key = listed[(reply.item or 0) - 1]
