@@ -1,7 +1,7 @@
 """texted set-up: a person's SMS draft and latest LIST (SPEC §4 "Setting up by text")
 
 Revision ID: 0007_text_setup
-Revises: 0006
+Revises: 0007_web_session_doors
 Create Date: 2026-12-05 04:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import service.domain.models
 
 revision = "0007_text_setup"
-down_revision = "0006"
+down_revision = "0007_web_session_doors"
 branch_labels = None
 depends_on = None
 
