@@ -24,6 +24,12 @@ Decisions the spec leaves open:
   "done" depends on the person's state, which only the caller knows.
 - "JOIN" is `join` and "NO" is `no` (an answer to an invitation); the caller
   decides which invitation, if any, they answer.
+- Setting up by text (SPEC §4): "NEW ...", "PROMISE ...", "INVITE ..." keep
+  the words after the command as typed (`words`: service.core.phrases reads
+  them); "MOVE n ...", "DROP n" name a listed item; "LATER n" takes 1..240
+  minutes; "LIST", "FEED" stand alone. "OK" alone (or with filler) is `ok`;
+  "ok done" is still `done`. A bare number ("2") is `choose`: the answer to a
+  question Tend asked ("Which circle? 1 Us 2 Family").
 """
 
 from __future__ import annotations
@@ -33,10 +39,34 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-Command = Literal["join", "no", "yes", "done", "skip", "streak", "pause", "resume", "help", "stop", "start", "unknown"]
+Command = Literal[
+    "join",
+    "no",
+    "yes",
+    "done",
+    "skip",
+    "streak",
+    "pause",
+    "resume",
+    "help",
+    "stop",
+    "start",
+    "new",
+    "promise",
+    "invite",
+    "move",
+    "drop",
+    "later",
+    "list",
+    "feed",
+    "ok",
+    "choose",
+    "unknown",
+]
 
 MAX_ITEM_NUMBER = 20
 MAX_PAUSE_DAYS = 365
+MAX_LATER_MINUTES = 240
 
 # Twilio Advanced Opt-Out's default keywords (it also forwards them to us).
 OPT_OUT_WORDS: frozenset[str] = frozenset(
@@ -65,6 +95,8 @@ _COMMAND_WORDS: dict[str, Command] = {
     "unpause": "resume",
     "help": "help",
     "info": "help",
+    "list": "list",
+    "feed": "feed",
     **{word.casefold(): "start" for word in OPT_IN_WORDS},
 }
 _OPT_OUT_TOKENS = frozenset(word.casefold() for word in OPT_OUT_WORDS)
@@ -99,6 +131,10 @@ _TOKEN = re.compile(r"(?<!\w)-\d+|\d+|[^\W\d_]+|[^\w\s]")
 # modifier symbols (emoji skin tones) only decorate the character before them.
 _IGNORED_CATEGORIES = frozenset({"Mn", "Me", "Cf", "Sk"})
 _APOSTROPHES = str.maketrans("", "", "'’‘")
+# Commands followed by a person's own words, kept as typed.
+_WITH_WORDS = re.compile(r"^\W*(new|promise|invite|move|drop|later)\b\W*(.*)$", re.IGNORECASE | re.DOTALL)
+_ITEM_AND_WORDS = re.compile(r"^#?(\d{1,3})\b\W*(.*)$", re.DOTALL)
+_OK_WORDS = frozenset({"ok", "okay", "k", "kk"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +144,8 @@ class Reply:
     command: Command
     item: int | None = None
     days: int | None = None
+    minutes: int | None = None
+    words: str = ""
 
 
 UNKNOWN = Reply("unknown")
@@ -115,10 +153,17 @@ UNKNOWN = Reply("unknown")
 
 def parse_reply(text: str) -> Reply:
     """Read one inbound SMS body as a command (see the module docstring for the rules)."""
+    with_words = _WITH_WORDS.match(text)
+    if with_words is not None:
+        return _setup(with_words[1].casefold(), with_words[2].strip())
     normalized = _normalize(text)
     tokens = [token for token in _tokenize(normalized) if token not in _FILLER_WORDS]
     if not tokens:
+        if _OK_WORDS & set(_tokenize(normalized)):
+            return Reply("ok")
         return Reply("help") if "?" in normalized else UNKNOWN
+    if len(tokens) == 1 and (number := _as_int(tokens[0])) is not None:
+        return Reply("choose", item=number) if 1 <= number <= MAX_ITEM_NUMBER else UNKNOWN
     if tokens[0] in _OPT_OUT_TOKENS or tokens[:2] == ["opt", "out"]:
         return Reply("stop")
     command = _COMMAND_WORDS.get(tokens[0])
@@ -132,6 +177,21 @@ def parse_reply(text: str) -> Reply:
     if command == "pause" and len(arguments) <= 2:
         return _pause(arguments)
     return UNKNOWN
+
+
+def _setup(command: str, rest: str) -> Reply:
+    """A set-up command and its words; MOVE and DROP name an item, LATER a number of minutes."""
+    if command in ("new", "promise", "invite"):
+        return Reply(command, words=rest)  # type: ignore[arg-type]  # one of the three
+    numbered = _ITEM_AND_WORDS.match(rest)
+    if numbered is None:
+        return UNKNOWN
+    number, words = int(numbered[1]), numbered[2].strip()
+    if command == "later":
+        return Reply("later", minutes=number) if 1 <= number <= MAX_LATER_MINUTES and not words else UNKNOWN
+    if not 1 <= number <= MAX_ITEM_NUMBER or (command == "drop" and words):
+        return UNKNOWN
+    return Reply("move" if command == "move" else "drop", item=number, words=words)
 
 
 def _normalize(text: str) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
@@ -37,10 +37,11 @@ from sqlalchemy.orm import Session
 from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import occurrence_local
-from service.domain import accounts, editing, feed_changes, streak_figures
+from service.domain import accounts, editing, feed_changes, streak_figures, texted_setup
 from service.domain.checkins import Decided, decide, is_open
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
+    REMINDER_KINDS,
     CheckinSource,
     InboundMessage,
     Membership,
@@ -55,6 +56,7 @@ from service.domain.models import (
     SmsState,
     table,
 )
+from service.domain.outbox import queue_sms
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +79,13 @@ class Answer:
     reply: str
 
 
-def handle_inbound(session: Session, inbound: Inbound, now: datetime) -> Answer:
-    """Apply one signed inbound SMS and compose the reply; a replayed MessageSid changes nothing."""
+def handle_inbound(
+    session: Session, inbound: Inbound, now: datetime, links: texted_setup.Links | None = None
+) -> Answer:
+    """Apply one signed inbound SMS and compose the reply; a replayed MessageSid changes nothing.
+
+    `links`: the service's public URL and SMS countries, for setting up by text (FEED, INVITE).
+    """
     found = session.execute(_PERSON_BY_PHONE, {"phone": inbound.sender}).first()
     if found is None:
         log.info("inbound SMS %s from an unknown number: nothing stored", inbound.message_sid)
@@ -89,7 +96,7 @@ def handle_inbound(session: Session, inbound: Inbound, now: datetime) -> Answer:
         return Answer(session.execute(_FIRST_REPLY, {"sid": inbound.message_sid}).scalar() or "")
     reply = OPT_OUT_TYPES.get((inbound.opt_out_type or "").upper()) or parse_reply(inbound.body)
     log.info("inbound SMS %s from person %s: %s", inbound.message_sid, person.id, reply.command)
-    answer = respond(session, person, reply, inbound.message_sid, now, invited=invited)
+    answer = respond(session, person, reply, inbound.message_sid, now, invited=invited, links=links)
     if answer.reply:
         session.execute(_REPLY, {"b_sid": inbound.message_sid, "b_reply": answer.reply})
     return answer
@@ -141,7 +148,13 @@ _FIRST_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.message_sid == bindpara
 
 
 def respond(
-    session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime, invited: bool | None = None
+    session: Session,
+    person: Person,
+    reply: Reply,
+    message_sid: str | None,
+    now: datetime,
+    invited: bool | None = None,
+    links: texted_setup.Links | None = None,
 ) -> Answer:
     """What one parsed reply does for this person, and what to answer (SPEC §4).
 
@@ -179,6 +192,10 @@ def respond(
         case "resume":
             editing.resume_person(person)
             return Answer(sms_text.resumed_text())
+        case "later":
+            return _later(session, person, reply.minutes or 0, now)
+        case "new" | "promise" | "invite" | "move" | "drop" | "choose" | "ok" | "list" | "feed" if links:
+            return Answer(texted_setup.respond(session, person, reply, now, links))
         case _:
             return Answer(sms_text.help_text())
 
@@ -247,6 +264,46 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
     return Answer(sms_text.already_recorded_text(items[min(already)].title))
 
 
+def _later(session: Session, person: Person, minutes: int, now: datetime) -> Answer:
+    """LATER n: the latest reminder's open items come again in n minutes, if their check-in window is still open then.
+
+    One re-sent reminder per occurrence and person; a second LATER before it went moves it. The sender drops it
+    when the window has closed or the person checked in by then, as it does any reminder.
+    """
+    items = [row for row in latest_reminder(session, person.id) if row.occurrence_id is not None]
+    if not items:
+        return Answer(sms_text.nothing_open_text())
+    due = now + timedelta(minutes=minutes)
+    occurrences = {
+        o.id: o for o in session.scalars(select(Occurrence).where(Occurrence.id.in_([r.occurrence_id for r in items])))
+    }
+    again = [o for o in occurrences.values() if not o.closed and o.closes_at > due]
+    if not again:
+        return Answer(sms_text.too_late_for_later_text(minutes))
+    for occurrence in again:
+        queued = queue_sms(
+            session,
+            person=person,
+            kind=SmsKind.AGAIN,
+            body=None,
+            dedupe_key=f"again:{occurrence.id}:{person.id}",
+            due_at=due,
+            occurrence_id=occurrence.id,
+        )
+        if queued is None:
+            session.execute(
+                update(OutboundSms)
+                .where(
+                    OutboundSms.occurrence_id == occurrence.id,
+                    OutboundSms.person_id == person.id,
+                    OutboundSms.kind == SmsKind.AGAIN,
+                    OutboundSms.state == SmsState.QUEUED,
+                )
+                .values(due_at=due, rung_at=None)
+            )
+    return Answer(sms_text.later_text(minutes))
+
+
 def latest_reminder(session: Session, person_id: int) -> list[OutboundSms]:
     """The rows (items) of the last reminder SMS that may have reached this person, in item order.
 
@@ -279,7 +336,7 @@ def _latest_reminder_id():
         select(sms.id.label("id"), sms.sent_at.label("at"))
         .where(
             person,
-            sms.kind == SmsKind.REMINDER,
+            sms.kind.in_(REMINDER_KINDS),
             or_(sms.state == SmsState.SENT, sms.state == SmsState.DELIVERED),
             sms.sid.is_not(None),
         )
@@ -289,7 +346,7 @@ def _latest_reminder_id():
     )
     in_flight = (
         select(sms.id.label("id"), sms.claimed_at.label("at"))
-        .where(person, sms.sent_at.is_(None), sms.kind == SmsKind.REMINDER, sms.state == SmsState.SENDING)
+        .where(person, sms.sent_at.is_(None), sms.kind.in_(REMINDER_KINDS), sms.state == SmsState.SENDING)
         .order_by(sms.claimed_at.desc(), sms.id.desc())
         .limit(1)
         .subquery()
@@ -307,7 +364,7 @@ def _same_sms():
     sms, anchor = table(OutboundSms).c, _SAME_SMS.c
     return and_(
         sms.person_id == anchor.person_id,
-        sms.kind == SmsKind.REMINDER,
+        sms.kind.in_(REMINDER_KINDS),
         or_(
             and_(anchor.sid.is_not(None), sms.sid == anchor.sid),
             and_(

@@ -118,7 +118,13 @@ class SmsKind(StrEnum):
     CODE = "code"
     INVITATION = "invitation"
     PROMISE_KEPT = "promise_kept"
+    NOTICE = "notice"  # a change someone else made by SMS (a dropped ritual)
+    AGAIN = "again"  # a reminder sent again, as its person asked (LATER 30)
     DIGEST = "digest"
+
+
+# A reminder, first sent or sent again: DONE and SKIP answer the latest of either.
+REMINDER_KINDS = (SmsKind.REMINDER, SmsKind.AGAIN)
 
 
 class CheckinSource(StrEnum):
@@ -536,6 +542,18 @@ class InboundMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     reply: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TextedSetup(Base):
+    """A person's set-up conversation by SMS (SPEC §4): their one draft (saved on OK, until `draft_until`) and the
+    items of the latest LIST they got ("ritual:12", "promise:7"), which numbers in replies refer to."""
+
+    __tablename__ = "texted_setups"
+
+    person_id: Mapped[int] = mapped_column(ID, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    draft_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    listed: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class OutboundSms(Base):

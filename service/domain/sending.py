@@ -23,6 +23,7 @@ from service.core.streaks import Outcome
 from service.domain import accounts, outbox
 from service.domain.accounts import CircleNames
 from service.domain.models import (
+    REMINDER_KINDS,
     Membership,
     MembershipStatus,
     Occurrence,
@@ -88,7 +89,7 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
             outbox.cancel(row)
         elif row.kind not in ASKED_FOR and (delay_to := quiet_end(person, now)) is not None:
             outbox.defer(row, delay_to)
-        elif row.kind == SmsKind.REMINDER:
+        elif row.kind in REMINDER_KINDS:
             reminders[(person.id, row.due_at.replace(second=0, microsecond=0))].append(row)
         else:
             outgoing.append(OutgoingSms(person, [row], row.body or ""))
@@ -107,7 +108,7 @@ def refusal(person: Person, row: OutboundSms, now: datetime) -> str | None:
         return "the recipient opted out"
     if person.sms_status != PersonStatus.ACTIVE and row.kind not in SENDABLE_WITHOUT_CONSENT:
         return "the recipient has not consented (no verified code, never joined)"
-    if row.kind == SmsKind.REMINDER and person.paused_until is not None and person.paused_until > now:
+    if row.kind in REMINDER_KINDS and person.paused_until is not None and person.paused_until > now:
         return "the recipient paused reminders"
     return None
 

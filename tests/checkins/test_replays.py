@@ -66,8 +66,8 @@ def test_a_reply_aborted_by_a_deadlock_is_done_again_once(
     handle_inbound = conversation.handle_inbound
     calls = []
 
-    def deadlocked_once(session, inbound, now):
-        answer = handle_inbound(session, inbound, now)  # the work is done, then PostgreSQL picks this victim
+    def deadlocked_once(session, inbound, now, links):
+        answer = handle_inbound(session, inbound, now, links)  # the work is done, then PostgreSQL picks this victim
         calls.append(answer.reply)
         if len(calls) == 1:
             raise OperationalError("UPDATE streak_figures ...", {}, DeadlockDetected("deadlock detected"))

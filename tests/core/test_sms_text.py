@@ -2,6 +2,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from service.core import sms_text
 from service.core.sms_text import (
     GSM7_BASIC,
     GSM7_EXTENSION,
@@ -378,3 +379,18 @@ def test_texts_tend_starts_name_it_and_replies_do_not_except_the_carriers_keywor
     assert not any(text.startswith("Tend") for text in replies), replies
     required = [help_text(), opted_out_text(), opted_in_text(), unknown_sender_text()]
     assert all(text.startswith("Tend: ") for text in required), required
+
+
+def test_set_up_echoes_stay_gsm7_within_two_segments():
+    title = "A very long evening walk around the lake and back past the bakery " * 3
+    echoes = [
+        sms_text.draft_ritual_text(title, "Mon–Fri at 7:00 PM", ["Alexandra", "Samuel"], 15),
+        sms_text.draft_promise_text(title, "Wed 2 Dec at 5:00 PM", "Alexandra"),
+        sms_text.draft_move_text(title, "Every other Fri at 8:00 PM", ["Alexandra"]),
+        sms_text.listed_text([(title, "Wed 2 Dec at 5:00 PM")] * 10),
+    ]
+    for echo in echoes:
+        assert sms_text.is_gsm7(echo), echo
+        assert sms_text.segment_count(echo) <= 2, echo
+    assert "Mon-Fri at 7:00 PM" in echoes[0]
+    assert "for you, Alexandra and Samuel:" in echoes[0]

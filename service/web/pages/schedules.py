@@ -32,6 +32,7 @@ class Preview:
     moved_to: date | None
     quiet: picker.QuietClash | None
     error: str | None = None
+    words: str = ""  # the schedule in words, as SMS echoes say it
 
 
 def _choice(form: RitualForm | PromiseForm) -> picker.Choice:
@@ -59,7 +60,8 @@ def schedule_preview(form: RitualForm | PromiseForm, timezone: str, person: Pers
     items = [(local, i > 0 and local.utcoffset() != times[i - 1].utcoffset()) for i, local in enumerate(times)]
     lead = form.remind_before_minutes.data if form.remind_before_minutes.data in LEAD_MINUTES else 0
     clash = picker.quiet_clash(placed.start.time(), lead, person.quiet_start, person.quiet_end)
-    return Preview(items, placed.start.date() if placed.moved else None, clash)
+    words = picker.in_words(placed.rule, placed.start)
+    return Preview(items, placed.start.date() if placed.moved else None, clash, words=words)
 
 
 def _utc(local: datetime, timezone: str) -> datetime:
