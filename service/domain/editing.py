@@ -19,7 +19,7 @@ from service.core.picker import Placed, place_start
 from service.core.schedule import ScheduleError
 from service.domain import feed_changes, subjects
 from service.domain.errors import Forbidden, Invalid
-from service.domain.models import Circle, Membership, Person, Promise, Ritual
+from service.domain.models import Circle, Membership, Person, Promise, Ritual, RitualMode
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class RitualFields:
     remind_before_minutes: int
     grace_minutes: int | None = None
     participants: list[int] | None = None  # None: every member
+    mode: str = RitualMode.EACH
+    follow_up_minutes: int | None = None  # None: no follow-up
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class PromiseFields:
     rrule: str | None
     remind_before_minutes: int
     grace_minutes: int = 60
+    follow_up_minutes: int | None = None  # None: no follow-up
 
 
 S = TypeVar("S", Ritual, Promise)
@@ -85,6 +88,8 @@ def create_ritual(session: Session, circle: Circle, fields: RitualFields, now: d
         duration_minutes=fields.duration_minutes,
         remind_before_minutes=fields.remind_before_minutes,
         grace_minutes=fields.grace_minutes,
+        mode=fields.mode,
+        follow_up_minutes=fields.follow_up_minutes,
         sequence=0,
         created_at=now,
         updated_at=now,
@@ -110,6 +115,7 @@ def update_ritual(session: Session, ritual: Ritual, fields: RitualFields, now: d
     ritual.duration_minutes = fields.duration_minutes
     ritual.remind_before_minutes = fields.remind_before_minutes
     ritual.grace_minutes = fields.grace_minutes
+    ritual.mode, ritual.follow_up_minutes = fields.mode, fields.follow_up_minutes
     subjects.set_participants(ritual, fields.participants)
     subjects.forget_future(session, ritual, now)
     feed_changes.mark_dirty(session, circle_id=ritual.circle_id, now=now)
@@ -131,6 +137,7 @@ def create_promise(
         rrule=where.rule,
         remind_before_minutes=fields.remind_before_minutes,
         grace_minutes=fields.grace_minutes,
+        follow_up_minutes=fields.follow_up_minutes,
         sequence=0,
         created_at=now,
         updated_at=now,
@@ -150,6 +157,7 @@ def update_promise(session: Session, promise: Promise, fields: PromiseFields, no
     promise.recipient_id, promise.title, promise.due_local = fields.to, fields.title, where.start
     promise.timezone, promise.rrule = fields.timezone, where.rule
     promise.remind_before_minutes, promise.grace_minutes = fields.remind_before_minutes, fields.grace_minutes
+    promise.follow_up_minutes = fields.follow_up_minutes
     subjects.forget_future(session, promise, now)
     feed_changes.mark_dirty(session, circle_id=promise.circle_id, now=now)
     return Saved(promise, where.moved, fields.due)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import Integer, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import OutboundSms, Person, SmsState, table
+from service.domain.models import NUDGES, OutboundSms, Person, SmsState, table
 from service.domain.unit_of_work import ring_sms
 
 _OUTBOX = table(OutboundSms)
@@ -107,3 +107,20 @@ def queue_sms(
         item=item,
     )
     return None if sms_id is None else session.get(OutboundSms, sms_id)
+
+
+def cancel_nudges(session: Session, occurrence_id: int, person_ids: list[int]) -> None:
+    """The reminders and follow-ups of an occurrence still queued for these people will not go: they are decided.
+
+    A row a worker already claimed is left to it (the SMS may be on its way).
+    """
+    session.execute(
+        update(_OUTBOX)
+        .where(
+            _OUTBOX.c.occurrence_id == occurrence_id,
+            _OUTBOX.c.person_id.in_(person_ids),
+            _OUTBOX.c.kind.in_(NUDGES),
+            _OUTBOX.c.state == SmsState.QUEUED,
+        )
+        .values(state=SmsState.CANCELLED)
+    )

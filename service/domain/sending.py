@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, selectinload
 from service.core import sms_text
 from service.core.quiet_hours import quiet_until
 from service.core.schedule import local_to_utc, occurrence_local, parse_timezone
-from service.core.streaks import Outcome
+from service.core.streaks import KEPT, Outcome
 from service.domain.models import (
+    NUDGES,
     Membership,
     MembershipStatus,
     Occurrence,
@@ -86,15 +87,21 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
         if (reason := refusal(person, row, now)) is not None:
             log.info("SMS %s (%s) to person %s cancelled: %s", row.id, row.kind, person.id, reason)
             row.state = SmsState.CANCELLED
+        elif row.kind == SmsKind.FOLLOW_UP and quiet_end(person, now) is not None:
+            log.info("follow-up %s to person %s dropped: quiet hours", row.id, person.id)
+            row.state = SmsState.CANCELLED  # a second nudge is not worth waking anyone, nor worth sending late
         elif row.kind not in ASKED_FOR and (delay_to := quiet_end(person, now)) is not None:
             row.due_at, row.rung_at = delay_to, None
-        elif row.kind == SmsKind.REMINDER:
+        elif row.kind in NUDGES:
             reminders[(person.id, row.due_at.replace(second=0, microsecond=0))].append(row)
         else:
             outgoing.append(OutgoingSms(person, [row], row.body or ""))
     facts = ReminderFacts.load(session, [row for group in reminders.values() for row in group])
     for (person_id, _minute), group in reminders.items():
-        sms = reminder_sms(facts, people[person_id], group, now)
+        person = people[person_id]
+        follow_ups = [row for row in group if row.kind == SmsKind.FOLLOW_UP]
+        outgoing.extend(sms for row in follow_ups if (sms := follow_up_sms(facts, person, row, now)) is not None)
+        sms = reminder_sms(facts, person, [row for row in group if row.kind == SmsKind.REMINDER], now)
         if sms is not None:
             outgoing.append(sms)
     return outgoing
@@ -111,7 +118,7 @@ def refusal(person: Person, row: OutboundSms, now: datetime) -> str | None:
         return "the recipient opted out"
     if person.sms_status != PersonStatus.ACTIVE and row.kind not in SENDABLE_WITHOUT_CONSENT:
         return "the recipient has not consented (no verified code, never joined)"
-    if row.kind == SmsKind.REMINDER and person.paused_until is not None and person.paused_until > now:
+    if row.kind in NUDGES and person.paused_until is not None and person.paused_until > now:
         return "the recipient paused reminders"
     return None
 
@@ -128,6 +135,7 @@ class ReminderFacts:
 
     occurrences: dict[int, Occurrence]
     decided: set[tuple[int, int]]  # (occurrence id, person id) already checked in
+    done: dict[int, list[int]]  # occurrence id → the people who checked in done (kept), in id order
     titles: dict[tuple[SubjectKind, int], str]
     companions: dict[
         tuple[SubjectKind, int], tuple[int, ...]
@@ -140,14 +148,16 @@ class ReminderFacts:
             o.id: o
             for o in session.scalars(select(Occurrence).where(Occurrence.id.in_({r.occurrence_id for r in rows})))
         }
-        decided = {
-            (occurrence_id, person_id)
-            for occurrence_id, person_id in session.execute(
-                select(OccurrenceOutcome.occurrence_id, OccurrenceOutcome.person_id).where(
-                    OccurrenceOutcome.occurrence_id.in_(occurrences), OccurrenceOutcome.outcome != Outcome.PENDING
-                )
-            )
-        }
+        decided: set[tuple[int, int]] = set()
+        done: dict[int, list[int]] = defaultdict(list)
+        for occurrence_id, person_id, outcome in session.execute(
+            select(OccurrenceOutcome.occurrence_id, OccurrenceOutcome.person_id, OccurrenceOutcome.outcome)
+            .where(OccurrenceOutcome.occurrence_id.in_(occurrences), OccurrenceOutcome.outcome != Outcome.PENDING)
+            .order_by(OccurrenceOutcome.person_id)
+        ):
+            decided.add((occurrence_id, person_id))
+            if outcome in KEPT:
+                done[occurrence_id].append(person_id)
         titles: dict[tuple[SubjectKind, int], str] = {}
         companions: dict[tuple[SubjectKind, int], tuple[int, ...]] = {}
         ritual_ids = {o.ritual_id for o in occurrences.values() if o.ritual_id is not None}
@@ -179,7 +189,7 @@ class ReminderFacts:
         names = {
             pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
         }
-        return cls(occurrences, decided, titles, companions, names)
+        return cls(occurrences, decided, done, titles, companions, names)
 
     def item(self, person: Person, occurrence: Occurrence) -> sms_text.ReminderItem:
         key = subject_key(occurrence.ritual_id, occurrence.promise_id)
@@ -187,20 +197,38 @@ class ReminderFacts:
         return sms_text.ReminderItem(self.titles[key], occurrence_local(occurrence.at, person.timezone), others, key[0])
 
 
+def still_wanted(facts: ReminderFacts, person: Person, row: OutboundSms, now: datetime) -> Occurrence | None:
+    """The occurrence a reminder or follow-up asks about, or None (and the row cancelled) when it is too late or
+    the person already checked in: a nudge now would be wrong."""
+    occurrence = facts.occurrences.get(row.occurrence_id) if row.occurrence_id is not None else None
+    if (
+        occurrence is None
+        or occurrence.closed
+        or occurrence.closes_at <= now
+        or (occurrence.id, person.id) in facts.decided
+    ):
+        row.state = SmsState.CANCELLED
+        log.info("%s %s to person %s cancelled: its occurrence closed or was checked in", row.kind, row.id, person.id)
+        return None
+    return occurrence
+
+
+def follow_up_sms(facts: ReminderFacts, person: Person, row: OutboundSms, now: datetime) -> OutgoingSms | None:
+    """The second nudge (SPEC §3, Follow-up), naming the other participants who checked in done."""
+    occurrence = still_wanted(facts, person, row, now)
+    if occurrence is None:
+        return None
+    title = facts.titles[subject_key(occurrence.ritual_id, occurrence.promise_id)]
+    done = [facts.names[p] for p in facts.done.get(occurrence.id, ()) if p != person.id and p in facts.names]
+    return OutgoingSms(person, [row], sms_text.follow_up_text(title, done))
+
+
 def reminder_sms(facts: ReminderFacts, person: Person, rows: list[OutboundSms], now: datetime) -> OutgoingSms | None:
     """One numbered SMS for all of a person's reminders due in the same minute."""
     live = []
     for row in rows:
-        occurrence = facts.occurrences.get(row.occurrence_id) if row.occurrence_id is not None else None
-        if (
-            occurrence is None
-            or occurrence.closed
-            or occurrence.closes_at <= now
-            or (occurrence.id, person.id) in facts.decided
-        ):
-            row.state = SmsState.CANCELLED  # too late, or already checked in: a reminder now would be wrong
-            log.info("reminder %s to person %s cancelled: its occurrence closed or was checked in", row.id, person.id)
-        else:
+        occurrence = still_wanted(facts, person, row, now)
+        if occurrence is not None:
             live.append((occurrence, row))
     if not live:
         return None
