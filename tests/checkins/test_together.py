@@ -25,7 +25,9 @@ def first_reminder_state(db, person_id: int) -> str:
         return s.scalar(
             select(OutboundSms.state)
             .join(Occurrence, Occurrence.id == OutboundSms.occurrence_id)
-            .where(OutboundSms.person_id == person_id, OutboundSms.kind == "reminder", Occurrence.at == FIRST_OCCURRENCE)
+            .where(
+                OutboundSms.person_id == person_id, OutboundSms.kind == "reminder", Occurrence.at == FIRST_OCCURRENCE
+            )
         )
 
 
