@@ -53,6 +53,7 @@ class Entry:
     can_check_in: bool
     circle: str
     keeper: str | None = None  # for a promise owed to this person: who keeps it
+    others: tuple[checkins.Seen, ...] = ()  # the other participants' check-ins, with their notes
 
 
 @dataclass
@@ -135,6 +136,10 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     keeps, owed = promises_of(session, person.id)
     kept_subjects: list[Subject] = [*rituals, *keeps]
     stored = _stored(session, person.id, [*kept_subjects, *owed], start, end)
+    seen: dict[tuple[SubjectKind, int, datetime], list[checkins.Seen]] = defaultdict(list)
+    for checkin in checkins.seen_between(session, [(s.kind, s.id) for s in [*kept_subjects, *owed]], start, end):
+        if checkin.person_id != person.id:
+            seen[(checkin.kind, checkin.subject_id, checkin.at)].append(checkin)
     days = [Day(first), Day(first + timedelta(days=1))]
     for subject in kept_subjects:
         circle = circles.get(subject.circle_id, "")
@@ -144,7 +149,9 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
             local = at.astimezone(zone)
             opens = at - timedelta(minutes=subject.remind_before_minutes)
             can = outcome == Outcome.PENDING and (opens <= now or checkins.keeps_early(subject))
-            entry = Entry(subject.kind, subject.id, subject.title, at, local, outcome, can, circle)
+            entry = Entry(
+                subject.kind, subject.id, subject.title, at, local, outcome, can, circle, others=tuple(seen[key])
+            )
             days[(local.date() - first).days].entries.append(entry)
     owed_entries = []
     for promise in owed:
@@ -160,6 +167,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
                     False,
                     circles.get(promise.circle_id, ""),
                     keeper=promise.keeper.name,
+                    others=tuple(seen[(SubjectKind.PROMISE, promise.id, at)]),
                 )
             )
     for day in days:
@@ -319,3 +327,26 @@ def circle_names(session: Session, person_id: int) -> list[tuple[int, str]]:
         select(Circle.id, Circle.name).join(Membership, joined(person_id, Circle.id)).order_by(Circle.id)
     )
     return [(circle_id, name) for circle_id, name in rows]
+
+
+@dataclass(frozen=True)
+class Note:
+    """Words another participant kept with a check-in, where this person can see them."""
+
+    title: str
+    local: datetime  # aware, in the viewer's zone
+    name: str
+    note: str
+
+
+def notes_between(session: Session, person: Person, since: datetime, until: datetime) -> list[Note]:
+    """The other participants' notes at the rituals and promises this person shares, in [since, until)."""
+    keeps, owed = promises_of(session, person.id)
+    shared: list[Subject] = [*rituals_of(session, person.id), *keeps, *owed]
+    titles = {(s.kind, s.id): s.title for s in shared}
+    zone = parse_timezone(person.timezone)
+    return [
+        Note(titles[(seen.kind, seen.subject_id)], seen.at.astimezone(zone), seen.name, seen.note)
+        for seen in checkins.seen_between(session, titles, since, until)
+        if seen.note is not None and seen.person_id != person.id
+    ]

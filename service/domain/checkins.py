@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from service.core import sms_text
 from service.core.notes import NoteTooLong, clean_note
@@ -43,6 +43,7 @@ from service.domain.models import (
     SmsKind,
     Subject,
     SubjectKind,
+    subject_key,
     table,
 )
 from service.domain.outbox import cancel_nudges, queue_sms_row
@@ -287,6 +288,53 @@ def check_in_by_api(
     return Recorded(checkin, occurrence, subject)
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A check-in as the other participants see it: whose, what, their note, and who made it for them."""
+
+    kind: SubjectKind
+    subject_id: int
+    at: datetime
+    person_id: int
+    name: str
+    outcome: str
+    note: str | None
+    by: str | None  # the participant who checked in for them (a together ritual); None: they did
+
+
+_BY = aliased(Person)
+
+
+def seen_between(
+    session: Session, keys: Iterable[tuple[SubjectKind, int]], since: datetime, until: datetime
+) -> list[Seen]:
+    """The check-ins at these subjects' occurrences in [since, until), oldest first: one statement."""
+    keys = list(keys)
+    if not keys:
+        return []
+    rows = session.execute(
+        select(
+            Occurrence.ritual_id,
+            Occurrence.promise_id,
+            Occurrence.at,
+            CheckIn.person_id,
+            Person.name,
+            CheckIn.outcome,
+            CheckIn.note,
+            _BY.name,
+        )
+        .join(Occurrence, Occurrence.id == CheckIn.occurrence_id)
+        .join(Person, Person.id == CheckIn.person_id)
+        .outerjoin(_BY, _BY.id == CheckIn.by_id)
+        .where(Occurrence.of_any(keys), Occurrence.at >= since, Occurrence.at < until)
+        .order_by(Occurrence.at, CheckIn.id)
+    )
+    return [
+        Seen(*subject_key(ritual_id, promise_id), at, person_id, name, outcome, note, by)
+        for ritual_id, promise_id, at, person_id, name, outcome, note, by in rows
+    ]
+
+
 def notes_of(session: Session, occurrence_ids: Iterable[int]) -> dict[int, dict[int, str]]:
     """occurrence id → {person id: note}: the note of each person's latest check-in that carries one."""
     notes: dict[int, dict[int, str]] = defaultdict(dict)
@@ -295,7 +343,7 @@ def notes_of(session: Session, occurrence_ids: Iterable[int]) -> dict[int, dict[
         .where(CheckIn.occurrence_id.in_(list(occurrence_ids)), CheckIn.note.is_not(None))
         .order_by(CheckIn.id)
     ):
-        notes[occurrence_id][person_id] = note
+        notes[occurrence_id][person_id] = cast(str, note)  # not null, as asked
     return notes
 
 

@@ -258,7 +258,7 @@ def _not_me(session: Session, person: Person, now: datetime) -> Answer:
     undone = checkins.not_me(session, person, _reminder_items(session, person.id, None), now)
     if not undone:
         return Answer(sms_text.nobody_checked_in_for_you_text())
-    for circle_id in sorted({target.circle_id for target in undone if target.has_feeds}):
+    for circle_id in sorted({target.circle_id for target in undone}):
         feed_changes.mark_dirty(session, circle_id=circle_id, now=now)
     return Answer(sms_text.not_me_text(undone[0].title))
 

@@ -102,8 +102,7 @@ def occurrence_log(session: Session, subject: subjects.Subject, start: datetime,
         select(Occurrence)
         .where(column == subject.id, Occurrence.at >= start, Occurrence.at < end)
         .options(selectinload(Occurrence.outcomes))
-    )
-    stored = list(stored)
+    ).all()
     notes = checkins.notes_of(session, [occurrence.id for occurrence in stored])
     log = {
         occurrence.at: _entry(

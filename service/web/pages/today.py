@@ -41,7 +41,8 @@ def check_in() -> Any:
         raise Invalid("That check-in is not known.", "outcome")
     subject: Any = (subjects.ritual_for if kind == "ritual" else subjects.promise_for)(db(), person.id, int(raw_id))
     try:
-        recorded = checkins.check_in_by_api(db(), person, subject, instant, outcome == "done", at)
+        note = request.form.get("note") if outcome == "done" else None
+        recorded = checkins.check_in_by_api(db(), person, subject, instant, outcome == "done", at, note=note)
     except DomainError as error:
         db().rollback()
         flash(error.message, "error")
