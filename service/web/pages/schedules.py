@@ -120,6 +120,8 @@ def _ritual_fields(form: RitualForm, timezone: str) -> editing.RitualFields:
         duration_minutes=form.duration_minutes.data,
         remind_before_minutes=form.remind_before_minutes.data,
         participants=None if everyone else list(form.participants.data or []),
+        mode=form.mode.data,
+        follow_up_minutes=form.follow_up_minutes.data,
     )
 
 
@@ -230,6 +232,7 @@ def _promise_fields(form: PromiseForm, timezone: str) -> editing.PromiseFields:
         rrule=picker.rule_for(_choice(form), start.date()),
         remind_before_minutes=form.remind_before_minutes.data,
         grace_minutes=form.grace_minutes.data,
+        follow_up_minutes=form.follow_up_minutes.data,
     )
 
 
