@@ -76,9 +76,15 @@ def check_participants(circle: Circle, participants: list[int] | None) -> None:
     subjects.check_participants(circle, participants)
 
 
+def check_mode(mode: str) -> None:
+    if mode not in tuple(RitualMode):
+        raise Invalid("Choose together or each on their own.", "mode")
+
+
 def create_ritual(session: Session, circle: Circle, fields: RitualFields, now: datetime) -> Saved[Ritual]:
     where = placed(fields.starts, fields.timezone, fields.rrule, "starts", now)
     check_participants(circle, fields.participants)
+    check_mode(fields.mode)
     ritual = Ritual(
         circle=circle,
         title=fields.title,
@@ -106,6 +112,7 @@ def update_ritual(session: Session, ritual: Ritual, fields: RitualFields, now: d
     """Replace the ritual's settings; future occurrences follow, past ones keep their outcomes."""
     where = placed(fields.starts, fields.timezone, fields.rrule, "starts", now)
     check_participants(ritual.circle, fields.participants)
+    check_mode(fields.mode)
     ritual.title, ritual.start_local, ritual.timezone, ritual.rrule = (
         fields.title,
         where.start,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from service.domain import streak_figures
 from service.domain.models import CheckIn, Occurrence, OutboundSms
 from tests.builders import FIRST_OCCURRENCE, FIRST_REMINDER, add_ritual, couple
 from tests.checkins.helpers import outcome_of, reminded_couple
+from tests.pages.helpers import Pages
 from tests.texting import signed
 
 TOGETHER = {"title": "Evening walk", "mode": "together"}
@@ -157,3 +159,32 @@ def test_two_partners_replying_done_at_once_make_one_outcome_each_and_no_double_
     sms.tick()
     notices = fake_twilio.bodies_to(people.PHONES["Alice"]) + fake_twilio.bodies_to(people.PHONES["Bob"])
     assert len(notices) == 1 and "for you both" in notices[0]
+
+
+def test_the_ritual_form_sets_together_and_the_follow_up(app, client, people, db):
+    circle = couple(client, people, db)
+    alice = Pages(app, db)
+    alice.sign_in(people.PHONES["Alice"], "Alice")
+    form = alice.text(f"/rituals/new?circle={circle}")
+    assert "Together: one check-in counts for everyone" in form and "Nudge again if not done after" in form
+    saved = alice.post(
+        f"/rituals/new?circle={circle}",
+        {
+            "title": "Evening walk",
+            "repeat": "daily",
+            "time": "19:00",
+            "start_date": "2026-12-02",
+            "remind_before_minutes": "15",
+            "duration_minutes": "30",
+            "participants": [str(people.ids["Alice"]), str(people.ids["Bob"])],
+            "mode": "together",
+            "follow_up_minutes": "45",
+        },
+    )
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    ritual_id = saved.headers["Location"].rsplit("/", 1)[1]
+    ritual = client.get(f"/api/v1/rituals/{ritual_id}", headers=people.headers("Bob")).get_json()
+    assert (ritual["mode"], ritual["follow_up_minutes"]) == ("together", 45)
+    page = alice.text(f"/rituals/{ritual_id}")
+    assert '<input checked id="mode-1" name="mode" type="radio" value="together">' in page
+    assert re.search(r'<input[^>]*name="follow_up_minutes"[^>]*value="45">', page)

@@ -156,9 +156,9 @@ class RitualForm(FlaskForm, ScheduleFields):
     participants = CheckboxesField("Who takes part", coerce=int, validate_choice=False)
     mode = RadioField(
         "How you check in",
-        choices=[("each", "Each on their own"), ("together", "Together: one check-in counts for everyone")],
+        choices=choices([("each", "Each on their own"), ("together", "Together: one check-in counts for everyone")]),
         default="each",
-        validators=[InputRequired()],
+        validate_choice=False,  # the domain refuses an unknown mode, naming the field; none sent is the default
     )
     preview = SubmitField("Preview")
     submit = SubmitField("Save ritual")
