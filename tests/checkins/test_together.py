@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 
-import requests
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from service.domain import streak_figures
 from service.domain.models import CheckIn, Occurrence, OutboundSms
 from tests.builders import FIRST_OCCURRENCE, FIRST_REMINDER, add_ritual, couple
-from tests.checkins.helpers import outcome_of, reminded_couple
+from tests.checkins.helpers import outcome_of, reminded_couple, webhooks_at_once
 from tests.pages.helpers import Pages
-from tests.texting import signed
 
 TOGETHER = {"title": "Evening walk", "mode": "together"}
 NOTICE = "Tend: Alice checked in Evening walk for you both. A new streak begins. Reply NOT ME if you didn't take part."
@@ -133,26 +129,8 @@ def test_two_partners_replying_done_at_once_make_one_outcome_each_and_no_double_
     _, (ritual,) = reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=(TOGETHER,))
     fake_twilio.reset()
     forms = [texts.inbound_form(name, "DONE") for name in ("Alice", "Bob")]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/webhooks/twilio/sms"
-    start = threading.Barrier(len(forms))
-    answers: dict[str, str] = {}
-
-    def post(form: dict[str, str]) -> None:
-        headers = signed("/webhooks/twilio/sms", form, texts.auth_token)
-        start.wait()
-        answers[form["From"]] = requests.post(url, data=form, headers=headers, timeout=30).text
-
-    threads = [threading.Thread(target=post, args=(form,)) for form in forms]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        server.shutdown()
-    assert sorted("Kept!" in text for text in answers.values()) == [False, True]
+    answers = webhooks_at_once(app, forms, texts.auth_token)
+    assert sorted("Kept!" in answer.text for answer in answers) == [False, True]
     alice, bob = people.ids["Alice"], people.ids["Bob"]
     assert outcome_of(db, alice, ritual_id=ritual["id"]) == outcome_of(db, bob, ritual_id=ritual["id"]) == "done"
     assert len(checkins_of(db, alice)) == len(checkins_of(db, bob)) == 1
