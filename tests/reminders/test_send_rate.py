@@ -5,7 +5,7 @@ import time
 import pytest
 
 from service.config import limits_uri
-from workers.runtime import SendRate
+from workers.send_rate import SendRate
 
 
 def granted(rate: SendRate, tries: int) -> int:
