@@ -6,7 +6,7 @@ check-ins gain a `note` and `by_id`, the participant who checked in for
 this person in a together ritual.
 
 Revision ID: 0007_together_notes
-Revises: 0006
+Revises: 0007_web_session_doors (re-chained after main's migration; originally 0006)
 Create Date: 2026-12-05 03:30:00
 """
 from alembic import op
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0007_together_notes'
-down_revision = '0006'
+down_revision = '0007_web_session_doors'
 branch_labels = None
 depends_on = None
 
