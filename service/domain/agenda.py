@@ -147,8 +147,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
             key = (subject.kind, subject.id, at)
             outcome = stored[key] if key in stored else Outcome.PENDING
             local = at.astimezone(zone)
-            opens = at - timedelta(minutes=subject.remind_before_minutes)
-            can = outcome == Outcome.PENDING and (opens <= now or checkins.keeps_early(subject))
+            can = outcome == Outcome.PENDING and subject.may_check_in(at, now)
             entry = Entry(
                 subject.kind, subject.id, subject.title, at, local, outcome, can, circle, others=tuple(seen[key])
             )

@@ -13,7 +13,7 @@ each renders its new VTIMEZONEs.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import select, update
@@ -104,8 +104,7 @@ def _move(session: Session, occurrence: Occurrence, subject: Subject, at: dateti
     A follow-up that no longer fits the window will not go.
     """
     occurrence.at = at
-    occurrence.opens_at = at - timedelta(minutes=subject.remind_before_minutes)
-    occurrence.closes_at = max(subject.window_end(at, occurrence.local), at)
+    occurrence.opens_at, occurrence.closes_at = subject.window(at, occurrence.local)
     due = nudge_times(occurrence, subject)
     for kind in NUDGES:
         queued = update(OutboundSms).where(
