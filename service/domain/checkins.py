@@ -31,7 +31,7 @@ from service.core import sms_text
 from service.core.notes import NoteTooLong, clean_note
 from service.core.schedule import is_occurrence, next_occurrence, occurrences_between
 from service.core.streaks import KEPT, Outcome
-from service.domain import feed_changes, occurrences, streak_figures
+from service.domain import accounts, feed_changes, occurrences, streak_figures
 from service.domain.errors import Forbidden, Invalid
 from service.domain.models import (
     SUBJECT_MODELS,
@@ -148,11 +148,12 @@ def decide(
     checkin_id = _add_checkin(session, target, person.id, outcome, source, now, message_sid, note, by_id=None)
     streak = streak_figures.fold(session, streak_figures.key_of(target, person.id), target.at, outcome).current_streak
     if target.recipient_id is not None and outcome in KEPT and is_open(target, now):
+        keeper = accounts.names_in(session, [target.circle_id], [person.id]).of(target.circle_id, person.id)
         queue_sms_row(
             session,
             person_id=target.recipient_id,
             kind=SmsKind.PROMISE_KEPT,
-            body=sms_text.promise_kept_text(person.name, target.title, late=outcome == Outcome.LATE, note=note),
+            body=sms_text.promise_kept_text(keeper, target.title, late=outcome == Outcome.LATE, note=note),
             dedupe_key=f"promise_kept:{target.occurrence_id}",
             due_at=now,
             occurrence_id=target.occurrence_id,
@@ -204,6 +205,7 @@ def _decide_for_the_others(
         return
     cancel_nudges(session, target.occurrence_id, others)
     participants = session.execute(_EXPECTED, values).scalar_one()
+    by_name = accounts.names_in(session, [target.circle_id], [by.id]).of(target.circle_id, by.id)
     for other in others:
         _add_checkin(session, target, other, outcome, source, now, None, None, by_id=by.id)
         streak = streak_figures.fold(session, streak_figures.key_of(target, other), target.at, outcome).current_streak
@@ -212,7 +214,7 @@ def _decide_for_the_others(
                 session,
                 person_id=other,
                 kind=SmsKind.TOGETHER,
-                body=sms_text.together_text(by.name, target.title, outcome, streak, participants),
+                body=sms_text.together_text(by_name, target.title, outcome, streak, participants),
                 dedupe_key=f"together:{target.occurrence_id}:{other}",
                 due_at=now,
                 occurrence_id=target.occurrence_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from apiflask import APIBlueprint, Schema, fields
@@ -76,7 +77,7 @@ def page(token: str) -> str:
     notes = agenda.notes_between(session(), person, digest.created_at - digests.WEEK, digest.created_at)
     return render_template(
         "digest.html",
-        week_start=payload["week_start"],
+        week_start=date.fromisoformat(payload["week_start"]),
         subjects=payload["subjects"],
         best_streak=payload["best_streak"],
         reliability=percent(payload["reliability"]),
