@@ -30,6 +30,11 @@ Decisions the spec leaves open:
   minutes; "LIST", "FEED" stand alone. "OK" alone (or with filler) is `ok`;
   "ok done" is still `done`. A bare number ("2") is `choose`: the answer to a
   question Tend asked ("Which circle? 1 Us 2 Family").
+- "DONE <words>" / "DONE 2 <words>" keep the words, as typed, as the check-in's
+  note (SPEC §4); words that never change a meaning ("done, thanks") are no
+  note. A note longer than 160 characters is cut (an SMS cannot be sent back
+  for editing). Only DONE takes words: "SKIP sick" stays `unknown`.
+- "NOT ME" is `not_me`: a together ritual someone else checked in for this person.
 """
 
 from __future__ import annotations
@@ -39,12 +44,15 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from service.core.notes import cut_note
+
 Command = Literal[
     "join",
     "no",
     "yes",
     "done",
     "skip",
+    "not_me",
     "streak",
     "pause",
     "resume",
@@ -146,6 +154,7 @@ class Reply:
     days: int | None = None
     minutes: int | None = None
     words: str = ""
+    note: str | None = None  # DONE's words
 
 
 UNKNOWN = Reply("unknown")
@@ -166,14 +175,18 @@ def parse_reply(text: str) -> Reply:
         return Reply("choose", item=number) if 1 <= number <= MAX_ITEM_NUMBER else UNKNOWN
     if tokens[0] in _OPT_OUT_TOKENS or tokens[:2] == ["opt", "out"]:
         return Reply("stop")
+    if tokens == ["not", "me"]:
+        return Reply("not_me")
     command = _COMMAND_WORDS.get(tokens[0])
     arguments = tokens[1:]
     if command is None:
         return UNKNOWN
     if not arguments:
         return Reply(command)
-    if command in ("done", "skip") and len(arguments) == 1:
+    if command in ("done", "skip") and len(arguments) == 1 and _as_int(arguments[0]) is not None:
         return _with_item(command, arguments[0])
+    if command == "done" and (noted := _noted(text)) is not None:
+        return noted
     if command == "pause" and len(arguments) <= 2:
         return _pause(arguments)
     return UNKNOWN
@@ -192,6 +205,34 @@ def _setup(command: str, rest: str) -> Reply:
     if not 1 <= number <= MAX_ITEM_NUMBER or (command == "drop" and words):
         return UNKNOWN
     return Reply("move" if command == "move" else "drop", item=number, words=words)
+
+
+# DONE (or D), an optional item number, then the words, as typed.
+_NOTED = re.compile(r"\W*(?:done|d)\b[\s#:,.!-]*(?:(\d+)\b)?[\s:,.!-]*(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def _noted(text: str) -> Reply | None:
+    """DONE with words: the check-in and its note; None when the reply is not of that shape."""
+    found = _NOTED.fullmatch(text.strip())
+    if found is None or not _are_words(found.group(2)):
+        return None
+    item = None
+    if found.group(1) is not None:
+        if (item := _with_item("done", found.group(1)).item) is None:
+            return None
+    return Reply("done", item=item, note=cut_note(found.group(2)))
+
+
+# Words that could name items or another command: "done two", "done 1 and 2", "done done" stay `unknown`.
+_NUMBER_WORDS = frozenset({"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "both"})
+
+
+def _are_words(text: str) -> bool:
+    """A note: at least one word, and no number or command word that could change what the reply asks."""
+    tokens = _tokenize(_normalize(text))
+    return any(t.isalpha() for t in tokens) and not any(
+        t.isdecimal() or t in _NUMBER_WORDS or t in _COMMAND_WORDS or t in _OPT_OUT_TOKENS for t in tokens
+    )
 
 
 def _normalize(text: str) -> str:

@@ -221,14 +221,56 @@ def unknown_sender_text() -> str:
     return "Tend: Sorry, we don't know this number. Ask your partner to add you to get reminders."
 
 
-def promise_kept_text(keeper_name: str, title: str, late: bool) -> str:
-    """Sent to a promise's recipient, in plain GSM-7 unless the title itself needs more."""
+def promise_kept_text(keeper_name: str, title: str, late: bool, note: str | None = None) -> str:
+    """Sent to a promise's recipient, in plain GSM-7 unless the title itself needs more; with the keeper's note."""
+    if note is not None:
+        when = " (a little late)" if late else ""
+        return fit_segments(
+            lambda keeper, promise, words: f'Tend: {keeper} kept "{promise}"{when}: "{words}"',
+            keeper_name,
+            title,
+            note,
+        )
     when = ", a little late" if late else ""
     return fit_segments(
         lambda keeper, promise: f"Tend: {keeper} kept their promise{when}: {promise}.",
         keeper_name,
         title,
     )
+
+
+def together_text(by_name: str, title: str, outcome: Outcome, current_streak: int, participants: int) -> str:
+    """To each other participant of a together ritual: the first one's check-in counted for them too."""
+    whom = "you both" if participants <= 2 else "all of you"
+    if outcome == "skipped":
+        return fit_segments(
+            lambda by, t: f"Tend: {by} skipped {t} for {whom}. Reply NOT ME if that's not so.", by_name, title
+        )
+    streak = f"{current_streak} in a row." if current_streak > 1 else "A new streak begins."
+    return fit_segments(
+        lambda by, t: f"Tend: {by} checked in {t} for {whom}. {streak} Reply NOT ME if you didn't take part.",
+        by_name,
+        title,
+    )
+
+
+def follow_up_text(title: str, done_names: Sequence[str]) -> str:
+    """The second nudge to a person still pending; it names only those who checked in done."""
+    names = list(done_names)
+
+    def render(t: str, *shown: str) -> str:
+        done = f" {_join_names(shown)} {'has' if len(shown) == 1 else 'have'} done theirs." if shown else ""
+        return f"Tend: Still time for {t}?{done} Reply DONE or SKIP."
+
+    return fit_segments(render, title, *names)
+
+
+def not_me_text(title: str) -> str:
+    return fit_segments(lambda t: f"OK, {t} is open for you again. Reply DONE or SKIP when you know.", title)
+
+
+def nobody_checked_in_for_you_text() -> str:
+    return "Nobody checked in for you lately. Reply HELP for help."
 
 
 def checkin_confirmation_text(title: str, outcome: Outcome, current_streak: int) -> str:

@@ -8,7 +8,8 @@ work, which rings for whatever SMS they queued.
 
 Decisions the spec leaves open:
 
-- A reply applies to the person's latest reminder SMS. A plain DONE/SKIP on a
+- A reply applies to the person's latest prompt: a reminder, a follow-up, or the
+  notice that a together ritual was checked in for them (NOT ME answers it). A plain DONE/SKIP on a
   numbered reminder applies to every item of it still open ("all done"); the
   first check-in carries the MessageSid (the column is unique), the others none.
 - By SMS only a pending outcome changes: a second DONE is answered "already
@@ -37,11 +38,11 @@ from sqlalchemy.orm import Session
 from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import occurrence_local
-from service.domain import accounts, editing, feed_changes, streak_figures, texted_setup
+from service.domain import accounts, checkins, editing, feed_changes, streak_figures, texted_setup
 from service.domain.checkins import Decided, decide, is_open
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
-    REMINDER_KINDS,
+    PROMPTS,
     CheckinSource,
     InboundMessage,
     Membership,
@@ -52,6 +53,7 @@ from service.domain.models import (
     PersonStatus,
     Promise,
     Ritual,
+    RitualMode,
     SmsKind,
     SmsState,
     table,
@@ -182,6 +184,8 @@ def respond(
             return Answer(sms_text.help_text())  # no consent yet: nothing to check in, pause or report
         case "yes" | "done" | "skip":
             return _check_in_by_sms(session, person, reply, message_sid, now)
+        case "not_me":
+            return _not_me(session, person, now)
         case "streak":
             figures = streak_figures.person_figures(session, person.id, now)
             return Answer(sms_text.streaks_text([(s.title, s.state.current_streak) for s in figures.subjects]))
@@ -245,6 +249,7 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
             now=now,
             only_pending=True,
             message_sid=None if decisions else message_sid,
+            note=reply.note,
         )
         if decided is None:
             already.append(position)  # decided already, or this person is not expected there
@@ -304,6 +309,16 @@ def _later(session: Session, person: Person, minutes: int, now: datetime) -> Ans
     return Answer(sms_text.later_text(minutes))
 
 
+def _not_me(session: Session, person: Person, now: datetime) -> Answer:
+    """NOT ME: the together check-ins someone made for this person on the items of their latest prompt are undone."""
+    undone = checkins.not_me(session, person, _reminder_items(session, person.id, None), now)
+    if not undone:
+        return Answer(sms_text.nobody_checked_in_for_you_text())
+    for circle_id in sorted({target.circle_id for target in undone}):
+        feed_changes.mark_dirty(session, circle_id=circle_id, now=now)
+    return Answer(sms_text.not_me_text(undone[0].title))
+
+
 def latest_reminder(session: Session, person_id: int) -> list[OutboundSms]:
     """The rows (items) of the last reminder SMS that may have reached this person, in item order.
 
@@ -336,7 +351,7 @@ def _latest_reminder_id():
         select(sms.id.label("id"), sms.sent_at.label("at"))
         .where(
             person,
-            sms.kind.in_(REMINDER_KINDS),
+            sms.kind.in_(PROMPTS),
             or_(sms.state == SmsState.SENT, sms.state == SmsState.DELIVERED),
             sms.sid.is_not(None),
         )
@@ -346,7 +361,7 @@ def _latest_reminder_id():
     )
     in_flight = (
         select(sms.id.label("id"), sms.claimed_at.label("at"))
-        .where(person, sms.sent_at.is_(None), sms.kind.in_(REMINDER_KINDS), sms.state == SmsState.SENDING)
+        .where(person, sms.sent_at.is_(None), sms.kind.in_(PROMPTS), sms.state == SmsState.SENDING)
         .order_by(sms.claimed_at.desc(), sms.id.desc())
         .limit(1)
         .subquery()
@@ -364,7 +379,7 @@ def _same_sms():
     sms, anchor = table(OutboundSms).c, _SAME_SMS.c
     return and_(
         sms.person_id == anchor.person_id,
-        sms.kind.in_(REMINDER_KINDS),
+        sms.kind.in_(PROMPTS),
         or_(
             and_(anchor.sid.is_not(None), sms.sid == anchor.sid),
             and_(
@@ -402,6 +417,7 @@ def _latest_reminder_items(numbered: bool):
             func.coalesce(ritual.title, promise.title).label("title"),
             circle.label("circle_id"),
             promise.recipient_id,
+            (func.coalesce(ritual.mode, RitualMode.EACH.value) == RitualMode.TOGETHER.value).label("together"),
             exists(feed_changes.feeds_showing(circle)).label("has_feeds"),
         )
         .select_from(table(OutboundSms))

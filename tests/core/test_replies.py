@@ -121,6 +121,16 @@ REPLIES = [
     ("END", Reply("stop")),
     ("quit it", Reply("stop")),
     ("info", Reply("help")),
+    # a few words kept as the check-in's note (SPEC §4), as typed
+    ("DONE loved it", Reply("done", note="loved it")),
+    ("Done. Sorry it was short", Reply("done", note="Sorry it was short")),
+    ("done 2 loved it", Reply("done", item=2, note="loved it")),
+    ("DONE #2: Great chat!", Reply("done", item=2, note="Great chat!")),
+    ("d we walked\r\nto the river", Reply("done", note="we walked to the river")),
+    ("done " + "a" * 200, Reply("done", note="a" * 157 + "...")),
+    # a together ritual someone else checked in for this person
+    ("NOT ME", Reply("not_me")),
+    ("not me!", Reply("not_me")),
     # anything else is unknown: help reply, nothing recorded
     ("drop", UNKNOWN),
     ("drop 2 3", UNKNOWN),
@@ -155,6 +165,10 @@ REPLIES = [
     ("done 21", UNKNOWN),
     ("done 999", UNKNOWN),
     ("done two", UNKNOWN),
+    ("done 21 great", UNKNOWN),
+    ("done it was both", UNKNOWN),
+    ("skip sick", UNKNOWN),
+    ("not me 2", UNKNOWN),
     ("skip 2 today tomorrow", UNKNOWN),
     ("yes 2", UNKNOWN),
     ("streak 2", UNKNOWN),

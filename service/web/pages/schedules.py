@@ -13,7 +13,7 @@ from service.core import picker
 from service.core.schedule import ScheduleError, local_to_utc, parse_timezone
 from service.domain import accounts, editing, subjects
 from service.domain.errors import DomainError, Invalid, NotFound
-from service.domain.models import Circle, Person, Promise, Ritual, SubjectKind
+from service.domain.models import Circle, Person, Promise, Ritual, RitualMode, SubjectKind
 from service.web.context import commit, now
 from service.web.context import session as db
 from service.web.pages import auth
@@ -126,6 +126,8 @@ def _ritual_fields(form: RitualForm, timezone: str) -> editing.RitualFields:
         duration_minutes=form.duration_minutes.data,
         remind_before_minutes=form.remind_before_minutes.data,
         participants=None if everyone else list(form.participants.data or []),
+        mode=form.mode.data or RitualMode.EACH,
+        follow_up_minutes=form.follow_up_minutes.data,
     )
 
 
@@ -236,6 +238,7 @@ def _promise_fields(form: PromiseForm, timezone: str) -> editing.PromiseFields:
         rrule=picker.rule_for(_choice(form), start.date()),
         remind_before_minutes=form.remind_before_minutes.data,
         grace_minutes=form.grace_minutes.data,
+        follow_up_minutes=form.follow_up_minutes.data,
     )
 
 
