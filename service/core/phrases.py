@@ -162,13 +162,15 @@ def read_promise(words: str, now_local: datetime) -> Reading:
 
 def read_move(words: str, start: datetime, rule: str | None, now_local: datetime) -> tuple[datetime, str | None]:
     """A new time or days for a schedule: "8pm" keeps its days, "saturdays 10am" changes both, "saturdays" keeps
-    its time. A new time starts on the old start's day, or the next one to come (the rule then places it)."""
+    its time. A new time alone starts on the old start's day (a one-off's too), or the next one to come (the rule
+    then places it)."""
     given = _words(words)
     if not given:
         raise Unreadable(f"Give a new time or days, e.g. {EXAMPLE_MOVE}.")
     _check_schedule_words(given, EXAMPLE_MOVE)
     tokens = _schedule_tokens(given, rule is not None)
-    if rule is None or _names_days(tokens):
+    only_a_time = all(_is_time(t) or t in ("at", "by") for t in tokens)
+    if (rule is None and not only_a_time) or _names_days(tokens):
         moved = _schedule(tokens, now_local, EXAMPLE_MOVE, time_needed=False, keep=start.time())
         if rule is not None and moved[1] is None:
             raise Unreadable(f"It repeats: give days or a time, e.g. {EXAMPLE_MOVE}.")

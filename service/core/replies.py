@@ -171,6 +171,8 @@ def parse_reply(text: str) -> Reply:
         if _OK_WORDS & set(_tokenize(normalized)):
             return Reply("ok")
         return Reply("help") if "?" in normalized else UNKNOWN
+    if set(tokens) <= _OK_WORDS:  # "k", "kk": OK words that are not filler
+        return Reply("ok")
     if len(tokens) == 1 and (number := _as_int(tokens[0])) is not None:
         return Reply("choose", item=number) if 1 <= number <= MAX_ITEM_NUMBER else UNKNOWN
     if tokens[0] in _OPT_OUT_TOKENS or tokens[:2] == ["opt", "out"]:

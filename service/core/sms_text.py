@@ -446,7 +446,7 @@ def draft_ritual_text(title: str, when: str, others: Sequence[str], remind_befor
     who = _join_names(["you", *others])
     return fit_segments(
         lambda t, w, names: (
-            f"Tend: New ritual for {names}: {t}, {w}, reminder {remind_before_minutes} min before. Reply OK to save."
+            f"New ritual for {names}: {t}, {w}, reminder {remind_before_minutes} min before. Reply OK to save."
         ),
         title,
         when,
@@ -456,28 +456,28 @@ def draft_ritual_text(title: str, when: str, others: Sequence[str], remind_befor
 
 def draft_promise_text(title: str, when: str, recipient: str) -> str:
     return fit_segments(
-        lambda t, w, to: f"Tend: New promise to {to}: {t}, due {w}. Reply OK to save.", title, when, recipient
+        lambda t, w, to: f"New promise to {to}: {t}, due {w}. Reply OK to save.", title, when, recipient
     )
 
 
 def draft_move_text(title: str, when: str, others: Sequence[str]) -> str:
     tell = f" {_join_names(others)} will see it." if others else ""
-    return fit_segments(lambda t, w: f"Tend: Move {t} to {w}?{tell} Reply OK to save.", title, when)
+    return fit_segments(lambda t, w: f"Move {t} to {w}?{tell} Reply OK to save.", title, when)
 
 
 def draft_drop_text(title: str, others: Sequence[str]) -> str:
     tell = f" for {_join_names(['you', *others])}" if others else ""
-    return fit_segments(lambda t: f"Tend: Delete {t}{tell}? Reply OK to delete.", title)
+    return fit_segments(lambda t: f"Delete {t}{tell}? Reply OK to delete.", title)
 
 
 def draft_invite_text(name: str, circle: str) -> str:
     return fit_segments(
-        lambda n, c: f"Tend: Invite {n} to {c}? They get one text to join. Reply OK to send it.", name, circle
+        lambda n, c: f"Invite {n} to {c}? They get one text to join. Reply OK to send it.", name, circle
     )
 
 
 def saved_text(what: str) -> str:
-    return fit_segments(lambda w: f"Tend: Saved: {w}.", what)
+    return fit_segments(lambda w: f"Saved: {w}.", what)
 
 
 def dropped_notice_text(by: str, title: str) -> str:
@@ -486,45 +486,49 @@ def dropped_notice_text(by: str, title: str) -> str:
 
 def choose_text(question: str, options: Sequence[str]) -> str:
     listed = " ".join(f"{number} {option}" for number, option in enumerate(options, start=1))
-    return fit_segments(lambda q: f"Tend: {q} {listed}. Reply with its number.", question)
+    return fit_segments(lambda q: f"{q} {listed}. Reply with its number.", question)
 
 
 def ask_again_text(question: str) -> str:
-    return fit_segments(lambda q: f"Tend: {q}", question, min_field_length=len(question))
+    return fit_segments(lambda q: f"{q}", question, min_field_length=len(question))
 
 
 def listed_text(lines: Sequence[tuple[str, str]]) -> str:
     """`lines`: (title, next time in words), numbered as MOVE n / DROP n refer to them."""
     if not lines:
-        return "Tend: Nothing to list yet. Start one with NEW evening walk every weekday at 7pm."
+        return "Nothing to list yet. Start one with NEW evening walk every weekday at 7pm."
     fields = [field for line in lines for field in line]
 
     def render(*cut: str) -> str:
         items = " ".join(f"{n}) {t}, {w}" for n, (t, w) in enumerate(zip(cut[::2], cut[1::2]), start=1))
-        return f"Tend: {items}. MOVE 1 8pm, DROP 1."
+        return f"{items}. MOVE 1 8pm, DROP 1."
 
     return fit_segments(render, *fields, min_field_length=SHORTEST_FIELD_LENGTH)
 
 
 def no_draft_text() -> str:
-    return "Tend: Nothing to save (a draft keeps 30 minutes). Start again, e.g. NEW evening walk every weekday at 7pm."
+    return "Nothing to save (a draft keeps 30 minutes). Start again, e.g. NEW evening walk every weekday at 7pm."
 
 
 def no_listed_item_text(item: int) -> str:
-    return f"Tend: Your last LIST has no item {item}. Reply LIST for a new one."
+    return f"Your last LIST has no item {item}. Reply LIST for a new one."
 
 
 def feed_text(url: str) -> str:
-    return f"Tend: Your calendar: {url} Add it to your calendar app as a subscription."
+    return f"Your calendar: {url} Add it to your calendar app as a subscription."
 
 
 def later_text(minutes: int) -> str:
-    return f"Tend: OK, I'll remind you again in {minutes} min."
+    return f"OK, I'll remind you again in {minutes} min."
+
+
+def again_already_text() -> str:
+    return "That reminder has come again once already. Reply DONE or SKIP."
 
 
 def too_late_for_later_text(minutes: int) -> str:
-    return f"Tend: In {minutes} min it will be too late to check in, so no reminder then. Reply DONE or SKIP now."
+    return f"In {minutes} min it will be too late to check in, so no reminder then. Reply DONE or SKIP now."
 
 
 def refused_text(message: str) -> str:
-    return fit_segments(lambda m: f"Tend: {m}", message, min_field_length=len(message))
+    return fit_segments(lambda m: f"{m}", message, min_field_length=len(message))

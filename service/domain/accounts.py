@@ -370,11 +370,14 @@ def invite_member(
     Invalid names `phone` for a number Tend may not text and `name` for a label
     SPEC §3 does not allow. Refused as TooManyMessages (nothing sent) past 3
     invitations a day to the number, whoever invites (counted under the number's
-    lock), or within 30 days of the person declining this inviter. The label is
+    lock), or within 30 days of the person declining this inviter, or while the
+    inviter has no name of their own (SPEC §3: an invitation carries their verified name). The label is
     this circle's name for the member only: it never becomes the person's name.
     """
     label = valid_name(name)
     phone = destination(phone, countries)
+    if not inviter.name:  # joined by replying JOIN and never chose a name: an invitation names its inviter
+        raise Invalid("Choose your own name first (sign in on Tend's pages), then invite.", "name")
     if len(circle.memberships) >= MAX_CIRCLE_MEMBERS:
         raise Conflict(f"A circle has at most {MAX_CIRCLE_MEMBERS} members.", code="circle_full")
     person = number_holder(session, phone, now, timezone or inviter.timezone)

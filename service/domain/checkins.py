@@ -145,6 +145,10 @@ def decide(
     )
     if cast(CursorResult[Any], changed).rowcount != 1:
         return None
+    # Together: only the occurrence's first check-in counts for the others (a later one must not undo a NOT ME).
+    first = target.together and not session.scalar(
+        select(exists().where(_CHECKINS.c.occurrence_id == target.occurrence_id))
+    )
     checkin_id = _add_checkin(session, target, person.id, outcome, source, now, message_sid, note, by_id=None)
     streak = streak_figures.fold(session, streak_figures.key_of(target, person.id), target.at, outcome).current_streak
     if target.recipient_id is not None and outcome in KEPT and is_open(target, now):
@@ -158,7 +162,7 @@ def decide(
             due_at=now,
             occurrence_id=target.occurrence_id,
         )
-    if target.together:
+    if first:
         _decide_for_the_others(session, target, person, outcome, source, now)
     return Decided(checkin_id, outcome, streak)
 

@@ -31,13 +31,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all, update
+from sqlalchemy import CursorResult, Integer, and_, bindparam, exists, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import occurrence_local
+from service.core.streaks import Outcome
 from service.domain import accounts, checkins, editing, feed_changes, streak_figures, texted_setup
 from service.domain.checkins import Decided, decide, is_open
 from service.domain.db import insert_for, on_postgres
@@ -48,6 +50,7 @@ from service.domain.models import (
     Membership,
     MembershipStatus,
     Occurrence,
+    OccurrenceOutcome,
     OutboundSms,
     Person,
     PersonStatus,
@@ -282,9 +285,21 @@ def _later(session: Session, person: Person, minutes: int, now: datetime) -> Ans
     occurrences = {
         o.id: o for o in session.scalars(select(Occurrence).where(Occurrence.id.in_([r.occurrence_id for r in items])))
     }
-    again = [o for o in occurrences.values() if not o.closed and o.closes_at > due]
+    pending = set(
+        session.scalars(
+            select(OccurrenceOutcome.occurrence_id).where(
+                OccurrenceOutcome.occurrence_id.in_(occurrences),
+                OccurrenceOutcome.person_id == person.id,
+                OccurrenceOutcome.outcome == Outcome.PENDING,
+            )
+        )
+    )
+    if not pending:
+        return Answer(sms_text.nothing_open_text())
+    again = [o for o in occurrences.values() if o.id in pending and not o.closed and o.closes_at > due]
     if not again:
         return Answer(sms_text.too_late_for_later_text(minutes))
+    planned = 0
     for occurrence in again:
         queued = queue_sms(
             session,
@@ -295,8 +310,8 @@ def _later(session: Session, person: Person, minutes: int, now: datetime) -> Ans
             due_at=due,
             occurrence_id=occurrence.id,
         )
-        if queued is None:
-            session.execute(
+        if queued is None:  # one again per occurrence and person: a second LATER moves it while it waits
+            moved = session.execute(
                 update(OutboundSms)
                 .where(
                     OutboundSms.occurrence_id == occurrence.id,
@@ -306,7 +321,10 @@ def _later(session: Session, person: Person, minutes: int, now: datetime) -> Ans
                 )
                 .values(due_at=due, rung_at=None)
             )
-    return Answer(sms_text.later_text(minutes))
+            planned += cast(CursorResult[Any], moved).rowcount
+        else:
+            planned += 1
+    return Answer(sms_text.later_text(minutes) if planned else sms_text.again_already_text())
 
 
 def _not_me(session: Session, person: Person, now: datetime) -> Answer:

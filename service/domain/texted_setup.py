@@ -21,6 +21,7 @@ Decisions the spec leaves open:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -135,7 +136,15 @@ _m, _c, _p = table(Membership).c, table(Circle).c, table(Person).c
 _mine = table(Membership).alias("mine")
 # The circles a person joined and everyone in them: one statement for a NEW, PROMISE or INVITE.
 _CIRCLES = (
-    select(_c.id, _c.name, _m.person_id, _p.name.label("member"), _m.label, accounts.ACTIVE_MEMBER.label("active"))
+    select(
+        _c.id,
+        _c.name,
+        _m.person_id,
+        _m.status,
+        _p.name.label("member"),
+        _m.label,
+        accounts.ACTIVE_MEMBER.label("active"),
+    )
     .select_from(table(Circle))
     .join(
         _mine,
@@ -155,7 +164,8 @@ def _circles(session: Session, person_id: int) -> list[CircleView]:
     views: dict[int, CircleView] = {}
     for row in session.execute(_CIRCLES, {"person_id": person_id}):
         view = views.setdefault(row.id, CircleView(row.id, row.name, []))
-        view.members.append(Member(row.person_id, row.member, row.label, bool(row.active)))
+        shown = accounts.shown_name(row.status, row.member, row.label)
+        view.members.append(Member(row.person_id, shown, row.label, bool(row.active)))
     return list(views.values())
 
 
@@ -239,7 +249,9 @@ def _promise(session: Session, person: Person, words: str, local_now: datetime, 
 
 
 def _invite(session: Session, person: Person, words: str, now: datetime, links: Links) -> str:
-    name, _, phone = words.rpartition(" ")
+    # The number starts at the first word that begins like one ("+1 415 555 0123", "(415) 555-0123").
+    split = re.search(r"(?:^|\s)([+(\d].*)$", words)
+    name, phone = (words[: split.start(1)], split[1]) if split else (words, "")
     example = "INVITE Sam +14155550123"
     if not name.strip():
         raise phrases.Unreadable(f"Give a name and a number, e.g. {example}.")
@@ -318,7 +330,8 @@ def _echo(session: Session, person: Person, draft: dict[str, Any], circles: list
         (to,) = [m.name for m in circle.members if m.id == draft["to"]]
         return sms_text.draft_promise_text(draft["title"], when, to)
     subject = _subject(session, person, draft["subject"])
-    others = list(session.scalars(select(Person.name).where(Person.id.in_(_involved(subject)), Person.id != person.id)))
+    names = accounts.names_in(session, [subject.circle_id], _involved(subject))
+    others = [names.of(subject.circle_id, i) for i in _involved(subject) if i != person.id]
     if kind == "drop":
         return sms_text.draft_drop_text(subject.title, others)
     when = picker.in_words(draft["rule"], datetime.fromisoformat(draft["start"]))
@@ -399,6 +412,7 @@ def _apply(session: Session, person: Person, draft: dict[str, Any], now: datetim
         rrule=draft["rule"],
         remind_before_minutes=subject.remind_before_minutes,
         grace_minutes=subject.grace_minutes,
+        follow_up_minutes=subject.follow_up_minutes,
     )
     changed = editing.update_promise(session, subject, new_due, now)
     return f"{subject.title}, due {picker.in_words(changed.subject.rrule, changed.subject.due_local)}"
@@ -414,17 +428,20 @@ def _ritual_fields(ritual: Ritual, person: Person, start: datetime, rule: str | 
         remind_before_minutes=ritual.remind_before_minutes,
         grace_minutes=ritual.grace_minutes,
         participants=None if ritual.everyone else ritual.participant_ids(),
+        mode=ritual.mode,
+        follow_up_minutes=ritual.follow_up_minutes,
     )
 
 
 def _tell_dropped(session: Session, person: Person, subject: Subject, now: datetime) -> None:
     """The others in a deleted ritual (or a promise's recipient) get one SMS saying so."""
+    mover = accounts.names_in(session, [subject.circle_id], [person.id]).of(subject.circle_id, person.id)
     for other in session.scalars(select(Person).where(Person.id.in_(_involved(subject)), Person.id != person.id)):
         queue_sms(
             session,
             person=other,
             kind=SmsKind.NOTICE,
-            body=sms_text.dropped_notice_text(person.name, subject.title),
+            body=sms_text.dropped_notice_text(mover, subject.title),
             dedupe_key=f"dropped:{subject.kind}:{subject.id}:{other.id}",
             due_at=now,
         )

@@ -12,9 +12,7 @@ from tests.checkins.helpers import reminded_couple
 from tests.feeds.helpers import events, new_feed
 
 WALK = "NEW evening walk every weekday at 7pm"
-WALK_ECHO = (
-    "Tend: New ritual for you and Alice: Evening walk, Mon-Fri at 7:00 PM, reminder 15 min before. Reply OK to save."
-)
+WALK_ECHO = "New ritual for you and Alice: Evening walk, Mon-Fri at 7:00 PM, reminder 15 min before. Reply OK to save."
 WALK_REMINDER = datetime(2026, 12, 1, 23, 45, tzinfo=UTC)  # 18:45 in New York, 15 minutes before the first walk
 
 
@@ -39,7 +37,7 @@ def test_new_is_echoed_saved_on_ok_and_reaches_both_partners(client, people, db,
     feeds = {name: new_feed(client, people, name) for name in ("Alice", "Bob")}
     assert texts.send("Bob", WALK) == WALK_ECHO
     assert count(db, Ritual) == 0  # nothing saved before OK
-    assert texts.send("Bob", "ok") == "Tend: Saved: Evening walk, Mon-Fri at 7:00 PM."
+    assert texts.send("Bob", "ok") == "Saved: Evening walk, Mon-Fri at 7:00 PM."
     ritual = the_ritual(db)
     assert (ritual.title, ritual.rrule, ritual.start_local) == (
         "Evening walk",
@@ -63,19 +61,19 @@ def test_new_is_echoed_saved_on_ok_and_reaches_both_partners(client, people, db,
 
 def test_ok_without_a_draft_or_after_30_minutes_saves_nothing(client, people, db, clock, texts):
     couple(client, people, db)
-    assert texts.send("Bob", "OK").startswith("Tend: Nothing to save")
+    assert texts.send("Bob", "OK").startswith("Nothing to save")
     assert texts.send("Bob", WALK) == WALK_ECHO
     clock.advance(minutes=30)
-    assert texts.send("Bob", "OK").startswith("Tend: Nothing to save")
+    assert texts.send("Bob", "OK").startswith("Nothing to save")
     assert count(db, Ritual) == 0
 
 
 def test_a_draft_is_the_senders_own(client, people, db, texts):
     couple(client, people, db)
     assert texts.send("Bob", WALK) == WALK_ECHO
-    assert texts.send("Alice", "OK").startswith("Tend: Nothing to save")
+    assert texts.send("Alice", "OK").startswith("Nothing to save")
     assert count(db, Ritual) == 0
-    assert texts.send("Bob", "OK").startswith("Tend: Saved")
+    assert texts.send("Bob", "OK").startswith("Saved")
     assert count(db, Ritual) == 1
 
 
@@ -90,9 +88,9 @@ def test_a_replayed_ok_saves_once(client, people, db, texts):
 def test_what_cannot_be_read_is_asked_again_and_nothing_is_drafted(client, people, db, texts):
     couple(client, people, db)
     assert texts.send("Bob", "NEW evening walk every weekday") == (
-        "Tend: What time? e.g. NEW evening walk every weekday at 7pm."
+        "What time? e.g. NEW evening walk every weekday at 7pm."
     )
-    assert texts.send("Bob", "OK").startswith("Tend: Nothing to save")
+    assert texts.send("Bob", "OK").startswith("Nothing to save")
     with db.session() as s:
         assert s.get(TextedSetup, people.ids["Bob"]).draft is None
 
@@ -100,10 +98,10 @@ def test_what_cannot_be_read_is_asked_again_and_nothing_is_drafted(client, peopl
 def test_several_circles_are_asked_about_and_answered_by_number(client, people, db, texts):
     couple(client, people, db)
     family = add_circle(client, people, "Family", by="Bob")
-    assert texts.send("Bob", WALK) == "Tend: Which circle? 1 Us 2 Family. Reply with its number."
+    assert texts.send("Bob", WALK) == "Which circle? 1 Us 2 Family. Reply with its number."
     assert (
         texts.send("Bob", "2")
-        == "Tend: New ritual for you: Evening walk, Mon-Fri at 7:00 PM, reminder 15 min before. Reply OK to save."
+        == "New ritual for you: Evening walk, Mon-Fri at 7:00 PM, reminder 15 min before. Reply OK to save."
     )
     texts.send("Bob", "OK")
     assert the_ritual(db).circle_id == family
@@ -113,7 +111,7 @@ def list_once(client, people, db, texts) -> int:
     """Alice and Bob with the default ritual (daily 07:30), listed by Bob; its id."""
     circle = couple(client, people, db)
     ritual = add_ritual(client, people, circle)
-    assert texts.send("Bob", "LIST") == "Tend: 1) Morning coffee talk, Wed 2 Dec at 7:30 AM. MOVE 1 8pm, DROP 1."
+    assert texts.send("Bob", "LIST") == "1) Morning coffee talk, Wed 2 Dec at 7:30 AM. MOVE 1 8pm, DROP 1."
     return ritual["id"]
 
 
@@ -124,10 +122,10 @@ def test_list_then_move_1_8pm_then_ok_moves_it_and_the_feeds_follow(client, peop
     before = the_ritual(db).sequence
     assert (
         texts.send("Bob", "MOVE 1 8pm")
-        == "Tend: Move Morning coffee talk to Every day at 8:00 PM? Alice will see it. Reply OK to save."
+        == "Move Morning coffee talk to Every day at 8:00 PM? Alice will see it. Reply OK to save."
     )
     assert the_ritual(db).start_local.hour == 7  # not before OK
-    assert texts.send("Bob", "OK") == "Tend: Saved: Morning coffee talk, Every day at 8:00 PM."
+    assert texts.send("Bob", "OK") == "Saved: Morning coffee talk, Every day at 8:00 PM."
     moved = the_ritual(db)
     assert (moved.start_local, moved.rrule, moved.sequence) == (datetime(2026, 12, 2, 20, 0), "FREQ=DAILY", before + 1)
     sms.tick()
@@ -148,18 +146,18 @@ def test_move_to_other_days(client, people, db, texts):
 
 def test_numbers_refer_to_the_latest_list(client, people, db, texts):
     couple(client, people, db)
-    assert texts.send("Bob", "DROP 1") == "Tend: Your last LIST has no item 1. Reply LIST for a new one."
-    assert texts.send("Bob", "LIST").startswith("Tend: Nothing to list yet.")
-    assert texts.send("Bob", "MOVE 1 8pm") == "Tend: Your last LIST has no item 1. Reply LIST for a new one."
+    assert texts.send("Bob", "DROP 1") == "Your last LIST has no item 1. Reply LIST for a new one."
+    assert texts.send("Bob", "LIST").startswith("Nothing to list yet.")
+    assert texts.send("Bob", "MOVE 1 8pm") == "Your last LIST has no item 1. Reply LIST for a new one."
 
 
 def test_drop_then_ok_deletes_it_and_tells_the_partner(client, people, db, sms, fake_twilio, texts):
     list_once(client, people, db, texts)
     sms.tick()
     fake_twilio.reset()
-    assert texts.send("Bob", "DROP 1") == "Tend: Delete Morning coffee talk for you and Alice? Reply OK to delete."
+    assert texts.send("Bob", "DROP 1") == "Delete Morning coffee talk for you and Alice? Reply OK to delete."
     assert count(db, Ritual) == 1
-    assert texts.send("Bob", "OK") == "Tend: Saved: Morning coffee talk is deleted."
+    assert texts.send("Bob", "OK") == "Saved: Morning coffee talk is deleted."
     assert count(db, Ritual) == 0
     sms.drain()
     assert fake_twilio.bodies_to(people.PHONES["Alice"]) == [
@@ -171,7 +169,7 @@ def test_drop_then_ok_deletes_it_and_tells_the_partner(client, people, db, sms, 
 def test_promise_to_a_member_by_name(client, people, db, texts):
     couple(client, people, db)
     assert texts.send("Bob", "PROMISE alice call the plumber by 5pm tomorrow") == (
-        "Tend: New promise to Alice: Call the plumber, due Wed 2 Dec at 5:00 PM. Reply OK to save."
+        "New promise to Alice: Call the plumber, due Wed 2 Dec at 5:00 PM. Reply OK to save."
     )
     assert count(db, Promise) == 0
     texts.send("Bob", "OK")
@@ -187,7 +185,7 @@ def test_promise_to_a_member_by_name(client, people, db, texts):
 
 def test_promise_to_someone_not_in_a_circle_is_asked_about(client, people, db, texts):
     couple(client, people, db)
-    assert texts.send("Bob", "PROMISE Sam call the plumber by 5pm tomorrow").startswith("Tend: Who is it for?")
+    assert texts.send("Bob", "PROMISE Sam call the plumber by 5pm tomorrow").startswith("Who is it for?")
     assert count(db, Promise) == 0
 
 
@@ -195,13 +193,13 @@ def test_invite_goes_through_the_domains_rules(client, people, db, sms, fake_twi
     couple(client, people, db)
     dana = people.PHONES["Dana"]
     assert texts.send("Bob", f"INVITE Dana {dana}") == (
-        "Tend: Invite Dana to Us? They get one text to join. Reply OK to send it."
+        "Invite Dana to Us? They get one text to join. Reply OK to send it."
     )
-    assert texts.send("Bob", "OK") == "Tend: Saved: Dana is invited to Us."
+    assert texts.send("Bob", "OK") == "Saved: Dana is invited to Us."
     sms.drain()
     assert fake_twilio.bodies_to(dana)[0].startswith("Tend: Bob invited you")
     texts.send("Bob", f"INVITE Dana {dana}")
-    assert texts.send("Bob", "OK") == "Tend: This number is already in the circle."
+    assert texts.send("Bob", "OK") == "This number is already in the circle."
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Membership)) == 3
 
@@ -209,14 +207,14 @@ def test_invite_goes_through_the_domains_rules(client, people, db, sms, fake_twi
 def test_invite_refuses_a_number_tend_cannot_text(client, people, db, texts):
     couple(client, people, db)
     assert "Tend can't text numbers of that country" in texts.send("Bob", "INVITE Dana +442079460000")
-    assert texts.send("Bob", "OK").startswith("Tend: Nothing to save")
+    assert texts.send("Bob", "OK").startswith("Nothing to save")
 
 
 def test_feed_texts_a_working_calendar_link(client, people, db, texts):
     circle = couple(client, people, db)
     add_ritual(client, people, circle)
     answer = texts.send("Bob", "FEED")
-    assert answer.startswith("Tend: Your calendar: http://tend.test/feeds/")
+    assert answer.startswith("Your calendar: http://tend.test/feeds/")
     path = answer.split()[3].removeprefix("http://tend.test")
     response = client.get(path)
     assert response.status_code == 200
@@ -228,7 +226,7 @@ def test_feed_texts_a_working_calendar_link(client, people, db, texts):
 def test_later_sends_the_reminder_again_within_its_window(client, people, db, clock, sms, fake_twilio, texts):
     reminded_couple(client, people, db, clock, sms, fake_twilio)
     (first,) = fake_twilio.bodies_to(people.PHONES["Alice"])
-    assert texts.send("Alice", "LATER 30") == "Tend: OK, I'll remind you again in 30 min."
+    assert texts.send("Alice", "LATER 30") == "OK, I'll remind you again in 30 min."
     clock.advance(minutes=29)
     sms.tick()
     assert fake_twilio.bodies_to(people.PHONES["Alice"]) == [first]
@@ -241,9 +239,9 @@ def test_later_sends_the_reminder_again_within_its_window(client, people, db, cl
 def test_later_never_after_the_window_closes(client, people, db, clock, sms, fake_twilio, texts):
     reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=({"grace_minutes": 20},))  # closes 12:50
     assert texts.send("Alice", "LATER 30") == (
-        "Tend: In 30 min it will be too late to check in, so no reminder then. Reply DONE or SKIP now."
+        "In 30 min it will be too late to check in, so no reminder then. Reply DONE or SKIP now."
     )
-    assert texts.send("Alice", "LATER 29") == "Tend: OK, I'll remind you again in 29 min."
+    assert texts.send("Alice", "LATER 29") == "OK, I'll remind you again in 29 min."
     assert texts.send("Alice", "DONE").startswith("Kept!")
     clock.advance(minutes=29)
     sms.tick()
@@ -269,8 +267,8 @@ def test_invite_keeps_the_limit_of_three_invitations_a_day_to_a_number(client, p
         assert response.status_code == 201
     sms.drain()
     fake_twilio.reset()
-    assert texts.send("Bob", f"INVITE Dana {dana}").startswith("Tend: Invite Dana to Us?")
-    assert texts.send("Bob", "OK") == "Tend: This number can't get another invitation now. Try again later."
+    assert texts.send("Bob", f"INVITE Dana {dana}").startswith("Invite Dana to Us?")
+    assert texts.send("Bob", "OK") == "This number can't get another invitation now. Try again later."
     sms.drain()
     assert fake_twilio.bodies_to(dana) == []
     with db.session() as s:
@@ -288,9 +286,9 @@ def test_a_member_in_several_shared_circles_is_asked_about(client, people, db, t
     assert response.status_code == 201
     activate(db, people.ids["Alice"])
     assert texts.send("Bob", "PROMISE Alice call the plumber by 5pm tomorrow") == (
-        "Tend: Which Alice? 1 Alice (Us) 2 Alice (Family). Reply with its number."
+        "Which Alice? 1 Alice (Us) 2 Alice (Family). Reply with its number."
     )
-    assert texts.send("Bob", "2").startswith("Tend: New promise to Alice: Call the plumber")
+    assert texts.send("Bob", "2").startswith("New promise to Alice: Call the plumber")
     texts.send("Bob", "OK")
     with db.session() as s:
         assert s.scalars(select(Promise.circle_id)).one() == family
@@ -323,19 +321,19 @@ def test_only_a_promises_keeper_moves_or_drops_it_and_its_recipient_is_told(
     couple(client, people, db)
     texts.send("Bob", "PROMISE Alice call the plumber by 5pm tomorrow")
     texts.send("Bob", "OK")
-    assert texts.send("Alice", "LIST") == "Tend: 1) Call the plumber, Wed 2 Dec at 5:00 PM. MOVE 1 8pm, DROP 1."
-    assert texts.send("Alice", "DROP 1") == "Tend: Only the person who made a promise can change or cancel it."
-    assert texts.send("Alice", "OK").startswith("Tend: Nothing to save")
+    assert texts.send("Alice", "LIST") == "1) Call the plumber, Wed 2 Dec at 5:00 PM. MOVE 1 8pm, DROP 1."
+    assert texts.send("Alice", "DROP 1") == "Only the person who made a promise can change or cancel it."
+    assert texts.send("Alice", "OK").startswith("Nothing to save")
     texts.send("Bob", "LIST")
     assert texts.send("Bob", "MOVE 1 tomorrow 6pm") == (
-        "Tend: Move Call the plumber to Wed 2 Dec at 6:00 PM? Alice will see it. Reply OK to save."
+        "Move Call the plumber to Wed 2 Dec at 6:00 PM? Alice will see it. Reply OK to save."
     )
     texts.send("Bob", "OK")
     with db.session() as s:
         assert s.scalars(select(Promise.due_local)).one() == datetime(2026, 12, 2, 18, 0)
     sms.drain()
     fake_twilio.reset()
-    assert texts.send("Bob", "DROP 1") == "Tend: Delete Call the plumber for you and Alice? Reply OK to delete."
+    assert texts.send("Bob", "DROP 1") == "Delete Call the plumber for you and Alice? Reply OK to delete."
     texts.send("Bob", "OK")
     sms.drain()
     assert fake_twilio.bodies_to(people.PHONES["Alice"]) == [
@@ -347,9 +345,9 @@ def test_only_a_promises_keeper_moves_or_drops_it_and_its_recipient_is_told(
 def test_a_title_longer_than_the_pages_allow_is_asked_again(client, people, db, texts):
     couple(client, people, db)
     assert texts.send("Bob", "NEW " + "walk " * 30 + "every day at 7pm").startswith(
-        "Tend: That is too long: at most 120 characters"
+        "That is too long: at most 120 characters"
     )
     assert texts.send("Bob", "INVITE " + "Sam " * 30 + "+14155550104").startswith(
-        "Tend: That is too long: at most 80 characters"
+        "That is too long: at most 80 characters"
     )
-    assert texts.send("Bob", "OK").startswith("Tend: Nothing to save")
+    assert texts.send("Bob", "OK").startswith("Nothing to save")
