@@ -129,9 +129,8 @@ class Delivery:
         for attempt in range(IMMEDIATE_TRIES):
             if sms.taken_back:
                 return NOT_OURS
-            self.ctx.send_rate.wait(sms_text.segment_count(sms.body))
             try:
-                with self.ctx.in_flight:
+                with self.ctx.in_flight.slot(sms_text.segment_count(sms.body)):
                     return Outcome(sid=self.ctx.transport.send(sms.person.phone, sms.body, [r.id for r in sms.rows]))
             except TransportError as exc:
                 error = exc
@@ -145,7 +144,7 @@ class Delivery:
     def look_up(self, sms: OutgoingSms, error: TransportError) -> Outcome:
         """Twilio may have the message: adopt its SID if it is listed, else leave the SMS in doubt."""
         try:
-            with self.ctx.in_flight:
+            with self.ctx.in_flight.slot():
                 sid = self.ctx.transport.find_recent(sms.person.phone, sms.body, sent_since(sms.rows))
         except TransportError as exc:
             log.warning("SMS %s in doubt after %s; the look-up failed too: %s", [r.id for r in sms.rows], error, exc)
@@ -290,7 +289,7 @@ def reconcile(ctx: WorkerContext, outbound_ids: Sequence[int], stale_after: time
     for (to, body, _claimed_at), group in groups.items():
         ids = [row.id for row in group]
         try:
-            with ctx.in_flight:
+            with ctx.in_flight.slot():
                 sid = ctx.transport.find_recent(to, body, sent_since(group))
         except TransportError as exc:
             log.warning("could not reconcile SMS %s yet: %s", ids, exc)
