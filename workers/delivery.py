@@ -216,6 +216,8 @@ class Delivery:
                 .values(state=SmsState.SENT, sid=bindparam("sid"), sent_at=bindparam("sent_at")),
                 self.sent,
             )
+        pairs = " ".join(f"{result['row_id']}={result['sid']}" for result in self.sent)
+        log.info("%d SMS handed to Twilio (row=SID): %s", len(self.sent), pairs)
         for result in self.sent:
             self.in_hand.pop(result["row_id"], None)
         self.sent = []
