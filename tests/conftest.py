@@ -29,7 +29,9 @@ from tests.texting import Texts
 from workers import actors, delivery
 from workers import clock as clock_module
 from workers import runtime as worker_runtime
-from workers.runtime import SendRate, WorkerContext, make_transport
+from workers.runtime import WorkerContext
+from workers.send_rate import SendRate
+from workers.sms_transport import make_transport
 
 PG_ADMIN_URL = os.environ.get("TEND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("TEND_TEST_REDIS", "redis://127.0.0.1:6379/15")

@@ -24,6 +24,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from service.config import Config
 from service.core.phones import masked
 from service.domain.delivery_reports import OPTED_OUT_CODE, status_callback_url
 
@@ -257,3 +258,16 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def make_transport(config: Config) -> Transport:
+    if config.twilio_account_sid is None or config.twilio_auth_token is None:
+        return ConsoleTransport()
+    return TwilioTransport(
+        config.twilio_account_sid,
+        config.twilio_auth_token,
+        from_number=config.twilio_from_number,
+        messaging_service_sid=config.twilio_messaging_service_sid,
+        status_callback=f"{config.public_url}/webhooks/twilio/status",
+        api_base_url=config.twilio_api_base_url,
+    )

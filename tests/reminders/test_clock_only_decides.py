@@ -15,7 +15,9 @@ from tests.builders import FIRST_REMINDER, add_ritual, couple
 from tests.feeds.helpers import fetch, new_feed
 from workers import clock as clock_module
 from workers import runtime as worker_runtime
-from workers.runtime import SendRate, WorkerContext, make_transport
+from workers.runtime import WorkerContext
+from workers.send_rate import SendRate
+from workers.sms_transport import make_transport
 
 
 class Held:

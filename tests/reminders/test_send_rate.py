@@ -6,7 +6,8 @@ import time
 import pytest
 
 from service.config import limits_uri
-from workers.runtime import SendRate, SharedInFlight
+from workers.in_flight import SharedInFlight
+from workers.send_rate import SendRate
 
 
 def granted(rate: SendRate, tries: int) -> int:
