@@ -83,7 +83,11 @@ class SharedInFlight:
 
         self.limit = limit
         self._window = (rate.window.amount, rate.window.get_expiry())
-        self._redis = redis.Redis.from_url(redis_url)
+        # every sending thread, the actor threads that reconcile and the one giving slots back may ask at once:
+        # a thread finding all connections busy waits for one (redis-py's default pool raises past 100)
+        self._redis = redis.Redis(
+            connection_pool=redis.BlockingConnectionPool.from_url(redis_url, max_connections=limit)
+        )
         self._keys = ["tend:twilio-in-flight", f"tend:{rate.KEY}:{self._window[0]}:{self._window[1]}"]
         self._take = self._redis.register_script(self._TAKE)
         self._waiting = threading.Lock()  # one thread per process asks Redis while the slots are all taken
