@@ -37,7 +37,7 @@ from sqlalchemy import select
 from bench.harness import CLIENTS, GUNICORN, Children, best_rates, get, percentile, save, serve, temporary_database
 from service.domain import accounts, editing
 from service.domain.db import Database
-from service.domain.models import Person
+from service.domain.models import Person, SessionDoor
 from service.entry import demo
 
 SECRET = "bench-secret-key-0123456789"
@@ -99,7 +99,7 @@ def seed(db: Database, now: datetime) -> str:
             editing.create_promise(
                 s, keeper, circle, editing.PromiseFields(to.id, f"Promise {n + 1}", due, ZONE, None, 30), now
             )
-        token = accounts.open_session(s, alice, now)
+        token = accounts.open_session(s, alice, now, SessionDoor.PAGE)
         s.commit()
     return token
 

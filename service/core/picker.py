@@ -17,6 +17,7 @@ from service.core.quiet_hours import quiet_until
 from service.core.schedule import (
     Schedule,
     ScheduleError,
+    check_year,
     local_to_utc,
     next_occurrence,
     occurrence_local,
@@ -117,6 +118,7 @@ class Placed:
 
 def place_start(start: datetime, timezone: str, rule: str | None) -> Placed:
     """Validate the rule from `start` and move an off-rule start forward to the rule's first occurrence (SPEC §8)."""
+    check_year(start, "starts")
     zone = parse_timezone(timezone)
     if rule is None:
         return Placed(start, None, False)

@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -169,6 +169,16 @@ class ScheduleError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+FIRST_YEAR, LAST_YEAR = 2000, 2200
+
+
+def check_year(moment: date | datetime, field: str) -> None:
+    """Tend's dates lie in the years 2000 to 2200 (at every door): far from the ends of Python's calendar,
+    where moving an instant to another zone or stepping a rule overflows."""
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ScheduleError(f"The year must be between {FIRST_YEAR} and {LAST_YEAR}.", field=field)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,9 @@ Decisions the spec leaves open:
 - Leaving a circle takes the person out of its rituals' participant lists,
   deletes the circle's promises they keep or receive, and drops their open
   outcomes and queued reminders there; history stays with the person.
+- A device session opens only the door it was made at (`SessionDoor`): an
+  API session's bearer token is no page cookie, and a page session's cookie
+  secret is no bearer token. Signing out everywhere ends both kinds.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import secrets
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import delete, exists, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from service.core import sms_text
 from service.core.streaks import Outcome
@@ -58,12 +61,13 @@ from service.domain.models import (
     Promise,
     Ritual,
     RitualParticipant,
+    SessionDoor,
     SignInCode,
     SmsKind,
     SmsState,
 )
 from service.domain.outbox import queue_sms
-from service.domain.tokens import new_token
+from service.domain.tokens import new_token, token_digest
 
 MAX_CIRCLE_MEMBERS = 8
 CODE_DIGITS = 6
@@ -158,8 +162,9 @@ def sign_in(
     timezone: str | None,
     secret: str,
     now: datetime,
+    door: SessionDoor,
 ) -> tuple[Person, str]:
-    """Trade a valid code for a new device session: (person, bearer token shown once).
+    """Trade a valid code for a new device session at `door`: (person, the session's secret, shown once).
 
     A wrong code counts a try (raises WrongCode; the caller commits that). A
     number with no active account needs `name` and `timezone`: without them,
@@ -199,14 +204,26 @@ def sign_in(
         )
         .values(body=None)
     )
-    return person, open_session(session, person, now)
+    return person, open_session(session, person, now, door)
 
 
-def open_session(session: Session, person: Person, now: datetime) -> str:
+def open_session(session: Session, person: Person, now: datetime, door: SessionDoor) -> str:
+    """A new device session that only `door` accepts; its secret (shown once: a bearer token or the cookie's)."""
     token, digest = new_token()
-    session.add(DeviceSession(person_id=person.id, token_hash=digest, created_at=now))
+    session.add(DeviceSession(person_id=person.id, token_hash=digest, door=door, created_at=now))
     session.flush()
     return token
+
+
+def device_session(session: Session, secret: str, door: SessionDoor) -> DeviceSession | None:
+    """The device session that `secret` opens at `door` (with its person), or None: one lookup for every door."""
+    if not secret or len(secret) > 200 or not secret.isascii():
+        return None
+    return session.scalar(
+        select(DeviceSession)
+        .where(DeviceSession.token_hash == token_digest(secret), DeviceSession.door == door)
+        .options(joinedload(DeviceSession.person))
+    )
 
 
 def rotate_token(session: Session, device: DeviceSession) -> str:
@@ -218,6 +235,7 @@ def rotate_token(session: Session, device: DeviceSession) -> str:
 
 
 def sign_out(session: Session, device: DeviceSession, everywhere: bool = False) -> None:
+    """End this device session, or every one of the person's (API tokens and page cookies alike)."""
     if everywhere:
         session.execute(delete(DeviceSession).where(DeviceSession.person_id == device.person_id))
     else:

@@ -40,6 +40,7 @@ from sqlalchemy.types import TypeDecorator
 from service.core.schedule import Schedule, local_to_utc, parse_timezone
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
+MAX_ROW_ID = 2**63 - 1  # the largest id a row can have: anything beyond names nothing
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -165,14 +166,26 @@ class Person(Base):
     )
 
 
+class SessionDoor(StrEnum):
+    """The door a device session was opened at, and the only one its secret opens.
+
+    `api`: a bearer token (SPEC §8). `page`: the pages' cookie (SPEC §11), a
+    secret of its own that is useless as a bearer token, and the other way round.
+    """
+
+    API = "api"
+    PAGE = "page"
+
+
 class DeviceSession(Base):
-    """One signed-in device: its bearer token is 256-bit random and stored only as a SHA-256 digest (SPEC §8)."""
+    """One signed-in device: its secret is 256-bit random and stored only as a SHA-256 digest (SPEC §8, §11)."""
 
     __tablename__ = "sessions"
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    door: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     person: Mapped[Person] = relationship()

@@ -8,7 +8,7 @@ from typing import TypeVar
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from service.core.schedule import local_to_utc, next_occurrence, parse_timezone
+from service.core.schedule import ScheduleError, check_year, local_to_utc, next_occurrence, parse_timezone
 from service.domain import feed_changes
 from service.domain.accounts import active_member_ids
 from service.domain.errors import Invalid, NotFound
@@ -117,6 +117,10 @@ def forget_future(session: Session, subject: Subject, now: datetime) -> None:
 
 
 def pause_ritual(ritual: Ritual, until_local: datetime, now: datetime) -> None:
+    try:
+        check_year(until_local, "until")
+    except ScheduleError as error:
+        raise Invalid(error.message, error.field) from None
     until = local_to_utc(until_local, parse_timezone(ritual.timezone))
     if until <= now:
         raise Invalid("'until' must be in the future.", "until")

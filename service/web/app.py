@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiflask import APIFlask
+from apiflask import APIFlask, HTTPError
 from prometheus_client import CollectorRegistry
 
 from service.domain.errors import DomainError
+from service.domain.models import MAX_ROW_ID
 from service.domain.runtime import Runtime
-from service.web import pages, rate_limits
+from service.web import json_bodies, pages, rate_limits
 from service.web.api import (
     checkins,
     circles,
@@ -23,15 +24,13 @@ from service.web.api import (
     streaks,
     webhooks,
 )
-from service.web.api.context import close_session
+from service.web.context import close_session
 from service.web.errors import ERROR_SCHEMA, domain_error_answer, error_body, not_found
 from service.web.metrics import OutboxCollector
+from service.web.pages.blueprint import error_page, wants_page
 from service.web.security import SecurityHeaders
 
 MAX_BODY_BYTES = 64 * 1024
-
-
-MAX_ROW_ID = 2**63 - 1
 
 
 def reject_impossible_ids(_endpoint: str | None, values: dict | None) -> None:
@@ -57,7 +56,7 @@ def create_app(runtime: Runtime) -> APIFlask:
     app.extensions["tend"] = runtime
     app.extensions["tend_metrics"] = CollectorRegistry(auto_describe=True)
     app.extensions["tend_metrics"].register(OutboxCollector(runtime.db, runtime.now))
-    app.error_processor(error_body)
+    app.error_processor(answer_error)
     app.register_error_handler(DomainError, domain_error_answer)
     app.spec_processor(document_common_errors)
     app.teardown_appcontext(close_session)
@@ -77,10 +76,16 @@ def create_app(runtime: Runtime) -> APIFlask:
         app.register_blueprint(blueprint)
     pages.install(app, runtime)
     rate_limits.install(app, runtime.config)
+    app.before_request(json_bodies.check_body)  # after the limits: a refused body still counts
     # calendar polls skip Flask's per-request machinery (middleware in front of wsgi_app, as Flask documents)
     app.wsgi_app = feeds.FeedPolls(app, app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]  # outermost: every answer
     return app
+
+
+def answer_error(error: HTTPError) -> tuple[Any, int, Any]:
+    """Every HTTP error, wherever found (routing, a view, a check): Tend's page on a page's path, else JSON."""
+    return error_page(error) if wants_page() else error_body(error)
 
 
 def document_common_errors(spec: dict[str, Any] | str) -> dict[str, Any] | str:

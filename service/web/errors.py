@@ -98,8 +98,6 @@ def error_body(error: HTTPError) -> tuple[dict[str, Any], int, Any]:
     message = error.message or "Error"
     if status == 422 and error.detail and not extra.get("code"):
         field, message = _first_validation_problem(error.detail)
-    if status == 400 and error.detail and "json" in error.detail:
-        message = "The request body is not valid JSON."
     if status == 401:
         message = UNAUTHENTICATED
     return {"error": {"code": code, "message": message, "field": field}}, status, error.headers

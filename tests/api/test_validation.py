@@ -43,7 +43,7 @@ def test_a_missing_field_is_named(client):
 def test_a_body_that_is_not_json_is_400(client):
     response = client.post("/api/v1/sessions", data="{not json", content_type="application/json")
     assert response.status_code == 400
-    assert error_of(response)["code"] == "bad_request"
+    assert error_of(response)["code"] == "bad_json"
 
 
 def test_a_body_over_64_kib_is_413(client):

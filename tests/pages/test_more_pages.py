@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 
 from service.domain import accounts, digests, editing
+from service.domain.models import SessionDoor
 from service.entry import demo
 from tests.pages.browser import Browser, chromium_available, make_driver
 
@@ -31,7 +32,7 @@ def seed(runtime, now: datetime) -> dict:
         )
         config = runtime.config
         digest = digests.send_sample(s, alice, config.public_url, now, secret=config.secret_key)
-        token = accounts.open_session(s, alice, now)
+        token = accounts.open_session(s, alice, now, SessionDoor.PAGE)
         ids = {
             "circle": circle.id,
             "promise": made.subject.id,

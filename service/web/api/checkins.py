@@ -8,8 +8,9 @@ from apiflask import APIBlueprint
 
 from service.domain import checkins, subjects
 from service.domain.models import Subject
-from service.web.api.context import auth, commit, me, now, session
+from service.web.api.context import auth, me
 from service.web.api.schemas import CheckinIn, CheckinOut
+from service.web.context import commit, now, session
 
 bp = APIBlueprint("checkins", __name__, url_prefix="/api/v1", tag="Check-ins")
 

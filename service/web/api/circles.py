@@ -8,8 +8,9 @@ from apiflask import APIBlueprint
 
 from service.domain import accounts, agenda
 from service.domain.models import Circle, Membership, MembershipStatus
-from service.web.api.context import auth, commit, me, now, session
+from service.web.api.context import auth, me
 from service.web.api.schemas import CircleIn, CircleOut, CirclesOut, InvitationsOut, MemberIn, NewMemberOut
+from service.web.context import commit, now, session
 
 bp = APIBlueprint("circles", __name__, url_prefix="/api/v1", tag="Circles")
 

@@ -1,53 +1,20 @@
-"""Per-request access to the runtime, the session and the authenticated person."""
+"""The API's authenticated person: a bearer token checked against the device sessions (SPEC §8)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from apiflask import HTTPTokenAuth
-from flask import current_app, g, request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from flask import g, request
 
-from service.domain import unit_of_work
-from service.domain.models import DeviceSession, Person
-from service.domain.runtime import Runtime
-from service.domain.tokens import token_digest
+from service.domain import accounts
+from service.domain.models import DeviceSession, Person, SessionDoor
+from service.web.context import session
 
 auth = HTTPTokenAuth(scheme="Bearer", description="The token returned once by POST /api/v1/sessions (one per device).")
 
 
-def runtime() -> Runtime:
-    return current_app.extensions["tend"]
-
-
-def now() -> datetime:
-    return runtime().now()
-
-
-def session() -> Session:
-    """One session per request, committed by the view via `commit()` and closed at teardown."""
-    if "db_session" not in g:
-        g.db_session = runtime().db.sessions()
-    return g.db_session
-
-
-def commit() -> None:
-    """Commit, then ring the doorbell for any SMS queued and any feed marked dirty in this request."""
-    unit_of_work.commit_and_ring(session(), runtime().doorbell)
-
-
-def close_session(_exc: BaseException | None = None) -> None:
-    db_session = g.pop("db_session", None)
-    if db_session is not None:
-        db_session.close()
-
-
 @auth.verify_token
 def _verify(token: str) -> Person | None:
-    if not token or len(token) > 200 or not token.isascii():
-        return None
-    device = session().scalar(select(DeviceSession).where(DeviceSession.token_hash == token_digest(token)))
+    device = accounts.device_session(session(), token, SessionDoor.API)
     if device is None:
         return None
     g.device_session = device

@@ -12,8 +12,9 @@ from markupsafe import Markup
 from service.core.digest_text import change_points, heatmap_svg, percent
 from service.domain import digests
 from service.domain.models import Digest
-from service.web.api.context import auth, me, now, runtime, session
+from service.web.api.context import auth, me
 from service.web.api.fields import UTCInstant
+from service.web.context import now, runtime, session
 from service.web.errors import not_found
 
 bp = APIBlueprint("digests", __name__, tag="Digests")

@@ -32,9 +32,10 @@ from werkzeug.http import http_date, is_resource_modified, parse_accept_header, 
 
 from service.domain import feed_content, feed_store
 from service.domain.models import Feed
-from service.web.api.context import auth, commit, me, now, runtime, session
+from service.web.api.context import auth, me
 from service.web.api.fields import UTCInstant
 from service.web.api.schemas import StrictSchema
+from service.web.context import commit, now, runtime, session
 from service.web.errors import not_found
 
 bp = APIBlueprint("feeds", __name__, tag="Feeds")

@@ -10,7 +10,7 @@ from flask import current_app, has_app_context
 from marshmallow import ValidationError
 
 from service.core.phones import PhoneError, textable
-from service.core.schedule import ScheduleError, parse_timezone
+from service.core.schedule import ScheduleError, check_year, parse_timezone
 
 
 def sms_countries() -> tuple[str, ...]:
@@ -43,6 +43,14 @@ class TimeZoneName(fields.String):
         return raw
 
 
+def in_tends_years(moment: datetime) -> None:
+    """The core's year rule (2000 to 2200), as a field's validation error."""
+    try:
+        check_year(moment, "")
+    except ScheduleError as exc:
+        raise ValidationError(exc.message) from None
+
+
 class LocalDateTime(fields.String):
     """A wall-clock date-time with no offset ("2026-12-01T07:30"); its zone is a separate field."""
 
@@ -54,8 +62,7 @@ class LocalDateTime(fields.String):
             raise ValidationError("Use local date and time like 2026-12-01T07:30.") from None
         if parsed.tzinfo is not None:
             raise ValidationError("Give the local wall time without an offset; the zone goes in 'timezone'.")
-        if not 2000 <= parsed.year <= 2200:
-            raise ValidationError("The year must be between 2000 and 2200.")
+        in_tends_years(parsed)
         return parsed.replace(microsecond=0)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:

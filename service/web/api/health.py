@@ -10,7 +10,7 @@ from apiflask import APIBlueprint
 from flask import Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from service.web.api.context import runtime
+from service.web.context import runtime
 
 log = logging.getLogger(__name__)
 

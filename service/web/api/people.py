@@ -7,8 +7,8 @@ from typing import Any
 from apiflask import APIBlueprint
 
 from service.domain import accounts
-from service.domain.models import Person
-from service.web.api.context import auth, commit, device, me, now, runtime, session
+from service.domain.models import Person, SessionDoor
+from service.web.api.context import auth, device, me
 from service.web.api.schemas import (
     WEEKDAYS,
     CodeIn,
@@ -19,6 +19,7 @@ from service.web.api.schemas import (
     SessionIn,
     TokenOut,
 )
+from service.web.context import commit, now, runtime, session
 
 bp = APIBlueprint("people", __name__, url_prefix="/api/v1", tag="People")
 
@@ -69,6 +70,7 @@ def create_session(body: dict[str, Any]) -> dict[str, Any]:
             timezone=body.get("timezone"),
             secret=runtime().config.secret_key,
             now=now(),
+            door=SessionDoor.API,
         )
     except accounts.WrongCode:
         commit()  # the try counts

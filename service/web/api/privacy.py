@@ -24,11 +24,12 @@ from service.domain.models import (
     Ritual,
 )
 from service.web.api.circles import circle_json
-from service.web.api.context import auth, commit, me, now, session
+from service.web.api.context import auth, me
 from service.web.api.people import me_json
 from service.web.api.promises import promise_json
 from service.web.api.rituals import ritual_json
 from service.web.api.schemas import CircleOut, MeOut, PromiseOut, RitualOut
+from service.web.context import commit, now, session
 
 bp = APIBlueprint("privacy", __name__, url_prefix="/api/v1", tag="Your data")
 

@@ -9,9 +9,10 @@ from apiflask import APIBlueprint
 
 from service.domain import accounts, agenda, editing, subjects
 from service.domain.models import Promise
-from service.web.api.context import auth, commit, me, now, session
+from service.web.api.context import auth, me
 from service.web.api.schemas import PromiseIn, PromiseOut, PromisePatch, PromisesOut
 from service.web.api.subject_views import patched
+from service.web.context import commit, now, session
 
 bp = APIBlueprint("promises", __name__, url_prefix="/api/v1", tag="Promises")
 

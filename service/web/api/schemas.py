@@ -11,7 +11,17 @@ from marshmallow import RAISE, ValidationError, validates_schema
 
 from service.core.schedule import ScheduleError, validate_rrule
 from service.core.streaks import OUTCOMES
-from service.web.api.fields import ClockTime, LocalDateTime, Name, Phone, TimeZoneName, Title, UTCInstant
+from service.domain.models import MAX_ROW_ID
+from service.web.api.fields import (
+    ClockTime,
+    LocalDateTime,
+    Name,
+    Phone,
+    TimeZoneName,
+    Title,
+    UTCInstant,
+    in_tends_years,
+)
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_MINUTES = 7 * 24 * 60
@@ -25,9 +35,6 @@ class StrictSchema(Schema):
 
 def _minutes(required: bool = True, low: int = 0, high: int = MAX_MINUTES, **kwargs: Any) -> fields.Integer:
     return fields.Integer(required=required, strict=True, validate=Range(low, high), **kwargs)
-
-
-MAX_ROW_ID = 2**63 - 1
 
 
 def RowId(**kwargs: Any) -> fields.Integer:
@@ -229,8 +236,7 @@ class Moment(fields.String):
             parsed = datetime.fromisoformat(raw)
         except ValueError:
             raise ValidationError("Use an ISO date or date-time like 2026-12-01 or 2026-12-01T07:30:00Z.") from None
-        if not 2000 <= parsed.year <= 2200:
-            raise ValidationError("The year must be between 2000 and 2200.")
+        in_tends_years(parsed)
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
@@ -305,11 +311,7 @@ class CheckinIn(StrictSchema):
     ritual_id = fields.Integer(strict=True, validate=Range(1, MAX_ROW_ID))
     promise_id = fields.Integer(strict=True, validate=Range(1, MAX_ROW_ID))
     occurrence = fields.AwareDateTime(
-        validate=Range(
-            datetime(2000, 1, 1, tzinfo=UTC),
-            datetime(2201, 1, 1, tzinfo=UTC),
-            error="The year must be between 2000 and 2200.",
-        ),
+        validate=in_tends_years,
         metadata={"description": "the occurrence's instant, with an offset (default: the open or latest one)"},
     )
     outcome = fields.String(required=True, validate=OneOf(("done", "skip")))

@@ -13,8 +13,9 @@ from service.core.schedule import occurrence_local, occurrences_between
 from service.core.streaks import as_percent
 from service.domain import streak_figures, subjects
 from service.domain.models import Occurrence
-from service.web.api.context import auth, me, now, session
+from service.web.api.context import auth, me
 from service.web.api.schemas import OccurrencesOut, OccurrencesQuery, StreaksOut
+from service.web.context import now, session
 from service.web.errors import ApiError
 
 bp = APIBlueprint("streaks", __name__, url_prefix="/api/v1", tag="Streaks")

@@ -21,7 +21,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from service.domain import conversation, delivery_reports, unit_of_work
-from service.web.api.context import commit, now, runtime, session
+from service.web.context import commit, now, runtime, session
 from service.web.errors import ApiError
 
 log = logging.getLogger(__name__)

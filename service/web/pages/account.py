@@ -8,20 +8,14 @@ from flask import redirect, request, session, url_for
 
 from service.domain import accounts
 from service.domain.errors import DomainError
-from service.web.api.context import commit, now, runtime
-from service.web.api.context import session as db
+from service.domain.models import SessionDoor
+from service.web.context import commit, now, runtime
+from service.web.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page, show_error
 from service.web.pages.forms import CodeForm, PhoneForm
 
 PHONE_KEY = "signin_phone"
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site (no scheme, no host, no '//' or backslash tricks)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
-        return target.rstrip("?") or None
-    return None
 
 
 def landing() -> str:
@@ -50,7 +44,7 @@ def signin() -> Any:
         else:
             commit()
             session[PHONE_KEY] = form.phone.data
-            return redirect(url_for("pages.signin_code", next=_safe_next(request.args.get("next"))))
+            return redirect(url_for("pages.signin_code", next=auth.safe_next(request.args.get("next"))))
     return page("signin.html", form=form, status=422 if form.errors or form.form_errors else 200)
 
 
@@ -62,7 +56,7 @@ def signin_code() -> Any:
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            _person, token = accounts.sign_in(
+            _person, secret = accounts.sign_in(
                 db(),
                 phone=phone,
                 code=form.code.data.strip(),
@@ -70,6 +64,7 @@ def signin_code() -> Any:
                 timezone=form.timezone.data or None,
                 secret=runtime().config.secret_key,
                 now=now(),
+                door=SessionDoor.PAGE,
             )
         except accounts.WrongCode as error:
             commit()  # the try counts
@@ -78,8 +73,8 @@ def signin_code() -> Any:
             show_error(form, error)
         else:
             commit()
-            auth.start(token)
-            return redirect(_safe_next(request.args.get("next")) or landing())
+            auth.start(secret)
+            return redirect(auth.next_or(landing))
     return page("signin_code.html", form=form, phone=phone, status=422 if form.errors or form.form_errors else 200)
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint, HTTPError
-from flask import render_template
+from flask import render_template, request
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException, InternalServerError
 from wtforms import Field
 
 from service.domain.errors import DomainError
@@ -72,37 +71,40 @@ def _no_csrf(error: CSRFError) -> tuple[str, int]:
     )
 
 
-# What a page says for an HTTP error on its own URL (the API's JSON envelope is for the API).
+# What a page says for an HTTP error (the API's JSON envelope is for the API).
 PAGE_ERRORS = {
     400: "That request was not understood. Go back, reload and try again.",
     404: "There is nothing here.",
+    405: "That cannot be done here. Go back and try again.",
     413: "That was too long to take.",
     429: "Too many tries from here. Wait a few minutes, then try again.",
 }
+FAILED = "Something went wrong on our side. Nothing you did; please try again."
+
+# The machine doors: their errors are JSON, whatever the client accepts.
+MACHINE_PATHS = ("/api/", "/webhooks/", "/feeds/", "/openapi.json", "/healthz", "/readyz", "/metrics")
 
 
-@bp.errorhandler(HTTPException)
-@bp.errorhandler(HTTPError)
-def _http_error(error: HTTPException | HTTPError) -> tuple[str, int, list[tuple[str, str]]]:
-    """An HTTP error in a page's view or its checks (a rate limit, an id out of range): a page, headers kept.
+def wants_page() -> bool:
+    """Whether this request's error is Tend's HTML page (SPEC §11): any path but the machine doors', from a
+    client that does not ask for JSON alone. Decided by path, so it holds for errors found before a URL
+    matched a view (an unknown path, a wrong method) as for those a view raised."""
+    if request.path.startswith(MACHINE_PATHS) or request.path == "/api":
+        return False
+    return request.accept_mimetypes.best_match(("text/html", "application/json"), "text/html") == "text/html"
 
-    Errors found before a URL is matched to a page (an unknown path, a wrong method) keep the app's JSON.
+
+def error_page(error: HTTPError) -> tuple[str, int, list[tuple[str, Any]]]:
+    """Tend's page for an HTTP error, its headers (Allow, Retry-After) kept.
+
+    A failure (5xx) says nothing of its cause (Flask has logged it) and asks
+    the database nothing (that may be what failed): it shows the signed-out header.
     """
-    if isinstance(error, HTTPError):
-        status, headers = error.status_code, list((error.headers or {}).items())
-    else:
-        status = error.code or 400
-        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
-    message = PAGE_ERRORS.get(status, "That did not work. Go back and try again.")
-    html, status = page("error.html", status, message=message)
+    status = error.status_code
+    headers = [(name, value) for name, value in (error.headers or {}).items() if name.lower() != "content-type"]
+    if status >= 500:
+        return render_template("error.html", nav_signed_in=False, message=FAILED), status, headers
+    html, status = page(
+        "error.html", status, message=PAGE_ERRORS.get(status, "That did not work. Go back and try again.")
+    )
     return html, status, headers
-
-
-@bp.errorhandler(InternalServerError)
-def _failed(error: InternalServerError) -> tuple[str, int]:
-    """A page that failed (Flask has logged why): Tend's own page saying so, nothing of the cause.
-
-    It asks the database nothing (that may be what failed), so it shows the signed-out header.
-    """
-    message = "Something went wrong on our side. Nothing you did; please try again."
-    return render_template("error.html", nav_signed_in=False, message=message), 500

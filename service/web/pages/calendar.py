@@ -11,8 +11,8 @@ from markupsafe import Markup
 
 from service.domain import feed_store
 from service.domain.models import FeedScope
-from service.web.api.context import commit, now, runtime
-from service.web.api.context import session as db
+from service.web.context import commit, now, runtime
+from service.web.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page
 

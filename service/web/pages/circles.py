@@ -8,8 +8,8 @@ from flask import redirect, url_for
 
 from service.domain import accounts, agenda
 from service.domain.errors import DomainError
-from service.web.api.context import commit, now
-from service.web.api.context import session as db
+from service.web.context import commit, now
+from service.web.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page, show_error
 from service.web.pages.forms import CircleForm, InviteForm

@@ -23,6 +23,14 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from service.core.phones import PhoneError, e164
 from service.core.picker import DAY_NAMES, REPEATS
 from service.core.schedule import ScheduleError, parse_timezone
+from service.domain.models import MAX_ROW_ID
+
+
+def row_id(raw: str | None) -> int | None:
+    """A row's id as a form or a query string gives it: ASCII digits naming a possible row, else None."""
+    if raw and len(raw) <= len(str(MAX_ROW_ID)) and raw.isascii() and raw.isdecimal() and 0 < int(raw) <= MAX_ROW_ID:
+        return int(raw)
+    return None
 
 
 def choices(pairs: Any) -> list[SelectChoice]:
@@ -42,6 +50,7 @@ LEADS = choices(
         (120, "2 hours before"),
     ]
 )
+LEAD_MINUTES = frozenset(choice.value for choice in LEADS)
 
 
 def _no_controls(_form: Any, field: Any) -> None:

@@ -14,11 +14,11 @@ from service.core.schedule import ScheduleError, local_to_utc, parse_timezone
 from service.domain import accounts, editing, subjects
 from service.domain.errors import DomainError, Invalid, NotFound
 from service.domain.models import Circle, Person, Promise, Ritual
-from service.web.api.context import commit, now
-from service.web.api.context import session as db
+from service.web.context import commit, now
+from service.web.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page, show_error
-from service.web.pages.forms import PauseForm, PromiseForm, RitualForm, SelectChoice, choices
+from service.web.pages.forms import LEAD_MINUTES, PauseForm, PromiseForm, RitualForm, SelectChoice, choices, row_id
 
 # The domain's field names, as the picker's form calls them.
 FORM_FIELDS = {"starts": "start_date", "due": "start_date", "rrule": "repeat", "timezone": "start_date"}
@@ -57,7 +57,7 @@ def schedule_preview(form: RitualForm | PromiseForm, timezone: str, person: Pers
     except ScheduleError as error:
         return Preview([], None, None, error.message)
     items = [(local, i > 0 and local.utcoffset() != times[i - 1].utcoffset()) for i, local in enumerate(times)]
-    lead = form.remind_before_minutes.data or 0
+    lead = form.remind_before_minutes.data if form.remind_before_minutes.data in LEAD_MINUTES else 0
     clash = picker.quiet_clash(placed.start.time(), lead, person.quiet_start, person.quiet_end)
     return Preview(items, placed.start.date() if placed.moved else None, clash)
 
@@ -81,10 +81,13 @@ def _local_today(person: Person, at: datetime) -> date:
 
 def _circle_arg(person: Person) -> Circle:
     """The circle named by ?circle=, or the person's only circle."""
-    raw = request.args.get("circle", "")
+    raw = request.args.get("circle")
     joined = [m.circle for m in person.memberships if m.status == "active"]
-    if raw.isdecimal():
-        return accounts.circle_for(db(), person, int(raw))
+    if raw is not None:
+        circle_id = row_id(raw)
+        if circle_id is None:
+            raise NotFound("Circle")
+        return accounts.circle_for(db(), person, circle_id)
     if len(joined) == 1:
         return joined[0]
     if not joined:

@@ -9,14 +9,16 @@ from flask import flash, redirect, request, url_for
 from markupsafe import Markup
 
 from service.core import pictures
+from service.core.schedule import check_year
 from service.core.streaks import as_percent
 from service.domain import agenda, checkins, subjects
 from service.domain.errors import DomainError, Invalid
 from service.domain.models import Ritual
-from service.web.api.context import commit, now
-from service.web.api.context import session as db
+from service.web.context import commit, now
+from service.web.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page
+from service.web.pages.forms import row_id
 
 
 @bp.get("/today")
@@ -34,14 +36,16 @@ def check_in() -> Any:
     kind, raw_id, raw_at = request.form.get("kind"), request.form.get("id", ""), request.form.get("at", "")
     outcome = request.form.get("outcome")
     try:
-        instant = datetime.fromisoformat(raw_at).astimezone(UTC)
-    except ValueError:
+        asked = datetime.fromisoformat(raw_at)
+        check_year(asked, "occurrence")
+    except ValueError:  # not a date-time, or one Tend has no occurrence at (a ScheduleError)
         raise Invalid("That occurrence is not known.", "occurrence") from None
-    if kind not in ("ritual", "promise") or not raw_id.isdecimal() or outcome not in ("done", "skip"):
+    subject_id = row_id(raw_id)
+    if kind not in ("ritual", "promise") or subject_id is None or outcome not in ("done", "skip"):
         raise Invalid("That check-in is not known.", "outcome")
-    subject: Any = (subjects.ritual_for if kind == "ritual" else subjects.promise_for)(db(), person.id, int(raw_id))
+    subject: Any = (subjects.ritual_for if kind == "ritual" else subjects.promise_for)(db(), person.id, subject_id)
     try:
-        recorded = checkins.check_in_by_api(db(), person, subject, instant, outcome == "done", at)
+        recorded = checkins.check_in_by_api(db(), person, subject, asked.astimezone(UTC), outcome == "done", at)
     except DomainError as error:
         db().rollback()
         flash(error.message, "error")
