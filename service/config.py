@@ -62,10 +62,6 @@ class Config:
         return self.twilio_account_sid is not None
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
     def limits_storage_uri(self) -> str:
         """REDIS_URL as the `limits` library names the same server (it spells a socket `redis+unix://`);
         in memory without Redis. Both the API rate limits and the shared SMS send rate count there."""

@@ -64,6 +64,7 @@ class RecordingDoorbell:
         self.feeds: list[list[int]] = []
         self.reconciles: list[list[int]] = []
         self.digests: list[list[int]] = []
+        self.closings: list[list[int]] = []
         self.broken = False
 
     def send_sms(self, outbound_ids) -> None:
@@ -77,6 +78,9 @@ class RecordingDoorbell:
 
     def make_digests(self, person_ids) -> None:
         self.digests.append(list(person_ids))
+
+    def close_occurrences(self, occurrence_ids) -> None:
+        self.closings.append(list(occurrence_ids))
 
     def sms_waiting(self) -> int:
         return len(self.sms)
@@ -206,7 +210,10 @@ class SmsPipeline:
         sent = 0
         worker_runtime.install(self.ctx)
         try:
-            while self.doorbell.sms or self.doorbell.reconciles or self.doorbell.digests or self.doorbell.feeds:
+            doorbell = self.doorbell
+            while doorbell.closings or doorbell.sms or doorbell.reconciles or doorbell.digests or doorbell.feeds:
+                while doorbell.closings:
+                    actors.close_occurrences(doorbell.closings.pop(0))
                 while self.doorbell.reconciles:
                     actors.reconcile_sms(self.doorbell.reconciles.pop(0))
                 while self.doorbell.digests:

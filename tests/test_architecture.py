@@ -28,6 +28,49 @@ def test_no_code_branches_on_ritual_or_promise_outside_the_subject_interface():
     assert offenders == []
 
 
+def test_no_code_compares_subject_kinds_outside_the_models():
+    """Rituals and promises differ only through the Subject interface (service/domain/models.py): nothing that
+    handles the models (domain, web, entry points, workers) compares a kind (`kind == "promise"`,
+    `SubjectKind.RITUAL !=`, `== Ritual.kind`) or asks which id is set. The pure renderers (service/core's SMS
+    texts, calendars' VEVENTs) take the kind as data and word it; they hold no rule."""
+    comparison = re.compile(
+        r"\bkind\s*[!=]=\s*([\"'](ritual|promise)s?[\"']|SubjectKind\.|(Ritual|Promise)\.kind\b)"
+        r"|(SubjectKind\.\w+|[\"'](ritual|promise)s?[\"']|(Ritual|Promise)\.kind)\s*[!=]=\s*\w*kind\b"
+        r"|\b(ritual|promise)_id\s+is\s+(not\s+)?None"
+    )
+    offenders = [
+        place
+        for place, line in lines_of(("service", "workers"), skip={"service/domain/models.py"})
+        if comparison.search(line) and not place.startswith("service/core/")
+    ]
+    assert offenders == []
+
+
+def lines_of(packages=("service", "workers", "calendars"), skip=()):
+    """(place, line) of every source line of the packages, but migrations and the files in `skip`."""
+    for package in packages:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = str(path.relative_to(ROOT))
+            if "migrations" in path.parts or relative in skip:
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                yield f"{relative}:{number}", line
+
+
+def test_only_the_outbox_moves_an_sms_between_states():
+    """Every OutboundSms state transition is a function of service/domain/outbox.py."""
+    writes = re.compile(r"\.state\s*(,[^=\n]*)?=[^=]|\bstate=SmsState\.|\.values\(.*\bstate=")
+    assert [place for place, line in lines_of(skip={"service/domain/outbox.py"}) if writes.search(line)] == []
+
+
+def test_sms_states_are_named_by_smsstate_not_spelled():
+    """Outside the model (its check constraint and partial indexes), a state is `SmsState.X`, never a string."""
+    literal = re.compile(
+        r"[\"'](queued|sending|undelivered|cancelled)[\"'](?!\s*:)|\bstate\W{1,8}[\"'](sent|delivered|failed)[\"']"
+    )
+    assert [place for place, line in lines_of(skip={"service/domain/models.py"}) if literal.search(line)] == []
+
+
 def imported_modules(tree: ast.Module) -> list[tuple[int, str]]:
     """(line, module) for every import in the tree, inside functions too; relative imports are not used here."""
     found = []

@@ -42,7 +42,7 @@ def test_db_upgrade_then_clock_once_on_sqlite(tmp_path, monkeypatch):
     result = runner.invoke(main, ["clock", "--once"])
     assert result.exit_code == 0, result.output
     assert (
-        "replanned=0 materialized=0 rung=0 closed=0 reconciling=0 started_early=0 reports=0 feeds=0 digests=0 caught_up=0"
+        "replanned=0 materialized=0 rung=0 ended=0 reconciling=0 started_early=0 reports=0 feeds=0 digests=0 caught_up=0"
         in result.output
     )
 

@@ -14,7 +14,7 @@ from functools import cache
 
 import dramatiq
 
-from service.domain import digests, feed_content, unit_of_work
+from service.domain import digests, feed_content, occurrences, unit_of_work
 from workers import delivery
 from workers.runtime import context
 
@@ -50,12 +50,25 @@ def make_digests(person_ids: list[int]) -> None:
     )
 
 
+def close_occurrences(occurrence_ids: list[int]) -> None:
+    """Close these occurrences if their window ended (missed or skipped) and fold their streak figures;
+    a repeat finds them closed and does nothing."""
+    runtime = context().runtime
+    unit_of_work.run(
+        runtime.db,
+        runtime.doorbell,
+        lambda session: occurrences.close(session, occurrence_ids, runtime.now()),
+        what="closing occurrences",
+    )
+
+
 @dataclass(frozen=True)
 class Actors:
     send_sms: dramatiq.Actor[[list[int]], None]
     reconcile_sms: dramatiq.Actor[[list[int]], None]
     render_feed: dramatiq.Actor[[int], None]
     make_digests: dramatiq.Actor[[list[int]], None]
+    close_occurrences: dramatiq.Actor[[list[int]], None]
 
 
 SECOND = 1_000  # Dramatiq counts milliseconds
@@ -79,6 +92,7 @@ RETRIES = {
     "reconcile_sms": Retries("reconcile", 3, 60 * SECOND, 300 * SECOND, min_backoff=5 * SECOND),
     "render_feed": Retries("feeds", 5, max_backoff=30 * SECOND, time_limit=120 * SECOND),
     "make_digests": Retries("digests", 5, max_backoff=60 * SECOND, time_limit=300 * SECOND),
+    "close_occurrences": Retries("streaks", 5, max_backoff=60 * SECOND, time_limit=300 * SECOND),
 }
 
 
@@ -90,6 +104,7 @@ def declare(broker: dramatiq.Broker) -> Actors:
         "reconcile_sms": reconcile_sms,
         "render_feed": render_feed,
         "make_digests": make_digests,
+        "close_occurrences": close_occurrences,
     }
     declared = {
         name: dramatiq.actor(

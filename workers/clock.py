@@ -1,10 +1,10 @@
 """`tend clock`: find what is due in the database and ring the workers for it. Safe with any number of replicas.
 
 The clock only decides: it follows a new tz database, prepares occurrences,
-closes ended windows and rings for due SMS, stale claims, forgotten feeds and
-due digests. Anything slow or remote (a Twilio look-up, a feed render, a
-digest) is an actor it rings, so nothing behind a slow render or a hanging
-Twilio waits. Each step claims its rows with `FOR UPDATE SKIP LOCKED` and
+and rings for ended windows, due SMS, stale claims, forgotten feeds and due
+digests. Anything slow or remote (closing a window and folding its streaks, a
+Twilio look-up, a feed render, a digest) is an actor it rings, so nothing
+behind a slow render or a hanging Twilio waits. Each step claims its rows with `FOR UPDATE SKIP LOCKED` and
 changes them in the same transaction, so concurrent clocks split the work
 instead of doubling it, and a missed or repeated tick is harmless. Every query
 walks an index on "when is this next due", and every step is bounded per tick,
@@ -47,7 +47,7 @@ class TickReport:
     replanned: int = 0
     materialized: int = 0
     rung: int = 0
-    closed: int = 0
+    ended: int = 0
     reconciling: int = 0
     started_early: int = 0
     reports: int = 0
@@ -62,7 +62,7 @@ def tick(runtime: Runtime, now: datetime | None = None, batch: int = 500) -> Tic
     report = TickReport()
     report.replanned = follow_tz_database(runtime, now)
     report.materialized = materialize(runtime, now, batch)
-    report.closed = close_ended(runtime, now, batch * 4)
+    report.ended = ring_ended(runtime, now, batch * 4)
     report.reconciling = ring_stale_claims(runtime, now, claim_timeout, batch)
     report.reports = apply_held_reports(runtime, now, batch)
     report.started_early = start_crowded_minutes(runtime, now)
@@ -139,14 +139,17 @@ def materialize(runtime: Runtime, now: datetime, limit: int, behind: bool = Fals
     return created
 
 
-def close_ended(runtime: Runtime, now: datetime, limit: int) -> int:
-    """Close ended windows; the feeds whose outcomes changed are rung after the commit."""
-    return unit_of_work.run(
-        runtime.db,
-        runtime.doorbell,
-        lambda session: occurrences.close_ended(session, now, limit),
-        what="closing occurrences",
-    )
+def ring_ended(runtime: Runtime, now: datetime, limit: int) -> int:
+    """Ring the streak worker for occurrences whose window ended (it marks them missed and folds the figures).
+
+    Nothing is marked here: an occurrence stays open until a worker closes it, so a lost doorbell is rung
+    again by the next tick, and a repeated one finds it closed and does nothing.
+    """
+    with runtime.db.session() as session:
+        ids = occurrences.ended(session, now, limit)
+    if ids:
+        runtime.doorbell.close_occurrences(ids)
+    return len(ids)
 
 
 def ring_stale_claims(runtime: Runtime, now: datetime, stale_after: timedelta, limit: int) -> int:

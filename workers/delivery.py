@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-
 from service.core import sms_text
-from service.domain.models import OutboundSms, Person, PersonStatus, SmsState, table
+from service.domain import outbox
+from service.domain.models import OutboundSms
 from service.domain.sending import OutgoingSms, claim_due
 from workers.runtime import WorkerContext
 from workers.sms_transport import TransportError
@@ -179,18 +178,7 @@ class Delivery:
                 return
             renewed = self.ctx.runtime.now()
             with self.ctx.runtime.db.session() as session:
-                kept = set(
-                    session.scalars(
-                        update(OutboundSms)
-                        .where(
-                            OutboundSms.id.in_(list(self.in_hand)),
-                            OutboundSms.state == SmsState.SENDING,
-                            OutboundSms.claimed_at == self.lease,
-                        )
-                        .values(claimed_at=renewed)
-                        .returning(OutboundSms.id)
-                    )
-                )
+                kept = outbox.renew(session, list(self.in_hand), self.lease, renewed)
             self.lease = renewed
             for row_id, sms in list(self.in_hand.items()):
                 if row_id not in kept:
@@ -204,18 +192,8 @@ class Delivery:
     def _record_sent(self) -> None:
         if not self.sent:
             return
-        outbox = table(OutboundSms)
         with self.ctx.runtime.db.session() as session:
-            session.execute(
-                outbox.update()
-                .where(
-                    outbox.c.id == bindparam("row_id"),
-                    outbox.c.state == SmsState.SENDING,
-                    outbox.c.claimed_at == self.lease,
-                )
-                .values(state=SmsState.SENT, sid=bindparam("sid"), sent_at=bindparam("sent_at")),
-                self.sent,
-            )
+            outbox.record_sent(session, self.sent, self.lease)
         pairs = " ".join(f"{result['row_id']}={result['sid']}" for result in self.sent)
         log.info("%d SMS handed to Twilio (row=SID): %s", len(self.sent), pairs)
         for result in self.sent:
@@ -235,35 +213,15 @@ def settle_failure(
     attempts = max(row.attempts for row in sms.rows)
     if error.permanent or attempts >= MAX_ATTEMPTS:
         log.warning("SMS %s to person %s failed for good: %s", ids, sms.person.id, error)
-        record(ctx, ids, claim_time, state=SmsState.FAILED, error_code=code)
-        if error.opted_out:
-            with ctx.runtime.db.session() as session:
-                session.execute(
-                    update(Person).where(Person.id == sms.person.id).values(sms_status=PersonStatus.OPTED_OUT)
-                )
+        with ctx.runtime.db.session() as session:
+            outbox.fail(session, ids, claim_time, code)
+            if error.opted_out:
+                outbox.recipients_opted_out(session, [sms.person.id])
         return
     backoff = timedelta(seconds=min(30 * 2**attempts, 3600))
     log.info("SMS %s to person %s deferred %s after: %s", ids, sms.person.id, backoff, error)
-    record(
-        ctx,
-        ids,
-        claim_time,
-        state=SmsState.QUEUED,
-        error_code=code,
-        due_at=now + backoff,
-        rung_at=None,
-        claimed_at=None,
-    )
-
-
-def record(ctx: WorkerContext, ids: list[int], claim_time: datetime, **values: object) -> None:
-    """Write the outcome, but only over our own claim (a reconciler may have taken the row since)."""
     with ctx.runtime.db.session() as session:
-        session.execute(
-            update(OutboundSms)
-            .where(OutboundSms.id.in_(ids), OutboundSms.state == SmsState.SENDING, OutboundSms.claimed_at == claim_time)
-            .values(**values)
-        )
+        outbox.back_off(session, ids, claim_time, code, now + backoff)
 
 
 def reconcile(ctx: WorkerContext, outbound_ids: Sequence[int], stale_after: timedelta) -> int:
@@ -277,20 +235,9 @@ def reconcile(ctx: WorkerContext, outbound_ids: Sequence[int], stale_after: time
     """
     lease = ctx.runtime.now()
     with ctx.runtime.db.session() as session:
-        rows = session.scalars(
-            select(OutboundSms)
-            .where(
-                OutboundSms.id.in_(outbound_ids),
-                OutboundSms.state == SmsState.SENDING,
-                OutboundSms.claimed_at < lease - stale_after,
-            )
-            .order_by(OutboundSms.id)
-            .with_for_update(skip_locked=True)
-        ).all()
         groups: dict[tuple[str, str, datetime], list[OutboundSms]] = defaultdict(list)
-        for row in rows:
-            groups[(row.to, row.body or "", row.claimed_at or lease)].append(row)
-            row.claimed_at = lease
+        for row, claimed_at in outbox.take_over_stale(session, outbound_ids, lease, stale_after):
+            groups[(row.to, row.body or "", claimed_at)].append(row)
     settled = 0
     for (to, body, _claimed_at), group in groups.items():
         ids = [row.id for row in group]
@@ -300,10 +247,11 @@ def reconcile(ctx: WorkerContext, outbound_ids: Sequence[int], stale_after: time
         except TransportError as exc:
             log.warning("could not reconcile SMS %s yet: %s", ids, exc)
             continue
-        if sid is not None:
-            record(ctx, ids, lease, state=SmsState.SENT, sid=sid, sent_at=ctx.runtime.now())
-        else:
-            log.info("SMS %s: Twilio has no such message, queued again", ids)
-            record(ctx, ids, lease, state=SmsState.QUEUED, claimed_at=None, rung_at=None, due_at=ctx.runtime.now())
+        with ctx.runtime.db.session() as session:
+            if sid is not None:
+                outbox.mark_sent(session, ids, lease, sid, ctx.runtime.now())
+            else:
+                log.info("SMS %s: Twilio has no such message, queued again", ids)
+                outbox.requeue(session, ids, lease, ctx.runtime.now())
         settled += len(ids)
     return settled

@@ -26,7 +26,8 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from service.config import Config
 from service.core.phones import masked
-from service.domain.delivery_reports import OPTED_OUT_CODE, status_callback_url
+from service.domain.delivery_reports import status_callback_url
+from service.domain.outbox import OPTED_OUT_CODE
 
 log = logging.getLogger(__name__)
 # The SDK logs every request's headers at INFO: ten lines per SMS at worker log levels.

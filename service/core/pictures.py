@@ -16,7 +16,6 @@ from html import escape
 from service.core.digest_text import CELL_COLORS, CELL_LABELS, WEEKDAY_LETTERS
 from service.core.streaks import STRENGTH_MULTIPLIER
 
-WEEKS = 12
 _CELL, _GAP, _LEFT, _TOP = 14, 3, 14, 4
 _LINE_WIDTH, _LINE_HEIGHT = 300, 60
 

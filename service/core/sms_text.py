@@ -177,16 +177,6 @@ def reminder_text(items: Sequence[ReminderItem]) -> str:
         )
 
 
-def opt_in_text(person_name: str) -> str:
-    """The opt-in request of earlier versions (kept for SMS already queued with it)."""
-    return fit_segments(
-        lambda name: (
-            f"Tend: Hi {name}! Reply YES to get reminders for your rituals with your partner. Reply STOP to opt out."
-        ),
-        person_name,
-    )
-
-
 def code_text(code: str) -> str:
     """The sign-in code a number asked for; signing in with it is the owner's consent to Tend's texts (SPEC §8)."""
     return (

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from service.core.picker import describe
 from service.core.schedule import local_to_utc, occurrences_between, parse_timezone
 from service.core.streaks import Outcome
-from service.domain import checkins, streak_figures, subjects
+from service.domain import streak_figures, subjects
 from service.domain.models import (
     Circle,
     Membership,
@@ -142,8 +142,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
             key = (subject.kind, subject.id, at)
             outcome = stored[key] if key in stored else Outcome.PENDING
             local = at.astimezone(zone)
-            opens = at - timedelta(minutes=subject.remind_before_minutes)
-            can = outcome == Outcome.PENDING and (opens <= now or checkins.keeps_early(subject))
+            can = outcome == Outcome.PENDING and subject.may_check_in(at, now)
             entry = Entry(subject.kind, subject.id, subject.title, at, local, outcome, can, circle)
             days[(local.date() - first).days].entries.append(entry)
     owed_entries = []

@@ -26,11 +26,12 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from service.core import sms_text
-from service.core.schedule import is_occurrence, next_occurrence, occurrence_local, occurrences_between
+from service.core.schedule import is_occurrence, next_occurrence, occurrences_between
 from service.core.streaks import KEPT, Outcome
 from service.domain import feed_changes, occurrences, streak_figures
 from service.domain.errors import Forbidden, Invalid
 from service.domain.models import (
+    SUBJECT_MODELS,
     CheckIn,
     CheckinSource,
     Occurrence,
@@ -38,7 +39,7 @@ from service.domain.models import (
     Person,
     SmsKind,
     Subject,
-    SubjectKind,
+    subject_key,
     table,
 )
 from service.domain.outbox import queue_sms_row
@@ -109,12 +110,12 @@ def decide(
     told when it is kept inside its window. None (and nothing written) when the
     person has no outcome there, or with `only_pending` has one decided
     already. A few Core statements, no ORM flush. The caller holds the
-    occurrence's row lock, so the clock cannot close it as missed between our
+    occurrence's row lock, so the worker closing ended windows cannot mark it missed between our
     read and our write, and marks the circle's feeds dirty after all its
     decisions (locks in one order: occurrences, figures by
     `streak_figures.figure_order`, feeds).
     """
-    outcome = _outcome_of(target.promise_id is None, target.at, kept, now)
+    outcome = SUBJECT_MODELS[subject_key(target.ritual_id, target.promise_id)[0]].outcome(target.at, kept, now)
     changed = session.execute(
         _DECIDE[only_pending],
         {"b_occurrence": target.occurrence_id, "b_person": person.id, "b_outcome": outcome, "b_now": now},
@@ -146,16 +147,8 @@ def decide(
     return Decided(checkin_id, outcome, streak)
 
 
-def _outcome_of(ritual: bool, at: datetime, kept: bool, received_at: datetime) -> Outcome:
-    if not kept:
-        return Outcome.SKIPPED
-    if ritual:
-        return Outcome.DONE
-    return Outcome.ON_TIME if received_at <= at else Outcome.LATE
-
-
 def is_open(occurrence: Occurrence | Target, now: datetime) -> bool:
-    """Inside its check-in window; the clock may not have marked an ended one closed yet."""
+    """Inside its check-in window; no worker may have closed an ended one yet."""
     return not occurrence.closed and now < occurrence.closes_at
 
 
@@ -210,7 +203,7 @@ def _requested(session: Session, subject: Subject, at: datetime, now: datetime) 
     at = at.astimezone(UTC)
     stored = _stored(session, subject, at)
     if stored is not None:
-        if stored.opens_at > now and not keeps_early(subject):
+        if stored.opens_at > now and not subject.keeps_early:
             raise Invalid("That occurrence has not opened for check-ins yet.", "occurrence")
         return stored
     if not is_occurrence(subject.schedule(), at):
@@ -230,11 +223,10 @@ def _default(session: Session, subject: Subject, now: datetime) -> Occurrence:
         now - DEFAULT_LOOKBACK,
         now + timedelta(minutes=subject.remind_before_minutes, microseconds=1),
     )
-    windows = [(at, at - timedelta(minutes=subject.remind_before_minutes)) for at in recent]
-    open_now = [at for at, opens_at in windows if opens_at <= now < _closes_at(subject, at)]
+    open_now = [at for at, (opens, closes) in ((at, subject.window(at)) for at in recent) if opens <= now < closes]
     begun = [at for at in recent if at <= now]
     at = open_now[0] if open_now else begun[-1] if begun else None
-    if at is None and keeps_early(subject):
+    if at is None and subject.keeps_early:
         at = next_occurrence(subject.schedule(), now)  # a promise kept before its reminder
     if at is not None:
         return _stored(session, subject, at) or _added(session, subject, at, now)
@@ -249,20 +241,11 @@ def _default(session: Session, subject: Subject, now: datetime) -> Occurrence:
     return latest
 
 
-def _closes_at(subject: Subject, at: datetime) -> datetime:
-    return max(subject.window_end(at, occurrence_local(at, subject.timezone)), at)
-
-
 def _added(session: Session, subject: Subject, at: datetime, now: datetime) -> Occurrence:
     """The occurrence at `at`, stored now as the clock would store it (the clock skips instants already stored)."""
-    if at - timedelta(minutes=subject.remind_before_minutes) > now and not keeps_early(subject):
+    if not subject.may_check_in(at, now):
         raise Invalid("That occurrence has not opened for check-ins yet.", "occurrence")
     return occurrences.add_occurrence(session, subject, at, now)
-
-
-def keeps_early(subject: Subject) -> bool:
-    """A promise may be kept before its reminder, and that counts as on time (SPEC §8); a ritual waits for its window."""
-    return subject.kind == SubjectKind.PROMISE
 
 
 def _stored(session: Session, subject: Subject, at: datetime) -> Occurrence | None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import occurrence_local
-from service.domain import accounts, feed_changes, streak_figures
+from service.domain import accounts, editing, feed_changes, streak_figures
 from service.domain.checkins import Decided, decide, is_open
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
@@ -58,7 +58,6 @@ from service.domain.models import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PAUSE_DAYS = 7
 # Twilio Advanced Opt-Out names the keyword class it matched, custom keywords included.
 OPT_OUT_TYPES = {"STOP": Reply("stop"), "START": Reply("start"), "HELP": Reply("help")}
 
@@ -174,11 +173,11 @@ def respond(
             figures = streak_figures.person_figures(session, person.id, now)
             return Answer(sms_text.streaks_text([(s.title, s.state.current_streak) for s in figures.subjects]))
         case "pause":
-            days = reply.days or DEFAULT_PAUSE_DAYS
-            person.paused_until = now + timedelta(days=days)
-            return Answer(sms_text.paused_text(days, occurrence_local(person.paused_until, person.timezone).date()))
+            days = reply.days or editing.DEFAULT_PAUSE_DAYS
+            until = editing.pause_person(person, days, now)
+            return Answer(sms_text.paused_text(days, occurrence_local(until, person.timezone).date()))
         case "resume":
-            person.paused_until = None
+            editing.resume_person(person)
             return Answer(sms_text.resumed_text())
         case _:
             return Answer(sms_text.help_text())

@@ -16,18 +16,22 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
+from service.domain import outbox
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import DeliveryReport, OutboundSms, Person, PersonStatus, table
+from service.domain.models import DeliveryReport, OutboundSms, SmsState
 
 log = logging.getLogger(__name__)
 
 # Twilio's final statuses, as outbound SMS states; earlier ones (accepted, queued, sending, sent) never move a row back.
-FINAL_STATES = {"delivered": "delivered", "read": "delivered", "undelivered": "undelivered", "failed": "failed"}
-NOT_FINAL = ("queued", "sending", "sent")
-OPTED_OUT_CODE = 21610  # Twilio: the recipient opted out (replied STOP); never text them again
+FINAL_STATES = {
+    "delivered": SmsState.DELIVERED,
+    "read": SmsState.DELIVERED,
+    "undelivered": SmsState.UNDELIVERED,
+    "failed": SmsState.FAILED,
+}
 HOLD_FOR = timedelta(days=2)
 
 
@@ -62,7 +66,7 @@ def record(
     """
     if rows:
         adopt(session, sid, rows, to, now)
-    if status not in FINAL_STATES and error_code != str(OPTED_OUT_CODE):
+    if status not in FINAL_STATES and error_code != str(outbox.OPTED_OUT_CODE):
         return
     if session.scalar(select(exists().where(OutboundSms.sid == sid))):
         apply(session, sid, status, error_code)
@@ -83,20 +87,7 @@ def adopt(session: Session, sid: str, rows: Sequence[int], to: str | None, now: 
     message yet may have queued them again. Either way Twilio accepted it, so the rows are `sent` and nothing is
     sent again. Rows already settled (a SID recorded, cancelled, failed) stay as they are.
     """
-    outbox = table(OutboundSms)
-    changed = len(
-        session.execute(
-            update(outbox)
-            .where(
-                outbox.c.id.in_(list(rows)),
-                outbox.c.sid.is_(None),
-                outbox.c.state.in_(("sending", "queued")),
-                *([outbox.c.to == to] if to else []),
-            )
-            .values(state="sent", sid=sid, sent_at=now)
-            .returning(outbox.c.id)
-        ).all()
-    )
+    changed = outbox.adopt(session, sid, rows, to, now)
     if changed:
         log.info("status callback tied SMS %s to outbox rows %s", sid, list(rows))
     return changed
@@ -106,13 +97,9 @@ def apply(session: Session, sid: str, status: str, error_code: str | None) -> No
     """Idempotent: a repeated or out-of-order report finds the rows already final and changes nothing."""
     state = FINAL_STATES.get(status)
     if state is not None:
-        values: dict[str, str] = {"state": state} | ({"error_code": error_code} if error_code else {})
-        session.execute(
-            update(OutboundSms).where(OutboundSms.sid == sid, OutboundSms.state.in_(NOT_FINAL)).values(**values)
-        )
-    if error_code == str(OPTED_OUT_CODE):
-        recipients = select(OutboundSms.person_id).where(OutboundSms.sid == sid)
-        session.execute(update(Person).where(Person.id.in_(recipients)).values(sms_status=PersonStatus.OPTED_OUT))
+        outbox.settle_final(session, sid, state, error_code)
+    if error_code == str(outbox.OPTED_OUT_CODE):
+        outbox.recipients_opted_out(session, select(OutboundSms.person_id).where(OutboundSms.sid == sid))
         log.info("SMS %s: recipient opted out at the carrier (21610)", sid)
 
 

@@ -27,6 +27,7 @@ from service.core.streaks import KEPT, Outcome, kept_rate
 from service.domain import outbox, streak_figures
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
+    SUBJECT_MODELS,
     Digest,
     Occurrence,
     OccurrenceOutcome,
@@ -217,7 +218,7 @@ def week_payload(session: Session, person: Person, slot: datetime, week_start: d
     return {
         "week_start": week_start.isoformat(),
         "subjects": sorted(
-            subjects.values(), key=lambda s: (s["kind"] != SubjectKind.RITUAL, s["title"].casefold(), s["id"])
+            subjects.values(), key=lambda s: (list(SUBJECT_MODELS).index(s["kind"]), s["title"].casefold(), s["id"])
         ),
         "best_streak": _best_streak(session, person.id, now),
         "reliability": reliability,

@@ -163,13 +163,7 @@ def start_early(session: Session, now: datetime, waiting: int, mps: float, lead:
     previous = aliased(Occurrence)
     previous_close = (
         select(func.max(previous.closes_at))
-        .where(
-            or_(
-                and_(Occurrence.ritual_id.is_not(None), previous.ritual_id == Occurrence.ritual_id),
-                and_(Occurrence.promise_id.is_not(None), previous.promise_id == Occurrence.promise_id),
-            ),
-            previous.at < Occurrence.at,
-        )
+        .where(Occurrence.same_subject(Occurrence, previous), previous.at < Occurrence.at)
         .correlate(Occurrence)
         .scalar_subquery()
     )

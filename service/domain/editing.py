@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.core.picker import Placed, place_start
+from service.core.replies import MAX_PAUSE_DAYS
 from service.core.schedule import ScheduleError
 from service.domain import feed_changes, subjects
 from service.domain.errors import Forbidden, Invalid
@@ -46,6 +47,7 @@ class PromiseFields:
 
 
 S = TypeVar("S", Ritual, Promise)
+DEFAULT_PAUSE_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,9 @@ def update_promise(session: Session, promise: Promise, fields: PromiseFields, no
     return Saved(promise, where.moved, fields.due)
 
 
-def delete_subject(session: Session, subject: Ritual | Promise, now: datetime) -> None:
+def delete_subject(session: Session, subject: Ritual | Promise, by: Person, now: datetime) -> None:
+    """Delete a ritual or promise (`by` may change it: `may_change`); its history goes with it."""
+    may_change(by, subject)
     feed_changes.mark_dirty(session, circle_id=subject.circle_id, now=now)
     session.delete(subject)
     session.flush()
@@ -168,9 +172,9 @@ def pause_ritual(session: Session, ritual: Ritual, until_local: datetime, now: d
     feed_changes.mark_dirty(session, circle_id=ritual.circle_id, now=now)
 
 
-def keeper_only(person: Person, promise: Promise) -> None:
-    """A promise is changed or cancelled by the one who made it."""
-    if promise.keeper_id != person.id:
+def may_change(person: Person, subject: Ritual | Promise) -> None:
+    """Forbidden unless the person may change or delete the subject (a promise: only its keeper)."""
+    if not subject.changeable_by(person.id):
         raise Forbidden("Only the person who made a promise can change or cancel it.")
 
 
@@ -205,6 +209,15 @@ def change_settings(person: Person, settings: Settings) -> None:
     person.digest_weekday, person.digest_time = settings.digest_weekday, settings.digest_time
 
 
-def pause_person(person: Person, days: int, now: datetime) -> None:
-    """No reminders for `days` days (as the SMS reply PAUSE N); `days=0` resumes."""
-    person.paused_until = now + timedelta(days=days) if days > 0 else None
+def pause_person(person: Person, days: int, now: datetime) -> datetime:
+    """No reminders for `days` days, 1 to MAX_PAUSE_DAYS (SMS `PAUSE N`, bare `PAUSE` for DEFAULT_PAUSE_DAYS;
+    the settings page); returns when reminders start again."""
+    if not 1 <= days <= MAX_PAUSE_DAYS:
+        raise Invalid(f"Pause for 1 to {MAX_PAUSE_DAYS} days.", "days")
+    person.paused_until = until = now + timedelta(days=days)
+    return until
+
+
+def resume_person(person: Person) -> None:
+    """Reminders again from now (SMS `RESUME`, the settings page)."""
+    person.paused_until = None

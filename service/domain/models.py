@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +30,9 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    and_,
+    case,
+    func,
     or_,
     text,
 )
@@ -37,7 +40,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
-from service.core.schedule import Schedule, local_to_utc, parse_timezone
+from service.core.schedule import Schedule, local_to_utc, occurrence_local, parse_timezone
+from service.core.streaks import Outcome
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 MAX_ROW_ID = 2**63 - 1  # the largest id a row can have: anything beyond names nothing
@@ -104,7 +108,6 @@ class SmsState(StrEnum):
 class SmsKind(StrEnum):
     REMINDER = "reminder"
     CODE = "code"
-    OPT_IN = "opt_in"
     INVITATION = "invitation"
     PROMISE_KEPT = "promise_kept"
     DIGEST = "digest"
@@ -135,6 +138,42 @@ def subject_key(ritual_id: int | None, promise_id: int | None) -> tuple[SubjectK
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+class SubjectRules:
+    """What `Ritual` and `Promise` share as subjects: the check-in window of an occurrence and how a check-in
+    counts. Each sets `keeps_early` and `on_time_counts`; callers never branch on the kind (a test checks it)."""
+
+    keeps_early: ClassVar[bool]  # may be kept before its reminder, and that counts as on time (SPEC §8)
+    on_time_counts: ClassVar[bool]  # kept on time or late (an on-time rate), not just done
+    if TYPE_CHECKING:  # columns of each model
+        remind_before_minutes: int
+        timezone: str
+
+        def window_end(self, at: datetime, local: datetime) -> datetime: ...
+
+    def opens_at(self, at: datetime) -> datetime:
+        """When check-ins (and the reminder) for the occurrence at `at` open."""
+        return at - timedelta(minutes=self.remind_before_minutes)
+
+    def window(self, at: datetime, local: datetime | None = None) -> tuple[datetime, datetime]:
+        """The check-in window [opens, closes) of the occurrence at `at` (wall time `local`); it never closes before
+        the occurrence begins."""
+        local = occurrence_local(at, self.timezone) if local is None else local
+        return self.opens_at(at), max(self.window_end(at, local), at)
+
+    def may_check_in(self, at: datetime, now: datetime) -> bool:
+        """Whether the occurrence at `at` has opened for check-ins by `now` (a promise may be kept early)."""
+        return self.keeps_early or self.opens_at(at) <= now
+
+    @classmethod
+    def outcome(cls, at: datetime, kept: bool, received_at: datetime) -> Outcome:
+        """The kept rule: a skip is skipped; a ritual kept is done, a promise on time or late."""
+        if not kept:
+            return Outcome.SKIPPED
+        if not cls.on_time_counts:
+            return Outcome.DONE
+        return Outcome.ON_TIME if received_at <= at else Outcome.LATE
 
 
 def table(model: type[Base]) -> Table:
@@ -259,7 +298,7 @@ class Membership(Base):
     person: Mapped[Person] = relationship(back_populates="memberships", foreign_keys=[person_id])
 
 
-class Ritual(Base):
+class Ritual(SubjectRules, Base):
     __tablename__ = "rituals"
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -283,6 +322,13 @@ class Ritual(Base):
     pauses: Mapped[list[RitualPause]] = relationship(cascade="all, delete-orphan", order_by="RitualPause.starts_at")
 
     kind: ClassVar[SubjectKind] = SubjectKind.RITUAL
+    keeps_early: ClassVar[bool] = False  # a ritual waits for its window
+    on_time_counts: ClassVar[bool] = False
+
+    def changeable_by(self, person_id: int) -> bool:
+        """Any member who sees a ritual may change or delete it: it is the circle's."""
+        return True
+
     recipient_id: ClassVar[None] = None  # a ritual is kept together, not for someone
 
     @property
@@ -329,7 +375,7 @@ class RitualPause(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Promise(Base):
+class Promise(SubjectRules, Base):
     __tablename__ = "promises"
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -351,6 +397,12 @@ class Promise(Base):
     recipient: Mapped[Person] = relationship(foreign_keys=[recipient_id])
 
     kind: ClassVar[SubjectKind] = SubjectKind.PROMISE
+    keeps_early: ClassVar[bool] = True
+    on_time_counts: ClassVar[bool] = True
+
+    def changeable_by(self, person_id: int) -> bool:
+        """A promise is changed or cancelled by the one who made it."""
+        return self.keeper_id == person_id
 
     @property
     def starts(self) -> datetime:
@@ -367,6 +419,7 @@ class Promise(Base):
 
 
 Subject = Ritual | Promise
+# In the order lists show them: rituals first.
 SUBJECT_MODELS: dict[SubjectKind, type[Ritual] | type[Promise]] = {
     SubjectKind.RITUAL: Ritual,
     SubjectKind.PROMISE: Promise,
@@ -420,6 +473,24 @@ class Occurrence(Base):
     @property
     def subject_key(self) -> tuple[SubjectKind, int]:
         return subject_key(self.ritual_id, self.promise_id)
+
+    @staticmethod
+    def kind_expression() -> ColumnElement[str]:
+        """SQL: the kind of the occurrence's subject."""
+        return case((Occurrence.ritual_id.is_not(None), SubjectKind.RITUAL.value), else_=SubjectKind.PROMISE.value)
+
+    @staticmethod
+    def subject_id_expression() -> ColumnElement[int]:
+        """SQL: the id of the occurrence's subject."""
+        return func.coalesce(Occurrence.ritual_id, Occurrence.promise_id)
+
+    @staticmethod
+    def same_subject(one: Any, other: Any) -> ColumnElement[bool]:
+        """SQL: two occurrences (aliases) of the same subject."""
+        return or_(
+            and_(one.ritual_id.is_not(None), one.ritual_id == other.ritual_id),
+            and_(one.promise_id.is_not(None), one.promise_id == other.promise_id),
+        )
 
 
 class OccurrenceOutcome(Base):
@@ -498,7 +569,7 @@ class OutboundSms(Base):
     to: Mapped[str] = mapped_column(String(20))
     body: Mapped[str | None] = mapped_column(Text)
     item: Mapped[int | None] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(12), default="queued")
+    state: Mapped[str] = mapped_column(String(12), default=SmsState.QUEUED)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.core.schedule import next_occurrence, occurrence_local, occurrences_between
 from service.core.streaks import Outcome
-from service.domain import feed_changes, streak_figures
+from service.domain import feed_changes, outbox, streak_figures
 from service.domain.models import (
     SUBJECT_MODELS,
     Occurrence,
@@ -26,7 +26,6 @@ from service.domain.models import (
     Person,
     Ritual,
     SmsKind,
-    SmsState,
     Subject,
 )
 
@@ -97,8 +96,7 @@ def plan_occurrence(subject: Subject, at: datetime, now: datetime) -> Planned:
     local = occurrence_local(at, subject.timezone)
     people = subject.expected_people()
     occurrence = Occurrence.of(subject, at=at, local=local)
-    occurrence.opens_at = at - timedelta(minutes=subject.remind_before_minutes)
-    occurrence.closes_at = max(subject.window_end(at, local), at)
+    occurrence.opens_at, occurrence.closes_at = subject.window(at, local)
     occurrence.closed = occurrence.closes_at <= now
     outcome = Outcome.MISSED if occurrence.closed else Outcome.PENDING
     occurrence.outcomes = [
@@ -131,14 +129,12 @@ def wants_reminders(planned: Planned) -> bool:
 
 def reminder_row(planned: Planned, person_id: int, phone: str, now: datetime) -> OutboundSms:
     occurrence = planned.occurrence
-    return OutboundSms(
+    return outbox.queued(
         dedupe_key=f"reminder:{occurrence.id}:{person_id}",
         kind=SmsKind.REMINDER,
         person_id=person_id,
         occurrence_id=occurrence.id,
         to=phone,
-        state=SmsState.QUEUED,
-        attempts=0,
         created_at=now,
         due_at=max(occurrence.opens_at, planned.subject.created_at),
     )
@@ -163,13 +159,32 @@ def include_participant(session: Session, circle_id: int, person_id: int, now: d
     feed_changes.mark_dirty(session, circle_id=circle_id, now=now)
 
 
-def close_ended(session: Session, now: datetime, limit: int) -> int:
-    """Occurrences whose check-in window ended: pending → missed (skipped while the person paused)."""
+def ended(session: Session, now: datetime, limit: int) -> list[int]:
+    """The clock's part: ids of occurrences whose check-in window ended and that are not closed yet, oldest first.
+
+    Nothing is changed, so an id whose doorbell was lost is found again by the next tick.
+    """
+    return list(
+        session.scalars(
+            select(Occurrence.id)
+            .where(Occurrence.closed.is_(False), Occurrence.closes_at <= now)
+            .order_by(Occurrence.closes_at)
+            .limit(limit)
+        )
+    )
+
+
+def close(session: Session, occurrence_ids: Sequence[int], now: datetime) -> int:
+    """The worker's part: close those of these occurrences whose window ended and that are still open:
+    pending → missed (skipped while the person paused), streak figures folded, feeds marked dirty.
+
+    Idempotent: closed occurrences and those another worker holds (SKIP LOCKED) are left alone; returns how
+    many this call closed.
+    """
     occurrences = session.scalars(
         select(Occurrence)
-        .where(Occurrence.closed.is_(False), Occurrence.closes_at <= now)
+        .where(Occurrence.id.in_(list(occurrence_ids)), Occurrence.closed.is_(False), Occurrence.closes_at <= now)
         .order_by(Occurrence.closes_at)
-        .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     person_ids = {o.person_id for occurrence in occurrences for o in occurrence.outcomes}

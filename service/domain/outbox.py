@@ -2,18 +2,37 @@
 
 Rows are inserted once per `dedupe_key` (a second insert is ignored), and a
 worker later claims and sends them. Callers ring the doorbell after commit.
+
+This module is the one home of a row's states (`SmsState`); every move
+between them is one function here, and no other module writes `state`:
+
+    queued ──claim──▶ sending ──record_sent / mark_sent──▶ sent ──settle_final──▶ delivered | failed | undelivered
+      │  ▲               │ └──fail──▶ failed
+      │  └──back_off / requeue (Twilio has no such message)
+      └──cancel──▶ cancelled          queued | sending ──adopt (a status callback names the rows)──▶ sent
+
+Moves made by a worker (`record_sent`, `mark_sent`, `fail`, `back_off`,
+`requeue`, `renew`) apply only over the worker's own claim (`lease`, the
+row's `claimed_at`): a reconciler that took a row over is never overwritten.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import Integer, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import OutboundSms, Person, SmsState, table
+from service.domain.models import OutboundSms, Person, PersonStatus, SmsState, table
 from service.domain.unit_of_work import ring_sms
+
+OPTED_OUT_CODE = 21610  # Twilio: the recipient opted out (replied STOP); never text them again
+# Where a delivery report may still move a row: it never moves one back, nor out of cancelled.
+NOT_FINAL = (SmsState.QUEUED, SmsState.SENDING, SmsState.SENT)
+FINAL = frozenset({SmsState.DELIVERED, SmsState.FAILED, SmsState.UNDELIVERED})
 
 _OUTBOX = table(OutboundSms)
 _PEOPLE = table(Person)
@@ -107,3 +126,139 @@ def queue_sms(
         item=item,
     )
     return None if sms_id is None else session.get(OutboundSms, sms_id)
+
+
+def queued(**values: Any) -> OutboundSms:
+    """A new queued row as an ORM object (for callers that add many at once, like the clock's reminders)."""
+    return OutboundSms(state=SmsState.QUEUED, attempts=0, **values)
+
+
+def claim(rows: Iterable[OutboundSms], body: str, now: datetime) -> None:
+    """queued → sending: a worker took these rows (one SMS) to send now, with this body, the lease `now`."""
+    for row in rows:
+        row.state, row.claimed_at, row.body = SmsState.SENDING, now, body
+        row.attempts += 1
+
+
+def defer(row: OutboundSms, until: datetime) -> None:
+    """queued, later: the SMS waits until `until` (the end of the person's quiet hours) and is rung again then."""
+    row.due_at, row.rung_at = until, None
+
+
+def cancel(row: OutboundSms) -> None:
+    """queued → cancelled: the SMS must not go (no consent, opted out, paused, too late, already checked in)."""
+    row.state = SmsState.CANCELLED
+
+
+def renew(session: Session, ids: Sequence[int], lease: datetime, renewed: datetime) -> set[int]:
+    """Extend a worker's lease on its rows still `sending` under it; returns the ids it still holds."""
+    return set(
+        session.scalars(
+            update(OutboundSms)
+            .where(
+                OutboundSms.id.in_(list(ids)), OutboundSms.state == SmsState.SENDING, OutboundSms.claimed_at == lease
+            )
+            .values(claimed_at=renewed)
+            .returning(OutboundSms.id)
+        )
+    )
+
+
+_OUTBOX_SENT = (
+    _OUTBOX.update()
+    .where(
+        _OUTBOX.c.id == bindparam("row_id"),
+        _OUTBOX.c.state == SmsState.SENDING,
+        _OUTBOX.c.claimed_at == bindparam("lease"),
+    )
+    .values(state=SmsState.SENT, sid=bindparam("sid"), sent_at=bindparam("sent_at"))
+)
+
+
+def record_sent(session: Session, results: Sequence[Mapping[str, Any]], lease: datetime) -> None:
+    """sending → sent for many rows at once: `results` are {row_id, sid, sent_at}, written over the lease."""
+    session.execute(_OUTBOX_SENT, [dict(result, lease=lease) for result in results])
+
+
+def _over_lease(session: Session, ids: Sequence[int], lease: datetime, **values: object) -> None:
+    session.execute(
+        update(OutboundSms)
+        .where(OutboundSms.id.in_(list(ids)), OutboundSms.state == SmsState.SENDING, OutboundSms.claimed_at == lease)
+        .values(**values)
+    )
+
+
+def mark_sent(session: Session, ids: Sequence[int], lease: datetime, sid: str, now: datetime) -> None:
+    """sending → sent: Twilio has the message (found by a look-up)."""
+    _over_lease(session, ids, lease, state=SmsState.SENT, sid=sid, sent_at=now)
+
+
+def fail(session: Session, ids: Sequence[int], lease: datetime, error_code: str) -> None:
+    """sending → failed: for good (a permanent error, or too many attempts)."""
+    _over_lease(session, ids, lease, state=SmsState.FAILED, error_code=error_code)
+
+
+def back_off(session: Session, ids: Sequence[int], lease: datetime, error_code: str, due_at: datetime) -> None:
+    """sending → queued: a transient failure, tried again at `due_at`."""
+    _over_lease(
+        session, ids, lease, state=SmsState.QUEUED, error_code=error_code, due_at=due_at, rung_at=None, claimed_at=None
+    )
+
+
+def requeue(session: Session, ids: Sequence[int], lease: datetime, now: datetime) -> None:
+    """sending → queued: a stale claim Twilio has no message for goes again now."""
+    _over_lease(session, ids, lease, state=SmsState.QUEUED, claimed_at=None, rung_at=None, due_at=now)
+
+
+def take_over_stale(
+    session: Session, ids: Sequence[int], lease: datetime, stale_after: timedelta
+) -> list[tuple[OutboundSms, datetime]]:
+    """Claims among `ids` whose lease ran out, taken over under a fresh `lease` (still sending) for reconciling:
+    each row with the claim it had (the rows of one SMS share it)."""
+    rows = session.scalars(
+        select(OutboundSms)
+        .where(
+            OutboundSms.id.in_(list(ids)),
+            OutboundSms.state == SmsState.SENDING,
+            OutboundSms.claimed_at < lease - stale_after,
+        )
+        .order_by(OutboundSms.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    taken = [(row, row.claimed_at or lease) for row in rows]
+    for row in rows:
+        row.claimed_at = lease
+    return taken
+
+
+def adopt(session: Session, sid: str, ids: Sequence[int], to: str | None, now: datetime) -> int:
+    """queued | sending → sent: Twilio has message `sid` for these rows (its status callback names them); rows
+    already settled (a SID recorded, cancelled, failed) stay as they are. Returns how many moved."""
+    return len(
+        session.execute(
+            update(_OUTBOX)
+            .where(
+                _OUTBOX.c.id.in_(list(ids)),
+                _OUTBOX.c.sid.is_(None),
+                _OUTBOX.c.state.in_((SmsState.SENDING, SmsState.QUEUED)),
+                *([_OUTBOX.c.to == to] if to else []),
+            )
+            .values(state=SmsState.SENT, sid=sid, sent_at=now)
+            .returning(_OUTBOX.c.id)
+        ).all()
+    )
+
+
+def settle_final(session: Session, sid: str, state: SmsState, error_code: str | None) -> None:
+    """→ delivered | failed | undelivered, from a delivery report; never backwards, never out of cancelled."""
+    assert state in FINAL, state
+    values: dict[str, str] = {"state": state} | ({"error_code": error_code} if error_code else {})
+    session.execute(
+        update(OutboundSms).where(OutboundSms.sid == sid, OutboundSms.state.in_(NOT_FINAL)).values(**values)
+    )
+
+
+def recipients_opted_out(session: Session, person_ids: Any) -> None:
+    """Twilio refused an SMS with OPTED_OUT_CODE (21610): its recipients opted out at the carrier, and Tend
+    texts them nothing more (`person_ids`: ids, or a select of them)."""
+    session.execute(update(Person).where(Person.id.in_(person_ids)).values(sms_status=PersonStatus.OPTED_OUT))

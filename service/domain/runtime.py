@@ -34,6 +34,8 @@ class Doorbell(Protocol):
 
     def make_digests(self, person_ids: Sequence[int]) -> None: ...
 
+    def close_occurrences(self, occurrence_ids: Sequence[int]) -> None: ...
+
     def sms_waiting(self) -> int | None:
         """How many SMS doorbells wait in the broker for a worker; None when it cannot tell."""
 
@@ -54,6 +56,9 @@ class SilentDoorbell:
         return None
 
     def make_digests(self, person_ids: Sequence[int]) -> None:
+        return None
+
+    def close_occurrences(self, occurrence_ids: Sequence[int]) -> None:
         return None
 
     def sms_waiting(self) -> int | None:

@@ -20,6 +20,7 @@ from service.core import sms_text
 from service.core.quiet_hours import quiet_until
 from service.core.schedule import local_to_utc, occurrence_local, parse_timezone
 from service.core.streaks import Outcome
+from service.domain import outbox
 from service.domain.models import (
     Membership,
     MembershipStatus,
@@ -65,9 +66,7 @@ def claim_due(session: Session, outbound_ids: Sequence[int], now: datetime) -> l
     ).all()
     outgoing = plan(session, rows, now)
     for sms in outgoing:
-        for row in sms.rows:
-            row.state, row.claimed_at, row.body = "sending", now, sms.body
-            row.attempts += 1
+        outbox.claim(sms.rows, sms.body, now)
     return outgoing
 
 
@@ -85,9 +84,9 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
         person = people[row.person_id]
         if (reason := refusal(person, row, now)) is not None:
             log.info("SMS %s (%s) to person %s cancelled: %s", row.id, row.kind, person.id, reason)
-            row.state = SmsState.CANCELLED
+            outbox.cancel(row)
         elif row.kind not in ASKED_FOR and (delay_to := quiet_end(person, now)) is not None:
-            row.due_at, row.rung_at = delay_to, None
+            outbox.defer(row, delay_to)
         elif row.kind == SmsKind.REMINDER:
             reminders[(person.id, row.due_at.replace(second=0, microsecond=0))].append(row)
         else:
@@ -98,10 +97,6 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
         if sms is not None:
             outgoing.append(sms)
     return outgoing
-
-
-def may_receive(person: Person, row: OutboundSms, now: datetime) -> bool:
-    return refusal(person, row, now) is None
 
 
 def refusal(person: Person, row: OutboundSms, now: datetime) -> str | None:
@@ -150,13 +145,17 @@ class ReminderFacts:
         }
         titles: dict[tuple[SubjectKind, int], str] = {}
         companions: dict[tuple[SubjectKind, int], tuple[int, ...]] = {}
-        ritual_ids = {o.ritual_id for o in occurrences.values() if o.ritual_id is not None}
+        ids: dict[SubjectKind, set[int]] = defaultdict(set)
+        for occurrence in occurrences.values():
+            kind, subject_id = occurrence.subject_key
+            ids[kind].add(subject_id)
+        ritual_ids, promise_ids = ids[Ritual.kind], ids[Promise.kind]
         for ritual in session.scalars(
             select(Ritual).where(Ritual.id.in_(ritual_ids)).options(selectinload(Ritual.participant_links))
         ):
-            titles[SubjectKind.RITUAL, ritual.id] = ritual.title
-            companions[SubjectKind.RITUAL, ritual.id] = tuple(link.person_id for link in ritual.participant_links)
-        everyone = [rid for rid in ritual_ids if not companions.get((SubjectKind.RITUAL, rid))]
+            titles[ritual.kind, ritual.id] = ritual.title
+            companions[ritual.kind, ritual.id] = tuple(link.person_id for link in ritual.participant_links)
+        everyone = [rid for rid in ritual_ids if not companions.get((Ritual.kind, rid))]
         members = session.execute(
             select(Ritual.id, Membership.person_id)
             .join(
@@ -168,13 +167,12 @@ class ReminderFacts:
         grouped: dict[int, list[int]] = defaultdict(list)
         for ritual_id, person_id in members:
             grouped[ritual_id].append(person_id)
-        companions.update({(SubjectKind.RITUAL, rid): tuple(pids) for rid, pids in grouped.items()})
-        promise_ids = {o.promise_id for o in occurrences.values() if o.promise_id is not None}
+        companions.update({(Ritual.kind, rid): tuple(pids) for rid, pids in grouped.items()})
         for promise_id, title, recipient_id in session.execute(
             select(Promise.id, Promise.title, Promise.recipient_id).where(Promise.id.in_(promise_ids))
         ):
-            titles[SubjectKind.PROMISE, promise_id] = title
-            companions[SubjectKind.PROMISE, promise_id] = (recipient_id,)
+            titles[Promise.kind, promise_id] = title
+            companions[Promise.kind, promise_id] = (recipient_id,)
         wanted = {pid for pids in companions.values() for pid in pids}
         names = {
             pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
@@ -198,7 +196,7 @@ def reminder_sms(facts: ReminderFacts, person: Person, rows: list[OutboundSms], 
             or occurrence.closes_at <= now
             or (occurrence.id, person.id) in facts.decided
         ):
-            row.state = SmsState.CANCELLED  # too late, or already checked in: a reminder now would be wrong
+            outbox.cancel(row)  # too late, or already checked in: a reminder now would be wrong
             log.info("reminder %s to person %s cancelled: its occurrence closed or was checked in", row.id, person.id)
         else:
             live.append((occurrence, row))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Double, Integer, and_, bindparam, case, exists, func, literal, or_, select, union
+from sqlalchemy import Double, Integer, and_, bindparam, exists, func, literal, or_, select, union
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -42,6 +42,7 @@ from service.core.streaks import (
 )
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
+    SUBJECT_MODELS,
     Membership,
     MembershipStatus,
     Occurrence,
@@ -69,8 +70,9 @@ class FigureKey:
         return {
             "subject_kind": self.kind,
             "subject_id": self.subject_id,
-            "ritual_id": self.subject_id if self.kind == SubjectKind.RITUAL else None,
-            "promise_id": self.subject_id if self.kind == SubjectKind.PROMISE else None,
+            "ritual_id": None,
+            "promise_id": None,
+            Occurrence.subject_column(self.kind).key: self.subject_id,
             "person_id": self.person_id,
         }
 
@@ -101,7 +103,7 @@ def key_of(occurrence: Any, person_id: int) -> FigureKey:
 def figure_order(occurrence: Any) -> tuple[SubjectKind, int]:
     """The order in which one transaction takes several of a person's figures: by subject.
 
-    The check-in webhook and the clock closing occurrences both take figures
+    The check-in webhook and the worker closing occurrences both take figures
     in this order (then feeds), so they never wait on each other crosswise.
     """
     return subject_key(occurrence.ritual_id, occurrence.promise_id)
@@ -230,10 +232,8 @@ def figure_keys(session: Session) -> list[FigureKey]:
     """Every pair that has a counted outcome or a stored figure: what a full recompute must visit."""
     counted = (
         select(
-            case((Occurrence.ritual_id.is_not(None), SubjectKind.RITUAL.value), else_=SubjectKind.PROMISE.value).label(
-                "kind"
-            ),
-            func.coalesce(Occurrence.ritual_id, Occurrence.promise_id).label("subject_id"),
+            Occurrence.kind_expression().label("kind"),
+            Occurrence.subject_id_expression().label("subject_id"),
             OccurrenceOutcome.person_id,
         )
         .join(OccurrenceOutcome, OccurrenceOutcome.occurrence_id == Occurrence.id)
@@ -271,7 +271,7 @@ def person_figures(session: Session, person_id: int, now: datetime) -> PersonFig
                 id=subject_id,
                 title=title,
                 state=stored.get((kind, subject_id), StreakState()),
-                rates=rates(recent.get((kind, subject_id), []), now, promise=kind == "promise"),
+                rates=rates(recent.get((kind, subject_id), []), now, promise=SUBJECT_MODELS[kind].on_time_counts),
             )
             for kind, subject_id, title in subjects
         ],
@@ -355,7 +355,7 @@ def _subjects_of(session: Session, person_id: int) -> list[tuple[SubjectKind, in
     promises = session.execute(
         select(Promise.id, Promise.title).where(Promise.keeper_id == person_id).order_by(Promise.id)
     )
-    return [(SubjectKind.RITUAL, *row) for row in rituals] + [(SubjectKind.PROMISE, *row) for row in promises]
+    return [(Ritual.kind, *row) for row in rituals] + [(Promise.kind, *row) for row in promises]
 
 
 def _recent_histories(

@@ -13,6 +13,7 @@ from service.domain import feed_changes
 from service.domain.accounts import active_member_ids
 from service.domain.errors import Invalid, NotFound
 from service.domain.models import (
+    SUBJECT_MODELS,
     CheckIn,
     Circle,
     Membership,
@@ -25,6 +26,7 @@ from service.domain.models import (
     RitualPause,
     SmsState,
     Subject,
+    SubjectKind,
 )
 
 LONGEST_PAST_START = timedelta(days=366)
@@ -48,7 +50,7 @@ def first_instant(subject: Subject) -> datetime:
     return local_to_utc(subject.starts, parse_timezone(subject.timezone)) - timedelta(seconds=1)
 
 
-S = TypeVar("S", Ritual, Promise)
+S = TypeVar("S", bound=Ritual | Promise)
 
 
 def visible(session: Session, model: type[S], person_id: int, subject_id: int) -> S:
@@ -61,6 +63,11 @@ def visible(session: Session, model: type[S], person_id: int, subject_id: int) -
     if subject is None:
         raise NotFound(model.__name__)
     return subject
+
+
+def subject_for(session: Session, person_id: int, kind: SubjectKind, subject_id: int) -> Subject:
+    """The ritual or promise of this kind, as `visible`."""
+    return visible(session, SUBJECT_MODELS[kind], person_id, subject_id)
 
 
 def ritual_for(session: Session, person_id: int, ritual_id: int) -> Ritual:

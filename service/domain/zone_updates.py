@@ -13,7 +13,7 @@ each renders its new VTIMEZONEs.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import select, update
@@ -92,8 +92,7 @@ def replan(session: Session, now: datetime) -> int:
 def _move(session: Session, occurrence: Occurrence, subject: Subject, at: datetime) -> None:
     """The occurrence and its window at `at`, and its queued reminders due as its window now opens."""
     occurrence.at = at
-    occurrence.opens_at = at - timedelta(minutes=subject.remind_before_minutes)
-    occurrence.closes_at = max(subject.window_end(at, occurrence.local), at)
+    occurrence.opens_at, occurrence.closes_at = subject.window(at, occurrence.local)
     session.execute(
         update(OutboundSms)
         .where(OutboundSms.occurrence_id == occurrence.id, OutboundSms.state == SmsState.QUEUED)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from service.config import Config
 from service.core import sms_text
 from service.core.schedule import occurrence_local
-from service.domain import accounts, feed_store
+from service.domain import accounts, editing, feed_store
 from service.domain.db import Database
 from service.domain.models import (
     Circle,
@@ -30,10 +30,11 @@ from service.domain.models import (
     Subject,
 )
 from service.domain.runtime import utc_now
-from service.domain.subjects import first_instant, upcoming
+from service.domain.subjects import upcoming
 
-ALEX = ("Alex", "+12025550181", "America/New_York")
-SAM = ("Sam", "+12025550182", "America/New_York")
+ZONE = "America/New_York"
+ALEX = ("Alex", "+12025550181", ZONE)
+SAM = ("Sam", "+12025550182", ZONE)
 CIRCLE_NAME = "Alex & Sam"
 
 
@@ -98,12 +99,10 @@ def circle_of(session: Session, alex: Person, sam: Person, now: datetime) -> tup
     circle = active_circle(session, CIRCLE_NAME, [alex, sam], now)
     tomorrow = (now + timedelta(days=1)).date()
     subjects: list[Subject] = [
-        ritual(circle.id, "Morning coffee talk", datetime.combine(tomorrow, time(7, 30)), "FREQ=DAILY", 10, now),
-        ritual(circle.id, "Sunday walk", next_weekday(tomorrow, 6, time(10, 0)), "FREQ=WEEKLY;BYDAY=SU", 60, now),
-        promise(circle.id, sam.id, alex.id, "Book the restaurant", next_weekday(tomorrow, 4, time(18, 0)), now),
+        ritual(session, circle, "Morning coffee talk", datetime.combine(tomorrow, time(7, 30)), "FREQ=DAILY", 10, now),
+        ritual(session, circle, "Sunday walk", next_weekday(tomorrow, 6, time(10, 0)), "FREQ=WEEKLY;BYDAY=SU", 60, now),
+        promise(session, circle, sam, alex.id, "Book the restaurant", next_weekday(tomorrow, 4, time(18, 0)), now),
     ]
-    session.add_all(subjects)
-    session.flush()
     return circle, subjects
 
 
@@ -131,39 +130,17 @@ def next_weekday(start: date, weekday: int, at: time) -> datetime:
     return datetime.combine(start + timedelta(days=(weekday - start.weekday()) % 7), at)
 
 
-def ritual(circle_id: int, title: str, starts: datetime, rule: str, remind: int, now: datetime) -> Ritual:
-    subject = Ritual(
-        circle_id=circle_id,
-        title=title,
-        start_local=starts,
-        timezone="America/New_York",
-        rrule=rule,
-        duration_minutes=30,
-        remind_before_minutes=remind,
-        grace_minutes=None,
-        everyone=True,
-        sequence=0,
-        created_at=now,
-        updated_at=now,
-    )
-    subject.materialized_until = first_instant(subject)
-    return subject
+def ritual(
+    session: Session, circle: Circle, title: str, starts: datetime, rule: str, remind: int, now: datetime
+) -> Ritual:
+    """A ritual of the whole circle, made as every door makes one (service/domain/editing.py)."""
+    fields = editing.RitualFields(title, starts, ZONE, rule, duration_minutes=30, remind_before_minutes=remind)
+    return editing.create_ritual(session, circle, fields, now).subject
 
 
-def promise(circle_id: int, keeper_id: int, recipient_id: int, title: str, due: datetime, now: datetime) -> Promise:
-    subject = Promise(
-        circle_id=circle_id,
-        keeper_id=keeper_id,
-        recipient_id=recipient_id,
-        title=title,
-        due_local=due,
-        timezone="America/New_York",
-        rrule=None,
-        remind_before_minutes=60,
-        grace_minutes=60,
-        sequence=0,
-        created_at=now,
-        updated_at=now,
-    )
-    subject.materialized_until = first_instant(subject)
-    return subject
+def promise(
+    session: Session, circle: Circle, keeper: Person, recipient_id: int, title: str, due: datetime, now: datetime
+) -> Promise:
+    """A one-off promise, made as every door makes one."""
+    fields = editing.PromiseFields(recipient_id, title, due, ZONE, None, remind_before_minutes=60, grace_minutes=60)
+    return editing.create_promise(session, keeper, circle, fields, now).subject

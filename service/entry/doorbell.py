@@ -37,6 +37,9 @@ class DramatiqDoorbell:
     def make_digests(self, person_ids: Sequence[int]) -> None:
         self._ring(self.actors.make_digests, person_ids, "digests")
 
+    def close_occurrences(self, occurrence_ids: Sequence[int]) -> None:
+        self._ring(self.actors.close_occurrences, occurrence_ids, "streaks")
+
     def sms_waiting(self) -> int | None:
         """Messages in the SMS queue (not those a worker holds); None when the broker cannot be asked."""
         try:

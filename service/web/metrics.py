@@ -19,7 +19,7 @@ from service.domain.models import DeliveryReport, Feed, Occurrence, OutboundSms,
 
 # States with partial indexes, so a scrape counts only what is in flight; the
 # history of sent SMS grows without bound and is not scanned.
-IN_FLIGHT = ("queued", "sending")
+IN_FLIGHT = (SmsState.QUEUED, SmsState.SENDING)
 
 
 class OutboxCollector(Collector):

@@ -14,7 +14,6 @@ from service.core.sms_text import (
     invitation_text,
     is_gsm7,
     nothing_open_text,
-    opt_in_text,
     opted_in_text,
     opted_out_text,
     paused_text,
@@ -241,12 +240,6 @@ def test_a_reminder_item_refuses_an_unknown_kind():
 # the other texts
 
 
-def test_the_opt_in_text_reads_like_the_brief():
-    assert opt_in_text("Alex") == (
-        "Tend: Hi Alex! Reply YES to get reminders for your rituals with your partner. Reply STOP to opt out."
-    )
-
-
 def test_the_invitation_names_only_the_inviter_and_asks_for_join():
     text = invitation_text("Alex")
     assert text.startswith("Tend: Alex invited you")
@@ -332,7 +325,6 @@ def test_the_paused_text_gives_the_local_day_reminders_come_back():
         opted_in_text(),
         nothing_open_text(),
         paused_text(365, date(2027, 5, 4)),
-        opt_in_text("Alex"),
     ],
 )
 def test_fixed_texts_are_single_gsm7_segments(text):
@@ -342,7 +334,6 @@ def test_fixed_texts_are_single_gsm7_segments(text):
 def test_user_supplied_parts_can_never_push_a_text_past_two_segments():
     huge = "Ążę 🌳 " * 200
     texts = [
-        opt_in_text(huge),
         invitation_text(huge),
         promise_kept_text(huge, huge, late=False),
         checkin_confirmation_text(huge, "late", 12),

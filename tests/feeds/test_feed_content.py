@@ -6,7 +6,7 @@ import recurring_ical_events
 import vobject
 from sqlalchemy import select, update
 
-from service.domain import feed_changes
+from service.domain import feed_changes, occurrences
 from service.domain.models import Occurrence, OccurrenceOutcome
 from tests.builders import add_promise, add_ritual, couple
 from tests.feeds.helpers import calendar, events, fetch, new_feed, render
@@ -91,8 +91,10 @@ def test_a_missed_occurrence_shows_as_a_crossed_override(client, people, db, run
     materialize_first(runtime, clock)
     assert overrides(client, feed) == {}
     clock.set(datetime(2026, 12, 3, 6, 0, tzinfo=UTC))  # its window (to the end of its local day) has closed
-    assert clock_module.tick(runtime).closed
-    assert render(runtime, feed["id"])  # the clock marked it dirty
+    assert clock_module.tick(runtime).ended
+    with db.session() as session:  # the worker the clock rang closes it
+        assert occurrences.close(session, runtime.doorbell.closings.pop(), clock())
+    assert render(runtime, feed["id"])  # closing marked it dirty
     assert overrides(client, feed) == {FIRST: ("✗ Morning coffee talk", "Alice ✗, Bob ✗")}
 
 

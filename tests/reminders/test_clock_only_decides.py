@@ -7,11 +7,11 @@ from datetime import timedelta
 from dramatiq import Worker
 from sqlalchemy import select, update
 
-from service.domain import feed_content
-from service.domain.models import Feed, OutboundSms, SmsKind, SmsState
+from service.domain import feed_content, occurrences
+from service.domain.models import Feed, Occurrence, OutboundSms, SmsKind, SmsState, StreakFigure
 from service.entry.broker import install as install_broker
 from service.entry.wiring import runtime_on
-from tests.builders import FIRST_REMINDER, add_ritual, couple
+from tests.builders import FIRST_OCCURRENCE, FIRST_REMINDER, add_ritual, couple
 from tests.feeds.helpers import fetch, new_feed
 from workers import clock as clock_module
 from workers import runtime as worker_runtime
@@ -93,3 +93,34 @@ def test_a_reminder_goes_out_while_a_render_and_a_reconciliation_hang(
         worker.join()
         worker.stop()
         worker_runtime.install(None)
+
+
+def test_the_clock_rings_for_ended_windows_and_a_worker_closes_them_and_folds_the_streaks(
+    client, people, db, clock, sms, doorbell
+):
+    circle_id = couple(client, people, db)
+    add_ritual(client, people, circle_id, grace_minutes=30)
+    sms.tick()
+    clock.set(FIRST_OCCURRENCE + timedelta(minutes=31))  # the first window ended a minute ago
+
+    def first_occurrence():
+        with db.session() as s:
+            occurrence = s.scalars(select(Occurrence).order_by(Occurrence.at)).first()
+            outcomes = sorted(o.outcome for o in occurrence.outcomes)
+            figures = s.scalars(select(StreakFigure.last_counted_at)).all()
+            return occurrence.id, occurrence.closed, outcomes, figures
+
+    report = clock_module.tick(sms.ctx.runtime)
+    occurrence_id, closed, outcomes, figures = first_occurrence()
+    assert report.ended == 1 and doorbell.closings == [[occurrence_id]]
+    assert (closed, outcomes, figures) == (False, ["pending", "pending"], [])  # the clock decided, changed nothing
+
+    doorbell.closings.clear()  # the doorbell was lost: the next tick rings again, the occurrence still being open
+    assert clock_module.tick(sms.ctx.runtime).ended == 1 and doorbell.closings == [[occurrence_id]]
+    sms.drain()
+    _, closed, outcomes, figures = first_occurrence()
+    assert (closed, outcomes, figures) == (True, ["missed", "missed"], [FIRST_OCCURRENCE, FIRST_OCCURRENCE])
+
+    with db.session() as s:  # a repeated doorbell finds the occurrence closed and changes nothing
+        assert occurrences.close(s, [occurrence_id], clock()) == 0
+    assert clock_module.tick(sms.ctx.runtime).ended == 0 and doorbell.closings == []

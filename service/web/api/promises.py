@@ -92,7 +92,7 @@ def patch_promise(promise_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Change your promise; its future occurrences follow, past ones keep their outcomes."""
     at = now()
     promise = subjects.promise_for(session(), me().id, promise_id)
-    editing.keeper_only(me(), promise)
+    editing.may_change(me(), promise)
     merged = patched(editable(promise), body, "due")
     saved = editing.update_promise(session(), promise, promise_fields(merged), at)
     commit()
@@ -106,7 +106,6 @@ def patch_promise(promise_id: int, body: dict[str, Any]) -> dict[str, Any]:
 def delete_promise(promise_id: int) -> str:
     """Cancel your promise: it goes from the feeds; its history goes with it."""
     promise = subjects.promise_for(session(), me().id, promise_id)
-    editing.keeper_only(me(), promise)
-    editing.delete_subject(session(), promise, now())
+    editing.delete_subject(session(), promise, me(), now())
     commit()
     return ""

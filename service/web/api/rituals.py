@@ -106,7 +106,7 @@ def patch_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @bp.auth_required(auth)
 @bp.output({}, status_code=204)
 def delete_ritual(ritual_id: int) -> str:
-    editing.delete_subject(session(), subjects.ritual_for(session(), me().id, ritual_id), now())
+    editing.delete_subject(session(), subjects.ritual_for(session(), me().id, ritual_id), me(), now())
     commit()
     return ""
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from service.core.schedule import occurrence_local, occurrences_between
 from service.core.streaks import as_percent
 from service.domain import streak_figures, subjects
-from service.domain.models import Occurrence
+from service.domain.models import SUBJECT_MODELS, Occurrence
 from service.web.api.context import auth, me
 from service.web.api.schemas import OccurrencesOut, OccurrencesQuery, StreaksOut
 from service.web.context import now, session
@@ -71,7 +71,7 @@ def subject_json(subject: streak_figures.SubjectFigures) -> dict[str, Any]:
         "kept_rate_30d": _fraction(subject.rates.kept_rate_30d),
         "strength": as_percent(subject.state.strength),
     }
-    if subject.kind == "promise":
+    if SUBJECT_MODELS[subject.kind].on_time_counts:
         body["on_time_rate_30d"] = _fraction(subject.rates.on_time_rate_30d)
     return body
 

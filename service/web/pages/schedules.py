@@ -13,7 +13,7 @@ from service.core import picker
 from service.core.schedule import ScheduleError, local_to_utc, parse_timezone
 from service.domain import accounts, editing, subjects
 from service.domain.errors import DomainError, Invalid, NotFound
-from service.domain.models import Circle, Person, Promise, Ritual
+from service.domain.models import Circle, Person, Promise, Ritual, SubjectKind
 from service.web.context import commit, now
 from service.web.context import session as db
 from service.web.pages import auth
@@ -207,13 +207,9 @@ def pause_ritual(ritual_id: int) -> Any:
 @auth.signin_required
 def delete_subject(kind: str, subject_id: int) -> Any:
     person = auth.me()
-    if kind == "rituals":
-        found: Ritual | Promise = subjects.ritual_for(db(), person.id, subject_id)
-    else:
-        found = subjects.promise_for(db(), person.id, subject_id)
-        editing.keeper_only(person, found)
+    found = subjects.subject_for(db(), person.id, SubjectKind(kind.removesuffix("s")), subject_id)
     circle_id, title = found.circle_id, found.title
-    editing.delete_subject(db(), found, now())
+    editing.delete_subject(db(), found, person, now())
     commit()
     flash(f"Deleted “{title}”.", "done")
     return redirect(url_for("pages.circle", circle_id=circle_id))
@@ -302,7 +298,7 @@ def promise(promise_id: int) -> Any:
     circle = accounts.circle_for(db(), person, found.circle_id)
     mine = found.keeper_id == person.id
     if request.method == "POST":
-        editing.keeper_only(person, found)
+        editing.may_change(person, found)
     form = PromiseForm(obj=found if request.method == "GET" else None)
     form.to.choices = _recipients(circle, person) if mine else choices([(found.recipient_id, found.recipient.name)])
     if request.method == "GET":

@@ -76,7 +76,7 @@ def pause_all() -> Any:
 @bp.post("/settings/resume")
 @auth.signin_required
 def resume_all() -> Any:
-    editing.pause_person(auth.me(), 0, now())
+    editing.resume_person(auth.me())
     commit()
     flash("Reminders are back on.", "done")
     return redirect(url_for("pages.settings"))

@@ -13,7 +13,7 @@ from service.core.schedule import check_year
 from service.core.streaks import as_percent
 from service.domain import agenda, checkins, subjects
 from service.domain.errors import DomainError, Invalid
-from service.domain.models import Ritual
+from service.domain.models import SubjectKind
 from service.web.context import commit, now
 from service.web.context import session as db
 from service.web.pages import auth
@@ -41,9 +41,9 @@ def check_in() -> Any:
     except ValueError:  # not a date-time, or one Tend has no occurrence at (a ScheduleError)
         raise Invalid("That occurrence is not known.", "occurrence") from None
     subject_id = row_id(raw_id)
-    if kind not in ("ritual", "promise") or subject_id is None or outcome not in ("done", "skip"):
+    if kind not in tuple(SubjectKind) or subject_id is None or outcome not in ("done", "skip"):
         raise Invalid("That check-in is not known.", "outcome")
-    subject: Any = (subjects.ritual_for if kind == "ritual" else subjects.promise_for)(db(), person.id, subject_id)
+    subject = subjects.subject_for(db(), person.id, SubjectKind(kind), subject_id)
     try:
         recorded = checkins.check_in_by_api(db(), person, subject, asked.astimezone(UTC), outcome == "done", at)
     except DomainError as error:
@@ -77,7 +77,6 @@ def streaks() -> Any:
                 "strength": as_percent(figures.state.strength),
                 "heatmap": Markup(pictures.heatmap_svg(figures.title, item.first_day, item.cells)),
                 "line": Markup(pictures.strength_line_svg(figures.title, strength)),
-                "is_ritual": figures.kind == Ritual.kind,
             }
         )
     return page("streaks.html", rows=rows, reliability=_percent(found.reliability_30d))
