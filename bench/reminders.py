@@ -28,8 +28,8 @@ from bench.harness import Children, percentile, save, temporary_database, wait_u
 from bench.seeding import seed_rituals
 from service import config as config_module
 from service.domain.db import Database
-from service.domain.dispatch import PIPELINE_RATE
 from service.domain.models import OutboundSms
+from service.domain.pipeline_rate import PIPELINE_RATE
 from service.domain.runtime import Runtime, SilentDoorbell, utc_now
 from workers import clock
 

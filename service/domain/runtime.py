@@ -15,7 +15,7 @@ from typing import Protocol
 
 from service.config import Config
 from service.domain.db import Database
-from service.domain.dispatch import PipelineRate, ProcessFigures
+from service.domain.pipeline_rate import PipelineRate, ProcessFigures
 
 
 def utc_now() -> datetime:

@@ -12,7 +12,7 @@ import redis
 
 from service.config import Config
 from service.domain.db import Database
-from service.domain.dispatch import PipelineRate
+from service.domain.pipeline_rate import PipelineRate
 from service.domain.runtime import Runtime
 from service.entry import broker as broker_setup
 from service.entry.doorbell import DramatiqDoorbell

@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, update
 
-from service.domain.dispatch import PIPELINE_RATE, Pending, PipelineRate, ProcessFigures, early_starts
+from service.domain.dispatch import Pending, early_starts
 from service.domain.models import Occurrence, OutboundSms
+from service.domain.pipeline_rate import PIPELINE_RATE, PipelineRate, ProcessFigures
 from tests.builders import people_due_at
 from workers import clock as clock_module
 
