@@ -219,17 +219,38 @@ def _secret_key(env: Mapping[str, str], var_dir: Path) -> str:
         raise ConfigError("TEND_SECRET_KEY", f"unset, and no key can be kept in {var_dir}/ ({exc.strerror})") from exc
 
 
-def load(env: Mapping[str, str] | None = None, var_dir: Path = DEFAULT_VAR_DIR) -> Config:
-    """Read every setting; raise ConfigError on the first bad one."""
+def listening_url(host: str, port: int) -> str:
+    """The address a server bound to HOST:PORT answers on from this machine (any-address binds: loopback)."""
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def load(
+    env: Mapping[str, str] | None = None,
+    var_dir: Path = DEFAULT_VAR_DIR,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+) -> Config:
+    """Read every setting; raise ConfigError on the first bad one.
+
+    HOST and PORT are where `tend up` / `tend web` listen (PORT overrides TEND_PORT): without
+    TEND_PUBLIC_URL, links Tend makes (feeds, QR, digests) point there (SPEC §2)."""
     env = os.environ if env is None else env
+    if port is None:
+        port = int(_number(env, "TEND_PORT", 8000, integer=True, low=1, high=65535))
+    listening = listening_url(host, port)
     return Config(
         database_url=database_url(env, var_dir),
         redis_url=redis_url(env),
         **_twilio(env),
-        public_url=_http_url(env, "TEND_PUBLIC_URL", "http://127.0.0.1:8000") or "http://127.0.0.1:8000",
+        public_url=_http_url(env, "TEND_PUBLIC_URL", listening) or listening,
         secret_key=_secret_key(env, var_dir),
         clock_interval=_number(env, "TEND_CLOCK_INTERVAL", 15.0, low=0.1, high=3600),
-        port=int(_number(env, "TEND_PORT", 8000, integer=True, low=1, high=65535)),
+        port=port,
         sms_mps=_number(env, "TEND_SMS_MPS", 1.0, low=0.01, high=1_000_000),
         claim_timeout=_number(env, "TEND_CLAIM_TIMEOUT", 30.0, low=1, high=86400),
         twilio_concurrency=int(_number(env, "TEND_TWILIO_CONCURRENCY", 100, integer=True, low=1, high=10_000)),

@@ -256,6 +256,7 @@ def people_due_at(
     with db.session() as session:
         for number in range(1, count + 1):
             person = Person(
+                id=number,  # explicit: people's ids are otherwise random
                 name=f"P{number}",
                 phone=due_phone(number),
                 timezone="UTC",

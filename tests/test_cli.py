@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from service import config as config_module
 from service.domain import accounts
 from service.domain.db import Database
-from service.domain.models import Circle, OutboundSms, Person
+from service.domain.models import Circle, Feed, OutboundSms, Person
 from service.entry.cli import main
 
 
@@ -58,23 +58,50 @@ def test_demo_prints_a_feed_url_and_the_sms_it_would_send(tmp_path, monkeypatch)
     assert "your promise to Alex: Book the restaurant" in result.output
 
 
-def test_demo_twice_reuses_its_circle_and_texts_nobody(tmp_path, monkeypatch):
+def test_demo_twice_reuses_its_circle_and_feed_and_texts_nobody(tmp_path, monkeypatch):
     for key, value in embedded_env(tmp_path).items():
         monkeypatch.setenv(key, value)
     first, second = (CliRunner().invoke(main, ["demo"]) for _ in range(2))
     assert first.exit_code == second.exit_code == 0, second.output
     circle_ids = {re.search(r"\(id (\d+)\)", result.output)[1] for result in (first, second)}
     assert len(circle_ids) == 1
+    feed_urls = {re.search(r"Calendar feed: (\S+)", result.output)[1] for result in (first, second)}
+    assert len(feed_urls) == 1
     database = Database(f"sqlite:///{tmp_path}/tend.db")
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(OutboundSms)) == 0
         assert session.scalar(select(func.count()).select_from(Circle)) == 1
+        assert session.scalar(select(func.count()).select_from(Feed)) == 1
     database.dispose()
 
 
+def test_demo_links_follow_the_port(tmp_path, monkeypatch):
+    for key, value in embedded_env(tmp_path, TEND_PORT="18231").items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Calendar feed: http://127.0.0.1:18231/feeds/" in result.output
+    assert "webcal://127.0.0.1:18231/feeds/" in result.output
+
+
+def test_help_shows_every_command_description_whole():
+    groups = [[], ["db"], ["sms"], ["digest"], ["streaks"]]
+    for group in groups:
+        result = CliRunner().invoke(main, [*group, "--help"], terminal_width=80)
+        assert result.exit_code == 0
+        commands = result.output.split("Commands:")[1]
+        assert "..." not in commands, commands
+
+
 def test_tend_up_serves_the_api_and_prints_sms_to_the_console(tmp_path):
+    """On a port of its own, with no TEND_PUBLIC_URL: the demo's feed link is one `tend up` answers."""
     port = free_port()
     env = embedded_env(tmp_path, TEND_PORT=str(port), TEND_CLOCK_INTERVAL="0.5")
+    demo = subprocess.run(
+        [sys.executable, "-m", "service.entry.cli", "demo"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert demo.returncode == 0, demo.stderr
+    feed_url = re.search(r"Calendar feed: (\S+)", demo.stdout)[1]
     process = subprocess.Popen(
         [sys.executable, "-m", "service.entry.cli", "up"],
         env=env,
@@ -95,6 +122,9 @@ def test_tend_up_serves_the_api_and_prints_sms_to_the_console(tmp_path):
             assert time.monotonic() < deadline, "tend up did not answer /healthz"
             time.sleep(0.2)
         assert requests.get(f"{base}/readyz", timeout=5).status_code == 200
+        assert feed_url.startswith(f"{base}/feeds/")
+        feed = requests.get(feed_url, timeout=10)
+        assert feed.status_code == 200 and "X-WR-CALNAME" in feed.text
         asked = requests.post(f"{base}/api/v1/codes", timeout=5, json={"phone": "+12025550101"})
         assert asked.status_code == 202
         time.sleep(2)  # the in-process worker prints the code
@@ -117,7 +147,9 @@ def test_sms_in_delivers_an_inbound_sms_through_the_conversation(tmp_path, monke
         session.add(alex)
         session.flush()
         circle = accounts.create_circle(session, owner=alex, name="Us", now=now)
-        accounts.invite_member(session, circle=circle, inviter=alex, name="Sam", phone="+12025550122", now=now)
+        accounts.invite_member(
+            session, circle=circle, inviter=alex, name="Sam", phone="+12025550122", countries=("US",), now=now
+        )
         session.commit()
     result = runner.invoke(main, ["sms", "in", "--from", "+1 202 555 0122", "JOIN"])
     assert result.exit_code == 0, result.output

@@ -32,6 +32,15 @@ def test_defaults_are_the_embedded_ones(tmp_path):
     )
 
 
+def test_the_public_url_follows_the_port_it_listens_on_unless_given(tmp_path):
+    assert load({"TEND_PORT": "18231"}, var_dir=tmp_path).public_url == "http://127.0.0.1:18231"
+    assert load({"TEND_PORT": "18231"}, var_dir=tmp_path, port=9001).public_url == "http://127.0.0.1:9001"
+    assert load({}, var_dir=tmp_path, host="0.0.0.0", port=9002).public_url == "http://127.0.0.1:9002"
+    assert load({}, var_dir=tmp_path, host="192.168.1.5", port=9003).public_url == "http://192.168.1.5:9003"
+    given = {"TEND_PORT": "18231", "TEND_PUBLIC_URL": "https://tend.example.com/"}
+    assert load(given, var_dir=tmp_path, port=9004).public_url == "https://tend.example.com"
+
+
 def test_it_keeps_a_generated_secret_key_per_install(tmp_path):
     assert load({}, var_dir=tmp_path).secret_key == load({}, var_dir=tmp_path).secret_key
 

@@ -1,4 +1,4 @@
-"""Phone numbers: one reading of E.164 for configuration and API input, and one way to write a number in logs."""
+"""Phone numbers: one reading of a number for configuration and every door, and one way to write a number in logs."""
 
 from __future__ import annotations
 
@@ -21,10 +21,13 @@ TEXTABLE_TYPES = frozenset(
 
 
 def textable(raw: str, countries: tuple[str, ...]) -> str:
-    """The number in E.164 if Tend may text it (a textable type in one of `countries`), or PhoneError saying why."""
+    """The number in E.164 if Tend may text it (a textable type in one of `countries`), or PhoneError saying why.
+
+    A number in national format is read in the first of `countries` (SPEC §3).
+    """
     what_tend_texts = f"Tend can text mobile numbers in {', '.join(countries)}"
     try:
-        normalized = e164(raw)
+        normalized = e164(raw, countries[0])
     except PhoneError as exc:
         raise PhoneError(f"{exc} {what_tend_texts}.") from None
     number = phonenumbers.parse(normalized, None)
@@ -35,13 +38,13 @@ def textable(raw: str, countries: tuple[str, ...]) -> str:
     return normalized
 
 
-def e164(raw: str) -> str:
-    """The number in E.164 (`+15551234567`), or PhoneError: it must be international and valid."""
+def e164(raw: str, region: str | None = None) -> str:
+    """The number in E.164 (`+15551234567`), or PhoneError: valid, and international unless a `region` reads it."""
     text = raw.strip()
-    if not text.startswith("+") or len(text) > 32:
+    if not (text.startswith("+") or region) or len(text) > 32:
         raise PhoneError("Give the number in international format, e.g. +15551234567.")
     try:
-        number = phonenumbers.parse(text, None)
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         raise PhoneError("Not a phone number.") from None
     if not phonenumbers.is_valid_number(number):

@@ -10,6 +10,12 @@ shortened until the text fits two segments. A title that truly needs UCS-2
 keeps it when it still fits; otherwise it is transliterated to GSM-7.
 
 Times are the recipient's local wall-clock time, written "7:30" / "18:00".
+
+Every text Tend starts opens with its name ("Tend: ", "Tend at 7:30: ", "Tend
+week: "): a reminder, a code, an invitation, a promise kept, a digest, so a
+phone shows who it is from. A reply to a person's own text never does, except
+the answers carriers require to name the program: HELP, STOP, START, and the
+answer to an unknown number.
 """
 
 from __future__ import annotations
@@ -197,11 +203,11 @@ def invitation_text(inviter_name: str) -> str:
 
 
 def declined_text() -> str:
-    return "Tend: Declined. You won't be added to that circle. Reply STOP for no texts at all."
+    return "Declined. You won't be added to that circle. Reply STOP for no texts at all."
 
 
 def not_joined_text() -> str:
-    return "Tend: You have no invitation to answer. Reply HELP for help, STOP to opt out."
+    return "You have no invitation to answer. Reply HELP for help, STOP to opt out."
 
 
 def help_text() -> str:
@@ -281,7 +287,7 @@ def nothing_open_text() -> str:
 def joined_text(circles: str) -> str:
     return fit_segments(
         lambda names: (
-            f'Tend: You joined "{names}"! You\'ll get reminders for your rituals. Reply HELP for help, STOP to opt out.'
+            f'You joined "{names}"! You\'ll get reminders for your rituals. Reply HELP for help, STOP to opt out.'
         ),
         circles,
     )

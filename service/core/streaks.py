@@ -8,8 +8,9 @@ they are stored per (subject, person) as a `StreakState` and advanced in O(1)
 as each occurrence is counted. `recompute` rebuilds the same state from the
 full history: it is the repair path and the path for back-fills, which land
 before the latest counted occurrence. Rates are windowed and therefore never
-stored: `rates` and `reliability` look only at occurrences that started in the
-last 30 days, so callers can bound their query to that window.
+stored: `rates` and `reliability` look only at occurrences of the last 30 days
+(`counted_in`: started in it, or decided ahead of their start), so callers can
+bound their query to that window and to decided ones after it.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class StreakState:
 
 @dataclass(frozen=True)
 class Rates:
-    """Windowed rates over [now - 7 days, now) and [now - 30 days, now); None when nothing counts."""
+    """Windowed rates over [now - 7 days, now) and [now - 30 days, now) (see `counted_in`); None when nothing counts."""
 
     kept_rate_7d: float | None
     kept_rate_30d: float | None
@@ -107,7 +108,7 @@ def recompute(history: Iterable[Occurrence]) -> StreakState:
 def rates(history: Iterable[Occurrence], now: datetime, *, promise: bool = False) -> Rates:
     """Kept rates over the last 7 and 30 days, and the on-time rate of a promise.
 
-    Only occurrences that started in [now - 30 days, now) are read. Rituals have
+    Only occurrences of [now - 30 days, now) are read, as `counted_in` says. Rituals have
     no on-time rate (None); pass `promise=True` for a promise, because a promise
     whose recent occurrences were all missed looks like such a ritual but has an
     on-time rate of 0.
@@ -136,10 +137,23 @@ def _smooth(strength: float, value: float) -> float:
     return strength * STRENGTH_MULTIPLIER + value * (1 - STRENGTH_MULTIPLIER)
 
 
+def counted_in(at: datetime, outcome: str, since: datetime, until: datetime, now: datetime) -> bool:
+    """The one rule for what a window [since, until) of figures holds: kept rates, reliability, heatmaps, digests.
+
+    An occurrence that started in it; and, in a window that ends now, one already
+    decided ahead of its start (a promise kept early): a streak counts it at once,
+    so every figure shown beside the streak counts it too. A window that ended
+    before now leaves it to the window its start falls in, so none counts it twice.
+    """
+    _check_outcome(outcome)
+    if since <= at < until:
+        return True
+    return until >= now and at >= until and outcome in COUNTED
+
+
 def _started_within(history: Iterable[Occurrence], now: datetime, window: timedelta) -> Iterator[Occurrence]:
     for at, outcome in history:
-        _check_outcome(outcome)
-        if now - window <= at < now:
+        if counted_in(at, outcome, now - window, now, now):
             yield at, outcome
 
 

@@ -2,15 +2,18 @@
 
 Consent (SPEC §3): a number gets nothing from Tend but a sign-in code it asked
 for and one invitation per circle until its owner verifies a code or joins.
-Codes and invitations are counted per destination number in the database (so
-the limits hold across every web process), whoever asks; past a limit the
+Codes and invitations are counted per destination number in the database,
+under a lock on the number's person row (so the limits hold across every web
+process and parallel request), whoever asks; past a limit the
 request is refused with `TooManyMessages` and nothing is written or sent.
 
 No enumeration: asking for a code answers the same whether or not the number
 has an account, and an invitation echoes only what the inviter typed. A number
 is never held by someone who has not proved it: a code request or an
-invitation for an unknown number makes an `invited` Person with provisional
-details, which the number's owner claims by verifying a code.
+invitation for an unknown number makes an `invited` Person with no name (an
+inviter's label stays on that circle's membership), which the number's owner
+claims by verifying a code. Every door reads numbers and names here
+(`destination`, `valid_name`), so the rules hold the same through all of them.
 
 Decisions the spec leaves open:
 
@@ -37,14 +40,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from service.core import sms_text
+from service.core import names, phones, sms_text
 from service.core.streaks import Outcome
 from service.domain import feed_changes, occurrences
+from service.domain.db import insert_for, on_postgres
 from service.domain.errors import Conflict, Invalid, NotFound, TooManyMessages
 from service.domain.models import (
     Circle,
@@ -82,20 +88,62 @@ DEFAULT_QUIET_HOURS = (time(22, 0), time(7, 0))  # SPEC §3: local quiet hours o
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
 
+def person_values(
+    *, phone: str, now: datetime, name: str = "", timezone: str = "UTC", status: str = PersonStatus.INVITED
+) -> dict:
+    """A new person's row as SPEC §3 starts one: default quiet hours set here, not by a column default (None is "none")."""
+    quiet_start, quiet_end = DEFAULT_QUIET_HOURS
+    return {
+        "name": name,
+        "phone": phone,
+        "timezone": timezone,
+        "sms_status": status,
+        "quiet_start": quiet_start,
+        "quiet_end": quiet_end,
+        "created_at": now,
+    }
+
+
 def new_person(
     *, phone: str, now: datetime, name: str = "", timezone: str = "UTC", status: str = PersonStatus.INVITED
 ) -> Person:
-    """A person row as SPEC §3 starts one: default quiet hours set here, not by a column default (None is "none")."""
-    quiet_start, quiet_end = DEFAULT_QUIET_HOURS
-    return Person(
-        name=name,
-        phone=phone,
-        timezone=timezone,
-        sms_status=status,
-        quiet_start=quiet_start,
-        quiet_end=quiet_end,
-        created_at=now,
+    return Person(**person_values(phone=phone, now=now, name=name, timezone=timezone, status=status))
+
+
+def destination(phone: str, countries: tuple[str, ...]) -> str:
+    """The number in E.164 if Tend may text it (SPEC §3: a textable type of `countries`, national format read in
+    the first), else Invalid naming `phone`. Every door that makes Tend text a number reads it here."""
+    try:
+        return phones.textable(phone, countries)
+    except phones.PhoneError as error:
+        raise Invalid(str(error), "phone") from None
+
+
+def valid_name(name: str, field: str = "name") -> str:
+    """A person's own name or an inviter's label, as SPEC §3 allows it, else Invalid naming `field`."""
+    try:
+        return names.valid_name(name)
+    except names.BadName as error:
+        raise Invalid(str(error), field) from None
+
+
+def number_holder(session: Session, phone: str, now: datetime, timezone: str = "UTC") -> Person:
+    """The person holding `phone` (made `invited`, with no name, if Tend never saw it), locked until commit.
+
+    The per-number limits serialise on this row: PostgreSQL holds its row lock,
+    and on SQLite the insert is the transaction's first write, which takes the
+    database's write lock before anything is counted. The insert yields to a
+    concurrent one for the same number instead of failing.
+    """
+    insert = insert_for(on_postgres(session))
+    session.execute(
+        insert(Person)
+        .values(**person_values(phone=phone, now=now, timezone=timezone))
+        .on_conflict_do_nothing(index_elements=["phone"])
     )
+    return session.scalars(
+        select(Person).where(Person.phone == phone).with_for_update().execution_options(populate_existing=True)
+    ).one()
 
 
 class WrongCode(Invalid):
@@ -113,11 +161,15 @@ def code_digest(secret: str, phone: str, code: str) -> str:
     return hmac.new(secret.encode(), f"code:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def request_code(session: Session, *, phone: str, secret: str, now: datetime) -> None:
+def request_code(session: Session, *, phone: str, countries: tuple[str, ...], secret: str, now: datetime) -> str:
     """Text a 6-digit code to `phone` (valid 10 minutes, 5 tries); the same outcome whether or not it has an account.
 
-    Raises TooManyMessages, writing nothing, past 3 codes an hour or 10 a day to this number.
+    Returns the number as Tend reads it (E.164). Raises Invalid naming `phone`
+    for a number Tend may not text, and TooManyMessages, sending nothing, past 3
+    codes an hour or 10 a day to this number: counted under the number's lock.
     """
+    phone = destination(phone, countries)
+    person = number_holder(session, phone, now)
     sent = session.execute(
         select(
             func.count().filter(SignInCode.created_at > now - HOUR),
@@ -128,10 +180,6 @@ def request_code(session: Session, *, phone: str, secret: str, now: datetime) ->
         raise TooManyMessages("This number has had as many codes as it may get for now. Try again later.", "phone")
     forget_old_counts(session, now)
     session.execute(update(SignInCode).where(SignInCode.phone == phone, SignInCode.used.is_(False)).values(used=True))
-    person = session.scalar(select(Person).where(Person.phone == phone))
-    if person is None:
-        person = new_person(phone=phone, now=now)
-        session.add(person)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     row = SignInCode(
         phone=phone,
@@ -151,6 +199,7 @@ def request_code(session: Session, *, phone: str, secret: str, now: datetime) ->
         dedupe_key=f"code:{row.id}",
         due_at=now,
     )
+    return phone
 
 
 def sign_in(
@@ -160,6 +209,7 @@ def sign_in(
     code: str,
     name: str | None,
     timezone: str | None,
+    countries: tuple[str, ...],
     secret: str,
     now: datetime,
     door: SessionDoor,
@@ -167,9 +217,10 @@ def sign_in(
     """Trade a valid code for a new device session at `door`: (person, the session's secret, shown once).
 
     A wrong code counts a try (raises WrongCode; the caller commits that). A
-    number with no active account needs `name` and `timezone`: without them,
-    Invalid names the field and the code stays valid.
+    number with no active account needs `name` (as SPEC §3 allows names) and
+    `timezone`: without them, Invalid names the field and the code stays valid.
     """
+    phone = destination(phone, countries)
     row = session.scalar(
         select(SignInCode)
         .where(SignInCode.phone == phone, SignInCode.used.is_(False), SignInCode.expires_at > now)
@@ -183,15 +234,16 @@ def sign_in(
         row.tries += 1
         raise WrongCode()
     person = session.scalar(select(Person).where(Person.phone == phone))
-    if person is None or person.sms_status != PersonStatus.ACTIVE:
+    if person is None or person.sms_status != PersonStatus.ACTIVE or not person.name:
         for field, value in (("name", name), ("timezone", timezone)):
             if value is None:
                 raise Invalid(f"'{field}' is required to sign up.", field)
+        assert name is not None and timezone is not None  # required above when the number has no account
+        chosen = valid_name(name)
         if person is None:
             person = new_person(phone=phone, now=now)
             session.add(person)
-        assert name is not None and timezone is not None  # required above when the number has no account
-        person.name, person.timezone, person.sms_status = name, timezone, PersonStatus.ACTIVE
+        person.name, person.timezone, person.sms_status = chosen, timezone, PersonStatus.ACTIVE
     row.used = True
     session.flush()
     # The code's text is a secret until used; the outbox keeps no copy of it after.
@@ -245,7 +297,22 @@ def sign_out(session: Session, device: DeviceSession, everywhere: bool = False) 
 # Circles and invitations
 
 
+def same_name(name: str) -> str:
+    """What two names are compared by: case and runs of spaces do not tell two circles or rituals apart."""
+    return " ".join(name.split()).casefold()
+
+
 def create_circle(session: Session, *, owner: Person, name: str, now: datetime) -> Circle:
+    """A new circle with its owner as its first member; 409 `duplicate_name` when they are in one of that name."""
+    theirs = session.scalars(
+        select(Circle.name)
+        .join(Membership)
+        .where(Membership.person_id == owner.id, Membership.status == MembershipStatus.ACTIVE)
+    )
+    if same_name(name) in {same_name(existing) for existing in theirs}:
+        raise Conflict(
+            f"You already have a circle called {name.strip()!r}; choose another name.", "name", code="duplicate_name"
+        )
     circle = Circle(name=name, created_at=now)
     session.add(circle)
     session.flush()
@@ -287,23 +354,29 @@ def invite_member(
     inviter: Person,
     name: str,
     phone: str,
+    countries: tuple[str, ...],
     now: datetime,
     timezone: str | None = None,
 ) -> Membership:
-    """Invite a number to the circle under the name the inviter typed, and queue the one invitation SMS.
+    """Invite a number to the circle under the label the inviter typed, and queue the one invitation SMS.
 
-    Refused as TooManyMessages (nothing written) past 3 invitations a day to the
-    number, whoever invites, or within 30 days of the person declining this inviter.
+    Invalid names `phone` for a number Tend may not text and `name` for a label
+    SPEC §3 does not allow. Refused as TooManyMessages (nothing sent) past 3
+    invitations a day to the number, whoever invites (counted under the number's
+    lock), or within 30 days of the person declining this inviter. The label is
+    this circle's name for the member only: it never becomes the person's name.
     """
+    label = valid_name(name)
+    phone = destination(phone, countries)
     if len(circle.memberships) >= MAX_CIRCLE_MEMBERS:
         raise Conflict(f"A circle has at most {MAX_CIRCLE_MEMBERS} members.", code="circle_full")
-    person = session.scalar(select(Person).where(Person.phone == phone))
-    if person is not None and any(m.person_id == person.id for m in circle.memberships):
+    person = number_holder(session, phone, now, timezone or inviter.timezone)
+    if session.get(Membership, (circle.id, person.id)) is not None:
         raise Conflict("This number is already in the circle.", "phone", code="already_member")
     invited_today = session.scalars(
         select(func.count()).where(InvitationSent.phone == phone, InvitationSent.created_at > now - DAY)
     ).one()
-    declined = person is not None and session.scalar(
+    declined = session.scalar(
         select(
             exists().where(
                 Decline.person_id == person.id,
@@ -314,19 +387,13 @@ def invite_member(
     )
     if invited_today >= INVITATIONS_PER_DAY or declined:
         raise TooManyMessages("This number can't get another invitation now. Try again later.", "phone")
-    if person is None:
-        person = new_person(phone=phone, now=now, name=name, timezone=timezone or inviter.timezone)
-        session.add(person)
-        session.flush()
-    elif person.sms_status == PersonStatus.INVITED and not person.name:
-        person.name = name  # a provisional name, until its owner signs up
     order = session.scalar(select(func.max(Membership.joined_order)).where(Membership.circle_id == circle.id)) or 0
     membership = Membership(
         circle_id=circle.id,
         person_id=person.id,
         status=MembershipStatus.INVITED,
         invited_by_id=inviter.id,
-        label=name,
+        label=label,
         joined_order=order + 1,
         created_at=now,
     )
@@ -348,6 +415,45 @@ def invite_member(
     return membership
 
 
+def shown_name(status: str, name: str, label: str | None) -> str:
+    """How a circle shows a member (SPEC §3): the name they chose once they joined it, else the inviter's label
+    there. A label is that circle's only: it never becomes the person's name nor shows in another circle."""
+    return name if (status == MembershipStatus.ACTIVE and name) or label is None else label
+
+
+def member_name(membership: Membership) -> str:
+    return shown_name(membership.status, membership.person.name, membership.label)
+
+
+@dataclass(frozen=True)
+class CircleNames:
+    """Names as each circle shows its members; someone no longer in a circle (history) by the name they chose."""
+
+    shown: dict[tuple[int, int], str]
+    chosen: dict[int, str]
+
+    def of(self, circle_id: int, person_id: int) -> str:
+        return self.shown.get((circle_id, person_id), self.chosen.get(person_id, ""))
+
+    def in_circle(self, circle_id: int) -> dict[int, str]:
+        return {person_id: self.of(circle_id, person_id) for person_id in self.chosen}
+
+
+def names_in(session: Session, circle_ids: Iterable[int], person_ids: Iterable[int]) -> CircleNames:
+    """How `circle_ids` show `person_ids`, in two queries whatever their number."""
+    people = set(person_ids)
+    rows = session.execute(
+        select(Membership.circle_id, Membership.person_id, Membership.status, Person.name, Membership.label)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.circle_id.in_(set(circle_ids)), Membership.person_id.in_(people))
+    )
+    shown = {(circle, person): shown_name(status, name, label) for circle, person, status, name, label in rows}
+    chosen: dict[int, str] = {
+        i: n for i, n in session.execute(select(Person.id, Person.name).where(Person.id.in_(people)))
+    }
+    return CircleNames(shown, chosen)
+
+
 def forget_old_counts(session: Session, now: datetime) -> None:
     """Codes and invitation counts older than the longest limit's window (a day) name numbers for nothing."""
     session.execute(delete(SignInCode).where(SignInCode.created_at <= now - DAY))
@@ -360,6 +466,23 @@ def forget_number(session: Session, phone: str) -> None:
     session.execute(delete(InvitationSent).where(InvitationSent.phone == phone))
 
 
+def erase(session: Session, person: Person) -> None:
+    """Erase a person (every door): their data, promises, sessions, their number's codes and invitation counts,
+    and every circle they leave empty."""
+    circle_ids = [m.circle_id for m in person.memberships]
+    forget_number(session, person.phone)
+    session.delete(person)
+    session.flush()
+    for circle_id in circle_ids:
+        if session.scalar(select(Membership.person_id).where(Membership.circle_id == circle_id).limit(1)) is None:
+            session.execute(delete(Circle).where(Circle.id == circle_id))
+
+
+def rename(person: Person, name: str) -> None:
+    """A person's own name, as SPEC §3 allows names (Invalid naming `name` otherwise)."""
+    person.name = valid_name(name)
+
+
 def invitations(session: Session, person: Person) -> list[Membership]:
     """This person's pending invitations, newest first."""
     return list(
@@ -369,6 +492,16 @@ def invitations(session: Session, person: Person) -> list[Membership]:
             .order_by(Membership.created_at.desc(), Membership.circle_id.desc())
         )
     )
+
+
+def reminders_paused_until(person: Person, now: datetime) -> datetime | None:
+    """When the person's "pause all" ends (UTC), while it lasts; None when their reminders are not paused."""
+    return person.paused_until if person.paused_until is not None and person.paused_until > now else None
+
+
+def inviter_name(membership: Membership) -> str | None:
+    """Who invited this member: the inviter's own verified name (never a label), None once they left the circle."""
+    return next((m.person.name for m in membership.circle.memberships if m.person_id == membership.invited_by_id), None)
 
 
 def invitation_for(session: Session, person: Person, circle_id: int) -> Membership:

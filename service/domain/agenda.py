@@ -16,18 +16,21 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import cast
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from service.core.picker import describe
-from service.core.schedule import local_to_utc, occurrences_between, parse_timezone
-from service.core.streaks import Outcome
-from service.domain import streak_figures, subjects
+from service.core.schedule import local_to_utc, next_occurrence, occurrences_between, parse_timezone
+from service.core.streaks import Outcome, counted_in
+from service.domain import accounts, streak_figures, subjects
 from service.domain.models import (
     Circle,
     Membership,
     MembershipStatus,
+    Occurrence,
+    OccurrenceOutcome,
     Person,
     Promise,
     Ritual,
@@ -53,6 +56,7 @@ class Entry:
     can_check_in: bool
     circle: str
     keeper: str | None = None  # for a promise owed to this person: who keeps it
+    opens: datetime | None = None  # local: when a pending one can be checked in, if not yet
 
 
 @dataclass
@@ -66,6 +70,7 @@ class Agenda:
     days: list[Day]
     owed: list[Entry]
     circles: list[tuple[int, str]]  # (id, name) of the circles the person joined
+    paused_until: datetime | None  # local: while the person paused all their reminders
 
 
 def takes_part(person_id: int):
@@ -133,6 +138,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     circles = dict(joined_circles)
     rituals = rituals_of(session, person.id)
     keeps, owed = promises_of(session, person.id)
+    names = accounts.names_in(session, {p.circle_id for p in owed}, {p.keeper_id for p in owed})
     kept_subjects: list[Subject] = [*rituals, *keeps]
     stored = _stored(session, person.id, [*kept_subjects, *owed], start, end)
     days = [Day(first), Day(first + timedelta(days=1))]
@@ -143,11 +149,16 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
             outcome = stored[key] if key in stored else Outcome.PENDING
             local = at.astimezone(zone)
             can = outcome == Outcome.PENDING and subject.may_check_in(at, now)
-            entry = Entry(subject.kind, subject.id, subject.title, at, local, outcome, can, circle)
+            waits = outcome == Outcome.PENDING and not can
+            opens = subject.opens_at(at).astimezone(zone) if waits else None
+            entry = Entry(subject.kind, subject.id, subject.title, at, local, outcome, can, circle, opens=opens)
             days[(local.date() - first).days].entries.append(entry)
+    kept = kept_promises(session, owed, start)
     owed_entries = []
     for promise in owed:
         for at in occurrences_between(promise.schedule(), start, end):
+            if (promise.id, at) in kept:
+                continue
             owed_entries.append(
                 Entry(
                     SubjectKind.PROMISE,
@@ -158,13 +169,40 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
                     None,
                     False,
                     circles.get(promise.circle_id, ""),
-                    keeper=promise.keeper.name,
+                    keeper=names.of(promise.circle_id, promise.keeper_id),
                 )
             )
     for day in days:
         day.entries.sort(key=lambda e: (e.at, e.title))
     owed_entries.sort(key=lambda e: e.at)
-    return Agenda(days, owed_entries, joined_circles)
+    paused = accounts.reminders_paused_until(person, now)
+    return Agenda(days, owed_entries, joined_circles, paused.astimezone(zone) if paused else None)
+
+
+def kept_promises(session: Session, promises: list[Promise], since: datetime) -> set[tuple[int, datetime]]:
+    """(promise id, at) of these promises' occurrences from `since` on that their keeper already checked in."""
+    if not promises:
+        return set()
+    rows = session.execute(
+        select(Occurrence.promise_id, Occurrence.at)
+        .join(OccurrenceOutcome, OccurrenceOutcome.occurrence_id == Occurrence.id)
+        .join(Promise, Promise.id == Occurrence.promise_id)
+        .where(
+            Occurrence.promise_id.in_([p.id for p in promises]),
+            Occurrence.at >= since,
+            OccurrenceOutcome.person_id == Promise.keeper_id,
+            OccurrenceOutcome.outcome != Outcome.PENDING,
+        )
+    )
+    return {(cast(int, promise_id), at) for promise_id, at in rows}  # the statement asks for promises only
+
+
+def next_open(subject: Subject, now: datetime, decided: set[tuple[int, datetime]]) -> datetime | None:
+    """The first occurrence at or after `now` that is not decided yet (a promise kept early is not "next")."""
+    at = subjects.upcoming(subject, now)
+    while at is not None and (subject.id, at) in decided:
+        at = next_occurrence(subject.schedule(), at)
+    return at
 
 
 @dataclass(frozen=True)
@@ -198,6 +236,7 @@ def circle_overview(session: Session, person: Person, circle: Circle, now: datet
         (f.subject_kind, f.subject_id): f.current_streak
         for f in session.scalars(select(StreakFigure).where(StreakFigure.person_id == person.id))
     }
+    names = accounts.names_in(session, [circle.id], {i for p in promises for i in (p.keeper_id, p.recipient_id)})
     lines: list[Line] = []
     for ritual in rituals:
         upcoming = subjects.upcoming(ritual, now)
@@ -212,8 +251,9 @@ def circle_overview(session: Session, person: Person, circle: Circle, now: datet
                 figures.get((SubjectKind.RITUAL, ritual.id), 0) if mine else None,
             )
         )
+    kept = kept_promises(session, list(promises), now)
     for promise in promises:
-        upcoming = subjects.upcoming(promise, now)
+        upcoming = next_open(promise, now, kept)
         lines.append(
             Line(
                 SubjectKind.PROMISE,
@@ -222,7 +262,7 @@ def circle_overview(session: Session, person: Person, circle: Circle, now: datet
                 describe(promise.rrule, promise.due_local.date()),
                 upcoming.astimezone(zone) if upcoming else None,
                 figures.get((SubjectKind.PROMISE, promise.id), 0) if promise.keeper_id == person.id else None,
-                detail=f"{promise.keeper.name} to {promise.recipient.name}",
+                detail=f"{names.of(promise.circle_id, promise.keeper_id)} to {names.of(promise.circle_id, promise.recipient_id)}",
             )
         )
     return lines
@@ -263,8 +303,10 @@ def history(session: Session, person: Person, now: datetime) -> History:
     since = local_to_utc(datetime.combine(first_day, time()), zone)
     by_subject: dict[tuple[SubjectKind, int], list[tuple[datetime, str]]] = defaultdict(list)
     keys = [(s.kind, s.id) for s in figures.subjects]
-    for kind, subject_id, at, outcome in streak_figures.outcomes_between(session, person.id, keys, since, now):
-        if outcome is not None:
+    for kind, subject_id, at, outcome in streak_figures.outcomes_between(
+        session, person.id, keys, since, now, decided_too=True
+    ):
+        if outcome is not None and counted_in(at, outcome, since, now, now):
             by_subject[(kind, subject_id)].append((at, outcome))
     days = (today_local - first_day).days + 1
     result = []
@@ -272,7 +314,7 @@ def history(session: Session, person: Person, now: datetime) -> History:
         cells: list[str | None] = [None] * days
         counted = []
         for at, outcome in by_subject.get((subject.kind, subject.id), []):
-            index = (at.astimezone(zone).date() - first_day).days
+            index = min((at.astimezone(zone).date() - first_day).days, days - 1)  # kept early: today's cell
             cell = CELL_OF.get(Outcome(outcome))
             if 0 <= index < days and _CELL_RANK[cell] > _CELL_RANK[cells[index]]:
                 cells[index] = cell

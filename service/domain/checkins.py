@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from service.core import sms_text
 from service.core.schedule import is_occurrence, next_occurrence, occurrences_between
 from service.core.streaks import KEPT, Outcome
-from service.domain import feed_changes, occurrences, streak_figures
+from service.domain import accounts, feed_changes, occurrences, streak_figures
 from service.domain.errors import Forbidden, Invalid
 from service.domain.models import (
     SUBJECT_MODELS,
@@ -135,11 +135,12 @@ def decide(
     ).scalar_one()
     streak = streak_figures.fold(session, streak_figures.key_of(target, person.id), target.at, outcome).current_streak
     if target.recipient_id is not None and outcome in KEPT and is_open(target, now):
+        keeper = accounts.names_in(session, [target.circle_id], [person.id]).of(target.circle_id, person.id)
         queue_sms_row(
             session,
             person_id=target.recipient_id,
             kind=SmsKind.PROMISE_KEPT,
-            body=sms_text.promise_kept_text(person.name, target.title, late=outcome == Outcome.LATE),
+            body=sms_text.promise_kept_text(keeper, target.title, late=outcome == Outcome.LATE),
             dedupe_key=f"promise_kept:{target.occurrence_id}",
             due_at=now,
             occurrence_id=target.occurrence_id,

@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from service.core.digest_text import digest_sms_text
 from service.core.schedule import local_to_utc, parse_timezone
-from service.core.streaks import KEPT, Outcome, kept_rate
+from service.core.streaks import COUNTED, KEPT, Outcome, counted_in, kept_rate
 from service.domain import outbox, streak_figures
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
@@ -191,7 +191,11 @@ def week_payload(session: Session, person: Person, slot: datetime, week_start: d
         .join(OccurrenceOutcome, OccurrenceOutcome.occurrence_id == Occurrence.id)
         .outerjoin(Ritual, Ritual.id == Occurrence.ritual_id)
         .outerjoin(Promise, Promise.id == Occurrence.promise_id)
-        .where(OccurrenceOutcome.person_id == person.id, Occurrence.at >= slot - 2 * WEEK, Occurrence.at < slot)
+        .where(
+            OccurrenceOutcome.person_id == person.id,
+            Occurrence.at >= slot - 2 * WEEK,
+            or_(Occurrence.at < slot, OccurrenceOutcome.outcome.in_(sorted(COUNTED))),
+        )
         .order_by(Occurrence.at)
     ).all()
     week_begins = slot - WEEK
@@ -200,6 +204,8 @@ def week_payload(session: Session, person: Person, slot: datetime, week_start: d
     last_week: list[str] = []
     this_week: list[str] = []
     for at, ritual_id, promise_id, ritual_title, promise_title, outcome in rows:
+        if not counted_in(at, outcome, slot - 2 * WEEK, slot, now):
+            continue
         if at < week_begins:
             last_week.append(outcome)
             continue

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.core.picker import Placed, place_start
 from service.core.replies import MAX_PAUSE_DAYS
 from service.core.schedule import ScheduleError
-from service.domain import feed_changes, subjects
-from service.domain.errors import Forbidden, Invalid
-from service.domain.models import Circle, Membership, Person, Promise, Ritual
+from service.domain import accounts, feed_changes, subjects
+from service.domain.errors import Conflict, Forbidden, Invalid
+from service.domain.models import Circle, Person, Promise, Ritual
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,19 @@ def check_participants(circle: Circle, participants: list[int] | None) -> None:
     subjects.check_participants(circle, participants)
 
 
+def check_title(session: Session, circle_id: int, title: str, ritual_id: int | None = None) -> None:
+    """409 `duplicate_name` naming `title` when another ritual of the circle has that title."""
+    others = session.scalars(select(Ritual.title).where(Ritual.circle_id == circle_id, Ritual.id != (ritual_id or 0)))
+    if accounts.same_name(title) in {accounts.same_name(other) for other in others}:
+        raise Conflict(
+            f"This circle already has a ritual called {title.strip()!r}; choose another title.",
+            "title",
+            code="duplicate_name",
+        )
+
+
 def create_ritual(session: Session, circle: Circle, fields: RitualFields, now: datetime) -> Saved[Ritual]:
+    check_title(session, circle.id, fields.title)
     where = placed(fields.starts, fields.timezone, fields.rrule, "starts", now)
     check_participants(circle, fields.participants)
     ritual = Ritual(
@@ -101,6 +113,7 @@ def create_ritual(session: Session, circle: Circle, fields: RitualFields, now: d
 
 def update_ritual(session: Session, ritual: Ritual, fields: RitualFields, now: datetime) -> Saved[Ritual]:
     """Replace the ritual's settings; future occurrences follow, past ones keep their outcomes."""
+    check_title(session, ritual.circle_id, fields.title, ritual.id)
     where = placed(fields.starts, fields.timezone, fields.rrule, "starts", now)
     check_participants(ritual.circle, fields.participants)
     ritual.title, ritual.start_local, ritual.timezone, ritual.rrule = (
@@ -178,16 +191,6 @@ def may_change(person: Person, subject: Ritual | Promise) -> None:
         raise Forbidden("Only the person who made a promise can change or cancel it.")
 
 
-def erase_person(session: Session, person: Person) -> None:
-    """Erase a person: their data, their promises, their sessions, and every circle they leave empty."""
-    circle_ids = [m.circle_id for m in person.memberships]
-    session.delete(person)
-    session.flush()
-    for circle_id in circle_ids:
-        if session.scalar(select(Membership.person_id).where(Membership.circle_id == circle_id).limit(1)) is None:
-            session.execute(delete(Circle).where(Circle.id == circle_id))
-
-
 @dataclass(frozen=True)
 class Settings:
     name: str
@@ -198,13 +201,14 @@ class Settings:
 
 
 def change_settings(person: Person, settings: Settings) -> None:
-    """A person's own settings; a moved digest slot or zone is rescheduled by the clock."""
+    """A person's own settings (the name as SPEC §3 allows names); a moved digest slot or zone is rescheduled by the clock."""
+    accounts.rename(person, settings.name)
     if settings.timezone != person.timezone or (settings.digest_weekday, settings.digest_time) != (
         person.digest_weekday,
         person.digest_time,
     ):
         person.next_digest_at = None
-    person.name, person.timezone = settings.name, settings.timezone
+    person.timezone = settings.timezone
     person.quiet_start, person.quiet_end = settings.quiet_hours or (None, None)
     person.digest_weekday, person.digest_time = settings.digest_weekday, settings.digest_time
 

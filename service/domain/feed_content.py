@@ -18,6 +18,7 @@ from calendars.feed import FeedEvent, PastOutcome, build_feed
 from calendars.outcomes import past_outcome
 from service.core import zones
 from service.core.schedule import Schedule, occurrence_local, occurrences_between
+from service.domain import accounts
 from service.domain.models import (
     Circle,
     Feed,
@@ -75,25 +76,26 @@ def contents(session: Session, feed: Feed, *, now: datetime, secret: str) -> tup
         name = session.scalar(select(Person.name).where(Person.id == viewer))
     rituals, promises = _subjects(session, circles, viewer)
     outcomes = _recent_outcomes(session, rituals, promises, now - RECENT)
-    names = dict(
-        session.execute(
-            select(Person.id, Person.name).where(
-                Person.id.in_(
-                    {p for by_instant in outcomes.values() for by_person in by_instant.values() for p in by_person}
-                    | {p.keeper_id for p in promises}
-                    | {p.recipient_id for p in promises}
-                )
-            )
-        ).all()
+    names = accounts.names_in(  # as each subject's circle shows its people
+        session,
+        {r.circle_id for r in rituals} | {p.circle_id for p in promises},
+        {p for by_instant in outcomes.values() for by_person in by_instant.values() for p in by_person}
+        | {p.keeper_id for p in promises}
+        | {p.recipient_id for p in promises},
     )
     pauses = _pauses(session, rituals)
     window = (now - RECENT, now + AHEAD)
     events = [
         event
         for ritual in rituals
-        if (event := _ritual_event(ritual, pauses[ritual.id], window, outcomes, viewer, names, secret)) is not None
+        if (
+            event := _ritual_event(
+                ritual, pauses[ritual.id], window, outcomes, viewer, names.in_circle(ritual.circle_id), secret
+            )
+        )
+        is not None
     ]
-    events += [_promise_event(promise, outcomes, names, secret) for promise in promises]
+    events += [_promise_event(p, outcomes, names.in_circle(p.circle_id), secret) for p in promises]
     return f"Tend — {name}", events
 
 

@@ -26,14 +26,15 @@ MAX_TOKEN_LENGTH = 200
 
 
 def create_feed(
-    session: Session, *, owner: Person, scope: str, circle_id: int | None, now: datetime
+    session: Session, *, owner: Person, scope: str, circle_id: int | None, now: datetime, token: str | None = None
 ) -> tuple[Feed, str]:
-    """A new feed and its token. Only the token's digest is stored: the token is shown once, by the caller."""
+    """A new feed and its token (a fresh random one unless given). Only the token's digest is stored:
+    the token is shown once, by the caller."""
     if scope == FeedScope.CIRCLE:
         if circle_id is None:
             raise Invalid("A circle feed needs 'circle_id'.", "circle_id")
         accounts.circle_for(session, owner, circle_id)  # 404 unless an active member
-    token, digest = new_token()
+    token, digest = new_token() if token is None else (token, token_digest(token))
     feed = Feed(
         person_id=owner.id,
         circle_id=circle_id if scope == FeedScope.CIRCLE else None,
@@ -44,6 +45,10 @@ def create_feed(
     session.add(feed)
     session.flush()
     return feed, token
+
+
+def feed_of_token(session: Session, token: str) -> Feed | None:
+    return session.scalar(select(Feed).where(Feed.token_hash == token_digest(token)))
 
 
 def feeds_of(session: Session, owner_id: int) -> list[Feed]:

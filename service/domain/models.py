@@ -8,6 +8,7 @@ their local wall time and IANA zone.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -45,6 +46,13 @@ from service.core.streaks import Outcome
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 MAX_ROW_ID = 2**63 - 1  # the largest id a row can have: anything beyond names nothing
+
+
+def random_person_id() -> int:
+    """A person's id: random below 2**53 (exact in JSON numbers), so ids are not sequential and an id
+    given out for a number Tend has never seen cannot be told from one it knew (SPEC §3, §8)."""
+    return secrets.randbelow(2**53 - 1) + 1
+
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -185,8 +193,8 @@ class Person(Base):
     __tablename__ = "people"
     __table_args__ = (CheckConstraint("sms_status IN ('invited', 'active', 'opted_out')", name="sms_status"),)
 
-    id: Mapped[int] = mapped_column(ID, primary_key=True)
-    name: Mapped[str] = mapped_column(String(80))
+    id: Mapped[int] = mapped_column(ID, primary_key=True, default=random_person_id)
+    name: Mapped[str] = mapped_column(String(80))  # the name they chose; "" until they give one
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     timezone: Mapped[str] = mapped_column(String(64))
     # No column default: None means "no quiet hours", and an ORM default would turn a None into 22:00 at INSERT.

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
@@ -44,7 +44,7 @@ def _queue_statement(postgres: bool):
     A concurrent insert of the same key waits for its holder and then inserts
     nothing, where a read-then-insert would fail on the unique key.
     """
-    person_id = bindparam("person_id", type_=Integer())
+    person_id = bindparam("person_id", type_=_PEOPLE.c.id.type)
     return (
         insert_for(postgres)(_OUTBOX)
         .values(

@@ -20,7 +20,8 @@ from service.core import sms_text
 from service.core.quiet_hours import quiet_until
 from service.core.schedule import local_to_utc, occurrence_local, parse_timezone
 from service.core.streaks import Outcome
-from service.domain import outbox
+from service.domain import accounts, outbox
+from service.domain.accounts import CircleNames
 from service.domain.models import (
     Membership,
     MembershipStatus,
@@ -127,7 +128,8 @@ class ReminderFacts:
     companions: dict[
         tuple[SubjectKind, int], tuple[int, ...]
     ]  # who else is in it: participants / the promise's recipient
-    names: dict[int, str]
+    circles: dict[tuple[SubjectKind, int], int]
+    names: CircleNames  # as each subject's circle shows its people
 
     @classmethod
     def load(cls, session: Session, rows: list[OutboundSms]) -> ReminderFacts:
@@ -144,6 +146,7 @@ class ReminderFacts:
             )
         }
         titles: dict[tuple[SubjectKind, int], str] = {}
+        circles: dict[tuple[SubjectKind, int], int] = {}
         companions: dict[tuple[SubjectKind, int], tuple[int, ...]] = {}
         ids: dict[SubjectKind, set[int]] = defaultdict(set)
         for occurrence in occurrences.values():
@@ -154,6 +157,7 @@ class ReminderFacts:
             select(Ritual).where(Ritual.id.in_(ritual_ids)).options(selectinload(Ritual.participant_links))
         ):
             titles[ritual.kind, ritual.id] = ritual.title
+            circles[ritual.kind, ritual.id] = ritual.circle_id
             companions[ritual.kind, ritual.id] = tuple(link.person_id for link in ritual.participant_links)
         everyone = [rid for rid in ritual_ids if not companions.get((Ritual.kind, rid))]
         members = session.execute(
@@ -168,20 +172,23 @@ class ReminderFacts:
         for ritual_id, person_id in members:
             grouped[ritual_id].append(person_id)
         companions.update({(Ritual.kind, rid): tuple(pids) for rid, pids in grouped.items()})
-        for promise_id, title, recipient_id in session.execute(
-            select(Promise.id, Promise.title, Promise.recipient_id).where(Promise.id.in_(promise_ids))
+        for promise_id, title, recipient_id, circle_id in session.execute(
+            select(Promise.id, Promise.title, Promise.recipient_id, Promise.circle_id).where(
+                Promise.id.in_(promise_ids)
+            )
         ):
             titles[Promise.kind, promise_id] = title
+            circles[Promise.kind, promise_id] = circle_id
             companions[Promise.kind, promise_id] = (recipient_id,)
         wanted = {pid for pids in companions.values() for pid in pids}
-        names = {
-            pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
-        }
-        return cls(occurrences, decided, titles, companions, names)
+        names = accounts.names_in(session, set(circles.values()), wanted)
+        return cls(occurrences, decided, titles, companions, circles, names)
 
     def item(self, person: Person, occurrence: Occurrence) -> sms_text.ReminderItem:
         key = subject_key(occurrence.ritual_id, occurrence.promise_id)
-        others = tuple(self.names[p] for p in self.companions.get(key, ()) if p != person.id and p in self.names)
+        circle = self.circles.get(key)
+        companions = (p for p in self.companions.get(key, ()) if p != person.id and p in self.names.chosen)
+        others = tuple(self.names.of(circle, p) for p in companions) if circle is not None else ()
         return sms_text.ReminderItem(self.titles[key], occurrence_local(occurrence.at, person.timezone), others, key[0])
 
 

@@ -364,7 +364,7 @@ def _recent_histories(
     """The person's outcomes of the last 30 days per subject; (subject, at) indexes bound the scan."""
     histories: dict[tuple[str, int], list[Counted]] = defaultdict(list)
     keys = [(kind, subject_id) for kind, subject_id, _ in subjects]
-    for kind, subject_id, at, outcome in outcomes_between(session, person_id, keys, now - MONTH, now):
+    for kind, subject_id, at, outcome in outcomes_between(session, person_id, keys, now - MONTH, now, decided_too=True):
         if outcome is not None:  # always, without not_expected_too
             histories[(kind, subject_id)].append((at, outcome))
     return histories
@@ -378,19 +378,25 @@ def outcomes_between(
     until: datetime,
     *,
     not_expected_too: bool = False,
+    decided_too: bool = False,
 ) -> list[tuple[SubjectKind, int, datetime, str | None]]:
     """(kind, id, at, outcome) of the person at the stored occurrences of these subjects in [since, until), by time.
 
     With `not_expected_too`, occurrences the person is not expected at come too, with the outcome None.
+    With `decided_too`, decided occurrences from `until` on come too (kept early): what
+    service.core.streaks.counted_in may count in a window that ends now.
     """
     keys = list(keys)
     if not keys:
         return []
     expected = and_(OccurrenceOutcome.occurrence_id == Occurrence.id, OccurrenceOutcome.person_id == person_id)
+    before_until: Any = Occurrence.at < until
+    if decided_too:
+        before_until = or_(before_until, OccurrenceOutcome.outcome.in_(sorted(COUNTED)))
     rows = session.execute(
         select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
         .join(OccurrenceOutcome, expected, isouter=not_expected_too)
-        .where(Occurrence.of_any(keys), Occurrence.at >= since, Occurrence.at < until)
+        .where(Occurrence.of_any(keys), Occurrence.at >= since, before_until)
         .order_by(Occurrence.at)
     )
     found: list[tuple[SubjectKind, int, datetime, str | None]] = []

@@ -23,16 +23,18 @@ from service.entry import logs
 from service.entry.demo import create_demo
 from service.entry.embedded import run_embedded
 from service.entry.wiring import runtime_for
-from service.entry.wsgi import create_app
+from service.web.app import create_app
 from workers import clock as clock_module
 
 log = logging.getLogger("tend")
 
 
-def load_config(require_redis: bool = False) -> Config:
-    """Read and check the configuration; exit with one clear line if it is bad."""
+def load_config(require_redis: bool = False, host: str = "127.0.0.1", port: int | None = None) -> Config:
+    """Read and check the configuration; exit with one clear line if it is bad.
+
+    HOST and PORT: where this command listens (the public URL's default follows them)."""
     try:
-        config = config_module.load()
+        config = config_module.load(host=host, port=port)
         if require_redis and config.redis_url is None:
             raise ConfigError("REDIS_URL", "required here (use `tend up` to run without Redis)")
         database = Database(config.database_url)
@@ -73,22 +75,23 @@ def db_upgrade(revision: str) -> None:
     "--workers", "web_workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")), show_default=True
 )
 @click.option("--threads", type=int, default=4, show_default=True)
-@click.option("--bind", default=None, help="host:port (default 0.0.0.0:$TEND_PORT)")
+@click.option("--bind", default=None, help="HOST or HOST:PORT (default 0.0.0.0:$TEND_PORT)")
 def web(web_workers: int, threads: int, bind: str | None) -> None:
     """Serve the HTTP API, webhooks, feeds and pages with gunicorn."""
-    config = load_config()
+    host, port = _host_port(bind or "0.0.0.0")
+    config = load_config(host=host, port=port)
 
     class TendWeb(BaseApplication):  # gunicorn ships no types
         def load_config(self) -> None:
-            self.cfg.set("bind", bind or f"0.0.0.0:{config.port}")
+            self.cfg.set("bind", f"{host}:{config.port}")
             self.cfg.set("workers", web_workers)
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("accesslog", "-")
             self.cfg.set("logger_class", "service.entry.logs.GunicornLogger")
 
-        def load(self) -> Any:
-            return create_app()
+        def load(self) -> Any:  # in each worker, after the fork
+            return create_app(runtime_for(config))
 
     TendWeb().run()
 
@@ -115,7 +118,9 @@ def worker(processes: int, threads: int) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Run a single tick and exit.")
 def clock(once: bool) -> None:
-    """Find due work (reminders, closing occurrences, stale sends, feeds, digests) and ring for it."""
+    """Find due work and ring for it.
+
+    Due work: reminders, closing occurrences, stale sends, feeds and digests."""
     runtime = runtime_for(load_config())
     if once:
         click.echo(clock_module.describe(clock_module.tick(runtime)))
@@ -128,19 +133,30 @@ def clock(once: bool) -> None:
 @click.option("--bind", default="127.0.0.1", show_default=True, help="address to listen on: HOST or HOST:PORT")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="port (default $TEND_PORT, 8000)")
 def up(no_migrate: bool, bind: str, port: int | None) -> None:
-    """Web + worker threads + clock in one process (SQLite and console SMS by default)."""
-    host, _, bound_port = bind.rpartition(":") if bind.count(":") == 1 else (bind, "", "")
-    if bound_port and not bound_port.isdecimal():
-        raise click.BadParameter(f"expected HOST or HOST:PORT, got {bind!r}", param_hint="--bind")
-    config = load_config()
+    """Web, worker threads and clock in one process.
+
+    SQLite and console SMS by default; without TEND_PUBLIC_URL, links point where it listens."""
+    host, bound_port = _host_port(bind)
+    config = load_config(host=host, port=port or bound_port)
     if not no_migrate:
         upgrade(config.database_url)
-    run_embedded(config, host=host or bind, port=port or (int(bound_port) if bound_port else config.port))
+    run_embedded(config, host=host)
+
+
+def _host_port(bind: str) -> tuple[str, int | None]:
+    """--bind HOST or HOST:PORT, as (host, port or None)."""
+    host, _, bound_port = bind.rpartition(":") if bind.count(":") == 1 else (bind, "", "")
+    if bound_port and not (bound_port.isdecimal() and 1 <= int(bound_port) <= 65535):
+        raise click.BadParameter(f"expected HOST or HOST:PORT, got {bind!r}", param_hint="--bind")
+    return host or bind, int(bound_port) if bound_port else None
 
 
 @main.command()
 def demo() -> None:
-    """Create (or reuse) a demo circle with rituals and a promise; print its feed URL and the SMS it would send."""
+    """A demo circle: print its feed URL and the SMS it would send.
+
+    Alex and Sam's circle with two rituals and a promise, made once and reused
+    by later runs (the same feed URL each time)."""
     config = load_config()
     upgrade(config.database_url)
     for line in create_demo(config):
@@ -156,7 +172,9 @@ def sms() -> None:
 @click.option("--from", "sender", required=True, help="the sender's number, E.164 (e.g. +14155550123)")
 @click.argument("body")
 def sms_in(sender: str, body: str) -> None:
-    """Deliver an inbound SMS as if Twilio had (JOIN, YES, DONE 2, STOP, ...), and print Tend's reply.
+    """Deliver an inbound SMS as if Twilio had, and print Tend's reply.
+
+    BODY is any reply Tend reads: JOIN, YES, DONE 2, STOP, ...
 
     It goes through the same conversation code as the webhook; SMS it queues for
     others are sent by `tend up` (or the workers) on their next clock tick.
@@ -187,7 +205,9 @@ def digest() -> None:
 @click.option("--now", "at_once", is_flag=True, required=True, help="send it now, not at the person's digest slot")
 @click.argument("person")
 def digest_send(at_once: bool, person: str) -> None:
-    """Text PERSON (an id or an E.164 number) a digest of their last 7 days now: a preview of the weekly one."""
+    """Text PERSON a digest of their last 7 days now.
+
+    PERSON is an id or an E.164 number; the digest is a preview of the weekly one."""
     from sqlalchemy import select
 
     from service.domain import digests
@@ -217,7 +237,9 @@ def streaks() -> None:
 
 @streaks.command("recompute")
 def streaks_recompute() -> None:
-    """Rebuild every stored streak figure from the full history (repair); prints how many were wrong."""
+    """Rebuild every stored streak figure from the full history.
+
+    A repair: prints how many were wrong."""
     database = Database(load_config().database_url)
     with database.session() as session:
         keys = streak_figures.figure_keys(session)

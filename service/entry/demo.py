@@ -1,12 +1,16 @@
 """`tend demo`: a couple's circle with two rituals and a promise, to see Tend without a phone.
 
 Alex and Sam are created as if both had verified their numbers, and their
-circle once: a second run reuses both and texts nobody. The command prints a
-new feed URL of the circle and the SMS Tend would send them next.
+circle once: a second run reuses both and texts nobody. The command prints the
+feed URL of the circle (its token derived from the install's secret key, so
+every run prints the same link) and the SMS Tend would send them next.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
@@ -39,16 +43,18 @@ CIRCLE_NAME = "Alex & Sam"
 
 
 def create_demo(config: Config, now: datetime | None = None) -> list[str]:
-    """Alex and Sam's circle (made once, reused by later runs) and a new feed of it; what Tend would send next."""
+    """Alex and Sam's circle and its feed (made once, reused by later runs); what Tend would send next."""
     now = now or utc_now()
     db = Database(config.database_url)
     try:
         with db.session() as session:
             alex, sam = person(session, *ALEX, now=now), person(session, *SAM, now=now)
             circle, subjects = circle_of(session, alex, sam, now)
-            feed, token = feed_store.create_feed(
-                session, owner=alex, scope=FeedScope.CIRCLE, circle_id=circle.id, now=now
-            )
+            token = demo_feed_token(config.secret_key)
+            if feed_store.feed_of_token(session, token) is None:
+                feed_store.create_feed(
+                    session, owner=alex, scope=FeedScope.CIRCLE, circle_id=circle.id, now=now, token=token
+                )
             url = f"{config.public_url}/feeds/{token}.ics"
             lines = [
                 f"Demo circle {circle.name!r} (id {circle.id}) with 2 rituals and a promise.",
@@ -74,6 +80,12 @@ def create_demo(config: Config, now: datetime | None = None) -> list[str]:
         return lines
     finally:
         db.dispose()
+
+
+def demo_feed_token(secret_key: str) -> str:
+    """The demo feed's token: the same on every run of one install, unguessable without its secret key."""
+    digest = hmac.new(secret_key.encode(), b"tend demo feed", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def person(session: Session, name: str, phone: str, timezone: str, *, now: datetime) -> Person:

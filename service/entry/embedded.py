@@ -28,7 +28,7 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def run_embedded(config: Config, host: str = "127.0.0.1", port: int | None = None) -> None:
+def run_embedded(config: Config, host: str = "127.0.0.1") -> None:
     runtime = runtime_for(config)
     worker_runtime.install(worker_runtime.for_runtime(runtime))
     worker = dramatiq.Worker(dramatiq.get_broker(), worker_threads=4)
@@ -36,7 +36,7 @@ def run_embedded(config: Config, host: str = "127.0.0.1", port: int | None = Non
     stop = threading.Event()
     clock_thread = threading.Thread(target=clock.run_forever, args=(runtime, stop), name="tend-clock", daemon=True)
     clock_thread.start()
-    port = port or config.port
+    port = config.port
     try:
         server = make_server(host, port, create_app(runtime), threaded=True, request_handler=logs.QuietRequestHandler)
     except OSError as exc:

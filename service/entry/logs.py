@@ -3,7 +3,9 @@
 Feed and digest URLs carry their only key in the path, so access logs (the
 embedded server's and gunicorn's) write them masked: `/feeds/***.ics`,
 `/d/***`. Access lines are plain text, never ANSI-coloured, whatever the
-output is.
+output is. No log line carries a full phone number: the engine hides SQL
+parameters, and every line (tracebacks included: PostgreSQL names a
+conflicting key's value) is written with numbers masked (`+1********88`).
 """
 
 from __future__ import annotations
@@ -15,14 +17,26 @@ from typing import Any
 from gunicorn.glogging import Logger
 from werkzeug.serving import WSGIRequestHandler
 
+from service.core.phones import masked
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries that narrate their own set-up at INFO on every start.
 QUIET = ("alembic.runtime.plugins", "alembic.runtime.migration", "twilio.http_client")
 _SECRET_PATHS = re.compile(r"/(feeds|d)/[^/?\s]+?(\.ics)?(?=[?\s]|$)")
+_NUMBERS = re.compile(r"\+\d{7,15}\b")
+
+
+class NumberMaskingFormatter(logging.Formatter):
+    """The usual line, with every E.164 number in it (message and traceback) masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _NUMBERS.sub(lambda found: masked(found[0]), super().format(record))
 
 
 def configure(level: str) -> None:
     logging.basicConfig(level=level.upper(), format=FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(NumberMaskingFormatter(FORMAT))
     for name in QUIET:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
 

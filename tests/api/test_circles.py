@@ -54,10 +54,10 @@ def test_a_circle_has_at_most_eight_members(client, people):
     circle = make_circle(client, people)
     url = f"/api/v1/circles/{circle['id']}/members"
     for n in range(7):
-        payload = {"name": f"M{n}", "phone": f"+1212555{1000 + n}", "timezone": "UTC"}
+        payload = {"name": f"Member {'ABCDEFG'[n]}", "phone": f"+1212555{1000 + n}", "timezone": "UTC"}
         assert client.post(url, json=payload, headers=people.headers("Alice")).status_code == 201
     full = client.post(
-        url, json={"name": "M8", "phone": "+12125552000", "timezone": "UTC"}, headers=people.headers("Alice")
+        url, json={"name": "Member H", "phone": "+12125552000", "timezone": "UTC"}, headers=people.headers("Alice")
     )
     assert full.status_code == 409 and full.get_json()["error"]["code"] == "circle_full"
 

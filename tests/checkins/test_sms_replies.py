@@ -168,7 +168,7 @@ def test_yes_joins_the_circle_an_invitation_asked_about(client, people, db, text
         json={"name": "Bob", "phone": people.PHONES["Bob"], "timezone": "America/New_York"},
     )
     sms.tick()  # the invitation is the latest SMS Tend sent Bob
-    assert texts.send("Bob", "yes").startswith('Tend: You joined "Us"!')
+    assert texts.send("Bob", "yes").startswith('You joined "Us"!')
     with db.session() as s:
         bob = s.scalar(select(Person).where(Person.phone == people.PHONES["Bob"]))
         membership = s.get(Membership, (circle["id"], bob.id))
@@ -186,7 +186,7 @@ def test_an_active_member_invited_to_another_circle_joins_it_with_yes(client, pe
         json={"name": "Bob", "phone": people.PHONES["Bob"], "timezone": "America/New_York"},
     )
     sms.tick()
-    assert texts.send("Bob", "YES").startswith('Tend: You joined "Book club"!')
+    assert texts.send("Bob", "YES").startswith('You joined "Book club"!')
     with db.session() as s:
         assert s.get(Membership, (circle["id"], people.ids["Bob"])).status == "active"
 
@@ -201,7 +201,7 @@ def test_join_takes_the_newest_pending_invitation_whatever_came_last(client, peo
         json={"name": "Bob", "phone": people.PHONES["Bob"]},
     )
     assert texts.send("Bob", "NO") == sms_text.not_joined_text()  # the invitation was not sent yet
-    assert texts.send("Bob", "join").startswith('Tend: You joined "Book club"!')
+    assert texts.send("Bob", "join").startswith('You joined "Book club"!')
     assert texts.send("Bob", "join") == sms_text.not_joined_text()
 
 

@@ -346,3 +346,35 @@ def test_user_supplied_parts_can_never_push_a_text_past_two_segments():
 
 def test_the_promise_kept_notice_stays_gsm7_when_the_title_does():
     assert is_gsm7(promise_kept_text("Sam", "call at 6", late=False))
+
+
+def test_texts_tend_starts_name_it_and_replies_do_not_except_the_carriers_keywords():
+    from service.core import sms_text
+    from service.core.digest_text import digest_sms_text
+
+    item = ReminderItem("Walk", AT_7_30, ("Sam",), "ritual")
+    started = [
+        reminder_text([item]),
+        reminder_text([item, ReminderItem("Tea", AT_7_30, ("Sam",), "ritual")]),
+        code_text("123456"),
+        invitation_text("Sam"),
+        promise_kept_text("Sam", "Call", late=False),
+        digest_sms_text({"subjects": [], "best_streak": None, "reliability": None}, "http://t/d/x"),
+    ]
+    assert all(text.startswith("Tend") for text in started), started
+    replies = [
+        sms_text.declined_text(),
+        sms_text.not_joined_text(),
+        sms_text.joined_text("Us"),
+        checkin_confirmation_text("Walk", "done", 2),
+        streaks_text([("Walk", 2)]),
+        paused_text(7, date(2026, 5, 11)),
+        resumed_text(),
+        nothing_open_text(),
+        sms_text.no_such_item_text(3),
+        sms_text.too_late_text("Walk"),
+        sms_text.already_recorded_text("Walk"),
+    ]
+    assert not any(text.startswith("Tend") for text in replies), replies
+    required = [help_text(), opted_out_text(), opted_in_text(), unknown_sender_text()]
+    assert all(text.startswith("Tend: ") for text in required), required

@@ -13,6 +13,7 @@ from service.core.streaks import (
     StreakState,
     advance,
     as_percent,
+    counted_in,
     rates,
     recompute,
     reliability,
@@ -21,6 +22,7 @@ from service.core.streaks import (
 FIRST = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
 NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 WEEK = timedelta(days=7)
 
 
@@ -165,7 +167,7 @@ def test_skipped_occurrences_stay_out_of_the_rates():
 
 def test_rate_windows_include_their_start_and_exclude_now():
     history = [
-        (NOW, "missed"),
+        (NOW, "pending"),
         (NOW - WEEK, "done"),
         (NOW - WEEK - timedelta(seconds=1), "missed"),
         (NOW - 30 * DAY, "done"),
@@ -174,6 +176,15 @@ def test_rate_windows_include_their_start_and_exclude_now():
     result = rates(history, NOW)
     assert result.kept_rate_7d == 1.0
     assert result.kept_rate_30d == pytest.approx(2 / 3)
+
+
+def test_an_occurrence_decided_ahead_of_its_start_counts_in_windows_that_end_now_only():
+    kept_early = [(NOW + 6 * HOUR, "on_time"), (NOW + DAY, "pending")]
+    assert rates(kept_early, NOW, promise=True) == Rates(1.0, 1.0, 1.0)
+    assert reliability([kept_early], NOW) == 1.0
+    assert counted_in(NOW + HOUR, "done", NOW - WEEK, NOW, NOW)
+    assert not counted_in(NOW + HOUR, "pending", NOW - WEEK, NOW, NOW)
+    assert not counted_in(NOW + HOUR, "done", NOW - WEEK - DAY, NOW - DAY, NOW)  # a past week: the next one has it
 
 
 def test_reliability_pools_a_persons_ritual_and_promise_over_thirty_days():

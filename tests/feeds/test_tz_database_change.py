@@ -55,11 +55,13 @@ def occurrences(db) -> list[tuple[datetime, datetime, datetime, datetime]]:
         ]
 
 
-def reminders_due(db) -> list[datetime]:
+def reminders_due(db, person_id: int) -> list[datetime]:
     with db.session() as session:
         return sorted(
             session.scalars(
-                select(OutboundSms.due_at).where(OutboundSms.kind == SmsKind.REMINDER, OutboundSms.person_id == 1)
+                select(OutboundSms.due_at).where(
+                    OutboundSms.kind == SmsKind.REMINDER, OutboundSms.person_id == person_id
+                )
             )
         )
 
@@ -68,7 +70,9 @@ def at_utc(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 12, day, hour, minute, tzinfo=UTC)
 
 
-def test_a_tz_database_change_moves_future_occurrences_to_the_same_local_hour(db, runtime, planned, permanent_edt):
+def test_a_tz_database_change_moves_future_occurrences_to_the_same_local_hour(
+    db, runtime, people, planned, permanent_edt
+):
     assert [row[1] for row in occurrences(db)] == [at_utc(day, 12, 30) for day in (2, 3, 4)]  # 07:30 EST
 
     with zones.use(permanent_edt):
@@ -85,7 +89,7 @@ def test_a_tz_database_change_moves_future_occurrences_to_the_same_local_hour(db
         )
         for day in (2, 3, 4, 5)
     ]
-    assert reminders_due(db) == [at_utc(day, 11, 20) for day in (2, 3, 4, 5)]
+    assert reminders_due(db, people.ids["Alice"]) == [at_utc(day, 11, 20) for day in (2, 3, 4, 5)]
 
 
 def test_a_tz_database_change_renders_every_feed_with_the_new_offsets(

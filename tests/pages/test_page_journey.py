@@ -4,9 +4,11 @@ Alice signs up (the code read from the fake Twilio), makes a circle, invites
 Bob (who joins by a signed JOIN webhook), adds "Evening walk, weekdays 19:00"
 with the picker and sees its next 5 times, sees it on /today, presses Done,
 sees the streak become 1 on /streaks, makes a calendar link and fetches the
-feed behind it, changes her quiet hours, and signs out. On every page: a
-screenshot at 390x844, axe-core finds nothing serious or critical (with
-JavaScript), and the browser asked nothing of any other origin.
+feed behind it, revokes it (ticking its confirmation), changes her quiet hours,
+and signs out. On every page: a screenshot at 390x844, axe-core finds nothing
+serious or critical (with JavaScript), and the browser asked nothing of any
+other origin; the header keeps one height and its nav one line, at 390 and
+360 px (issue 22).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 from twilio.request_validator import RequestValidator
+
+from service.web.pages.forms import PHONE_EXAMPLE
 
 ALICE, BOB = "+14155550101", "+14155550102"
 EVENING = datetime(2026, 12, 2, 0, 5, tzinfo=UTC)  # Tuesday 1 December, 19:05 in New York
@@ -90,6 +94,15 @@ class Journey:
     def text(self) -> str:
         return self.driver.find_element(By.TAG_NAME, "main").text
 
+    def header_height(self) -> int:
+        """The header's height; its nav must stay on one line (issue 22: the header jumped between pages)."""
+        header = self.driver.find_element(By.CSS_SELECTOR, "header.top")
+        links = header.find_elements(By.CSS_SELECTOR, "nav a")
+        assert len({link.rect["y"] for link in links}) <= 1, "the nav wraps"
+        overflow = "const n = document.querySelector('header.top nav'); return n ? n.scrollWidth - n.clientWidth : 0"
+        assert self.driver.execute_script(overflow) <= 0, "the nav is cut off"
+        return header.rect["height"]
+
     def join_by_sms(self, phone: str) -> None:
         """Bob answers the invitation: a JOIN webhook signed as Twilio would sign it."""
         params = {"MessageSid": "SM" + "b" * 32, "From": phone, "To": "+15005550006", "Body": "JOIN"}
@@ -109,9 +122,12 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
 
     j.at("/")
     assert "Keep the small things" in j.text()
+    way_in = driver.find_element(By.LINK_TEXT, "Sign up or sign in")
+    assert "primary" in way_in.get_attribute("class").split()
     j.check("01-home")
     follow(driver, "Sign up or sign in")
 
+    assert PHONE_EXAMPLE in j.text()
     field(driver, "phone").send_keys(ALICE)
     j.check("02-signin")
     submit(driver, "Text me a code")
@@ -164,6 +180,11 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
     assert "Saved “Evening walk”" in j.text()
     j.check("07-ritual")
 
+    j.at("/today")  # 07:00: the walk's window opens with its reminder
+    assert "You can check in from 18:45, when its reminder goes out." in j.text()
+    j.check("08-today-morning")
+    heights = {j.header_height()}
+
     clock.set(EVENING)
     j.at("/today")
     assert "Evening walk" in j.text()
@@ -179,6 +200,7 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
     assert card.find_element(By.XPATH, ".//dt[.='Streak']/following-sibling::dd").text == "1"
     assert card.find_element(By.CSS_SELECTOR, "svg.heatmap").get_attribute("aria-label").startswith("Evening walk")
     j.check("09-streaks")
+    heights.add(j.header_height())
 
     j.at("/calendar")
     submit(driver, "Make a calendar link")
@@ -186,10 +208,27 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
     webcal = driver.find_element(By.LINK_TEXT, "Subscribe on this device").get_attribute("href")
     assert https_link.startswith(live.url + "/feeds/") and webcal == https_link.replace("http://", "webcal://", 1)
     assert driver.find_element(By.CSS_SELECTOR, ".qr svg").get_attribute("aria-label")
+    figure, qr = driver.find_element(By.CSS_SELECTOR, "figure.qr"), driver.find_element(By.CSS_SELECTOR, ".qr svg")
+    caption = driver.find_element(By.CSS_SELECTOR, ".qr figcaption")
+    middle = lambda rect: rect["x"] + rect["width"] / 2  # noqa: E731
+    assert abs(middle(qr.rect) - middle(figure.rect)) < 2, (qr.rect, figure.rect)  # centred
+    assert caption.rect["y"] - (qr.rect["y"] + qr.rect["height"]) < 24  # no blank under it
+    link_field = driver.find_element(By.ID, "https-link")
+    assert link_field.rect["height"] > 40 and link_field.rect["width"] <= 390  # the whole link, wrapped
+    copy = driver.find_element(By.CSS_SELECTOR, "button.js-copy")
+    assert copy.is_displayed() == browser.javascript  # no script: the field is selected and copied by hand
     j.check("10-calendar")
     with urllib.request.urlopen(https_link, timeout=30) as feed:
         assert feed.headers["Content-Type"].startswith("text/calendar")
         assert "SUMMARY:Evening walk" in feed.read().decode()
+    j.at("/calendar")
+    links = driver.find_element(By.ID, "links")
+    assert re.search(r"Made Tue 1 Dec 2026, 19:05", links.text), links.text  # local date and time
+    press(links.find_element(By.CSS_SELECTOR, 'input[name="confirm"]'), Keys.SPACE)
+    submit(driver, "Revoke", within=links)
+    assert "Link revoked" in j.text()
+    j.check("10-calendar-revoked")
+    heights.add(j.header_height())
 
     j.at("/settings")
     set_time(driver, field(driver, "quiet_start"), "23:00")
@@ -200,6 +239,16 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
 
     j.at("/invitations")
     j.check("12-invitations")
+    heights.add(j.header_height())
+    assert len(heights) == 1, heights  # the header keeps its height from page to page
+    for path, name in (("/today", "13-today-360"), ("/calendar", "14-calendar-360"), ("/settings", "15-settings-360")):
+        j.at(path)
+        driver.execute_cdp_cmd(  # after each page load: ChromeDriver's mobile emulation sets 390 px again
+            "Emulation.setDeviceMetricsOverride", {"width": 360, "height": 740, "deviceScaleFactor": 2, "mobile": True}
+        )
+        assert driver.execute_script("return document.documentElement.clientWidth") == 360
+        assert j.header_height() in heights, path  # one line at 360 px too
+        browser.screenshot(name)
     j.at("/settings")
     submit(driver, "Sign out")
     assert urlpath(driver) == "/"

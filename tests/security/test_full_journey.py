@@ -72,7 +72,7 @@ def test_a_full_journey_texts_only_who_asked_or_joined_and_logs_no_secrets(
     sms.tick()  # codes and invitations go out
 
     texts = Texts(api_client(live, api), twilio_runtime.config.twilio_auth_token, PHONES)
-    assert texts.send("Bob", "JOIN").startswith('Tend: You joined "Us"')
+    assert texts.send("Bob", "JOIN").startswith('You joined "Us"')
     api.post(f"{live}/api/v1/circles/{circle['id']}/rituals", json=ritual, headers=alice)
     promise = {
         "circle_id": circle["id"],

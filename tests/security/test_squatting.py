@@ -99,7 +99,7 @@ def test_join_answers_the_invitation_and_no_blocks_the_inviter_for_30_days(
     texts = Texts(client, twilio_runtime.config.twilio_auth_token, {"Alice": ALICE})
     client.post(f"/api/v1/circles/{circle_id}/members", json={"name": "A", "phone": ALICE}, headers=headers)
     sms.tick()
-    assert texts.send("Alice", "no").startswith("Tend: Declined")
+    assert texts.send("Alice", "no").startswith("Declined")
     assert membership(db, circle_id, ALICE) is None
     again = client.post(f"/api/v1/circles/{circle_id}/members", json={"name": "A", "phone": ALICE}, headers=headers)
     assert again.status_code == 429 and again.get_json()["error"]["code"] == "too_many_messages"

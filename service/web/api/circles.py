@@ -7,19 +7,17 @@ from typing import Any
 from apiflask import APIBlueprint
 
 from service.domain import accounts, agenda
-from service.domain.models import Circle, Membership, MembershipStatus
+from service.domain.models import Circle, Membership
 from service.web.api.context import auth, me
 from service.web.api.schemas import CircleIn, CircleOut, CirclesOut, InvitationsOut, MemberIn, NewMemberOut
-from service.web.context import commit, now, session
+from service.web.context import commit, now, runtime, session
 
 bp = APIBlueprint("circles", __name__, url_prefix="/api/v1", tag="Circles")
 
 
 def member_json(membership: Membership) -> dict[str, Any]:
     """An invited member is shown by the name the inviter typed, never by the invitee's own data."""
-    joined = membership.status == MembershipStatus.ACTIVE
-    name = membership.person.name if joined or membership.label is None else membership.label
-    return {"id": membership.person_id, "name": name, "status": membership.status}
+    return {"id": membership.person_id, "name": accounts.member_name(membership), "status": membership.status}
 
 
 def circle_json(circle: Circle) -> dict[str, Any]:
@@ -27,14 +25,18 @@ def circle_json(circle: Circle) -> dict[str, Any]:
 
 
 def invitation_json(membership: Membership) -> dict[str, Any]:
-    inviter = next((m.person for m in membership.circle.memberships if m.person_id == membership.invited_by_id), None)
-    return {"id": membership.circle_id, "circle": membership.circle.name, "invited_by": inviter and inviter.name}
+    return {
+        "id": membership.circle_id,
+        "circle": membership.circle.name,
+        "invited_by": accounts.inviter_name(membership),
+    }
 
 
 @bp.post("/circles")
 @bp.auth_required(auth)
 @bp.input(CircleIn, arg_name="body")
 @bp.output(CircleOut, status_code=201)
+@bp.doc(responses={409: "You are in a circle of that name already (`duplicate_name`)"})
 def create_circle(body: dict[str, Any]) -> dict[str, Any]:
     """Create a circle with yourself as its first member."""
     circle = accounts.create_circle(session(), owner=me(), name=body["name"], now=now())
@@ -70,7 +72,9 @@ def get_circle(circle_id: int) -> dict[str, Any]:
 def add_member(circle_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Invite someone by phone under your name for them; they join by replying JOIN (or YES) to the one invitation SMS."""
     circle = accounts.circle_for(session(), me(), circle_id)
-    membership = accounts.invite_member(session(), circle=circle, inviter=me(), now=now(), **body)
+    membership = accounts.invite_member(
+        session(), circle=circle, inviter=me(), countries=runtime().config.sms_countries, now=now(), **body
+    )
     commit()
     return member_json(membership)
 

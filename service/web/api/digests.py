@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from apiflask import APIBlueprint, Schema, fields
@@ -74,7 +75,7 @@ def page(token: str) -> str:
     payload = digest.payload
     return render_template(
         "digest.html",
-        week_start=payload["week_start"],
+        week_start=date.fromisoformat(payload["week_start"]),
         subjects=payload["subjects"],
         best_streak=payload["best_streak"],
         reliability=percent(payload["reliability"]),

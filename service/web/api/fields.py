@@ -1,4 +1,4 @@
-"""Input fields that validate with the libraries that know best (phonenumbers, zoneinfo)."""
+"""Input fields that check shape and validate with the libraries that know best (zoneinfo); the domain reads numbers."""
 
 from __future__ import annotations
 
@@ -6,29 +6,9 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from apiflask import fields
-from flask import current_app, has_app_context
 from marshmallow import ValidationError
 
-from service.core.phones import PhoneError, textable
 from service.core.schedule import ScheduleError, check_year, parse_timezone
-
-
-def sms_countries() -> tuple[str, ...]:
-    """TEND_SMS_COUNTRIES of the running app (the default outside a request, e.g. building the OpenAPI document)."""
-    if has_app_context() and "tend" in current_app.extensions:
-        return current_app.extensions["tend"].config.sms_countries
-    return ("US", "CA")
-
-
-class Phone(fields.String):
-    """A number Tend may text, in international form, normalized to E.164: of a country in
-    TEND_SMS_COUNTRIES and of a type that receives SMS (mobile, fixed-line-or-mobile, VoIP)."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        try:
-            return textable(super()._deserialize(value, attr, data, **kwargs), sms_countries())
-        except PhoneError as exc:
-            raise ValidationError(str(exc)) from None
 
 
 class TimeZoneName(fields.String):
@@ -111,6 +91,14 @@ def Title(**kwargs: Any) -> Text:
 
 def Name(**kwargs: Any) -> Text:
     return Text(80, **kwargs)
+
+
+def Phone(**kwargs: Any) -> Text:
+    """A number as typed; the domain reads it (a mobile number of TEND_SMS_COUNTRIES; national format is read in
+    the first of them) and refuses one Tend may not text with 422 naming `phone`."""
+    return Text(
+        32, metadata={"description": "e.g. +14155550123, or 415 555 0123 in the first country Tend texts"}, **kwargs
+    )
 
 
 class UTCInstant(fields.DateTime):

@@ -50,7 +50,10 @@ def me_json(person: Person) -> dict[str, Any]:
 @bp.doc(responses={429: "This number has had as many codes as it may get for now (3 an hour, 10 a day)"})
 def request_code(body: dict[str, Any]) -> dict[str, Any]:
     """Text a 6-digit sign-in code (valid 10 minutes, 5 tries); the same answer whether or not the number has an account."""
-    accounts.request_code(session(), phone=body["phone"], secret=runtime().config.secret_key, now=now())
+    config = runtime().config
+    accounts.request_code(
+        session(), phone=body["phone"], countries=config.sms_countries, secret=config.secret_key, now=now()
+    )
     commit()
     return {"sent": True}
 
@@ -68,6 +71,7 @@ def create_session(body: dict[str, Any]) -> dict[str, Any]:
             code=body["code"],
             name=body.get("name"),
             timezone=body.get("timezone"),
+            countries=runtime().config.sms_countries,
             secret=runtime().config.secret_key,
             now=now(),
             door=SessionDoor.API,
@@ -122,9 +126,10 @@ def get_me() -> dict[str, Any]:
 @bp.output(MeOut)
 def patch_me(body: dict[str, Any]) -> dict[str, Any]:
     person = me()
-    for key in ("name", "timezone"):
-        if key in body:
-            setattr(person, key, body[key])
+    if "name" in body:
+        accounts.rename(person, body["name"])
+    if "timezone" in body:
+        person.timezone = body["timezone"]
     if "quiet_hours" in body:
         quiet = body["quiet_hours"]
         person.quiet_start, person.quiet_end = (quiet["start"], quiet["end"]) if quiet else (None, None)

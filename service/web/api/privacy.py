@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from apiflask import APIBlueprint
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.domain import accounts
@@ -14,7 +14,6 @@ from service.domain.models import (
     CheckIn,
     Circle,
     Feed,
-    Membership,
     MembershipStatus,
     Occurrence,
     OccurrenceOutcome,
@@ -98,13 +97,6 @@ def export_of(person: Person, at: datetime, db: Session) -> dict[str, Any]:
 @bp.output({}, status_code=204)
 def erase_me() -> str:
     """Erase yourself: your data, your promises, and every circle you leave empty; the token stops working."""
-    person, db = me(), session()
-    circle_ids = [m.circle_id for m in person.memberships]
-    accounts.forget_number(db, person.phone)
-    db.delete(person)
-    db.flush()
-    for circle_id in circle_ids:
-        if db.scalar(select(Membership.person_id).where(Membership.circle_id == circle_id).limit(1)) is None:
-            db.execute(delete(Circle).where(Circle.id == circle_id))
+    accounts.erase(session(), me())
     commit()
     return ""

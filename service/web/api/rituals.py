@@ -60,6 +60,7 @@ def ritual_fields(body: dict[str, Any]) -> editing.RitualFields:
 @bp.auth_required(auth)
 @bp.input(RitualIn, arg_name="body")
 @bp.output(RitualOut, status_code=201)
+@bp.doc(responses={409: "Another ritual of the circle has that title (`duplicate_name`)"})
 def create_ritual(circle_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Add a ritual; `next_occurrence` is its first instant from now, in UTC.
 
@@ -92,6 +93,7 @@ def get_ritual(ritual_id: int) -> dict[str, Any]:
 @bp.auth_required(auth)
 @bp.input(RitualPatch, arg_name="body")
 @bp.output(RitualOut)
+@bp.doc(responses={409: "Another ritual of the circle has that title (`duplicate_name`)"})
 def patch_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Edit a ritual; its future occurrences follow, past ones keep their outcomes."""
     at = now()

@@ -38,12 +38,16 @@ def signin() -> Any:
     form = PhoneForm()
     if form.validate_on_submit():
         try:
-            accounts.request_code(db(), phone=form.phone.data, secret=runtime().config.secret_key, now=now())
+            config = runtime().config
+            phone = accounts.request_code(
+                db(), phone=form.phone.data, countries=config.sms_countries, secret=config.secret_key, now=now()
+            )
         except DomainError as error:
+            db().rollback()
             show_error(form, error)
         else:
             commit()
-            session[PHONE_KEY] = form.phone.data
+            session[PHONE_KEY] = phone
             return redirect(url_for("pages.signin_code", next=auth.safe_next(request.args.get("next"))))
     return page("signin.html", form=form, status=422 if form.errors or form.form_errors else 200)
 
@@ -62,6 +66,7 @@ def signin_code() -> Any:
                 code=form.code.data.strip(),
                 name=form.name.data or None,
                 timezone=form.timezone.data or None,
+                countries=runtime().config.sms_countries,
                 secret=runtime().config.secret_key,
                 now=now(),
                 door=SessionDoor.PAGE,
@@ -91,7 +96,7 @@ def signout() -> Any:
 @bp.get("/invitations")
 @auth.signin_required
 def invitations() -> Any:
-    pending = accounts.invitations(db(), auth.me())
+    pending = [(membership, accounts.inviter_name(membership)) for membership in accounts.invitations(db(), auth.me())]
     return page("invitations.html", invitations=pending)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint, HTTPError
-from flask import render_template, request
+from flask import flash, render_template, request
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from wtforms import Field
@@ -55,6 +55,14 @@ def show_error(form: FlaskForm, error: DomainError, fields: dict[str, str] | Non
         field.errors = [*field.errors, error.message] if isinstance(field.errors, list) else [error.message]
     else:
         form.form_errors.append(error.message)
+
+
+def confirmed() -> bool:
+    """Whether a destructive button's "Yes, ..." box was ticked (see `button` in _forms.html); flashes why not."""
+    if request.form.get("confirm") == "yes":
+        return True
+    flash("Nothing was changed: tick the box to confirm first.", "error")
+    return False
 
 
 @bp.errorhandler(DomainError)

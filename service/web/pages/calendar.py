@@ -6,15 +6,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import segno
-from flask import redirect, session, url_for
+from flask import flash, redirect, session, url_for
 from markupsafe import Markup
 
+from service.core.schedule import occurrence_local
 from service.domain import feed_store
 from service.domain.models import FeedScope
 from service.web.context import commit, now, runtime
 from service.web.context import session as db
 from service.web.pages import auth
-from service.web.pages.blueprint import bp, page
+from service.web.pages.blueprint import bp, confirmed, page
 
 NEW_LINK_KEY = "new_feed_token"  # a feed's token is shown once, on the page after it was made
 
@@ -26,7 +27,8 @@ def feed_links(token: str) -> dict[str, str]:
 
 def qr_svg(url: str) -> Markup:
     """The link as a QR code, inline SVG (no style attributes: the CSP allows none), with its text alternative."""
-    svg = segno.make(url, error="m").svg_inline(scale=4, dark="#000", light="#fff")
+    # omitsize: a viewBox and no fixed size, so that the stylesheet scales it whole (no blank below it)
+    svg = segno.make(url, error="m").svg_inline(scale=4, dark="#000", light="#fff", omitsize=True)
     return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR code of your calendar link" ', 1))
 
 
@@ -36,7 +38,10 @@ def calendar() -> Any:
     person = auth.me()
     token = session.pop(NEW_LINK_KEY, None)
     links = feed_links(token) if isinstance(token, str) else None
-    feeds = feed_store.feeds_of(db(), person.id)
+    feeds = [
+        {"id": feed.id, "scope": feed.scope, "made": occurrence_local(feed.created_at, person.timezone)}
+        for feed in feed_store.feeds_of(db(), person.id)
+    ]
     return page(
         "calendar.html",
         feeds=feeds,
@@ -58,6 +63,8 @@ def new_link() -> Any:
 @bp.post("/calendar/links/<int:feed_id>/revoke")
 @auth.signin_required
 def revoke_link(feed_id: int) -> Any:
-    feed_store.revoke_feed(db(), owner_id=auth.me().id, feed_id=feed_id)
-    commit()
-    return redirect(url_for("pages.calendar"))
+    if confirmed():
+        feed_store.revoke_feed(db(), owner_id=auth.me().id, feed_id=feed_id)
+        commit()
+        flash("Link revoked: calendars using it stop updating. Your other links still work.", "done")
+    return redirect(url_for("pages.calendar", _anchor="links"))

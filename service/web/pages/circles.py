@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, url_for
+from flask import flash, redirect, url_for
 
 from service.domain import accounts, agenda
 from service.domain.errors import DomainError
-from service.web.context import commit, now
+from service.web.context import commit, now, runtime
 from service.web.context import session as db
 from service.web.pages import auth
-from service.web.pages.blueprint import bp, page, show_error
+from service.web.pages.blueprint import bp, confirmed, page, show_error
 from service.web.pages.forms import CircleForm, InviteForm
 
 
@@ -20,9 +20,14 @@ from service.web.pages.forms import CircleForm, InviteForm
 def new_circle() -> Any:
     form = CircleForm()
     if form.validate_on_submit():
-        circle = accounts.create_circle(db(), owner=auth.me(), name=form.name.data, now=now())
-        commit()
-        return redirect(url_for("pages.circle", circle_id=circle.id))
+        try:
+            circle = accounts.create_circle(db(), owner=auth.me(), name=form.name.data, now=now())
+        except DomainError as error:
+            db().rollback()
+            show_error(form, error)
+        else:
+            commit()
+            return redirect(url_for("pages.circle", circle_id=circle.id))
     return page("circle_new.html", status=422 if form.errors else 200, form=form)
 
 
@@ -31,7 +36,7 @@ def _circle_page(circle_id: int, invite: InviteForm, status: int = 200) -> Any:
     circle = accounts.circle_for(db(), person, circle_id)
     members = [
         {
-            "name": m.person.name if m.status == "active" or not getattr(m, "label", None) else m.label,
+            "name": accounts.member_name(m),
             "status": m.status,
             "me": m.person_id == person.id,
         }
@@ -56,7 +61,13 @@ def invite(circle_id: int) -> Any:
         circle = accounts.circle_for(db(), person, circle_id)
         try:
             accounts.invite_member(
-                db(), circle=circle, inviter=person, name=form.name.data, phone=form.phone.data, now=now()
+                db(),
+                circle=circle,
+                inviter=person,
+                name=form.name.data,
+                phone=form.phone.data,
+                countries=runtime().config.sms_countries,
+                now=now(),
             )
         except DomainError as error:
             db().rollback()
@@ -71,6 +82,11 @@ def invite(circle_id: int) -> Any:
 @auth.signin_required
 def leave(circle_id: int) -> Any:
     person = auth.me()
-    accounts.leave(db(), person, accounts.circle_for(db(), person, circle_id), now())
+    circle = accounts.circle_for(db(), person, circle_id)
+    if not confirmed():
+        return redirect(url_for("pages.circle", circle_id=circle_id, _anchor="leave"))
+    name = circle.name
+    accounts.leave(db(), person, circle, now())
     commit()
+    flash(f"You left “{name}”. Its rituals and promises no longer remind you.", "done")
     return redirect(url_for("pages.today"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import time
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -18,9 +20,8 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: WTForms 3.2
     TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from service.core.phones import PhoneError, e164
 from service.core.picker import DAY_NAMES, REPEATS
 from service.core.schedule import ScheduleError, parse_timezone
 from service.domain.models import MAX_ROW_ID
@@ -58,13 +59,6 @@ def _no_controls(_form: Any, field: Any) -> None:
         raise ValidationError("Must not contain control characters.")
 
 
-def _phone(_form: Any, field: Any) -> None:
-    try:
-        field.data = e164(field.data or "")
-    except PhoneError as error:
-        raise ValidationError(str(error)) from None
-
-
 def _zone(_form: Any, field: Any) -> None:
     try:
         parse_timezone((field.data or "").strip())
@@ -82,12 +76,43 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+CLOCK = re.compile(r"^\s*([01]?\d|2[0-3])\s*[:.h]?\s*([0-5]\d)\s*$")
+
+
+class ClockField(TimeField):
+    """A time of day in 24-hour form, as every page writes times ("19:00"; "1900", "19.00" and "7:30" are read too).
+
+    A plain text field: a native time input shows the phone's own 12- or 24-hour form,
+    which no page can set, so its "07:00 PM" sat beside text saying "19:00" (issue 22).
+    """
+
+    widget = TextInput()
+
+    def __init__(self, label: str, validators: Any = None, **kwargs: Any) -> None:
+        hints = {"placeholder": "19:00", "inputmode": "numeric", "autocomplete": "off", "size": 5, "maxlength": 5}
+        kwargs["render_kw"] = hints | kwargs.get("render_kw", {})
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        found = CLOCK.match(str(valuelist[0]))
+        if found is None:
+            self.data = None
+            raise ValueError("Give a time in 24-hour form, such as 07:30 or 19:00.")
+        self.data = time(int(found[1]), int(found[2]))
+
+
+PHONE_EXAMPLE = "+1 415 555 0123"  # a number Tend can text under the default TEND_SMS_COUNTRIES (tested)
+
+
 class PhoneForm(FlaskForm):
     phone = StringField(
         "Your mobile number",
-        [DataRequired("Give your mobile number."), _phone],
+        [DataRequired("Give your mobile number."), Length(max=32)],
         filters=[_strip],
-        description="In international format, e.g. +1 555 123 4567. We text you a 6-digit code.",
+        description=f"For example {PHONE_EXAMPLE}. We text you a 6-digit code.",
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
     submit = SubmitField("Text me a code")
@@ -104,7 +129,10 @@ class CodeForm(FlaskForm):
         "Your name",
         [Optional(), Length(max=80), _no_controls],
         filters=[_strip],
-        description="Only needed the first time: how your partner sees you.",
+        description=(
+            "Only needed the first time: the name your partner sees and Tend's texts use. "
+            "Tend asks you, even when someone invited you: the name they typed for you stays theirs."
+        ),
         render_kw={"autocomplete": "given-name"},
     )
     timezone = StringField(
@@ -130,9 +158,9 @@ class InviteForm(FlaskForm):
     name = StringField("Their name", [DataRequired("Give their name."), Length(max=80), _no_controls], filters=[_strip])
     phone = StringField(
         "Their mobile number",
-        [DataRequired("Give their mobile number."), _phone],
+        [DataRequired("Give their mobile number."), Length(max=32)],
         filters=[_strip],
-        description="They get one text inviting them; they join by replying JOIN.",
+        description=f"For example {PHONE_EXAMPLE}. They get one text inviting them; they join by replying JOIN.",
         render_kw={"autocomplete": "off", "inputmode": "tel"},
     )
     submit = SubmitField("Invite")
@@ -143,8 +171,9 @@ class ScheduleFields:
 
     repeat = RadioField("Repeats", choices=choices(REPEATS), default="daily", validators=[InputRequired()])
     weekdays = CheckboxesField("On these days", choices=WEEKDAY_CHOICES, validate_choice=True)
-    interval = IntegerField("Every how many days", [Optional(), NumberRange(2, 366)], default=2)
-    time = TimeField("Time", [InputRequired("Give a time.")])
+    # The range is the picker's rule (service.core.picker), said in its words: no second wording here.
+    interval = IntegerField("Every how many days", [Optional()], default=2)
+    time = ClockField("Time", [InputRequired("Give a time.")])
     start_date = DateField("Starting on", [InputRequired("Give a start date.")])
     remind_before_minutes = SelectField("Remind me", choices=LEADS, coerce=int, default=15)
 
@@ -176,7 +205,7 @@ class PromiseForm(FlaskForm, ScheduleFields):
         default="once",
         validators=[InputRequired()],
     )
-    time = TimeField("Due at", [InputRequired("Give a time.")])
+    time = ClockField("Due at", [InputRequired("Give a time.")])
     start_date = DateField("Due on", [InputRequired("Give a date.")])
     grace_minutes = IntegerField(
         "Still counts if kept within (minutes after)", [InputRequired(), NumberRange(0, 7 * 24 * 60)], default=60
@@ -194,10 +223,10 @@ class SettingsForm(FlaskForm):
     name = StringField("Your name", [DataRequired("Give your name."), Length(max=80), _no_controls], filters=[_strip])
     timezone = StringField("Your time zone", [DataRequired("Give your time zone."), _zone], filters=[_strip])
     quiet = BooleanField("Quiet hours (reminders wait until they end)")
-    quiet_start = TimeField("Quiet from", [Optional()])
-    quiet_end = TimeField("Quiet until", [Optional()])
+    quiet_start = ClockField("Quiet from", [Optional()])
+    quiet_end = ClockField("Quiet until", [Optional()])
     digest_weekday = SelectField("Weekly summary on", choices=WEEKDAY_CHOICES)
-    digest_time = TimeField("at", [InputRequired("Give a time.")])
+    digest_time = ClockField("at", [InputRequired("Give a time.")])
     submit = SubmitField("Save settings")
 
     def validate_quiet_end(self, field: Any) -> None:
@@ -213,6 +242,10 @@ class PauseAllForm(FlaskForm):
 class DeleteAccountForm(FlaskForm):
     confirm = StringField(
         'Type "delete" to confirm',
-        [DataRequired('Type "delete" to confirm.'), Regexp(r"^\s*delete\s*$", message='Type "delete" to confirm.')],
+        [
+            DataRequired('Type "delete" to confirm.'),
+            Regexp(r"^\s*delete\s*$", re.IGNORECASE, message='Type "delete" to confirm.'),
+        ],
+        render_kw={"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false"},
     )
     submit = SubmitField("Delete my account and all my data")

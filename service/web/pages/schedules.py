@@ -17,7 +17,7 @@ from service.domain.models import Circle, Person, Promise, Ritual, SubjectKind
 from service.web.context import commit, now
 from service.web.context import session as db
 from service.web.pages import auth
-from service.web.pages.blueprint import bp, page, show_error
+from service.web.pages.blueprint import bp, confirmed, page, show_error
 from service.web.pages.forms import LEAD_MINUTES, PauseForm, PromiseForm, RitualForm, SelectChoice, choices, row_id
 
 # The domain's field names, as the picker's form calls them.
@@ -96,7 +96,7 @@ def _circle_arg(person: Person) -> Circle:
 
 
 def _members(circle: Circle) -> list[SelectChoice]:
-    return choices((m.person_id, m.person.name) for m in circle.memberships if m.status == "active")
+    return choices((m.person_id, accounts.member_name(m)) for m in circle.memberships if m.status == "active")
 
 
 def _moved_note(saved: editing.Saved, start: datetime) -> None:
@@ -114,7 +114,8 @@ def _ritual_fields(form: RitualForm, timezone: str) -> editing.RitualFields:
     start = _start(form)
     assert start is not None, "validated"
     rule = picker.rule_for(_choice(form), start.date())
-    everyone = {choice.value for choice in form.participants.choices} <= set(form.participants.data or [])
+    # Everyone offered is "everyone"; an id the form did not offer goes to the domain, which refuses it (SPEC §3).
+    everyone = {choice.value for choice in form.participants.choices} == set(form.participants.data or [])
     return editing.RitualFields(
         title=form.title.data,
         starts=start,
@@ -208,6 +209,10 @@ def pause_ritual(ritual_id: int) -> Any:
 def delete_subject(kind: str, subject_id: int) -> Any:
     person = auth.me()
     found = subjects.subject_for(db(), person.id, SubjectKind(kind.removesuffix("s")), subject_id)
+    if not confirmed():
+        return redirect(
+            url_for(f"pages.{kind.removesuffix('s')}", _anchor="delete", **{f"{kind.removesuffix('s')}_id": subject_id})
+        )
     circle_id, title = found.circle_id, found.title
     editing.delete_subject(db(), found, person, now())
     commit()
@@ -248,7 +253,12 @@ def _save_promise(form: PromiseForm, person: Person, circle: Circle, promise: Pr
 def _form_page(template: str, form: Any, **context: Any) -> Any:
     """A ritual or promise form again: 422 when it was refused (not when it was only previewed), else 200."""
     status = 422 if (form.errors or form.form_errors) and not form.preview.data else 200
-    return page(template, status, form=form, **context)
+    return page(template, status, form=form, once=_once(form), **context)
+
+
+def _once(form: RitualForm | PromiseForm) -> bool:
+    """A one-off promise: its preview shows its one time, not "the next 5"."""
+    return bool(form.repeat.data == picker.ONCE)
 
 
 def _saved(form: Any, save: Callable[[], Any], endpoint: str, id_name: str) -> Any:
@@ -300,7 +310,9 @@ def promise(promise_id: int) -> Any:
     if request.method == "POST":
         editing.may_change(person, found)
     form = PromiseForm(obj=found if request.method == "GET" else None)
-    form.to.choices = _recipients(circle, person) if mine else choices([(found.recipient_id, found.recipient.name)])
+    names = accounts.names_in(db(), [circle.id], [found.keeper_id, found.recipient_id])
+    recipient = names.of(circle.id, found.recipient_id)
+    form.to.choices = _recipients(circle, person) if mine else choices([(found.recipient_id, recipient)])
     if request.method == "GET":
         _fill_picker(form, found.due_local, found.rrule)
         form.to.data = found.recipient_id
@@ -316,6 +328,7 @@ def promise(promise_id: int) -> Any:
         preview=shown,
         timezone=found.timezone,
         mine=mine,
+        keeper=names.of(circle.id, found.keeper_id),
         custom=picker.choice_of(found.rrule, found.due_local.date()) is None,
     )
 
@@ -331,4 +344,5 @@ def preview_fragment() -> Any:
         parse_timezone(timezone)
     except ScheduleError:
         timezone = person.timezone
-    return page("_preview.html", preview=schedule_preview(form, timezone, person, now()), timezone=timezone)
+    shown = schedule_preview(form, timezone, person, now())
+    return page("_preview.html", preview=shown, timezone=timezone, once=_once(form))

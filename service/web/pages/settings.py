@@ -9,10 +9,11 @@ from flask import Response, flash, redirect, url_for
 
 from service.core.schedule import occurrence_local
 from service.domain import accounts, digests, editing
+from service.domain.errors import DomainError
 from service.web.context import commit, now, runtime
 from service.web.context import session as db
 from service.web.pages import auth
-from service.web.pages.blueprint import bp, page
+from service.web.pages.blueprint import bp, page, show_error
 from service.web.pages.forms import DeleteAccountForm, PauseAllForm, SettingsForm
 
 
@@ -24,7 +25,7 @@ def _settings_page(form: SettingsForm | None = None, delete: DeleteAccountForm |
         form.quiet.data = person.quiet_start is not None and person.quiet_end is not None
         form.quiet_start.data, form.quiet_end.data = person.quiet_start, person.quiet_end
         form.digest_weekday.data, form.digest_time.data = str(person.digest_weekday), person.digest_time
-    paused = person.paused_until if person.paused_until and person.paused_until > at else None
+    paused = accounts.reminders_paused_until(person, at)
     return page(
         "settings.html",
         status,
@@ -49,12 +50,17 @@ def save_settings() -> Any:
     if not form.validate_on_submit():
         return _settings_page(form, status=422)
     quiet = (form.quiet_start.data, form.quiet_end.data) if form.quiet.data else None
-    editing.change_settings(
-        auth.me(),
-        editing.Settings(
-            form.name.data, form.timezone.data, quiet, int(form.digest_weekday.data), form.digest_time.data
-        ),
-    )
+    try:
+        editing.change_settings(
+            auth.me(),
+            editing.Settings(
+                form.name.data, form.timezone.data, quiet, int(form.digest_weekday.data), form.digest_time.data
+            ),
+        )
+    except DomainError as error:
+        db().rollback()
+        show_error(form, error)
+        return _settings_page(form, status=422)
     commit()
     flash("Settings saved.", "done")
     return redirect(url_for("pages.settings"))
@@ -124,7 +130,7 @@ def delete_account() -> Any:
     form = DeleteAccountForm()
     if not form.validate_on_submit():
         return _settings_page(delete=form, status=422)
-    editing.erase_person(db(), auth.me())
+    accounts.erase(db(), auth.me())
     commit()
     auth.end()
     flash("Your account and all your data are deleted.", "done")

@@ -1,6 +1,7 @@
 // Progressive enhancement only: every page works without this file.
 // 1. The browser's time zone goes into an empty time-zone field of the sign-in form.
 // 2. The schedule picker shows only the fields its choice needs, and its preview follows the form as it changes.
+// 3. A Copy button beside a read-only link (without it, the link is selected and copied by hand).
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -56,8 +57,24 @@
     showWhen();
   }
 
+  function copyButtons() {
+    document.querySelectorAll("button.js-copy").forEach(function (button) {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      var said = button.parentNode.querySelector(".js-copied");
+      if (!source || !navigator.clipboard) { return; }  // the field stays selectable by hand
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(source.value).then(
+          function () { if (said) { said.textContent = "Copied."; } },
+          function () { source.select(); if (said) { said.textContent = "Selected: copy it from the menu."; } }
+        );
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     fillTimezone();
+    copyButtons();
     document.querySelectorAll(".js-picker-form").forEach(picker);
   });
 })();

@@ -1,0 +1,277 @@
+"""Issue 22, "a first evening without a stumble": each page item, on the Flask test client as a browser
+without JavaScript would see it (the Chromium journey covers them with and without JavaScript)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from service.config import Config
+from service.core.phones import textable
+from service.domain import digests
+from service.domain.models import Person
+from service.web.pages.forms import PHONE_EXAMPLE
+from tests.pages.helpers import Pages
+
+ALICE, BOB = "+14155550101", "+14155550102"
+NOON = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)  # Tuesday 1 December, 12:00 in New York
+
+
+def couple(app, db) -> tuple[Pages, Pages, int]:
+    """Alice's circle "Us", which Bob joined on /invitations after signing up on the web."""
+    alice, bob = Pages(app, db), Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    made = alice.post("/circles/new", {"name": "Us"})
+    circle = int(re.search(r"/circles/(\d+)", made.headers["Location"])[1])
+    invited = alice.post(f"/circles/{circle}/members", {"name": "Hubby", "phone": BOB}, form_page=f"/circles/{circle}")
+    assert invited.status_code == 302, invited.get_data(as_text=True)
+    bob.sign_in(BOB, "Bob")
+    card = bob.text("/invitations")
+    assert "Alice invited you to this circle." in card and "Hubby" not in card
+    assert bob.post(f"/invitations/{circle}/accept", form_page="/invitations").status_code == 302
+    return alice, bob, circle
+
+
+def ritual_form(**changes) -> dict:
+    return {
+        "title": "Evening walk",
+        "repeat": "daily",
+        "time": "19:00",
+        "start_date": "2026-12-01",
+        "remind_before_minutes": "15",
+        "duration_minutes": "30",
+        "interval": "2",
+    } | changes
+
+
+def post_ritual(page: Pages, circle: int, **changes):
+    """The new-ritual form posted with everyone taking part (as the form starts)."""
+    form = f"/rituals/new?circle={circle}"
+    everyone = re.findall(r'name="participants" type="checkbox" value="(\d+)"', page.text(form))
+    return page.post(form, ritual_form(participants=everyone, **changes))
+
+
+def test_the_home_pages_way_in_is_the_primary_button(app, db):
+    home = Pages(app, db).text("/")
+    assert re.search(r'<a class="button primary" href="/signin">Sign up or sign in</a>', home)
+
+
+def test_phone_hints_give_a_number_tend_can_text():
+    assert textable(PHONE_EXAMPLE, Config.sms_countries) == "+14155550123"
+
+
+def test_a_new_number_is_told_why_a_name_is_asked(app, db):
+    page = Pages(app, db)
+    page.post("/signin", {"phone": ALICE})
+    code = page.text("/signin/code")
+    assert "the name they typed for you stays theirs" in code
+    assert PHONE_EXAMPLE in Pages(app, db).text("/signin")
+
+
+def test_a_second_circle_or_ritual_of_the_same_name_is_refused(app, db, client, people):
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    assert alice.post("/circles/new", {"name": "Alice & Bob"}).status_code == 302
+    again = alice.post("/circles/new", {"name": " alice  &  BOB "})
+    assert again.status_code == 422
+    assert "You already have a circle called" in again.get_data(as_text=True)
+
+    circle = int(re.search(r"/circles/(\d+)", alice.text("/today"))[1])
+    assert post_ritual(alice, circle).status_code == 302
+    twice = post_ritual(alice, circle, title="evening WALK")
+    assert twice.status_code == 422
+    assert "This circle already has a ritual called" in twice.get_data(as_text=True)
+
+    people.create("Bob")
+    api = client.post("/api/v1/circles", json={"name": "Us"}, headers=people.headers("Bob"))
+    assert api.status_code == 201
+    api = client.post("/api/v1/circles", json={"name": "us"}, headers=people.headers("Bob"))
+    assert api.status_code == 409
+    assert api.get_json()["error"] | {"message": ""} == {"code": "duplicate_name", "field": "name", "message": ""}
+    circle = client.get("/api/v1/circles", headers=people.headers("Bob")).get_json()["items"][0]["id"]
+    body = {
+        "title": "Walk",
+        "starts": "2026-12-02T07:30",
+        "timezone": "America/New_York",
+        "rrule": "FREQ=DAILY",
+        "duration_minutes": 20,
+        "remind_before_minutes": 10,
+    }
+    first = client.post(f"/api/v1/circles/{circle}/rituals", json=body, headers=people.headers("Bob"))
+    assert first.status_code == 201
+    second = client.post(
+        f"/api/v1/circles/{circle}/rituals", json=body | {"title": "WALK"}, headers=people.headers("Bob")
+    )
+    assert second.status_code == 409 and second.get_json()["error"]["field"] == "title"
+    renamed = client.patch(f"/api/v1/rituals/{first.get_json()['id']}", json=body, headers=people.headers("Bob"))
+    assert renamed.status_code == 200, renamed.get_json()  # its own title is no clash
+
+
+def test_leave_revoke_and_delete_ask_first_and_say_what_happened(app, db, clock):
+    clock.set(NOON)
+    alice, bob, circle = couple(app, db)
+    saved = post_ritual(alice, circle)
+    ritual = int(re.search(r"/rituals/(\d+)", saved.headers["Location"])[1])
+    ritual_page = alice.text(f"/rituals/{ritual}")
+    assert 'name="confirm" value="yes" required' in ritual_page
+
+    kept = alice.post(f"/rituals/{ritual}/delete", form_page=f"/rituals/{ritual}", follow=True)
+    assert "Nothing was changed: tick the box" in kept.get_data(as_text=True)
+    alice.get(f"/rituals/{ritual}")
+    deleted = alice.post(f"/rituals/{ritual}/delete", {"confirm": "yes"}, form_page=f"/rituals/{ritual}", follow=True)
+    assert "Deleted “Evening walk”." in deleted.get_data(as_text=True)
+
+    bob.post(f"/circles/{circle}/leave", form_page=f"/circles/{circle}")
+    assert "Us" in bob.text("/today")  # still a member
+    left = bob.post(f"/circles/{circle}/leave", {"confirm": "yes"}, form_page=f"/circles/{circle}", follow=True)
+    assert "You left “Us”." in left.get_data(as_text=True)
+    bob.get(f"/circles/{circle}", status=404)
+
+    alice.post("/calendar/links", form_page="/calendar")
+    page = alice.text("/calendar")
+    feed = re.search(r'action="/calendar/links/(\d+)/revoke"', page)[1]
+    alice.post(f"/calendar/links/{feed}/revoke", form_page="/calendar")
+    assert f"/calendar/links/{feed}/revoke" in alice.text("/calendar")
+    revoked = alice.post(f"/calendar/links/{feed}/revoke", {"confirm": "yes"}, form_page="/calendar", follow=True)
+    assert "Link revoked" in revoked.get_data(as_text=True)
+    assert f"/calendar/links/{feed}/revoke" not in revoked.get_data(as_text=True)
+
+
+def test_account_deletion_takes_delete_in_any_case(app, db):
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    assert 'autocapitalize="none"' in alice.text("/settings")
+    gone = alice.post("/settings/delete", {"confirm": "  Delete "}, form_page="/settings")
+    assert gone.status_code == 302
+    with db.session() as session:
+        assert session.query(Person).filter_by(phone=ALICE).count() == 0
+
+
+def test_today_says_when_check_in_opens_and_that_reminders_are_paused(app, db, clock):
+    clock.set(NOON)
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    made = alice.post("/circles/new", {"name": "Us"})
+    circle = int(re.search(r"/circles/(\d+)", made.headers["Location"])[1])
+    assert post_ritual(alice, circle).status_code == 302
+    today = alice.text("/today")
+    assert "You can check in from 18:45, when its reminder goes out." in today
+    assert ">later<" not in today and "paused" not in today
+    alice.post("/settings/pause", {"days": "3"}, form_page="/settings")
+    assert "Your reminders are paused until Fri 4 Dec, 12:00" in alice.text("/today")
+
+
+def test_a_promise_kept_early_leaves_promised_to_you_and_next(app, db, clock):
+    clock.set(NOON)
+    alice, bob, circle = couple(app, db)
+    form = alice.text(f"/promises/new?circle={circle}")
+    assert "When it is due" in form and "Next 5 times" not in form  # a one-off promise has one time
+    bob_id = re.search(r'<option value="(\d+)">Bob</option>', form)[1]
+    promise = {"to": bob_id, "title": "Book the restaurant", "repeat": "once", "time": "18:00"}
+    promise |= {"start_date": "2026-12-01", "remind_before_minutes": "60", "grace_minutes": "60"}
+    saved = alice.post(f"/promises/new?circle={circle}", promise, form_page=f"/promises/new?circle={circle}")
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    assert "Book the restaurant" in bob.text("/today").split("Promised to you")[1]
+    assert "Next: <time" in bob.text(f"/circles/{circle}")
+    at = re.search(r'name="at" value="([^"]+)"', alice.text("/today"))[1]
+    alice.post(
+        "/checkins",
+        {
+            "kind": "promise",
+            "id": re.search(r"/promises/(\d+)", saved.headers["Location"])[1],
+            "at": at,
+            "outcome": "done",
+        },
+        form_page="/today",
+    )
+    assert "Promised to you" not in bob.text("/today")
+    assert "Next: <time" not in bob.text(f"/circles/{circle}")
+
+
+def test_the_forms_say_things_once_and_in_one_way(app, db, clock):
+    clock.set(NOON)
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    assert alice.text("/settings").count("Weekly summary</") == 1
+    made = alice.post("/circles/new", {"name": "Us"})
+    circle = int(re.search(r"/circles/(\d+)", made.headers["Location"])[1])
+    refused = post_ritual(alice, circle, repeat="every_n", interval="1").get_data(as_text=True)
+    assert "Give a number of days from 2 to 366." in refused and "Number must be between" not in refused
+    early = post_ritual(alice, circle, time="06:50", remind_before_minutes="30", preview="Preview")
+    page = early.get_data(as_text=True)
+    assert "so it waits until 07:00, which is after the start. Choose a shorter lead" in page
+    assert page.index("How long") < page.index("Next 5 times") < page.index("Save ritual")
+    assert page.index("Remind me") < page.index("How long")
+
+
+def test_signing_in_comes_back_to_the_page_without_a_stray_question_mark(app, db):
+    answer = Pages(app, db).get("/today", status=302)
+    assert answer.headers["Location"].endswith("/signin?next=/today") or answer.headers["Location"].endswith(
+        "/signin?next=%2Ftoday"
+    )
+    assert Pages(app, db).get("/streaks?x=1", status=302).headers["Location"].endswith("next=/streaks?x%3D1")
+
+
+def test_calendar_links_are_told_apart_copied_whole_and_the_qr_is_scaled(app, db, clock):
+    clock.set(NOON)
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    alice.post("/calendar/links", form_page="/calendar")
+    page = alice.text("/calendar")
+    assert re.search(r'<textarea id="https-link"[^>]*readonly[^>]*>http://tend\.test/feeds/\S+\.ics</textarea>', page)
+    assert '<button type="button" class="js-copy" data-copy="https-link" hidden>Copy link</button>' in page
+    svg = re.search(r"<svg [^>]*>", page.split('class="qr"')[1])[0]
+    assert "viewBox" in svg and "width=" not in svg
+    clock.advance(minutes=7)
+    alice.post("/calendar/links", form_page="/calendar")
+    made = re.findall(r"Made (\w{3} \d+ \w{3} \d{4}, \d\d:\d\d)", alice.text("/calendar"))
+    assert made == ["Tue 1 Dec 2026, 12:00", "Tue 1 Dec 2026, 12:07"]
+
+
+def test_the_digest_heading_is_a_date_that_does_not_break(app, db, config, clock):
+    clock.set(NOON + timedelta(days=3))
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    with db.session() as session:
+        person = session.query(Person).filter_by(phone=ALICE).one()
+        digest = digests.send_sample(session, person, config.public_url, clock(), secret=config.secret_key)
+        token = digests.digest_token(digest, config.secret_key)
+        session.commit()
+    page = alice.text(f"/d/{token}")
+    assert '<h1>Your week from <span class="date">Sat 28 Nov 2026</span></h1>' in page
+
+
+def test_times_are_typed_and_shown_in_24_hour_form_as_the_pages_write_them(app, db):
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    page = alice.text("/settings")
+    assert re.search(r'name="quiet_start"[^>]*type="text"[^>]*value="22:00"', page)
+    assert 'type="time"' not in page
+    saved = alice.post(
+        "/settings",
+        {
+            "name": "Alice",
+            "timezone": "America/New_York",
+            "quiet": "y",
+            "quiet_start": "2330",
+            "quiet_end": "6.45",
+            "digest_weekday": "6",
+            "digest_time": "18:00",
+        },
+        follow=True,
+    )
+    assert 'value="23:30"' in saved.get_data(as_text=True) or "Settings saved." in saved.get_data(as_text=True)
+    assert re.search(r'name="quiet_end"[^>]*value="06:45"', alice.text("/settings"))
+    refused = alice.post(
+        "/settings",
+        {
+            "name": "Alice",
+            "timezone": "America/New_York",
+            "quiet": "y",
+            "quiet_start": "7pm",
+            "quiet_end": "06:45",
+            "digest_weekday": "6",
+            "digest_time": "18:00",
+        },
+    )
+    assert "Give a time in 24-hour form, such as 07:30 or 19:00." in refused.get_data(as_text=True)
