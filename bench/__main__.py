@@ -13,6 +13,7 @@ BENCHMARKS = [
     ["bench.streaks"],
     ["bench.feeds"],
     ["bench.checkins"],
+    ["bench.setup"],
     ["bench.pages"],
     ["bench.reminders", "--count", os.environ.get("TEND_BENCH_REMINDERS", "100000")],
 ]

@@ -139,8 +139,8 @@ def expected_check_ins(batch: list[SignedSms]) -> int:
     return len({sms.sender for sms in batch if sms.text in CHECK_IN_BODIES})
 
 
-def signed_batch(phones: list[str], count: int) -> list[SignedSms]:
-    """`count` inbound SMS with fresh MessageSids, one per person in turn."""
+def signed_batch(phones: list[str], count: int, bodies: tuple[str, ...] = BODY_MIX) -> list[SignedSms]:
+    """`count` inbound SMS with fresh MessageSids, one per person in turn, their bodies taking turns from `bodies`."""
     validator = RequestValidator(AUTH_TOKEN)
     batch = []
     for i in range(count):
@@ -151,7 +151,7 @@ def signed_batch(phones: list[str], count: int) -> list[SignedSms]:
             "AccountSid": ACCOUNT_SID,
             "From": phones[i % len(phones)],
             "To": TEND_NUMBER,
-            "Body": BODY_MIX[i % len(BODY_MIX)],
+            "Body": bodies[i % len(bodies)],
             "NumMedia": "0",
         }
         headers = {

@@ -244,6 +244,7 @@ def people_due_at(
     created_at: datetime,
     rrule: str | None = None,
     remind_before_minutes: int = 10,
+    follow_up_minutes: int | None = None,
 ) -> None:
     """`count` active people, each alone in a circle with one UTC ritual whose reminder is due at `due_at`.
 
@@ -282,6 +283,7 @@ def people_due_at(
                     duration_minutes=15,
                     remind_before_minutes=remind_before_minutes,
                     grace_minutes=60,
+                    follow_up_minutes=follow_up_minutes,
                     everyone=True,
                     sequence=0,
                     materialized_until=start_local.replace(tzinfo=due_at.tzinfo) - timedelta(seconds=1),

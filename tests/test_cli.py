@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from service import config as config_module
 from service.domain import accounts
 from service.domain.db import Database
-from service.domain.models import Circle, Feed, OutboundSms, Person
+from service.domain.models import Circle, Feed, OutboundSms, Person, Ritual
 from service.entry.cli import main
 
 
@@ -157,4 +157,11 @@ def test_sms_in_delivers_an_inbound_sms_through_the_conversation(tmp_path, monke
     with db.session() as session:
         sam = session.scalar(select(Person).where(Person.phone == "+12025550122"))
         assert sam.sms_status == "active"
+    # setting up by text, from the command line as from the webhook
+    echo = runner.invoke(main, ["sms", "in", "--from", "+12025550122", "NEW evening walk every weekday at 7pm"])
+    assert "New ritual for you and Alex: Evening walk, Mon-Fri at 7:00 PM" in echo.output
+    saved = runner.invoke(main, ["sms", "in", "--from", "+12025550122", "OK"])
+    assert "Saved: Evening walk" in saved.output
+    with db.session() as session:
+        assert session.scalars(select(Ritual.title)).all() == ["Evening walk"]
     db.dispose()

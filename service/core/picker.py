@@ -167,3 +167,31 @@ def quiet_clash(
     if arrives is None:
         return None
     return QuietClash(due.time(), arrives.time(), arrives > starts)
+
+
+_SHORT_DAYS = tuple(name[:3] for name in DAY_NAMES)
+
+
+def in_words(rule: str | None, start: datetime) -> str:
+    """A schedule as people say it, the one wording of the pages' preview and SMS echoes: "Mon–Fri at 7:00 PM"."""
+    at = f"at {start.hour % 12 or 12}:{start.minute:02d} {'AM' if start.hour < 12 else 'PM'}"
+    if rule is None:
+        return f"{_SHORT_DAYS[start.weekday()]} {start.day} {start:%b} {at}"
+    parts = dict(part.partition("=")[::2] for part in rule.upper().split(";"))
+    freq, interval, days = parts.pop("FREQ", ""), int(parts.pop("INTERVAL", "1") or 1), parts.pop("BYDAY", "")
+    parts.pop("WKST", None)
+    codes = days.split(",") if days else [DAY_CODES[start.weekday()]]
+    if parts or not set(codes) <= set(DAY_CODES) or freq not in ("DAILY", "WEEKLY"):
+        return f"Custom schedule from {_SHORT_DAYS[start.weekday()]} {start.day} {start:%b} {at}"
+    if freq == "DAILY":
+        return f"Every day {at}" if interval == 1 else f"Every {interval} days {at}"
+    chosen = sorted(DAY_CODES.index(code) for code in codes)
+    if chosen == [0, 1, 2, 3, 4]:
+        named = "Mon–Fri"
+    elif chosen == [5, 6]:
+        named = "Sat and Sun"
+    else:
+        names = [_SHORT_DAYS[day] for day in chosen]
+        named = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    every = {1: "Every " if len(chosen) == 1 else "", 2: "Every other "}.get(interval, f"Every {interval} weeks, ")
+    return f"{every}{named} {at}"

@@ -24,6 +24,17 @@ Decisions the spec leaves open:
   "done" depends on the person's state, which only the caller knows.
 - "JOIN" is `join` and "NO" is `no` (an answer to an invitation); the caller
   decides which invitation, if any, they answer.
+- Setting up by text (SPEC §4): "NEW ...", "PROMISE ...", "INVITE ..." keep
+  the words after the command as typed (`words`: service.core.phrases reads
+  them); "MOVE n ...", "DROP n" name a listed item; "LATER n" takes 1..240
+  minutes; "LIST", "FEED" stand alone. "OK" alone (or with filler) is `ok`;
+  "ok done" is still `done`. A bare number ("2") is `choose`: the answer to a
+  question Tend asked ("Which circle? 1 Us 2 Family").
+- "DONE <words>" / "DONE 2 <words>" keep the words, as typed, as the check-in's
+  note (SPEC §4); words that never change a meaning ("done, thanks") are no
+  note. A note longer than 160 characters is cut (an SMS cannot be sent back
+  for editing). Only DONE takes words: "SKIP sick" stays `unknown`.
+- "NOT ME" is `not_me`: a together ritual someone else checked in for this person.
 """
 
 from __future__ import annotations
@@ -33,10 +44,37 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-Command = Literal["join", "no", "yes", "done", "skip", "streak", "pause", "resume", "help", "stop", "start", "unknown"]
+from service.core.notes import cut_note
+
+Command = Literal[
+    "join",
+    "no",
+    "yes",
+    "done",
+    "skip",
+    "not_me",
+    "streak",
+    "pause",
+    "resume",
+    "help",
+    "stop",
+    "start",
+    "new",
+    "promise",
+    "invite",
+    "move",
+    "drop",
+    "later",
+    "list",
+    "feed",
+    "ok",
+    "choose",
+    "unknown",
+]
 
 MAX_ITEM_NUMBER = 20
 MAX_PAUSE_DAYS = 365
+MAX_LATER_MINUTES = 240
 
 # Twilio Advanced Opt-Out's default keywords (it also forwards them to us).
 OPT_OUT_WORDS: frozenset[str] = frozenset(
@@ -65,6 +103,8 @@ _COMMAND_WORDS: dict[str, Command] = {
     "unpause": "resume",
     "help": "help",
     "info": "help",
+    "list": "list",
+    "feed": "feed",
     **{word.casefold(): "start" for word in OPT_IN_WORDS},
 }
 _OPT_OUT_TOKENS = frozenset(word.casefold() for word in OPT_OUT_WORDS)
@@ -99,6 +139,10 @@ _TOKEN = re.compile(r"(?<!\w)-\d+|\d+|[^\W\d_]+|[^\w\s]")
 # modifier symbols (emoji skin tones) only decorate the character before them.
 _IGNORED_CATEGORIES = frozenset({"Mn", "Me", "Cf", "Sk"})
 _APOSTROPHES = str.maketrans("", "", "'’‘")
+# Commands followed by a person's own words, kept as typed.
+_WITH_WORDS = re.compile(r"^\W*(new|promise|invite|move|drop|later)\b\W*(.*)$", re.IGNORECASE | re.DOTALL)
+_ITEM_AND_WORDS = re.compile(r"^#?(\d{1,3})\b\W*(.*)$", re.DOTALL)
+_OK_WORDS = frozenset({"ok", "okay", "k", "kk"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +152,9 @@ class Reply:
     command: Command
     item: int | None = None
     days: int | None = None
+    minutes: int | None = None
+    words: str = ""
+    note: str | None = None  # DONE's words
 
 
 UNKNOWN = Reply("unknown")
@@ -115,23 +162,77 @@ UNKNOWN = Reply("unknown")
 
 def parse_reply(text: str) -> Reply:
     """Read one inbound SMS body as a command (see the module docstring for the rules)."""
+    with_words = _WITH_WORDS.match(text)
+    if with_words is not None:
+        return _setup(with_words[1].casefold(), with_words[2].strip())
     normalized = _normalize(text)
     tokens = [token for token in _tokenize(normalized) if token not in _FILLER_WORDS]
     if not tokens:
+        if _OK_WORDS & set(_tokenize(normalized)):
+            return Reply("ok")
         return Reply("help") if "?" in normalized else UNKNOWN
+    if len(tokens) == 1 and (number := _as_int(tokens[0])) is not None:
+        return Reply("choose", item=number) if 1 <= number <= MAX_ITEM_NUMBER else UNKNOWN
     if tokens[0] in _OPT_OUT_TOKENS or tokens[:2] == ["opt", "out"]:
         return Reply("stop")
+    if tokens == ["not", "me"]:
+        return Reply("not_me")
     command = _COMMAND_WORDS.get(tokens[0])
     arguments = tokens[1:]
     if command is None:
         return UNKNOWN
     if not arguments:
         return Reply(command)
-    if command in ("done", "skip") and len(arguments) == 1:
+    if command in ("done", "skip") and len(arguments) == 1 and _as_int(arguments[0]) is not None:
         return _with_item(command, arguments[0])
+    if command == "done" and (noted := _noted(text)) is not None:
+        return noted
     if command == "pause" and len(arguments) <= 2:
         return _pause(arguments)
     return UNKNOWN
+
+
+def _setup(command: str, rest: str) -> Reply:
+    """A set-up command and its words; MOVE and DROP name an item, LATER a number of minutes."""
+    if command in ("new", "promise", "invite"):
+        return Reply(command, words=rest)  # type: ignore[arg-type]  # one of the three
+    numbered = _ITEM_AND_WORDS.match(rest)
+    if numbered is None:
+        return UNKNOWN
+    number, words = int(numbered[1]), numbered[2].strip()
+    if command == "later":
+        return Reply("later", minutes=number) if 1 <= number <= MAX_LATER_MINUTES and not words else UNKNOWN
+    if not 1 <= number <= MAX_ITEM_NUMBER or (command == "drop" and words):
+        return UNKNOWN
+    return Reply("move" if command == "move" else "drop", item=number, words=words)
+
+
+# DONE (or D), an optional item number, then the words, as typed.
+_NOTED = re.compile(r"\W*(?:done|d)\b[\s#:,.!-]*(?:(\d+)\b)?[\s:,.!-]*(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def _noted(text: str) -> Reply | None:
+    """DONE with words: the check-in and its note; None when the reply is not of that shape."""
+    found = _NOTED.fullmatch(text.strip())
+    if found is None or not _are_words(found.group(2)):
+        return None
+    item = None
+    if found.group(1) is not None:
+        if (item := _with_item("done", found.group(1)).item) is None:
+            return None
+    return Reply("done", item=item, note=cut_note(found.group(2)))
+
+
+# Words that could name items or another command: "done two", "done 1 and 2", "done done" stay `unknown`.
+_NUMBER_WORDS = frozenset({"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "both"})
+
+
+def _are_words(text: str) -> bool:
+    """A note: at least one word, and no number or command word that could change what the reply asks."""
+    tokens = _tokenize(_normalize(text))
+    return any(t.isalpha() for t in tokens) and not any(
+        t.isdecimal() or t in _NUMBER_WORDS or t in _COMMAND_WORDS or t in _OPT_OUT_TOKENS for t in tokens
+    )
 
 
 def _normalize(text: str) -> str:

@@ -221,14 +221,56 @@ def unknown_sender_text() -> str:
     return "Tend: Sorry, we don't know this number. Ask your partner to add you to get reminders."
 
 
-def promise_kept_text(keeper_name: str, title: str, late: bool) -> str:
-    """Sent to a promise's recipient, in plain GSM-7 unless the title itself needs more."""
+def promise_kept_text(keeper_name: str, title: str, late: bool, note: str | None = None) -> str:
+    """Sent to a promise's recipient, in plain GSM-7 unless the title itself needs more; with the keeper's note."""
+    if note is not None:
+        when = " (a little late)" if late else ""
+        return fit_segments(
+            lambda keeper, promise, words: f'Tend: {keeper} kept "{promise}"{when}: "{words}"',
+            keeper_name,
+            title,
+            note,
+        )
     when = ", a little late" if late else ""
     return fit_segments(
         lambda keeper, promise: f"Tend: {keeper} kept their promise{when}: {promise}.",
         keeper_name,
         title,
     )
+
+
+def together_text(by_name: str, title: str, outcome: Outcome, current_streak: int, participants: int) -> str:
+    """To each other participant of a together ritual: the first one's check-in counted for them too."""
+    whom = "you both" if participants <= 2 else "all of you"
+    if outcome == "skipped":
+        return fit_segments(
+            lambda by, t: f"Tend: {by} skipped {t} for {whom}. Reply NOT ME if that's not so.", by_name, title
+        )
+    streak = f"{current_streak} in a row." if current_streak > 1 else "A new streak begins."
+    return fit_segments(
+        lambda by, t: f"Tend: {by} checked in {t} for {whom}. {streak} Reply NOT ME if you didn't take part.",
+        by_name,
+        title,
+    )
+
+
+def follow_up_text(title: str, done_names: Sequence[str]) -> str:
+    """The second nudge to a person still pending; it names only those who checked in done."""
+    names = list(done_names)
+
+    def render(t: str, *shown: str) -> str:
+        done = f" {_join_names(shown)} {'has' if len(shown) == 1 else 'have'} done theirs." if shown else ""
+        return f"Tend: Still time for {t}?{done} Reply DONE or SKIP."
+
+    return fit_segments(render, title, *names)
+
+
+def not_me_text(title: str) -> str:
+    return fit_segments(lambda t: f"OK, {t} is open for you again. Reply DONE or SKIP when you know.", title)
+
+
+def nobody_checked_in_for_you_text() -> str:
+    return "Nobody checked in for you lately. Reply HELP for help."
 
 
 def checkin_confirmation_text(title: str, outcome: Outcome, current_streak: int) -> str:
@@ -395,3 +437,94 @@ def _transliterate_to_gsm7(field: str) -> str:
         elif unicodedata.category(ch)[0] not in "SMC":
             out.append("?")
     return " ".join("".join(out).split()) or "?"
+
+
+# Setting up by text (SPEC §4): echoes of drafts, saved only on OK, and the questions Tend asks back.
+
+
+def draft_ritual_text(title: str, when: str, others: Sequence[str], remind_before_minutes: int) -> str:
+    who = _join_names(["you", *others])
+    return fit_segments(
+        lambda t, w, names: (
+            f"Tend: New ritual for {names}: {t}, {w}, reminder {remind_before_minutes} min before. Reply OK to save."
+        ),
+        title,
+        when,
+        who,
+    )
+
+
+def draft_promise_text(title: str, when: str, recipient: str) -> str:
+    return fit_segments(
+        lambda t, w, to: f"Tend: New promise to {to}: {t}, due {w}. Reply OK to save.", title, when, recipient
+    )
+
+
+def draft_move_text(title: str, when: str, others: Sequence[str]) -> str:
+    tell = f" {_join_names(others)} will see it." if others else ""
+    return fit_segments(lambda t, w: f"Tend: Move {t} to {w}?{tell} Reply OK to save.", title, when)
+
+
+def draft_drop_text(title: str, others: Sequence[str]) -> str:
+    tell = f" for {_join_names(['you', *others])}" if others else ""
+    return fit_segments(lambda t: f"Tend: Delete {t}{tell}? Reply OK to delete.", title)
+
+
+def draft_invite_text(name: str, circle: str) -> str:
+    return fit_segments(
+        lambda n, c: f"Tend: Invite {n} to {c}? They get one text to join. Reply OK to send it.", name, circle
+    )
+
+
+def saved_text(what: str) -> str:
+    return fit_segments(lambda w: f"Tend: Saved: {w}.", what)
+
+
+def dropped_notice_text(by: str, title: str) -> str:
+    return fit_segments(lambda b, t: f"Tend: {b} deleted {t}. No more reminders for it.", by, title)
+
+
+def choose_text(question: str, options: Sequence[str]) -> str:
+    listed = " ".join(f"{number} {option}" for number, option in enumerate(options, start=1))
+    return fit_segments(lambda q: f"Tend: {q} {listed}. Reply with its number.", question)
+
+
+def ask_again_text(question: str) -> str:
+    return fit_segments(lambda q: f"Tend: {q}", question, min_field_length=len(question))
+
+
+def listed_text(lines: Sequence[tuple[str, str]]) -> str:
+    """`lines`: (title, next time in words), numbered as MOVE n / DROP n refer to them."""
+    if not lines:
+        return "Tend: Nothing to list yet. Start one with NEW evening walk every weekday at 7pm."
+    fields = [field for line in lines for field in line]
+
+    def render(*cut: str) -> str:
+        items = " ".join(f"{n}) {t}, {w}" for n, (t, w) in enumerate(zip(cut[::2], cut[1::2]), start=1))
+        return f"Tend: {items}. MOVE 1 8pm, DROP 1."
+
+    return fit_segments(render, *fields, min_field_length=SHORTEST_FIELD_LENGTH)
+
+
+def no_draft_text() -> str:
+    return "Tend: Nothing to save (a draft keeps 30 minutes). Start again, e.g. NEW evening walk every weekday at 7pm."
+
+
+def no_listed_item_text(item: int) -> str:
+    return f"Tend: Your last LIST has no item {item}. Reply LIST for a new one."
+
+
+def feed_text(url: str) -> str:
+    return f"Tend: Your calendar: {url} Add it to your calendar app as a subscription."
+
+
+def later_text(minutes: int) -> str:
+    return f"Tend: OK, I'll remind you again in {minutes} min."
+
+
+def too_late_for_later_text(minutes: int) -> str:
+    return f"Tend: In {minutes} min it will be too late to check in, so no reminder then. Reply DONE or SKIP now."
+
+
+def refused_text(message: str) -> str:
+    return fit_segments(lambda m: f"Tend: {m}", message, min_field_length=len(message))

@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from service.core import names, phones, sms_text
@@ -71,6 +71,7 @@ from service.domain.models import (
     SignInCode,
     SmsKind,
     SmsState,
+    table,
 )
 from service.domain.outbox import queue_sms
 from service.domain.tokens import new_token, token_digest
@@ -336,6 +337,12 @@ def circle_for(session: Session, person: Person, circle_id: int) -> Circle:
     if circle is None:
         raise NotFound("Circle")
     return circle
+
+
+# The rule of `active_member_ids`, as SQL on the memberships and people tables of one row.
+ACTIVE_MEMBER = and_(
+    table(Membership).c.status == MembershipStatus.ACTIVE, table(Person).c.sms_status == PersonStatus.ACTIVE
+)
 
 
 def active_member_ids(circle: Circle) -> list[int]:

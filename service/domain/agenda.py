@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from service.core.picker import describe
 from service.core.schedule import local_to_utc, next_occurrence, occurrences_between, parse_timezone
 from service.core.streaks import Outcome, counted_in
-from service.domain import accounts, streak_figures, subjects
+from service.domain import accounts, checkins, streak_figures, subjects
 from service.domain.models import (
     Circle,
     Membership,
@@ -56,6 +56,7 @@ class Entry:
     can_check_in: bool
     circle: str
     keeper: str | None = None  # for a promise owed to this person: who keeps it
+    others: tuple[checkins.Seen, ...] = ()  # the other participants' check-ins, with their notes
     opens: datetime | None = None  # local: when a pending one can be checked in, if not yet
 
 
@@ -141,6 +142,10 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     names = accounts.names_in(session, {p.circle_id for p in owed}, {p.keeper_id for p in owed})
     kept_subjects: list[Subject] = [*rituals, *keeps]
     stored = _stored(session, person.id, [*kept_subjects, *owed], start, end)
+    seen: dict[tuple[SubjectKind, int, datetime], list[checkins.Seen]] = defaultdict(list)
+    for checkin in checkins.seen_between(session, [(s.kind, s.id) for s in [*kept_subjects, *owed]], start, end):
+        if checkin.person_id != person.id:
+            seen[(checkin.kind, checkin.subject_id, checkin.at)].append(checkin)
     days = [Day(first), Day(first + timedelta(days=1))]
     for subject in kept_subjects:
         circle = circles.get(subject.circle_id, "")
@@ -151,7 +156,18 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
             can = outcome == Outcome.PENDING and subject.may_check_in(at, now)
             waits = outcome == Outcome.PENDING and not can
             opens = subject.opens_at(at).astimezone(zone) if waits else None
-            entry = Entry(subject.kind, subject.id, subject.title, at, local, outcome, can, circle, opens=opens)
+            entry = Entry(
+                subject.kind,
+                subject.id,
+                subject.title,
+                at,
+                local,
+                outcome,
+                can,
+                circle,
+                opens=opens,
+                others=tuple(seen[key]),
+            )
             days[(local.date() - first).days].entries.append(entry)
     kept = kept_promises(session, owed, start)
     owed_entries = []
@@ -170,6 +186,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
                     False,
                     circles.get(promise.circle_id, ""),
                     keeper=names.of(promise.circle_id, promise.keeper_id),
+                    others=tuple(seen[(SubjectKind.PROMISE, promise.id, at)]),
                 )
             )
     for day in days:
@@ -360,3 +377,26 @@ def circle_names(session: Session, person_id: int) -> list[tuple[int, str]]:
         select(Circle.id, Circle.name).join(Membership, joined(person_id, Circle.id)).order_by(Circle.id)
     )
     return [(circle_id, name) for circle_id, name in rows]
+
+
+@dataclass(frozen=True)
+class Note:
+    """Words another participant kept with a check-in, where this person can see them."""
+
+    title: str
+    local: datetime  # aware, in the viewer's zone
+    name: str
+    note: str
+
+
+def notes_between(session: Session, person: Person, since: datetime, until: datetime) -> list[Note]:
+    """The other participants' notes at the rituals and promises this person shares, in [since, until)."""
+    keeps, owed = promises_of(session, person.id)
+    shared: list[Subject] = [*rituals_of(session, person.id), *keeps, *owed]
+    titles = {(s.kind, s.id): s.title for s in shared}
+    zone = parse_timezone(person.timezone)
+    return [
+        Note(titles[(seen.kind, seen.subject_id)], seen.at.astimezone(zone), seen.name, seen.note)
+        for seen in checkins.seen_between(session, titles, since, until)
+        if seen.note is not None and seen.person_id != person.id
+    ]

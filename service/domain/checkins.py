@@ -17,15 +17,18 @@ Decisions the spec leaves open:
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from service.core import sms_text
+from service.core.notes import NoteTooLong, clean_note
 from service.core.schedule import is_occurrence, next_occurrence, occurrences_between
 from service.core.streaks import KEPT, Outcome
 from service.domain import accounts, feed_changes, occurrences, streak_figures
@@ -37,12 +40,14 @@ from service.domain.models import (
     Occurrence,
     OccurrenceOutcome,
     Person,
+    RitualMode,
     SmsKind,
     Subject,
+    SubjectKind,
     subject_key,
     table,
 )
-from service.domain.outbox import queue_sms_row
+from service.domain.outbox import cancel_nudges, queue_sms_row
 
 # An open occurrence started at most this long ago: the longest grace is a week (the API's limit).
 DEFAULT_LOOKBACK = timedelta(days=8)
@@ -68,6 +73,7 @@ class Target:
     title: str
     circle_id: int
     recipient_id: int | None  # a promise's
+    together: bool  # a together ritual: the first check-in counts for every participant still pending
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,8 @@ class Decided:
 
 
 _OUTCOMES = table(OccurrenceOutcome)
+_CHECKINS = table(CheckIn)
+_OWN = _CHECKINS.alias("own")
 # The person's outcome, only if still pending (True) or whatever it was (False).
 _DECIDE = {
     only_pending: update(_OUTCOMES)
@@ -90,6 +98,18 @@ _DECIDE = {
     for only_pending in (False, True)
 }
 _ADD_CHECKIN = insert(table(CheckIn)).returning(table(CheckIn).c.id)
+# A together ritual: every other participant still pending gets the same outcome.
+_DECIDE_OTHERS = (
+    update(_OUTCOMES)
+    .where(
+        _OUTCOMES.c.occurrence_id == bindparam("b_occurrence"),
+        _OUTCOMES.c.person_id != bindparam("b_person"),
+        _OUTCOMES.c.outcome == Outcome.PENDING,
+    )
+    .values(outcome=bindparam("b_outcome"), decided_at=bindparam("b_now"))
+    .returning(_OUTCOMES.c.person_id)
+)
+_EXPECTED = select(func.count()).where(_OUTCOMES.c.occurrence_id == bindparam("b_occurrence"))
 
 
 def decide(
@@ -102,12 +122,15 @@ def decide(
     now: datetime,
     only_pending: bool,
     message_sid: str | None = None,
+    note: str | None = None,
 ) -> Decided | None:
     """Decide the person's outcome of the occurrence and fold it in; None when nothing changed.
 
     The outcome row is set (with `only_pending`, only if still pending), a
     check-in stored, the streak figures advanced, and a promise's recipient
-    told when it is kept inside its window. None (and nothing written) when the
+    told when it is kept inside its window (with the note). In a together
+    ritual, every other participant still pending gets the same outcome
+    (`_decide_for_the_others`). None (and nothing written) when the
     person has no outcome there, or with `only_pending` has one decided
     already. A few Core statements, no ORM flush. The caller holds the
     occurrence's row lock, so the worker closing ended windows cannot mark it missed between our
@@ -122,17 +145,7 @@ def decide(
     )
     if cast(CursorResult[Any], changed).rowcount != 1:
         return None
-    checkin_id = session.execute(
-        _ADD_CHECKIN,
-        {
-            "occurrence_id": target.occurrence_id,
-            "person_id": person.id,
-            "outcome": outcome,
-            "source": source,
-            "received_at": now,
-            "message_sid": message_sid,
-        },
-    ).scalar_one()
+    checkin_id = _add_checkin(session, target, person.id, outcome, source, now, message_sid, note, by_id=None)
     streak = streak_figures.fold(session, streak_figures.key_of(target, person.id), target.at, outcome).current_streak
     if target.recipient_id is not None and outcome in KEPT and is_open(target, now):
         keeper = accounts.names_in(session, [target.circle_id], [person.id]).of(target.circle_id, person.id)
@@ -140,12 +153,72 @@ def decide(
             session,
             person_id=target.recipient_id,
             kind=SmsKind.PROMISE_KEPT,
-            body=sms_text.promise_kept_text(keeper, target.title, late=outcome == Outcome.LATE),
+            body=sms_text.promise_kept_text(keeper, target.title, late=outcome == Outcome.LATE, note=note),
             dedupe_key=f"promise_kept:{target.occurrence_id}",
             due_at=now,
             occurrence_id=target.occurrence_id,
         )
+    if target.together:
+        _decide_for_the_others(session, target, person, outcome, source, now)
     return Decided(checkin_id, outcome, streak)
+
+
+def _add_checkin(
+    session: Session,
+    target: Target,
+    person_id: int,
+    outcome: Outcome,
+    source: str,
+    now: datetime,
+    message_sid: str | None,
+    note: str | None,
+    by_id: int | None,
+) -> int:
+    return session.execute(
+        _ADD_CHECKIN,
+        {
+            "occurrence_id": target.occurrence_id,
+            "person_id": person_id,
+            "outcome": outcome,
+            "source": source,
+            "received_at": now,
+            "message_sid": message_sid,
+            "note": note,
+            "by_id": by_id,
+        },
+    ).scalar_one()
+
+
+def _decide_for_the_others(
+    session: Session, target: Target, by: Person, outcome: Outcome, source: str, now: datetime
+) -> None:
+    """A together ritual (SPEC §3): the outcome `by` gave counts for every participant still pending.
+
+    Each gets a check-in saying who gave it (`by_id`), their figures folded,
+    their reminder and follow-up still queued cancelled, and, while the window
+    is open, one SMS saying so (one row per occurrence, person and kind: never
+    two). Someone who checked in for themselves keeps their own outcome.
+    """
+    values = {"b_occurrence": target.occurrence_id, "b_person": by.id, "b_outcome": outcome, "b_now": now}
+    others = sorted(session.execute(_DECIDE_OTHERS, values).scalars())
+    if not others:
+        return
+    cancel_nudges(session, target.occurrence_id, others)
+    participants = session.execute(_EXPECTED, values).scalar_one()
+    by_name = accounts.names_in(session, [target.circle_id], [by.id]).of(target.circle_id, by.id)
+    for other in others:
+        _add_checkin(session, target, other, outcome, source, now, None, None, by_id=by.id)
+        streak = streak_figures.fold(session, streak_figures.key_of(target, other), target.at, outcome).current_streak
+        if is_open(target, now):
+            queue_sms_row(
+                session,
+                person_id=other,
+                kind=SmsKind.TOGETHER,
+                body=sms_text.together_text(by_name, target.title, outcome, streak, participants),
+                dedupe_key=f"together:{target.occurrence_id}:{other}",
+                due_at=now,
+                occurrence_id=target.occurrence_id,
+            )
 
 
 def is_open(occurrence: Occurrence | Target, now: datetime) -> bool:
@@ -163,14 +236,22 @@ def _locked_occurrence(session: Session, occurrence_id: int) -> Occurrence:
 
 
 def check_in_by_api(
-    session: Session, person: Person, subject: Subject, at: datetime | None, kept: bool, now: datetime
+    session: Session,
+    person: Person,
+    subject: Subject,
+    at: datetime | None,
+    kept: bool,
+    now: datetime,
+    note: str | None = None,
 ) -> Recorded:
     """Check in to one occurrence: the given instant, or by default the open or latest one.
 
     Past occurrences may be back-filled (a missed one becomes done); one whose
     window has not opened yet cannot be checked in to. Only people expected at
-    the occurrence (its participants, a promise's keeper) may check in.
+    the occurrence (its participants, a promise's keeper) may check in. A note
+    is at most 160 characters (422 naming `note`).
     """
+    note = checked_note(note)
     occurrence = _requested(session, subject, at, now) if at is not None else _default(session, subject, now)
     occurrence = _locked_occurrence(session, occurrence.id)
     target = Target(
@@ -183,8 +264,9 @@ def check_in_by_api(
         subject.title,
         subject.circle_id,
         subject.recipient_id,
+        subject.mode == RitualMode.TOGETHER,
     )
-    decided = decide(session, target, person, kept, source=CheckinSource.API, now=now, only_pending=False)
+    decided = decide(session, target, person, kept, source=CheckinSource.API, now=now, only_pending=False, note=note)
     if decided is None:  # no outcome row: not expected there
         raise Forbidden("Only the people expected at this occurrence can check in to it.")
     feed_changes.mark_dirty(session, circle_id=subject.circle_id, now=now)
@@ -196,8 +278,112 @@ def check_in_by_api(
         source=CheckinSource.API,
         received_at=now,
         message_sid=None,
+        note=note,
     )
     return Recorded(checkin, occurrence, subject)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A check-in as the other participants see it: whose, what, their note, and who made it for them."""
+
+    kind: SubjectKind
+    subject_id: int
+    at: datetime
+    person_id: int
+    name: str
+    outcome: str
+    note: str | None
+    by: str | None  # the participant who checked in for them (a together ritual); None: they did
+
+
+_BY = aliased(Person)
+
+
+def seen_between(
+    session: Session, keys: Iterable[tuple[SubjectKind, int]], since: datetime, until: datetime
+) -> list[Seen]:
+    """The check-ins at these subjects' occurrences in [since, until), oldest first: one statement."""
+    keys = list(keys)
+    if not keys:
+        return []
+    rows = session.execute(
+        select(
+            Occurrence.ritual_id,
+            Occurrence.promise_id,
+            Occurrence.at,
+            CheckIn.person_id,
+            Person.name,
+            CheckIn.outcome,
+            CheckIn.note,
+            _BY.name,
+        )
+        .join(Occurrence, Occurrence.id == CheckIn.occurrence_id)
+        .join(Person, Person.id == CheckIn.person_id)
+        .outerjoin(_BY, _BY.id == CheckIn.by_id)
+        .where(Occurrence.of_any(keys), Occurrence.at >= since, Occurrence.at < until)
+        .order_by(Occurrence.at, CheckIn.id)
+    )
+    return [
+        Seen(*subject_key(ritual_id, promise_id), at, person_id, name, outcome, note, by)
+        for ritual_id, promise_id, at, person_id, name, outcome, note, by in rows
+    ]
+
+
+def notes_of(session: Session, occurrence_ids: Iterable[int]) -> dict[int, dict[int, str]]:
+    """occurrence id → {person id: note}: the note of each person's latest check-in that carries one."""
+    notes: dict[int, dict[int, str]] = defaultdict(dict)
+    for occurrence_id, person_id, note in session.execute(
+        select(CheckIn.occurrence_id, CheckIn.person_id, CheckIn.note)
+        .where(CheckIn.occurrence_id.in_(list(occurrence_ids)), CheckIn.note.is_not(None))
+        .order_by(CheckIn.id)
+    ):
+        notes[occurrence_id][person_id] = cast(str, note)  # not null, as asked
+    return notes
+
+
+def checked_note(note: str | None) -> str | None:
+    """The note as kept (one line, trimmed), or 422 naming `note` past 160 characters."""
+    try:
+        return clean_note(note)
+    except NoteTooLong as error:
+        raise Invalid(str(error), "note") from None
+
+
+def not_me(session: Session, person: Person, targets: list[Target], now: datetime) -> list[Target]:
+    """NOT ME (SPEC §4): of these occurrences (locked), those still open where another participant checked in
+    for this person go back to `pending` for them alone; returns them.
+
+    The check-in made for them is removed (it was not theirs) and their figures re-folded from history.
+    """
+    undone = []
+    for target in targets:
+        if not is_open(target, now):
+            continue
+        removed = session.execute(
+            delete(_CHECKINS)
+            .where(
+                _CHECKINS.c.occurrence_id == target.occurrence_id,
+                _CHECKINS.c.person_id == person.id,
+                _CHECKINS.c.by_id.is_not(None),
+                ~exists().where(  # a check-in of their own since stands
+                    _OWN.c.occurrence_id == target.occurrence_id,
+                    _OWN.c.person_id == person.id,
+                    _OWN.c.by_id.is_(None),
+                ),
+            )
+            .returning(_CHECKINS.c.id)
+        ).first()
+        if removed is None:
+            continue
+        session.execute(
+            update(_OUTCOMES)
+            .where(_OUTCOMES.c.occurrence_id == target.occurrence_id, _OUTCOMES.c.person_id == person.id)
+            .values(outcome=Outcome.PENDING, decided_at=None)
+        )
+        streak_figures.recompute_figure(session, streak_figures.key_of(target, person.id))
+        undone.append(target)
+    return undone
 
 
 def _requested(session: Session, subject: Subject, at: datetime, now: datetime) -> Occurrence:

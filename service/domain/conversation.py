@@ -8,7 +8,8 @@ work, which rings for whatever SMS they queued.
 
 Decisions the spec leaves open:
 
-- A reply applies to the person's latest reminder SMS. A plain DONE/SKIP on a
+- A reply applies to the person's latest prompt: a reminder, a follow-up, or the
+  notice that a together ritual was checked in for them (NOT ME answers it). A plain DONE/SKIP on a
   numbered reminder applies to every item of it still open ("all done"); the
   first check-in carries the MessageSid (the column is unique), the others none.
 - By SMS only a pending outcome changes: a second DONE is answered "already
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
@@ -37,10 +38,11 @@ from sqlalchemy.orm import Session
 from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import occurrence_local
-from service.domain import accounts, editing, feed_changes, streak_figures
+from service.domain import accounts, checkins, editing, feed_changes, streak_figures, texted_setup
 from service.domain.checkins import Decided, decide, is_open
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
+    PROMPTS,
     CheckinSource,
     InboundMessage,
     Membership,
@@ -51,10 +53,12 @@ from service.domain.models import (
     PersonStatus,
     Promise,
     Ritual,
+    RitualMode,
     SmsKind,
     SmsState,
     table,
 )
+from service.domain.outbox import queue_sms
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +81,13 @@ class Answer:
     reply: str
 
 
-def handle_inbound(session: Session, inbound: Inbound, now: datetime) -> Answer:
-    """Apply one signed inbound SMS and compose the reply; a replayed MessageSid changes nothing."""
+def handle_inbound(
+    session: Session, inbound: Inbound, now: datetime, links: texted_setup.Links | None = None
+) -> Answer:
+    """Apply one signed inbound SMS and compose the reply; a replayed MessageSid changes nothing.
+
+    `links`: the service's public URL and SMS countries, for setting up by text (FEED, INVITE).
+    """
     found = session.execute(_PERSON_BY_PHONE, {"phone": inbound.sender}).first()
     if found is None:
         log.info("inbound SMS %s from an unknown number: nothing stored", inbound.message_sid)
@@ -89,7 +98,7 @@ def handle_inbound(session: Session, inbound: Inbound, now: datetime) -> Answer:
         return Answer(session.execute(_FIRST_REPLY, {"sid": inbound.message_sid}).scalar() or "")
     reply = OPT_OUT_TYPES.get((inbound.opt_out_type or "").upper()) or parse_reply(inbound.body)
     log.info("inbound SMS %s from person %s: %s", inbound.message_sid, person.id, reply.command)
-    answer = respond(session, person, reply, inbound.message_sid, now, invited=invited)
+    answer = respond(session, person, reply, inbound.message_sid, now, invited=invited, links=links)
     if answer.reply:
         session.execute(_REPLY, {"b_sid": inbound.message_sid, "b_reply": answer.reply})
     return answer
@@ -141,7 +150,13 @@ _FIRST_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.message_sid == bindpara
 
 
 def respond(
-    session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime, invited: bool | None = None
+    session: Session,
+    person: Person,
+    reply: Reply,
+    message_sid: str | None,
+    now: datetime,
+    invited: bool | None = None,
+    links: texted_setup.Links | None = None,
 ) -> Answer:
     """What one parsed reply does for this person, and what to answer (SPEC §4).
 
@@ -169,6 +184,8 @@ def respond(
             return Answer(sms_text.help_text())  # no consent yet: nothing to check in, pause or report
         case "yes" | "done" | "skip":
             return _check_in_by_sms(session, person, reply, message_sid, now)
+        case "not_me":
+            return _not_me(session, person, now)
         case "streak":
             figures = streak_figures.person_figures(session, person.id, now)
             return Answer(sms_text.streaks_text([(s.title, s.state.current_streak) for s in figures.subjects]))
@@ -179,6 +196,10 @@ def respond(
         case "resume":
             editing.resume_person(person)
             return Answer(sms_text.resumed_text())
+        case "later":
+            return _later(session, person, reply.minutes or 0, now)
+        case "new" | "promise" | "invite" | "move" | "drop" | "choose" | "ok" | "list" | "feed" if links:
+            return Answer(texted_setup.respond(session, person, reply, now, links))
         case _:
             return Answer(sms_text.help_text())
 
@@ -228,6 +249,7 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
             now=now,
             only_pending=True,
             message_sid=None if decisions else message_sid,
+            note=reply.note,
         )
         if decided is None:
             already.append(position)  # decided already, or this person is not expected there
@@ -245,6 +267,56 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
     if closed:
         return Answer(sms_text.too_late_text(items[min(closed)].title))
     return Answer(sms_text.already_recorded_text(items[min(already)].title))
+
+
+def _later(session: Session, person: Person, minutes: int, now: datetime) -> Answer:
+    """LATER n: the latest reminder's open items come again in n minutes, if their check-in window is still open then.
+
+    One re-sent reminder per occurrence and person; a second LATER before it went moves it. The sender drops it
+    when the window has closed or the person checked in by then, as it does any reminder.
+    """
+    items = [row for row in latest_reminder(session, person.id) if row.occurrence_id is not None]
+    if not items:
+        return Answer(sms_text.nothing_open_text())
+    due = now + timedelta(minutes=minutes)
+    occurrences = {
+        o.id: o for o in session.scalars(select(Occurrence).where(Occurrence.id.in_([r.occurrence_id for r in items])))
+    }
+    again = [o for o in occurrences.values() if not o.closed and o.closes_at > due]
+    if not again:
+        return Answer(sms_text.too_late_for_later_text(minutes))
+    for occurrence in again:
+        queued = queue_sms(
+            session,
+            person=person,
+            kind=SmsKind.AGAIN,
+            body=None,
+            dedupe_key=f"again:{occurrence.id}:{person.id}",
+            due_at=due,
+            occurrence_id=occurrence.id,
+        )
+        if queued is None:
+            session.execute(
+                update(OutboundSms)
+                .where(
+                    OutboundSms.occurrence_id == occurrence.id,
+                    OutboundSms.person_id == person.id,
+                    OutboundSms.kind == SmsKind.AGAIN,
+                    OutboundSms.state == SmsState.QUEUED,
+                )
+                .values(due_at=due, rung_at=None)
+            )
+    return Answer(sms_text.later_text(minutes))
+
+
+def _not_me(session: Session, person: Person, now: datetime) -> Answer:
+    """NOT ME: the together check-ins someone made for this person on the items of their latest prompt are undone."""
+    undone = checkins.not_me(session, person, _reminder_items(session, person.id, None), now)
+    if not undone:
+        return Answer(sms_text.nobody_checked_in_for_you_text())
+    for circle_id in sorted({target.circle_id for target in undone}):
+        feed_changes.mark_dirty(session, circle_id=circle_id, now=now)
+    return Answer(sms_text.not_me_text(undone[0].title))
 
 
 def latest_reminder(session: Session, person_id: int) -> list[OutboundSms]:
@@ -279,7 +351,7 @@ def _latest_reminder_id():
         select(sms.id.label("id"), sms.sent_at.label("at"))
         .where(
             person,
-            sms.kind == SmsKind.REMINDER,
+            sms.kind.in_(PROMPTS),
             or_(sms.state == SmsState.SENT, sms.state == SmsState.DELIVERED),
             sms.sid.is_not(None),
         )
@@ -289,7 +361,7 @@ def _latest_reminder_id():
     )
     in_flight = (
         select(sms.id.label("id"), sms.claimed_at.label("at"))
-        .where(person, sms.sent_at.is_(None), sms.kind == SmsKind.REMINDER, sms.state == SmsState.SENDING)
+        .where(person, sms.sent_at.is_(None), sms.kind.in_(PROMPTS), sms.state == SmsState.SENDING)
         .order_by(sms.claimed_at.desc(), sms.id.desc())
         .limit(1)
         .subquery()
@@ -307,7 +379,7 @@ def _same_sms():
     sms, anchor = table(OutboundSms).c, _SAME_SMS.c
     return and_(
         sms.person_id == anchor.person_id,
-        sms.kind == SmsKind.REMINDER,
+        sms.kind.in_(PROMPTS),
         or_(
             and_(anchor.sid.is_not(None), sms.sid == anchor.sid),
             and_(
@@ -345,6 +417,7 @@ def _latest_reminder_items(numbered: bool):
             func.coalesce(ritual.title, promise.title).label("title"),
             circle.label("circle_id"),
             promise.recipient_id,
+            (func.coalesce(ritual.mode, RitualMode.EACH.value) == RitualMode.TOGETHER.value).label("together"),
             exists(feed_changes.feeds_showing(circle)).label("has_feeds"),
         )
         .select_from(table(OutboundSms))

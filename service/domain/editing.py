@@ -20,7 +20,7 @@ from service.core.replies import MAX_PAUSE_DAYS
 from service.core.schedule import ScheduleError
 from service.domain import accounts, feed_changes, subjects
 from service.domain.errors import Conflict, Forbidden, Invalid
-from service.domain.models import Circle, Person, Promise, Ritual
+from service.domain.models import Circle, Person, Promise, Ritual, RitualMode
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class RitualFields:
     remind_before_minutes: int
     grace_minutes: int | None = None
     participants: list[int] | None = None  # None: every member
+    mode: str = RitualMode.EACH
+    follow_up_minutes: int | None = None  # None: no follow-up
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class PromiseFields:
     rrule: str | None
     remind_before_minutes: int
     grace_minutes: int = 60
+    follow_up_minutes: int | None = None  # None: no follow-up
 
 
 S = TypeVar("S", Ritual, Promise)
@@ -75,6 +78,11 @@ def check_participants(circle: Circle, participants: list[int] | None) -> None:
     subjects.check_participants(circle, participants)
 
 
+def check_mode(mode: str) -> None:
+    if mode not in tuple(RitualMode):
+        raise Invalid("Choose together or each on their own.", "mode")
+
+
 def check_title(session: Session, circle_id: int, title: str, ritual_id: int | None = None) -> None:
     """409 `duplicate_name` naming `title` when another ritual of the circle has that title."""
     others = session.scalars(select(Ritual.title).where(Ritual.circle_id == circle_id, Ritual.id != (ritual_id or 0)))
@@ -90,6 +98,7 @@ def create_ritual(session: Session, circle: Circle, fields: RitualFields, now: d
     check_title(session, circle.id, fields.title)
     where = placed(fields.starts, fields.timezone, fields.rrule, "starts", now)
     check_participants(circle, fields.participants)
+    check_mode(fields.mode)
     ritual = Ritual(
         circle=circle,
         title=fields.title,
@@ -99,6 +108,8 @@ def create_ritual(session: Session, circle: Circle, fields: RitualFields, now: d
         duration_minutes=fields.duration_minutes,
         remind_before_minutes=fields.remind_before_minutes,
         grace_minutes=fields.grace_minutes,
+        mode=fields.mode,
+        follow_up_minutes=fields.follow_up_minutes,
         sequence=0,
         created_at=now,
         updated_at=now,
@@ -116,6 +127,7 @@ def update_ritual(session: Session, ritual: Ritual, fields: RitualFields, now: d
     check_title(session, ritual.circle_id, fields.title, ritual.id)
     where = placed(fields.starts, fields.timezone, fields.rrule, "starts", now)
     check_participants(ritual.circle, fields.participants)
+    check_mode(fields.mode)
     ritual.title, ritual.start_local, ritual.timezone, ritual.rrule = (
         fields.title,
         where.start,
@@ -125,6 +137,7 @@ def update_ritual(session: Session, ritual: Ritual, fields: RitualFields, now: d
     ritual.duration_minutes = fields.duration_minutes
     ritual.remind_before_minutes = fields.remind_before_minutes
     ritual.grace_minutes = fields.grace_minutes
+    ritual.mode, ritual.follow_up_minutes = fields.mode, fields.follow_up_minutes
     subjects.set_participants(ritual, fields.participants)
     subjects.forget_future(session, ritual, now)
     feed_changes.mark_dirty(session, circle_id=ritual.circle_id, now=now)
@@ -146,6 +159,7 @@ def create_promise(
         rrule=where.rule,
         remind_before_minutes=fields.remind_before_minutes,
         grace_minutes=fields.grace_minutes,
+        follow_up_minutes=fields.follow_up_minutes,
         sequence=0,
         created_at=now,
         updated_at=now,
@@ -165,6 +179,7 @@ def update_promise(session: Session, promise: Promise, fields: PromiseFields, no
     promise.recipient_id, promise.title, promise.due_local = fields.to, fields.title, where.start
     promise.timezone, promise.rrule = fields.timezone, where.rule
     promise.remind_before_minutes, promise.grace_minutes = fields.remind_before_minutes, fields.grace_minutes
+    promise.follow_up_minutes = fields.follow_up_minutes
     subjects.forget_future(session, promise, now)
     feed_changes.mark_dirty(session, circle_id=promise.circle_id, now=now)
     return Saved(promise, where.moved, fields.due)

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from calendars.feed import FeedEvent, PastOutcome, build_feed
 from calendars.outcomes import past_outcome
 from service.core import zones
 from service.core.schedule import Schedule, occurrence_local, occurrences_between
-from service.domain import accounts
+from service.domain import accounts, checkins
 from service.domain.models import (
     Circle,
     Feed,
@@ -75,11 +76,11 @@ def contents(session: Session, feed: Feed, *, now: datetime, secret: str) -> tup
     else:
         name = session.scalar(select(Person.name).where(Person.id == viewer))
     rituals, promises = _subjects(session, circles, viewer)
-    outcomes = _recent_outcomes(session, rituals, promises, now - RECENT)
+    recent = _recent_outcomes(session, rituals, promises, now - RECENT)
     names = accounts.names_in(  # as each subject's circle shows its people
         session,
         {r.circle_id for r in rituals} | {p.circle_id for p in promises},
-        {p for by_instant in outcomes.values() for by_person in by_instant.values() for p in by_person}
+        {p for by_instant in recent.outcomes.values() for by_person in by_instant.values() for p in by_person}
         | {p.keeper_id for p in promises}
         | {p.recipient_id for p in promises},
     )
@@ -90,12 +91,12 @@ def contents(session: Session, feed: Feed, *, now: datetime, secret: str) -> tup
         for ritual in rituals
         if (
             event := _ritual_event(
-                ritual, pauses[ritual.id], window, outcomes, viewer, names.in_circle(ritual.circle_id), secret
+                ritual, pauses[ritual.id], window, recent, viewer, names.in_circle(ritual.circle_id), secret
             )
         )
         is not None
     ]
-    events += [_promise_event(p, outcomes, names.in_circle(p.circle_id), secret) for p in promises]
+    events += [_promise_event(p, recent, names.in_circle(p.circle_id), secret) for p in promises]
     return f"Tend — {name}", events
 
 
@@ -107,6 +108,14 @@ def opaque(kind: str, subject_id: int, secret: str) -> str:
 # What a feed shows
 
 _Outcomes = dict[tuple[str, int], dict[datetime, dict[int, str]]]  # (kind, subject id) -> instant -> {person: outcome}
+
+
+@dataclass(frozen=True)
+class _Recent:
+    """The recent occurrences' outcomes, and the notes kept with their check-ins, alike by subject and instant."""
+
+    outcomes: _Outcomes
+    notes: _Outcomes  # (kind, subject id) -> instant -> {person: note}
 
 
 def _subjects(session: Session, circles: Any, viewer: int | None) -> tuple[list[Ritual], list[Promise]]:
@@ -124,9 +133,10 @@ def _subjects(session: Session, circles: Any, viewer: int | None) -> tuple[list[
     return list(session.scalars(rituals)), list(session.scalars(promises))
 
 
-def _recent_outcomes(session: Session, rituals: list[Ritual], promises: list[Promise], since: datetime) -> _Outcomes:
+def _recent_outcomes(session: Session, rituals: list[Ritual], promises: list[Promise], since: datetime) -> _Recent:
     rows = session.execute(
         select(
+            Occurrence.id,
             Occurrence.ritual_id,
             Occurrence.promise_id,
             Occurrence.at,
@@ -140,10 +150,16 @@ def _recent_outcomes(session: Session, rituals: list[Ritual], promises: list[Pro
         )
     )
     outcomes: _Outcomes = defaultdict(lambda: defaultdict(dict))
-    for ritual_id, promise_id, at, person_id, outcome in rows:
+    notes: _Outcomes = defaultdict(lambda: defaultdict(dict))
+    where: dict[int, tuple[tuple[str, int], datetime]] = {}
+    for occurrence_id, ritual_id, promise_id, at, person_id, outcome in rows:
         key = subject_key(ritual_id, promise_id)
         outcomes[key][at][person_id] = outcome
-    return outcomes
+        where[occurrence_id] = (key, at)
+    for occurrence_id, by_person in checkins.notes_of(session, where).items():
+        subject, instant = where[occurrence_id]
+        notes[subject][instant] = by_person
+    return _Recent(outcomes, notes)
 
 
 def _pauses(session: Session, rituals: list[Ritual]) -> dict[int, list[tuple[datetime, datetime]]]:
@@ -162,13 +178,13 @@ def _ritual_event(
     ritual: Ritual,
     pauses: list[tuple[datetime, datetime]],
     window: tuple[datetime, datetime],
-    outcomes: _Outcomes,
+    recent: _Recent,
     viewer: int | None,
     names: dict[int, str],
     secret: str,
 ) -> FeedEvent | None:
     """The ritual's event; None for a one-off ritual whose only occurrence fell in a pause."""
-    past = _past_outcomes(SubjectKind.RITUAL, ritual, outcomes, viewer, names)
+    past = _past_outcomes(SubjectKind.RITUAL, ritual, recent, viewer, names)
     paused = _paused_locals(Schedule(ritual.start_local, ritual.timezone, ritual.rrule), pauses, window)
     paused -= {outcome.local_start for outcome in past}  # it happened (a check-in came before the pause)
     if ritual.rrule is None and paused:
@@ -189,7 +205,7 @@ def _ritual_event(
     )
 
 
-def _promise_event(promise: Promise, outcomes: _Outcomes, names: dict[int, str], secret: str) -> FeedEvent:
+def _promise_event(promise: Promise, recent: _Recent, names: dict[int, str], secret: str) -> FeedEvent:
     return FeedEvent(
         uid=f"promise-{opaque('promise', promise.id, secret)}@tend",
         kind=SubjectKind.PROMISE,
@@ -201,13 +217,13 @@ def _promise_event(promise: Promise, outcomes: _Outcomes, names: dict[int, str],
         sequence=promise.sequence,
         last_modified=promise.updated_at,
         rrule=promise.rrule,
-        past_outcomes=_past_outcomes(SubjectKind.PROMISE, promise, outcomes, None, names),
+        past_outcomes=_past_outcomes(SubjectKind.PROMISE, promise, recent, None, names),
         description=f"Promised by {names[promise.keeper_id]} to {names[promise.recipient_id]}.",
     )
 
 
 def _past_outcomes(
-    kind: str, subject: Ritual | Promise, outcomes: _Outcomes, viewer: int | None, names: dict[int, str]
+    kind: str, subject: Ritual | Promise, recent: _Recent, viewer: int | None, names: dict[int, str]
 ) -> tuple[PastOutcome, ...]:
     """Decided occurrences as wall times in the subject's current zone (its RECURRENCE-IDs).
 
@@ -216,9 +232,10 @@ def _past_outcomes(
     """
     start = subject.starts
     by_local: dict[datetime, PastOutcome] = {}
-    for at, by_person in sorted(outcomes.get((kind, subject.id), {}).items()):
+    notes = recent.notes.get((kind, subject.id), {})
+    for at, by_person in sorted(recent.outcomes.get((kind, subject.id), {}).items()):
         local = occurrence_local(at, subject.timezone)
-        outcome = past_outcome(local, by_person, viewer, names)
+        outcome = past_outcome(local, by_person, viewer, names, notes.get(at))
         if outcome is not None and (subject.rrule is not None or local == start):
             by_local[local] = outcome
     return tuple(by_local.values())

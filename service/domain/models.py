@@ -118,7 +118,26 @@ class SmsKind(StrEnum):
     CODE = "code"
     INVITATION = "invitation"
     PROMISE_KEPT = "promise_kept"
+    NOTICE = "notice"  # a change someone else made by SMS (a dropped ritual)
+    AGAIN = "again"  # a reminder sent again, as its person asked (LATER 30)
     DIGEST = "digest"
+    FOLLOW_UP = "follow_up"  # a second nudge to a person still pending (SPEC §3, Follow-up)
+    TOGETHER = "together"  # a together ritual checked in for this person by another participant
+
+
+# A reminder, first sent or sent again (LATER n): those due in one minute go as one numbered SMS.
+REMINDER_KINDS = (SmsKind.REMINDER, SmsKind.AGAIN)
+# SMS that stop making sense once the person's outcome is decided, and go only while they have not paused.
+NUDGES = (*REMINDER_KINDS, SmsKind.FOLLOW_UP)
+# SMS that ask the person about one occurrence: a DONE, SKIP or NOT ME answers the latest of them.
+PROMPTS = (*NUDGES, SmsKind.TOGETHER)
+
+
+class RitualMode(StrEnum):
+    """SPEC §3, Together or each: `together`: the first participant's check-in counts for every participant."""
+
+    EACH = "each"
+    TOGETHER = "together"
 
 
 class CheckinSource(StrEnum):
@@ -308,6 +327,7 @@ class Membership(Base):
 
 class Ritual(SubjectRules, Base):
     __tablename__ = "rituals"
+    __table_args__ = (CheckConstraint("mode IN ('each', 'together')", name="mode"),)
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id", ondelete="CASCADE"), index=True)
@@ -319,6 +339,8 @@ class Ritual(SubjectRules, Base):
     remind_before_minutes: Mapped[int] = mapped_column(Integer)
     grace_minutes: Mapped[int | None] = mapped_column(Integer)  # None: until the end of that local day
     everyone: Mapped[bool] = mapped_column(Boolean, default=True)  # participants = all members
+    mode: Mapped[str] = mapped_column(String(10), default=RitualMode.EACH, server_default=RitualMode.EACH)
+    follow_up_minutes: Mapped[int | None] = mapped_column(Integer)  # None: no follow-up
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     materialized_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -396,6 +418,7 @@ class Promise(SubjectRules, Base):
     rrule: Mapped[str | None] = mapped_column(String(500))
     remind_before_minutes: Mapped[int] = mapped_column(Integer)
     grace_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    follow_up_minutes: Mapped[int | None] = mapped_column(Integer)  # None: no follow-up
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     materialized_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -405,6 +428,7 @@ class Promise(SubjectRules, Base):
     recipient: Mapped[Person] = relationship(foreign_keys=[recipient_id])
 
     kind: ClassVar[SubjectKind] = SubjectKind.PROMISE
+    mode: ClassVar[str] = RitualMode.EACH  # a promise has one keeper
     keeps_early: ClassVar[bool] = True
     on_time_counts: ClassVar[bool] = True
 
@@ -524,6 +548,9 @@ class CheckIn(Base):
     source: Mapped[str] = mapped_column(String(3))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     message_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    note: Mapped[str | None] = mapped_column(String(160))  # the person's own words (SPEC §3, Check-in)
+    # Who checked in for this person: the participant of a together ritual who replied first; None: themselves.
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
 
 
 class InboundMessage(Base):
@@ -536,6 +563,18 @@ class InboundMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     reply: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TextedSetup(Base):
+    """A person's set-up conversation by SMS (SPEC §4): their one draft (saved on OK, until `draft_until`) and the
+    items of the latest LIST they got ("ritual:12", "promise:7"), which numbers in replies refer to."""
+
+    __tablename__ = "texted_setups"
+
+    person_id: Mapped[int] = mapped_column(ID, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    draft_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    listed: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class OutboundSms(Base):

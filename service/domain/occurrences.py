@@ -119,7 +119,7 @@ def write(session: Session, planned: list[Planned], now: datetime) -> None:
             for person_id in p.people:
                 streak_figures.outcome_decided(session, p.occurrence, person_id, now)
         elif wants_reminders(p):
-            session.add_all(reminder_row(p, person_id, phones[person_id], now) for person_id in p.people)
+            session.add_all(row for person_id in p.people for row in nudge_rows(p, person_id, phones[person_id], now))
     session.flush()
 
 
@@ -127,17 +127,32 @@ def wants_reminders(planned: Planned) -> bool:
     return not planned.occurrence.closed and planned.occurrence.at > planned.subject.created_at
 
 
-def reminder_row(planned: Planned, person_id: int, phone: str, now: datetime) -> OutboundSms:
+def nudge_rows(planned: Planned, person_id: int, phone: str, now: datetime) -> list[OutboundSms]:
+    """The person's reminder of the occurrence, and its follow-up when the subject has one that falls inside the
+    window (SPEC §3, Follow-up): outbox rows like any SMS, so a follow-up goes once whatever crashes."""
     occurrence = planned.occurrence
-    return outbox.queued(
-        dedupe_key=f"reminder:{occurrence.id}:{person_id}",
-        kind=SmsKind.REMINDER,
-        person_id=person_id,
-        occurrence_id=occurrence.id,
-        to=phone,
-        created_at=now,
-        due_at=max(occurrence.opens_at, planned.subject.created_at),
-    )
+    return [
+        outbox.queued(
+            dedupe_key=f"{kind}:{occurrence.id}:{person_id}",
+            kind=kind,
+            person_id=person_id,
+            occurrence_id=occurrence.id,
+            to=phone,
+            created_at=now,
+            due_at=due_at,
+        )
+        for kind, due_at in nudge_times(occurrence, planned.subject).items()
+    ]
+
+
+def nudge_times(occurrence: Occurrence, subject: Subject) -> dict[SmsKind, datetime]:
+    """When the occurrence's reminder is due, and its follow-up if the subject has one inside the window."""
+    due = {SmsKind.REMINDER: max(occurrence.opens_at, subject.created_at)}
+    if subject.follow_up_minutes is not None:
+        follow_up_at = occurrence.at + timedelta(minutes=subject.follow_up_minutes)
+        if follow_up_at < occurrence.closes_at:
+            due[SmsKind.FOLLOW_UP] = follow_up_at
+    return due
 
 
 def include_participant(session: Session, circle_id: int, person_id: int, now: datetime) -> None:
@@ -154,7 +169,7 @@ def include_participant(session: Session, circle_id: int, person_id: int, now: d
         occurrence.outcomes.append(OccurrenceOutcome(person_id=person_id, outcome=Outcome.PENDING))
         if occurrence.at > now:
             ritual = session.get_one(Ritual, occurrence.ritual_id)
-            session.add(reminder_row(Planned(ritual, occurrence, [person_id]), person_id, phone, now))
+            session.add_all(nudge_rows(Planned(ritual, occurrence, [person_id]), person_id, phone, now))
     session.flush()
     feed_changes.mark_dirty(session, circle_id=circle_id, now=now)
 

@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import OutboundSms, Person, PersonStatus, SmsState, table
+from service.domain.models import NUDGES, OutboundSms, Person, PersonStatus, SmsState, table
 from service.domain.unit_of_work import ring_sms
 
 OPTED_OUT_CODE = 21610  # Twilio: the recipient opted out (replied STOP); never text them again
@@ -262,3 +262,20 @@ def recipients_opted_out(session: Session, person_ids: Any) -> None:
     """Twilio refused an SMS with OPTED_OUT_CODE (21610): its recipients opted out at the carrier, and Tend
     texts them nothing more (`person_ids`: ids, or a select of them)."""
     session.execute(update(Person).where(Person.id.in_(person_ids)).values(sms_status=PersonStatus.OPTED_OUT))
+
+
+def cancel_nudges(session: Session, occurrence_id: int, person_ids: list[int]) -> None:
+    """The reminders and follow-ups of an occurrence still queued for these people will not go: they are decided.
+
+    A row a worker already claimed is left to it (the SMS may be on its way).
+    """
+    session.execute(
+        update(_OUTBOX)
+        .where(
+            _OUTBOX.c.occurrence_id == occurrence_id,
+            _OUTBOX.c.person_id.in_(person_ids),
+            _OUTBOX.c.kind.in_(NUDGES),
+            _OUTBOX.c.state == SmsState.QUEUED,
+        )
+        .values(state=SmsState.CANCELLED)
+    )

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session, selectinload
 from service.core import sms_text
 from service.core.quiet_hours import quiet_until
 from service.core.schedule import local_to_utc, occurrence_local, parse_timezone
-from service.core.streaks import Outcome
+from service.core.streaks import KEPT, Outcome
 from service.domain import accounts, outbox
 from service.domain.accounts import CircleNames
 from service.domain.models import (
+    NUDGES,
+    REMINDER_KINDS,
     Membership,
     MembershipStatus,
     Occurrence,
@@ -86,15 +88,21 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
         if (reason := refusal(person, row, now)) is not None:
             log.info("SMS %s (%s) to person %s cancelled: %s", row.id, row.kind, person.id, reason)
             outbox.cancel(row)
+        elif row.kind == SmsKind.FOLLOW_UP and quiet_end(person, now) is not None:
+            log.info("follow-up %s to person %s dropped: quiet hours", row.id, person.id)
+            outbox.cancel(row)  # a second nudge is not worth waking anyone, nor worth sending late
         elif row.kind not in ASKED_FOR and (delay_to := quiet_end(person, now)) is not None:
             outbox.defer(row, delay_to)
-        elif row.kind == SmsKind.REMINDER:
+        elif row.kind in NUDGES:
             reminders[(person.id, row.due_at.replace(second=0, microsecond=0))].append(row)
         else:
             outgoing.append(OutgoingSms(person, [row], row.body or ""))
     facts = ReminderFacts.load(session, [row for group in reminders.values() for row in group])
     for (person_id, _minute), group in reminders.items():
-        sms = reminder_sms(facts, people[person_id], group, now)
+        person = people[person_id]
+        follow_ups = [row for row in group if row.kind == SmsKind.FOLLOW_UP]
+        outgoing.extend(sms for row in follow_ups if (sms := follow_up_sms(facts, person, row, now)) is not None)
+        sms = reminder_sms(facts, person, [row for row in group if row.kind in REMINDER_KINDS], now)
         if sms is not None:
             outgoing.append(sms)
     return outgoing
@@ -107,7 +115,7 @@ def refusal(person: Person, row: OutboundSms, now: datetime) -> str | None:
         return "the recipient opted out"
     if person.sms_status != PersonStatus.ACTIVE and row.kind not in SENDABLE_WITHOUT_CONSENT:
         return "the recipient has not consented (no verified code, never joined)"
-    if row.kind == SmsKind.REMINDER and person.paused_until is not None and person.paused_until > now:
+    if row.kind in NUDGES and person.paused_until is not None and person.paused_until > now:
         return "the recipient paused reminders"
     return None
 
@@ -124,6 +132,7 @@ class ReminderFacts:
 
     occurrences: dict[int, Occurrence]
     decided: set[tuple[int, int]]  # (occurrence id, person id) already checked in
+    done: dict[int, list[int]]  # occurrence id → the people who checked in done (kept), in id order
     titles: dict[tuple[SubjectKind, int], str]
     companions: dict[
         tuple[SubjectKind, int], tuple[int, ...]
@@ -137,14 +146,16 @@ class ReminderFacts:
             o.id: o
             for o in session.scalars(select(Occurrence).where(Occurrence.id.in_({r.occurrence_id for r in rows})))
         }
-        decided = {
-            (occurrence_id, person_id)
-            for occurrence_id, person_id in session.execute(
-                select(OccurrenceOutcome.occurrence_id, OccurrenceOutcome.person_id).where(
-                    OccurrenceOutcome.occurrence_id.in_(occurrences), OccurrenceOutcome.outcome != Outcome.PENDING
-                )
-            )
-        }
+        decided: set[tuple[int, int]] = set()
+        done: dict[int, list[int]] = defaultdict(list)
+        for occurrence_id, person_id, outcome in session.execute(
+            select(OccurrenceOutcome.occurrence_id, OccurrenceOutcome.person_id, OccurrenceOutcome.outcome)
+            .where(OccurrenceOutcome.occurrence_id.in_(occurrences), OccurrenceOutcome.outcome != Outcome.PENDING)
+            .order_by(OccurrenceOutcome.person_id)
+        ):
+            decided.add((occurrence_id, person_id))
+            if outcome in KEPT:
+                done[occurrence_id].append(person_id)
         titles: dict[tuple[SubjectKind, int], str] = {}
         circles: dict[tuple[SubjectKind, int], int] = {}
         companions: dict[tuple[SubjectKind, int], tuple[int, ...]] = {}
@@ -182,7 +193,7 @@ class ReminderFacts:
             companions[Promise.kind, promise_id] = (recipient_id,)
         wanted = {pid for pids in companions.values() for pid in pids}
         names = accounts.names_in(session, set(circles.values()), wanted)
-        return cls(occurrences, decided, titles, companions, circles, names)
+        return cls(occurrences, decided, done, titles, companions, circles, names)
 
     def item(self, person: Person, occurrence: Occurrence) -> sms_text.ReminderItem:
         key = subject_key(occurrence.ritual_id, occurrence.promise_id)
@@ -192,20 +203,44 @@ class ReminderFacts:
         return sms_text.ReminderItem(self.titles[key], occurrence_local(occurrence.at, person.timezone), others, key[0])
 
 
+def still_wanted(facts: ReminderFacts, person: Person, row: OutboundSms, now: datetime) -> Occurrence | None:
+    """The occurrence a reminder or follow-up asks about, or None (and the row cancelled) when it is too late or
+    the person already checked in: a nudge now would be wrong."""
+    occurrence = facts.occurrences.get(row.occurrence_id) if row.occurrence_id is not None else None
+    if (
+        occurrence is None
+        or occurrence.closed
+        or occurrence.closes_at <= now
+        or (occurrence.id, person.id) in facts.decided
+    ):
+        outbox.cancel(row)  # too late, or already checked in: a nudge now would be wrong
+        log.info("%s %s to person %s cancelled: its occurrence closed or was checked in", row.kind, row.id, person.id)
+        return None
+    return occurrence
+
+
+def follow_up_sms(facts: ReminderFacts, person: Person, row: OutboundSms, now: datetime) -> OutgoingSms | None:
+    """The second nudge (SPEC §3, Follow-up), naming the other participants who checked in done."""
+    occurrence = still_wanted(facts, person, row, now)
+    if occurrence is None:
+        return None
+    key = subject_key(occurrence.ritual_id, occurrence.promise_id)
+    circle = facts.circles[key]
+    done = [
+        facts.names.of(circle, p)
+        for p in facts.done.get(occurrence.id, ())
+        if p != person.id and p in facts.names.chosen
+    ]
+    title = facts.titles[key]
+    return OutgoingSms(person, [row], sms_text.follow_up_text(title, done))
+
+
 def reminder_sms(facts: ReminderFacts, person: Person, rows: list[OutboundSms], now: datetime) -> OutgoingSms | None:
     """One numbered SMS for all of a person's reminders due in the same minute."""
     live = []
     for row in rows:
-        occurrence = facts.occurrences.get(row.occurrence_id) if row.occurrence_id is not None else None
-        if (
-            occurrence is None
-            or occurrence.closed
-            or occurrence.closes_at <= now
-            or (occurrence.id, person.id) in facts.decided
-        ):
-            outbox.cancel(row)  # too late, or already checked in: a reminder now would be wrong
-            log.info("reminder %s to person %s cancelled: its occurrence closed or was checked in", row.id, person.id)
-        else:
+        occurrence = still_wanted(facts, person, row, now)
+        if occurrence is not None:
             live.append((occurrence, row))
     if not live:
         return None

@@ -22,8 +22,17 @@ from sqlalchemy.orm import Session
 from service.core.schedule import local_to_utc, parse_timezone
 from service.domain import feed_changes
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import SUBJECT_MODELS, Occurrence, OutboundSms, Person, SmsState, Subject, TzDatabaseSeen
-from service.domain.occurrences import ENDED
+from service.domain.models import (
+    SUBJECT_MODELS,
+    Occurrence,
+    OutboundSms,
+    Person,
+    SmsKind,
+    SmsState,
+    Subject,
+    TzDatabaseSeen,
+)
+from service.domain.occurrences import ENDED, nudge_times
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +99,16 @@ def replan(session: Session, now: datetime) -> int:
 
 
 def _move(session: Session, occurrence: Occurrence, subject: Subject, at: datetime) -> None:
-    """The occurrence and its window at `at`, and its queued reminders due as its window now opens."""
+    """The occurrence and its window at `at`, and its queued reminders and follow-ups due as they now fall.
+
+    A follow-up that no longer fits the window will not go.
+    """
     occurrence.at = at
     occurrence.opens_at, occurrence.closes_at = subject.window(at, occurrence.local)
-    session.execute(
-        update(OutboundSms)
-        .where(OutboundSms.occurrence_id == occurrence.id, OutboundSms.state == SmsState.QUEUED)
-        .values(due_at=max(occurrence.opens_at, subject.created_at))
-    )
+    due = nudge_times(occurrence, subject)
+    for kind in (SmsKind.REMINDER, SmsKind.FOLLOW_UP):  # the nudges the clock plans (a LATER keeps its time)
+        queued = update(OutboundSms).where(
+            OutboundSms.occurrence_id == occurrence.id, OutboundSms.kind == kind, OutboundSms.state == SmsState.QUEUED
+        )
+        changes = {"due_at": due[kind]} if kind in due else {"state": SmsState.CANCELLED}
+        session.execute(queued.values(**changes))

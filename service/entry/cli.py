@@ -16,7 +16,7 @@ from gunicorn.app.base import BaseApplication
 
 from service import config as config_module
 from service.config import Config, ConfigError
-from service.domain import conversation, streak_figures, unit_of_work
+from service.domain import conversation, streak_figures, texted_setup, unit_of_work
 from service.domain.db import Database
 from service.domain.migrate import upgrade
 from service.entry import logs
@@ -190,7 +190,9 @@ def sms_in(sender: str, body: str) -> None:
     answer = unit_of_work.run(
         runtime.db,
         runtime.doorbell,
-        lambda session: conversation.handle_inbound(session, inbound, runtime.now()),
+        lambda session: conversation.handle_inbound(
+            session, inbound, runtime.now(), texted_setup.Links(runtime.config.public_url, runtime.config.sms_countries)
+        ),
         what="inbound SMS from the command line",
     )
     click.echo(answer.reply or "(no reply)")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
+import requests
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
 from service.domain.models import CheckIn, Occurrence, OccurrenceOutcome, OutboundSms
 from tests.builders import FIRST_OCCURRENCE, FIRST_REMINDER, add_promise, add_ritual, couple
+from tests.texting import signed
 
 
 def utc(*args: int) -> datetime:
@@ -39,6 +43,30 @@ def reminded_promise(client, people, db, clock, sms, fake_twilio) -> dict:
     sms.tick()
     assert fake_twilio.bodies_to(people.PHONES["Alice"])[0].startswith("Tend: your promise to Bob: call at 6")
     return promise
+
+
+def webhooks_at_once(app, forms: list[dict[str, str]], auth_token: str) -> list[requests.Response]:
+    """Post these signed inbound SMS to a threaded server of the app, all released at the same moment."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/webhooks/twilio/sms"
+    start = threading.Barrier(len(forms))
+    answers: list[requests.Response] = []
+
+    def post(form: dict[str, str]) -> None:
+        headers = signed("/webhooks/twilio/sms", form, auth_token)
+        start.wait()
+        answers.append(requests.post(url, data=form, headers=headers, timeout=30))
+
+    threads = [threading.Thread(target=post, args=(form,)) for form in forms]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.shutdown()
+    return answers
 
 
 def checkin_count(db) -> int:

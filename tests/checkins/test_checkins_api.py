@@ -28,6 +28,7 @@ def test_it_checks_in_to_the_open_occurrence_by_default(client, people, db, cloc
         "outcome": "done",
         "source": "api",
         "received_at": "2026-12-02T12:20:00Z",
+        "note": None,
     }
     assert outcome_of(db, people.ids["Alice"], ritual_id=ritual["id"]) == "done"
 

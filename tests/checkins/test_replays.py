@@ -1,14 +1,10 @@
 """A webhook Twilio (or anyone) sends again is recorded once, even when the copies race."""
 
-import threading
-
-import requests
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from service.domain.models import CheckIn, InboundMessage
-from tests.checkins.helpers import checkin_count, reminded_couple
-from tests.texting import new_sid, signed
+from tests.checkins.helpers import checkin_count, reminded_couple, webhooks_at_once
+from tests.texting import new_sid
 
 COPIES = 20
 
@@ -27,25 +23,7 @@ def test_the_same_message_sid_from_20_threads_at_once_makes_exactly_one_checkin(
 ):
     reminded_couple(client, people, db, clock, sms, fake_twilio)
     form = texts.inbound_form("Alice", "DONE")
-    headers = signed("/webhooks/twilio/sms", form, texts.auth_token)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/webhooks/twilio/sms"
-    start = threading.Barrier(COPIES)
-    answers: list[requests.Response] = []
-
-    def post() -> None:
-        start.wait()
-        answers.append(requests.post(url, data=form, headers=headers, timeout=30))
-
-    threads = [threading.Thread(target=post) for _ in range(COPIES)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        server.shutdown()
+    answers = webhooks_at_once(app, [form] * COPIES, texts.auth_token)
     assert [a.status_code for a in answers] == [200] * COPIES
     assert len({a.text for a in answers}) == 1 and "Kept!" in answers[0].text
     with db.session() as s:
@@ -66,8 +44,8 @@ def test_a_reply_aborted_by_a_deadlock_is_done_again_once(
     handle_inbound = conversation.handle_inbound
     calls = []
 
-    def deadlocked_once(session, inbound, now):
-        answer = handle_inbound(session, inbound, now)  # the work is done, then PostgreSQL picks this victim
+    def deadlocked_once(session, inbound, now, links):
+        answer = handle_inbound(session, inbound, now, links)  # the work is done, then PostgreSQL picks this victim
         calls.append(answer.reply)
         if len(calls) == 1:
             raise OperationalError("UPDATE streak_figures ...", {}, DeadlockDetected("deadlock detected"))

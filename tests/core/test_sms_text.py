@@ -2,6 +2,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from service.core import sms_text
 from service.core.sms_text import (
     GSM7_BASIC,
     GSM7_EXTENSION,
@@ -10,9 +11,11 @@ from service.core.sms_text import (
     checkin_confirmation_text,
     code_text,
     fit_segments,
+    follow_up_text,
     help_text,
     invitation_text,
     is_gsm7,
+    not_me_text,
     nothing_open_text,
     opted_in_text,
     opted_out_text,
@@ -22,6 +25,7 @@ from service.core.sms_text import (
     resumed_text,
     segment_count,
     streaks_text,
+    together_text,
     unknown_sender_text,
 )
 
@@ -266,6 +270,31 @@ def test_a_promise_kept_text_says_who_kept_what():
     )
 
 
+def test_a_promise_kept_text_carries_the_keepers_note():
+    assert promise_kept_text("Sam", "call at 6", late=False, note="sorry it was short") == (
+        'Tend: Sam kept "call at 6": "sorry it was short"'
+    )
+
+
+def test_the_together_notice_says_who_checked_in_for_whom_and_the_streak():
+    assert together_text("Alex", "Evening walk", "done", 5, 2) == (
+        "Tend: Alex checked in Evening walk for you both. 5 in a row. Reply NOT ME if you didn't take part."
+    )
+    assert together_text("Alex", "Evening walk", "skipped", 0, 3) == (
+        "Tend: Alex skipped Evening walk for all of you. Reply NOT ME if that's not so."
+    )
+
+
+def test_the_follow_up_names_those_done():
+    assert follow_up_text("Evening walk", ["Sam"]) == (
+        "Tend: Still time for Evening walk? Sam has done theirs. Reply DONE or SKIP."
+    )
+    assert follow_up_text("Dinner", ["Sam", "Kim"]) == (
+        "Tend: Still time for Dinner? Sam and Kim have done theirs. Reply DONE or SKIP."
+    )
+    assert follow_up_text("Dinner", []) == "Tend: Still time for Dinner? Reply DONE or SKIP."
+
+
 def test_a_promise_kept_text_fits_with_a_huge_title():
     text = promise_kept_text("Sam " * 50, LONG_TITLE, late=True)
     assert text.endswith("....") and segment_count(text) <= 2
@@ -336,6 +365,11 @@ def test_user_supplied_parts_can_never_push_a_text_past_two_segments():
     texts = [
         invitation_text(huge),
         promise_kept_text(huge, huge, late=False),
+        promise_kept_text(huge, huge, late=True, note=huge),
+        together_text(huge, huge, "done", 12, 2),
+        together_text(huge, huge, "skipped", 0, 3),
+        follow_up_text(huge, [huge, huge, huge]),
+        not_me_text(huge),
         checkin_confirmation_text(huge, "late", 12),
         checkin_confirmation_text(huge, "skipped", 12),
         streaks_text([(huge, 3)] * 30),
@@ -378,3 +412,18 @@ def test_texts_tend_starts_name_it_and_replies_do_not_except_the_carriers_keywor
     assert not any(text.startswith("Tend") for text in replies), replies
     required = [help_text(), opted_out_text(), opted_in_text(), unknown_sender_text()]
     assert all(text.startswith("Tend: ") for text in required), required
+
+
+def test_set_up_echoes_stay_gsm7_within_two_segments():
+    title = "A very long evening walk around the lake and back past the bakery " * 3
+    echoes = [
+        sms_text.draft_ritual_text(title, "Mon–Fri at 7:00 PM", ["Alexandra", "Samuel"], 15),
+        sms_text.draft_promise_text(title, "Wed 2 Dec at 5:00 PM", "Alexandra"),
+        sms_text.draft_move_text(title, "Every other Fri at 8:00 PM", ["Alexandra"]),
+        sms_text.listed_text([(title, "Wed 2 Dec at 5:00 PM")] * 10),
+    ]
+    for echo in echoes:
+        assert sms_text.is_gsm7(echo), echo
+        assert sms_text.segment_count(echo) <= 2, echo
+    assert "Mon-Fri at 7:00 PM" in echoes[0]
+    assert "for you, Alexandra and Samuel:" in echoes[0]

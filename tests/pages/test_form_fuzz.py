@@ -38,14 +38,14 @@ KINDS = {
 }
 FIELDS = {
     **dict.fromkeys(["interval", "remind_before_minutes", "duration_minutes", "participants", "to", "id"], "number"),
-    **dict.fromkeys(["grace_minutes", "days", "weekdays", "digest_weekday", "code"], "number"),
+    **dict.fromkeys(["grace_minutes", "follow_up_minutes", "days", "weekdays", "digest_weekday", "code"], "number"),
     **dict.fromkeys(["start_date", "until"], "date"),
     **dict.fromkeys(["time", "quiet_start", "quiet_end", "digest_time"], "time"),
     **dict.fromkeys(["at"], "instant"),
     **dict.fromkeys(["timezone"], "zone"),
     **dict.fromkeys(["repeat"], "repeat"),
     **dict.fromkeys(["phone"], "phone"),
-    **dict.fromkeys(["kind", "outcome", "quiet", "preview"], "choice"),
+    **dict.fromkeys(["kind", "outcome", "quiet", "preview", "mode"], "choice"),
     **dict.fromkeys(["title", "name", "note"], "text"),
 }
 
@@ -61,7 +61,14 @@ FORMS = {
     "/signin/code": {"code": "123456", "name": "Carol", "timezone": "UTC"},
     "/circles/new": {"name": "Book club"},
     "/circles/{circle}/members": {"name": "Dana", "phone": "+14155550104"},
-    "/rituals/new?circle={circle}": {"title": "Walk", **PICKER, "duration_minutes": "30", "participants": "1"},
+    "/rituals/new?circle={circle}": {
+        "title": "Walk",
+        **PICKER,
+        "duration_minutes": "30",
+        "participants": "1",
+        "mode": "together",
+        "follow_up_minutes": "30",
+    },
     "/rituals/{ritual}": {"title": "Walk", **PICKER, "weekdays": "1", "interval": "2", "duration_minutes": "30"},
     "/rituals/{ritual}/pause": {"until": "2026-12-10"},
     "/promises/new?circle={circle}": {"to": "1", "title": "Call", **PICKER, "grace_minutes": "60"},

@@ -47,6 +47,9 @@ def test_every_page_is_well_formed(app, db, clock):
     )
     check(preview.get_data(as_text=True), "preview")
     assert "inside your quiet hours" in preview.get_data(as_text=True)  # 05:30 reminder, quiet until 07:00
+    assert "Every day at 6:30 AM" in preview.get_data(as_text=True)  # the schedule as SMS echoes say it
+    weekdays = alice.text("/schedule/preview?repeat=weekdays&time=19:00&start_date=2026-12-01")
+    assert "Mon–Fri at 7:00 PM" in weekdays
     refused = alice.post(
         f"/rituals/new?circle={circle_id}", {"title": "", "repeat": "days", "time": "19:00", "start_date": "2026-12-01"}
     )

@@ -40,7 +40,7 @@ def test_a_label_stays_in_its_circle_and_the_chosen_name_shows_once_they_join(
     with db.session() as s:
         assert s.scalar(select(Person.name).where(Person.phone == NEW_NUMBER)) == ""  # no label became a name
 
-    assert texts.send(NEW_NUMBER, "JOIN").startswith('Tend: You joined "Us"')
+    assert texts.send(NEW_NUMBER, "JOIN").startswith('You joined "Us"')
     assert members(client, people, "Alice", alices) == {"Alice": "active", "Sam": "active"}
     assert members(client, people, "Mallory", mallorys) == {"Mallory": "active", "Prize Winner": "invited"}
     add_ritual(client, people, alices)  # everyone: Alice and the one who joined as Sam

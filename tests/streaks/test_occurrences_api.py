@@ -86,7 +86,12 @@ def test_a_promise_lists_its_keepers_outcome(client, people, lived):
     promise = add_promise(client, people, circle, due="2026-12-05T18:00")
     found = occurrences(client, people, f"promises/{promise['id']}", name="Bob")
     assert found == [
-        {"at": "2026-12-05T23:00:00Z", "local": "2026-12-05T18:00", "outcomes": {str(people.ids["Alice"]): "pending"}}
+        {
+            "at": "2026-12-05T23:00:00Z",
+            "local": "2026-12-05T18:00",
+            "outcomes": {str(people.ids["Alice"]): "pending"},
+            "notes": {},
+        }
     ]
 
 

@@ -35,7 +35,13 @@ def create_checkin(body: dict[str, Any]) -> dict[str, Any]:
     else:
         subject = subjects.promise_for(session(), person.id, body["promise_id"])
     recorded = checkins.check_in_by_api(
-        session(), person, subject, body.get("occurrence"), kept=body["outcome"] == "done", now=now()
+        session(),
+        person,
+        subject,
+        body.get("occurrence"),
+        kept=body["outcome"] == "done",
+        now=now(),
+        note=body.get("note"),
     )
     commit()
     checkin, occurrence = recorded.checkin, recorded.occurrence
@@ -47,4 +53,5 @@ def create_checkin(body: dict[str, Any]) -> dict[str, Any]:
         "outcome": checkin.outcome,
         "source": checkin.source,
         "received_at": checkin.received_at,
+        "note": checkin.note,
     }

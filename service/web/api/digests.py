@@ -11,8 +11,8 @@ from flask import render_template
 from markupsafe import Markup
 
 from service.core.digest_text import change_points, heatmap_svg, percent
-from service.domain import digests
-from service.domain.models import Digest
+from service.domain import agenda, digests
+from service.domain.models import Digest, Person
 from service.web.api.context import auth, me
 from service.web.api.fields import UTCInstant
 from service.web.context import now, runtime, session
@@ -73,6 +73,8 @@ def page(token: str) -> str:
     if digest is None:
         raise not_found("Digest")
     payload = digest.payload
+    person = session().get_one(Person, digest.person_id)
+    notes = agenda.notes_between(session(), person, digest.created_at - digests.WEEK, digest.created_at)
     return render_template(
         "digest.html",
         week_start=date.fromisoformat(payload["week_start"]),
@@ -81,6 +83,7 @@ def page(token: str) -> str:
         reliability=percent(payload["reliability"]),
         change=change_points(payload["reliability_change"]),
         heatmap=Markup(heatmap_svg(payload)),  # built with every title escaped
+        notes=notes,  # read now, not stored: an erased partner's words leave with them
     )
 
 

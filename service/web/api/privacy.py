@@ -80,6 +80,8 @@ def export_of(person: Person, at: datetime, db: Session) -> dict[str, Any]:
                 "source": c.source,
                 "received_at": instant(c.received_at),
                 "message_sid": c.message_sid,
+                "note": c.note,
+                "by_id": c.by_id,
             }
             for c in checkins
         ],

@@ -27,6 +27,7 @@ def editable(promise: Promise) -> dict[str, Any]:
         "rrule": promise.rrule,
         "remind_before_minutes": promise.remind_before_minutes,
         "grace_minutes": promise.grace_minutes,
+        "follow_up_minutes": promise.follow_up_minutes,
     }
 
 
@@ -49,6 +50,7 @@ def promise_fields(body: dict[str, Any]) -> editing.PromiseFields:
         rrule=body.get("rrule"),
         remind_before_minutes=body["remind_before_minutes"],
         grace_minutes=body.get("grace_minutes", 60),
+        follow_up_minutes=body.get("follow_up_minutes"),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from apiflask import APIBlueprint
 
 from service.domain import accounts, agenda, editing, subjects
-from service.domain.models import Ritual
+from service.domain.models import Ritual, RitualMode
 from service.web.api.context import auth, me
 from service.web.api.schemas import PauseIn, RitualIn, RitualOut, RitualPatch, RitualsOut
 from service.web.api.subject_views import patched
@@ -28,6 +28,8 @@ def editable(ritual: Ritual) -> dict[str, Any]:
         "remind_before_minutes": ritual.remind_before_minutes,
         "grace_minutes": ritual.grace_minutes,
         "participants": None if ritual.everyone else ritual.participant_ids(),
+        "mode": ritual.mode,
+        "follow_up_minutes": ritual.follow_up_minutes,
     }
 
 
@@ -53,6 +55,8 @@ def ritual_fields(body: dict[str, Any]) -> editing.RitualFields:
         remind_before_minutes=body["remind_before_minutes"],
         grace_minutes=body.get("grace_minutes"),
         participants=body.get("participants"),
+        mode=body.get("mode", RitualMode.EACH),
+        follow_up_minutes=body.get("follow_up_minutes"),
     )
 
 

@@ -9,6 +9,7 @@ from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import RAISE, ValidationError, validates_schema
 
+from service.core.notes import MAX_NOTE_LENGTH
 from service.core.schedule import ScheduleError, validate_rrule
 from service.core.streaks import OUTCOMES
 from service.domain.models import MAX_ROW_ID
@@ -26,6 +27,9 @@ from service.web.api.fields import (
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_MINUTES = 7 * 24 * 60
 REMIND_MAX_MINUTES = 2 * 24 * 60  # reminders may start two days early; the clock prepares four days ahead
+MODES = ("each", "together")
+FOLLOW_UP = "one more SMS this many minutes after the start to whoever is still pending; null: none"
+NOTE = "a few words kept with the check-in (at most 160 characters), shown to the other participants"
 
 
 class StrictSchema(Schema):
@@ -35,6 +39,17 @@ class StrictSchema(Schema):
 
 def _minutes(required: bool = True, low: int = 0, high: int = MAX_MINUTES, **kwargs: Any) -> fields.Integer:
     return fields.Integer(required=required, strict=True, validate=Range(low, high), **kwargs)
+
+
+def _mode() -> fields.String:
+    return fields.String(
+        validate=OneOf(MODES),
+        metadata={"description": "each (default): everyone checks in; together: the first check-in counts for all"},
+    )
+
+
+def _follow_up() -> fields.Integer:
+    return _minutes(required=False, low=1, allow_none=True, metadata={"description": FOLLOW_UP})
 
 
 def RowId(**kwargs: Any) -> fields.Integer:
@@ -144,6 +159,8 @@ class RitualIn(StrictSchema):
     remind_before_minutes = _minutes(high=REMIND_MAX_MINUTES)
     grace_minutes = _minutes(required=False, allow_none=True)
     participants = fields.List(RowId(), validate=Length(1, 8))
+    mode = _mode()
+    follow_up_minutes = _follow_up()
 
     @validates_schema
     def _rule_fits_start(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -159,6 +176,8 @@ class RitualPatch(StrictSchema):
     remind_before_minutes = _minutes(required=False, high=REMIND_MAX_MINUTES)
     grace_minutes = _minutes(required=False, allow_none=True)
     participants = fields.List(RowId(), validate=Length(1, 8))
+    mode = _mode()
+    follow_up_minutes = _follow_up()
 
 
 class PauseIn(StrictSchema):
@@ -176,6 +195,8 @@ class RitualOut(Schema):
     remind_before_minutes = fields.Integer(required=True)
     grace_minutes = fields.Integer(required=True, allow_none=True)
     participants = fields.List(fields.Integer(), required=True)
+    mode = fields.String(required=True, validate=OneOf(MODES))
+    follow_up_minutes = fields.Integer(required=True, allow_none=True)
     paused_until = UTCInstant(required=True, allow_none=True)
     sequence = fields.Integer(required=True)
     next_occurrence = UTCInstant(required=True, allow_none=True)
@@ -190,6 +211,7 @@ class PromiseIn(StrictSchema):
     rrule = fields.String(allow_none=True, validate=Length(1, 500))
     remind_before_minutes = _minutes(high=REMIND_MAX_MINUTES)
     grace_minutes = _minutes(required=False)
+    follow_up_minutes = _follow_up()
 
     @validates_schema
     def _rule_fits_due(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -207,6 +229,7 @@ class PromiseOut(Schema):
     rrule = fields.String(required=True, allow_none=True)
     remind_before_minutes = fields.Integer(required=True)
     grace_minutes = fields.Integer(required=True)
+    follow_up_minutes = fields.Integer(required=True, allow_none=True)
     next_occurrence = UTCInstant(required=True, allow_none=True)
 
 
@@ -267,6 +290,12 @@ class OccurrenceOut(Schema):
         required=True,
         metadata={"description": "outcome per expected person id; future ones are pending"},
     )
+    notes = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "the note each person (by id) kept with their check-in, if any"},
+    )
 
 
 class OccurrencesOut(Schema):
@@ -315,6 +344,7 @@ class CheckinIn(StrictSchema):
         metadata={"description": "the occurrence's instant, with an offset (default: the open or latest one)"},
     )
     outcome = fields.String(required=True, validate=OneOf(("done", "skip")))
+    note = fields.String(allow_none=True, validate=Length(max=MAX_NOTE_LENGTH), metadata={"description": NOTE})
 
     @validates_schema
     def _one_subject(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -330,6 +360,7 @@ class CheckinOut(Schema):
     outcome = fields.String(required=True, validate=OneOf(("done", "on_time", "late", "skipped")))
     source = fields.String(required=True, validate=OneOf(("sms", "api")))
     received_at = UTCInstant(required=True)
+    note = fields.String(required=True, allow_none=True, metadata={"description": NOTE})
 
 
 # Lists and promise edits (SPEC §8)
@@ -343,6 +374,7 @@ class PromisePatch(StrictSchema):
     rrule = fields.String(allow_none=True, validate=Length(1, 500))
     remind_before_minutes = _minutes(required=False, high=REMIND_MAX_MINUTES)
     grace_minutes = _minutes(required=False)
+    follow_up_minutes = _follow_up()
 
 
 # Items nest subclasses: APIFlask would register an output schema met nested a second time (see NewMemberOut).

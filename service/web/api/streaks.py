@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from service.core.schedule import occurrence_local, occurrences_between
 from service.core.streaks import as_percent
-from service.domain import streak_figures, subjects
+from service.domain import checkins, streak_figures, subjects
 from service.domain.models import SUBJECT_MODELS, Occurrence
 from service.web.api.context import auth, me
 from service.web.api.schemas import OccurrencesOut, OccurrencesQuery, StreaksOut
@@ -103,21 +103,34 @@ def occurrence_log(session: Session, subject: subjects.Subject, start: datetime,
         select(Occurrence)
         .where(column == subject.id, Occurrence.at >= start, Occurrence.at < end)
         .options(selectinload(Occurrence.outcomes))
-    )
+    ).all()
+    notes = checkins.notes_of(session, [occurrence.id for occurrence in stored])
     log = {
-        occurrence.at: _entry(occurrence.at, occurrence.local, {o.person_id: o.outcome for o in occurrence.outcomes})
+        occurrence.at: _entry(
+            occurrence.at,
+            occurrence.local,
+            {o.person_id: o.outcome for o in occurrence.outcomes},
+            notes.get(occurrence.id, {}),
+        )
         for occurrence in stored
     }
     computed_from = max(start, subject.materialized_until)
     if computed_from < end:
         expected = subject.expected_people()
         for at in occurrences_between(subject.schedule(), computed_from, end):
-            log.setdefault(at, _entry(at, occurrence_local(at, subject.timezone), dict.fromkeys(expected, "pending")))
+            log.setdefault(
+                at, _entry(at, occurrence_local(at, subject.timezone), dict.fromkeys(expected, "pending"), {})
+            )
     return [log[at] for at in sorted(log)]
 
 
-def _entry(at: datetime, local: datetime, outcomes: dict[int, str]) -> dict[str, Any]:
-    return {"at": at, "local": local, "outcomes": {str(person): outcomes[person] for person in sorted(outcomes)}}
+def _entry(at: datetime, local: datetime, outcomes: dict[int, str], notes: dict[int, str]) -> dict[str, Any]:
+    return {
+        "at": at,
+        "local": local,
+        "outcomes": {str(person): outcomes[person] for person in sorted(outcomes)},
+        "notes": {str(person): notes[person] for person in sorted(notes)},
+    }
 
 
 def _fraction(rate: float | None) -> float | None:

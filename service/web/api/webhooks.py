@@ -20,7 +20,7 @@ from flask import Response, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from service.domain import conversation, delivery_reports, unit_of_work
+from service.domain import conversation, delivery_reports, texted_setup, unit_of_work
 from service.web.context import commit, now, runtime, session
 from service.web.errors import ApiError
 
@@ -61,7 +61,7 @@ def inbound_sms() -> Response:
     answer = unit_of_work.run(
         runtime().db,
         runtime().doorbell,
-        lambda s: conversation.handle_inbound(s, inbound, now()),
+        lambda s: conversation.handle_inbound(s, inbound, now(), _links()),
         what=f"inbound SMS {inbound.message_sid}",
     )
     reply = MessagingResponse()
@@ -89,6 +89,11 @@ def delivery_status() -> tuple[str, int]:
     )
     commit()
     return "", 204
+
+
+def _links() -> texted_setup.Links:
+    config = runtime().config
+    return texted_setup.Links(config.public_url, config.sms_countries)
 
 
 def _message_sid() -> str:

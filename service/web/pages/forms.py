@@ -176,6 +176,11 @@ class ScheduleFields:
     time = ClockField("Time", [InputRequired("Give a time.")])
     start_date = DateField("Starting on", [InputRequired("Give a start date.")])
     remind_before_minutes = SelectField("Remind me", choices=LEADS, coerce=int, default=15)
+    follow_up_minutes = IntegerField(
+        "Nudge again if not done after (minutes)",
+        [Optional(), NumberRange(1, 7 * 24 * 60)],
+        description="One more text to whoever has not checked in by then. Leave empty for none.",
+    )
 
 
 class RitualForm(FlaskForm, ScheduleFields):
@@ -187,6 +192,12 @@ class RitualForm(FlaskForm, ScheduleFields):
     )
     duration_minutes = IntegerField("How long (minutes)", [InputRequired(), NumberRange(1, 24 * 60)], default=30)
     participants = CheckboxesField("Who takes part", coerce=int, validate_choice=False)
+    mode = RadioField(
+        "How you check in",
+        choices=choices([("each", "Each on their own"), ("together", "Together: one check-in counts for everyone")]),
+        default="each",
+        validate_choice=False,  # the domain refuses an unknown mode, naming the field; none sent is the default
+    )
     preview = SubmitField("Preview")
     submit = SubmitField("Save ritual")
 

@@ -13,7 +13,7 @@ from service.core import picker
 from service.core.schedule import ScheduleError, local_to_utc, parse_timezone
 from service.domain import accounts, editing, subjects
 from service.domain.errors import DomainError, Invalid, NotFound
-from service.domain.models import Circle, Person, Promise, Ritual, SubjectKind
+from service.domain.models import Circle, Person, Promise, Ritual, RitualMode, SubjectKind
 from service.web.context import commit, now
 from service.web.context import session as db
 from service.web.pages import auth
@@ -32,6 +32,7 @@ class Preview:
     moved_to: date | None
     quiet: picker.QuietClash | None
     error: str | None = None
+    words: str = ""  # the schedule in words, as SMS echoes say it
 
 
 def _choice(form: RitualForm | PromiseForm) -> picker.Choice:
@@ -59,7 +60,8 @@ def schedule_preview(form: RitualForm | PromiseForm, timezone: str, person: Pers
     items = [(local, i > 0 and local.utcoffset() != times[i - 1].utcoffset()) for i, local in enumerate(times)]
     lead = form.remind_before_minutes.data if form.remind_before_minutes.data in LEAD_MINUTES else 0
     clash = picker.quiet_clash(placed.start.time(), lead, person.quiet_start, person.quiet_end)
-    return Preview(items, placed.start.date() if placed.moved else None, clash)
+    words = picker.in_words(placed.rule, placed.start)
+    return Preview(items, placed.start.date() if placed.moved else None, clash, words=words)
 
 
 def _utc(local: datetime, timezone: str) -> datetime:
@@ -124,6 +126,8 @@ def _ritual_fields(form: RitualForm, timezone: str) -> editing.RitualFields:
         duration_minutes=form.duration_minutes.data,
         remind_before_minutes=form.remind_before_minutes.data,
         participants=None if everyone else list(form.participants.data or []),
+        mode=form.mode.data or RitualMode.EACH,
+        follow_up_minutes=form.follow_up_minutes.data,
     )
 
 
@@ -234,6 +238,7 @@ def _promise_fields(form: PromiseForm, timezone: str) -> editing.PromiseFields:
         rrule=picker.rule_for(_choice(form), start.date()),
         remind_before_minutes=form.remind_before_minutes.data,
         grace_minutes=form.grace_minutes.data,
+        follow_up_minutes=form.follow_up_minutes.data,
     )
 
 

@@ -45,7 +45,10 @@ def check_in() -> Any:
         raise Invalid("That check-in is not known.", "outcome")
     subject = subjects.subject_for(db(), person.id, SubjectKind(kind), subject_id)
     try:
-        recorded = checkins.check_in_by_api(db(), person, subject, asked.astimezone(UTC), outcome == "done", at)
+        note = request.form.get("note") if outcome == "done" else None
+        recorded = checkins.check_in_by_api(
+            db(), person, subject, asked.astimezone(UTC), outcome == "done", at, note=note
+        )
     except DomainError as error:
         db().rollback()
         flash(error.message, "error")
