@@ -5,7 +5,7 @@ Twilio, duplicates, and lateness p50/p99, beside the floors measured in the
 same run: raw Dramatiq no-op throughput with the same workers and Redis, and
 the official SDK alone against the same fake.
 
-    python -m bench.reminders [--count 100000] [--processes 2] [--threads 8]
+    python -m bench.reminders [--count 100000] [--processes 2] [--threads 8]     # … lateness_p99_s last
     python -m bench.reminders --count N --latency-ms 200 --concurrency 100   # … ratio_to_zero_latency last
     python -m bench.reminders --count 3000 --mps 10 [--lead 0]               # … lateness_p99_s last
 """
@@ -29,6 +29,7 @@ from bench.seeding import seed_rituals
 from service import config as config_module
 from service.domain.db import Database
 from service.domain.models import OutboundSms
+from service.domain.pipeline_rate import PIPELINE_RATE
 from service.domain.runtime import Runtime, SilentDoorbell, utc_now
 from workers import clock
 
@@ -126,6 +127,7 @@ def pipeline(
             env["TEND_TWILIO_CONCURRENCY"] = str(concurrency)
         if lead_seconds is not None:
             env["TEND_DISPATCH_LEAD"] = str(lead_seconds)
+        config = config_module.load(env)
         floor = sdk = None
         if floors:
             floor = noop_floor(children, env, max(2_000, count // 5), processes, threads)
@@ -137,7 +139,6 @@ def pipeline(
         now = utc_now()
         print(f"seeding {count:,} people and rituals…", flush=True)
         seed_rituals(db, count, due_at=now + timedelta(hours=1), created_at=now - timedelta(hours=1))
-        config = config_module.load(env)
         runtime = Runtime(config=config, db=db, doorbell=SilentDoorbell())
         started = time.monotonic()
         while clock.materialize(runtime, now, limit=2_000):
@@ -146,8 +147,9 @@ def pipeline(
 
         children.start(worker_command("service.entry.worker_process", processes, threads), env)
         time.sleep(3)  # let the workers boot before the minute starts
-        # with a slow sender the minute lies far enough ahead for the clock to start it early
-        ahead = timedelta(seconds=2 if mps is None else count / mps + 30)
+        # the minute lies far enough ahead (within the lead) for the clock to start it early at the slower of
+        # the sender's rate and the pipeline's, which it assumes until it has measured it
+        ahead = timedelta(seconds=min(config.dispatch_lead, count / min(mps or PIPELINE_RATE, PIPELINE_RATE) + 30))
         due = utc_now().replace(microsecond=0) + ahead
         with db.session() as session:
             session.execute(update(OutboundSms).where(OutboundSms.kind == "reminder").values(due_at=due))
@@ -203,14 +205,14 @@ def run(
     mps: float | None = None,
     lead_seconds: float | None = None,
 ) -> dict:
-    """The plain run; with `latency_ms`, that run beside a 0 ms one (`ratio_to_zero_latency` last); with `mps`,
-    the capacity-aware case (`lateness_p99_s` last)."""
-    if mps is not None:
-        result = pipeline(count, processes, threads, mps=mps, lead_seconds=lead_seconds, floors=False)
+    """The plain run, or with `mps` the capacity-aware case (`lateness_p99_s` last); with `latency_ms`, the
+    plain run beside a 0 ms one (`ratio_to_zero_latency` last)."""
+    if latency_ms is None:
+        result = pipeline(
+            count, processes, threads, concurrency=concurrency, mps=mps, lead_seconds=lead_seconds, floors=mps is None
+        )
         result["lateness_p99_s"] = result.pop("lateness_p99_s")
         return result
-    if latency_ms is None:
-        return pipeline(count, processes, threads, concurrency=concurrency)
     zero = pipeline(count, processes, threads, concurrency=concurrency)
     slow = pipeline(count, processes, threads, latency_ms=latency_ms, concurrency=concurrency, floors=False)
     result = {f"zero_ms_{key}": value for key, value in zero.items()} | slow

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from icalendar import Alarm, Calendar, Event, vDuration, vRecur
+from icalendar import Alarm, Calendar, Event, vDDDTypes, vDuration, vRecur
 
 from calendars.timezones import ZoneSource, vtimezone
 
@@ -74,11 +74,13 @@ def build_feed(name: str, events: Sequence[FeedEvent], *, window_start: datetime
     for event in ordered:
         for component in _vevents(event, zones.zone(event.timezone)):
             calendar.add_component(component)
-    instants = _instants_by_zone(ordered, zones)
     # Outlook needs a VTIMEZONE for every TZID used (UTC is written as "Z" and needs none);
-    # readers expect them before the events.
+    # readers expect them before the events. The TZID icalendar writes is asked of one
+    # date-time per zone: walking every property (get_used_tzids) took a tenth of a render.
+    instants = _instants_by_zone(ordered, zones)
+    used = {vDDDTypes(times[0]).params.get("TZID"): times for times in instants.values()}
     calendar.subcomponents[:0] = [
-        vtimezone(tzid, min(window_start, *instants[tzid]), zones) for tzid in sorted(calendar.get_used_tzids())
+        vtimezone(tzid, min(window_start, *used[tzid]), zones) for tzid in sorted(used.keys() - {None})
     ]
     rendered: bytes = calendar.to_ical()
     return rendered

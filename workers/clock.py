@@ -175,13 +175,16 @@ def apply_held_reports(runtime: Runtime, now: datetime, batch: int) -> int:
 
 
 def start_crowded_minutes(runtime: Runtime, now: datetime) -> int:
-    """Start early the reminders a slow sender could not send on time (service/domain/dispatch.py)."""
+    """Start early the reminders a slow sender, or a slower pipeline, could not send on time
+    (service/domain/dispatch.py)."""
     config = runtime.config
     with runtime.db.session() as session:
+        waiting = dispatch.backlog(session, now)
         return dispatch.start_early(
             session,
             now,
-            mps=config.sms_mps,
+            waiting,
+            mps=min(config.sms_mps, runtime.pipeline_rate.observe(now, busy=waiting > 0)),
             lead=timedelta(seconds=config.dispatch_lead),
             margin=timedelta(seconds=2 * config.clock_interval + 5),
         )

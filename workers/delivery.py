@@ -128,9 +128,8 @@ class Delivery:
         for attempt in range(IMMEDIATE_TRIES):
             if sms.taken_back:
                 return NOT_OURS
-            self.ctx.send_rate.wait(sms_text.segment_count(sms.body))
             try:
-                with self.ctx.in_flight:
+                with self.ctx.in_flight.slot(sms_text.segment_count(sms.body)):
                     return Outcome(sid=self.ctx.transport.send(sms.person.phone, sms.body, [r.id for r in sms.rows]))
             except TransportError as exc:
                 error = exc
@@ -144,7 +143,7 @@ class Delivery:
     def look_up(self, sms: OutgoingSms, error: TransportError) -> Outcome:
         """Twilio may have the message: adopt its SID if it is listed, else leave the SMS in doubt."""
         try:
-            with self.ctx.in_flight:
+            with self.ctx.in_flight.slot():
                 sid = self.ctx.transport.find_recent(sms.person.phone, sms.body, sent_since(sms.rows))
         except TransportError as exc:
             log.warning("SMS %s in doubt after %s; the look-up failed too: %s", [r.id for r in sms.rows], error, exc)
@@ -195,8 +194,14 @@ class Delivery:
             return
         with self.ctx.runtime.db.session() as session:
             outbox.record_sent(session, self.sent, self.lease)
+        pairs = " ".join(f"{result['row_id']}={result['sid']}" for result in self.sent)
+        log.info("%d SMS handed to Twilio (row=SID): %s", len(self.sent), pairs)
         for result in self.sent:
             self.in_hand.pop(result["row_id"], None)
+        try:
+            self.ctx.runtime.pipeline_rate.count_sent(len(self.sent))
+        except Exception:  # Redis away: the figure misses these, dispatch plans with the one it has
+            log.warning("could not count %d sent SMS in the pipeline's rate", len(self.sent), exc_info=True)
         self.sent = []
 
 
@@ -237,7 +242,7 @@ def reconcile(ctx: WorkerContext, outbound_ids: Sequence[int], stale_after: time
     for (to, body, _claimed_at), group in groups.items():
         ids = [row.id for row in group]
         try:
-            with ctx.in_flight:
+            with ctx.in_flight.slot():
                 sid = ctx.transport.find_recent(to, body, sent_since(group))
         except TransportError as exc:
             log.warning("could not reconcile SMS %s yet: %s", ids, exc)

@@ -31,7 +31,7 @@ class WorkerContext:
         if self.sending is None:
             self.sending = SendingPool(self.runtime, concurrency)
         if self.in_flight is None:
-            self.in_flight = InFlight(concurrency)
+            self.in_flight = InFlight(concurrency, self.send_rate)
 
 
 _context: WorkerContext | None = None
@@ -63,9 +63,5 @@ def context() -> WorkerContext:
 
 def for_runtime(runtime: Runtime) -> WorkerContext:
     config = runtime.config
-    return WorkerContext(
-        runtime,
-        make_transport(config),
-        SendRate(config.sms_mps, config.limits_storage_uri),
-        in_flight=in_flight_limit(config),
-    )
+    rate = SendRate(config.sms_mps)
+    return WorkerContext(runtime, make_transport(config), rate, in_flight=in_flight_limit(config, rate))

@@ -1,4 +1,5 @@
-"""The shared send rate: at most `TEND_SMS_MPS` SMS segments per second across all workers."""
+"""The send rate: at most `TEND_SMS_MPS` SMS segments per second (across all workers through Redis: see
+workers/in_flight.py, which counts the same window in the round trip that takes a request slot)."""
 
 from __future__ import annotations
 
@@ -10,22 +11,20 @@ from limits.strategies import FixedWindowRateLimiter
 
 
 class SendRate:
-    """At most `TEND_SMS_MPS` SMS segments per second across all workers: one counter per window, in Redis
-    when `storage_uri` names it (every worker shares it), in this process otherwise.
+    """At most `TEND_SMS_MPS` SMS segments per second: one counter per fixed window.
 
-    Each send takes one atomic increment-and-expire (a Lua script of the `limits` library). Dramatiq's
-    BucketRateLimiter does a WATCH/MULTI round per take, which 16 worker threads contending for one key
-    retried so often that it took about half of the workers' time in the reminder benchmark.
+    This process's own counter serves without Redis; with Redis, SharedInFlight counts the same window there
+    for every worker, in the round trip that takes a request slot.
     """
 
     KEY = "tend-sms-send-rate"
 
-    def __init__(self, messages_per_second: float, storage_uri: str = "memory://"):
+    def __init__(self, messages_per_second: float):
         amount, seconds = (
             (max(1, round(messages_per_second)), 1) if messages_per_second >= 1 else (1, round(1 / messages_per_second))
         )
         self.window = RateLimitItemPerSecond(amount, seconds)
-        self.limiter = FixedWindowRateLimiter(storage_from_string(storage_uri))
+        self.limiter = FixedWindowRateLimiter(storage_from_string("memory://"))
 
     def try_take(self) -> bool:
         """One send, if this window has room for it."""

@@ -177,7 +177,7 @@ class TwilioTransport:
                 messaging_service_sid=self._messaging_service_sid,
                 status_callback=status_callback_url(self._status_callback, rows),
             )
-        log.info("SMS %s handed to Twilio for %s", message.sid, masked(to))
+        log.debug("SMS %s handed to Twilio for %s", message.sid, masked(to))  # at INFO, once per recorded group
         return message.sid
 
     def find_recent(self, to: str, body: str, since: datetime) -> str | None:

@@ -19,6 +19,11 @@ occurrence's check-in window opens now: the window runs from the reminder
 A person's reminders due in one minute start together, so they still go as one
 numbered SMS (batching holds). Each tick plans again, so a reminder not started
 now is looked at again before it would be too late (`margin`).
+
+The sender is modelled at the slower of `TEND_SMS_MPS` and the rate the
+pipeline itself reaches (service/domain/pipeline_rate.py: workers count what
+they send, the clock folds each tick's count into a moving figure while work
+was waiting).
 """
 
 from __future__ import annotations
@@ -73,11 +78,9 @@ def early_starts(
     return [p for p in together if (p.person_id, _minute(p.due_at)) not in held]
 
 
-def start_early(session: Session, now: datetime, mps: float, lead: timedelta, margin: timedelta) -> int:
-    """Start the reminders that must start now to be on time (`early_starts`); returns how many rows."""
-    if lead <= timedelta(0):
-        return 0
-    backlog = (
+def backlog(session: Session, now: datetime) -> int:
+    """SMS the sender must work off before anything not yet due: due already, or in flight."""
+    return (
         session.scalar(
             select(func.count()).where(
                 or_(
@@ -88,6 +91,13 @@ def start_early(session: Session, now: datetime, mps: float, lead: timedelta, ma
         )
         or 0
     )
+
+
+def start_early(session: Session, now: datetime, waiting: int, mps: float, lead: timedelta, margin: timedelta) -> int:
+    """Start the reminders that must start now to be on time (`early_starts`), `waiting` being the `backlog`;
+    returns how many rows."""
+    if lead <= timedelta(0):
+        return 0
     previous = aliased(Occurrence)
     previous_close = (
         select(func.max(previous.closes_at))
@@ -117,7 +127,7 @@ def start_early(session: Session, now: datetime, mps: float, lead: timedelta, ma
             quiet[row.Person.id] = quiet_end(row.Person, now)
         bounds = [row.due_at - lead, row.previous, quiet[row.Person.id]]
         pending.append(Pending(row.id, row.person_id, row.due_at, max(b for b in bounds if b is not None)))
-    started = early_starts(pending, backlog, now, mps, margin)
+    started = early_starts(pending, waiting, now, mps, margin)
     if not started:
         return 0
     # due now, in their order: a group (a person's minute) shares one instant, earlier groups a little earlier

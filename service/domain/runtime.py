@@ -15,6 +15,7 @@ from typing import Protocol
 
 from service.config import Config
 from service.domain.db import Database
+from service.domain.pipeline_rate import PipelineRate, ProcessFigures
 
 
 def utc_now() -> datetime:
@@ -73,3 +74,4 @@ class Runtime:
     db: Database
     now: Callable[[], datetime] = utc_now
     doorbell: Doorbell = field(default_factory=SilentDoorbell)
+    pipeline_rate: PipelineRate = field(default_factory=lambda: PipelineRate(ProcessFigures()))

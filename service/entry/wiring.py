@@ -8,9 +8,11 @@ doorbell that rings them, and the database.
 from __future__ import annotations
 
 import dramatiq
+import redis
 
 from service.config import Config
 from service.domain.db import Database
+from service.domain.pipeline_rate import PipelineRate
 from service.domain.runtime import Runtime
 from service.entry import broker as broker_setup
 from service.entry.doorbell import DramatiqDoorbell
@@ -23,7 +25,11 @@ def runtime_for(config: Config) -> Runtime:
 
 
 def runtime_on(config: Config, broker: dramatiq.Broker) -> Runtime:
-    """The runtime of a process whose broker is already chosen; the actors are declared on it."""
-    return Runtime(
+    """The runtime of a process whose broker is already chosen; the actors are declared on it. The pipeline's
+    rate is counted in Redis when there is one, so every worker and clock share it."""
+    runtime = Runtime(
         config=config, db=Database(config.database_url), doorbell=DramatiqDoorbell(broker, actors.declare(broker))
     )
+    if config.redis_url is not None:
+        runtime.pipeline_rate = PipelineRate(redis.Redis.from_url(config.redis_url))
+    return runtime

@@ -6,6 +6,7 @@ from sqlalchemy import insert, select, update
 
 from service.domain.dispatch import Pending, early_starts
 from service.domain.models import Occurrence, OutboundSms
+from service.domain.pipeline_rate import PIPELINE_RATE, PipelineRate, ProcessFigures
 from tests.builders import people_due_at
 from workers import clock as clock_module
 
@@ -44,6 +45,18 @@ def test_a_reminder_never_starts_before_it_may():
     pending = [Pending(1, 1, due, due - timedelta(minutes=1)), Pending(2, 2, due, due - LEAD)]
     started = early_starts(pending, backlog=2000, now=T, mps=5, margin=MARGIN)
     assert [p.id for p in started] == [2]
+
+
+def test_the_pipeline_rate_moves_only_with_what_was_sent_while_work_waited():
+    workers, clock = PipelineRate(figures := ProcessFigures()), PipelineRate(figures)
+    assert clock.observe(T, busy=True) == PIPELINE_RATE  # nothing measured yet: the conservative default
+    workers.count_sent(3000)
+    assert clock.observe(T + timedelta(seconds=10), busy=True) == PIPELINE_RATE + 0.3 * (300 - PIPELINE_RATE)
+    moved = clock.observe(T + timedelta(seconds=20), busy=True)  # nothing sent while work waited: slower
+    assert moved < PIPELINE_RATE + 0.3 * (300 - PIPELINE_RATE)
+    workers.count_sent(5)
+    assert clock.observe(T + timedelta(seconds=30), busy=False) == moved  # an idle stretch measures demand
+    assert clock.observe(T + timedelta(seconds=40), busy=True) == moved  # it started idle: still demand
 
 
 def model_sender(rung: list[int], sent: dict[int, datetime], start: datetime, seconds: float, mps: float) -> None:

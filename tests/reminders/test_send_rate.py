@@ -1,10 +1,12 @@
-"""TEND_SMS_MPS is one budget shared by every worker, kept in Redis."""
+"""TEND_SMS_MPS and TEND_TWILIO_CONCURRENCY are budgets shared by every worker, kept in Redis."""
 
+import threading
 import time
 
 import pytest
 
 from service.config import limits_uri
+from workers.in_flight import SharedInFlight
 from workers.send_rate import SendRate
 
 
@@ -13,9 +15,37 @@ def granted(rate: SendRate, tries: int) -> int:
 
 
 def test_two_workers_share_one_budget_through_redis(redis_url):
-    # 0.05 per second: one send per 20-second window, so the test cannot straddle two windows by chance
-    first, second = (SendRate(0.05, limits_uri(redis_url)) for _ in range(2))
-    assert granted(first, 3) + granted(second, 3) == 1
+    # 0.5 per second: one send per 2-second window, which the first worker's send opens
+    first, second = (SharedInFlight(100, SendRate(0.5), redis_url) for _ in range(2))
+    started = time.monotonic()
+    with first.slot(1):
+        pass
+    with second.slot(1):
+        assert time.monotonic() - started >= 1.9  # the window's one send was the first worker's
+
+
+def test_a_message_of_more_segments_than_a_window_holds_waits_for_the_next(redis_url):
+    sending = SharedInFlight(100, SendRate(1), redis_url)
+    started = time.monotonic()
+    with sending.slot(2):
+        assert time.monotonic() - started >= 0.9
+
+
+def test_two_workers_share_the_requests_in_flight_through_redis(redis_url):
+    first, second = (SharedInFlight(1, SendRate(1000), redis_url) for _ in range(2))
+    order = []
+
+    def send_from_second() -> None:
+        with second.slot(1):
+            order.append("second")
+
+    with first.slot(1):
+        waiting = threading.Thread(target=send_from_second)
+        waiting.start()
+        waiting.join(0.3)
+        order.append("first done")
+    waiting.join(5)
+    assert order == ["first done", "second"]
 
 
 def test_without_redis_the_budget_is_the_process_own():
@@ -29,8 +59,8 @@ def test_the_budget_scales_with_the_setting(mps, amount, seconds):
     assert (window.amount, window.get_expiry()) == (amount, seconds)
 
 
-def test_wait_holds_a_send_until_the_spent_window_resets(redis_url):
-    rate = SendRate(1, limits_uri(redis_url))
+def test_wait_holds_a_send_until_the_spent_window_resets():
+    rate = SendRate(1)
     rate.wait()
     reset_at = rate.limiter.get_window_stats(rate.window, SendRate.KEY).reset_time
     rate.wait()  # the window's one send is spent
