@@ -215,7 +215,7 @@ def test_feed_texts_a_working_calendar_link(client, people, db, texts):
     add_ritual(client, people, circle)
     answer = texts.send("Bob", "FEED")
     assert answer.startswith("Your calendar: http://tend.test/feeds/")
-    path = answer.split()[3].removeprefix("http://tend.test")
+    path = answer.split()[2].removeprefix("http://tend.test")
     response = client.get(path)
     assert response.status_code == 200
     assert "Morning coffee talk" in [
@@ -351,3 +351,52 @@ def test_a_title_longer_than_the_pages_allow_is_asked_again(client, people, db, 
         "That is too long: at most 80 characters"
     )
     assert texts.send("Bob", "OK").startswith("Nothing to save")
+
+
+def test_move_by_text_keeps_together_and_the_follow_up(client, people, db, texts):
+    circle = couple(client, people, db)
+    add_ritual(client, people, circle, mode="together", follow_up_minutes=20)
+    texts.send("Bob", "LIST")
+    texts.send("Bob", "MOVE 1 8pm")
+    assert texts.send("Bob", "OK").startswith("Saved:")
+    moved = the_ritual(db)
+    assert (moved.start_local.hour, moved.mode, moved.follow_up_minutes) == (20, "together", 20)
+
+
+def test_a_second_later_says_it_was_asked_already(client, people, db, clock, sms, fake_twilio, texts):
+    reminded_couple(client, people, db, clock, sms, fake_twilio)
+    assert texts.send("Alice", "LATER 10") == "OK, I'll remind you again in 10 min."
+    clock.advance(minutes=10)
+    sms.tick()
+    assert len(fake_twilio.bodies_to(people.PHONES["Alice"])) == 2
+    assert texts.send("Alice", "LATER 10") == "That reminder has come again once already. Reply DONE or SKIP."
+
+
+def test_invite_reads_a_spaced_number(client, people, db, texts):
+    couple(client, people, db)
+    for spaced in ("+1 415 555 0104", "(415) 555-0104"):
+        assert texts.send("Bob", f"INVITE Dana {spaced}") == (
+            "Invite Dana to Us? They get one text to join. Reply OK to send it."
+        )
+
+
+def test_a_member_who_joined_by_text_is_named_by_their_label_and_cannot_invite_unnamed(
+    client, people, db, sms, fake_twilio, texts
+):
+    """Dana joined by replying JOIN and never chose a name: texts show Alice's label for her, and she can't send an
+    invitation (it must carry its inviter's chosen name)."""
+    circle = couple(client, people, db)
+    dana = people.PHONES["Dana"]
+    response = client.post(
+        f"/api/v1/circles/{circle}/members", headers=people.headers("Alice"), json={"name": "Dana", "phone": dana}
+    )
+    assert response.status_code == 201, response.get_json()
+    sms.drain()
+    assert texts.send(dana, "JOIN").startswith("You joined")
+    assert texts.send("Bob", WALK) == (
+        "New ritual for you, Alice and Dana: Evening walk, Mon-Fri at 7:00 PM, reminder 15 min before. "
+        "Reply OK to save."
+    )
+    texts.send(dana, f"INVITE Charlie {people.PHONES['Charlie']}")
+    assert texts.send(dana, "OK").startswith("Choose your own name first")
+    assert fake_twilio.bodies_to(people.PHONES["Charlie"]) == []

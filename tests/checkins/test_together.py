@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from service.domain import streak_figures
 from service.domain.models import CheckIn, Occurrence, OutboundSms
-from tests.builders import FIRST_OCCURRENCE, FIRST_REMINDER, add_ritual, couple
+from tests.builders import FIRST_OCCURRENCE, FIRST_REMINDER, activate, add_ritual, couple
 from tests.checkins.helpers import outcome_of, reminded_couple, webhooks_at_once
 from tests.pages.helpers import Pages
 
@@ -166,3 +166,27 @@ def test_the_ritual_form_sets_together_and_the_follow_up(app, client, people, db
     page = alice.text(f"/rituals/{ritual_id}")
     assert '<input checked id="mode-1" name="mode" type="radio" value="together">' in page
     assert re.search(r'<input[^>]*name="follow_up_minutes"[^>]*value="45">', page)
+
+
+def test_a_later_done_does_not_undo_anothers_not_me(client, people, db, clock, sms, fake_twilio, texts):
+    """Only the occurrence's first check-in counts for the others: Bob's own DONE after his NOT ME leaves Charlie's."""
+    circle = couple(client, people, db)
+    people.create("Charlie")
+    response = client.post(
+        f"/api/v1/circles/{circle}/members",
+        headers=people.headers("Alice"),
+        json={"name": "Charlie", "phone": people.PHONES["Charlie"]},
+    )
+    assert response.status_code == 201, response.get_json()
+    activate(db, people.ids["Charlie"])
+    ritual = add_ritual(client, people, circle, **TOGETHER)
+    sms.tick()
+    clock.set(FIRST_REMINDER)
+    sms.tick()
+    texts.send("Alice", "DONE")
+    sms.drain()
+    for name in ("Bob", "Charlie"):
+        assert texts.send(name, "NOT ME").startswith("OK, Evening walk is open for you again")
+    assert texts.send("Bob", "DONE").startswith("Kept!")
+    outcomes = {name: outcome_of(db, people.ids[name], ritual_id=ritual["id"]) for name in ("Alice", "Bob", "Charlie")}
+    assert outcomes == {"Alice": "done", "Bob": "done", "Charlie": "pending"}

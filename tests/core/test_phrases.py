@@ -129,6 +129,8 @@ MOVES = [
     (DAILY_AT_7, "", "Give a new time or days"),
     (ONCE_FRIDAY, "saturday", (datetime(2026, 12, 5, 18, 0), None)),
     (ONCE_FRIDAY, "tomorrow at 5pm", (datetime(2026, 12, 2, 17, 0), None)),
+    (ONCE_FRIDAY, "6pm", (datetime(2026, 12, 4, 18, 0), None)),  # a time alone keeps a one-off's day
+    (ONCE_FRIDAY, "8am", (datetime(2026, 12, 4, 8, 0), None)),
 ]
 
 

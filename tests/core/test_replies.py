@@ -115,6 +115,8 @@ REPLIES = [
     ("ok", Reply("ok")),
     ("OK!", Reply("ok")),
     ("okay thanks", Reply("ok")),
+    ("k", Reply("ok")),
+    ("kk", Reply("ok")),
     ("2", Reply("choose", item=2)),
     # Twilio's keywords keep Twilio's meaning, whatever a draft waits for
     ("cancel", Reply("stop")),
