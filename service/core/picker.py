@@ -56,7 +56,7 @@ def rule_for(choice: Choice, start: date) -> str | None:
     if choice.repeat == WEEKDAYS:
         return "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
     if choice.repeat == CHOSEN_DAYS:
-        if not choice.weekdays:
+        if not choice.weekdays or not set(choice.weekdays) <= set(range(7)):
             raise ScheduleError("Choose at least one day of the week.", field="weekdays")
         return "FREQ=WEEKLY;BYDAY=" + ",".join(DAY_CODES[day] for day in sorted(set(choice.weekdays)))
     if choice.repeat == EVERY_N_DAYS:

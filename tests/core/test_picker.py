@@ -34,6 +34,9 @@ def test_a_choice_missing_its_detail_names_the_field():
     with pytest.raises(ScheduleError) as every:
         picker.rule_for(picker.Choice(picker.EVERY_N_DAYS, interval=1), date(2026, 12, 1))
     assert every.value.field == "interval"
+    with pytest.raises(ScheduleError) as beyond:  # a form's preview reads weekdays before validating them
+        picker.rule_for(picker.Choice(picker.CHOSEN_DAYS, weekdays=(1, 10**6)), date(2026, 12, 1))
+    assert beyond.value.field == "weekdays"
 
 
 def test_rules_the_picker_cannot_show_are_custom():
