@@ -47,7 +47,7 @@ from service.domain.models import (
     subject_key,
     table,
 )
-from service.domain.outbox import cancel_nudges, queue_sms_row
+from service.domain.outbox import cancel_nudges, queue_sms_row, restore_follow_up
 
 # An open occurrence started at most this long ago: the longest grace is a week (the API's limit).
 DEFAULT_LOOKBACK = timedelta(days=8)
@@ -386,6 +386,7 @@ def not_me(session: Session, person: Person, targets: list[Target], now: datetim
             .values(outcome=Outcome.PENDING, decided_at=None)
         )
         streak_figures.recompute_figure(session, streak_figures.key_of(target, person.id))
+        restore_follow_up(session, target.occurrence_id, person.id, now)
         undone.append(target)
     return undone
 

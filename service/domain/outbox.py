@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import NUDGES, OutboundSms, Person, PersonStatus, SmsState, table
+from service.domain.models import NUDGES, OutboundSms, Person, PersonStatus, SmsKind, SmsState, table
 from service.domain.unit_of_work import ring_sms
 
 OPTED_OUT_CODE = 21610  # Twilio: the recipient opted out (replied STOP); never text them again
@@ -262,6 +262,24 @@ def recipients_opted_out(session: Session, person_ids: Any) -> None:
     """Twilio refused an SMS with OPTED_OUT_CODE (21610): its recipients opted out at the carrier, and Tend
     texts them nothing more (`person_ids`: ids, or a select of them)."""
     session.execute(update(Person).where(Person.id.in_(person_ids)).values(sms_status=PersonStatus.OPTED_OUT))
+
+
+def restore_follow_up(session: Session, occurrence_id: int, person_id: int, now: datetime) -> None:
+    """A person pending again (NOT ME) gets back the follow-up a decision cancelled, if it is still to come.
+
+    The sender drops it as it drops any follow-up: in quiet hours, after the window, after a check-in.
+    """
+    session.execute(
+        update(_OUTBOX)
+        .where(
+            _OUTBOX.c.occurrence_id == occurrence_id,
+            _OUTBOX.c.person_id == person_id,
+            _OUTBOX.c.kind == SmsKind.FOLLOW_UP,
+            _OUTBOX.c.state == SmsState.CANCELLED,
+            _OUTBOX.c.due_at > now,
+        )
+        .values(state=SmsState.QUEUED, rung_at=None)
+    )
 
 
 def cancel_nudges(session: Session, occurrence_id: int, person_ids: list[int]) -> None:

@@ -63,6 +63,18 @@ def test_none_after_a_check_in(client, people, db, clock, sms, fake_twilio, text
     assert follow_ups(fake_twilio, people.PHONES["Alice"]) + follow_ups(fake_twilio, people.PHONES["Bob"]) == []
 
 
+def test_not_me_brings_back_the_follow_up_a_together_check_in_cancelled(
+    client, people, db, clock, sms, fake_twilio, texts
+):
+    reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=(NUDGED | {"mode": "together"},))
+    assert texts.send("Alice", "DONE").startswith("Kept!")
+    sms.drain()
+    assert texts.send("Bob", "NOT ME").startswith("OK,")  # pending again, so the nudge is his again
+    clock.set(FOLLOW_UP_AT)
+    sms.tick()
+    assert follow_ups(fake_twilio, people.PHONES["Bob"]) == [ALICE_DONE]
+
+
 def test_none_in_quiet_hours_and_none_later(client, people, db, clock, sms, fake_twilio):
     # Bob in Brisbane: 13:00 UTC is 23:00 there; the follow-up is dropped, not kept for his morning
     circle = couple(client, people, db, bob_tz="Australia/Brisbane")
