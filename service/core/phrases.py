@@ -180,12 +180,23 @@ def read_move(words: str, start: datetime, rule: str | None, now_local: datetime
 
 
 def _words(text: str) -> list[str]:
-    """Lower-case words with filler dropped and typos spelled out ("7 pm" is one word, "7pm")."""
+    """Lower-case words with filler dropped and typos spelled out ("7 pm" is one word, "7pm"), dates month first."""
     found: list[str] = []
     for raw in _TOKEN.findall(text.casefold().replace("’", "'").replace(".m.", "m")):
         token = raw.replace(" ", "").strip("'-")
         found.extend(part for part in _SPELLED.get(token, token).split() if part not in _FILLER)
-    return found
+    return _month_first(found)
+
+
+def _month_first(words: list[str]) -> list[str]:
+    """ "24 dec" (or "24th of december") as "dec 24", the order the library reads: a day is never left in a title."""
+    out = list(words)
+    for i in range(len(out) - 1):
+        day = out[i].removesuffix("st").removesuffix("nd").removesuffix("rd").removesuffix("th")
+        month = i + 2 if out[i + 1] == "of" and i + 2 < len(out) else i + 1
+        if day.isdecimal() and 1 <= int(day) <= 31 and out[month] in _MONTH_WORDS:
+            out[i : month + 1] = [out[month], day] + [""] * (month - i - 1)
+    return [word for word in out if word]
 
 
 def _schedule_tokens(words: list[str], repeat_runs: bool) -> list[str]:

@@ -97,6 +97,8 @@ PHRASES = [
     ("promise", "call mum today at 5pm", ("Call mum", datetime(2026, 12, 1, 17, 0), None)),
     ("promise", "wash the car tonight", ("Wash the car", datetime(2026, 12, 1, 21, 0), None)),
     ("promise", "buy flowers friday", ("Buy flowers", datetime(2026, 12, 4, 21, 0), None)),
+    ("promise", "pay rent 24 dec", ("Pay rent", datetime(2026, 12, 24, 21, 0), None)),  # day first: no day in a title
+    ("promise", "pay rent on 24th of december at 5pm", ("Pay rent", datetime(2026, 12, 24, 17, 0), None)),
     ("promise", "wrap gifts dec 24", ("Wrap gifts", datetime(2026, 12, 24, 21, 0), None)),
     ("promise", "pay rent by 5pm", ("Pay rent", datetime(2026, 12, 1, 17, 0), None)),
     ("promise", "fix the tap by friday", ("Fix the tap", datetime(2026, 12, 4, 21, 0), None)),
