@@ -442,7 +442,7 @@ def _tell_dropped(session: Session, person: Person, subject: Subject, now: datet
             person=other,
             kind=SmsKind.NOTICE,
             body=sms_text.dropped_notice_text(mover, subject.title),
-            dedupe_key=f"dropped:{subject.kind}:{subject.id}:{other.id}",
+            dedupe_key=f"dropped:{subject.kind}:{subject.id}:{subject.created_at:%Y%m%dT%H%M%S.%f}:{other.id}",  # ids recur on SQLite
             due_at=now,
         )
 
