@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, aliased
 
@@ -37,9 +37,12 @@ from service.domain.models import (
     SUBJECT_MODELS,
     CheckIn,
     CheckinSource,
+    Membership,
     Occurrence,
     OccurrenceOutcome,
     Person,
+    Promise,
+    Ritual,
     RitualMode,
     SmsKind,
     Subject,
@@ -302,15 +305,21 @@ class Seen:
 
 
 _BY = aliased(Person)
+_IN_CIRCLE, _BY_IN_CIRCLE = aliased(Membership), aliased(Membership)
 
 
 def seen_between(
     session: Session, keys: Iterable[tuple[SubjectKind, int]], since: datetime, until: datetime
 ) -> list[Seen]:
-    """The check-ins at these subjects' occurrences in [since, until), oldest first: one statement."""
+    """The check-ins at these subjects' occurrences in [since, until), oldest first: one statement.
+
+    Names as the subject's circle shows them (`accounts.shown_name`): a member who joined by text and never chose
+    a name is shown by the label the circle gave them.
+    """
     keys = list(keys)
     if not keys:
         return []
+    circle = func.coalesce(Ritual.circle_id, Promise.circle_id)
     rows = session.execute(
         select(
             Occurrence.ritual_id,
@@ -318,19 +327,35 @@ def seen_between(
             Occurrence.at,
             CheckIn.person_id,
             Person.name,
+            _IN_CIRCLE.status,
+            _IN_CIRCLE.label,
             CheckIn.outcome,
             CheckIn.note,
             _BY.name,
+            _BY_IN_CIRCLE.status,
+            _BY_IN_CIRCLE.label,
         )
         .join(Occurrence, Occurrence.id == CheckIn.occurrence_id)
         .join(Person, Person.id == CheckIn.person_id)
+        .outerjoin(Ritual, Ritual.id == Occurrence.ritual_id)
+        .outerjoin(Promise, Promise.id == Occurrence.promise_id)
+        .outerjoin(_IN_CIRCLE, and_(_IN_CIRCLE.person_id == CheckIn.person_id, _IN_CIRCLE.circle_id == circle))
         .outerjoin(_BY, _BY.id == CheckIn.by_id)
+        .outerjoin(_BY_IN_CIRCLE, and_(_BY_IN_CIRCLE.person_id == CheckIn.by_id, _BY_IN_CIRCLE.circle_id == circle))
         .where(Occurrence.of_any(keys), Occurrence.at >= since, Occurrence.at < until)
         .order_by(Occurrence.at, CheckIn.id)
     )
     return [
-        Seen(*subject_key(ritual_id, promise_id), at, person_id, name, outcome, note, by)
-        for ritual_id, promise_id, at, person_id, name, outcome, note, by in rows
+        Seen(
+            *subject_key(ritual_id, promise_id),
+            at,
+            person_id,
+            accounts.shown_name(status or "", name, label),
+            outcome,
+            note,
+            None if by is None else accounts.shown_name(by_status or "", by, by_label),
+        )
+        for ritual_id, promise_id, at, person_id, name, status, label, outcome, note, by, by_status, by_label in rows
     ]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from service.domain import digests
 from service.domain.models import CheckIn
-from tests.builders import FIRST_OCCURRENCE
+from tests.builders import FIRST_OCCURRENCE, FIRST_REMINDER, add_ritual, couple
 from tests.checkins.helpers import reminded_couple, reminded_promise
 from tests.feeds.helpers import new_feed, render
 from tests.pages.helpers import Pages
@@ -49,6 +49,24 @@ def test_done_with_words_by_sms_keeps_them_for_the_partner(app, client, people, 
     assert notes(client, people, ritual["id"], "Bob") == {str(people.ids["Alice"]): "loved the walk!"}
     today = signed_in(app, db, people, "Bob").text("/today")
     assert "Alice: done ✓ <q>loved the walk!</q>" in today
+
+
+def test_a_partner_who_joined_by_text_is_shown_by_their_label(app, client, people, db, clock, sms, fake_twilio, texts):
+    """Dana replied JOIN and never chose a name: Alice's /today shows her check-in under the label Alice gave her."""
+    circle = couple(client, people, db)
+    dana = people.PHONES["Dana"]
+    response = client.post(
+        f"/api/v1/circles/{circle}/members", headers=people.headers("Alice"), json={"name": "Dee", "phone": dana}
+    )
+    assert response.status_code == 201, response.get_json()
+    sms.drain()
+    assert texts.send(dana, "JOIN").startswith("You joined")
+    add_ritual(client, people, circle)
+    sms.tick()
+    clock.set(FIRST_REMINDER)
+    sms.tick()
+    assert texts.send(dana, "DONE lovely").startswith("Kept!")
+    assert "Dee: done ✓ <q>lovely</q>" in signed_in(app, db, people, "Alice").text("/today")
 
 
 def test_a_note_from_the_done_button_reaches_the_api(app, client, people, db, clock, sms, fake_twilio):
