@@ -20,7 +20,17 @@ def test_export_holds_everything_about_the_person(client, people, db):
     assert [r["id"] for r in data["rituals"]] == [ritual["id"]]
     assert data["rituals"][0]["next_occurrence"].endswith("Z")
     assert [m["kind"] for m in data["sms"]] == ["code"]
-    assert set(data) == {"person", "circles", "rituals", "promises", "outcomes", "checkins", "feeds", "sms"}
+    assert set(data) == {
+        "person",
+        "circles",
+        "rituals",
+        "promises",
+        "outcomes",
+        "checkins",
+        "feeds",
+        "sms",
+        "texted_setup",
+    }
 
 
 def test_erasing_me_removes_me_and_my_token_but_not_my_partner(client, people, db):

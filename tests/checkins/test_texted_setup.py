@@ -400,3 +400,10 @@ def test_a_member_who_joined_by_text_is_named_by_their_label_and_cannot_invite_u
     texts.send(dana, f"INVITE Charlie {people.PHONES['Charlie']}")
     assert texts.send(dana, "OK").startswith("Choose your own name first")
     assert fake_twilio.bodies_to(people.PHONES["Charlie"]) == []
+
+
+def test_a_draft_is_part_of_the_export(client, people, db, texts):
+    couple(client, people, db)
+    texts.send("Bob", f"INVITE Dana {people.PHONES['Dana']}")
+    exported = client.get("/api/v1/export", headers=people.headers("Bob")).get_json()["texted_setup"]
+    assert exported["draft"]["kind"] == "invite" and exported["draft"]["phone"] == people.PHONES["Dana"]

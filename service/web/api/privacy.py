@@ -21,6 +21,7 @@ from service.domain.models import (
     Person,
     Promise,
     Ritual,
+    TextedSetup,
 )
 from service.web.api.circles import circle_json
 from service.web.api.context import auth, me
@@ -67,6 +68,7 @@ def export_of(person: Person, at: datetime, db: Session) -> dict[str, Any]:
     checkins = db.scalars(select(CheckIn).where(CheckIn.person_id == person.id).order_by(CheckIn.id)).all()
     feeds = db.scalars(select(Feed).where(Feed.person_id == person.id).order_by(Feed.id)).all()
     sms = db.scalars(select(OutboundSms).where(OutboundSms.person_id == person.id).order_by(OutboundSms.id)).all()
+    setup = db.get(TextedSetup, person.id)
     return {
         "person": MeOut().dump(me_json(person)) | {"created_at": instant(person.created_at)},
         "circles": CircleOut(many=True).dump([circle_json(c) for c in circles]),
@@ -91,6 +93,9 @@ def export_of(person: Person, at: datetime, db: Session) -> dict[str, Any]:
         "sms": [
             {"kind": m.kind, "body": m.body, "state": m.state, "sent_at": instant(m.sent_at), "sid": m.sid} for m in sms
         ],
+        "texted_setup": None
+        if setup is None
+        else {"draft": setup.draft, "draft_until": instant(setup.draft_until), "listed": setup.listed},
     }
 
 
