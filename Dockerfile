@@ -30,9 +30,10 @@ RUN python3 -m venv /opt/pip \
 COPY requirements.lock ./
 # A network that re-signs TLS can hand its CA bundle in as the secret pip_ca
 # (`--secret id=pip_ca,src=/etc/ssl/certs/ca-certificates.crt`); it never enters a layer.
+# Wheels only, but for recurrent (pure Python, published as an sdist alone; its hash is pinned like the rest).
 RUN --mount=type=secret,id=pip_ca \
     if [ -s /run/secrets/pip_ca ]; then export PIP_CERT=/run/secrets/pip_ca; fi \
- && /opt/pip/bin/pip --python /opt/tend/bin/python install --require-hashes --only-binary=:all: -r requirements.lock
+ && /opt/pip/bin/pip --python /opt/tend/bin/python install --require-hashes --only-binary=:all: --no-binary=recurrent -r requirements.lock
 
 # app: Tend itself, without dependencies, into /opt/tend-app (on /opt/tend's path through
 # tend-app.pth), byte-compiled by pip so a read-only root never needs to write .pyc files.
