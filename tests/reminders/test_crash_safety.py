@@ -165,7 +165,8 @@ def test_a_killed_workers_batch_reaches_twilio_within_45_seconds(db, runtime, fa
     seed_due_now(db, 100, runtime)
     fake_twilio.reply_delay = 0.5
     processes("clock")
-    worker = processes("worker", TEND_CLAIM_TIMEOUT="30")
+    # 20 SMS a second: the batch is still under way when the worker dies (unthrottled, it sends all 100 at once)
+    worker = processes("worker", TEND_CLAIM_TIMEOUT="30", TEND_SMS_MPS="20")
     wait_until(lambda: len(fake_twilio.messages) >= 20, what="the first reminders")
     kill(worker)
     killed_at = time.monotonic()
