@@ -31,16 +31,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Integer, and_, bindparam, exists, func, or_, select, union_all, update
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from service.core import sms_text
 from service.core.replies import Reply, parse_reply
 from service.core.schedule import occurrence_local
 from service.core.streaks import Outcome
-from service.domain import accounts, checkins, editing, feed_changes, streak_figures, texted_setup
+from service.domain import accounts, checkins, editing, feed_changes, outbox, streak_figures, texted_setup
 from service.domain.checkins import Decided, decide, is_open
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
@@ -310,20 +309,8 @@ def _later(session: Session, person: Person, minutes: int, now: datetime) -> Ans
             due_at=due,
             occurrence_id=occurrence.id,
         )
-        if queued is None:  # one again per occurrence and person: a second LATER moves it while it waits
-            moved = session.execute(
-                update(OutboundSms)
-                .where(
-                    OutboundSms.occurrence_id == occurrence.id,
-                    OutboundSms.person_id == person.id,
-                    OutboundSms.kind == SmsKind.AGAIN,
-                    OutboundSms.state == SmsState.QUEUED,
-                )
-                .values(due_at=due, rung_at=None)
-            )
-            planned += cast(CursorResult[Any], moved).rowcount
-        else:
-            planned += 1
+        # one again per occurrence and person: a second LATER moves it while it waits
+        planned += queued is not None or outbox.defer_waiting(session, occurrence.id, person.id, SmsKind.AGAIN, due)
     return Answer(sms_text.later_text(minutes) if planned else sms_text.again_already_text())
 
 

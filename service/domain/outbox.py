@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
@@ -143,6 +143,24 @@ def claim(rows: Iterable[OutboundSms], body: str, now: datetime) -> None:
 def defer(row: OutboundSms, until: datetime) -> None:
     """queued, later: the SMS waits until `until` (the end of the person's quiet hours) and is rung again then."""
     row.due_at, row.rung_at = until, None
+
+
+def defer_waiting(session: Session, occurrence_id: int, person_id: int, kind: str, until: datetime) -> bool:
+    """queued, later: the person's SMS of this kind for the occurrence, if it still waits, goes at `until` instead.
+
+    False when there is none still queued (it went already, or was cancelled).
+    """
+    moved = session.execute(
+        update(_OUTBOX)
+        .where(
+            _OUTBOX.c.occurrence_id == occurrence_id,
+            _OUTBOX.c.person_id == person_id,
+            _OUTBOX.c.kind == kind,
+            _OUTBOX.c.state == SmsState.QUEUED,
+        )
+        .values(due_at=until, rung_at=None)
+    )
+    return cast(CursorResult[Any], moved).rowcount > 0
 
 
 def cancel(row: OutboundSms) -> None:

@@ -94,3 +94,15 @@ def sent_reminder_sid(db, person_id: int) -> str:
             .where(OutboundSms.person_id == person_id, OutboundSms.kind == "reminder", OutboundSms.sid.is_not(None))
             .order_by(OutboundSms.sent_at.desc())
         )
+
+
+def joined_by_text(client, people, sms, texts, circle: int, label: str) -> str:
+    """Alice invites Dana under `label`; Dana replies JOIN and never chooses a name. Dana's phone."""
+    dana = people.PHONES["Dana"]
+    response = client.post(
+        f"/api/v1/circles/{circle}/members", headers=people.headers("Alice"), json={"name": label, "phone": dana}
+    )
+    assert response.status_code == 201, response.get_json()
+    sms.drain()
+    assert texts.send(dana, "JOIN").startswith("You joined")
+    return dana

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from service.domain import digests
 from service.domain.models import CheckIn
 from tests.builders import FIRST_OCCURRENCE, FIRST_REMINDER, add_ritual, couple
-from tests.checkins.helpers import reminded_couple, reminded_promise
+from tests.checkins.helpers import joined_by_text, reminded_couple, reminded_promise
 from tests.feeds.helpers import new_feed, render
 from tests.pages.helpers import Pages
 
@@ -54,13 +54,7 @@ def test_done_with_words_by_sms_keeps_them_for_the_partner(app, client, people, 
 def test_a_partner_who_joined_by_text_is_shown_by_their_label(app, client, people, db, clock, sms, fake_twilio, texts):
     """Dana replied JOIN and never chose a name: Alice's /today shows her check-in under the label Alice gave her."""
     circle = couple(client, people, db)
-    dana = people.PHONES["Dana"]
-    response = client.post(
-        f"/api/v1/circles/{circle}/members", headers=people.headers("Alice"), json={"name": "Dee", "phone": dana}
-    )
-    assert response.status_code == 201, response.get_json()
-    sms.drain()
-    assert texts.send(dana, "JOIN").startswith("You joined")
+    dana = joined_by_text(client, people, sms, texts, circle, "Dee")
     add_ritual(client, people, circle)
     sms.tick()
     clock.set(FIRST_REMINDER)

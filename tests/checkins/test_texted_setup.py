@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from service.core import sms_text
 from service.domain.models import Membership, Promise, Ritual, TextedSetup
 from tests.builders import activate, add_circle, add_ritual, couple
-from tests.checkins.helpers import reminded_couple
+from tests.checkins.helpers import joined_by_text, reminded_couple
 from tests.feeds.helpers import events, new_feed
 
 WALK = "NEW evening walk every weekday at 7pm"
@@ -386,13 +386,7 @@ def test_a_member_who_joined_by_text_is_named_by_their_label_and_cannot_invite_u
     """Dana joined by replying JOIN and never chose a name: texts show Alice's label for her, and she can't send an
     invitation (it must carry its inviter's chosen name)."""
     circle = couple(client, people, db)
-    dana = people.PHONES["Dana"]
-    response = client.post(
-        f"/api/v1/circles/{circle}/members", headers=people.headers("Alice"), json={"name": "Dana", "phone": dana}
-    )
-    assert response.status_code == 201, response.get_json()
-    sms.drain()
-    assert texts.send(dana, "JOIN").startswith("You joined")
+    dana = joined_by_text(client, people, sms, texts, circle, "Dana")
     assert texts.send("Bob", WALK) == (
         "New ritual for you, Alice and Dana: Evening walk, Mon-Fri at 7:00 PM, reminder 15 min before. "
         "Reply OK to save."
