@@ -13,10 +13,10 @@ Decisions the spec leaves open:
   is `unknown`: it can as well mean "two done" (both), so we ask instead.
 - One command per reply: "done done", "yes done" and "done 2 3" are `unknown`.
 - Items are numbered 1..MAX_ITEM_NUMBER; other numbers make the reply `unknown`.
-- "PAUSE" takes days ("PAUSE 7", "pause 7 days", "pause 2 weeks", "pause 7d").
-  Outside 1..MAX_PAUSE_DAYS it is `unknown` rather than clamped, so the
-  person learns the range from the help reply instead of getting a pause they
-  did not ask for. Bare "PAUSE" has `days=None`; the caller picks the default.
+- "PAUSE" takes days ("PAUSE 7", "pause 7 days", "pause 2 weeks", "pause 7d"),
+  any whole number of them: the range (1..MAX_PAUSE_DAYS) is the domain's rule
+  (`editing.pause_person`), whose refusal names it, never clamped. Bare "PAUSE"
+  has `days=None`; the caller picks the default.
 - Opt-out is the exception to "never guess": a reply whose first word is an
   opt-out word ("stop texting me", "cancel please") is `stop`, because carriers
   and the FCC's revocation rule expect any reasonable opt-out to be honoured.
@@ -140,7 +140,7 @@ _TOKEN = re.compile(r"(?<!\w)-\d+|\d+|[^\W\d_]+|[^\w\s]")
 _IGNORED_CATEGORIES = frozenset({"Mn", "Me", "Cf", "Sk"})
 _APOSTROPHES = str.maketrans("", "", "'’‘")
 # Commands followed by a person's own words, kept as typed.
-_WITH_WORDS = re.compile(r"^\W*(new|promise|invite|move|drop|later)\b\W*(.*)$", re.IGNORECASE | re.DOTALL)
+_WITH_WORDS = re.compile(r"^\W*(new|promise|invite|move|drop|later)\b(\W*)(.*)$", re.IGNORECASE | re.DOTALL)
 _ITEM_AND_WORDS = re.compile(r"^#?(\d{1,3})\b\W*(.*)$", re.DOTALL)
 _OK_WORDS = frozenset({"ok", "okay", "k", "kk"})
 
@@ -164,7 +164,7 @@ def parse_reply(text: str) -> Reply:
     """Read one inbound SMS body as a command (see the module docstring for the rules)."""
     with_words = _WITH_WORDS.match(text)
     if with_words is not None:
-        return _setup(with_words[1].casefold(), with_words[2].strip())
+        return _setup(with_words[1].casefold(), with_words[2], with_words[3].strip())
     normalized = _normalize(text)
     tokens = [token for token in _tokenize(normalized) if token not in _FILLER_WORDS]
     if not tokens:
@@ -194,10 +194,15 @@ def parse_reply(text: str) -> Reply:
     return UNKNOWN
 
 
-def _setup(command: str, rest: str) -> Reply:
-    """A set-up command and its words; MOVE and DROP name an item, LATER a number of minutes."""
-    if command in ("new", "promise", "invite"):
-        return Reply(command, words=rest)  # type: ignore[arg-type]  # one of the three
+def _setup(command: str, lead: str, rest: str) -> Reply:
+    """A set-up command and its words; MOVE and DROP name an item, LATER a number of minutes.
+
+    INVITE keeps the punctuation `lead` that follows the command: it may be all of a name ("INVITE ... +1415…"),
+    which the name rule, not the grammar, refuses."""
+    if command == "invite":
+        return Reply("invite", words=(lead + rest).strip())
+    if command in ("new", "promise"):
+        return Reply(command, words=rest)  # type: ignore[arg-type]  # one of the two
     numbered = _ITEM_AND_WORDS.match(rest)
     if numbered is None:
         return UNKNOWN
@@ -264,10 +269,7 @@ def _pause(arguments: list[str]) -> Reply:
     unit = arguments[1] if len(arguments) == 2 else "days"
     if number is None or unit not in _DAYS_PER_UNIT:
         return UNKNOWN
-    days = number * _DAYS_PER_UNIT[unit]
-    if not 1 <= days <= MAX_PAUSE_DAYS:
-        return UNKNOWN
-    return Reply("pause", days=days)
+    return Reply("pause", days=number * _DAYS_PER_UNIT[unit])
 
 
 def _as_int(token: str) -> int | None:

@@ -42,6 +42,7 @@ from service.core.streaks import Outcome
 from service.domain import accounts, checkins, editing, feed_changes, outbox, streak_figures, texted_setup
 from service.domain.checkins import Decided, decide, is_open
 from service.domain.db import insert_for, on_postgres
+from service.domain.errors import Invalid
 from service.domain.models import (
     PROMPTS,
     CheckinSource,
@@ -192,8 +193,11 @@ def respond(
             figures = streak_figures.person_figures(session, person.id, now)
             return Answer(sms_text.streaks_text([(s.title, s.state.current_streak) for s in figures.subjects]))
         case "pause":
-            days = reply.days or editing.DEFAULT_PAUSE_DAYS
-            until = editing.pause_person(person, days, now)
+            days = editing.DEFAULT_PAUSE_DAYS if reply.days is None else reply.days
+            try:
+                until = editing.pause_person(person, days, now)
+            except Invalid as refused:
+                return Answer(sms_text.refused_text(refused.message))
             return Answer(sms_text.paused_text(days, occurrence_local(until, person.timezone).date()))
         case "resume":
             editing.resume_person(person)

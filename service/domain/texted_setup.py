@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from service.core import phrases, picker, sms_text
+from service.core import phones, phrases, picker, sms_text
 from service.core.replies import Reply
 from service.core.schedule import occurrence_local
 from service.domain import accounts, editing, feed_store, subjects
@@ -223,16 +223,18 @@ def _promise(session: Session, person: Person, words: str, local_now: datetime, 
     reading = phrases.read_promise(rest, local_now)
     _short_enough(reading.title, table(Promise).c.title, phrases.EXAMPLE_PROMISE)
     circles = _circles(session, person.id)
-    matches = [
+    named = [
         (circle, member)
         for circle in circles
         for member in circle.members
-        if member.id != person.id
-        and member.active
-        and name.casefold() in (member.name.casefold(), (member.label or "").casefold())
+        if member.id != person.id and name.casefold() in (member.name.casefold(), (member.label or "").casefold())
     ]
-    if not name or not matches:
+    if not name or not named:
         raise phrases.Unreadable(f"Who is it for? Start with their name, e.g. {phrases.EXAMPLE_PROMISE}.")
+    matches = [(circle, member) for circle, member in named if member.active]
+    if not matches:  # only members who have not joined: refused by the rule every door asks (SPEC §3, Consent)
+        circle, member = named[0]
+        subjects.check_recipient(accounts.circle_for(session, person, circle.id), person.id, member.id)
     draft: dict[str, Any] = {
         "kind": "new_promise",
         "title": reading.title,
@@ -248,14 +250,26 @@ def _promise(session: Session, person: Person, words: str, local_now: datetime, 
     return _echo(session, person, draft, circles)
 
 
+def _name_and_number(words: str, countries: tuple[str, ...]) -> tuple[str, str]:
+    """INVITE's words split into the name and the number ("+1 415 555 0123", "(415) 555-0123").
+
+    The number starts at the first word that begins like one and reads as one to its end, so that digits in
+    a name ("Call 415-555-0199 +14155550188") stay in the name, which the name rule then judges.
+    """
+    starts = [found.start() for found in re.finditer(r"(?<!\S)[+(\d]", words)]
+    for start in starts:
+        try:
+            phones.e164(words[start:], countries[0])
+        except phones.PhoneError:
+            continue
+        return words[:start], words[start:]
+    return (words[: starts[0]], words[starts[0] :]) if starts else (words, "")
+
+
 def _invite(session: Session, person: Person, words: str, now: datetime, links: Links) -> str:
-    # The number starts at the first word that begins like one ("+1 415 555 0123", "(415) 555-0123").
-    split = re.search(r"(?:^|\s)([+(\d].*)$", words)
-    name, phone = (words[: split.start(1)], split[1]) if split else (words, "")
-    example = "INVITE Sam +14155550123"
+    name, phone = _name_and_number(words, links.sms_countries)
     if not name.strip():
-        raise phrases.Unreadable(f"Give a name and a number, e.g. {example}.")
-    _short_enough(name, _m.label, example)
+        raise phrases.Unreadable("Give a name and a number, e.g. INVITE Sam +14155550123.")
     # The rules of SPEC §3 (names, destinations) are the domain's; asked here so the draft is never one OK refuses.
     label = accounts.valid_name(" ".join(name.split()))
     number = accounts.destination(phone, links.sms_countries)

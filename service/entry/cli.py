@@ -11,13 +11,13 @@ from importlib.metadata import version
 from typing import Any
 
 import click
-import phonenumbers
 from gunicorn.app.base import BaseApplication
 
 from service import config as config_module
 from service.config import Config, ConfigError
-from service.domain import conversation, streak_figures, texted_setup, unit_of_work
+from service.domain import accounts, conversation, streak_figures, texted_setup, unit_of_work
 from service.domain.db import Database
+from service.domain.errors import Invalid
 from service.domain.migrate import upgrade
 from service.entry import logs
 from service.entry.demo import create_demo
@@ -169,7 +169,7 @@ def sms() -> None:
 
 
 @sms.command("in")
-@click.option("--from", "sender", required=True, help="the sender's number, E.164 (e.g. +14155550123)")
+@click.option("--from", "sender", required=True, help="the sender's number (e.g. +14155550123, or 415 555 0123)")
 @click.argument("body")
 def sms_in(sender: str, body: str) -> None:
     """Deliver an inbound SMS as if Twilio had, and print Tend's reply.
@@ -180,12 +180,10 @@ def sms_in(sender: str, body: str) -> None:
     others are sent by `tend up` (or the workers) on their next clock tick.
     """
     runtime = runtime_for(load_config())
-    try:
-        sender = phonenumbers.format_number(phonenumbers.parse(sender, None), phonenumbers.PhoneNumberFormat.E164)
-    except phonenumbers.NumberParseException:
-        raise click.BadParameter(
-            "give the number in international format, e.g. +14155550123", param_hint="--from"
-        ) from None
+    try:  # read as every door reads a number Tend texts (national format in the first SMS country)
+        sender = accounts.destination(sender, runtime.config.sms_countries)
+    except Invalid as refused:
+        raise click.BadParameter(refused.message, param_hint="--from") from None
     inbound = conversation.Inbound(message_sid=f"CLI{uuid.uuid4().hex}", sender=sender, body=body)
     answer = unit_of_work.run(
         runtime.db,

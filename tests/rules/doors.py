@@ -1,16 +1,21 @@
 """Tend's doors as one interface, so a rule can be driven through each and the outcomes compared (issue 18).
 
 An outcome is `ACCEPTED`, or `refused(field)`: the API names the field in its
-error envelope, the pages put the message beside that field (`<field>-error`).
+error envelope, the pages put the message beside that field (`<field>-error`),
+and a text (the SMS webhook, or `tend sms in` at the command line) answers with
+the domain's own words for that field's rule (`TEXTED_REFUSALS`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from service.domain.models import InvitationSent, OutboundSms, SignInCode
+from service.domain.models import InvitationSent, Membership, MembershipStatus, OutboundSms, Person, SignInCode
+from service.entry import cli
 from tests.builders import People, code_texted_to, promise_body, ritual_body
 from tests.pages.helpers import Pages
 
@@ -36,6 +41,24 @@ def page_outcome(response) -> tuple[str, str | None]:
     assert response.status_code == 422, (response.status_code, html[:2000])
     fields = PAGE_ERROR.findall(html)
     assert len(fields) == 1, fields
+    return refused(fields[0])
+
+
+# How the domain's refusals begin, by the field they name: a text has no field to name, only the words.
+TEXTED_REFUSALS = {
+    "name": ("A name ", "Choose your own name first"),
+    "phone": ("Tend can text", "Tend can't text", "Not a ", "That number can't", "This number can't"),
+    "to": ("'to' must be",),
+    "days": ("Pause for ",),
+}
+TEXTED_ACCEPTED = ("Saved: ", "Paused for ", "Tend: You're opted out", "Tend: You're in!")
+
+
+def text_outcome(reply: str) -> tuple[str, str | None]:
+    if reply.startswith(TEXTED_ACCEPTED):
+        return ACCEPTED
+    fields = [field for field, starts in TEXTED_REFUSALS.items() if reply.startswith(starts)]
+    assert len(fields) == 1, f"neither saved nor refused by a rule: {reply!r}"
     return refused(fields[0])
 
 
@@ -150,8 +173,80 @@ class PageDoor:
     def erase(self):
         return page_outcome(self.alice.post("/settings/delete", {"confirm": "delete"}, form_page="/settings"))
 
+    def pause(self, days: int):
+        return page_outcome(self.alice.post("/settings/pause", {"days": str(days)}, form_page="/settings"))
 
-def door(kind: str, app, client, db, people: People) -> ApiDoor | PageDoor:
-    """Alice signed up (by the API) with a door of `kind` to act through."""
+
+class TextDoor:
+    """Alice setting up by text (SPEC §4): a command, the circle when asked, then OK. `send(phone, body)` is the
+    reply Tend gives: her phone through the signed webhook, or an operator's `tend sms in --from`."""
+
+    def __init__(self, name: str, send: Callable[[str, str], str], db, people: People) -> None:
+        self.name, self.send, self.db = name, send, db
+        self.alice, self.alice_id = people.PHONES["Alice"], people.ids["Alice"]
+
+    def text(self, body: str) -> str:
+        return self.send(self.alice, body)
+
+    def invite(self, circle_id: int, name: str, phone: str):
+        return self._saved(self.text(f"INVITE {name} {phone}"), circle_id)
+
+    def add_promise(self, circle_id: int, to: int):
+        with self.db.session() as s:
+            label = s.scalar(
+                select(Membership.label).where(Membership.circle_id == circle_id, Membership.person_id == to)
+            )
+        return self._saved(self.text(f"PROMISE {label} call the plumber by 5pm tomorrow"), circle_id)
+
+    def pause(self, days: int):
+        return text_outcome(self.text(f"PAUSE {days}"))
+
+    def _saved(self, reply: str, circle_id: int):
+        """Answer "Which circle?" with `circle_id`'s number (her circles in id order), then OK the echoed draft."""
+        if reply.startswith("Which circle?"):
+            with self.db.session() as s:
+                mine = s.scalars(
+                    select(Membership.circle_id)
+                    .where(Membership.person_id == self.alice_id, Membership.status == MembershipStatus.ACTIVE)
+                    .order_by(Membership.circle_id)
+                ).all()
+            reply = self.text(str(mine.index(circle_id) + 1))
+        if "Reply OK to" in reply:
+            reply = self.text("OK")
+        return text_outcome(reply)
+
+
+def cli_texts(monkeypatch, runtime) -> Callable[[str, str], str]:
+    """`tend sms in --from PHONE BODY` on the test's runtime (its database and clock), answering what it prints."""
+    monkeypatch.setenv("DATABASE_URL", runtime.config.database_url)
+    monkeypatch.setenv("TEND_SECRET_KEY", runtime.config.secret_key)
+    monkeypatch.setattr(cli, "runtime_for", lambda config: runtime)
+    runner = CliRunner()
+
+    def send(phone: str, body: str) -> str:
+        result = runner.invoke(cli.main, ["sms", "in", "--from", phone, body])
+        if result.exit_code == 2:  # a refused option: "Error: Invalid value for --from: <the domain's words>"
+            return result.output.rpartition("--from: ")[2].strip()
+        assert result.exit_code == 0, result.output
+        return result.output.strip()
+
+    return send
+
+
+def person_of(db, phone: str) -> Person | None:
+    with db.session() as s:
+        return s.scalar(select(Person).where(Person.phone == phone))
+
+
+def door(kind: str, request) -> ApiDoor | PageDoor | TextDoor:
+    """Alice signed up (by the API) with a door of `kind` to act through (pytest's `request` gives the fixtures)."""
+    app, client, db, people = (request.getfixturevalue(f) for f in ("app", "client", "db", "people"))
     people.create("Alice")
-    return ApiDoor(client, people) if kind == "api" else PageDoor(app, db, people)
+    if kind == "api":
+        return ApiDoor(client, people)
+    if kind == "pages":
+        return PageDoor(app, db, people)
+    if kind == "sms":
+        return TextDoor(kind, request.getfixturevalue("texts").send, db, people)
+    send = cli_texts(request.getfixturevalue("monkeypatch"), request.getfixturevalue("runtime"))
+    return TextDoor(kind, send, db, people)

@@ -246,7 +246,7 @@ class SettingsForm(FlaskForm):
 
 
 class PauseAllForm(FlaskForm):
-    days = IntegerField("Pause all reminders for (days)", [InputRequired(), NumberRange(1, 365)], default=7)
+    days = IntegerField("Pause all reminders for (days)", [InputRequired("Give a number of days.")], default=7)
     submit = SubmitField("Pause reminders")
 
 

@@ -17,7 +17,12 @@ from service.web.pages.blueprint import bp, page, show_error
 from service.web.pages.forms import DeleteAccountForm, PauseAllForm, SettingsForm
 
 
-def _settings_page(form: SettingsForm | None = None, delete: DeleteAccountForm | None = None, status: int = 200) -> Any:
+def _settings_page(
+    form: SettingsForm | None = None,
+    delete: DeleteAccountForm | None = None,
+    status: int = 200,
+    pause: PauseAllForm | None = None,
+) -> Any:
     person, at = auth.me(), now()
     if form is None:
         form = SettingsForm(formdata=None)
@@ -30,7 +35,7 @@ def _settings_page(form: SettingsForm | None = None, delete: DeleteAccountForm |
         "settings.html",
         status,
         form=form,
-        pause=PauseAllForm(formdata=None),
+        pause=pause or PauseAllForm(formdata=None),
         delete=delete or DeleteAccountForm(formdata=None),
         person=person,
         paused_until=occurrence_local(paused, person.timezone) if paused else None,
@@ -70,12 +75,15 @@ def save_settings() -> Any:
 @auth.signin_required
 def pause_all() -> Any:
     form = PauseAllForm()
-    if form.validate_on_submit():
+    if not form.validate_on_submit():
+        return _settings_page(pause=form, status=422)
+    try:
         editing.pause_person(auth.me(), form.days.data, now())
-        commit()
-        flash(f"Reminders paused for {form.days.data} days.", "done")
-    else:
-        flash("Give a number of days from 1 to 365.", "error")
+    except DomainError as error:  # the range is the domain's (the same for PAUSE by text)
+        show_error(form, error)
+        return _settings_page(pause=form, status=422)
+    commit()
+    flash(f"Reminders paused for {form.days.data} days.", "done")
     return redirect(url_for("pages.settings"))
 
 
