@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service import config as config_module
+from service.domain import editing
 from service.domain.accounts import new_person
 from service.domain.db import Database
 from service.domain.models import Circle, Membership, OutboundSms, Person, Promise, Ritual
@@ -186,23 +187,13 @@ def stored_couple(session: Session, at: datetime = STORED_AT) -> tuple[Circle, P
 def stored_ritual(
     session: Session, circle: Circle, title: str = "Morning coffee talk", at: datetime = STORED_AT
 ) -> Ritual:
-    """A daily everyone-ritual from `at`'s day at 07:mm New York time (mm: `at`'s minute), materialized for ever."""
-    ritual = Ritual(
-        circle_id=circle.id,
-        title=title,
-        start_local=at.replace(hour=7, tzinfo=None),
-        timezone="America/New_York",
-        rrule="FREQ=DAILY",
-        duration_minutes=20,
-        remind_before_minutes=10,
-        grace_minutes=None,
-        everyone=True,
-        sequence=0,
-        materialized_until=FAR_FUTURE,
-        created_at=at,
-        updated_at=at,
+    """A daily everyone-ritual from `at`'s day at 07:mm New York time (mm: `at`'s minute), made as every door makes
+    one (`editing`), then materialized for ever: its history is written as rows."""
+    fields = editing.RitualFields(
+        title, at.replace(hour=7, tzinfo=None), "America/New_York", "FREQ=DAILY", 20, remind_before_minutes=10
     )
-    session.add(ritual)
+    ritual = editing.create_ritual(session, circle, fields, at).subject
+    ritual.materialized_until = FAR_FUTURE
     session.flush()
     return ritual
 
@@ -210,23 +201,13 @@ def stored_ritual(
 def stored_promise(
     session: Session, circle: Circle, keeper: Person, recipient: Person, at: datetime = STORED_AT
 ) -> Promise:
-    """A daily promise due from `at`'s day at 18:mm New York time (mm: `at`'s minute), materialized for ever."""
-    promise = Promise(
-        circle_id=circle.id,
-        keeper_id=keeper.id,
-        recipient_id=recipient.id,
-        title="Call at 6",
-        due_local=at.replace(hour=18, tzinfo=None),
-        timezone="America/New_York",
-        rrule="FREQ=DAILY",
-        remind_before_minutes=10,
-        grace_minutes=60,
-        sequence=0,
-        materialized_until=FAR_FUTURE,
-        created_at=at,
-        updated_at=at,
+    """A daily promise due from `at`'s day at 18:mm New York time (mm: `at`'s minute), made as every door makes one
+    (`editing`), then materialized for ever."""
+    fields = editing.PromiseFields(
+        recipient.id, "Call at 6", at.replace(hour=18, tzinfo=None), "America/New_York", "FREQ=DAILY", 10, 60
     )
-    session.add(promise)
+    promise = editing.create_promise(session, keeper, circle, fields, at).subject
+    promise.materialized_until = FAR_FUTURE
     session.flush()
     return promise
 
