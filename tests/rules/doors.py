@@ -20,6 +20,7 @@ from tests.builders import People, code_texted_to, promise_body, ritual_body
 from tests.pages.helpers import Pages
 
 ACCEPTED = ("accepted", None)
+UNPROVEN = ("refused", "proof")  # no bearer token, CSRF token or Twilio signature: the door did nothing
 PAGE_ERROR = re.compile(r'<p class="error" id="(\w+)-error">')
 
 
@@ -52,6 +53,11 @@ TEXTED_REFUSALS = {
     "days": ("Pause for ",),
 }
 TEXTED_ACCEPTED = ("Saved: ", "Paused for ", "Tend: You're opted out", "Tend: You're in!")
+
+
+def proof_outcome(*statuses: int) -> tuple[str, str | None]:
+    assert set(statuses) <= {400, 401, 403}, statuses
+    return UNPROVEN
 
 
 def text_outcome(reply: str) -> tuple[str, str | None]:
@@ -99,6 +105,10 @@ class ApiDoor:
             self.client.post(url, json={"name": name, "phone": phone}, headers=self.people.headers("Alice"))
         )
 
+    def invite_unproven(self, circle_id: int, name: str, phone: str):
+        url = f"/api/v1/circles/{circle_id}/members"
+        return proof_outcome(self.client.post(url, json={"name": name, "phone": phone}).status_code)
+
     def rename(self, name: str):
         return api_outcome(self.client.patch("/api/v1/me", json={"name": name}, headers=self.people.headers("Alice")))
 
@@ -138,6 +148,11 @@ class PageDoor:
     def invite(self, circle_id: int, name: str, phone: str):
         path = f"/circles/{circle_id}"
         return page_outcome(self.alice.post(f"{path}/members", {"name": name, "phone": phone}, form_page=path))
+
+    def invite_unproven(self, circle_id: int, name: str, phone: str):
+        """Alice's own cookie, but no CSRF token: what another site's form could make her browser post."""
+        answer = self.alice.client.post(f"/circles/{circle_id}/members", data={"name": name, "phone": phone})
+        return proof_outcome(answer.status_code)
 
     def rename(self, name: str):
         data = {"name": name, "timezone": "America/New_York", "digest_weekday": "6", "digest_time": "18:00"}
@@ -181,9 +196,21 @@ class TextDoor:
     """Alice setting up by text (SPEC §4): a command, the circle when asked, then OK. `send(phone, body)` is the
     reply Tend gives: her phone through the signed webhook, or an operator's `tend sms in --from`."""
 
-    def __init__(self, name: str, send: Callable[[str, str], str], db, people: People) -> None:
-        self.name, self.send, self.db = name, send, db
+    def __init__(
+        self,
+        name: str,
+        send: Callable[[str, str], str],
+        db,
+        people: People,
+        unsigned: Callable[[str, str], int] | None = None,
+    ) -> None:
+        self.name, self.send, self.db, self.unsigned = name, send, db, unsigned
         self.alice, self.alice_id = people.PHONES["Alice"], people.ids["Alice"]
+
+    def invite_unproven(self, circle_id: int, name: str, phone: str):
+        """The same texts posted to the webhook without Twilio's signature (`unsigned`: the status it answers)."""
+        assert self.unsigned is not None, "the command line has no signature to leave out"
+        return proof_outcome(*(self.unsigned(self.alice, body) for body in (f"INVITE {name} {phone}", "OK")))
 
     def text(self, body: str) -> str:
         return self.send(self.alice, body)
@@ -247,6 +274,11 @@ def door(kind: str, request) -> ApiDoor | PageDoor | TextDoor:
     if kind == "pages":
         return PageDoor(app, db, people)
     if kind == "sms":
-        return TextDoor(kind, request.getfixturevalue("texts").send, db, people)
+        texts = request.getfixturevalue("texts")
+
+        def unsigned(phone: str, body: str) -> int:
+            return texts.post("/webhooks/twilio/sms", texts.inbound_form(phone, body), headers={}).status_code
+
+        return TextDoor(kind, texts.send, db, people, unsigned)
     send = cli_texts(request.getfixturevalue("monkeypatch"), request.getfixturevalue("runtime"))
     return TextDoor(kind, send, db, people)

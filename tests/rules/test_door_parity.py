@@ -15,7 +15,7 @@ from sqlalchemy import select
 from service.core.replies import MAX_PAUSE_DAYS
 from service.domain.models import Person, PersonStatus, SmsKind
 from tests.builders import activate, add_circle
-from tests.rules.doors import ACCEPTED, counts_of, door, person_of, refused, text_outcome, texts_to
+from tests.rules.doors import ACCEPTED, UNPROVEN, counts_of, door, person_of, refused, text_outcome, texts_to
 
 DOORS = ("api", "pages", "sms", "cli")
 NO_CODES = "codes are asked for on the web: a text from a number Tend does not know gets one fixed answer"
@@ -31,6 +31,7 @@ NO_DOOR: dict[str, dict[str, str]] = {
     "erasure": {"sms": NO_ERASURE, "cli": NO_ERASURE},
     "pause": {"api": NO_PAUSE_ALL},
     "opt out": {"api": NO_OPT_OUT, "pages": NO_OPT_OUT},
+    "proof": {"cli": "the operator's shell is the proof: `tend` runs where the database's credentials are"},
     "sender": {
         "api": "no sender: a person is their bearer token",
         "pages": "no sender: a person is their cookie",
@@ -65,6 +66,15 @@ def via(request):
 def other_than(via, request):
     """A second door for the same person, to show that a limit counts across doors."""
     return door("pages" if via.name == "api" else "api", request)
+
+
+@through("proof")
+def test_a_request_without_its_proof_changes_nothing(via, client, people, db):
+    """A bearer token (API), the CSRF token (pages), Twilio's signature (SMS): without it, no invitation."""
+    circle = add_circle(client, people)
+    assert via.invite_unproven(circle, "Sam", NEW_NUMBER) == UNPROVEN
+    assert texts_to(db, NEW_NUMBER, SmsKind.INVITATION) == 0
+    assert person_of(db, NEW_NUMBER) is None
 
 
 @through("codes")
