@@ -86,8 +86,8 @@ def seed(db: Database, now: datetime) -> str:
     """Alice and Bob in one circle; 10 daily rituals and 2 promises; returns a device session token of Alice's."""
     today = now.astimezone(__import__("zoneinfo").ZoneInfo(ZONE)).date()
     with db.session() as s:
-        alice = demo.person(s, "Alice", "+14155550101", ZONE, now=now)
-        bob = demo.person(s, "Bob", "+14155550102", ZONE, now=now)
+        alice = demo.person(s, "Alice", "+14155550101", ZONE, now=now, countries=("US",))
+        bob = demo.person(s, "Bob", "+14155550102", ZONE, now=now, countries=("US",))
         circle = demo.active_circle(s, "Alice & Bob", [alice, bob], now)
         for n in range(RITUALS):
             start = datetime.combine(today - timedelta(days=7), clock_time(7 + n, 30))

@@ -17,7 +17,7 @@ from service import config as config_module
 from service.config import Config, ConfigError
 from service.domain import accounts, conversation, streak_figures, texted_setup, unit_of_work
 from service.domain.db import Database
-from service.domain.errors import Invalid
+from service.domain.errors import DomainError, Invalid
 from service.domain.migrate import upgrade
 from service.entry import logs
 from service.entry.demo import create_demo
@@ -159,7 +159,11 @@ def demo() -> None:
     by later runs (the same feed URL each time)."""
     config = load_config()
     upgrade(config.database_url)
-    for line in create_demo(config):
+    try:
+        lines = create_demo(config)
+    except DomainError as refused:  # its people's numbers and names pass the rules of every door
+        raise click.ClickException(refused.message) from None
+    for line in lines:
         click.echo(line)
 
 

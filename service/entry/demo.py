@@ -48,7 +48,11 @@ def create_demo(config: Config, now: datetime | None = None) -> list[str]:
     db = Database(config.database_url)
     try:
         with db.session() as session:
-            alex, sam = person(session, *ALEX, now=now), person(session, *SAM, now=now)
+            countries = config.sms_countries
+            alex, sam = (
+                person(session, *ALEX, now=now, countries=countries),
+                person(session, *SAM, now=now, countries=countries),
+            )
             circle, subjects = circle_of(session, alex, sam, now)
             token = demo_feed_token(config.secret_key)
             if feed_store.feed_of_token(session, token) is None:
@@ -88,12 +92,20 @@ def demo_feed_token(secret_key: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def person(session: Session, name: str, phone: str, timezone: str, *, now: datetime) -> Person:
-    """The demo person with this phone, created active (as if they had verified their number): no texts to ask."""
+def person(
+    session: Session, name: str, phone: str, timezone: str, *, now: datetime, countries: tuple[str, ...]
+) -> Person:
+    """The demo person with this phone, created active (as if they had verified their number): no texts to ask.
+
+    Its number and name pass the rules every door applies (SPEC §3): a number Tend may not text (not of
+    `countries`) is refused, naming `phone`, as a sign-up would be."""
+    phone = accounts.destination(phone, countries)
     existing = session.scalar(select(Person).where(Person.phone == phone))
     if existing is not None:
         return existing
-    created = accounts.new_person(phone=phone, now=now, name=name, timezone=timezone, status=PersonStatus.ACTIVE)
+    created = accounts.new_person(
+        phone=phone, now=now, name=accounts.valid_name(name), timezone=timezone, status=PersonStatus.ACTIVE
+    )
     session.add(created)
     session.flush()
     return created

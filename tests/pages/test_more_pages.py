@@ -20,8 +20,8 @@ ZONE = "America/New_York"
 
 def seed(runtime, now: datetime) -> dict:
     with runtime.db.session() as s:
-        alice = demo.person(s, "Alice", "+14155550101", ZONE, now=now)
-        bob = demo.person(s, "Bob", "+14155550102", ZONE, now=now)
+        alice = demo.person(s, "Alice", "+14155550101", ZONE, now=now, countries=runtime.config.sms_countries)
+        bob = demo.person(s, "Bob", "+14155550102", ZONE, now=now, countries=runtime.config.sms_countries)
         circle = demo.active_circle(s, "Alice & Bob", [alice, bob], now)
         due = datetime(2026, 12, 4, 18, 0)
         made = editing.create_promise(

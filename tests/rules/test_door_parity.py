@@ -10,10 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from click.testing import CliRunner
+from sqlalchemy import func, select
 
 from service.core.replies import MAX_PAUSE_DAYS
+from service.domain.db import Database
 from service.domain.models import Person, PersonStatus, SmsKind
+from service.entry import cli
 from tests.builders import activate, add_circle
 from tests.rules.doors import ACCEPTED, UNPROVEN, counts_of, door, person_of, refused, text_outcome, texts_to
 
@@ -37,7 +40,8 @@ NO_DOOR: dict[str, dict[str, str]] = {
         "pages": "no sender: a person is their cookie",
         "sms": "Twilio's `From` is always E.164, of a number Tend texted",
     },
-    # invitations, labels and a promise's recipient: every door
+    # invitations, labels and a promise's recipient: every door. People a command makes: `tend demo`, the only
+    # command that makes any (test_the_demo_makes_people_only_of_numbers_tend_may_text).
 }
 
 
@@ -239,3 +243,20 @@ def test_a_sender_is_read_as_every_door_reads_a_number(via, people, db):
     assert person_of(db, people.PHONES["Alice"]).paused_until is not None
     for phone in NOT_TEXTABLE:
         assert text_outcome(via.send(phone, "STOP")) == refused("phone")
+
+
+def test_the_demo_makes_people_only_of_numbers_tend_may_text(tmp_path, monkeypatch):
+    """`tend demo`, the one command that makes people (active, as if verified), holds the destination rule as a
+    sign-up does: its numbers are American, so with only Canada allowed it makes nobody and says why."""
+    database = f"sqlite:///{tmp_path}/tend.db"
+    for name, value in {"DATABASE_URL": database, "TEND_SECRET_KEY": "demo-test-secret-0123456789"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TEND_SMS_COUNTRIES", "CA")
+    refused = CliRunner().invoke(cli.main, ["demo"])
+    assert refused.exit_code == 1 and "Error: Tend can't text numbers of that country." in refused.output
+    made = Database(database)
+    with made.session() as s:
+        assert s.scalar(select(func.count()).select_from(Person)) == 0
+    made.dispose()
+    monkeypatch.setenv("TEND_SMS_COUNTRIES", "US,CA")
+    assert CliRunner().invoke(cli.main, ["demo"]).exit_code == 0
