@@ -48,7 +48,7 @@ def page_outcome(response) -> tuple[str, str | None]:
 # How the domain's refusals begin, by the field they name: a text has no field to name, only the words.
 TEXTED_REFUSALS = {
     "name": ("A name ", "Choose your own name first"),
-    "phone": ("Tend can text", "Tend can't text", "Not a ", "That number can't", "This number can't"),
+    "phone": ("Tend can text", "Tend can't text", "Not a ", "That number can't", "This number "),
     "to": ("'to' must be",),
     "days": ("Pause for ",),
 }

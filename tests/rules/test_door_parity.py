@@ -126,6 +126,14 @@ def test_invitations_to_one_number_are_limited_across_doors(via, request, client
     assert texts_to(db, NEW_NUMBER, SmsKind.INVITATION) == 3
 
 
+@through("invitations")
+def test_a_number_gets_one_invitation_per_circle(via, client, people, db):
+    circle = add_circle(client, people)
+    assert via.invite(circle, "Sam", NEW_NUMBER) == ACCEPTED
+    assert via.invite(circle, "Sammy", NEW_NUMBER) == refused("phone")
+    assert texts_to(db, NEW_NUMBER, SmsKind.INVITATION) == 1
+
+
 BAD_NAMES = [
     "You won $500! Claim: http://evil.example/c?id=1 now",
     "Call 415-555-0199",
