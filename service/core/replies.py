@@ -197,10 +197,10 @@ def parse_reply(text: str) -> Reply:
 def _setup(command: str, lead: str, rest: str) -> Reply:
     """A set-up command and its words; MOVE and DROP name an item, LATER a number of minutes.
 
-    INVITE keeps the punctuation `lead` that follows the command: it may be all of a name ("INVITE ... +1415…"),
-    which the name rule, not the grammar, refuses."""
+    INVITE keeps the punctuation `lead` that follows the command but a separator (`INVITE: Sam`): it may be all
+    of a name ("INVITE ... +1415…"), which the name rule, not the grammar, refuses."""
     if command == "invite":
-        return Reply("invite", words=(lead + rest).strip())
+        return Reply("invite", words=(lead + rest).strip().removeprefix(":").strip())
     if command in ("new", "promise"):
         return Reply(command, words=rest)  # type: ignore[arg-type]  # one of the two
     numbered = _ITEM_AND_WORDS.match(rest)

@@ -110,6 +110,7 @@ REPLIES = [
     ("Promise Sam call the plumber by 5pm tomorrow", Reply("promise", words="Sam call the plumber by 5pm tomorrow")),
     ("INVITE Sam +14155550123", Reply("invite", words="Sam +14155550123")),
     ("INVITE ... +14155550123", Reply("invite", words="... +14155550123")),  # the name rule refuses that name
+    ("Invite: Sam +14155550123", Reply("invite", words="Sam +14155550123")),
     ("MOVE 2 8pm", Reply("move", item=2, words="8pm")),
     ("move #1 saturdays 10am", Reply("move", item=1, words="saturdays 10am")),
     ("DROP 2", Reply("drop", item=2)),
