@@ -117,6 +117,11 @@ class ApiDoor:
         body = ritual_body(participants=participants)
         return api_outcome(self.client.post(url, json=body, headers=self.people.headers("Alice")))
 
+    def add_ritual_for_everyone(self, circle_id: int, offered: list[int]):
+        """No participants named: everyone who joined."""
+        url = f"/api/v1/circles/{circle_id}/rituals"
+        return api_outcome(self.client.post(url, json=ritual_body(), headers=self.people.headers("Alice")))
+
     def add_promise(self, circle_id: int, to: int):
         body = promise_body(circle_id, to)
         return api_outcome(self.client.post("/api/v1/promises", json=body, headers=self.people.headers("Alice")))
@@ -171,6 +176,10 @@ class PageDoor:
         }
         return page_outcome(self.alice.post(f"/rituals/new?circle={circle_id}", data))
 
+    def add_ritual_for_everyone(self, circle_id: int, offered: list[int]):
+        """Every box the form offers left ticked, as it comes."""
+        return self.add_ritual(circle_id, offered)
+
     def add_promise(self, circle_id: int, to: int):
         data = {
             "title": "Book the restaurant",
@@ -224,6 +233,10 @@ class TextDoor:
                 select(Membership.label).where(Membership.circle_id == circle_id, Membership.person_id == to)
             )
         return self._saved(self.text(f"PROMISE {label} call the plumber by 5pm tomorrow"), circle_id)
+
+    def add_ritual_for_everyone(self, circle_id: int, offered: list[int]):
+        """NEW names no participants (SPEC §4: every member who joined takes part)."""
+        return self._saved(self.text("NEW evening walk every day at 7pm"), circle_id)
 
     def pause(self, days: int):
         return text_outcome(self.text(f"PAUSE {days}"))

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from service.core.replies import MAX_PAUSE_DAYS
 from service.domain.db import Database
-from service.domain.models import Person, PersonStatus, SmsKind
+from service.domain.models import Person, PersonStatus, Ritual, SmsKind
 from service.entry import cli
 from tests.builders import activate, add_circle
 from tests.rules.doors import ACCEPTED, UNPROVEN, counts_of, door, person_of, refused, text_outcome, texts_to
@@ -40,7 +40,7 @@ NO_DOOR: dict[str, dict[str, str]] = {
         "pages": "no sender: a person is their cookie",
         "sms": "Twilio's `From` is always E.164, of a number Tend texted",
     },
-    # invitations, labels and a promise's recipient: every door. People a command makes: `tend demo`, the only
+    # invitations, labels, a ritual for everyone and a promise's recipient: every door. People a command makes: `tend demo`, the only
     # command that makes any (test_the_demo_makes_people_only_of_numbers_tend_may_text).
 }
 
@@ -201,6 +201,17 @@ def test_only_members_who_joined_take_part(via, bob_invited_charlie_joined, peop
     everyone_offered = [people.ids["Alice"], people.ids["Charlie"]]
     assert via.add_ritual(circle, [*everyone_offered, bob]) == refused("participants")
     assert via.add_ritual(circle, [people.ids["Alice"], bob]) == refused("participants")
+
+
+@through("everyone")
+def test_a_ritual_for_everyone_takes_in_only_members_who_joined(via, bob_invited_charlie_joined, people, db):
+    alice, charlie = people.ids["Alice"], people.ids["Charlie"]
+    assert via.add_ritual_for_everyone(bob_invited_charlie_joined, [alice, charlie]) == ACCEPTED
+    with db.session() as s:
+        assert sorted(s.scalars(select(Ritual)).one().participant_ids()) == sorted([alice, charlie])
+    activate(db, people.ids["Bob"])  # Bob joins: a ritual for everyone takes him in
+    with db.session() as s:
+        assert len(s.scalars(select(Ritual)).one().participant_ids()) == 3
 
 
 @through("recipient")
