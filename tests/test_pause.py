@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.core.replies import MAX_PAUSE_DAYS
 from service.domain import editing
+from service.domain.editing import MAX_PAUSE_DAYS
 from service.domain.errors import Invalid
 from service.domain.models import Person
 

@@ -14,7 +14,7 @@ Decisions the spec leaves open:
 - One command per reply: "done done", "yes done" and "done 2 3" are `unknown`.
 - Items are numbered 1..MAX_ITEM_NUMBER; other numbers make the reply `unknown`.
 - "PAUSE" takes days ("PAUSE 7", "pause 7 days", "pause 2 weeks", "pause 7d"),
-  any whole number of them: the range (1..MAX_PAUSE_DAYS) is the domain's rule
+  any whole number of them: their range is the domain's rule
   (`editing.pause_person`), whose refusal names it, never clamped. Bare "PAUSE"
   has `days=None`; the caller picks the default.
 - Opt-out is the exception to "never guess": a reply whose first word is an
@@ -73,7 +73,6 @@ Command = Literal[
 ]
 
 MAX_ITEM_NUMBER = 20
-MAX_PAUSE_DAYS = 365
 MAX_LATER_MINUTES = 240
 
 # Twilio Advanced Opt-Out's default keywords (it also forwards them to us).

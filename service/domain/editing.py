@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.core.picker import Placed, place_start
-from service.core.replies import MAX_PAUSE_DAYS
 from service.core.schedule import ScheduleError
 from service.domain import accounts, feed_changes, subjects
 from service.domain.errors import Conflict, Forbidden, Invalid
@@ -51,6 +50,7 @@ class PromiseFields:
 
 S = TypeVar("S", Ritual, Promise)
 DEFAULT_PAUSE_DAYS = 7
+MAX_PAUSE_DAYS = 365  # pause-all's range, the same at every door (SMS PAUSE, the settings page)
 
 
 @dataclass(frozen=True)

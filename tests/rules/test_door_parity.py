@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from service.core.replies import MAX_PAUSE_DAYS
 from service.domain.db import Database
+from service.domain.editing import MAX_PAUSE_DAYS
 from service.domain.models import Person, PersonStatus, Ritual, SmsKind
 from service.entry import cli
 from tests.builders import activate, add_circle
