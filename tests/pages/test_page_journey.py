@@ -2,9 +2,10 @@
 
 Alice signs up (the code read from the fake Twilio), makes a circle, invites
 Bob (who joins by a signed JOIN webhook), adds "Evening walk, weekdays 19:00"
-with the picker and sees its next 5 times (its start date shown as the pages write dates, typed as
-one would text it: "12/04/2026" is asked about, "tomorrow" and "1 dec" are read, live or by Preview), sees it on /today, presses Done,
-sees the streak become 1 on /streaks, makes a calendar link and fetches the
+with the picker and sees its next 5 times (its start date shown as the pages
+write dates and typed as one would text it: "12/04/2026" is asked about,
+"tomorrow" and "1 dec" are read, live or by Preview), sees it on /today,
+presses Done, sees the streak become 1 on /streaks, makes a calendar link and fetches the
 feed behind it, revokes it (ticking its confirmation), changes her quiet hours,
 and signs out. On every page: a screenshot at 390x844, axe-core finds nothing
 serious or critical (with JavaScript), and the browser asked nothing of any
