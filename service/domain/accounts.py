@@ -147,6 +147,19 @@ def number_holder(session: Session, phone: str, now: datetime, timezone: str = "
     ).one()
 
 
+def hold(session: Session, row_type: type[Person] | type[Circle], row_id: int) -> None:
+    """Lock one row until commit, so that a check that reads and then writes (a name no other has) serialises on it.
+
+    The shape of `number_holder`: PostgreSQL holds the row's lock (NO KEY UPDATE: rows
+    that only refer to it still go in); on SQLite the statement is a write (of
+    nothing), which takes the database's write lock before the check reads.
+    """
+    if on_postgres(session):
+        session.execute(select(row_type.id).where(row_type.id == row_id).with_for_update(key_share=True))
+    else:
+        session.execute(update(row_type).where(row_type.id == row_id).values(id=row_type.id))
+
+
 class WrongCode(Invalid):
     """The code is wrong, used up or expired: the try is counted, so the caller commits before answering."""
 
@@ -304,7 +317,9 @@ def same_name(name: str) -> str:
 
 
 def create_circle(session: Session, *, owner: Person, name: str, now: datetime) -> Circle:
-    """A new circle with its owner as its first member; 409 `duplicate_name` when they are in one of that name."""
+    """A new circle with its owner as its first member; 409 `duplicate_name` when they are in one of that name
+    (checked under the owner's lock, so that parallel creates of one name make one)."""
+    hold(session, Person, owner.id)
     theirs = session.scalars(
         select(Circle.name)
         .join(Membership)

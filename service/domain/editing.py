@@ -84,7 +84,9 @@ def check_mode(mode: str) -> None:
 
 
 def check_title(session: Session, circle_id: int, title: str, ritual_id: int | None = None) -> None:
-    """409 `duplicate_name` naming `title` when another ritual of the circle has that title."""
+    """409 `duplicate_name` naming `title` when another ritual of the circle has that title (checked under the
+    circle's lock, so that parallel creates or renames to one title make one)."""
+    accounts.hold(session, Circle, circle_id)
     others = session.scalars(select(Ritual.title).where(Ritual.circle_id == circle_id, Ritual.id != (ritual_id or 0)))
     if accounts.same_name(title) in {accounts.same_name(other) for other in others}:
         raise Conflict(
