@@ -299,7 +299,7 @@ def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
     live = alice.text("/schedule/preview?repeat=daily&time=19:00&start_date=12/04/2026")
     assert "can&#39;t read that date" in live  # the live preview says why it shows nothing
     live = alice.text("/schedule/preview?repeat=daily&time=19:00&start_date=tomorrow")
-    assert "Wed 2 Dec 2026, 19:00" in live
+    assert "Wed 2 Dec 2026, 19:00" in live and 'class="js-read-date" value="Wed 2 Dec 2026"' in live  # for the script
     saved = post_ritual(alice, circle, start_date="4 Dec")
     assert saved.status_code == 302, saved.get_data(as_text=True)
     ritual = saved.headers["Location"]

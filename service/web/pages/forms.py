@@ -119,7 +119,7 @@ class DayField(DateField):
     def __init__(self, label: str, validators: Any = None, **kwargs: Any) -> None:
         hints = {"placeholder": "Fri 4 Dec 2026", "autocomplete": "off", "size": 16, "maxlength": 40}
         kwargs["render_kw"] = hints | kwargs.get("render_kw", {})
-        kwargs.setdefault("description", f"For example {EXAMPLE_DATE}.")
+        kwargs.setdefault("description", f"A date such as {EXAMPLE_DATE}.")
         super().__init__(label, validators, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -131,11 +131,13 @@ class DayField(DateField):
         except Unreadable as unread:
             raise ValueError(unread.question) from None
 
+    def written(self) -> str:
+        """The date as read, in Tend's own form (so "fri" shows which Friday); empty when none was read."""
+        return str(self.data.strftime(WRITTEN_DATE)) if self.data is not None else ""
+
     def _value(self) -> str:
-        """What was read, in Tend's own form (so "fri" shows which Friday); what was typed when it was not read."""
-        if self.data is not None:
-            return str(self.data.strftime(WRITTEN_DATE))
-        return str(self.raw_data[0]) if self.raw_data else ""
+        """What was read, as Tend writes it; what was typed when it was not read."""
+        return self.written() or (str(self.raw_data[0]) if self.raw_data else "")
 
 
 PHONE_EXAMPLE = "+1 415 555 0123"  # a number Tend can text under the default TEND_SMS_COUNTRIES (tested)
