@@ -138,8 +138,8 @@ _RULE_PARTS = frozenset({"FREQ", "INTERVAL", "BYDAY", "BYHOUR", "BYMINUTE"})
 _DATE_WORDS = (
     _SINGULAR_DAYS
     | _MONTH_WORDS
-    | {"today", "tonight", "tomorrow", "yesterday", "next", "this", "on", "the", "of", "in", "day", "days", "week"}
-    | {"weeks"}
+    | {"today", "tonight", "tomorrow", "yesterday", "next", "this", "on", "the", "of", "in"}
+    | {"day", "days", "week", "weeks"}
 )
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 _YEAR = re.compile(r"^\d{4}$")

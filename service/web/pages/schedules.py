@@ -196,7 +196,7 @@ def ritual(ritual_id: int) -> Any:
         timezone=found.timezone,
         custom=picker.choice_of(found.rrule, found.start_local.date()) is None,
         paused_until=subjects.paused_until(found, at),
-        pause=PauseForm(formdata=None, until=_local_today(person, at) + timedelta(days=7), meta=_dated(person, at)),
+        pause=PauseForm(formdata=None, until=_local_today(person, at) + timedelta(days=7)),
     )
 
 
