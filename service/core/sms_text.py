@@ -322,6 +322,10 @@ def opted_in_text() -> str:
     return "Tend: You're in! You'll get reminders for your rituals. Reply HELP for help, STOP to opt out."
 
 
+def opted_in_not_joined_text() -> str:
+    return "Tend: You can get texts from Tend again. You have not joined a circle: reply JOIN to an invitation."
+
+
 def nothing_open_text() -> str:
     return "Nothing to check in right now. Reply STREAK to see your streaks or HELP for help."
 

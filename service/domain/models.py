@@ -224,6 +224,9 @@ class Person(Base):
     digest_time: Mapped[time] = mapped_column(Time, default=time(18, 0))
     next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     sms_status: Mapped[str] = mapped_column(String(12), default="invited")
+    # When the owner last consented (verified a code or joined); None: never. STOP keeps it, so that START
+    # makes `active` again only a number that had consented, and an invited one `invited` (SPEC §3).
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

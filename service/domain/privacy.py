@@ -52,7 +52,7 @@ def export(db: Session, person: Person, at: datetime) -> dict[str, Any]:
     setup = db.get(TextedSetup, person.id)
     return wire.plain(
         {
-            "person": records.me(person) | {"created_at": person.created_at},
+            "person": records.me(person) | {"created_at": person.created_at, "consented_at": person.consented_at},
             "circles": [records.circle(c) for c in circles],
             "rituals": [records.ritual(r, at) for r in rituals],
             "promises": [records.promise(p, at) for p in promises],

@@ -55,6 +55,7 @@ def test_the_settings_page_downloads_the_same_document_as_the_api(app, client, p
     assert (ritual["starts"], promise["due"]) == ("2026-12-02T07:30", "2026-12-04T18:00")
     assert from_api["person"]["digest"] == {"weekday": "sunday", "time": "18:00"}
     instants = [ritual["next_occurrence"], promise["next_occurrence"], from_api["person"]["created_at"]]
+    instants.append(from_api["person"]["consented_at"])
     instants += [from_api["checkins"][0]["received_at"], from_api["feeds"][0]["created_at"]]
     assert all(len(moment) == 20 and moment.endswith("Z") for moment in instants), instants
     assert [c["note"] for c in from_api["checkins"]] == ["booked it"]
