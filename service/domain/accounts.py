@@ -447,6 +447,20 @@ def shown_name(status: str, name: str, label: str | None) -> str:
     return name if (status == MembershipStatus.ACTIVE and name) or label is None else label
 
 
+def own_name(session: Session, person_id: int) -> str:
+    """A person's name on what is theirs alone, shown to whoever they share it with (the title of their own
+    calendar feed): the name they chose, else as the earliest circle they are in shows them (the label it gave
+    them, SPEC §3); "" with neither."""
+    row = session.execute(
+        select(Person.name, Membership.status, Membership.label)
+        .outerjoin(Membership, and_(Membership.person_id == Person.id, Membership.status == MembershipStatus.ACTIVE))
+        .where(Person.id == person_id)
+        .order_by(Membership.created_at, Membership.circle_id)
+        .limit(1)
+    ).one()
+    return shown_name(row.status or "", row.name, row.label)
+
+
 def member_name(membership: Membership) -> str:
     return shown_name(membership.status, membership.person.name, membership.label)
 

@@ -28,7 +28,6 @@ from service.domain.models import (
     MembershipStatus,
     Occurrence,
     OccurrenceOutcome,
-    Person,
     Promise,
     Ritual,
     RitualParticipant,
@@ -74,7 +73,7 @@ def contents(session: Session, feed: Feed, *, now: datetime, secret: str) -> tup
         circles = circles.where(Membership.circle_id == feed.circle_id)  # only while the owner is still a member
         name = session.scalar(select(Circle.name).where(Circle.id == feed.circle_id))
     else:
-        name = session.scalar(select(Person.name).where(Person.id == viewer))
+        name = accounts.own_name(session, viewer)
     rituals, promises = _subjects(session, circles, viewer)
     recent = _recent_outcomes(session, rituals, promises, now - RECENT)
     names = accounts.names_in(  # as each subject's circle shows its people
@@ -97,7 +96,7 @@ def contents(session: Session, feed: Feed, *, now: datetime, secret: str) -> tup
         is not None
     ]
     events += [_promise_event(p, recent, names.in_circle(p.circle_id), secret) for p in promises]
-    return f"Tend — {name}", events
+    return f"Tend — {name}" if name else "Tend", events
 
 
 def opaque(kind: str, subject_id: int, secret: str) -> str:
