@@ -34,11 +34,7 @@ def export(db: Session, person: Person, at: datetime) -> dict[str, Any]:
     circles = db.scalars(select(Circle).where(Circle.id.in_(circle_ids)).order_by(Circle.id)).all()
     rituals = db.scalars(select(Ritual).where(Ritual.circle_id.in_(circle_ids)).order_by(Ritual.id)).all()
     promises = db.scalars(
-        select(Promise)
-        .where(
-            Promise.circle_id.in_(circle_ids), (Promise.keeper_id == person.id) | (Promise.recipient_id == person.id)
-        )
-        .order_by(Promise.id)
+        select(Promise).where(Promise.circle_id.in_(circle_ids), Promise.involves(person.id)).order_by(Promise.id)
     ).all()
     outcomes = db.execute(
         select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
