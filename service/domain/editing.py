@@ -49,7 +49,7 @@ class PromiseFields:
     follow_up_minutes: int | None = None  # None: no follow-up
 
 
-S = TypeVar("S", Ritual, Promise)
+S = TypeVar("S", bound=Ritual | Promise)
 DEFAULT_PAUSE_DAYS = 7
 
 
@@ -185,6 +185,18 @@ def update_promise(session: Session, promise: Promise, fields: PromiseFields, no
     subjects.forget_future(session, promise, now)
     feed_changes.mark_dirty(session, circle_id=promise.circle_id, now=now)
     return Saved(promise, where.moved, fields.due)
+
+
+def reschedule(
+    session: Session, subject: S, start: datetime, timezone: str, rule: str | None, now: datetime
+) -> Saved[S]:
+    """A new time or days for a ritual or promise, everything else as it is (MOVE by text): the start placed
+    and checked as in any edit; future occurrences follow, past ones keep their outcomes."""
+    where = placed(start, timezone, rule, subject.start_field, now)
+    subject.starts, subject.timezone, subject.rrule = where.start, timezone, where.rule
+    subjects.forget_future(session, subject, now)
+    feed_changes.mark_dirty(session, circle_id=subject.circle_id, now=now)
+    return Saved(subject, where.moved, start)
 
 
 def delete_subject(session: Session, subject: Ritual | Promise, by: Person, now: datetime) -> None:
