@@ -15,8 +15,22 @@ NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
 def test_a_pause_lasts_its_days_and_resume_ends_it():
     person = Person()
     assert editing.pause_person(person, 3, NOW) == NOW + timedelta(days=3) == person.paused_until
-    editing.resume_person(person)
+    editing.resume_person(person, NOW + timedelta(days=1))
     assert person.paused_until is None
+
+
+def test_pauses_are_kept_as_history_cut_short_by_resume_or_a_new_pause():
+    """Closing an occurrence late judges it by the pauses of its own time (occurrences.excused)."""
+    person = Person()
+    editing.pause_person(person, 3, NOW)
+    editing.resume_person(person, NOW + timedelta(days=1))
+    editing.pause_person(person, 2, NOW + timedelta(days=5))
+    editing.pause_person(person, 7, NOW + timedelta(days=6))
+    assert [(p.starts_at - NOW, p.ends_at - NOW) for p in person.pauses] == [
+        (timedelta(days=0), timedelta(days=1)),
+        (timedelta(days=5), timedelta(days=6)),
+        (timedelta(days=6), timedelta(days=13)),
+    ]
 
 
 @pytest.mark.parametrize("days", [0, -1, MAX_PAUSE_DAYS + 1])

@@ -43,7 +43,7 @@ def instant(value) -> str | None:
 @bp.doc(responses={200: "Everything Tend keeps about you"})
 def export() -> dict[str, Any]:
     """Everything Tend keeps about you: profile, circles you joined (with their rituals and promises),
-    outcomes, check-ins, feeds and SMS. Circles you were only invited to are not yours to see."""
+    outcomes, check-ins, feeds, SMS and pauses. Circles you were only invited to are not yours to see."""
     return export_of(me(), now(), session())
 
 
@@ -93,6 +93,7 @@ def export_of(person: Person, at: datetime, db: Session) -> dict[str, Any]:
         "sms": [
             {"kind": m.kind, "body": m.body, "state": m.state, "sent_at": instant(m.sent_at), "sid": m.sid} for m in sms
         ],
+        "pauses": [{"starts_at": instant(p.starts_at), "ends_at": instant(p.ends_at)} for p in person.pauses],
         "texted_setup": None
         if setup is None
         else {"draft": setup.draft, "draft_until": instant(setup.draft_until), "listed": setup.listed},
