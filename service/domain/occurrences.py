@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from service.core.schedule import next_occurrence, occurrence_local, occurrences_between
 from service.core.streaks import Outcome
@@ -35,6 +35,7 @@ from service.domain.models import (
     Ritual,
     SmsKind,
     Subject,
+    SubjectKind,
 )
 
 HORIZON = timedelta(days=4)  # occurrences exist this far ahead (reminders may start 2 days early)
@@ -211,9 +212,9 @@ def close(session: Session, occurrence_ids: Sequence[int], now: datetime) -> int
         .where(Occurrence.id.in_(list(occurrence_ids)), Occurrence.closed.is_(False), Occurrence.closes_at <= now)
         .order_by(Occurrence.closes_at)
         .with_for_update(skip_locked=True)
+        .options(selectinload(Occurrence.outcomes))
     ).all()
     pauses = _pauses_over(session, occurrences)
-    circles: set[int] = set()
     decided: list[tuple[Occurrence, int]] = []
     for occurrence in occurrences:
         occurrence.closed = True
@@ -223,13 +224,12 @@ def close(session: Session, occurrence_ids: Sequence[int], now: datetime) -> int
                 outcome.outcome = Outcome.SKIPPED if paused else Outcome.MISSED
                 outcome.decided_at = now
                 decided.append((occurrence, outcome.person_id))
-        circles.add(circle_of(session, occurrence))
     session.flush()
     # Figures in the check-in webhook's order (then feeds), so the two never wait on each other crosswise;
     # one subject's occurrences in time order, so each folds in one step.
     for occurrence, person_id in sorted(decided, key=lambda d: (d[1], streak_figures.figure_order(d[0]), d[0].at)):
         streak_figures.outcome_decided(session, occurrence, person_id, now)
-    for circle_id in sorted(circles):
+    for circle_id in _circles_of(session, occurrences):
         feed_changes.mark_dirty(session, circle_id=circle_id, now=now)
     return len(occurrences)
 
@@ -258,7 +258,14 @@ def _pauses_over(session: Session, occurrences: Sequence[Occurrence]) -> dict[in
     return pauses
 
 
-def circle_of(session: Session, occurrence: Occurrence) -> int:
-    kind, subject_id = occurrence.subject_key
-    model = SUBJECT_MODELS[kind]
-    return session.scalars(select(model.circle_id).where(model.id == subject_id)).one()
+def _circles_of(session: Session, occurrences: Sequence[Occurrence]) -> list[int]:
+    """The circles of these occurrences' subjects, in id order (one query per kind)."""
+    ids: dict[SubjectKind, set[int]] = {}
+    for occurrence in occurrences:
+        kind, subject_id = occurrence.subject_key
+        ids.setdefault(kind, set()).add(subject_id)
+    circles: set[int] = set()
+    for kind, subject_ids in ids.items():
+        model = SUBJECT_MODELS[kind]
+        circles.update(session.scalars(select(model.circle_id).where(model.id.in_(subject_ids))))
+    return sorted(circles)
