@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from service.core.streaks import recompute
 from service.domain import editing, streak_figures
 from service.domain.models import Occurrence, OccurrenceOutcome, Person, StreakFigure, SubjectKind
-from tests.builders import add_ritual, couple
+from tests.builders import add_circle, add_ritual, couple
 from workers import clock as clock_module
 
 CREATED = datetime(2027, 3, 6, 12, 0, tzinfo=UTC)  # 07:00 in New York; daylight saving starts on 14 March
@@ -177,3 +177,31 @@ def test_a_catch_up_rung_twice_is_closed_and_folded_once(client, people, db, clo
     missed = [(utc(day, 12 if day < 14 else 11, 30), "missed") for day in EXPECTED]
     assert stored == recompute(missed)
     assert clock_module.tick(sms.ctx.runtime).ended == 0
+
+
+def test_someone_who_joins_before_a_catch_up_is_closed_gets_no_outcome_in_its_ended_windows(
+    client, people, db, clock, runtime
+):
+    """Their windows had closed before the person joined: only open and coming occurrences expect them."""
+    clock.set(BACK)
+    people.create("Alice")
+    people.create("Bob")
+    circle = add_circle(client, people)
+    add_ritual(client, people, circle, starts="2027-03-10T07:30", grace_minutes=60)
+    clock_module.tick(runtime)  # the 10th to the 18th caught up, rung, not closed yet
+    invited = client.post(
+        f"/api/v1/circles/{circle}/members",
+        json={"name": "Bob", "phone": people.PHONES["Bob"]},
+        headers=people.headers("Alice"),
+    )
+    assert invited.status_code == 201, invited.get_json()
+    joined = client.post(f"/api/v1/invitations/{circle}/accept", headers=people.headers("Bob"))
+    assert joined.status_code == 200, joined.get_json()
+    with db.session() as s:
+        bobs = s.scalars(
+            select(Occurrence.closes_at)
+            .join(OccurrenceOutcome)
+            .where(OccurrenceOutcome.person_id == people.ids["Bob"])
+            .order_by(Occurrence.at)
+        ).all()
+    assert bobs and min(bobs) > BACK
