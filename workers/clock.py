@@ -6,12 +6,13 @@ digests. Anything slow or remote (closing a window and folding its streaks, a
 Twilio look-up, a feed render, a digest) is an actor it rings, so nothing
 behind a slow render or a hanging Twilio waits. It writes no outcome and no
 streak figure: occurrences it creates already ended (a catch-up) are open
-rows like any other, closed by the worker it rings for ended windows. Each step claims its rows with `FOR UPDATE SKIP LOCKED` and
-changes them in the same transaction, so concurrent clocks split the work
-instead of doubling it, and a missed or repeated tick is harmless. Every query
-walks an index on "when is this next due", and every step is bounded per tick,
-but one: following a new tz database (a few times a year) re-plans every open
-occurrence in one transaction.
+rows like any other, closed by the worker it rings for ended windows. Each
+step claims its rows with `FOR UPDATE SKIP LOCKED` and changes them in the
+same transaction, so concurrent clocks split the work instead of doubling it,
+and a missed or repeated tick is harmless. Every query walks an index on "when
+is this next due", and every step is bounded per tick, but one: following a
+new tz database (a few times a year) re-plans every open occurrence in one
+transaction.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def materialize(session: Session, subjects: Sequence[Subject], now: datetime) ->
         start = subject.materialized_until
         end = min(now + HORIZON, start + CATCH_UP_CHUNK) if start < now - BEHIND_BY else now + HORIZON
         planned.extend(
-            plan_occurrence(subject, at, now)
+            plan_occurrence(subject, at)
             for at in occurrences_between(schedule, start, end)
             if at not in stored.get((subject.kind, subject.id), ())
         )
@@ -96,13 +96,13 @@ def _stored_ahead(session: Session, subjects: Sequence[Subject]) -> dict[tuple[s
 def add_occurrence(session: Session, subject: Subject, at: datetime, now: datetime) -> Occurrence:
     """One occurrence, for a check-in that needs it now: one whose window ended is closed at once, in the
     check-in's transaction, so the check-in decides its own outcome over the others' closed ones."""
-    planned = plan_occurrence(subject, at, now)
+    planned = plan_occurrence(subject, at)
     write(session, [planned], now)
     close(session, [planned.occurrence.id], now)
     return planned.occurrence
 
 
-def plan_occurrence(subject: Subject, at: datetime, now: datetime) -> Planned:
+def plan_occurrence(subject: Subject, at: datetime) -> Planned:
     """An open occurrence with a pending outcome per expected person, also when its window ended (`close` decides)."""
     local = occurrence_local(at, subject.timezone)
     people = subject.expected_people()
