@@ -196,7 +196,7 @@ def respond(
             until = editing.pause_person(person, days, now)
             return Answer(sms_text.paused_text(days, occurrence_local(until, person.timezone).date()))
         case "resume":
-            editing.resume_person(person)
+            editing.resume_person(person, now)
             return Answer(sms_text.resumed_text())
         case "later":
             return _later(session, person, reply.minutes or 0, now)

@@ -20,7 +20,7 @@ from service.core.replies import MAX_PAUSE_DAYS
 from service.core.schedule import ScheduleError
 from service.domain import accounts, feed_changes, subjects
 from service.domain.errors import Conflict, Forbidden, Invalid
-from service.domain.models import Circle, Person, Promise, Ritual, RitualMode
+from service.domain.models import Circle, Person, PersonPause, Promise, Ritual, RitualMode
 
 
 @dataclass(frozen=True)
@@ -247,10 +247,16 @@ def pause_person(person: Person, days: int, now: datetime) -> datetime:
     the settings page); returns when reminders start again."""
     if not 1 <= days <= MAX_PAUSE_DAYS:
         raise Invalid(f"Pause for 1 to {MAX_PAUSE_DAYS} days.", "days")
+    resume_person(person, now)
     person.paused_until = until = now + timedelta(days=days)
+    person.pauses.append(PersonPause(starts_at=now, ends_at=until))
     return until
 
 
-def resume_person(person: Person) -> None:
-    """Reminders again from now (SMS `RESUME`, the settings page)."""
+def resume_person(person: Person, now: datetime) -> None:
+    """Reminders again from now (SMS `RESUME`, the settings page); the pause in force ends now in its history,
+    which the closing of occurrences reads (occurrences.close)."""
     person.paused_until = None
+    for pause in person.pauses:
+        if pause.ends_at > now:
+            pause.ends_at = now

@@ -235,6 +235,22 @@ class Person(Base):
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="person", cascade="all, delete-orphan", foreign_keys="Membership.person_id"
     )
+    pauses: Mapped[list[PersonPause]] = relationship(cascade="all, delete-orphan", order_by="PersonPause.starts_at")
+
+
+class PersonPause(Base):
+    """A "pause all" of one person, [starts_at, ends_at) in UTC (cut short by RESUME).
+
+    Kept as history, not only as `Person.paused_until`, so an occurrence is judged by the pauses of its own
+    time (occurrences.close), also when it is closed long after (a catch-up, a late worker).
+    """
+
+    __tablename__ = "person_pauses"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SessionDoor(StrEnum):

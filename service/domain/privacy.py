@@ -71,6 +71,7 @@ def export(db: Session, person: Person, at: datetime) -> dict[str, Any]:
             "sms": [
                 {"kind": m.kind, "body": m.body, "state": m.state, "sent_at": m.sent_at, "sid": m.sid} for m in sms
             ],
+            "pauses": [{"starts_at": p.starts_at, "ends_at": p.ends_at} for p in person.pauses],
             "texted_setup": None
             if setup is None
             else {"draft": setup.draft, "draft_until": setup.draft_until, "listed": setup.listed},

@@ -32,6 +32,7 @@ def test_export_holds_everything_about_the_person(client, people, db):
         "checkins",
         "feeds",
         "sms",
+        "pauses",
         "texted_setup",
     }
 

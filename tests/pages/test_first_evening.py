@@ -159,6 +159,12 @@ def test_today_says_when_check_in_opens_and_that_reminders_are_paused(app, db, c
     assert ">later<" not in today and "paused" not in today
     alice.post("/settings/pause", {"days": "3"}, form_page="/settings")
     assert "Your reminders are paused until Fri 4 Dec, 12:00" in alice.text("/today")
+    clock.advance(hours=5)
+    alice.post("/settings/resume", {}, form_page="/settings")
+    assert "paused" not in alice.text("/today")
+    with db.session() as session:  # the pause is kept as history, ended by the resume (occurrences.close reads it)
+        pauses = session.query(Person).filter_by(phone=ALICE).one().pauses
+        assert [(p.starts_at, p.ends_at) for p in pauses] == [(NOON, NOON + timedelta(hours=5))]
 
 
 def test_a_promise_kept_early_leaves_promised_to_you_and_next(app, db, clock):

@@ -18,7 +18,7 @@ bp = APIBlueprint("privacy", __name__, url_prefix="/api/v1", tag="Your data")
 @bp.doc(responses={200: "Everything Tend keeps about you"})
 def export() -> dict[str, Any]:
     """Everything Tend keeps about you: profile, circles you joined (with their rituals and promises),
-    outcomes, check-ins, feeds and SMS. Circles you were only invited to are not yours to see."""
+    outcomes, check-ins, feeds, SMS and pauses. Circles you were only invited to are not yours to see."""
     return privacy.export(session(), me(), now())
 
 

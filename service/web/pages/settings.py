@@ -82,7 +82,7 @@ def pause_all() -> Any:
 @bp.post("/settings/resume")
 @auth.signin_required
 def resume_all() -> Any:
-    editing.resume_person(auth.me())
+    editing.resume_person(auth.me(), now())
     commit()
     flash("Reminders are back on.", "done")
     return redirect(url_for("pages.settings"))
