@@ -73,6 +73,7 @@ def seed_couple(db: Database, rituals: int, now: datetime, tag: str) -> int:
                     "phone": f"+1202555{tag}{i}",
                     "timezone": ZONE,
                     "sms_status": "active",
+                    "consented_at": now,
                     "created_at": now,
                 }
                 for i, name in enumerate(("Alice", "Bob"))

@@ -22,6 +22,7 @@ def person_row(person_id: int, phone_base: int, due_at: datetime, created_at: da
         "phone": f"+1{phone_base + person_id}",
         "timezone": "UTC",
         "sms_status": "active",
+        "consented_at": created_at,
         "quiet_start": None,
         "quiet_end": None,
         "digest_weekday": 6,

@@ -18,7 +18,7 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from service import config as config_module
@@ -95,7 +95,11 @@ def add_circle(client, people: People, name: str = "Us", by: str = "Alice") -> i
 def activate(db: Database, *person_ids: int) -> None:
     """As if they had replied YES: active SMS status and joined circles."""
     with db.session() as s:
-        s.execute(update(Person).where(Person.id.in_(person_ids)).values(sms_status="active"))
+        s.execute(
+            update(Person)
+            .where(Person.id.in_(person_ids))
+            .values(sms_status="active", consented_at=func.coalesce(Person.consented_at, Person.created_at))
+        )
         s.execute(update(Membership).where(Membership.person_id.in_(person_ids)).values(status="active"))
 
 
@@ -243,6 +247,7 @@ def people_due_at(
                 phone=due_phone(number),
                 timezone="UTC",
                 sms_status="active",
+                consented_at=created_at,
                 quiet_start=None,
                 quiet_end=None,
                 digest_weekday=6,

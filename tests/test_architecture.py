@@ -31,12 +31,15 @@ def test_no_code_branches_on_ritual_or_promise_outside_the_subject_interface():
 def test_no_code_compares_subject_kinds_outside_the_models():
     """Rituals and promises differ only through the Subject interface (service/domain/models.py): nothing that
     handles the models (domain, web, entry points, workers) compares a kind (`kind == "promise"`,
-    `SubjectKind.RITUAL !=`, `== Ritual.kind`) or asks which id is set. The pure renderers (service/core's SMS
-    texts, calendars' VEVENTs) take the kind as data and word it; they hold no rule."""
+    `SubjectKind.RITUAL !=`, `== Ritual.kind`, `key.startswith("ritual")`), asks which id is set, or even names
+    one kind (`SubjectKind.PROMISE`, `Ritual.kind`): a kind comes from the subject (`subject.kind`), the rest
+    from the interface (`expects`, `involves`, `involved()`, `people_loaded()`, `start_field`). The pure
+    renderers (service/core's SMS texts, calendars' VEVENTs) take the kind as data and word it; they hold no rule."""
     comparison = re.compile(
         r"\bkind\s*[!=]=\s*([\"'](ritual|promise)s?[\"']|SubjectKind\.|(Ritual|Promise)\.kind\b)"
         r"|(SubjectKind\.\w+|[\"'](ritual|promise)s?[\"']|(Ritual|Promise)\.kind)\s*[!=]=\s*\w*kind\b"
         r"|\b(ritual|promise)_id\s+is\s+(not\s+)?None"
+        r"|\bSubjectKind\.(RITUAL|PROMISE)\b|\b(Ritual|Promise)\.kind\b|startswith\(\s*(SubjectKind\.|[\"'](ritual|promise))"
     )
     offenders = [
         place

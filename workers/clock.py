@@ -4,12 +4,15 @@ The clock only decides: it follows a new tz database, prepares occurrences,
 and rings for ended windows, due SMS, stale claims, forgotten feeds and due
 digests. Anything slow or remote (closing a window and folding its streaks, a
 Twilio look-up, a feed render, a digest) is an actor it rings, so nothing
-behind a slow render or a hanging Twilio waits. Each step claims its rows with `FOR UPDATE SKIP LOCKED` and
-changes them in the same transaction, so concurrent clocks split the work
-instead of doubling it, and a missed or repeated tick is harmless. Every query
-walks an index on "when is this next due", and every step is bounded per tick,
-but one: following a new tz database (a few times a year) re-plans every open
-occurrence in one transaction.
+behind a slow render or a hanging Twilio waits. It writes no outcome and no
+streak figure: occurrences it creates already ended (a catch-up) are open
+rows like any other, closed by the worker it rings for ended windows. Each
+step claims its rows with `FOR UPDATE SKIP LOCKED` and changes them in the
+same transaction, so concurrent clocks split the work instead of doubling it,
+and a missed or repeated tick is harmless. Every query walks an index on "when
+is this next due", and every step is bounded per tick, but one: following a
+new tz database (a few times a year) re-plans every open occurrence in one
+transaction.
 """
 
 from __future__ import annotations
@@ -62,7 +65,6 @@ def tick(runtime: Runtime, now: datetime | None = None, batch: int = 500) -> Tic
     report = TickReport()
     report.replanned = follow_tz_database(runtime, now)
     report.materialized = materialize(runtime, now, batch)
-    report.ended = ring_ended(runtime, now, batch * 4)
     report.reconciling = ring_stale_claims(runtime, now, claim_timeout, batch)
     report.reports = apply_held_reports(runtime, now, batch)
     report.started_early = start_crowded_minutes(runtime, now)
@@ -71,6 +73,7 @@ def tick(runtime: Runtime, now: datetime | None = None, batch: int = 500) -> Tic
     report.feeds = ring_forgotten_feeds(runtime, now, batch)
     report.digests = ring_due_digests(runtime, now, batch)
     report.caught_up = materialize(runtime, now, batch // 10, behind=True)  # after due reminders went out
+    report.ended = ring_ended(runtime, now, batch * 4)  # after the catch-up, so its ended occurrences are rung too
     return report
 
 
@@ -109,8 +112,9 @@ def follow_tz_database(runtime: Runtime, now: datetime) -> int:
 
 
 def materialize(runtime: Runtime, now: datetime, limit: int, behind: bool = False) -> int:
-    """Create occurrences, outcomes and reminder rows up to the horizon for schedules running low;
-    with `behind`, a chunk of the past for schedules catching up (after the tick rang what is due).
+    """Create occurrences, pending outcomes and reminder rows up to the horizon for schedules running low;
+    with `behind`, a chunk of the past for schedules catching up (after the tick rang what is due), left
+    open for `ring_ended` to ring the worker that closes them.
 
     Works in transactions of `limit` schedules until none is left or the tick's time budget is spent.
     """

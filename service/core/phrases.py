@@ -24,13 +24,18 @@ Tend's grammar (decisions the spec leaves open):
   "dec 24") is due at 9 PM that day, as "tonight" is.
 - Schedules Tend keeps are daily (every N days) or weekly (every N weeks, on
   days); other repetitions are asked about.
+- A date alone (the pages' date fields, `read_date`) is read by the same
+  words: "Fri 4 Dec 2026" (as Tend writes dates), "4 Dec", "dec 24",
+  "2026-12-04", "tomorrow", "fri" (the next Friday, as in a text). A day
+  without a year is the next one to come; digits with slashes ("12/04/2026",
+  December or April?) are asked about.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import parsedatetime
@@ -39,6 +44,8 @@ from recurrent.event_parser import RecurringEvent
 EXAMPLE_NEW = "NEW evening walk every weekday at 7pm"
 EXAMPLE_PROMISE = "PROMISE Sam call the plumber by 5pm tomorrow"
 EXAMPLE_MOVE = "MOVE 2 8pm or MOVE 2 saturdays 10am"
+EXAMPLE_DATE = "Fri 4 Dec 2026, 4 Dec, tomorrow or fri"
+WRITTEN_DATE = "%a %-d %b %Y"  # how Tend writes a date on its pages: Fri 4 Dec 2026
 DAY_WITHOUT_TIME = time(21, 0)
 
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -101,6 +108,7 @@ _SPELLED = {
     "mid-day": "noon",
     "midday": "noon",
     "mon-fri": "weekdays",
+    "sept": "sep",
 }
 _SINGULAR_DAYS = frozenset(_DAYS)
 _PLURAL_DAYS = frozenset(day + "s" for day in _DAYS)
@@ -127,6 +135,14 @@ _TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?(am|pm|a|p)?$")
 _NUMBER = re.compile(r"^\d{1,3}(?:st|nd|rd|th)?$")
 _TOKEN = re.compile(r"\d{1,2}[:.]\d{2}\s?(?:am|pm|a\.m\.|p\.m\.|a|p)?\b|\d+\s?(?:am|pm|a\.m\.|p\.m\.)|[\w+&'-]+")
 _RULE_PARTS = frozenset({"FREQ", "INTERVAL", "BYDAY", "BYHOUR", "BYMINUTE"})
+_DATE_WORDS = (
+    _SINGULAR_DAYS
+    | _MONTH_WORDS
+    | {"today", "tonight", "tomorrow", "yesterday", "next", "this", "on", "the", "of", "in"}
+    | {"day", "days", "week", "weeks"}
+)
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+_YEAR = re.compile(r"^\d{4}$")
 
 
 class Unreadable(ValueError):
@@ -177,6 +193,41 @@ def read_move(words: str, start: datetime, rule: str | None, now_local: datetime
         return moved
     at = datetime.combine(max(start.date(), now_local.date()), _time_only(tokens, EXAMPLE_MOVE))
     return (at if at > now_local else at + timedelta(days=1)), rule
+
+
+def read_date(words: str, now_local: datetime) -> date:
+    """A day, written as Tend writes it ("Fri 4 Dec 2026") or as people do ("4 Dec", "2026-12-04", "tomorrow",
+    "fri"). The library's reading is checked against the day, month, year and weekday the words name."""
+    if len(words) > 40:
+        raise Unreadable(f"That is too long for a date. Try e.g. {EXAMPLE_DATE}.")
+    iso = _ISO_DATE.match(words)
+    if iso is not None:  # what a date picker or an old form sends
+        try:
+            return date(int(iso[1]), int(iso[2]), int(iso[3]))
+        except ValueError:
+            raise Unreadable(f"There is no such day. Give a date, e.g. {EXAMPLE_DATE}.") from None
+    tokens = _words(words)
+    numbers = [int(t.rstrip("stndrh")) for t in tokens if _NUMBER.match(t)]
+    years = [int(t) for t in tokens if _YEAR.match(t)]
+    months = [_month_number(t) for t in tokens if t in _MONTH_WORDS]
+    weekdays = [_DAYS.index(t) for t in tokens if t in _SINGULAR_DAYS]
+    unknown = [t for t in tokens if t not in _DATE_WORDS and not _NUMBER.match(t) and not _YEAR.match(t)]
+    if not tokens or unknown or len(numbers) > 1 or len(years) > 1 or len(months) > 1 or len(weekdays) > 1:
+        raise Unreadable(f"Sorry, I can't read that date. Try e.g. {EXAMPLE_DATE}.")
+    read = _read(tokens, now_local.replace(hour=12, minute=0, second=0, microsecond=0))
+    if not isinstance(read, datetime):
+        raise Unreadable(f"Sorry, I can't read that date. Try e.g. {EXAMPLE_DATE}.")
+    day = read.date()
+    named = months and (day.month, day.day) != (months[0], numbers[0] if numbers else 0)
+    if named or (years and (day.year != years[0] or not months)):
+        raise Unreadable(f"Sorry, I can't read that date. Try e.g. {EXAMPLE_DATE}.")
+    if weekdays and day.weekday() != weekdays[0]:
+        raise Unreadable(f"{day:%-d %b %Y} is a {day:%A}. Which day do you mean? e.g. {EXAMPLE_DATE}.")
+    return day
+
+
+def _month_number(word: str) -> int:
+    return next(i for i, month in enumerate(_MONTHS, 1) if month.startswith(word[:3]))
 
 
 def _words(text: str) -> list[str]:

@@ -314,12 +314,21 @@ def resumed_text() -> str:
     return "Resumed. Your reminders are back on."
 
 
+def schedule_words(kind: str, when: str) -> str:
+    """A schedule said after a title: a promise's is when it is due ("due Fri 4 Dec at 5:00 PM")."""
+    return f"due {when}" if kind == "promise" else when
+
+
 def opted_out_text() -> str:
     return "Tend: You're opted out and won't get more messages. Reply START to opt back in."
 
 
 def opted_in_text() -> str:
     return "Tend: You're in! You'll get reminders for your rituals. Reply HELP for help, STOP to opt out."
+
+
+def opted_in_not_joined_text() -> str:
+    return "Tend: You can get texts from Tend again. You have not joined a circle: reply JOIN to an invitation."
 
 
 def nothing_open_text() -> str:

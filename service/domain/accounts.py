@@ -24,6 +24,9 @@ Decisions the spec leaves open:
 - Verifying a code makes the person `active` (the code text says so); an
   opted-out person who verifies is active again. Invitations stay pending:
   consent to Tend's texts is not joining anyone's circle.
+- START (or YES) after STOP undoes the STOP, nothing more: a number that had
+  consented (`consented_at`) is `active` again, one that was only invited is
+  `invited` again (it may get its invitations, and joins only by JOIN).
 - A NO (or API decline) removes the invitation; that inviter may not invite
   the person again for 30 days: such an invitation is refused as too many
   messages, like any other the number may not get.
@@ -99,6 +102,7 @@ def person_values(
         "phone": phone,
         "timezone": timezone,
         "sms_status": status,
+        "consented_at": now if status == PersonStatus.ACTIVE else None,
         "quiet_start": quiet_start,
         "quiet_end": quiet_end,
         "created_at": now,
@@ -109,6 +113,17 @@ def new_person(
     *, phone: str, now: datetime, name: str = "", timezone: str = "UTC", status: str = PersonStatus.INVITED
 ) -> Person:
     return Person(**person_values(phone=phone, now=now, name=name, timezone=timezone, status=status))
+
+
+def consent(person: Person, now: datetime) -> None:
+    """The owner verified a code or joined a circle: Tend may text them from now on (SPEC §3)."""
+    person.sms_status, person.consented_at = PersonStatus.ACTIVE, now
+
+
+def opt_in(person: Person) -> None:
+    """START (or YES) after STOP: the number may get texts again, as much as it might before, no more. Only a
+    number that had consented is `active` again; one that was only invited is `invited`: START is no consent."""
+    person.sms_status = PersonStatus.ACTIVE if person.consented_at is not None else PersonStatus.INVITED
 
 
 def destination(phone: str, countries: tuple[str, ...]) -> str:
@@ -145,6 +160,19 @@ def number_holder(session: Session, phone: str, now: datetime, timezone: str = "
     return session.scalars(
         select(Person).where(Person.phone == phone).with_for_update().execution_options(populate_existing=True)
     ).one()
+
+
+def hold(session: Session, row_type: type[Person] | type[Circle], row_id: int) -> None:
+    """Lock one row until commit, so that a check that reads and then writes (a name no other has) serialises on it.
+
+    The shape of `number_holder`: PostgreSQL holds the row's lock (NO KEY UPDATE: rows
+    that only refer to it still go in); on SQLite the statement is a write (of
+    nothing), which takes the database's write lock before the check reads.
+    """
+    if on_postgres(session):
+        session.execute(select(row_type.id).where(row_type.id == row_id).with_for_update(key_share=True))
+    else:
+        session.execute(update(row_type).where(row_type.id == row_id).values(id=row_type.id))
 
 
 class WrongCode(Invalid):
@@ -244,7 +272,8 @@ def sign_in(
         if person is None:
             person = new_person(phone=phone, now=now)
             session.add(person)
-        person.name, person.timezone, person.sms_status = chosen, timezone, PersonStatus.ACTIVE
+        person.name, person.timezone = chosen, timezone
+        consent(person, now)
     row.used = True
     session.flush()
     # The code's text is a secret until used; the outbox keeps no copy of it after.
@@ -304,7 +333,9 @@ def same_name(name: str) -> str:
 
 
 def create_circle(session: Session, *, owner: Person, name: str, now: datetime) -> Circle:
-    """A new circle with its owner as its first member; 409 `duplicate_name` when they are in one of that name."""
+    """A new circle with its owner as its first member; 409 `duplicate_name` when they are in one of that name
+    (checked under the owner's lock, so that parallel creates of one name make one)."""
+    hold(session, Person, owner.id)
     theirs = session.scalars(
         select(Circle.name)
         .join(Membership)
@@ -431,6 +462,20 @@ def shown_name(status: str, name: str, label: str | None) -> str:
     return name if (status == MembershipStatus.ACTIVE and name) or label is None else label
 
 
+def own_name(session: Session, person_id: int) -> str:
+    """A person's name on what is theirs alone, shown to whoever they share it with (the title of their own
+    calendar feed): the name they chose, else as the earliest circle they are in shows them (the label it gave
+    them, SPEC §3); "" with neither."""
+    row = session.execute(
+        select(Person.name, Membership.status, Membership.label)
+        .outerjoin(Membership, and_(Membership.person_id == Person.id, Membership.status == MembershipStatus.ACTIVE))
+        .where(Person.id == person_id)
+        .order_by(Membership.created_at, Membership.circle_id)
+        .limit(1)
+    ).one()
+    return shown_name(row.status or "", row.name, row.label)
+
+
 def member_name(membership: Membership) -> str:
     return shown_name(membership.status, membership.person.name, membership.label)
 
@@ -524,7 +569,7 @@ def invitation_for(session: Session, person: Person, circle_id: int) -> Membersh
 def accept(session: Session, membership: Membership, now: datetime) -> Circle:
     """Join the circle: an active member from now on, in its shared rituals' open occurrences too."""
     membership.status = MembershipStatus.ACTIVE
-    membership.person.sms_status = PersonStatus.ACTIVE
+    consent(membership.person, now)
     session.flush()
     occurrences.include_participant(session, membership.circle_id, membership.person_id, now)
     return membership.circle

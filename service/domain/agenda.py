@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import cast
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from service.core.picker import describe
@@ -34,7 +34,6 @@ from service.domain.models import (
     Person,
     Promise,
     Ritual,
-    RitualParticipant,
     StreakFigure,
     Subject,
     SubjectKind,
@@ -74,13 +73,6 @@ class Agenda:
     paused_until: datetime | None  # local: while the person paused all their reminders
 
 
-def takes_part(person_id: int):
-    return or_(
-        Ritual.everyone,
-        exists().where(RitualParticipant.ritual_id == Ritual.id, RitualParticipant.person_id == person_id),
-    )
-
-
 def joined(person_id: int, circle_column):
     return and_(
         Membership.circle_id == circle_column,
@@ -93,11 +85,7 @@ def rituals_of(session: Session, person_id: int) -> list[Ritual]:
     """The rituals the person takes part in, in circles they joined, with their pauses loaded."""
     return list(
         session.scalars(
-            select(Ritual)
-            .join(Membership, joined(person_id, Ritual.circle_id))
-            .where(takes_part(person_id))
-            .options(selectinload(Ritual.pauses))
-            .order_by(Ritual.id)
+            select(Ritual).where(Ritual.expects(person_id)).options(selectinload(Ritual.pauses)).order_by(Ritual.id)
         )
     )
 
@@ -177,7 +165,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
                 continue
             owed_entries.append(
                 Entry(
-                    SubjectKind.PROMISE,
+                    promise.kind,
                     promise.id,
                     promise.title,
                     at,
@@ -186,7 +174,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
                     False,
                     circles.get(promise.circle_id, ""),
                     keeper=names.of(promise.circle_id, promise.keeper_id),
-                    others=tuple(seen[(SubjectKind.PROMISE, promise.id, at)]),
+                    others=tuple(seen[(promise.kind, promise.id, at)]),
                 )
             )
     for day in days:
@@ -257,15 +245,15 @@ def circle_overview(session: Session, person: Person, circle: Circle, now: datet
     lines: list[Line] = []
     for ritual in rituals:
         upcoming = subjects.upcoming(ritual, now)
-        mine = person.id in ritual.participant_ids()
+        mine = person.id in ritual.expected_people()
         lines.append(
             Line(
-                SubjectKind.RITUAL,
+                ritual.kind,
                 ritual.id,
                 ritual.title,
                 describe(ritual.rrule, ritual.start_local.date()),
                 upcoming.astimezone(zone) if upcoming else None,
-                figures.get((SubjectKind.RITUAL, ritual.id), 0) if mine else None,
+                figures.get((ritual.kind, ritual.id), 0) if mine else None,
             )
         )
     kept = kept_promises(session, list(promises), now)
@@ -273,12 +261,12 @@ def circle_overview(session: Session, person: Person, circle: Circle, now: datet
         upcoming = next_open(promise, now, kept)
         lines.append(
             Line(
-                SubjectKind.PROMISE,
+                promise.kind,
                 promise.id,
                 promise.title,
                 describe(promise.rrule, promise.due_local.date()),
                 upcoming.astimezone(zone) if upcoming else None,
-                figures.get((SubjectKind.PROMISE, promise.id), 0) if promise.keeper_id == person.id else None,
+                figures.get((promise.kind, promise.id), 0) if person.id in promise.expected_people() else None,
                 detail=f"{names.of(promise.circle_id, promise.keeper_id)} to {names.of(promise.circle_id, promise.recipient_id)}",
             )
         )

@@ -200,7 +200,7 @@ def respond(
                 return Answer(sms_text.refused_text(refused.message))
             return Answer(sms_text.paused_text(days, occurrence_local(until, person.timezone).date()))
         case "resume":
-            editing.resume_person(person)
+            editing.resume_person(person, now)
             return Answer(sms_text.resumed_text())
         case "later":
             return _later(session, person, reply.minutes or 0, now)
@@ -226,8 +226,11 @@ def _answered_invitation(session: Session, person: Person, reply: Reply, invited
 
 
 def _opt_in(person: Person) -> Answer:
-    """Active again after STOP (START, or YES: Twilio treats YES as an opt-in keyword too)."""
-    person.sms_status = PersonStatus.ACTIVE
+    """Back in after STOP (START, or YES: Twilio treats YES as an opt-in keyword too); a number that never
+    consented is told it has still to join."""
+    accounts.opt_in(person)
+    if person.sms_status == PersonStatus.INVITED:
+        return Answer(sms_text.opted_in_not_joined_text())
     return Answer(sms_text.opted_in_text())
 
 

@@ -19,7 +19,7 @@ from service.core.picker import Placed, place_start
 from service.core.schedule import ScheduleError
 from service.domain import accounts, feed_changes, subjects
 from service.domain.errors import Conflict, Forbidden, Invalid
-from service.domain.models import Circle, Person, Promise, Ritual, RitualMode
+from service.domain.models import Circle, Person, PersonPause, Promise, Ritual, RitualMode
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class PromiseFields:
     follow_up_minutes: int | None = None  # None: no follow-up
 
 
-S = TypeVar("S", Ritual, Promise)
+S = TypeVar("S", bound=Ritual | Promise)
 DEFAULT_PAUSE_DAYS = 7
 MAX_PAUSE_DAYS = 365  # pause-all's range, the same at every door (SMS PAUSE, the settings page)
 
@@ -84,7 +84,9 @@ def check_mode(mode: str) -> None:
 
 
 def check_title(session: Session, circle_id: int, title: str, ritual_id: int | None = None) -> None:
-    """409 `duplicate_name` naming `title` when another ritual of the circle has that title."""
+    """409 `duplicate_name` naming `title` when another ritual of the circle has that title (checked under the
+    circle's lock, so that parallel creates or renames to one title make one)."""
+    accounts.hold(session, Circle, circle_id)
     others = session.scalars(select(Ritual.title).where(Ritual.circle_id == circle_id, Ritual.id != (ritual_id or 0)))
     if accounts.same_name(title) in {accounts.same_name(other) for other in others}:
         raise Conflict(
@@ -185,6 +187,18 @@ def update_promise(session: Session, promise: Promise, fields: PromiseFields, no
     return Saved(promise, where.moved, fields.due)
 
 
+def reschedule(
+    session: Session, subject: S, start: datetime, timezone: str, rule: str | None, now: datetime
+) -> Saved[S]:
+    """A new time or days for a ritual or promise, everything else as it is (MOVE by text): the start placed
+    and checked as in any edit; future occurrences follow, past ones keep their outcomes."""
+    where = placed(start, timezone, rule, subject.start_field, now)
+    subject.starts, subject.timezone, subject.rrule = where.start, timezone, where.rule
+    subjects.forget_future(session, subject, now)
+    feed_changes.mark_dirty(session, circle_id=subject.circle_id, now=now)
+    return Saved(subject, where.moved, start)
+
+
 def delete_subject(session: Session, subject: Ritual | Promise, by: Person, now: datetime) -> None:
     """Delete a ritual or promise (`by` may change it: `may_change`); its history goes with it."""
     may_change(by, subject)
@@ -233,10 +247,16 @@ def pause_person(person: Person, days: int, now: datetime) -> datetime:
     the settings page); returns when reminders start again."""
     if not 1 <= days <= MAX_PAUSE_DAYS:
         raise Invalid(f"Pause for 1 to {MAX_PAUSE_DAYS} days.", "days")
+    resume_person(person, now)
     person.paused_until = until = now + timedelta(days=days)
+    person.pauses.append(PersonPause(starts_at=now, ends_at=until))
     return until
 
 
-def resume_person(person: Person) -> None:
-    """Reminders again from now (SMS `RESUME`, the settings page)."""
+def resume_person(person: Person, now: datetime) -> None:
+    """Reminders again from now (SMS `RESUME`, the settings page); the pause in force ends now in its history,
+    which the closing of occurrences reads (occurrences.close)."""
     person.paused_until = None
+    for pause in person.pauses:
+        if pause.ends_at > now:
+            pause.ends_at = now

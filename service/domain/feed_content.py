@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from calendars.feed import FeedEvent, PastOutcome, build_feed
@@ -28,12 +28,9 @@ from service.domain.models import (
     MembershipStatus,
     Occurrence,
     OccurrenceOutcome,
-    Person,
     Promise,
     Ritual,
-    RitualParticipant,
     RitualPause,
-    SubjectKind,
     subject_key,
 )
 
@@ -74,7 +71,7 @@ def contents(session: Session, feed: Feed, *, now: datetime, secret: str) -> tup
         circles = circles.where(Membership.circle_id == feed.circle_id)  # only while the owner is still a member
         name = session.scalar(select(Circle.name).where(Circle.id == feed.circle_id))
     else:
-        name = session.scalar(select(Person.name).where(Person.id == viewer))
+        name = accounts.own_name(session, viewer)
     rituals, promises = _subjects(session, circles, viewer)
     recent = _recent_outcomes(session, rituals, promises, now - RECENT)
     names = accounts.names_in(  # as each subject's circle shows its people
@@ -97,7 +94,7 @@ def contents(session: Session, feed: Feed, *, now: datetime, secret: str) -> tup
         is not None
     ]
     events += [_promise_event(p, recent, names.in_circle(p.circle_id), secret) for p in promises]
-    return f"Tend — {name}", events
+    return f"Tend — {name}" if name else "Tend", events
 
 
 def opaque(kind: str, subject_id: int, secret: str) -> str:
@@ -123,13 +120,7 @@ def _subjects(session: Session, circles: Any, viewer: int | None) -> tuple[list[
     rituals = select(Ritual).where(Ritual.circle_id.in_(circles)).order_by(Ritual.id)
     promises = select(Promise).where(Promise.circle_id.in_(circles)).order_by(Promise.id)
     if viewer is not None:
-        rituals = rituals.where(
-            or_(
-                Ritual.everyone,
-                exists().where(RitualParticipant.ritual_id == Ritual.id, RitualParticipant.person_id == viewer),
-            )
-        )
-        promises = promises.where(or_(Promise.keeper_id == viewer, Promise.recipient_id == viewer))
+        rituals, promises = rituals.where(Ritual.involves(viewer)), promises.where(Promise.involves(viewer))
     return list(session.scalars(rituals)), list(session.scalars(promises))
 
 
@@ -184,14 +175,14 @@ def _ritual_event(
     secret: str,
 ) -> FeedEvent | None:
     """The ritual's event; None for a one-off ritual whose only occurrence fell in a pause."""
-    past = _past_outcomes(SubjectKind.RITUAL, ritual, recent, viewer, names)
+    past = _past_outcomes(ritual, recent, viewer, names)
     paused = _paused_locals(Schedule(ritual.start_local, ritual.timezone, ritual.rrule), pauses, window)
     paused -= {outcome.local_start for outcome in past}  # it happened (a check-in came before the pause)
     if ritual.rrule is None and paused:
         return None
     return FeedEvent(
-        uid=f"ritual-{opaque('ritual', ritual.id, secret)}@tend",
-        kind=SubjectKind.RITUAL,
+        uid=_uid(ritual, secret),
+        kind=ritual.kind,
         title=ritual.title,
         start_local=ritual.start_local,
         timezone=ritual.timezone,
@@ -207,8 +198,8 @@ def _ritual_event(
 
 def _promise_event(promise: Promise, recent: _Recent, names: dict[int, str], secret: str) -> FeedEvent:
     return FeedEvent(
-        uid=f"promise-{opaque('promise', promise.id, secret)}@tend",
-        kind=SubjectKind.PROMISE,
+        uid=_uid(promise, secret),
+        kind=promise.kind,
         title=promise.title,
         start_local=promise.due_local,
         timezone=promise.timezone,
@@ -217,13 +208,18 @@ def _promise_event(promise: Promise, recent: _Recent, names: dict[int, str], sec
         sequence=promise.sequence,
         last_modified=promise.updated_at,
         rrule=promise.rrule,
-        past_outcomes=_past_outcomes(SubjectKind.PROMISE, promise, recent, None, names),
+        past_outcomes=_past_outcomes(promise, recent, None, names),
         description=f"Promised by {names[promise.keeper_id]} to {names[promise.recipient_id]}.",
     )
 
 
+def _uid(subject: Ritual | Promise, secret: str) -> str:
+    """The event's stable UID ("ritual-<opaque>@tend"): the same for every render, no id in it."""
+    return f"{subject.kind}-{opaque(subject.kind, subject.id, secret)}@tend"
+
+
 def _past_outcomes(
-    kind: str, subject: Ritual | Promise, recent: _Recent, viewer: int | None, names: dict[int, str]
+    subject: Ritual | Promise, recent: _Recent, viewer: int | None, names: dict[int, str]
 ) -> tuple[PastOutcome, ...]:
     """Decided occurrences as wall times in the subject's current zone (its RECURRENCE-IDs).
 
@@ -232,8 +228,8 @@ def _past_outcomes(
     """
     start = subject.starts
     by_local: dict[datetime, PastOutcome] = {}
-    notes = recent.notes.get((kind, subject.id), {})
-    for at, by_person in sorted(recent.outcomes.get((kind, subject.id), {}).items()):
+    notes = recent.notes.get((subject.kind, subject.id), {})
+    for at, by_person in sorted(recent.outcomes.get((subject.kind, subject.id), {}).items()):
         local = occurrence_local(at, subject.timezone)
         outcome = past_outcome(local, by_person, viewer, names, notes.get(at))
         if outcome is not None and (subject.rrule is not None or local == start):

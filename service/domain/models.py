@@ -33,11 +33,13 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     case,
+    exists,
     func,
     or_,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, joinedload, mapped_column, relationship, selectinload
+from sqlalchemy.orm.interfaces import ORMOption
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
@@ -224,12 +226,31 @@ class Person(Base):
     digest_time: Mapped[time] = mapped_column(Time, default=time(18, 0))
     next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     sms_status: Mapped[str] = mapped_column(String(12), default="invited")
+    # When the owner last consented (verified a code or joined); None: never. STOP keeps it, so that START
+    # makes `active` again only a number that had consented, and an invited one `invited` (SPEC §3).
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="person", cascade="all, delete-orphan", foreign_keys="Membership.person_id"
     )
+    pauses: Mapped[list[PersonPause]] = relationship(cascade="all, delete-orphan", order_by="PersonPause.starts_at")
+
+
+class PersonPause(Base):
+    """A "pause all" of one person, [starts_at, ends_at) in UTC (cut short by RESUME).
+
+    Kept as history, not only as `Person.paused_until`, so an occurrence is judged by the pauses of its own
+    time (occurrences.close), also when it is closed long after (a catch-up, a late worker).
+    """
+
+    __tablename__ = "person_pauses"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SessionDoor(StrEnum):
@@ -360,15 +381,25 @@ class Ritual(SubjectRules, Base):
         return True
 
     recipient_id: ClassVar[None] = None  # a ritual is kept together, not for someone
+    start_field: ClassVar[str] = "starts"  # its start's name in the API, forms and errors
 
     @property
     def starts(self) -> datetime:
         return self.start_local
 
+    @starts.setter
+    def starts(self, local: datetime) -> None:
+        self.start_local = local
+
     def schedule(self) -> Schedule:
         return Schedule(
             self.start_local, self.timezone, self.rrule, tuple((p.starts_at, p.ends_at) for p in self.pauses)
         )
+
+    @classmethod
+    def people_loaded(cls) -> tuple[ORMOption, ...]:
+        """Loader options for reading many rituals' people (`participant_ids`) in a fixed number of queries."""
+        return (selectinload(cls.participant_links), joinedload(cls.circle).selectinload(Circle.memberships))
 
     def participant_ids(self) -> list[int]:
         """The people taking part: the circle's active members (as they are now), or those chosen."""
@@ -377,6 +408,30 @@ class Ritual(SubjectRules, Base):
         return [link.person_id for link in self.participant_links]
 
     def expected_people(self) -> list[int]:
+        return self.participant_ids()
+
+    @classmethod
+    def expects(cls, person_id: int) -> ColumnElement[bool]:
+        """`expected_people()` in SQL: the person joined the circle and takes part (everyone, or chosen)."""
+        return and_(
+            exists().where(
+                Membership.circle_id == cls.circle_id,
+                Membership.person_id == person_id,
+                Membership.status == MembershipStatus.ACTIVE,
+            ),
+            or_(
+                cls.everyone,
+                exists().where(RitualParticipant.ritual_id == cls.id, RitualParticipant.person_id == person_id),
+            ),
+        )
+
+    @classmethod
+    def involves(cls, person_id: int) -> ColumnElement[bool]:
+        """`involved()` in SQL: for a ritual, whoever takes part."""
+        return cls.expects(person_id)
+
+    def involved(self) -> list[int]:
+        """Everyone in it, as reminders and notices name them: the participants."""
         return self.participant_ids()
 
     def window_end(self, at: datetime, local: datetime) -> datetime:
@@ -436,15 +491,38 @@ class Promise(SubjectRules, Base):
         """A promise is changed or cancelled by the one who made it."""
         return self.keeper_id == person_id
 
+    start_field: ClassVar[str] = "due"
+
     @property
     def starts(self) -> datetime:
         return self.due_local
 
+    @starts.setter
+    def starts(self, local: datetime) -> None:
+        self.due_local = local
+
     def schedule(self) -> Schedule:
         return Schedule(self.due_local, self.timezone, self.rrule)
 
+    @classmethod
+    def people_loaded(cls) -> tuple[ORMOption, ...]:
+        return ()  # its people are columns
+
     def expected_people(self) -> list[int]:
         return [self.keeper_id]
+
+    @classmethod
+    def expects(cls, person_id: int) -> ColumnElement[bool]:
+        return cls.keeper_id == person_id
+
+    @classmethod
+    def involves(cls, person_id: int) -> ColumnElement[bool]:
+        """`involved()` in SQL: its keeper or whom it is for."""
+        return or_(cls.keeper_id == person_id, cls.recipient_id == person_id)
+
+    def involved(self) -> list[int]:
+        """Everyone in it: its keeper, then whom it is for."""
+        return [self.keeper_id, self.recipient_id]
 
     def window_end(self, at: datetime, local: datetime) -> datetime:
         return at + timedelta(minutes=self.grace_minutes)

@@ -1,19 +1,26 @@
-"""Materializing occurrences: schedule instants become rows with per-person outcomes and reminders.
+"""Materializing occurrences: schedule instants become rows with per-person outcomes and reminders; closing them.
 
 The clock calls `materialize` for schedules running low; check-ins call it for
 one subject when they need an occurrence the clock has not reached. Writes are
 batched (one flush for a whole batch of schedules), so the clock can prepare a
 hundred thousand reminders ahead of their minute.
+
+Every occurrence is written open, with a pending outcome per person, even one
+whose window already ended (a past start, a catch-up after the clock was down):
+`close` alone decides missed or skipped and folds the streak figures, in a
+worker the clock rings (`ended` finds what to ring), so the clock's own tick
+never writes an outcome, and an occurrence closed late is judged by the
+pauses of its own time, as it would have been on time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from service.core.schedule import next_occurrence, occurrence_local, occurrences_between
 from service.core.streaks import Outcome
@@ -24,9 +31,11 @@ from service.domain.models import (
     OccurrenceOutcome,
     OutboundSms,
     Person,
+    PersonPause,
     Ritual,
     SmsKind,
     Subject,
+    SubjectKind,
 )
 
 HORIZON = timedelta(days=4)  # occurrences exist this far ahead (reminders may start 2 days early)
@@ -57,7 +66,7 @@ def materialize(session: Session, subjects: Sequence[Subject], now: datetime) ->
         start = subject.materialized_until
         end = min(now + HORIZON, start + CATCH_UP_CHUNK) if start < now - BEHIND_BY else now + HORIZON
         planned.extend(
-            plan_occurrence(subject, at, now)
+            plan_occurrence(subject, at)
             for at in occurrences_between(schedule, start, end)
             if at not in stored.get((subject.kind, subject.id), ())
         )
@@ -85,46 +94,41 @@ def _stored_ahead(session: Session, subjects: Sequence[Subject]) -> dict[tuple[s
 
 
 def add_occurrence(session: Session, subject: Subject, at: datetime, now: datetime) -> Occurrence:
-    """One occurrence (for a check-in that needs it now)."""
-    planned = plan_occurrence(subject, at, now)
+    """One occurrence, for a check-in that needs it now: one whose window ended is closed at once, in the
+    check-in's transaction, so the check-in decides its own outcome over the others' closed ones."""
+    planned = plan_occurrence(subject, at)
     write(session, [planned], now)
+    close(session, [planned.occurrence.id], now)
     return planned.occurrence
 
 
-def plan_occurrence(subject: Subject, at: datetime, now: datetime) -> Planned:
-    """An occurrence with a pending outcome per expected person; missed from the start if its window closed."""
+def plan_occurrence(subject: Subject, at: datetime) -> Planned:
+    """An open occurrence with a pending outcome per expected person, also when its window ended (`close` decides)."""
     local = occurrence_local(at, subject.timezone)
     people = subject.expected_people()
-    occurrence = Occurrence.of(subject, at=at, local=local)
+    occurrence = Occurrence.of(subject, at=at, local=local, closed=False)
     occurrence.opens_at, occurrence.closes_at = subject.window(at, local)
-    occurrence.closed = occurrence.closes_at <= now
-    outcome = Outcome.MISSED if occurrence.closed else Outcome.PENDING
-    occurrence.outcomes = [
-        OccurrenceOutcome(person_id=p, outcome=outcome, decided_at=now if occurrence.closed else None) for p in people
-    ]
+    occurrence.outcomes = [OccurrenceOutcome(person_id=p, outcome=Outcome.PENDING) for p in people]
     return Planned(subject, occurrence, people)
 
 
 def write(session: Session, planned: list[Planned], now: datetime) -> None:
-    """Insert the occurrences, count the already-missed ones, and queue reminders for the rest.
+    """Insert the occurrences and queue reminders for those whose window is still to close.
 
-    No reminder is sent for an occurrence that began before its schedule existed.
+    No reminder is sent for an occurrence whose window ended, nor for one that began before its schedule existed.
     """
     session.add_all(p.occurrence for p in planned)
     session.flush()
-    wanted = {pid for p in planned if wants_reminders(p) for pid in p.people}
+    wanted = {pid for p in planned if wants_reminders(p, now) for pid in p.people}
     phones = dict(session.execute(select(Person.id, Person.phone).where(Person.id.in_(wanted))).all()) if wanted else {}
     for p in planned:
-        if p.occurrence.closed:
-            for person_id in p.people:
-                streak_figures.outcome_decided(session, p.occurrence, person_id, now)
-        elif wants_reminders(p):
+        if wants_reminders(p, now):
             session.add_all(row for person_id in p.people for row in nudge_rows(p, person_id, phones[person_id], now))
     session.flush()
 
 
-def wants_reminders(planned: Planned) -> bool:
-    return not planned.occurrence.closed and planned.occurrence.at > planned.subject.created_at
+def wants_reminders(planned: Planned, now: datetime) -> bool:
+    return planned.occurrence.closes_at > now and planned.occurrence.at > planned.subject.created_at
 
 
 def nudge_rows(planned: Planned, person_id: int, phone: str, now: datetime) -> list[OutboundSms]:
@@ -160,7 +164,12 @@ def include_participant(session: Session, circle_id: int, person_id: int, now: d
     occurrences = session.scalars(
         select(Occurrence)
         .join(Ritual, Ritual.id == Occurrence.ritual_id)
-        .where(Ritual.circle_id == circle_id, Ritual.everyone.is_(True), Occurrence.closed.is_(False))
+        .where(
+            Ritual.circle_id == circle_id,
+            Ritual.everyone.is_(True),
+            Occurrence.closed.is_(False),
+            Occurrence.closes_at > now,
+        )
     ).all()
     phone = session.scalars(select(Person.phone).where(Person.id == person_id)).one()
     for occurrence in occurrences:
@@ -191,52 +200,72 @@ def ended(session: Session, now: datetime, limit: int) -> list[int]:
 
 def close(session: Session, occurrence_ids: Sequence[int], now: datetime) -> int:
     """The worker's part: close those of these occurrences whose window ended and that are still open:
-    pending → missed (skipped while the person paused), streak figures folded, feeds marked dirty.
+    pending → missed, or skipped when a pause of the person overlapped it (`excused`), streak figures
+    folded, feeds marked dirty.
 
     Idempotent: closed occurrences and those another worker holds (SKIP LOCKED) are left alone; returns how
-    many this call closed.
+    many this call closed. The outcome depends on the occurrence and the pause history alone, not on when
+    this runs, so a catch-up or a late worker decides what a worker on time would have.
     """
     occurrences = session.scalars(
         select(Occurrence)
         .where(Occurrence.id.in_(list(occurrence_ids)), Occurrence.closed.is_(False), Occurrence.closes_at <= now)
         .order_by(Occurrence.closes_at)
         .with_for_update(skip_locked=True)
+        .options(selectinload(Occurrence.outcomes))
     ).all()
-    person_ids = {o.person_id for occurrence in occurrences for o in occurrence.outcomes}
-    paused = (
-        dict(
-            session.execute(
-                select(Person.id, Person.paused_until).where(
-                    Person.id.in_(person_ids), Person.paused_until.is_not(None)
-                )
-            ).all()
-        )
-        if person_ids
-        else {}
-    )
-    circles: set[int] = set()
+    pauses = _pauses_over(session, occurrences)
     decided: list[tuple[Occurrence, int]] = []
     for occurrence in occurrences:
         occurrence.closed = True
         for outcome in occurrence.outcomes:
             if outcome.outcome == Outcome.PENDING:
-                paused_until = paused.get(outcome.person_id)
-                was_paused = paused_until is not None and paused_until > occurrence.at
-                outcome.outcome = Outcome.SKIPPED if was_paused else Outcome.MISSED
+                paused = excused(occurrence, pauses.get(outcome.person_id, ()))
+                outcome.outcome = Outcome.SKIPPED if paused else Outcome.MISSED
                 outcome.decided_at = now
                 decided.append((occurrence, outcome.person_id))
-        circles.add(circle_of(session, occurrence))
     session.flush()
     # Figures in the check-in webhook's order (then feeds), so the two never wait on each other crosswise;
     # one subject's occurrences in time order, so each folds in one step.
     for occurrence, person_id in sorted(decided, key=lambda d: (d[1], streak_figures.figure_order(d[0]), d[0].at)):
         streak_figures.outcome_decided(session, occurrence, person_id, now)
-    for circle_id in sorted(circles):
+    for circle_id in _circles_of(session, occurrences):
         feed_changes.mark_dirty(session, circle_id=circle_id, now=now)
     return len(occurrences)
 
 
-def circle_of(session: Session, occurrence: Occurrence) -> int:
-    kind, subject_id = occurrence.subject_key
-    model = SUBJECT_MODELS[kind]
-    return session.scalars(select(model.circle_id).where(model.id == subject_id)).one()
+def excused(occurrence: Occurrence, pauses: Iterable[tuple[datetime, datetime]]) -> bool:
+    """SPEC §4's PAUSE, for streaks: an occurrence that one of the person's pauses ([start, end)) overlapped
+    between its start and its close is not held against them (skipped, not missed)."""
+    return any(start < occurrence.closes_at and occurrence.at < end for start, end in pauses)
+
+
+def _pauses_over(session: Session, occurrences: Sequence[Occurrence]) -> dict[int, list[tuple[datetime, datetime]]]:
+    """The pauses of the people expected at these occurrences, over the time they span, per person."""
+    person_ids = {o.person_id for occurrence in occurrences for o in occurrence.outcomes}
+    if not person_ids:
+        return {}
+    rows = session.execute(
+        select(PersonPause.person_id, PersonPause.starts_at, PersonPause.ends_at).where(
+            PersonPause.person_id.in_(person_ids),
+            PersonPause.starts_at < max(o.closes_at for o in occurrences),
+            PersonPause.ends_at > min(o.at for o in occurrences),
+        )
+    )
+    pauses: dict[int, list[tuple[datetime, datetime]]] = {}
+    for person_id, starts_at, ends_at in rows:
+        pauses.setdefault(person_id, []).append((starts_at, ends_at))
+    return pauses
+
+
+def _circles_of(session: Session, occurrences: Sequence[Occurrence]) -> list[int]:
+    """The circles of these occurrences' subjects, in id order (one query per kind)."""
+    ids: dict[SubjectKind, set[int]] = {}
+    for occurrence in occurrences:
+        kind, subject_id = occurrence.subject_key
+        ids.setdefault(kind, set()).add(subject_id)
+    circles: set[int] = set()
+    for kind, subject_ids in ids.items():
+        model = SUBJECT_MODELS[kind]
+        circles.update(session.scalars(select(model.circle_id).where(model.id.in_(subject_ids))))
+    return sorted(circles)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from service.core import sms_text
 from service.core.quiet_hours import quiet_until
@@ -25,20 +25,17 @@ from service.domain.accounts import CircleNames
 from service.domain.models import (
     NUDGES,
     REMINDER_KINDS,
-    Membership,
-    MembershipStatus,
     Occurrence,
     OccurrenceOutcome,
     OutboundSms,
     Person,
     PersonStatus,
-    Promise,
-    Ritual,
     SmsKind,
     SmsState,
+    Subject,
     SubjectKind,
-    subject_key,
 )
+from service.domain.subjects import with_people
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +130,7 @@ class ReminderFacts:
     occurrences: dict[int, Occurrence]
     decided: set[tuple[int, int]]  # (occurrence id, person id) already checked in
     done: dict[int, list[int]]  # occurrence id → the people who checked in done (kept), in id order
-    titles: dict[tuple[SubjectKind, int], str]
-    companions: dict[
-        tuple[SubjectKind, int], tuple[int, ...]
-    ]  # who else is in it: participants / the promise's recipient
-    circles: dict[tuple[SubjectKind, int], int]
+    subjects: dict[tuple[SubjectKind, int], Subject]  # with the people in each loaded
     names: CircleNames  # as each subject's circle shows its people
 
     @classmethod
@@ -156,51 +149,21 @@ class ReminderFacts:
             decided.add((occurrence_id, person_id))
             if outcome in KEPT:
                 done[occurrence_id].append(person_id)
-        titles: dict[tuple[SubjectKind, int], str] = {}
-        circles: dict[tuple[SubjectKind, int], int] = {}
-        companions: dict[tuple[SubjectKind, int], tuple[int, ...]] = {}
-        ids: dict[SubjectKind, set[int]] = defaultdict(set)
-        for occurrence in occurrences.values():
-            kind, subject_id = occurrence.subject_key
-            ids[kind].add(subject_id)
-        ritual_ids, promise_ids = ids[Ritual.kind], ids[Promise.kind]
-        for ritual in session.scalars(
-            select(Ritual).where(Ritual.id.in_(ritual_ids)).options(selectinload(Ritual.participant_links))
-        ):
-            titles[ritual.kind, ritual.id] = ritual.title
-            circles[ritual.kind, ritual.id] = ritual.circle_id
-            companions[ritual.kind, ritual.id] = tuple(link.person_id for link in ritual.participant_links)
-        everyone = [rid for rid in ritual_ids if not companions.get((Ritual.kind, rid))]
-        members = session.execute(
-            select(Ritual.id, Membership.person_id)
-            .join(
-                Membership, (Membership.circle_id == Ritual.circle_id) & (Membership.status == MembershipStatus.ACTIVE)
-            )
-            .where(Ritual.id.in_(everyone), Ritual.everyone.is_(True))
-            .order_by(Membership.joined_order)
-        )
-        grouped: dict[int, list[int]] = defaultdict(list)
-        for ritual_id, person_id in members:
-            grouped[ritual_id].append(person_id)
-        companions.update({(Ritual.kind, rid): tuple(pids) for rid, pids in grouped.items()})
-        for promise_id, title, recipient_id, circle_id in session.execute(
-            select(Promise.id, Promise.title, Promise.recipient_id, Promise.circle_id).where(
-                Promise.id.in_(promise_ids)
-            )
-        ):
-            titles[Promise.kind, promise_id] = title
-            circles[Promise.kind, promise_id] = circle_id
-            companions[Promise.kind, promise_id] = (recipient_id,)
-        wanted = {pid for pids in companions.values() for pid in pids}
-        names = accounts.names_in(session, set(circles.values()), wanted)
-        return cls(occurrences, decided, done, titles, companions, circles, names)
+        subjects = with_people(session, {occurrence.subject_key for occurrence in occurrences.values()})
+        wanted = {person_id for subject in subjects.values() for person_id in subject.involved()}
+        names = accounts.names_in(session, {subject.circle_id for subject in subjects.values()}, wanted)
+        return cls(occurrences, decided, done, subjects, names)
+
+    def others(self, person: Person, subject: Subject, among: Iterable[int]) -> tuple[str, ...]:
+        """The people of `among` but `person`, as the subject's circle shows them."""
+        return tuple(self.names.of(subject.circle_id, p) for p in among if p != person.id and p in self.names.chosen)
 
     def item(self, person: Person, occurrence: Occurrence) -> sms_text.ReminderItem:
-        key = subject_key(occurrence.ritual_id, occurrence.promise_id)
-        circle = self.circles.get(key)
-        companions = (p for p in self.companions.get(key, ()) if p != person.id and p in self.names.chosen)
-        others = tuple(self.names.of(circle, p) for p in companions) if circle is not None else ()
-        return sms_text.ReminderItem(self.titles[key], occurrence_local(occurrence.at, person.timezone), others, key[0])
+        subject = self.subjects[occurrence.subject_key]
+        others = self.others(person, subject, subject.involved())
+        return sms_text.ReminderItem(
+            subject.title, occurrence_local(occurrence.at, person.timezone), others, subject.kind
+        )
 
 
 def still_wanted(facts: ReminderFacts, person: Person, row: OutboundSms, now: datetime) -> Occurrence | None:
@@ -224,15 +187,9 @@ def follow_up_sms(facts: ReminderFacts, person: Person, row: OutboundSms, now: d
     occurrence = still_wanted(facts, person, row, now)
     if occurrence is None:
         return None
-    key = subject_key(occurrence.ritual_id, occurrence.promise_id)
-    circle = facts.circles[key]
-    done = [
-        facts.names.of(circle, p)
-        for p in facts.done.get(occurrence.id, ())
-        if p != person.id and p in facts.names.chosen
-    ]
-    title = facts.titles[key]
-    return OutgoingSms(person, [row], sms_text.follow_up_text(title, done))
+    subject = facts.subjects[occurrence.subject_key]
+    done = facts.others(person, subject, facts.done.get(occurrence.id, ()))
+    return OutgoingSms(person, [row], sms_text.follow_up_text(subject.title, done))
 
 
 def reminder_sms(facts: ReminderFacts, person: Person, rows: list[OutboundSms], now: datetime) -> OutgoingSms | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Double, Integer, and_, bindparam, exists, func, literal, or_, select, union
+from sqlalchemy import Double, Integer, and_, bindparam, func, literal, or_, select, union
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -43,13 +43,8 @@ from service.core.streaks import (
 from service.domain.db import insert_for, on_postgres
 from service.domain.models import (
     SUBJECT_MODELS,
-    Membership,
-    MembershipStatus,
     Occurrence,
     OccurrenceOutcome,
-    Promise,
-    Ritual,
-    RitualParticipant,
     StreakFigure,
     SubjectKind,
     subject_key,
@@ -334,28 +329,15 @@ def _store(figure: StreakFigure, state: StreakState) -> None:
 
 
 def _subjects_of(session: Session, person_id: int) -> list[tuple[SubjectKind, int, str]]:
-    """(kind, id, title) of the rituals the person takes part in, then the promises they keep."""
-    takes_part = or_(
-        Ritual.everyone,
-        exists().where(RitualParticipant.ritual_id == Ritual.id, RitualParticipant.person_id == person_id),
-    )
-    rituals = session.execute(
-        select(Ritual.id, Ritual.title)
-        .join(
-            Membership,
-            and_(
-                Membership.circle_id == Ritual.circle_id,
-                Membership.person_id == person_id,
-                Membership.status == MembershipStatus.ACTIVE,
-            ),
+    """(kind, id, title) of what the person is expected to keep: the rituals they take part in, then the promises
+    they keep."""
+    return [
+        (kind, subject_id, title)
+        for kind, model in SUBJECT_MODELS.items()
+        for subject_id, title in session.execute(
+            select(model.id, model.title).where(model.expects(person_id)).order_by(model.id)
         )
-        .where(takes_part)
-        .order_by(Ritual.id)
-    )
-    promises = session.execute(
-        select(Promise.id, Promise.title).where(Promise.keeper_id == person_id).order_by(Promise.id)
-    )
-    return [(Ritual.kind, *row) for row in rituals] + [(Promise.kind, *row) for row in promises]
+    ]
 
 
 def _recent_histories(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
@@ -68,6 +70,31 @@ def visible(session: Session, model: type[S], person_id: int, subject_id: int) -
 def subject_for(session: Session, person_id: int, kind: SubjectKind, subject_id: int) -> Subject:
     """The ritual or promise of this kind, as `visible`."""
     return visible(session, SUBJECT_MODELS[kind], person_id, subject_id)
+
+
+def with_people(session: Session, keys: Iterable[tuple[SubjectKind, int]]) -> dict[tuple[SubjectKind, int], Subject]:
+    """The rituals and promises of `keys` (kind, id), each with its people (`involved()`) loaded: a fixed number
+    of queries for any number of them."""
+    ids: dict[SubjectKind, set[int]] = defaultdict(set)
+    for kind, subject_id in keys:
+        ids[kind].add(subject_id)
+    found: dict[tuple[SubjectKind, int], Subject] = {}
+    for kind, model in SUBJECT_MODELS.items():
+        if ids[kind]:
+            query = select(model).where(model.id.in_(ids[kind])).options(*model.people_loaded())
+            found.update(
+                ((kind, subject.id), subject) for subject in cast(Sequence[Subject], session.scalars(query).all())
+            )
+    return found
+
+
+def involving(session: Session, person_id: int) -> list[Subject]:
+    """Every ritual and promise the person is in (`involved()`): rituals first, each kind by id."""
+    found: list[Subject] = []
+    for model in SUBJECT_MODELS.values():
+        query = select(model).where(model.involves(person_id)).order_by(model.id)
+        found += cast(Sequence[Subject], session.scalars(query).all())
+    return found
 
 
 def ritual_for(session: Session, person_id: int, ritual_id: int) -> Ritual:

@@ -294,18 +294,17 @@ def _change(session: Session, person: Person, reply: Reply, local_now: datetime,
 
 
 def _subject(session: Session, person: Person, key: str) -> Subject:
-    """A listed item the person may change: a ritual they see, or a promise they made (404 / 403 otherwise)."""
-    return _ritual(session, person, key) if key.startswith(SubjectKind.RITUAL) else _promise_of(session, person, key)
+    """A listed item (`kind:id`) the person may change: a ritual they see, or a promise they made (404 / 403
+    otherwise)."""
+    kind, _, subject_id = key.partition(":")
+    subject = subjects.subject_for(session, person.id, SubjectKind(kind), int(subject_id))
+    editing.may_change(person, subject)
+    return subject
 
 
-def _ritual(session: Session, person: Person, key: str) -> Ritual:
-    return subjects.ritual_for(session, person.id, int(key.partition(":")[2]))
-
-
-def _promise_of(session: Session, person: Person, key: str) -> Promise:
-    promise = subjects.promise_for(session, person.id, int(key.partition(":")[2]))
-    editing.may_change(person, promise)
-    return promise
+def _when(subject: Subject) -> str:
+    """A saved ritual's or promise's schedule, in the words of the answer to OK."""
+    return sms_text.schedule_words(subject.kind, picker.in_words(subject.rrule, subject.starts))
 
 
 def _choose(session: Session, person: Person, number: int, now: datetime) -> str:
@@ -344,17 +343,12 @@ def _echo(session: Session, person: Person, draft: dict[str, Any], circles: list
         (to,) = [m.name for m in circle.members if m.id == draft["to"]]
         return sms_text.draft_promise_text(draft["title"], when, to)
     subject = _subject(session, person, draft["subject"])
-    names = accounts.names_in(session, [subject.circle_id], _involved(subject))
-    others = [names.of(subject.circle_id, i) for i in _involved(subject) if i != person.id]
+    names = accounts.names_in(session, [subject.circle_id], subject.involved())
+    others = [names.of(subject.circle_id, i) for i in subject.involved() if i != person.id]
     if kind == "drop":
         return sms_text.draft_drop_text(subject.title, others)
     when = picker.in_words(draft["rule"], datetime.fromisoformat(draft["start"]))
     return sms_text.draft_move_text(subject.title, when, others)
-
-
-def _involved(subject: Subject) -> list[int]:
-    """Who takes part: the ritual's participants, or the promise's keeper and recipient."""
-    return subject.expected_people() + ([subject.recipient_id] if subject.recipient_id is not None else [])
 
 
 def _save(session: Session, person: Person, now: datetime, links: Links) -> str:
@@ -393,7 +387,7 @@ def _apply(session: Session, person: Person, draft: dict[str, Any], now: datetim
             remind_before_minutes=DEFAULT_REMIND_BEFORE_MINUTES,
         )
         saved = editing.create_ritual(session, circle, fields, now)
-        return f"{saved.subject.title}, {picker.in_words(saved.subject.rrule, saved.subject.start_local)}"
+        return f"{saved.subject.title}, {_when(saved.subject)}"
     if kind == "new_promise" and start is not None:
         circle = accounts.circle_for(session, person, draft["circle"])
         promised = editing.PromiseFields(
@@ -405,7 +399,7 @@ def _apply(session: Session, person: Person, draft: dict[str, Any], now: datetim
             remind_before_minutes=PROMISE_REMIND_BEFORE_MINUTES,
         )
         kept = editing.create_promise(session, person, circle, promised, now)
-        return f"{kept.subject.title}, due {picker.in_words(kept.subject.rrule, kept.subject.due_local)}"
+        return f"{kept.subject.title}, {_when(kept.subject)}"
     key = draft["subject"]
     if kind == "drop":
         subject = _subject(session, person, key)
@@ -413,44 +407,14 @@ def _apply(session: Session, person: Person, draft: dict[str, Any], now: datetim
         editing.delete_subject(session, subject, person, now)
         return f"{subject.title} is deleted"
     assert start is not None, "a move has a start"
-    if key.startswith(SubjectKind.RITUAL):
-        ritual = _ritual(session, person, key)
-        moved = editing.update_ritual(session, ritual, _ritual_fields(ritual, person, start, draft["rule"]), now)
-        return f"{ritual.title}, {picker.in_words(moved.subject.rrule, moved.subject.start_local)}"
-    subject = _promise_of(session, person, key)
-    new_due = editing.PromiseFields(
-        to=subject.recipient_id,
-        title=subject.title,
-        due=start,
-        timezone=person.timezone,
-        rrule=draft["rule"],
-        remind_before_minutes=subject.remind_before_minutes,
-        grace_minutes=subject.grace_minutes,
-        follow_up_minutes=subject.follow_up_minutes,
-    )
-    changed = editing.update_promise(session, subject, new_due, now)
-    return f"{subject.title}, due {picker.in_words(changed.subject.rrule, changed.subject.due_local)}"
-
-
-def _ritual_fields(ritual: Ritual, person: Person, start: datetime, rule: str | None) -> editing.RitualFields:
-    return editing.RitualFields(
-        title=ritual.title,
-        starts=start,
-        timezone=person.timezone,
-        rrule=rule,
-        duration_minutes=ritual.duration_minutes,
-        remind_before_minutes=ritual.remind_before_minutes,
-        grace_minutes=ritual.grace_minutes,
-        participants=None if ritual.everyone else ritual.participant_ids(),
-        mode=ritual.mode,
-        follow_up_minutes=ritual.follow_up_minutes,
-    )
+    moved = editing.reschedule(session, _subject(session, person, key), start, person.timezone, draft["rule"], now)
+    return f"{moved.subject.title}, {_when(moved.subject)}"
 
 
 def _tell_dropped(session: Session, person: Person, subject: Subject, now: datetime) -> None:
     """The others in a deleted ritual (or a promise's recipient) get one SMS saying so."""
     mover = accounts.names_in(session, [subject.circle_id], [person.id]).of(subject.circle_id, person.id)
-    for other in session.scalars(select(Person).where(Person.id.in_(_involved(subject)), Person.id != person.id)):
+    for other in session.scalars(select(Person).where(Person.id.in_(subject.involved()), Person.id != person.id)):
         queue_sms(
             session,
             person=other,
@@ -463,20 +427,9 @@ def _tell_dropped(session: Session, person: Person, subject: Subject, now: datet
 
 def _list(session: Session, person: Person, now: datetime) -> str:
     """Numbered rituals and open promises the person takes part in, each with its next time in their zone."""
-    rituals = session.scalars(
-        select(Ritual)
-        .join(Membership, Membership.circle_id == Ritual.circle_id)
-        .where(Membership.person_id == person.id, Membership.status == MembershipStatus.ACTIVE)
-        .order_by(Ritual.id)
-    )
-    promises = session.scalars(
-        select(Promise)
-        .where((Promise.keeper_id == person.id) | (Promise.recipient_id == person.id))
-        .order_by(Promise.id)
-    )
     lines: list[tuple[str, str]] = []
     keys: list[str] = []
-    for subject in [r for r in rituals if person.id in r.participant_ids()] + list(promises):
+    for subject in subjects.involving(session, person.id):
         upcoming = subjects.upcoming(subject, now)
         if upcoming is None or len(lines) == MAX_LISTED:
             continue

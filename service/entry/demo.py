@@ -68,14 +68,15 @@ def create_demo(config: Config, now: datetime | None = None) -> list[str]:
                 "The SMS Tend would send next:",
             ]
             people = {alex.id: alex, sam.id: sam}
+            names = accounts.names_in(session, [circle.id], people)  # as reminders name them (sending.ReminderFacts)
             for subject in subjects:
                 at = upcoming(subject, now)
                 if at is None:
                     continue
                 for recipient in (people[person_id] for person_id in subject.expected_people()):
-                    other = alex if recipient is sam else sam
+                    others = tuple(names.of(circle.id, p) for p in subject.involved() if p != recipient.id)
                     item = sms_text.ReminderItem(
-                        subject.title, occurrence_local(at, recipient.timezone), (other.name,), subject.kind
+                        subject.title, occurrence_local(at, recipient.timezone), others, subject.kind
                     )
                     lines.append(
                         f"  to {recipient.name} ({recipient.phone}), before {at:%Y-%m-%d %H:%M} UTC: "

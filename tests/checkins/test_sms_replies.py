@@ -6,7 +6,7 @@ from sqlalchemy import func, select, update
 
 from service.core import sms_text
 from service.domain.models import CheckIn, InboundMessage, Membership, Person
-from tests.builders import FIRST_OCCURRENCE, activate
+from tests.builders import FIRST_OCCURRENCE, activate, add_circle
 from tests.checkins.helpers import checkin_count, outcome_of, reminded_couple, utc
 
 STRETCH = {"title": "Stretch", "starts": "2026-12-02T07:40", "remind_before_minutes": 20}  # 10 minutes after coffee
@@ -254,3 +254,50 @@ def test_a_multi_item_reply_takes_streak_figures_in_subject_order_and_confirms_i
         event.remove(db.engine, "before_cursor_execute", record_fold)
     assert folded == [stretch["id"], coffee["id"]]
     assert reply == "Kept! Morning coffee talk: a new streak begins. Kept! Stretch: a new streak begins."
+
+
+def invited_bob(client, people) -> int:
+    """Alice's circle with Bob's number invited (he never joined, never verified a code); the circle's id."""
+    people.create("Alice")
+    circle = add_circle(client, people)
+    answer = client.post(
+        f"/api/v1/circles/{circle}/members",
+        json={"name": "Bob", "phone": people.PHONES["Bob"]},
+        headers=people.headers("Alice"),
+    )
+    assert answer.status_code == 201, answer.get_json()
+    return circle
+
+
+def bob_now(db, people) -> tuple[str, str]:
+    """Bob's SMS status and his membership's status."""
+    with db.session() as s:
+        bob = s.scalars(select(Person).where(Person.phone == people.PHONES["Bob"])).one()
+        return bob.sms_status, s.scalars(select(Membership.status).where(Membership.person_id == bob.id)).one()
+
+
+def test_start_from_a_number_that_was_only_invited_is_no_consent(client, people, db, texts):
+    """SPEC §3: only a verified code or JOIN (or YES to the invitation) is consent; START only undoes a STOP."""
+    invited_bob(client, people)
+    assert texts.send("Bob", "START") == sms_text.opted_in_not_joined_text()
+    assert bob_now(db, people) == ("invited", "invited")
+    assert texts.send("Bob", "STOP") == sms_text.opted_out_text()
+    assert bob_now(db, people) == ("opted_out", "invited")
+    assert texts.send("Bob", "start") == sms_text.opted_in_not_joined_text()
+    assert bob_now(db, people) == ("invited", "invited")
+    assert texts.send("Bob", "DONE") == sms_text.help_text()  # nothing to check in before consent
+    assert texts.send("Bob", "JOIN") == sms_text.joined_text("Us")
+    assert bob_now(db, people) == ("active", "active")
+    texts.send("Bob", "STOP")
+    assert texts.send("Bob", "START") == sms_text.opted_in_text()
+    assert bob_now(db, people) == ("active", "active")
+
+
+def test_twilios_start_type_and_yes_after_stop_are_no_consent_either(client, people, db, texts):
+    invited_bob(client, people)
+    texts.send("Bob", "STOP")
+    texts.send("Bob", "REPRENDRE", OptOutType="START")
+    assert bob_now(db, people) == ("invited", "invited")
+    texts.send("Bob", "STOP")
+    assert texts.send("Bob", "YES") == sms_text.opted_in_not_joined_text()
+    assert bob_now(db, people) == ("invited", "invited")

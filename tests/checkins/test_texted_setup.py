@@ -328,7 +328,7 @@ def test_only_a_promises_keeper_moves_or_drops_it_and_its_recipient_is_told(
     assert texts.send("Bob", "MOVE 1 tomorrow 6pm") == (
         "Move Call the plumber to Wed 2 Dec at 6:00 PM? Alice will see it. Reply OK to save."
     )
-    texts.send("Bob", "OK")
+    assert texts.send("Bob", "OK") == "Saved: Call the plumber, due Wed 2 Dec at 6:00 PM."
     with db.session() as s:
         assert s.scalars(select(Promise.due_local)).one() == datetime(2026, 12, 2, 18, 0)
     sms.drain()

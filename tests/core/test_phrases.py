@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.core import picker
-from service.core.phrases import Unreadable, read_move, read_new, read_promise
+from service.core.phrases import WRITTEN_DATE, Unreadable, read_date, read_move, read_new, read_promise
 
 NOW = datetime(2026, 12, 1, 9, 0)  # Tuesday, 09:00 local
 ZONE = "America/New_York"
@@ -198,3 +198,76 @@ def test_a_schedule_in_words(rule, start, words):
 def test_the_pages_and_the_picker_say_a_choice_the_same():
     rule = picker.rule_for(picker.Choice(picker.WEEKDAYS), date(2026, 12, 1))
     assert picker.in_words(rule, datetime(2026, 12, 1, 19, 0)) == "Mon–Fri at 7:00 PM"
+
+
+# The pages' date fields (issue 22): Tend's own way of writing a date, and what people type, at NOW (Tue 1 Dec 2026).
+DATES = [
+    ("Fri 4 Dec 2026", date(2026, 12, 4)),
+    ("Friday 4 December 2026", date(2026, 12, 4)),
+    (" fri 4 dec 2026 ", date(2026, 12, 4)),
+    ("4 Dec 2026", date(2026, 12, 4)),
+    ("4 Dec", date(2026, 12, 4)),
+    ("dec 24", date(2026, 12, 24)),
+    ("24th of december", date(2026, 12, 24)),
+    ("30 Nov", date(2027, 11, 30)),  # without a year: the next one to come, as in a text
+    ("1 Jan 2027", date(2027, 1, 1)),
+    ("sept 3", date(2027, 9, 3)),
+    ("2026-12-04", date(2026, 12, 4)),
+    ("0001-01-01", date(1, 1, 1)),  # read; whether a schedule may start then is the domain's rule
+    ("9999-12-31", date(9999, 12, 31)),
+    ("today", date(2026, 12, 1)),
+    ("tonight", date(2026, 12, 1)),
+    ("tomorrow", date(2026, 12, 2)),
+    ("tmrw", date(2026, 12, 2)),
+    ("yesterday", date(2026, 11, 30)),
+    ("fri", date(2026, 12, 4)),
+    ("next friday", date(2026, 12, 11)),  # the library's reading (next week's), the same in texts
+    ("in 3 days", date(2026, 12, 4)),
+]
+NOT_DATES = [
+    ("", "can't read that date"),
+    ("banana", "can't read that date"),
+    ("12/04/2026", "can't read that date"),  # December or April? Asked, never guessed
+    ("4.12.2026", "can't read that date"),
+    ("2026-02-30", "no such day"),
+    ("31 feb", "can't read that date"),
+    ("dec", "can't read that date"),  # a month is not a day
+    ("2026", "can't read that date"),
+    ("4 dec 1", "can't read that date"),
+    ("dec 4 0001", "can't read that date"),
+    ("the 4th", "can't read that date"),
+    ("4 dec 2026 7pm", "can't read that date"),
+    ("in 99999 days", "can't read that date"),
+    ("Sat 4 Dec 2026", "4 Dec 2026 is a Friday"),
+    ("tomorrow " * 10, "too long"),
+]
+
+
+@pytest.mark.parametrize(("words", "expected"), DATES)
+def test_it_reads_a_date_as_tend_writes_it_or_as_people_type_it(words, expected):
+    assert read_date(words, NOW) == expected
+
+
+@pytest.mark.parametrize(("words", "said"), NOT_DATES)
+def test_a_date_it_cannot_read_for_sure_is_asked_about_with_an_example(words, said):
+    with pytest.raises(Unreadable) as asked:
+        read_date(words, NOW)
+    assert said in asked.value.question and "e.g. Fri 4 Dec 2026" in asked.value.question
+
+
+@given(st.dates())
+def test_every_date_tend_writes_is_read_back_as_that_date(day):
+    written = day.strftime(WRITTEN_DATE)
+    if day.year >= 1000:
+        assert read_date(written, NOW) == day
+    else:  # "Mon 1 Jan 1": a year Tend never shows but in an error; refused, not misread
+        with pytest.raises(Unreadable):
+            read_date(written, NOW)
+
+
+@given(st.text(max_size=50))
+def test_any_words_are_a_date_or_asked_about_never_an_error(words):
+    try:
+        read_date(words, NOW)
+    except Unreadable:
+        pass

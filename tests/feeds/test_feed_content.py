@@ -7,8 +7,9 @@ import vobject
 from sqlalchemy import select, update
 
 from service.domain import feed_changes, occurrences
-from service.domain.models import Occurrence, OccurrenceOutcome
+from service.domain.models import Occurrence, OccurrenceOutcome, Person
 from tests.builders import add_promise, add_ritual, couple
+from tests.checkins.helpers import joined_by_text
 from tests.feeds.helpers import calendar, events, fetch, new_feed, render
 from workers import clock as clock_module
 
@@ -58,6 +59,24 @@ def test_a_person_feed_shows_only_what_that_person_takes_part_in(client, people,
     promise = next(e for e in events(client, alice) if e["SUMMARY"] == "Book the restaurant")
     assert promise["DESCRIPTION"] == "Promised by Bob to Alice."
     assert promise["DURATION"].dt == timedelta(minutes=15)
+
+
+def test_a_member_who_joined_by_text_is_named_as_their_circle_shows_them(client, people, db, sms, texts):
+    """Dana replied JOIN and never chose a name: her own feed's title and the promise she is owed show the label
+    Alice gave her (accounts.own_name, names_in), never an empty name."""
+    circle_id = couple(client, people, db)
+    dana = joined_by_text(client, people, sms, texts, circle_id, "Dee")
+    with db.session() as s:
+        dana_id = s.scalar(select(Person.id).where(Person.phone == dana))
+    body = {"circle_id": circle_id, "to": dana_id, "title": "Call", "due": "2026-12-04T18:00"}
+    body |= {"timezone": "America/New_York", "remind_before_minutes": 60}
+    assert client.post("/api/v1/promises", json=body, headers=people.headers("Alice")).status_code == 201
+    link = texts.send(dana, "FEED")
+    assert link.startswith("Your calendar: http://tend.test/feeds/"), link
+    dee = calendar(client, {"url": link.split()[2]})
+    assert str(dee["X-WR-CALNAME"]) == "Tend — Dee"
+    (promise,) = dee.walk("VEVENT")
+    assert promise["DESCRIPTION"] == "Promised by Alice to Dee."
 
 
 def test_paused_dates_are_left_out_as_exdates(client, people, db):

@@ -159,6 +159,12 @@ def test_today_says_when_check_in_opens_and_that_reminders_are_paused(app, db, c
     assert ">later<" not in today and "paused" not in today
     alice.post("/settings/pause", {"days": "3"}, form_page="/settings")
     assert "Your reminders are paused until Fri 4 Dec, 12:00" in alice.text("/today")
+    clock.advance(hours=5)
+    alice.post("/settings/resume", {}, form_page="/settings")
+    assert "paused" not in alice.text("/today")
+    with db.session() as session:  # the pause is kept as history, ended by the resume (occurrences.close reads it)
+        pauses = session.query(Person).filter_by(phone=ALICE).one().pauses
+        assert [(p.starts_at, p.ends_at) for p in pauses] == [(NOON, NOON + timedelta(hours=5))]
 
 
 def test_a_promise_kept_early_leaves_promised_to_you_and_next(app, db, clock):
@@ -275,3 +281,38 @@ def test_times_are_typed_and_shown_in_24_hour_form_as_the_pages_write_them(app, 
         },
     )
     assert "Give a time in 24-hour form, such as 07:30 or 19:00." in refused.get_data(as_text=True)
+
+
+def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
+    """Date fields are text in Tend's own form ("Tue 1 Dec 2026", not the phone's "12/01/2026"), read as texts read
+    dates ("fri", "4 Dec", "tomorrow", "2026-12-04"); an unreadable date is said beside its field, never a 500."""
+    clock.set(NOON)
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    made = alice.post("/circles/new", {"name": "Us"})
+    circle = int(re.search(r"/circles/(\d+)", made.headers["Location"])[1])
+    form = alice.text(f"/rituals/new?circle={circle}")
+    assert re.search(r'name="start_date"[^>]*type="text"[^>]*value="Tue 1 Dec 2026"', form)
+    assert 'type="date"' not in form
+    previewed = post_ritual(alice, circle, start_date="fri", preview="Preview").get_data(as_text=True)
+    assert re.search(r'name="start_date"[^>]*value="Fri 4 Dec 2026"', previewed)  # what "fri" was read as
+    assert "Fri 4 Dec 2026, 19:00" in previewed.split("Next 5 times")[1]
+    for unread in ("12/04/2026", "year 1", "31 feb"):
+        refused = post_ritual(alice, circle, start_date=unread)
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and "can&#39;t read that date. Try e.g. Fri 4 Dec 2026" in page, unread
+        assert f'value="{unread}"' in page  # kept as typed, to correct
+    live = alice.text("/schedule/preview?repeat=daily&time=19:00&start_date=12/04/2026")
+    assert "can&#39;t read that date" in live  # the live preview says why it shows nothing
+    live = alice.text("/schedule/preview?repeat=daily&time=19:00&start_date=tomorrow")
+    assert "Wed 2 Dec 2026, 19:00" in live and 'class="js-read-date" value="Wed 2 Dec 2026"' in live  # for the script
+    saved = post_ritual(alice, circle, start_date="4 Dec")
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    ritual = saved.headers["Location"]
+    page = alice.text(ritual)
+    assert re.search(r'name="start_date"[^>]*value="Fri 4 Dec 2026"', page)
+    assert re.search(r'name="until"[^>]*type="text"[^>]*value="Tue 8 Dec 2026"', page)
+    paused = alice.post(f"{ritual}/pause", {"until": "dec 10"}, form_page=ritual, follow=True)
+    assert "Paused until Thursday 10 December." in paused.get_data(as_text=True)
+    unread = alice.post(f"{ritual}/pause", {"until": "soonish"}, form_page=ritual, follow=True)
+    assert "can&#39;t read that date" in unread.get_data(as_text=True)

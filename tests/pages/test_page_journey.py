@@ -2,8 +2,10 @@
 
 Alice signs up (the code read from the fake Twilio), makes a circle, invites
 Bob (who joins by a signed JOIN webhook), adds "Evening walk, weekdays 19:00"
-with the picker and sees its next 5 times, sees it on /today, presses Done,
-sees the streak become 1 on /streaks, makes a calendar link and fetches the
+with the picker and sees its next 5 times (its start date shown as the pages
+write dates and typed as one would text it: "12/04/2026" is asked about,
+"tomorrow" and "1 dec" are read, live or by Preview), sees it on /today,
+presses Done, sees the streak become 1 on /streaks, makes a calendar link and fetches the
 feed behind it, revokes it (ticking its confirmation), changes her quiet hours,
 and signs out. On every page: a screenshot at 390x844, axe-core finds nothing
 serious or critical (with JavaScript), and the browser asked nothing of any
@@ -42,6 +44,12 @@ def set_time(driver, element, value: str) -> None:
     if element.get_attribute("value") != value:
         driver.execute_script("arguments[0].value = arguments[1]", element, value)
     assert element.get_attribute("value") == value
+
+
+def retype(driver, name: str, value: str) -> None:
+    element = field(driver, name)
+    element.clear()
+    element.send_keys(value)
 
 
 def press(element, key: str = Keys.ENTER) -> None:
@@ -90,6 +98,16 @@ class Journey:
         assert self.browser.foreign_requests(self.live.url) == [], name
         if self.browser.javascript:
             assert self.browser.axe_violations() == [], name
+
+    def preview(self, shown) -> str:
+        """The schedule's preview once `shown(text)`: live as the form changes (with JavaScript), or by Preview."""
+        if self.browser.javascript:
+            press(field(self.driver, "title"), Keys.TAB)  # leave the field just typed in: a change event
+        else:
+            submit(self.driver, "Preview")
+        read = lambda _: self.driver.find_element(By.ID, "schedule-preview").text  # noqa: E731
+        WebDriverWait(self.driver, 10).until(lambda d: shown(read(d)))
+        return read(self.driver)
 
     def text(self) -> str:
         return self.driver.find_element(By.TAG_NAME, "main").text
@@ -174,6 +192,15 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
     times = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#schedule-preview ol.times li")]
     assert times[0].startswith("Tue 1 Dec 2026, 19:00") and len(times) == 5, times
     assert all("Sat" not in t and "Sun" not in t for t in times), times
+    start = field(driver, "start_date")  # a date as the pages write it, typed as one would text it
+    assert start.get_attribute("value") == "Tue 1 Dec 2026" and start.get_attribute("type") == "text"
+    retype(driver, "start_date", "12/04/2026")
+    assert "can't read that date" in j.preview(lambda shown: "can't read" in shown)
+    retype(driver, "start_date", "tomorrow")
+    assert j.preview(lambda shown: "Wed 2 Dec 2026, 19:00" in shown)
+    retype(driver, "start_date", "1 dec")
+    assert j.preview(lambda shown: "Tue 1 Dec 2026, 19:00" in shown).index("Tue 1 Dec 2026, 19:00") < 40
+    assert field(driver, "start_date").get_attribute("value") == "Tue 1 Dec 2026"  # shown as it was read
     assert field(driver, "title").get_attribute("value") == "Evening walk"  # input kept across the preview
     j.check("06-ritual-new")
     submit(driver, "Save ritual")

@@ -6,22 +6,13 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from service.domain import accounts, agenda
-from service.domain.models import Circle, Membership
+from service.domain import accounts, agenda, records
+from service.domain.models import Membership
 from service.web.api.context import auth, me
 from service.web.api.schemas import CircleIn, CircleOut, CirclesOut, InvitationsOut, MemberIn, NewMemberOut
 from service.web.context import commit, now, runtime, session
 
 bp = APIBlueprint("circles", __name__, url_prefix="/api/v1", tag="Circles")
-
-
-def member_json(membership: Membership) -> dict[str, Any]:
-    """An invited member is shown by the name the inviter typed, never by the invitee's own data."""
-    return {"id": membership.person_id, "name": accounts.member_name(membership), "status": membership.status}
-
-
-def circle_json(circle: Circle) -> dict[str, Any]:
-    return {"id": circle.id, "name": circle.name, "members": [member_json(m) for m in circle.memberships]}
 
 
 def invitation_json(membership: Membership) -> dict[str, Any]:
@@ -41,7 +32,7 @@ def create_circle(body: dict[str, Any]) -> dict[str, Any]:
     """Create a circle with yourself as its first member."""
     circle = accounts.create_circle(session(), owner=me(), name=body["name"], now=now())
     commit()
-    return circle_json(circle)
+    return records.circle(circle)
 
 
 @bp.get("/circles")
@@ -49,14 +40,14 @@ def create_circle(body: dict[str, Any]) -> dict[str, Any]:
 @bp.output(CirclesOut)
 def list_circles() -> dict[str, Any]:
     """The circles you joined."""
-    return {"items": [circle_json(circle) for circle in agenda.circles_of(session(), me().id)]}
+    return {"items": [records.circle(circle) for circle in agenda.circles_of(session(), me().id)]}
 
 
 @bp.get("/circles/<int:circle_id>")
 @bp.auth_required(auth)
 @bp.output(CircleOut)
 def get_circle(circle_id: int) -> dict[str, Any]:
-    return circle_json(accounts.circle_for(session(), me(), circle_id))
+    return records.circle(accounts.circle_for(session(), me(), circle_id))
 
 
 @bp.post("/circles/<int:circle_id>/members")
@@ -76,7 +67,7 @@ def add_member(circle_id: int, body: dict[str, Any]) -> dict[str, Any]:
         session(), circle=circle, inviter=me(), countries=runtime().config.sms_countries, now=now(), **body
     )
     commit()
-    return member_json(membership)
+    return records.member(membership)
 
 
 @bp.delete("/circles/<int:circle_id>/members/me")
@@ -105,7 +96,7 @@ def accept_invitation(circle_id: int) -> dict[str, Any]:
     circle = accounts.accept(session(), accounts.invitation_for(session(), me(), circle_id), now())
     commit()
     session().refresh(circle)
-    return circle_json(circle)
+    return records.circle(circle)
 
 
 @bp.post("/invitations/<int:circle_id>/decline")

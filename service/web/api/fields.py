@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 from apiflask import fields
 from marshmallow import ValidationError
 
+from service.core import wire
 from service.core.schedule import ScheduleError, check_year, parse_timezone
 
 
@@ -46,7 +47,7 @@ class LocalDateTime(fields.String):
         return parsed.replace(microsecond=0)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else value.isoformat(timespec="minutes")
+        return None if value is None else wire.local(value)
 
 
 class ClockTime(fields.String):
@@ -63,7 +64,7 @@ class ClockTime(fields.String):
         return parsed
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else value.strftime("%H:%M")
+        return None if value is None else wire.clock(value)
 
 
 class Text(fields.String):
@@ -105,4 +106,4 @@ class UTCInstant(fields.DateTime):
     """An instant in UTC, written with a Z: "2026-12-01T12:30:00Z"."""
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return None if value is None else wire.instant(value)

@@ -6,11 +6,10 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from service.domain import accounts
-from service.domain.models import Person, SessionDoor
+from service.domain import accounts, records
+from service.domain.models import SessionDoor
 from service.web.api.context import auth, device, me
 from service.web.api.schemas import (
-    WEEKDAYS,
     CodeIn,
     CodeSentOut,
     MeOut,
@@ -22,26 +21,6 @@ from service.web.api.schemas import (
 from service.web.context import commit, now, runtime, session
 
 bp = APIBlueprint("people", __name__, url_prefix="/api/v1", tag="People")
-
-
-def person_json(person: Person) -> dict[str, Any]:
-    return {
-        "id": person.id,
-        "name": person.name,
-        "phone": person.phone,
-        "timezone": person.timezone,
-        "sms_status": person.sms_status,
-    }
-
-
-def me_json(person: Person) -> dict[str, Any]:
-    quiet = None
-    if person.quiet_start is not None and person.quiet_end is not None:
-        quiet = {"start": person.quiet_start, "end": person.quiet_end}
-    return person_json(person) | {
-        "quiet_hours": quiet,
-        "digest": {"weekday": WEEKDAYS[person.digest_weekday], "time": person.digest_time},
-    }
 
 
 @bp.post("/codes")
@@ -80,7 +59,7 @@ def create_session(body: dict[str, Any]) -> dict[str, Any]:
         commit()  # the try counts
         raise
     commit()
-    return {"token": token, "person": person_json(person)}
+    return {"token": token, "person": records.person(person)}
 
 
 @bp.delete("/sessions/current")
@@ -117,7 +96,7 @@ def rotate_token() -> dict[str, Any]:
 @bp.auth_required(auth)
 @bp.output(MeOut)
 def get_me() -> dict[str, Any]:
-    return me_json(me())
+    return records.me(me())
 
 
 @bp.patch("/me")
@@ -134,9 +113,9 @@ def patch_me(body: dict[str, Any]) -> dict[str, Any]:
         quiet = body["quiet_hours"]
         person.quiet_start, person.quiet_end = (quiet["start"], quiet["end"]) if quiet else (None, None)
     if "digest" in body:
-        person.digest_weekday = WEEKDAYS.index(body["digest"]["weekday"])
+        person.digest_weekday = records.WEEKDAYS.index(body["digest"]["weekday"])
         person.digest_time = body["digest"]["time"]
     if "digest" in body or "timezone" in body:
         person.next_digest_at = None  # the clock schedules the next digest from the moved slot
     commit()
-    return me_json(person)
+    return records.me(person)

@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from apiflask import APIBlueprint
 
-from service.domain import accounts, agenda, editing, subjects
-from service.domain.models import Promise
+from service.domain import accounts, agenda, editing, records, subjects
 from service.web.api.context import auth, me
 from service.web.api.schemas import PromiseIn, PromiseOut, PromisePatch, PromisesOut
 from service.web.api.subject_views import patched
 from service.web.context import commit, now, session
 
 bp = APIBlueprint("promises", __name__, url_prefix="/api/v1", tag="Promises")
-
-
-def editable(promise: Promise) -> dict[str, Any]:
-    """The fields a keeper may change, as the API names them."""
-    return {
-        "to": promise.recipient_id,
-        "title": promise.title,
-        "due": promise.due_local,
-        "timezone": promise.timezone,
-        "rrule": promise.rrule,
-        "remind_before_minutes": promise.remind_before_minutes,
-        "grace_minutes": promise.grace_minutes,
-        "follow_up_minutes": promise.follow_up_minutes,
-    }
-
-
-def promise_json(promise: Promise, at: datetime) -> dict[str, Any]:
-    return {
-        "id": promise.id,
-        "circle_id": promise.circle_id,
-        "keeper_id": promise.keeper_id,
-        **editable(promise),
-        "next_occurrence": subjects.upcoming(promise, at),
-    }
 
 
 def promise_fields(body: dict[str, Any]) -> editing.PromiseFields:
@@ -65,7 +39,7 @@ def create_promise(body: dict[str, Any]) -> dict[str, Any]:
     circle = accounts.circle_for(session(), keeper, body["circle_id"])
     saved = editing.create_promise(session(), keeper, circle, promise_fields(body), at)
     commit()
-    return promise_json(saved.subject, at)
+    return records.promise(saved.subject, at)
 
 
 @bp.get("/promises")
@@ -75,14 +49,14 @@ def list_promises() -> dict[str, Any]:
     """The promises you keep and those made to you, in circles you joined."""
     at = now()
     keeps, owed = agenda.promises_of(session(), me().id)
-    return {"items": [promise_json(promise, at) for promise in sorted([*keeps, *owed], key=lambda p: p.id)]}
+    return {"items": [records.promise(promise, at) for promise in sorted([*keeps, *owed], key=lambda p: p.id)]}
 
 
 @bp.get("/promises/<int:promise_id>")
 @bp.auth_required(auth)
 @bp.output(PromiseOut)
 def get_promise(promise_id: int) -> dict[str, Any]:
-    return promise_json(subjects.promise_for(session(), me().id, promise_id), now())
+    return records.promise(subjects.promise_for(session(), me().id, promise_id), now())
 
 
 @bp.patch("/promises/<int:promise_id>")
@@ -95,10 +69,10 @@ def patch_promise(promise_id: int, body: dict[str, Any]) -> dict[str, Any]:
     at = now()
     promise = subjects.promise_for(session(), me().id, promise_id)
     editing.may_change(me(), promise)
-    merged = patched(editable(promise), body, "due")
+    merged = patched(records.promise_fields(promise), body, "due")
     saved = editing.update_promise(session(), promise, promise_fields(merged), at)
     commit()
-    return promise_json(saved.subject, at)
+    return records.promise(saved.subject, at)
 
 
 @bp.delete("/promises/<int:promise_id>")

@@ -2,47 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from apiflask import APIBlueprint
 
-from service.domain import accounts, agenda, editing, subjects
-from service.domain.models import Ritual, RitualMode
+from service.domain import accounts, agenda, editing, records, subjects
+from service.domain.models import RitualMode
 from service.web.api.context import auth, me
 from service.web.api.schemas import PauseIn, RitualIn, RitualOut, RitualPatch, RitualsOut
 from service.web.api.subject_views import patched
 from service.web.context import commit, now, session
 
 bp = APIBlueprint("rituals", __name__, url_prefix="/api/v1", tag="Rituals")
-
-
-def editable(ritual: Ritual) -> dict[str, Any]:
-    """The fields a member may change, as the API names them; `participants` None means everyone."""
-    return {
-        "title": ritual.title,
-        "starts": ritual.start_local,
-        "timezone": ritual.timezone,
-        "rrule": ritual.rrule,
-        "duration_minutes": ritual.duration_minutes,
-        "remind_before_minutes": ritual.remind_before_minutes,
-        "grace_minutes": ritual.grace_minutes,
-        "participants": None if ritual.everyone else ritual.participant_ids(),
-        "mode": ritual.mode,
-        "follow_up_minutes": ritual.follow_up_minutes,
-    }
-
-
-def ritual_json(ritual: Ritual, at: datetime) -> dict[str, Any]:
-    return {
-        "id": ritual.id,
-        "circle_id": ritual.circle_id,
-        **editable(ritual),
-        "participants": ritual.participant_ids(),
-        "paused_until": subjects.paused_until(ritual, at),
-        "sequence": ritual.sequence,
-        "next_occurrence": subjects.upcoming(ritual, at),
-    }
 
 
 def ritual_fields(body: dict[str, Any]) -> editing.RitualFields:
@@ -74,7 +45,7 @@ def create_ritual(circle_id: int, body: dict[str, Any]) -> dict[str, Any]:
     circle = accounts.circle_for(session(), me(), circle_id)
     saved = editing.create_ritual(session(), circle, ritual_fields(body), at)
     commit()
-    return ritual_json(saved.subject, at)
+    return records.ritual(saved.subject, at)
 
 
 @bp.get("/rituals")
@@ -83,14 +54,14 @@ def create_ritual(circle_id: int, body: dict[str, Any]) -> dict[str, Any]:
 def list_rituals() -> dict[str, Any]:
     """The rituals of the circles you joined."""
     at = now()
-    return {"items": [ritual_json(ritual, at) for ritual in agenda.circle_rituals(session(), me().id)]}
+    return {"items": [records.ritual(ritual, at) for ritual in agenda.circle_rituals(session(), me().id)]}
 
 
 @bp.get("/rituals/<int:ritual_id>")
 @bp.auth_required(auth)
 @bp.output(RitualOut)
 def get_ritual(ritual_id: int) -> dict[str, Any]:
-    return ritual_json(subjects.ritual_for(session(), me().id, ritual_id), now())
+    return records.ritual(subjects.ritual_for(session(), me().id, ritual_id), now())
 
 
 @bp.patch("/rituals/<int:ritual_id>")
@@ -102,10 +73,10 @@ def patch_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Edit a ritual; its future occurrences follow, past ones keep their outcomes."""
     at = now()
     ritual = subjects.ritual_for(session(), me().id, ritual_id)
-    merged = patched(editable(ritual), body, "starts")
+    merged = patched(records.ritual_fields(ritual), body, "starts")
     saved = editing.update_ritual(session(), ritual, ritual_fields(merged), at)
     commit()
-    return ritual_json(saved.subject, at)
+    return records.ritual(saved.subject, at)
 
 
 @bp.delete("/rituals/<int:ritual_id>")
@@ -127,4 +98,4 @@ def pause_ritual(ritual_id: int, body: dict[str, Any]) -> dict[str, Any]:
     ritual = subjects.ritual_for(session(), me().id, ritual_id)
     editing.pause_ritual(session(), ritual, body["until"], at)
     commit()
-    return ritual_json(ritual, at)
+    return records.ritual(ritual, at)

@@ -13,6 +13,7 @@ from service.core.notes import MAX_NOTE_LENGTH
 from service.core.schedule import ScheduleError, validate_rrule
 from service.core.streaks import OUTCOMES
 from service.domain.models import MAX_ROW_ID
+from service.domain.records import WEEKDAYS
 from service.web.api.fields import (
     ClockTime,
     LocalDateTime,
@@ -24,7 +25,6 @@ from service.web.api.fields import (
     in_tends_years,
 )
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_MINUTES = 7 * 24 * 60
 REMIND_MAX_MINUTES = 2 * 24 * 60  # reminders may start two days early; the clock prepares four days ahead
 MODES = ("each", "together")

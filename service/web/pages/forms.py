@@ -22,6 +22,7 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: WTForms 3.2
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
+from service.core.phrases import EXAMPLE_DATE, WRITTEN_DATE, Unreadable, read_date
 from service.core.picker import DAY_NAMES, REPEATS
 from service.core.schedule import ScheduleError, parse_timezone
 from service.domain.models import MAX_ROW_ID
@@ -104,6 +105,41 @@ class ClockField(TimeField):
         self.data = time(int(found[1]), int(found[2]))
 
 
+class DayField(DateField):
+    """A date as every page writes dates ("Fri 4 Dec 2026"), read as Tend reads dates in texts (`read_date`:
+    "4 Dec", "2026-12-04", "tomorrow", "fri" too).
+
+    A plain text field: a native date input shows the phone's own form ("12/04/2026"), which no page can
+    set, beside text saying "Fri 4 Dec" (issue 22). "tomorrow" needs the person's day: the form's
+    `meta.now_local` (the person's local now, which the view passes).
+    """
+
+    widget = TextInput()
+
+    def __init__(self, label: str, validators: Any = None, **kwargs: Any) -> None:
+        hints = {"placeholder": "Fri 4 Dec 2026", "autocomplete": "off", "size": 16, "maxlength": 40}
+        kwargs["render_kw"] = hints | kwargs.get("render_kw", {})
+        kwargs.setdefault("description", f"A date such as {EXAMPLE_DATE}.")
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        if not valuelist or not str(valuelist[0]).strip():
+            return
+        try:
+            self.data = read_date(str(valuelist[0]), self.meta.now_local)
+        except Unreadable as unread:
+            raise ValueError(unread.question) from None
+
+    def written(self) -> str:
+        """The date as read, in Tend's own form (so "fri" shows which Friday); empty when none was read."""
+        return str(self.data.strftime(WRITTEN_DATE)) if self.data is not None else ""
+
+    def _value(self) -> str:
+        """What was read, as Tend writes it; what was typed when it was not read."""
+        return self.written() or (str(self.raw_data[0]) if self.raw_data else "")
+
+
 PHONE_EXAMPLE = "+1 415 555 0123"  # a number Tend can text under the default TEND_SMS_COUNTRIES (tested)
 
 
@@ -174,7 +210,7 @@ class ScheduleFields:
     # The range is the picker's rule (service.core.picker), said in its words: no second wording here.
     interval = IntegerField("Every how many days", [Optional()], default=2)
     time = ClockField("Time", [InputRequired("Give a time.")])
-    start_date = DateField("Starting on", [InputRequired("Give a start date.")])
+    start_date = DayField("Starting on", [InputRequired("Give a start date.")])
     remind_before_minutes = SelectField("Remind me", choices=LEADS, coerce=int, default=15)
     follow_up_minutes = IntegerField(
         "Nudge again if not done after (minutes)",
@@ -217,7 +253,7 @@ class PromiseForm(FlaskForm, ScheduleFields):
         validators=[InputRequired()],
     )
     time = ClockField("Due at", [InputRequired("Give a time.")])
-    start_date = DateField("Due on", [InputRequired("Give a date.")])
+    start_date = DayField("Due on", [InputRequired("Give a date.")])
     grace_minutes = IntegerField(
         "Still counts if kept within (minutes after)", [InputRequired(), NumberRange(0, 7 * 24 * 60)], default=60
     )
@@ -226,7 +262,7 @@ class PromiseForm(FlaskForm, ScheduleFields):
 
 
 class PauseForm(FlaskForm):
-    until = DateField("Pause until", [InputRequired("Give a date.")])
+    until = DayField("Pause until", [InputRequired("Give a date.")])
     submit = SubmitField("Pause")
 
 

@@ -47,10 +47,12 @@ def _start(form: RitualForm | PromiseForm) -> datetime | None:
 
 
 def schedule_preview(form: RitualForm | PromiseForm, timezone: str, person: Person, at: datetime) -> Preview | None:
-    """What the picker's choice means: the next 5 local occurrences (from now), the moved start, a quiet-hours clash."""
+    """What the picker's choice means: the next 5 local occurrences (from now), the moved start, a quiet-hours clash.
+    A date or time that could not be read says why (the live preview has no field errors to show)."""
     start = _start(form)
     if start is None:
-        return None
+        unread = form.start_date.process_errors or form.time.process_errors
+        return Preview([], None, None, str(unread[0])) if unread else None
     try:
         rule = picker.rule_for(_choice(form), start.date())
         placed = picker.place_start(start, timezone, rule)
@@ -77,8 +79,17 @@ def _fill_picker(form: RitualForm | PromiseForm, start: datetime, rule: str | No
         form.interval.data = choice.interval if choice.repeat == picker.EVERY_N_DAYS else 2
 
 
+def _local_now(person: Person, at: datetime) -> datetime:
+    return at.astimezone(parse_timezone(person.timezone)).replace(tzinfo=None)
+
+
 def _local_today(person: Person, at: datetime) -> date:
-    return at.astimezone(parse_timezone(person.timezone)).date()
+    return _local_now(person, at).date()
+
+
+def _dated(person: Person, at: datetime) -> dict[str, Any]:
+    """A form's meta for its date fields: the person's own day, from which "tomorrow" and "fri" are read."""
+    return {"now_local": _local_now(person, at)}
 
 
 def _circle_arg(person: Person) -> Circle:
@@ -150,7 +161,7 @@ def _save_ritual(form: RitualForm, circle: Circle, ritual: Ritual | None, timezo
 def new_ritual() -> Any:
     person, at = auth.me(), now()
     circle = _circle_arg(person)
-    form = RitualForm()
+    form = RitualForm(meta=_dated(person, at))
     form.participants.choices = _members(circle)
     if request.method == "GET":
         form.start_date.data = _local_today(person, at)
@@ -167,7 +178,7 @@ def new_ritual() -> Any:
 def ritual(ritual_id: int) -> Any:
     person, at = auth.me(), now()
     found = subjects.ritual_for(db(), person.id, ritual_id)
-    form = RitualForm(obj=found if request.method == "GET" else None)
+    form = RitualForm(obj=found if request.method == "GET" else None, meta=_dated(person, at))
     form.participants.choices = _members(found.circle)
     if request.method == "GET":
         _fill_picker(form, found.start_local, found.rrule)
@@ -194,7 +205,7 @@ def ritual(ritual_id: int) -> Any:
 def pause_ritual(ritual_id: int) -> Any:
     person, at = auth.me(), now()
     found = subjects.ritual_for(db(), person.id, ritual_id)
-    form = PauseForm()
+    form = PauseForm(meta=_dated(person, at))
     if form.validate_on_submit():
         try:
             editing.pause_ritual(db(), found, datetime.combine(form.until.data, time()), at)
@@ -204,7 +215,7 @@ def pause_ritual(ritual_id: int) -> Any:
         commit()
         flash(f"Paused until {form.until.data:%A %-d %B}.", "done")
     else:
-        flash("Give the date to pause until.", "error")
+        flash(" ".join(form.until.errors) or "Give the date to pause until.", "error")
     return redirect(url_for("pages.ritual", ritual_id=ritual_id))
 
 
@@ -292,7 +303,7 @@ def _recipients(circle: Circle, person: Person) -> list[SelectChoice]:
 def new_promise() -> Any:
     person, at = auth.me(), now()
     circle = _circle_arg(person)
-    form = PromiseForm()
+    form = PromiseForm(meta=_dated(person, at))
     form.to.choices = _recipients(circle, person)
     if request.method == "GET":
         form.start_date.data = _local_today(person, at)
@@ -314,7 +325,7 @@ def promise(promise_id: int) -> Any:
     mine = found.keeper_id == person.id
     if request.method == "POST":
         editing.may_change(person, found)
-    form = PromiseForm(obj=found if request.method == "GET" else None)
+    form = PromiseForm(obj=found if request.method == "GET" else None, meta=_dated(person, at))
     names = accounts.names_in(db(), [circle.id], [found.keeper_id, found.recipient_id])
     recipient = names.of(circle.id, found.recipient_id)
     form.to.choices = _recipients(circle, person) if mine else choices([(found.recipient_id, recipient)])
@@ -342,12 +353,13 @@ def promise(promise_id: int) -> Any:
 @auth.signin_required
 def preview_fragment() -> Any:
     """The preview alone, for the page's script to show as the picker changes (the form works without it)."""
-    person = auth.me()
-    form = RitualForm(formdata=request.args, meta={"csrf": False})
+    person, at = auth.me(), now()
+    form = RitualForm(formdata=request.args, meta={"csrf": False} | _dated(person, at))
     timezone = request.args.get("timezone", person.timezone)
     try:
         parse_timezone(timezone)
     except ScheduleError:
         timezone = person.timezone
-    shown = schedule_preview(form, timezone, person, now())
-    return page("_preview.html", preview=shown, timezone=timezone, once=_once(form))
+    shown = schedule_preview(form, timezone, person, at)
+    written = form.start_date.written()  # the script shows the date as read
+    return page("_preview.html", preview=shown, timezone=timezone, once=_once(form), read_date=written)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, flash, redirect, url_for
 
 from service.core.schedule import occurrence_local
-from service.domain import accounts, digests, editing
+from service.domain import accounts, digests, editing, privacy
 from service.domain.errors import DomainError
 from service.web.context import commit, now, runtime
 from service.web.context import session as db
@@ -90,7 +90,7 @@ def pause_all() -> Any:
 @bp.post("/settings/resume")
 @auth.signin_required
 def resume_all() -> Any:
-    editing.resume_person(auth.me())
+    editing.resume_person(auth.me(), now())
     commit()
     flash("Reminders are back on.", "done")
     return redirect(url_for("pages.settings"))
@@ -111,9 +111,7 @@ def digest_sample() -> Any:
 @auth.signin_required
 def export() -> Any:
     """Download everything Tend keeps about you: the same document as GET /api/v1/export."""
-    from service.web.api.privacy import export_of
-
-    body = json.dumps(export_of(auth.me(), now(), db()), indent=2, ensure_ascii=False)
+    body = json.dumps(privacy.export(db(), auth.me(), now()), indent=2, ensure_ascii=False)
     return Response(
         body,
         mimetype="application/json",

@@ -1,6 +1,7 @@
 // Progressive enhancement only: every page works without this file.
 // 1. The browser's time zone goes into an empty time-zone field of the sign-in form.
-// 2. The schedule picker shows only the fields its choice needs, and its preview follows the form as it changes.
+// 2. The schedule picker shows only the fields its choice needs, and its preview follows the form as it changes;
+//    a date typed in words ("fri") is then shown as it was read ("Fri 11 Dec 2026"), as the form does after Preview.
 // 3. A Copy button beside a read-only link (without it, the link is selected and copied by hand).
 (function () {
   "use strict";
@@ -32,6 +33,11 @@
         part.hidden = part.getAttribute("data-when") !== repeat;
       });
     }
+    function showReadDate() {
+      var read = preview.querySelector(".js-read-date");
+      var input = form.querySelector("input[name=start_date]");
+      if (read && input && document.activeElement !== input) { input.value = read.value; }
+    }
     function refresh() {
       var params = new URLSearchParams();
       new FormData(form).forEach(function (value, name) {
@@ -45,6 +51,7 @@
           if (html !== null && mine === asked) {
             var parsed = new DOMParser().parseFromString(html, "text/html");
             preview.replaceChildren.apply(preview, Array.prototype.slice.call(parsed.body.childNodes));
+            showReadDate();
           }
         })
         .catch(function () { /* the Preview button still works */ });
