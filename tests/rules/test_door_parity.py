@@ -40,8 +40,8 @@ NO_DOOR: dict[str, dict[str, str]] = {
         "pages": "no sender: a person is their cookie",
         "sms": "Twilio's `From` is always E.164, of a number Tend texted",
     },
-    # invitations, labels, a ritual for everyone and a promise's recipient: every door. People a command makes: `tend demo`, the only
-    # command that makes any (test_the_demo_makes_people_only_of_numbers_tend_may_text).
+    # invitations, labels, a ritual for everyone and a promise's recipient: every door. People a command
+    # makes: `tend demo`, the only command that makes any (test_the_demo_makes_people_only_of_numbers_tend_may_text).
 }
 
 
