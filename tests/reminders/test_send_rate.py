@@ -48,6 +48,51 @@ def test_two_workers_share_the_requests_in_flight_through_redis(redis_url):
     assert order == ["first done", "second"]
 
 
+def test_many_threads_of_one_worker_asking_at_once_never_hold_more_than_the_limit(redis_url):
+    sending = SharedInFlight(5, SendRate(1000), redis_url)
+    inside, most, served = 0, 0, []
+    lock = threading.Lock()
+
+    def send(i: int) -> None:
+        nonlocal inside, most
+        with sending.slot(1):
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            time.sleep(0.01)
+            with lock:
+                inside -= 1
+                served.append(i)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(served) == list(range(60))
+    assert most == 5  # every slot in use, none beyond
+
+
+def test_threads_waiting_for_a_slot_when_redis_is_away_fail_instead_of_hanging():
+    sending = SharedInFlight(2, SendRate(1000), "redis://127.0.0.1:1/0")  # nothing listens there
+    failures = []
+
+    def send() -> None:
+        try:
+            with sending.slot(1):
+                pass
+        except Exception as exc:
+            failures.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=send) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert failures == ["ConnectionError"] * 10
+
+
 def test_without_redis_the_budget_is_the_process_own():
     first, second = SendRate(0.05), SendRate(0.05)
     assert (granted(first, 3), granted(second, 3)) == (1, 1)
