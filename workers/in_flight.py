@@ -131,43 +131,58 @@ class SharedInFlight:
             self._asks.append(ask)
             if not self._leading:
                 self._leading = ask.leads = True
-        while not ask.granted:
-            if ask.leads:
-                self._lead(ask)
-            else:
-                ask.answered.wait()
-                ask.answered.clear()  # granted, failed, or handed the lead
-            if ask.error is not None:
-                raise ask.error
+        try:
+            while not ask.granted:
+                if ask.leads:
+                    self._lead(ask)
+                else:
+                    ask.answered.wait()
+                    ask.answered.clear()  # granted, failed, or handed the lead
+                if ask.error is not None:
+                    raise ask.error
+        except BaseException:  # also Dramatiq's time limit and shutdown, raised into the thread at any point
+            self._withdraw(ask)
+            raise
+        finally:
+            self._hand_on(ask)
         try:
             yield
         finally:
             self._give_back(ask.token)
 
     def _lead(self, own: _Ask) -> None:
-        """Ask Redis for the process's waiting threads, in order, until `own` is answered; then hand the lead to
-        the first thread still waiting."""
-        try:
-            while not own.granted:
-                with self._asks_lock:
-                    asks = list(itertools.islice(self._asks, self.limit))
-                try:
-                    granted, taken, reset_ms = self._ask(asks)
-                except Exception as exc:
-                    self._answer(asks, error=exc)  # every thread it asked for fails with it, none waits on
-                    raise
-                self._answer(asks[:granted])
-                if granted < len(asks):
-                    asks[granted].segments -= taken
-                    time.sleep(reset_ms / 1000 + 0.001 if reset_ms else self.POLL)
-        finally:
+        """Ask Redis for the process's waiting threads, in order, until `own` is granted."""
+        while not own.granted:
             with self._asks_lock:
-                own.leads = False
-                if self._asks:
-                    self._asks[0].leads = True
-                    self._asks[0].answered.set()
-                else:
-                    self._leading = False
+                asks = list(itertools.islice(self._asks, self.limit))
+            try:
+                granted, taken, reset_ms = self._ask(asks)
+            except Exception as exc:
+                self._answer(asks, error=exc)  # every thread it asked for fails with it, none waits on
+                raise
+            self._answer(asks[:granted])
+            if granted < len(asks):
+                asks[granted].segments -= taken
+                time.sleep(reset_ms / 1000 + 0.001 if reset_ms else self.POLL)
+
+    def _hand_on(self, ask: _Ask) -> None:
+        """If `ask` leads, hand the lead to the first thread still waiting."""
+        with self._asks_lock:
+            if not ask.leads:
+                return
+            ask.leads = False
+            if self._asks:
+                self._asks[0].leads = True
+                self._asks[0].answered.set()
+            else:
+                self._leading = False
+
+    def _withdraw(self, ask: _Ask) -> None:
+        """A thread that stops waiting leaves the queue, and gives back any slot Redis may have granted it."""
+        with self._asks_lock:
+            if ask in self._asks:
+                self._asks.remove(ask)
+        self._give_back(ask.token)  # giving back a slot never taken changes nothing
 
     def _answer(self, asks: list[_Ask], error: Exception | None = None) -> None:
         """These asks, the first waiting, are granted (or failed with `error`)."""

@@ -1,5 +1,6 @@
 """TEND_SMS_MPS and TEND_TWILIO_CONCURRENCY are budgets shared by every worker, kept in Redis."""
 
+import ctypes
 import threading
 import time
 
@@ -91,6 +92,35 @@ def test_threads_waiting_for_a_slot_when_redis_is_away_fail_instead_of_hanging()
         thread.join(30)
     assert not any(thread.is_alive() for thread in threads)
     assert failures == ["ConnectionError"] * 10
+
+
+class Interrupted(BaseException):
+    """What Dramatiq's time limit and shutdown raise into a worker thread, wherever it is."""
+
+
+def test_a_thread_interrupted_while_it_asks_for_the_others_hands_the_asking_on(redis_url):
+    sending = SharedInFlight(1, SendRate(1000), redis_url)
+    outcomes: dict[str, str] = {}
+
+    def wait_for_a_slot(name: str) -> None:
+        try:
+            with sending.slot(1):
+                outcomes[name] = "sent"
+        except Interrupted:
+            outcomes[name] = "interrupted"
+
+    with sending.slot(1):  # the one slot: the next thread asks Redis again and again, the one after queues
+        first = threading.Thread(target=wait_for_a_slot, args=("first",))
+        first.start()
+        time.sleep(0.1)
+        second = threading.Thread(target=wait_for_a_slot, args=("second",))
+        second.start()
+        time.sleep(0.1)
+        assert first.ident is not None
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(first.ident), ctypes.py_object(Interrupted))
+        first.join(5)
+    second.join(10)
+    assert outcomes == {"first": "interrupted", "second": "sent"}
 
 
 def test_without_redis_the_budget_is_the_process_own():
