@@ -165,3 +165,20 @@ def test_sms_in_delivers_an_inbound_sms_through_the_conversation(tmp_path, monke
     with db.session() as session:
         assert session.scalars(select(Ritual.title)).all() == ["Evening walk"]
     db.dispose()
+
+
+def test_worker_processes_log_at_tend_level_with_numbers_masked(tmp_path, redis_url):
+    # as the Dramatiq CLI does in each worker process: its own INFO handler first, then our module imported
+    code = (
+        "import logging, sys; logging.basicConfig(level=logging.INFO, stream=sys.stdout); "
+        "import service.entry.worker_process; log = logging.getLogger('workers.delivery'); "
+        "log.info('an info line'); log.warning('SMS to +14155550123 failed for good')"
+    )
+    env = os.environ | {
+        "TEND_LOG_LEVEL": "WARNING",
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'tend.db'}",
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60).stdout
+    assert "SMS to +1" in out and "failed for good" in out
+    assert "an info line" not in out and "+14155550123" not in out

@@ -50,7 +50,7 @@ def load_config(require_redis: bool = False, host: str = "127.0.0.1", port: int 
 
 @click.group()
 @click.version_option(version("tend"), prog_name="tend")
-@click.option("--log-level", default=os.environ.get("TEND_LOG_LEVEL", "INFO"), show_default=True)
+@click.option("--log-level", default=logs.environment_level(), show_default=True)
 def main(log_level: str) -> None:
     """Tend: reminders, check-ins, calendar feeds and streaks for partners."""
     logs.configure(log_level)

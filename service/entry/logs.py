@@ -11,6 +11,7 @@ conflicting key's value) is written with numbers masked (`+1********88`).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from typing import Any
 
@@ -33,8 +34,15 @@ class NumberMaskingFormatter(logging.Formatter):
         return _NUMBERS.sub(lambda found: masked(found[0]), super().format(record))
 
 
+def environment_level() -> str:
+    """TEND_LOG_LEVEL, INFO when unset."""
+    return os.environ.get("TEND_LOG_LEVEL", "INFO")
+
+
 def configure(level: str) -> None:
+    """Tend's level and format on the root logger, also over handlers set before (the Dramatiq CLI's)."""
     logging.basicConfig(level=level.upper(), format=FORMAT)
+    logging.getLogger().setLevel(level.upper())
     for handler in logging.getLogger().handlers:
         handler.setFormatter(NumberMaskingFormatter(FORMAT))
     for name in QUIET:

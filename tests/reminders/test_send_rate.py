@@ -1,5 +1,6 @@
 """TEND_SMS_MPS and TEND_TWILIO_CONCURRENCY are budgets shared by every worker, kept in Redis."""
 
+import ctypes
 import threading
 import time
 
@@ -46,6 +47,80 @@ def test_two_workers_share_the_requests_in_flight_through_redis(redis_url):
         order.append("first done")
     waiting.join(5)
     assert order == ["first done", "second"]
+
+
+def test_many_threads_of_one_worker_asking_at_once_never_hold_more_than_the_limit(redis_url):
+    sending = SharedInFlight(5, SendRate(1000), redis_url)
+    inside, most, served = 0, 0, []
+    lock = threading.Lock()
+
+    def send(i: int) -> None:
+        nonlocal inside, most
+        with sending.slot(1):
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            time.sleep(0.01)
+            with lock:
+                inside -= 1
+                served.append(i)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(served) == list(range(60))
+    assert most == 5  # every slot in use, none beyond
+
+
+def test_threads_waiting_for_a_slot_when_redis_is_away_fail_instead_of_hanging():
+    sending = SharedInFlight(2, SendRate(1000), "redis://127.0.0.1:1/0")  # nothing listens there
+    failures = []
+
+    def send() -> None:
+        try:
+            with sending.slot(1):
+                pass
+        except Exception as exc:
+            failures.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=send) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert failures == ["ConnectionError"] * 10
+
+
+class Interrupted(BaseException):
+    """What Dramatiq's time limit and shutdown raise into a worker thread, wherever it is."""
+
+
+def test_a_thread_interrupted_while_it_asks_for_the_others_hands_the_asking_on(redis_url):
+    sending = SharedInFlight(1, SendRate(1000), redis_url)
+    outcomes: dict[str, str] = {}
+
+    def wait_for_a_slot(name: str) -> None:
+        try:
+            with sending.slot(1):
+                outcomes[name] = "sent"
+        except Interrupted:
+            outcomes[name] = "interrupted"
+
+    with sending.slot(1):  # the one slot: the next thread asks Redis again and again, the one after queues
+        first = threading.Thread(target=wait_for_a_slot, args=("first",))
+        first.start()
+        time.sleep(0.1)
+        second = threading.Thread(target=wait_for_a_slot, args=("second",))
+        second.start()
+        time.sleep(0.1)
+        assert first.ident is not None
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(first.ident), ctypes.py_object(Interrupted))
+        first.join(5)
+    second.join(10)
+    assert outcomes == {"first": "interrupted", "second": "sent"}
 
 
 def test_without_redis_the_budget_is_the_process_own():
