@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from service.config import Config
 from service.core.phones import textable
 from service.domain import digests
@@ -274,13 +276,28 @@ def test_times_are_typed_and_shown_in_24_hour_form_as_the_pages_write_them(app, 
             "name": "Alice",
             "timezone": "America/New_York",
             "quiet": "y",
-            "quiet_start": "7pm",
+            "quiet_start": "7pm tomorrow",
             "quiet_end": "06:45",
             "digest_weekday": "6",
             "digest_time": "18:00",
         },
     )
-    assert "Give a time in 24-hour form, such as 07:30 or 19:00." in refused.get_data(as_text=True)
+    assert "Sorry, I can&#39;t read that time. Try e.g. 19:00, 7pm or 7:30 am." in refused.get_data(as_text=True)
+    assert 'value="7pm tomorrow"' in refused.get_data(as_text=True)  # what was typed stays, to be corrected
+
+
+@pytest.mark.parametrize(
+    "typed, read",
+    [("7:00 PM", "19:00"), ("7:30pm", "19:30"), ("7pm", "19:00"), ("7.30 pm", "19:30"), ("1900", "19:00")],
+)
+def test_a_time_is_read_in_12_hour_form_too_and_shown_back_in_24_hour_form(app, db, typed, read):
+    """A 12-hour time is read as texts read it, never cut short by the field ("7:00 PM" once became "7:00 ", 07:00)."""
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    assert re.search(r'maxlength="40" name="digest_time"', alice.text("/settings"))
+    settings = {"name": "Alice", "timezone": "America/New_York", "digest_weekday": "6", "digest_time": typed}
+    alice.post("/settings", settings, follow=True)
+    assert re.search(rf'name="digest_time"[^>]*value="{read}"', alice.text("/settings"))
 
 
 def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
@@ -297,6 +314,8 @@ def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
     previewed = post_ritual(alice, circle, start_date="fri", preview="Preview").get_data(as_text=True)
     assert re.search(r'name="start_date"[^>]*value="Fri 4 Dec 2026"', previewed)  # what "fri" was read as
     assert "Fri 4 Dec 2026, 19:00" in previewed.split("Next 5 times")[1]
+    previewed = post_ritual(alice, circle, time="7:30 PM", preview="Preview").get_data(as_text=True)
+    assert re.search(r'name="time"[^>]*value="19:30"', previewed)  # a time too is shown as read after Preview
     for unread in ("12/04/2026", "year 1", "31 feb"):
         refused = post_ritual(alice, circle, start_date=unread)
         page = refused.get_data(as_text=True)
@@ -305,7 +324,9 @@ def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
     live = alice.text("/schedule/preview?repeat=daily&time=19:00&start_date=12/04/2026")
     assert "can&#39;t read that date" in live  # the live preview says why it shows nothing
     live = alice.text("/schedule/preview?repeat=daily&time=19:00&start_date=tomorrow")
-    assert "Wed 2 Dec 2026, 19:00" in live and 'class="js-read-date" value="Wed 2 Dec 2026"' in live  # for the script
+    assert "Wed 2 Dec 2026, 19:00" in live and 'data-name="start_date" value="Wed 2 Dec 2026"' in live  # for the script
+    live = alice.text("/schedule/preview?repeat=daily&time=7pm&start_date=tomorrow")
+    assert 'data-name="time" value="19:00"' in live
     saved = post_ritual(alice, circle, start_date="4 Dec")
     assert saved.status_code == 302, saved.get_data(as_text=True)
     ritual = saved.headers["Location"]

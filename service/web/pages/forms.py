@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import time
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -22,7 +21,7 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: WTForms 3.2
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from service.core.phrases import EXAMPLE_DATE, WRITTEN_DATE, Unreadable, read_date
+from service.core.phrases import EXAMPLE_DATE, WRITTEN_DATE, WRITTEN_TIME, Unreadable, read_date, read_time
 from service.core.picker import DAY_NAMES, REPEATS
 from service.core.schedule import ScheduleError, parse_timezone
 from service.domain.models import MAX_ROW_ID
@@ -77,11 +76,9 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-CLOCK = re.compile(r"^\s*([01]?\d|2[0-3])\s*[:.h]?\s*([0-5]\d)\s*$")
-
-
 class ClockField(TimeField):
-    """A time of day in 24-hour form, as every page writes times ("19:00"; "1900", "19.00" and "7:30" are read too).
+    """A time of day, read as texts read times (`read_time`: "7pm", "7:00 PM", "19:00", "1900") and shown back
+    in 24-hour form, as every page writes times ("19:00").
 
     A plain text field: a native time input shows the phone's own 12- or 24-hour form,
     which no page can set, so its "07:00 PM" sat beside text saying "19:00" (issue 22).
@@ -90,19 +87,26 @@ class ClockField(TimeField):
     widget = TextInput()
 
     def __init__(self, label: str, validators: Any = None, **kwargs: Any) -> None:
-        hints = {"placeholder": "19:00", "inputmode": "numeric", "autocomplete": "off", "size": 5, "maxlength": 5}
+        hints = {"placeholder": "19:00", "autocomplete": "off", "size": 8, "maxlength": 40}
         kwargs["render_kw"] = hints | kwargs.get("render_kw", {})
         super().__init__(label, validators, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
         if not valuelist or not str(valuelist[0]).strip():
-            self.data = None
             return
-        found = CLOCK.match(str(valuelist[0]))
-        if found is None:
-            self.data = None
-            raise ValueError("Give a time in 24-hour form, such as 07:30 or 19:00.")
-        self.data = time(int(found[1]), int(found[2]))
+        try:
+            self.data = read_time(str(valuelist[0]))
+        except Unreadable as unread:
+            raise ValueError(unread.question) from None
+
+    def written(self) -> str:
+        """The time as read, in Tend's own 24-hour form ("7pm" shows as 19:00); empty when none was read."""
+        return str(self.data.strftime(WRITTEN_TIME)) if self.data is not None else ""
+
+    def _value(self) -> str:
+        """What was read, as Tend writes it; what was typed when it was not read."""
+        return self.written() or (str(self.raw_data[0]) if self.raw_data else "")
 
 
 class DayField(DateField):

@@ -361,5 +361,5 @@ def preview_fragment() -> Any:
     except ScheduleError:
         timezone = person.timezone
     shown = schedule_preview(form, timezone, person, at)
-    written = form.start_date.written()  # the script shows the date as read
-    return page("_preview.html", preview=shown, timezone=timezone, once=_once(form), read_date=written)
+    read = {"start_date": form.start_date.written(), "time": form.time.written()}  # the script shows them as read
+    return page("_preview.html", preview=shown, timezone=timezone, once=_once(form), read=read)
