@@ -3,6 +3,7 @@ without JavaScript would see it (the Chromium journey covers them with and witho
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -10,9 +11,10 @@ import pytest
 
 from service.config import Config
 from service.core.phones import textable
-from service.domain import digests
+from service.domain import accounts, digests
 from service.domain.models import Person
 from service.web.pages.forms import PHONE_EXAMPLE
+from tests.builders import code_texted_to
 from tests.pages.helpers import Pages
 
 ALICE, BOB = "+14155550101", "+14155550102"
@@ -337,3 +339,53 @@ def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
     assert "Paused until Thursday 10 December." in paused.get_data(as_text=True)
     unread = alice.post(f"{ritual}/pause", {"until": "soonish"}, form_page=ritual, follow=True)
     assert "can&#39;t read that date" in unread.get_data(as_text=True)
+
+
+def test_signing_up_without_javascript_chooses_a_zone_and_hears_all_that_is_missing_at_once(app, db):
+    """No script fills the zone in: the page lists the tz data's zones (grouped by region); a code with neither
+    name nor zone hears both, in people's words, not the API's ("'name' is required to sign up.")."""
+    page = Pages(app, db)
+    page.post("/signin", {"phone": ALICE})
+    form = page.text("/signin/code")
+    assert re.search(r'<select[^>]*name="timezone"', form) and '<optgroup label="America">' in form
+    assert '<option value="America/New_York">New York</option>' in form
+    assert "Your browser fills it in" not in form
+    missing = page.post("/signin/code", {"code": code_texted_to(db, ALICE), "name": "", "timezone": ""})
+    shown = missing.get_data(as_text=True)
+    assert missing.status_code == 422
+    assert "Tell us your name." in shown and "Choose your time zone." in shown
+    assert "required to sign up" not in shown
+    done = page.post(
+        "/signin/code", {"code": code_texted_to(db, ALICE), "name": "Alice", "timezone": "America/Chicago"}
+    )
+    assert done.status_code == 302
+    with db.session() as session:
+        assert session.query(Person).filter_by(phone=ALICE).one().timezone == "America/Chicago"
+
+
+def test_the_zone_is_chosen_for_a_country_with_one(app, db, runtime, monkeypatch):
+    """With TEND_SMS_COUNTRIES starting with a country of one zone, the page chooses it; the US has several."""
+    page = Pages(app, db)
+    page.post("/signin", {"phone": ALICE})
+    assert re.search(r'<option selected value="">Choose your time zone', page.text("/signin/code"))
+    monkeypatch.setattr(runtime, "config", dataclasses.replace(runtime.config, sms_countries=("GB", "US")))
+    assert '<option selected value="Europe/London">London</option>' in page.text("/signin/code")
+
+
+def test_a_person_who_joined_by_text_gives_a_name_but_keeps_their_zone(app, db):
+    with db.session() as session:
+        session.add(
+            accounts.new_person(
+                phone=ALICE, now=datetime(2026, 12, 1, tzinfo=UTC), timezone="Europe/Paris", status="active"
+            )
+        )
+        session.commit()
+    page = Pages(app, db)
+    page.post("/signin", {"phone": ALICE})
+    asked = page.post("/signin/code", {"code": code_texted_to(db, ALICE), "name": "", "timezone": ""})
+    assert "Tell us your name." in asked.get_data(as_text=True)
+    assert "Choose your time zone." not in asked.get_data(as_text=True)
+    done = page.post("/signin/code", {"code": code_texted_to(db, ALICE), "name": "Alice", "timezone": ""})
+    assert done.status_code == 302
+    with db.session() as session:
+        assert session.query(Person).filter_by(phone=ALICE).one().timezone == "Europe/Paris"

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import redirect, request, session, url_for
 
+from service.core import zones
 from service.domain import accounts
 from service.domain.errors import DomainError
 from service.domain.models import SessionDoor
@@ -16,6 +17,7 @@ from service.web.pages.blueprint import bp, page, show_error
 from service.web.pages.forms import CodeForm, PhoneForm
 
 PHONE_KEY = "signin_phone"
+SIGN_UP_ASKS = {"name": "Tell us your name.", "timezone": "Choose your time zone."}  # the domain's fields, asked
 
 
 def landing() -> str:
@@ -58,6 +60,8 @@ def signin_code() -> Any:
     if not phone:
         return redirect(url_for("pages.signin"))
     form = CodeForm()
+    if request.method == "GET":
+        form.timezone.data = zones.likely_zone(runtime().config.sms_countries) or ""
     if form.validate_on_submit():
         try:
             _person, secret = accounts.sign_in(
@@ -74,6 +78,9 @@ def signin_code() -> Any:
         except accounts.WrongCode as error:
             commit()  # the try counts
             show_error(form, error)
+        except accounts.SignUpNeeds as needs:
+            for missing in needs.fields:
+                getattr(form, missing).errors.append(SIGN_UP_ASKS[missing])
         except DomainError as error:
             show_error(form, error)
         else:

@@ -21,6 +21,7 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: WTForms 3.2
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
+from service.core import zones
 from service.core.phrases import EXAMPLE_DATE, WRITTEN_DATE, WRITTEN_TIME, Unreadable, read_date, read_time
 from service.core.picker import DAY_NAMES, REPEATS
 from service.core.schedule import ScheduleError, parse_timezone
@@ -76,72 +77,67 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ClockField(TimeField):
-    """A time of day, read as texts read times (`read_time`: "7pm", "7:00 PM", "19:00", "1900") and shown back
-    in 24-hour form, as every page writes times ("19:00").
+class _TypedField:
+    """A text field read as Tend reads texts (`read`) and shown back as the pages write it (`WRITTEN`): what was
+    typed stays when it was not read, to be corrected. A plain text field: a native time or date input shows
+    the phone's own form ("07:00 PM", "12/04/2026"), which no page can set, beside text saying "19:00" and
+    "Fri 4 Dec" (issue 22)."""
 
-    A plain text field: a native time input shows the phone's own 12- or 24-hour form,
-    which no page can set, so its "07:00 PM" sat beside text saying "19:00" (issue 22).
-    """
-
-    widget = TextInput()
+    WRITTEN = ""
+    HINTS: dict[str, Any] = {}
+    data: Any
+    raw_data: Any
 
     def __init__(self, label: str, validators: Any = None, **kwargs: Any) -> None:
-        hints = {"placeholder": "19:00", "autocomplete": "off", "size": 8, "maxlength": 40}
-        kwargs["render_kw"] = hints | kwargs.get("render_kw", {})
-        super().__init__(label, validators, **kwargs)
+        kwargs["render_kw"] = {"autocomplete": "off", "maxlength": 40} | self.HINTS | kwargs.get("render_kw", {})
+        kwargs.setdefault("widget", TextInput())
+        super().__init__(label, validators, **kwargs)  # type: ignore[call-arg]  # the WTForms field beside it
+
+    def read(self, typed: str) -> Any:
+        raise NotImplementedError
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = None
         if not valuelist or not str(valuelist[0]).strip():
             return
         try:
-            self.data = read_time(str(valuelist[0]))
+            self.data = self.read(str(valuelist[0]))
         except Unreadable as unread:
             raise ValueError(unread.question) from None
 
     def written(self) -> str:
-        """The time as read, in Tend's own 24-hour form ("7pm" shows as 19:00); empty when none was read."""
-        return str(self.data.strftime(WRITTEN_TIME)) if self.data is not None else ""
+        """What was read, as Tend writes it ("7pm" as 19:00, "fri" as which Friday); empty when none was read."""
+        return str(self.data.strftime(self.WRITTEN)) if self.data is not None else ""
 
     def _value(self) -> str:
-        """What was read, as Tend writes it; what was typed when it was not read."""
         return self.written() or (str(self.raw_data[0]) if self.raw_data else "")
 
 
-class DayField(DateField):
+class ClockField(_TypedField, TimeField):
+    """A time of day, read as texts read times (`read_time`: "7pm", "7:00 PM", "19:00", "1900") and shown back
+    in 24-hour form, as every page writes times ("19:00"). Never cut short: "7:00 PM" once became 07:00."""
+
+    WRITTEN = WRITTEN_TIME
+    HINTS = {"placeholder": "19:00", "size": 8}
+
+    def read(self, typed: str) -> Any:
+        return read_time(typed)
+
+
+class DayField(_TypedField, DateField):
     """A date as every page writes dates ("Fri 4 Dec 2026"), read as Tend reads dates in texts (`read_date`:
-    "4 Dec", "2026-12-04", "tomorrow", "fri" too).
+    "4 Dec", "2026-12-04", "tomorrow", "fri" too). "tomorrow" needs the person's day: the form's
+    `meta.now_local` (the person's local now, which the view passes)."""
 
-    A plain text field: a native date input shows the phone's own form ("12/04/2026"), which no page can
-    set, beside text saying "Fri 4 Dec" (issue 22). "tomorrow" needs the person's day: the form's
-    `meta.now_local` (the person's local now, which the view passes).
-    """
-
-    widget = TextInput()
+    WRITTEN = WRITTEN_DATE
+    HINTS = {"placeholder": "Fri 4 Dec 2026", "size": 16}
 
     def __init__(self, label: str, validators: Any = None, **kwargs: Any) -> None:
-        hints = {"placeholder": "Fri 4 Dec 2026", "autocomplete": "off", "size": 16, "maxlength": 40}
-        kwargs["render_kw"] = hints | kwargs.get("render_kw", {})
         kwargs.setdefault("description", f"A date such as {EXAMPLE_DATE}.")
         super().__init__(label, validators, **kwargs)
 
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        self.data = None
-        if not valuelist or not str(valuelist[0]).strip():
-            return
-        try:
-            self.data = read_date(str(valuelist[0]), self.meta.now_local)
-        except Unreadable as unread:
-            raise ValueError(unread.question) from None
-
-    def written(self) -> str:
-        """The date as read, in Tend's own form (so "fri" shows which Friday); empty when none was read."""
-        return str(self.data.strftime(WRITTEN_DATE)) if self.data is not None else ""
-
-    def _value(self) -> str:
-        """What was read, as Tend writes it; what was typed when it was not read."""
-        return self.written() or (str(self.raw_data[0]) if self.raw_data else "")
+    def read(self, typed: str) -> Any:
+        return read_date(typed, self.meta.now_local)
 
 
 PHONE_EXAMPLE = "+1 415 555 0123"  # a number Tend can text under the default TEND_SMS_COUNTRIES (tested)
@@ -156,6 +152,15 @@ class PhoneForm(FlaskForm):
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
     submit = SubmitField("Text me a code")
+
+
+def _zone_choices() -> list[SelectChoice]:
+    """Every country's zones (the tz data's zone.tab) grouped by region ("America": "New York"), then UTC."""
+    names = sorted({name for found in zones.country_zones().values() for name in found})
+    grouped = [
+        SelectChoice(name, name.split("/", 1)[1].replace("_", " "), optgroup=name.split("/")[0]) for name in names
+    ]
+    return [SelectChoice("", "Choose your time zone"), *grouped, SelectChoice("UTC", "UTC", optgroup="Other")]
 
 
 class CodeForm(FlaskForm):
@@ -175,11 +180,12 @@ class CodeForm(FlaskForm):
         ),
         render_kw={"autocomplete": "given-name"},
     )
-    timezone = StringField(
+    timezone = SelectField(
         "Your time zone",
         [Optional(), _zone],
-        filters=[_strip],
-        description="Only needed the first time, e.g. Europe/London. Your browser fills it in.",
+        choices=_zone_choices,
+        validate_choice=False,  # any zone the tz data has (_zone), also one the browser names outside this list
+        description="Only needed the first time: Tend's texts and pages use your local time.",
     )
     submit = SubmitField("Sign in")
 

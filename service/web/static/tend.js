@@ -10,8 +10,9 @@
   function fillTimezone() {
     var zone;
     try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
-    document.querySelectorAll(".js-timezone input").forEach(function (input) {
-      if (zone && !input.value) { input.value = zone; }
+    document.querySelectorAll(".js-timezone select").forEach(function (select) {
+      var known = Array.prototype.some.call(select.options, function (option) { return option.value === zone; });
+      if (known && !select.value) { select.value = zone; }
     });
   }
 
