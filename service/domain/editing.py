@@ -214,6 +214,13 @@ def pause_ritual(session: Session, ritual: Ritual, until_local: datetime, now: d
     feed_changes.mark_dirty(session, circle_id=ritual.circle_id, now=now)
 
 
+def resume_ritual(session: Session, ritual: Ritual, now: datetime) -> None:
+    """Occurrences (and reminders) again from now, before the pause would have ended."""
+    subjects.resume_ritual(ritual, now)
+    subjects.forget_future(session, ritual, now)
+    feed_changes.mark_dirty(session, circle_id=ritual.circle_id, now=now)
+
+
 def may_change(person: Person, subject: Ritual | Promise) -> None:
     """Forbidden unless the person may change or delete the subject (a promise: only its keeper)."""
     if not subject.changeable_by(person.id):

@@ -336,7 +336,12 @@ def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
     assert re.search(r'name="start_date"[^>]*value="Fri 4 Dec 2026"', page)
     assert re.search(r'name="until"[^>]*type="text"[^>]*value="Tue 8 Dec 2026"', page)
     paused = alice.post(f"{ritual}/pause", {"until": "dec 10"}, form_page=ritual, follow=True)
-    assert "Paused until Thursday 10 December." in paused.get_data(as_text=True)
+    shown = paused.get_data(as_text=True)
+    assert "Paused until Thu 10 Dec, 00:00: it starts again that day." in shown  # what the date means
+    assert "Paused until Thu 10 Dec 2026, 00:00 EST." in shown  # in the ritual's zone, not UTC
+    assert re.search(r'name="until"[^>]*value=""', shown)  # no new date suggested while paused
+    resumed = alice.post(f"{ritual}/resume", {}, form_page=ritual, follow=True).get_data(as_text=True)
+    assert "“Evening walk” is on again." in resumed and "Paused until" not in resumed
     unread = alice.post(f"{ritual}/pause", {"until": "soonish"}, form_page=ritual, follow=True)
     assert "can&#39;t read that date" in unread.get_data(as_text=True)
 

@@ -272,7 +272,11 @@ class PromiseForm(FlaskForm, ScheduleFields):
 
 
 class PauseForm(FlaskForm):
-    until = DayField("Pause until", [InputRequired("Give a date.")])
+    until = DayField(
+        "Pause until",
+        [InputRequired("Give a date.")],
+        description=f"It starts again that day, from 00:00. A date such as {EXAMPLE_DATE}.",
+    )
     submit = SubmitField("Pause")
 
 

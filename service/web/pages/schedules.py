@@ -187,6 +187,7 @@ def ritual(ritual_id: int) -> Any:
     if done is not None:
         return done
     shown = schedule_preview(form, found.timezone, person, at)
+    paused = subjects.paused_until(found, at)
     return _form_page(
         "ritual_form.html",
         form,
@@ -195,8 +196,8 @@ def ritual(ritual_id: int) -> Any:
         preview=shown,
         timezone=found.timezone,
         custom=picker.choice_of(found.rrule, found.start_local.date()) is None,
-        paused_until=subjects.paused_until(found, at),
-        pause=PauseForm(formdata=None, until=_local_today(person, at) + timedelta(days=7)),
+        paused_until=paused and paused.astimezone(parse_timezone(found.timezone)),  # the ritual's wall time
+        pause=PauseForm(formdata=None, until=None if paused else _local_today(person, at) + timedelta(days=7)),
     )
 
 
@@ -213,9 +214,19 @@ def pause_ritual(ritual_id: int) -> Any:
             flash(error.message, "error")
             return redirect(url_for("pages.ritual", ritual_id=ritual_id))
         commit()
-        flash(f"Paused until {form.until.data:%A %-d %B}.", "done")
+        flash(f"Paused until {form.until.data:%a %-d %b}, 00:00: it starts again that day.", "done")
     else:
         flash(" ".join(form.until.errors) or "Give the date to pause until.", "error")
+    return redirect(url_for("pages.ritual", ritual_id=ritual_id))
+
+
+@bp.post("/rituals/<int:ritual_id>/resume")
+@auth.signin_required
+def resume_ritual(ritual_id: int) -> Any:
+    found = subjects.ritual_for(db(), auth.me().id, ritual_id)
+    editing.resume_ritual(db(), found, now())
+    commit()
+    flash(f"“{found.title}” is on again.", "done")
     return redirect(url_for("pages.ritual", ritual_id=ritual_id))
 
 
