@@ -57,6 +57,7 @@ class Entry:
     keeper: str | None = None  # for a promise owed to this person: who keeps it
     others: tuple[checkins.Seen, ...] = ()  # the other participants' check-ins, with their notes
     opens: datetime | None = None  # local: when a pending one can be checked in, if not yet
+    reminded: bool = True  # whether its reminder goes out when it opens (not while the person's reminders are paused)
 
 
 @dataclass
@@ -135,6 +136,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
         if checkin.person_id != person.id:
             seen[(checkin.kind, checkin.subject_id, checkin.at)].append(checkin)
     days = [Day(first), Day(first + timedelta(days=1))]
+    paused = accounts.reminders_paused_until(person, now)
     for subject in kept_subjects:
         circle = circles.get(subject.circle_id, "")
         for at in occurrences_between(subject.schedule(), start, end):
@@ -144,6 +146,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
             can = outcome == Outcome.PENDING and subject.may_check_in(at, now)
             waits = outcome == Outcome.PENDING and not can
             opens = subject.opens_at(at).astimezone(zone) if waits else None
+            reminded = paused is None or opens is None or paused <= opens
             entry = Entry(
                 subject.kind,
                 subject.id,
@@ -154,6 +157,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
                 can,
                 circle,
                 opens=opens,
+                reminded=reminded,
                 others=tuple(seen[key]),
             )
             days[(local.date() - first).days].entries.append(entry)
@@ -180,7 +184,6 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     for day in days:
         day.entries.sort(key=lambda e: (e.at, e.title))
     owed_entries.sort(key=lambda e: e.at)
-    paused = accounts.reminders_paused_until(person, now)
     return Agenda(days, owed_entries, joined_circles, paused.astimezone(zone) if paused else None)
 
 

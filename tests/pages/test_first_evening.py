@@ -162,7 +162,9 @@ def test_today_says_when_check_in_opens_and_that_reminders_are_paused(app, db, c
     assert "You can check in from 18:45, when its reminder goes out." in today
     assert ">later<" not in today and "paused" not in today
     alice.post("/settings/pause", {"days": "3"}, form_page="/settings")
-    assert "Your reminders are paused until Fri 4 Dec, 12:00" in alice.text("/today")
+    paused = alice.text("/today")
+    assert "Your reminders are paused until Fri 4 Dec, 12:00" in paused
+    assert "You can check in from 18:45." in paused and "reminder goes out" not in paused  # no reminder promised
     clock.advance(hours=5)
     alice.post("/settings/resume", {}, form_page="/settings")
     assert "paused" not in alice.text("/today")
