@@ -17,6 +17,7 @@ from typing import Any
 from service.core.sms_text import TextTooLong, fit_segments
 
 CELL_COLORS = {"kept": "#2e7d32", "missed": "#c62828", "skipped": "#9e9e9e", "pending": "#fbc02d", None: "#eeeeee"}
+WRITTEN_DAY = "%a %-d %b"  # a day in a week's or a heatmap's square, as the pages write it: Fri 4 Dec
 CELL_LABELS = {"kept": "kept", "missed": "missed", "skipped": "skipped", "pending": "open", None: "nothing scheduled"}
 WEEKDAY_LETTERS = ("M", "T", "W", "T", "F", "S", "S")
 
@@ -89,7 +90,7 @@ def heatmap_svg(payload: Mapping[str, Any]) -> str:
             x = _LABEL_WIDTH + column * (_CELL + _GAP)
             parts.append(
                 f'<rect x="{x}" y="{y}" width="{_CELL}" height="{_CELL}" rx="4" fill="{CELL_COLORS[cell]}">'
-                f"<title>{escape(subject['title'])}, {day.isoformat()}: {CELL_LABELS[cell]}</title></rect>"
+                f"<title>{escape(subject['title'])}, {day.strftime(WRITTEN_DAY)}: {CELL_LABELS[cell]}</title></rect>"
             )
     parts.append("</svg>")
     return "".join(parts)

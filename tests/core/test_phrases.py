@@ -195,6 +195,11 @@ def test_a_schedule_in_words(rule, start, words):
     assert picker.in_words(rule, start) == words
 
 
+def test_the_pages_say_a_schedule_on_the_24_hour_clock():
+    assert picker.in_words("FREQ=DAILY", datetime(2026, 12, 2, 19, 0), clock=24) == "Every day at 19:00"
+    assert picker.in_words(None, datetime(2026, 12, 24, 7, 5), clock=24) == "Thu 24 Dec at 07:05"
+
+
 def test_the_pages_and_the_picker_say_a_choice_the_same():
     rule = picker.rule_for(picker.Choice(picker.WEEKDAYS), date(2026, 12, 1))
     assert picker.in_words(rule, datetime(2026, 12, 1, 19, 0)) == "Mon–Fri at 7:00 PM"

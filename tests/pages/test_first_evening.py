@@ -251,6 +251,7 @@ def test_the_digest_heading_is_a_date_that_does_not_break(app, db, config, clock
         session.commit()
     page = alice.text(f"/d/{token}")
     assert '<h1>Your week from <span class="date">Sat 28 Nov 2026</span></h1>' in page
+    assert "<title>Your week from Sat 28 Nov 2026 · Tend</title>" in page  # the tab says what the heading says
 
 
 def test_times_are_typed_and_shown_in_24_hour_form_as_the_pages_write_them(app, db):

@@ -62,7 +62,7 @@ def schedule_preview(form: RitualForm | PromiseForm, timezone: str, person: Pers
     items = [(local, i > 0 and local.utcoffset() != times[i - 1].utcoffset()) for i, local in enumerate(times)]
     lead = form.remind_before_minutes.data if form.remind_before_minutes.data in LEAD_MINUTES else 0
     clash = picker.quiet_clash(placed.start.time(), lead, person.quiet_start, person.quiet_end)
-    words = picker.in_words(placed.rule, placed.start)
+    words = picker.in_words(placed.rule, placed.start, clock=24)
     return Preview(items, placed.start.date() if placed.moved else None, clash, words=words)
 
 
