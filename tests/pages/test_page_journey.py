@@ -251,6 +251,8 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
 
     j.at("/settings")
     retype(driver, "quiet_start", "11pm")
+    for left, right in (("digest_weekday", "digest_time"), ("quiet_start", "quiet_end")):  # side by side, in line
+        assert field(driver, left).rect["y"] == field(driver, right).rect["y"], (left, right)
     j.check("11-settings")
     submit(driver, "Save settings")
     assert "Settings saved." in j.text()

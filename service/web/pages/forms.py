@@ -283,11 +283,11 @@ class PauseForm(FlaskForm):
 class SettingsForm(FlaskForm):
     name = StringField("Your name", [DataRequired("Give your name."), Length(max=80), _no_controls], filters=[_strip])
     timezone = StringField("Your time zone", [DataRequired("Give your time zone."), _zone], filters=[_strip])
-    quiet = BooleanField("Quiet hours (reminders wait until they end)")
-    quiet_start = ClockField("Quiet from", [Optional()])
-    quiet_end = ClockField("Quiet until", [Optional()])
-    digest_weekday = SelectField("Weekly summary on", choices=WEEKDAY_CHOICES)
-    digest_time = ClockField("at", [InputRequired("Give a time.")])
+    quiet = BooleanField("On: reminders wait until they end")  # in its box, "Quiet hours"
+    quiet_start = ClockField("From", [Optional()])
+    quiet_end = ClockField("Until", [Optional()])
+    digest_weekday = SelectField("Day", choices=WEEKDAY_CHOICES)  # in its box, "Weekly summary"
+    digest_time = ClockField("Time", [InputRequired("Give a time.")])
     submit = SubmitField("Save settings")
 
     def validate_quiet_end(self, field: Any) -> None:
