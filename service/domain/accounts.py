@@ -356,7 +356,7 @@ def create_circle(session: Session, *, owner: Person, name: str, now: datetime) 
     )
     if same_name(name) in {same_name(existing) for existing in theirs}:
         raise Conflict(
-            f"You already have a circle called {name.strip()!r}; choose another name.", "name", code="duplicate_name"
+            f"You already have a circle called “{name.strip()}”; choose another name.", "name", code="duplicate_name"
         )
     circle = Circle(name=name, created_at=now)
     session.add(circle)

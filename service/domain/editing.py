@@ -90,7 +90,7 @@ def check_title(session: Session, circle_id: int, title: str, ritual_id: int | N
     others = session.scalars(select(Ritual.title).where(Ritual.circle_id == circle_id, Ritual.id != (ritual_id or 0)))
     if accounts.same_name(title) in {accounts.same_name(other) for other in others}:
         raise Conflict(
-            f"This circle already has a ritual called {title.strip()!r}; choose another title.",
+            f"This circle already has a ritual called “{title.strip()}”; choose another title.",
             "title",
             code="duplicate_name",
         )

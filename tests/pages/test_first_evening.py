@@ -78,7 +78,7 @@ def test_a_second_circle_or_ritual_of_the_same_name_is_refused(app, db, client, 
     assert alice.post("/circles/new", {"name": "Alice & Bob"}).status_code == 302
     again = alice.post("/circles/new", {"name": " alice  &  BOB "})
     assert again.status_code == 422
-    assert "You already have a circle called" in again.get_data(as_text=True)
+    assert "You already have a circle called “alice  &amp;  BOB”" in again.get_data(as_text=True)  # quoted as flashes
 
     circle = int(re.search(r"/circles/(\d+)", alice.text("/today"))[1])
     assert post_ritual(alice, circle).status_code == 302
@@ -397,3 +397,23 @@ def test_a_person_who_joined_by_text_gives_a_name_but_keeps_their_zone(app, db):
     assert done.status_code == 302
     with db.session() as session:
         assert session.query(Person).filter_by(phone=ALICE).one().timezone == "Europe/Paris"
+
+
+def test_joining_and_signing_out_say_so_and_the_code_page_writes_the_number_for_people(app, db):
+    alice, bob, circle = couple(app, db)
+    assert "You joined “Us”." in bob.text(f"/circles/{circle}")
+    assert "You are signed out on this device." in bob.post(
+        "/signout", {}, form_page="/settings", follow=True
+    ).get_data(as_text=True)
+    page = Pages(app, db)
+    page.post("/signin", {"phone": ALICE})
+    assert "<strong>+1 415-555-0101</strong>" in page.text("/signin/code")
+
+
+def test_the_calendar_qr_is_for_your_own_phone_and_the_link_may_be_http(app, db):
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    made = alice.post("/calendar/links", form_page="/calendar", follow=True).get_data(as_text=True)
+    assert "Point your own phone’s camera here" in made and "partner’s phone camera" not in made
+    assert "Your partner makes their own link" in made and "Keep it to yourself" not in made
+    assert "https link" not in made

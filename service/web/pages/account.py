@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 
 from service.core import zones
+from service.core.phones import international
 from service.domain import accounts
 from service.domain.errors import DomainError
 from service.domain.models import SessionDoor
@@ -87,7 +88,12 @@ def signin_code() -> Any:
             commit()
             auth.start(secret)
             return redirect(auth.next_or(landing))
-    return page("signin_code.html", form=form, phone=phone, status=422 if form.errors or form.form_errors else 200)
+    return page(
+        "signin_code.html",
+        form=form,
+        phone=international(phone),
+        status=422 if form.errors or form.form_errors else 200,
+    )
 
 
 @bp.post("/signout")
@@ -97,6 +103,7 @@ def signout() -> Any:
         accounts.sign_out(db(), device)
         commit()
     auth.end()
+    flash("You are signed out on this device.", "done")
     return redirect(url_for("pages.home"))
 
 
@@ -114,6 +121,7 @@ def answer_invitation(circle_id: int, answer: str) -> Any:
     if answer == "accept":
         accounts.accept(db(), membership, now())
         commit()
+        flash(f"You joined “{membership.circle.name}”.", "done")
         return redirect(url_for("pages.circle", circle_id=circle_id))
     accounts.decline(db(), membership, now())
     commit()
