@@ -417,3 +417,31 @@ def test_the_calendar_qr_is_for_your_own_phone_and_the_link_may_be_http(app, db)
     assert "Point your own phone’s camera here" in made and "partner’s phone camera" not in made
     assert "Your partner makes their own link" in made and "Keep it to yourself" not in made
     assert "https link" not in made
+
+
+def test_today_without_a_circle_says_so_and_leads_to_starting_one(app, db):
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    today = alice.text("/today")
+    assert "You are in no circle yet." in today
+    assert '<a class="button primary" href="/circles/new">Start a circle</a>' in today
+
+
+def test_done_and_skip_sit_together_with_the_note_below(app, db, clock):
+    clock.set(NOON)
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    made = alice.post("/circles/new", {"name": "Us"})
+    assert post_ritual(alice, int(re.search(r"/circles/(\d+)", made.headers["Location"])[1])).status_code == 302
+    clock.set(NOON + timedelta(hours=7))  # 19:00 in New York
+    today = alice.text("/today")
+    buttons = '<button type="submit" name="outcome" value="done" class="primary">Done</button> '
+    assert buttons + '<button type="submit" name="outcome" value="skip">Skip</button></div>' in today
+    assert re.search(r'</div>\s*<label class="optional" for="note-[^"]+">Note for the others', today)
+    kept = alice.post("/checkins", {**hidden_fields(today), "outcome": "done", "note": "lovely"}, form_page="/today")
+    assert kept.status_code == 302
+    assert "Done: Evening walk." in alice.text("/today")
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="(kind|id|at)" value="([^"]+)">', page))

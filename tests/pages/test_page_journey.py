@@ -51,7 +51,7 @@ def press(element, key: str = Keys.ENTER) -> None:
 def submit(driver, value: str, within=None) -> None:
     """Press the button labelled `value` and wait for the next page."""
     buttons = (within or driver).find_elements(By.CSS_SELECTOR, 'input[type="submit"], button[type="submit"]')
-    match = [b for b in buttons if (b.get_attribute("value") or b.text).strip() == value]
+    match = [b for b in buttons if (b.text or b.get_attribute("value")).strip() == value]
     assert match, f"no button {value!r} on {driver.current_url}"
     page = driver.find_element(By.TAG_NAME, "html")
     press(match[0])
@@ -209,6 +209,8 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
     assert "Evening walk" in j.text()
     j.check("08-today")
     walk = driver.find_element(By.CSS_SELECTOR, "li.entry[id^=ritual-]")
+    done, skip = (walk.find_element(By.CSS_SELECTOR, f'button[value="{v}"]') for v in ("done", "skip"))
+    assert done.rect["y"] == skip.rect["y"] < walk.find_element(By.NAME, "note").rect["y"]  # side by side, note below
     submit(driver, "Done", within=walk)
     assert "Done: Evening walk." in j.text()
     assert "done ✓" in driver.find_element(By.CSS_SELECTOR, "li.entry[id^=ritual-]").text
