@@ -26,6 +26,7 @@ from service.core.schedule import local_to_utc, next_occurrence, occurrences_bet
 from service.core.streaks import Outcome, counted_in
 from service.domain import accounts, checkins, streak_figures, subjects
 from service.domain.models import (
+    CheckIn,
     Circle,
     Membership,
     MembershipStatus,
@@ -205,6 +206,22 @@ def kept_promises(session: Session, promises: list[Promise], since: datetime) ->
     return {(cast(int, promise_id), at) for promise_id, at in rows}  # the statement asks for promises only
 
 
+KEPT = (Outcome.DONE, Outcome.ON_TIME, Outcome.LATE)
+
+
+def kept_on(session: Session, promise: Promise) -> datetime | None:
+    """When a one-off promise was kept (its keeper's check-in, UTC); None while it is open, or when it repeats."""
+    if promise.rrule is not None:
+        return None
+    return session.scalar(
+        select(CheckIn.received_at)
+        .join(Occurrence, Occurrence.id == CheckIn.occurrence_id)
+        .where(Occurrence.promise_id == promise.id, CheckIn.person_id == promise.keeper_id, CheckIn.outcome.in_(KEPT))
+        .order_by(CheckIn.received_at.desc())
+        .limit(1)
+    )
+
+
 def next_open(subject: Subject, now: datetime, decided: set[tuple[int, datetime]]) -> datetime | None:
     """The first occurrence at or after `now` that is not decided yet (a promise kept early is not "next")."""
     at = subjects.upcoming(subject, now)
@@ -224,6 +241,7 @@ class Line:
     next_local: datetime | None
     streak: int | None  # this person's current streak; None when they do not take part
     detail: str = ""
+    kept: bool = False  # a one-off promise, kept
 
 
 def circle_overview(session: Session, person: Person, circle: Circle, now: datetime) -> list[Line]:
@@ -271,6 +289,7 @@ def circle_overview(session: Session, person: Person, circle: Circle, now: datet
                 upcoming.astimezone(zone) if upcoming else None,
                 figures.get((promise.kind, promise.id), 0) if person.id in promise.expected_people() else None,
                 detail=f"{names.of(promise.circle_id, promise.keeper_id)} to {names.of(promise.circle_id, promise.recipient_id)}",
+                kept=upcoming is None and kept_on(session, promise) is not None,
             )
         )
     return lines

@@ -197,7 +197,10 @@ def test_a_promise_kept_early_leaves_promised_to_you_and_next(app, db, clock):
         form_page="/today",
     )
     assert "Promised to you" not in bob.text("/today")
-    assert "Next: <time" not in bob.text(f"/circles/{circle}")
+    overview = bob.text(f"/circles/{circle}")
+    assert "Next: <time" not in overview and "Kept." in overview and "No more occurrences" not in overview
+    page = alice.text(saved.headers["Location"])
+    assert "Kept on Tue 1 Dec 2026, 12:00." in page and "Cancel this promise" not in page
 
 
 def test_the_forms_say_things_once_and_in_one_way(app, db, clock):

@@ -11,7 +11,7 @@ from flask import abort, flash, redirect, request, url_for
 
 from service.core import picker
 from service.core.schedule import ScheduleError, local_to_utc, parse_timezone
-from service.domain import accounts, editing, subjects
+from service.domain import accounts, agenda, editing, subjects
 from service.domain.errors import DomainError, Invalid, NotFound
 from service.domain.models import Circle, Person, Promise, Ritual, RitualMode, SubjectKind
 from service.web.context import commit, now
@@ -347,6 +347,7 @@ def promise(promise_id: int) -> Any:
     if done is not None:
         return done
     shown = schedule_preview(form, found.timezone, person, at)
+    kept = agenda.kept_on(db(), found)
     return _form_page(
         "promise_form.html",
         form,
@@ -357,6 +358,7 @@ def promise(promise_id: int) -> Any:
         mine=mine,
         keeper=names.of(circle.id, found.keeper_id),
         custom=picker.choice_of(found.rrule, found.due_local.date()) is None,
+        kept_on=kept and kept.astimezone(parse_timezone(person.timezone)),
     )
 
 
