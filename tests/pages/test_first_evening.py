@@ -348,6 +348,7 @@ def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
     assert re.search(r'name="until"[^>]*value=""', shown)  # no new date suggested while paused
     resumed = alice.post(f"{ritual}/resume", {}, form_page=ritual, follow=True).get_data(as_text=True)
     assert "“Evening walk” is on again." in resumed and "Paused until" not in resumed
+    assert ">Fri 4 Dec, 19:00</time>" in alice.text(f"/circles/{circle}")  # its next time is back, not Dec 10's
     unread = alice.post(f"{ritual}/pause", {"until": "soonish"}, form_page=ritual, follow=True)
     assert "can&#39;t read that date" in unread.get_data(as_text=True)
 
