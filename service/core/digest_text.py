@@ -12,17 +12,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from html import escape
+from textwrap import wrap
 from typing import Any
 
 from service.core.sms_text import TextTooLong, fit_segments
 
 CELL_COLORS = {"kept": "#2e7d32", "missed": "#c62828", "skipped": "#9e9e9e", "pending": "#fbc02d", None: "#eeeeee"}
+WRITTEN_DAY = "%a %-d %b"  # a day in a week's or a heatmap's square, as the pages write it: Fri 4 Dec
 CELL_LABELS = {"kept": "kept", "missed": "missed", "skipped": "skipped", "pending": "open", None: "nothing scheduled"}
 WEEKDAY_LETTERS = ("M", "T", "W", "T", "F", "S", "S")
 
 # SVG geometry in user units; the viewBox scales it to the phone's width.
 _LABEL_WIDTH, _CELL, _GAP, _HEADER = 120, 24, 4, 20
 _LABEL_CHARS = 18
+_LINE = 14  # a label's line height: a long title wraps onto more lines, its row grows to fit
 
 
 def percent(rate: float | None) -> str | None:
@@ -72,7 +75,9 @@ def heatmap_svg(payload: Mapping[str, Any]) -> str:
     week_start = date.fromisoformat(payload["week_start"])
     subjects = payload["subjects"]
     width = _LABEL_WIDTH + 7 * (_CELL + _GAP)
-    height = _HEADER + max(len(subjects), 1) * (_CELL + _GAP)
+    labels = [wrap(subject["title"], _LABEL_CHARS) or [""] for subject in subjects]
+    heights = [max(_CELL, _LINE * len(lines) + 6) for lines in labels]
+    height = _HEADER + sum(row + _GAP for row in heights) if subjects else _HEADER + _CELL + _GAP
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
         f'role="img" aria-label="Week heatmap" font-family="sans-serif" font-size="12">'
@@ -81,19 +86,17 @@ def heatmap_svg(payload: Mapping[str, Any]) -> str:
         day = week_start + timedelta(days=column)
         x = _LABEL_WIDTH + column * (_CELL + _GAP) + _CELL / 2
         parts.append(f'<text x="{x:g}" y="14" text-anchor="middle">{WEEKDAY_LETTERS[day.weekday()]}</text>')
-    for row, subject in enumerate(subjects):
-        y = _HEADER + row * (_CELL + _GAP)
-        parts.append(f'<text x="0" y="{y + 16}">{escape(_short(subject["title"]))}</text>')
+    y = _HEADER
+    for subject, lines, row_height in zip(subjects, labels, heights, strict=True):
+        spans = "".join(f'<tspan x="0" dy="{_LINE if i else 0}">{escape(line)}</tspan>' for i, line in enumerate(lines))
+        parts.append(f'<text x="0" y="{y + 16}">{spans}</text>')
         for column, cell in enumerate(subject["days"]):
             day = week_start + timedelta(days=column)
             x = _LABEL_WIDTH + column * (_CELL + _GAP)
             parts.append(
                 f'<rect x="{x}" y="{y}" width="{_CELL}" height="{_CELL}" rx="4" fill="{CELL_COLORS[cell]}">'
-                f"<title>{escape(subject['title'])}, {day.isoformat()}: {CELL_LABELS[cell]}</title></rect>"
+                f"<title>{escape(subject['title'])}, {day.strftime(WRITTEN_DAY)}: {CELL_LABELS[cell]}</title></rect>"
             )
+        y += row_height + _GAP
     parts.append("</svg>")
     return "".join(parts)
-
-
-def _short(title: str) -> str:
-    return title if len(title) <= _LABEL_CHARS else title[: _LABEL_CHARS - 3].rstrip() + "..."

@@ -52,6 +52,11 @@ def e164(raw: str, region: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def international(phone: str) -> str:
+    """A stored E.164 number as people read it: "+1 415-555-0101"."""
+    return str(phonenumbers.format_number(phonenumbers.parse(phone), phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+
+
 def masked(phone: str) -> str:
     """A number as logs may show it: country code and the last two digits (`+1*********81`)."""
     if len(phone) <= 5:

@@ -45,6 +45,8 @@ EXAMPLE_NEW = "NEW evening walk every weekday at 7pm"
 EXAMPLE_PROMISE = "PROMISE Sam call the plumber by 5pm tomorrow"
 EXAMPLE_MOVE = "MOVE 2 8pm or MOVE 2 saturdays 10am"
 EXAMPLE_DATE = "Fri 4 Dec 2026, 4 Dec, tomorrow or fri"
+EXAMPLE_TIME = "19:00, 7pm or 7:30 am"
+WRITTEN_TIME = "%H:%M"  # how Tend writes a time of day on its pages: 19:00
 WRITTEN_DATE = "%a %-d %b %Y"  # how Tend writes a date on its pages: Fri 4 Dec 2026
 DAY_WITHOUT_TIME = time(21, 0)
 
@@ -141,6 +143,8 @@ _DATE_WORDS = (
     | {"today", "tonight", "tomorrow", "yesterday", "next", "this", "on", "the", "of", "in"}
     | {"day", "days", "week", "weeks"}
 )
+_CLOCK_DIGITS = re.compile(r"^(\d{1,2})h?(\d{2})$")  # "1900", "730", "19h00": a time field's digits
+_CLOCK_READ = re.compile(r"^((1[0-2]|[1-9]):[0-5]\d[ap]m|12(:[0-5]\d)?)$")  # what _time_token makes of a real time
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 _YEAR = re.compile(r"^\d{4}$")
 
@@ -224,6 +228,20 @@ def read_date(words: str, now_local: datetime) -> date:
     if weekdays and day.weekday() != weekdays[0]:
         raise Unreadable(f"{day:%-d %b %Y} is a {day:%A}. Which day do you mean? e.g. {EXAMPLE_DATE}.")
     return day
+
+
+def read_time(words: str) -> time:
+    """A time of day as people write it ("7pm", "7:00 PM", "7.30 pm", "19:00", "1900", "noon"), read as texts
+    read times. A time field says 24-hour form, so an hour without am/pm is as written ("7:30" is 07:30, where a
+    text's "at 7:30" is the evening)."""
+    question = f"Sorry, I can't read that time. Try e.g. {EXAMPLE_TIME}."
+    tokens = [_CLOCK_DIGITS.sub(r"\1:\2", token) for token in _words(words[:41]) if token != "at"]
+    if len(words) > 40 or len(tokens) != 1:
+        raise Unreadable(question)
+    token = _time_token(tokens[0], "at", "am")
+    if _CLOCK_READ.match(token) is None:
+        raise Unreadable(question)
+    return _time_only([token], EXAMPLE_TIME)
 
 
 def _month_number(word: str) -> int:

@@ -172,9 +172,13 @@ def quiet_clash(
 _SHORT_DAYS = tuple(name[:3] for name in DAY_NAMES)
 
 
-def in_words(rule: str | None, start: datetime) -> str:
-    """A schedule as people say it, the one wording of the pages' preview and SMS echoes: "Mon–Fri at 7:00 PM"."""
-    at = f"at {start.hour % 12 or 12}:{start.minute:02d} {'AM' if start.hour < 12 else 'PM'}"
+def in_words(rule: str | None, start: datetime, *, clock: int = 12) -> str:
+    """A schedule as people say it, the one wording of the pages' preview and SMS echoes: "Mon–Fri at 7:00 PM"
+    (texts, as SPEC shows them), or with `clock=24` "Mon–Fri at 19:00" (the pages, which write times so)."""
+    if clock == 24:
+        at = f"at {start:%H:%M}"
+    else:
+        at = f"at {start.hour % 12 or 12}:{start.minute:02d} {'AM' if start.hour < 12 else 'PM'}"
     if rule is None:
         return f"{_SHORT_DAYS[start.weekday()]} {start.day} {start:%b} {at}"
     parts = dict(part.partition("=")[::2] for part in rule.upper().split(";"))

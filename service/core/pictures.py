@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from html import escape
 
-from service.core.digest_text import CELL_COLORS, CELL_LABELS, WEEKDAY_LETTERS
+from service.core.digest_text import CELL_COLORS, CELL_LABELS, WEEKDAY_LETTERS, WRITTEN_DAY
 from service.core.streaks import STRENGTH_MULTIPLIER
 
 _CELL, _GAP, _LEFT, _TOP = 14, 3, 14, 4
@@ -43,7 +43,7 @@ def heatmap_svg(title: str, first_day: date, cells: Sequence[Cell]) -> str:
         x, y = _LEFT + (index // 7) * (_CELL + _GAP), _TOP + (index % 7) * (_CELL + _GAP)
         parts.append(
             f'<rect x="{x}" y="{y}" width="{_CELL}" height="{_CELL}" rx="3" fill="{CELL_COLORS[cell]}">'
-            f"<title>{day.isoformat()}: {CELL_LABELS[cell]}</title></rect>"
+            f"<title>{day.strftime(WRITTEN_DAY)}: {CELL_LABELS[cell]}</title></rect>"
         )
     parts.append("</svg>")
     return "".join(parts)

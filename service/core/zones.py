@@ -77,6 +77,25 @@ def use(database: TimeZoneDatabase) -> Iterator[TimeZoneDatabase]:
 
 
 @lru_cache(maxsize=1)
+def country_zones() -> Mapping[str, tuple[str, ...]]:
+    """Each country's zones (ISO 3166 code -> IANA names, its most populous first), from the data's zone.tab:
+    the zones a person chooses among (a sign-up page's list, its guess from TEND_SMS_COUNTRIES)."""
+    found: dict[str, list[str]] = {}
+    for line in _installed_file("zone.tab").decode("utf-8").splitlines():
+        if line and not line.startswith("#"):
+            country, _place, name, *_comment = line.split("\t")
+            found.setdefault(country, []).append(name)
+    return MappingProxyType({country: tuple(names) for country, names in found.items()})
+
+
+def likely_zone(countries: tuple[str, ...]) -> str | None:
+    """The zone a person in the first of `countries` is in, where that country has just one (GB: Europe/London);
+    None where it has several (US) and a person must choose."""
+    found = country_zones().get(countries[0], ()) if countries else ()
+    return found[0] if len(found) == 1 else None
+
+
+@lru_cache(maxsize=1)
 def installed() -> TimeZoneDatabase:
     return TimeZoneDatabase(_installed_version())
 

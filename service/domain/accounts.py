@@ -231,6 +231,15 @@ def request_code(session: Session, *, phone: str, countries: tuple[str, ...], se
     return phone
 
 
+class SignUpNeeds(Invalid):
+    """A sign-up without the fields a new account needs: `fields` names all of them at once."""
+
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        verb = "is" if len(fields) == 1 else "are"
+        super().__init__(f"{' and '.join(repr(field) for field in fields)} {verb} required to sign up.", fields[0])
+        self.fields = fields
+
+
 def sign_in(
     session: Session,
     *,
@@ -247,7 +256,9 @@ def sign_in(
 
     A wrong code counts a try (raises WrongCode; the caller commits that). A
     number with no active account needs `name` (as SPEC §3 allows names) and
-    `timezone`: without them, Invalid names the field and the code stays valid.
+    `timezone`: without them, SignUpNeeds names all that are missing and the code
+    stays valid. A person active without a name (joined by text) gives a name only:
+    they keep their zone unless they give another.
     """
     phone = destination(phone, countries)
     row = session.scalar(
@@ -263,16 +274,18 @@ def sign_in(
         row.tries += 1
         raise WrongCode()
     person = session.scalar(select(Person).where(Person.phone == phone))
-    if person is None or person.sms_status != PersonStatus.ACTIVE or not person.name:
-        for field, value in (("name", name), ("timezone", timezone)):
-            if value is None:
-                raise Invalid(f"'{field}' is required to sign up.", field)
-        assert name is not None and timezone is not None  # required above when the number has no account
+    active = person is not None and person.sms_status == PersonStatus.ACTIVE
+    if person is None or not active or not person.name:
+        zone = timezone or (person.timezone if person is not None and active else None)
+        missing = tuple(field for field, value in (("name", name), ("timezone", zone)) if value is None)
+        if missing:
+            raise SignUpNeeds(missing)
+        assert name is not None and zone is not None  # required above when the number has no account
         chosen = valid_name(name)
         if person is None:
             person = new_person(phone=phone, now=now)
             session.add(person)
-        person.name, person.timezone = chosen, timezone
+        person.name, person.timezone = chosen, zone
         consent(person, now)
     row.used = True
     session.flush()
@@ -343,7 +356,7 @@ def create_circle(session: Session, *, owner: Person, name: str, now: datetime) 
     )
     if same_name(name) in {same_name(existing) for existing in theirs}:
         raise Conflict(
-            f"You already have a circle called {name.strip()!r}; choose another name.", "name", code="duplicate_name"
+            f"You already have a circle called “{name.strip()}”; choose another name.", "name", code="duplicate_name"
         )
     circle = Circle(name=name, created_at=now)
     session.add(circle)

@@ -26,6 +26,7 @@ from service.core.schedule import local_to_utc, next_occurrence, occurrences_bet
 from service.core.streaks import Outcome, counted_in
 from service.domain import accounts, checkins, streak_figures, subjects
 from service.domain.models import (
+    CheckIn,
     Circle,
     Membership,
     MembershipStatus,
@@ -57,6 +58,7 @@ class Entry:
     keeper: str | None = None  # for a promise owed to this person: who keeps it
     others: tuple[checkins.Seen, ...] = ()  # the other participants' check-ins, with their notes
     opens: datetime | None = None  # local: when a pending one can be checked in, if not yet
+    reminded: bool = True  # whether its reminder goes out when it opens (not while the person's reminders are paused)
 
 
 @dataclass
@@ -135,6 +137,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
         if checkin.person_id != person.id:
             seen[(checkin.kind, checkin.subject_id, checkin.at)].append(checkin)
     days = [Day(first), Day(first + timedelta(days=1))]
+    paused = accounts.reminders_paused_until(person, now)
     for subject in kept_subjects:
         circle = circles.get(subject.circle_id, "")
         for at in occurrences_between(subject.schedule(), start, end):
@@ -144,6 +147,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
             can = outcome == Outcome.PENDING and subject.may_check_in(at, now)
             waits = outcome == Outcome.PENDING and not can
             opens = subject.opens_at(at).astimezone(zone) if waits else None
+            reminded = paused is None or opens is None or paused <= opens
             entry = Entry(
                 subject.kind,
                 subject.id,
@@ -154,6 +158,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
                 can,
                 circle,
                 opens=opens,
+                reminded=reminded,
                 others=tuple(seen[key]),
             )
             days[(local.date() - first).days].entries.append(entry)
@@ -180,7 +185,6 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     for day in days:
         day.entries.sort(key=lambda e: (e.at, e.title))
     owed_entries.sort(key=lambda e: e.at)
-    paused = accounts.reminders_paused_until(person, now)
     return Agenda(days, owed_entries, joined_circles, paused.astimezone(zone) if paused else None)
 
 
@@ -202,6 +206,22 @@ def kept_promises(session: Session, promises: list[Promise], since: datetime) ->
     return {(cast(int, promise_id), at) for promise_id, at in rows}  # the statement asks for promises only
 
 
+KEPT = (Outcome.DONE, Outcome.ON_TIME, Outcome.LATE)
+
+
+def kept_on(session: Session, promise: Promise) -> datetime | None:
+    """When a one-off promise was kept (its keeper's check-in, UTC); None while it is open, or when it repeats."""
+    if promise.rrule is not None:
+        return None
+    return session.scalar(
+        select(CheckIn.received_at)
+        .join(Occurrence, Occurrence.id == CheckIn.occurrence_id)
+        .where(Occurrence.promise_id == promise.id, CheckIn.person_id == promise.keeper_id, CheckIn.outcome.in_(KEPT))
+        .order_by(CheckIn.received_at.desc())
+        .limit(1)
+    )
+
+
 def next_open(subject: Subject, now: datetime, decided: set[tuple[int, datetime]]) -> datetime | None:
     """The first occurrence at or after `now` that is not decided yet (a promise kept early is not "next")."""
     at = subjects.upcoming(subject, now)
@@ -221,6 +241,7 @@ class Line:
     next_local: datetime | None
     streak: int | None  # this person's current streak; None when they do not take part
     detail: str = ""
+    kept: bool = False  # a one-off promise, kept
 
 
 def circle_overview(session: Session, person: Person, circle: Circle, now: datetime) -> list[Line]:
@@ -268,6 +289,7 @@ def circle_overview(session: Session, person: Person, circle: Circle, now: datet
                 upcoming.astimezone(zone) if upcoming else None,
                 figures.get((promise.kind, promise.id), 0) if person.id in promise.expected_people() else None,
                 detail=f"{names.of(promise.circle_id, promise.keeper_id)} to {names.of(promise.circle_id, promise.recipient_id)}",
+                kept=upcoming is None and kept_on(session, promise) is not None,
             )
         )
     return lines

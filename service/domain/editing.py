@@ -90,7 +90,7 @@ def check_title(session: Session, circle_id: int, title: str, ritual_id: int | N
     others = session.scalars(select(Ritual.title).where(Ritual.circle_id == circle_id, Ritual.id != (ritual_id or 0)))
     if accounts.same_name(title) in {accounts.same_name(other) for other in others}:
         raise Conflict(
-            f"This circle already has a ritual called {title.strip()!r}; choose another title.",
+            f"This circle already has a ritual called “{title.strip()}”; choose another title.",
             "title",
             code="duplicate_name",
         )
@@ -210,6 +210,13 @@ def delete_subject(session: Session, subject: Ritual | Promise, by: Person, now:
 def pause_ritual(session: Session, ritual: Ritual, until_local: datetime, now: datetime) -> None:
     """No occurrences (and no reminders) until a local wall time in the ritual's zone."""
     subjects.pause_ritual(ritual, until_local, now)
+    subjects.forget_future(session, ritual, now)
+    feed_changes.mark_dirty(session, circle_id=ritual.circle_id, now=now)
+
+
+def resume_ritual(session: Session, ritual: Ritual, now: datetime) -> None:
+    """Occurrences (and reminders) again from now, before the pause would have ended."""
+    subjects.resume_ritual(ritual, now)
     subjects.forget_future(session, ritual, now)
     feed_changes.mark_dirty(session, circle_id=ritual.circle_id, now=now)
 

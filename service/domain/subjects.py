@@ -162,5 +162,13 @@ def pause_ritual(ritual: Ritual, until_local: datetime, now: datetime) -> None:
     ritual.paused_until = until
 
 
+def resume_ritual(ritual: Ritual, now: datetime) -> None:
+    """Occurrences again from now: the pause in force ends now in its history (the schedule reads it)."""
+    ritual.paused_until = None
+    for pause in ritual.pauses:
+        if pause.ends_at > now:
+            pause.ends_at = max(pause.starts_at, now)
+
+
 def paused_until(ritual: Ritual, now: datetime) -> datetime | None:
     return ritual.paused_until if ritual.paused_until and ritual.paused_until > now else None

@@ -1,13 +1,13 @@
 """Reading a title and a schedule from people's words (SPEC §4 "Setting up by text"): a table of real phrasings."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from service.core import picker
-from service.core.phrases import WRITTEN_DATE, Unreadable, read_date, read_move, read_new, read_promise
+from service.core.phrases import WRITTEN_DATE, Unreadable, read_date, read_move, read_new, read_promise, read_time
 
 NOW = datetime(2026, 12, 1, 9, 0)  # Tuesday, 09:00 local
 ZONE = "America/New_York"
@@ -195,6 +195,11 @@ def test_a_schedule_in_words(rule, start, words):
     assert picker.in_words(rule, start) == words
 
 
+def test_the_pages_say_a_schedule_on_the_24_hour_clock():
+    assert picker.in_words("FREQ=DAILY", datetime(2026, 12, 2, 19, 0), clock=24) == "Every day at 19:00"
+    assert picker.in_words(None, datetime(2026, 12, 24, 7, 5), clock=24) == "Thu 24 Dec at 07:05"
+
+
 def test_the_pages_and_the_picker_say_a_choice_the_same():
     rule = picker.rule_for(picker.Choice(picker.WEEKDAYS), date(2026, 12, 1))
     assert picker.in_words(rule, datetime(2026, 12, 1, 19, 0)) == "Mon–Fri at 7:00 PM"
@@ -271,3 +276,28 @@ def test_any_words_are_a_date_or_asked_about_never_an_error(words):
         read_date(words, NOW)
     except Unreadable:
         pass
+
+
+@pytest.mark.parametrize(
+    "typed, read",
+    [
+        ("7pm", time(19, 0)),
+        ("7:00 PM", time(19, 0)),
+        ("7.30 pm", time(19, 30)),
+        ("7:30pm", time(19, 30)),
+        ("19:00", time(19, 0)),
+        ("1900", time(19, 0)),
+        ("0730", time(7, 30)),
+        ("7:30", time(7, 30)),  # a time field is 24-hour: no am/pm is as written
+        ("noon", time(12, 0)),
+        ("12am", time(0, 0)),
+    ],
+)
+def test_a_time_of_day_is_read_as_texts_read_times(typed, read):
+    assert read_time(typed) == read
+
+
+@pytest.mark.parametrize("typed", ["", "24:00", "2400", "13pm", "7:60", "7pm tomorrow", "07:30:59", "x" * 41])
+def test_a_time_of_day_that_is_not_one_is_asked_again(typed):
+    with pytest.raises(Unreadable, match="can't read that time"):
+        read_time(typed)

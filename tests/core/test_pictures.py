@@ -14,7 +14,7 @@ def test_heatmap_has_a_cell_per_day_and_a_text_alternative():
     assert svg.count("<rect") == 84
     assert 'aria-label="&lt;Walk&gt;, last 12 weeks: 1 kept, 1 missed, 1 skipped"' in svg
     assert "<Walk>" not in svg
-    assert "2026-09-08: missed" in svg
+    assert "Tue 8 Sep: missed" in svg
 
 
 def test_strength_history_undoes_the_smoothing_back_to_the_window_start():

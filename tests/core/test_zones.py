@@ -56,3 +56,9 @@ def test_the_schedule_engine_still_refuses_what_is_not_a_place() -> None:
     for name in ("localtime", "Factory", "Nowhere/Special"):
         with pytest.raises(ScheduleError):
             parse_timezone(name)
+
+
+def test_the_likely_zone_is_the_one_zone_of_the_first_country():
+    assert zones.likely_zone(("GB", "US")) == "Europe/London"
+    assert zones.likely_zone(("US", "CA")) is None  # several: a person chooses
+    assert zones.likely_zone(()) is None

@@ -61,3 +61,16 @@ def test_the_heatmap_escapes_titles_and_draws_a_cell_per_day():
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert svg.count("<rect") == 14
     assert 'viewBox="0 0 ' in svg
+
+
+def test_the_heatmap_titles_a_square_with_the_day_as_the_pages_write_it():
+    svg = heatmap_svg(payload(("Walk", 1, 2)))
+    assert "<title>Walk, Mon 30 Nov: kept</title>" in svg and "<title>Walk, Sat 5 Dec: nothing scheduled</title>" in svg
+
+
+def test_a_long_title_wraps_in_the_heatmap_and_is_never_cut():
+    svg = heatmap_svg(payload(("Book the restaurant for Friday", 1, 2), ("Walk", 0, 1)))
+    assert "..." not in svg
+    lines = ("Book the", "restaurant for", "Friday")
+    assert "".join(f'<tspan x="0" dy="{0 if i == 0 else 14}">{line}</tspan>' for i, line in enumerate(lines)) in svg
+    assert svg.count("<rect") == 14

@@ -3,14 +3,18 @@ without JavaScript would see it (the Chromium journey covers them with and witho
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from service.config import Config
 from service.core.phones import textable
-from service.domain import digests
+from service.domain import accounts, digests
 from service.domain.models import Person
 from service.web.pages.forms import PHONE_EXAMPLE
+from tests.builders import code_texted_to
 from tests.pages.helpers import Pages
 
 ALICE, BOB = "+14155550101", "+14155550102"
@@ -74,7 +78,7 @@ def test_a_second_circle_or_ritual_of_the_same_name_is_refused(app, db, client, 
     assert alice.post("/circles/new", {"name": "Alice & Bob"}).status_code == 302
     again = alice.post("/circles/new", {"name": " alice  &  BOB "})
     assert again.status_code == 422
-    assert "You already have a circle called" in again.get_data(as_text=True)
+    assert "You already have a circle called “alice  &amp;  BOB”" in again.get_data(as_text=True)  # quoted as flashes
 
     circle = int(re.search(r"/circles/(\d+)", alice.text("/today"))[1])
     assert post_ritual(alice, circle).status_code == 302
@@ -158,7 +162,9 @@ def test_today_says_when_check_in_opens_and_that_reminders_are_paused(app, db, c
     assert "You can check in from 18:45, when its reminder goes out." in today
     assert ">later<" not in today and "paused" not in today
     alice.post("/settings/pause", {"days": "3"}, form_page="/settings")
-    assert "Your reminders are paused until Fri 4 Dec, 12:00" in alice.text("/today")
+    paused = alice.text("/today")
+    assert "Your reminders are paused until Fri 4 Dec, 12:00" in paused
+    assert "You can check in from 18:45." in paused and "reminder goes out" not in paused  # no reminder promised
     clock.advance(hours=5)
     alice.post("/settings/resume", {}, form_page="/settings")
     assert "paused" not in alice.text("/today")
@@ -191,7 +197,10 @@ def test_a_promise_kept_early_leaves_promised_to_you_and_next(app, db, clock):
         form_page="/today",
     )
     assert "Promised to you" not in bob.text("/today")
-    assert "Next: <time" not in bob.text(f"/circles/{circle}")
+    overview = bob.text(f"/circles/{circle}")
+    assert "Next: <time" not in overview and "Kept." in overview and "No more occurrences" not in overview
+    page = alice.text(saved.headers["Location"])
+    assert "Kept on Tue 1 Dec 2026, 12:00." in page and "Cancel this promise" not in page
 
 
 def test_the_forms_say_things_once_and_in_one_way(app, db, clock):
@@ -245,6 +254,7 @@ def test_the_digest_heading_is_a_date_that_does_not_break(app, db, config, clock
         session.commit()
     page = alice.text(f"/d/{token}")
     assert '<h1>Your week from <span class="date">Sat 28 Nov 2026</span></h1>' in page
+    assert "<title>Your week from Sat 28 Nov 2026 · Tend</title>" in page  # the tab says what the heading says
 
 
 def test_times_are_typed_and_shown_in_24_hour_form_as_the_pages_write_them(app, db):
@@ -274,13 +284,28 @@ def test_times_are_typed_and_shown_in_24_hour_form_as_the_pages_write_them(app, 
             "name": "Alice",
             "timezone": "America/New_York",
             "quiet": "y",
-            "quiet_start": "7pm",
+            "quiet_start": "7pm tomorrow",
             "quiet_end": "06:45",
             "digest_weekday": "6",
             "digest_time": "18:00",
         },
     )
-    assert "Give a time in 24-hour form, such as 07:30 or 19:00." in refused.get_data(as_text=True)
+    assert "Sorry, I can&#39;t read that time. Try e.g. 19:00, 7pm or 7:30 am." in refused.get_data(as_text=True)
+    assert 'value="7pm tomorrow"' in refused.get_data(as_text=True)  # what was typed stays, to be corrected
+
+
+@pytest.mark.parametrize(
+    "typed, read",
+    [("7:00 PM", "19:00"), ("7:30pm", "19:30"), ("7pm", "19:00"), ("7.30 pm", "19:30"), ("1900", "19:00")],
+)
+def test_a_time_is_read_in_12_hour_form_too_and_shown_back_in_24_hour_form(app, db, typed, read):
+    """A 12-hour time is read as texts read it, never cut short by the field ("7:00 PM" once became "7:00 ", 07:00)."""
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    assert re.search(r'maxlength="40" name="digest_time"', alice.text("/settings"))
+    settings = {"name": "Alice", "timezone": "America/New_York", "digest_weekday": "6", "digest_time": typed}
+    alice.post("/settings", settings, follow=True)
+    assert re.search(rf'name="digest_time"[^>]*value="{read}"', alice.text("/settings"))
 
 
 def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
@@ -297,6 +322,8 @@ def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
     previewed = post_ritual(alice, circle, start_date="fri", preview="Preview").get_data(as_text=True)
     assert re.search(r'name="start_date"[^>]*value="Fri 4 Dec 2026"', previewed)  # what "fri" was read as
     assert "Fri 4 Dec 2026, 19:00" in previewed.split("Next 5 times")[1]
+    previewed = post_ritual(alice, circle, time="7:30 PM", preview="Preview").get_data(as_text=True)
+    assert re.search(r'name="time"[^>]*value="19:30"', previewed)  # a time too is shown as read after Preview
     for unread in ("12/04/2026", "year 1", "31 feb"):
         refused = post_ritual(alice, circle, start_date=unread)
         page = refused.get_data(as_text=True)
@@ -305,7 +332,9 @@ def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
     live = alice.text("/schedule/preview?repeat=daily&time=19:00&start_date=12/04/2026")
     assert "can&#39;t read that date" in live  # the live preview says why it shows nothing
     live = alice.text("/schedule/preview?repeat=daily&time=19:00&start_date=tomorrow")
-    assert "Wed 2 Dec 2026, 19:00" in live and 'class="js-read-date" value="Wed 2 Dec 2026"' in live  # for the script
+    assert "Wed 2 Dec 2026, 19:00" in live and 'data-name="start_date" value="Wed 2 Dec 2026"' in live  # for the script
+    live = alice.text("/schedule/preview?repeat=daily&time=7pm&start_date=tomorrow")
+    assert 'data-name="time" value="19:00"' in live
     saved = post_ritual(alice, circle, start_date="4 Dec")
     assert saved.status_code == 302, saved.get_data(as_text=True)
     ritual = saved.headers["Location"]
@@ -313,6 +342,110 @@ def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
     assert re.search(r'name="start_date"[^>]*value="Fri 4 Dec 2026"', page)
     assert re.search(r'name="until"[^>]*type="text"[^>]*value="Tue 8 Dec 2026"', page)
     paused = alice.post(f"{ritual}/pause", {"until": "dec 10"}, form_page=ritual, follow=True)
-    assert "Paused until Thursday 10 December." in paused.get_data(as_text=True)
+    shown = paused.get_data(as_text=True)
+    assert "Paused until Thu 10 Dec, 00:00: it starts again that day." in shown  # what the date means
+    assert "Paused until Thu 10 Dec 2026, 00:00 EST." in shown  # in the ritual's zone, not UTC
+    assert re.search(r'name="until"[^>]*value=""', shown)  # no new date suggested while paused
+    resumed = alice.post(f"{ritual}/resume", {}, form_page=ritual, follow=True).get_data(as_text=True)
+    assert "“Evening walk” is on again." in resumed and "Paused until" not in resumed
+    assert ">Fri 4 Dec, 19:00</time>" in alice.text(f"/circles/{circle}")  # its next time is back, not Dec 10's
     unread = alice.post(f"{ritual}/pause", {"until": "soonish"}, form_page=ritual, follow=True)
     assert "can&#39;t read that date" in unread.get_data(as_text=True)
+
+
+def test_signing_up_without_javascript_chooses_a_zone_and_hears_all_that_is_missing_at_once(app, db):
+    """No script fills the zone in: the page lists the tz data's zones (grouped by region); a code with neither
+    name nor zone hears both, in people's words, not the API's ("'name' is required to sign up.")."""
+    page = Pages(app, db)
+    page.post("/signin", {"phone": ALICE})
+    form = page.text("/signin/code")
+    assert re.search(r'<select[^>]*name="timezone"', form) and '<optgroup label="America">' in form
+    assert '<option value="America/New_York">New York</option>' in form
+    assert "Your browser fills it in" not in form
+    missing = page.post("/signin/code", {"code": code_texted_to(db, ALICE), "name": "", "timezone": ""})
+    shown = missing.get_data(as_text=True)
+    assert missing.status_code == 422
+    assert "Tell us your name." in shown and "Choose your time zone." in shown
+    assert "required to sign up" not in shown
+    done = page.post(
+        "/signin/code", {"code": code_texted_to(db, ALICE), "name": "Alice", "timezone": "America/Chicago"}
+    )
+    assert done.status_code == 302
+    with db.session() as session:
+        assert session.query(Person).filter_by(phone=ALICE).one().timezone == "America/Chicago"
+
+
+def test_the_zone_is_chosen_for_a_country_with_one(app, db, runtime, monkeypatch):
+    """With TEND_SMS_COUNTRIES starting with a country of one zone, the page chooses it; the US has several."""
+    page = Pages(app, db)
+    page.post("/signin", {"phone": ALICE})
+    assert re.search(r'<option selected value="">Choose your time zone', page.text("/signin/code"))
+    monkeypatch.setattr(runtime, "config", dataclasses.replace(runtime.config, sms_countries=("GB", "US")))
+    assert '<option selected value="Europe/London">London</option>' in page.text("/signin/code")
+
+
+def test_a_person_who_joined_by_text_gives_a_name_but_keeps_their_zone(app, db):
+    with db.session() as session:
+        session.add(
+            accounts.new_person(
+                phone=ALICE, now=datetime(2026, 12, 1, tzinfo=UTC), timezone="Europe/Paris", status="active"
+            )
+        )
+        session.commit()
+    page = Pages(app, db)
+    page.post("/signin", {"phone": ALICE})
+    asked = page.post("/signin/code", {"code": code_texted_to(db, ALICE), "name": "", "timezone": ""})
+    assert "Tell us your name." in asked.get_data(as_text=True)
+    assert "Choose your time zone." not in asked.get_data(as_text=True)
+    done = page.post("/signin/code", {"code": code_texted_to(db, ALICE), "name": "Alice", "timezone": ""})
+    assert done.status_code == 302
+    with db.session() as session:
+        assert session.query(Person).filter_by(phone=ALICE).one().timezone == "Europe/Paris"
+
+
+def test_joining_and_signing_out_say_so_and_the_code_page_writes_the_number_for_people(app, db):
+    alice, bob, circle = couple(app, db)
+    assert "You joined “Us”." in bob.text(f"/circles/{circle}")
+    assert "You are signed out on this device." in bob.post(
+        "/signout", {}, form_page="/settings", follow=True
+    ).get_data(as_text=True)
+    page = Pages(app, db)
+    page.post("/signin", {"phone": ALICE})
+    assert "<strong>+1 415-555-0101</strong>" in page.text("/signin/code")
+
+
+def test_the_calendar_qr_is_for_your_own_phone_and_the_link_may_be_http(app, db):
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    made = alice.post("/calendar/links", form_page="/calendar", follow=True).get_data(as_text=True)
+    assert "Point your own phone’s camera here" in made and "partner’s phone camera" not in made
+    assert "Your partner makes their own link" in made and "Keep it to yourself" not in made
+    assert "https link" not in made
+
+
+def test_today_without_a_circle_says_so_and_leads_to_starting_one(app, db):
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    today = alice.text("/today")
+    assert "You are in no circle yet." in today
+    assert '<a class="button primary" href="/circles/new">Start a circle</a>' in today
+
+
+def test_done_and_skip_sit_together_with_the_note_below(app, db, clock):
+    clock.set(NOON)
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    made = alice.post("/circles/new", {"name": "Us"})
+    assert post_ritual(alice, int(re.search(r"/circles/(\d+)", made.headers["Location"])[1])).status_code == 302
+    clock.set(NOON + timedelta(hours=7))  # 19:00 in New York
+    today = alice.text("/today")
+    buttons = '<button type="submit" name="outcome" value="done" class="primary">Done</button> '
+    assert buttons + '<button type="submit" name="outcome" value="skip">Skip</button></div>' in today
+    assert re.search(r'</div>\s*<label class="optional" for="note-[^"]+">Note for the others', today)
+    kept = alice.post("/checkins", {**hidden_fields(today), "outcome": "done", "note": "lovely"}, form_page="/today")
+    assert kept.status_code == 302
+    assert "Done: Evening walk." in alice.text("/today")
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="(kind|id|at)" value="([^"]+)">', page))

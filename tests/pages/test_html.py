@@ -47,9 +47,9 @@ def test_every_page_is_well_formed(app, db, clock):
     )
     check(preview.get_data(as_text=True), "preview")
     assert "inside your quiet hours" in preview.get_data(as_text=True)  # 05:30 reminder, quiet until 07:00
-    assert "Every day at 6:30 AM" in preview.get_data(as_text=True)  # the schedule as SMS echoes say it
+    assert "Every day at 06:30" in preview.get_data(as_text=True)  # the schedule in words, as the pages write times
     weekdays = alice.text("/schedule/preview?repeat=weekdays&time=19:00&start_date=2026-12-01")
-    assert "Mon–Fri at 7:00 PM" in weekdays
+    assert "Mon–Fri at 19:00" in weekdays and " PM" not in weekdays
     refused = alice.post(
         f"/rituals/new?circle={circle_id}", {"title": "", "repeat": "days", "time": "19:00", "start_date": "2026-12-01"}
     )

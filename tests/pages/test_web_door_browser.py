@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.builders import code_texted_to
 
@@ -20,6 +20,9 @@ def type_and_send(driver, fields: dict[str, str]) -> None:
     before = driver.current_url
     for name, value in fields.items():
         element = driver.find_element(By.NAME, name)
+        if element.tag_name == "select":
+            Select(element).select_by_value(value)
+            continue
         element.clear()
         element.send_keys(value)
     element.send_keys(Keys.ENTER)
@@ -30,7 +33,7 @@ def test_a_tab_in_next_leaves_the_browser_on_tend_and_unknown_paths_show_tends_p
     driver = browser.driver
     driver.get(live.url + "/signin?next=/%09/evil.example/phish")
     type_and_send(driver, {"phone": ALICE})
-    type_and_send(driver, {"code": code_texted_to(runtime.db, ALICE), "name": "Alice", "timezone": "America/New_York"})
+    type_and_send(driver, {"code": code_texted_to(runtime.db, ALICE), "timezone": "America/New_York", "name": "Alice"})
     landed = urlsplit(driver.current_url)
     assert (landed.netloc, landed.path) == (urlsplit(live.url).netloc, "/circles/new")
     for path in ("/no-such-page", "/d/bogus"):

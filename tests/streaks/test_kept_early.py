@@ -30,7 +30,7 @@ def test_a_promise_kept_early_counts_everywhere_at_once(app, client, people, db,
     alice = Pages(app, db)
     alice.sign_in(people.PHONES["Alice"], "Alice")
     page = alice.text("/streaks")
-    assert "2026-12-04: kept" in page and "nothing counted yet" not in page
+    assert "Fri 4 Dec: kept" in page and "nothing counted yet" not in page
     assert "<dt>Kept, 7 days</dt><dd>100%</dd>" in page
 
     with db.session() as session:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 
+from service.core import zones
+from service.core.phones import international
 from service.domain import accounts
 from service.domain.errors import DomainError
 from service.domain.models import SessionDoor
@@ -16,6 +18,7 @@ from service.web.pages.blueprint import bp, page, show_error
 from service.web.pages.forms import CodeForm, PhoneForm
 
 PHONE_KEY = "signin_phone"
+SIGN_UP_ASKS = {"name": "Tell us your name.", "timezone": "Choose your time zone."}  # the domain's fields, asked
 
 
 def landing() -> str:
@@ -58,6 +61,8 @@ def signin_code() -> Any:
     if not phone:
         return redirect(url_for("pages.signin"))
     form = CodeForm()
+    if request.method == "GET":
+        form.timezone.data = zones.likely_zone(runtime().config.sms_countries) or ""
     if form.validate_on_submit():
         try:
             _person, secret = accounts.sign_in(
@@ -74,13 +79,21 @@ def signin_code() -> Any:
         except accounts.WrongCode as error:
             commit()  # the try counts
             show_error(form, error)
+        except accounts.SignUpNeeds as needs:
+            for missing in needs.fields:
+                getattr(form, missing).errors.append(SIGN_UP_ASKS[missing])
         except DomainError as error:
             show_error(form, error)
         else:
             commit()
             auth.start(secret)
             return redirect(auth.next_or(landing))
-    return page("signin_code.html", form=form, phone=phone, status=422 if form.errors or form.form_errors else 200)
+    return page(
+        "signin_code.html",
+        form=form,
+        phone=international(phone),
+        status=422 if form.errors or form.form_errors else 200,
+    )
 
 
 @bp.post("/signout")
@@ -90,6 +103,7 @@ def signout() -> Any:
         accounts.sign_out(db(), device)
         commit()
     auth.end()
+    flash("You are signed out on this device.", "done")
     return redirect(url_for("pages.home"))
 
 
@@ -107,6 +121,7 @@ def answer_invitation(circle_id: int, answer: str) -> Any:
     if answer == "accept":
         accounts.accept(db(), membership, now())
         commit()
+        flash(f"You joined “{membership.circle.name}”.", "done")
         return redirect(url_for("pages.circle", circle_id=circle_id))
     accounts.decline(db(), membership, now())
     commit()

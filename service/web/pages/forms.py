@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import time
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -22,7 +21,8 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: WTForms 3.2
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from service.core.phrases import EXAMPLE_DATE, WRITTEN_DATE, Unreadable, read_date
+from service.core import zones
+from service.core.phrases import EXAMPLE_DATE, WRITTEN_DATE, WRITTEN_TIME, Unreadable, read_date, read_time
 from service.core.picker import DAY_NAMES, REPEATS
 from service.core.schedule import ScheduleError, parse_timezone
 from service.domain.models import MAX_ROW_ID
@@ -77,67 +77,67 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-CLOCK = re.compile(r"^\s*([01]?\d|2[0-3])\s*[:.h]?\s*([0-5]\d)\s*$")
+class _TypedField:
+    """A text field read as Tend reads texts (`read`) and shown back as the pages write it (`WRITTEN`): what was
+    typed stays when it was not read, to be corrected. A plain text field: a native time or date input shows
+    the phone's own form ("07:00 PM", "12/04/2026"), which no page can set, beside text saying "19:00" and
+    "Fri 4 Dec" (issue 22)."""
 
-
-class ClockField(TimeField):
-    """A time of day in 24-hour form, as every page writes times ("19:00"; "1900", "19.00" and "7:30" are read too).
-
-    A plain text field: a native time input shows the phone's own 12- or 24-hour form,
-    which no page can set, so its "07:00 PM" sat beside text saying "19:00" (issue 22).
-    """
-
-    widget = TextInput()
-
-    def __init__(self, label: str, validators: Any = None, **kwargs: Any) -> None:
-        hints = {"placeholder": "19:00", "inputmode": "numeric", "autocomplete": "off", "size": 5, "maxlength": 5}
-        kwargs["render_kw"] = hints | kwargs.get("render_kw", {})
-        super().__init__(label, validators, **kwargs)
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist or not str(valuelist[0]).strip():
-            self.data = None
-            return
-        found = CLOCK.match(str(valuelist[0]))
-        if found is None:
-            self.data = None
-            raise ValueError("Give a time in 24-hour form, such as 07:30 or 19:00.")
-        self.data = time(int(found[1]), int(found[2]))
-
-
-class DayField(DateField):
-    """A date as every page writes dates ("Fri 4 Dec 2026"), read as Tend reads dates in texts (`read_date`:
-    "4 Dec", "2026-12-04", "tomorrow", "fri" too).
-
-    A plain text field: a native date input shows the phone's own form ("12/04/2026"), which no page can
-    set, beside text saying "Fri 4 Dec" (issue 22). "tomorrow" needs the person's day: the form's
-    `meta.now_local` (the person's local now, which the view passes).
-    """
-
-    widget = TextInput()
+    WRITTEN = ""
+    HINTS: dict[str, Any] = {}
+    data: Any
+    raw_data: Any
 
     def __init__(self, label: str, validators: Any = None, **kwargs: Any) -> None:
-        hints = {"placeholder": "Fri 4 Dec 2026", "autocomplete": "off", "size": 16, "maxlength": 40}
-        kwargs["render_kw"] = hints | kwargs.get("render_kw", {})
-        kwargs.setdefault("description", f"A date such as {EXAMPLE_DATE}.")
-        super().__init__(label, validators, **kwargs)
+        kwargs["render_kw"] = {"autocomplete": "off", "maxlength": 40} | self.HINTS | kwargs.get("render_kw", {})
+        kwargs.setdefault("widget", TextInput())
+        super().__init__(label, validators, **kwargs)  # type: ignore[call-arg]  # the WTForms field beside it
+
+    def read(self, typed: str) -> Any:
+        raise NotImplementedError
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = None
         if not valuelist or not str(valuelist[0]).strip():
             return
         try:
-            self.data = read_date(str(valuelist[0]), self.meta.now_local)
+            self.data = self.read(str(valuelist[0]))
         except Unreadable as unread:
             raise ValueError(unread.question) from None
 
     def written(self) -> str:
-        """The date as read, in Tend's own form (so "fri" shows which Friday); empty when none was read."""
-        return str(self.data.strftime(WRITTEN_DATE)) if self.data is not None else ""
+        """What was read, as Tend writes it ("7pm" as 19:00, "fri" as which Friday); empty when none was read."""
+        return str(self.data.strftime(self.WRITTEN)) if self.data is not None else ""
 
     def _value(self) -> str:
-        """What was read, as Tend writes it; what was typed when it was not read."""
         return self.written() or (str(self.raw_data[0]) if self.raw_data else "")
+
+
+class ClockField(_TypedField, TimeField):
+    """A time of day, read as texts read times (`read_time`: "7pm", "7:00 PM", "19:00", "1900") and shown back
+    in 24-hour form, as every page writes times ("19:00"). Never cut short: "7:00 PM" once became 07:00."""
+
+    WRITTEN = WRITTEN_TIME
+    HINTS = {"placeholder": "19:00", "size": 8}
+
+    def read(self, typed: str) -> Any:
+        return read_time(typed)
+
+
+class DayField(_TypedField, DateField):
+    """A date as every page writes dates ("Fri 4 Dec 2026"), read as Tend reads dates in texts (`read_date`:
+    "4 Dec", "2026-12-04", "tomorrow", "fri" too). "tomorrow" needs the person's day: the form's
+    `meta.now_local` (the person's local now, which the view passes)."""
+
+    WRITTEN = WRITTEN_DATE
+    HINTS = {"placeholder": "Fri 4 Dec 2026", "size": 16}
+
+    def __init__(self, label: str, validators: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("description", f"A date such as {EXAMPLE_DATE}.")
+        super().__init__(label, validators, **kwargs)
+
+    def read(self, typed: str) -> Any:
+        return read_date(typed, self.meta.now_local)
 
 
 PHONE_EXAMPLE = "+1 415 555 0123"  # a number Tend can text under the default TEND_SMS_COUNTRIES (tested)
@@ -152,6 +152,15 @@ class PhoneForm(FlaskForm):
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
     submit = SubmitField("Text me a code")
+
+
+def _zone_choices() -> list[SelectChoice]:
+    """Every country's zones (the tz data's zone.tab) grouped by region ("America": "New York"), then UTC."""
+    names = sorted({name for found in zones.country_zones().values() for name in found})
+    grouped = [
+        SelectChoice(name, name.split("/", 1)[1].replace("_", " "), optgroup=name.split("/")[0]) for name in names
+    ]
+    return [SelectChoice("", "Choose your time zone"), *grouped, SelectChoice("UTC", "UTC", optgroup="Other")]
 
 
 class CodeForm(FlaskForm):
@@ -171,11 +180,12 @@ class CodeForm(FlaskForm):
         ),
         render_kw={"autocomplete": "given-name"},
     )
-    timezone = StringField(
+    timezone = SelectField(
         "Your time zone",
         [Optional(), _zone],
-        filters=[_strip],
-        description="Only needed the first time, e.g. Europe/London. Your browser fills it in.",
+        choices=_zone_choices,
+        validate_choice=False,  # any zone the tz data has (_zone), also one the browser names outside this list
+        description="Only needed the first time: Tend's texts and pages use your local time.",
     )
     submit = SubmitField("Sign in")
 
@@ -262,18 +272,22 @@ class PromiseForm(FlaskForm, ScheduleFields):
 
 
 class PauseForm(FlaskForm):
-    until = DayField("Pause until", [InputRequired("Give a date.")])
+    until = DayField(
+        "Pause until",
+        [InputRequired("Give a date.")],
+        description=f"It starts again that day, from 00:00. A date such as {EXAMPLE_DATE}.",
+    )
     submit = SubmitField("Pause")
 
 
 class SettingsForm(FlaskForm):
     name = StringField("Your name", [DataRequired("Give your name."), Length(max=80), _no_controls], filters=[_strip])
     timezone = StringField("Your time zone", [DataRequired("Give your time zone."), _zone], filters=[_strip])
-    quiet = BooleanField("Quiet hours (reminders wait until they end)")
-    quiet_start = ClockField("Quiet from", [Optional()])
-    quiet_end = ClockField("Quiet until", [Optional()])
-    digest_weekday = SelectField("Weekly summary on", choices=WEEKDAY_CHOICES)
-    digest_time = ClockField("at", [InputRequired("Give a time.")])
+    quiet = BooleanField("On: reminders wait until they end")  # in its box, "Quiet hours"
+    quiet_start = ClockField("From", [Optional()])
+    quiet_end = ClockField("Until", [Optional()])
+    digest_weekday = SelectField("Day", choices=WEEKDAY_CHOICES)  # in its box, "Weekly summary"
+    digest_time = ClockField("Time", [InputRequired("Give a time.")])
     submit = SubmitField("Save settings")
 
     def validate_quiet_end(self, field: Any) -> None:

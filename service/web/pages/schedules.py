@@ -11,7 +11,7 @@ from flask import abort, flash, redirect, request, url_for
 
 from service.core import picker
 from service.core.schedule import ScheduleError, local_to_utc, parse_timezone
-from service.domain import accounts, editing, subjects
+from service.domain import accounts, agenda, editing, subjects
 from service.domain.errors import DomainError, Invalid, NotFound
 from service.domain.models import Circle, Person, Promise, Ritual, RitualMode, SubjectKind
 from service.web.context import commit, now
@@ -62,7 +62,7 @@ def schedule_preview(form: RitualForm | PromiseForm, timezone: str, person: Pers
     items = [(local, i > 0 and local.utcoffset() != times[i - 1].utcoffset()) for i, local in enumerate(times)]
     lead = form.remind_before_minutes.data if form.remind_before_minutes.data in LEAD_MINUTES else 0
     clash = picker.quiet_clash(placed.start.time(), lead, person.quiet_start, person.quiet_end)
-    words = picker.in_words(placed.rule, placed.start)
+    words = picker.in_words(placed.rule, placed.start, clock=24)
     return Preview(items, placed.start.date() if placed.moved else None, clash, words=words)
 
 
@@ -187,6 +187,7 @@ def ritual(ritual_id: int) -> Any:
     if done is not None:
         return done
     shown = schedule_preview(form, found.timezone, person, at)
+    paused = subjects.paused_until(found, at)
     return _form_page(
         "ritual_form.html",
         form,
@@ -195,8 +196,8 @@ def ritual(ritual_id: int) -> Any:
         preview=shown,
         timezone=found.timezone,
         custom=picker.choice_of(found.rrule, found.start_local.date()) is None,
-        paused_until=subjects.paused_until(found, at),
-        pause=PauseForm(formdata=None, until=_local_today(person, at) + timedelta(days=7)),
+        paused_until=paused and paused.astimezone(parse_timezone(found.timezone)),  # the ritual's wall time
+        pause=PauseForm(formdata=None, until=None if paused else _local_today(person, at) + timedelta(days=7)),
     )
 
 
@@ -213,9 +214,19 @@ def pause_ritual(ritual_id: int) -> Any:
             flash(error.message, "error")
             return redirect(url_for("pages.ritual", ritual_id=ritual_id))
         commit()
-        flash(f"Paused until {form.until.data:%A %-d %B}.", "done")
+        flash(f"Paused until {form.until.data:%a %-d %b}, 00:00: it starts again that day.", "done")
     else:
         flash(" ".join(form.until.errors) or "Give the date to pause until.", "error")
+    return redirect(url_for("pages.ritual", ritual_id=ritual_id))
+
+
+@bp.post("/rituals/<int:ritual_id>/resume")
+@auth.signin_required
+def resume_ritual(ritual_id: int) -> Any:
+    found = subjects.ritual_for(db(), auth.me().id, ritual_id)
+    editing.resume_ritual(db(), found, now())
+    commit()
+    flash(f"“{found.title}” is on again.", "done")
     return redirect(url_for("pages.ritual", ritual_id=ritual_id))
 
 
@@ -336,6 +347,7 @@ def promise(promise_id: int) -> Any:
     if done is not None:
         return done
     shown = schedule_preview(form, found.timezone, person, at)
+    kept = agenda.kept_on(db(), found)
     return _form_page(
         "promise_form.html",
         form,
@@ -346,6 +358,7 @@ def promise(promise_id: int) -> Any:
         mine=mine,
         keeper=names.of(circle.id, found.keeper_id),
         custom=picker.choice_of(found.rrule, found.due_local.date()) is None,
+        kept_on=kept and kept.astimezone(parse_timezone(person.timezone)),
     )
 
 
@@ -361,5 +374,5 @@ def preview_fragment() -> Any:
     except ScheduleError:
         timezone = person.timezone
     shown = schedule_preview(form, timezone, person, at)
-    written = form.start_date.written()  # the script shows the date as read
-    return page("_preview.html", preview=shown, timezone=timezone, once=_once(form), read_date=written)
+    read = {"start_date": form.start_date.written(), "time": form.time.written()}  # the script shows them as read
+    return page("_preview.html", preview=shown, timezone=timezone, once=_once(form), read=read)

@@ -10,8 +10,9 @@
   function fillTimezone() {
     var zone;
     try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
-    document.querySelectorAll(".js-timezone input").forEach(function (input) {
-      if (zone && !input.value) { input.value = zone; }
+    document.querySelectorAll(".js-timezone select").forEach(function (select) {
+      var known = Array.prototype.some.call(select.options, function (option) { return option.value === zone; });
+      if (known && !select.value) { select.value = zone; }
     });
   }
 
@@ -33,10 +34,11 @@
         part.hidden = part.getAttribute("data-when") !== repeat;
       });
     }
-    function showReadDate() {
-      var read = preview.querySelector(".js-read-date");
-      var input = form.querySelector("input[name=start_date]");
-      if (read && input && document.activeElement !== input) { input.value = read.value; }
+    function showRead() {
+      preview.querySelectorAll(".js-read").forEach(function (read) {
+        var input = form.querySelector("input[name=" + read.getAttribute("data-name") + "]");
+        if (input && document.activeElement !== input) { input.value = read.value; }
+      });
     }
     function refresh() {
       var params = new URLSearchParams();
@@ -51,7 +53,7 @@
           if (html !== null && mine === asked) {
             var parsed = new DOMParser().parseFromString(html, "text/html");
             preview.replaceChildren.apply(preview, Array.prototype.slice.call(parsed.body.childNodes));
-            showReadDate();
+            showRead();
           }
         })
         .catch(function () { /* the Preview button still works */ });
