@@ -32,6 +32,7 @@ from service.core.notes import NoteTooLong, clean_note
 from service.core.schedule import is_occurrence, next_occurrence, occurrences_between
 from service.core.streaks import KEPT, Outcome
 from service.domain import accounts, feed_changes, occurrences, streak_figures
+from service.domain.db import Direct
 from service.domain.errors import Forbidden, Invalid
 from service.domain.models import (
     SUBJECT_MODELS,
@@ -89,18 +90,23 @@ class Decided:
 _OUTCOMES = table(OccurrenceOutcome)
 _CHECKINS = table(CheckIn)
 _OWN = _CHECKINS.alias("own")
+_CHECKIN_COLUMNS = ("occurrence_id", "person_id", "outcome", "source", "received_at", "message_sid", "note", "by_id")
 # The person's outcome, only if still pending (True) or whatever it was (False).
 _DECIDE = {
-    only_pending: update(_OUTCOMES)
-    .where(
-        _OUTCOMES.c.occurrence_id == bindparam("b_occurrence"),
-        _OUTCOMES.c.person_id == bindparam("b_person"),
-        *([_OUTCOMES.c.outcome == Outcome.PENDING] if only_pending else []),
+    only_pending: Direct(
+        update(_OUTCOMES)
+        .where(
+            _OUTCOMES.c.occurrence_id == bindparam("b_occurrence"),
+            _OUTCOMES.c.person_id == bindparam("b_person"),
+            *([_OUTCOMES.c.outcome == Outcome.PENDING] if only_pending else []),
+        )
+        .values(outcome=bindparam("b_outcome"), decided_at=bindparam("b_now"))
     )
-    .values(outcome=bindparam("b_outcome"), decided_at=bindparam("b_now"))
     for only_pending in (False, True)
 }
-_ADD_CHECKIN = insert(table(CheckIn)).returning(table(CheckIn).c.id)
+_ADD_CHECKIN = Direct(
+    insert(_CHECKINS).values({name: bindparam(name) for name in _CHECKIN_COLUMNS}).returning(_CHECKINS.c.id)
+)
 # A together ritual: every other participant still pending gets the same outcome.
 _DECIDE_OTHERS = (
     update(_OUTCOMES)
@@ -142,8 +148,8 @@ def decide(
     `streak_figures.figure_order`, feeds).
     """
     outcome = SUBJECT_MODELS[subject_key(target.ritual_id, target.promise_id)[0]].outcome(target.at, kept, now)
-    changed = session.execute(
-        _DECIDE[only_pending],
+    changed = _DECIDE[only_pending](
+        session,
         {"b_occurrence": target.occurrence_id, "b_person": person.id, "b_outcome": outcome, "b_now": now},
     )
     if cast(CursorResult[Any], changed).rowcount != 1:
@@ -181,8 +187,8 @@ def _add_checkin(
     note: str | None,
     by_id: int | None,
 ) -> int:
-    return session.execute(
-        _ADD_CHECKIN,
+    return _ADD_CHECKIN(
+        session,
         {
             "occurrence_id": target.occurrence_id,
             "person_id": person_id,

@@ -41,7 +41,7 @@ from service.core.schedule import occurrence_local
 from service.core.streaks import Outcome
 from service.domain import accounts, checkins, editing, feed_changes, outbox, streak_figures, texted_setup
 from service.domain.checkins import Decided, decide, is_open
-from service.domain.db import insert_for, on_postgres
+from service.domain.db import Direct, insert_for, on_postgres
 from service.domain.models import (
     PROMPTS,
     CheckinSource,
@@ -97,12 +97,12 @@ def handle_inbound(
     person, invited = found
     if not _claim(session, inbound, person, now):
         log.info("inbound SMS %s from person %s is a replay", inbound.message_sid, person.id)
-        return Answer(session.execute(_FIRST_REPLY, {"sid": inbound.message_sid}).scalar() or "")
+        return Answer(_FIRST_REPLY(session, {"sid": inbound.message_sid}).scalar() or "")
     reply = OPT_OUT_TYPES.get((inbound.opt_out_type or "").upper()) or parse_reply(inbound.body)
     log.info("inbound SMS %s from person %s: %s", inbound.message_sid, person.id, reply.command)
     answer = respond(session, person, reply, inbound.message_sid, now, invited=invited, links=links)
     if answer.reply:
-        session.execute(_REPLY, {"b_sid": inbound.message_sid, "b_reply": answer.reply})
+        _REPLY(session, {"b_sid": inbound.message_sid, "b_reply": answer.reply})
     return answer
 
 
@@ -121,8 +121,8 @@ def _claim(session: Session, inbound: Inbound, person: Person, now: datetime) ->
     blocks until the holder commits (and then inserts nothing), so by the time
     this returns False the first request's reply is readable.
     """
-    claimed = session.execute(
-        _CLAIM[on_postgres(session)],
+    claimed = _CLAIM[on_postgres(session)](
+        session,
         {
             "message_sid": inbound.message_sid,
             "person_id": person.id,
@@ -135,20 +135,22 @@ def _claim(session: Session, inbound: Inbound, person: Person, now: datetime) ->
 
 # Statements of the hot path, built once (building and caching a statement per request costs more than running it).
 _CLAIM = {
-    postgres: insert_for(postgres)(_INBOUND)
-    .values(
-        message_sid=bindparam("message_sid"),
-        person_id=bindparam("person_id"),
-        body=bindparam("body"),
-        reply="",
-        received_at=bindparam("received_at"),
+    postgres: Direct(
+        insert_for(postgres)(_INBOUND)
+        .values(
+            message_sid=bindparam("message_sid"),
+            person_id=bindparam("person_id"),
+            body=bindparam("body"),
+            reply="",
+            received_at=bindparam("received_at"),
+        )
+        .on_conflict_do_nothing(index_elements=[_INBOUND.c.message_sid])
+        .returning(_INBOUND.c.message_sid)
     )
-    .on_conflict_do_nothing(index_elements=[_INBOUND.c.message_sid])
-    .returning(_INBOUND.c.message_sid)
     for postgres in (False, True)
 }
-_REPLY = update(_INBOUND).where(_INBOUND.c.message_sid == bindparam("b_sid")).values(reply=bindparam("b_reply"))
-_FIRST_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.message_sid == bindparam("sid"))
+_REPLY = Direct(update(_INBOUND).where(_INBOUND.c.message_sid == bindparam("b_sid")).values(reply=bindparam("b_reply")))
+_FIRST_REPLY = Direct(select(_INBOUND.c.reply).where(_INBOUND.c.message_sid == bindparam("sid")))
 
 
 def respond(
@@ -437,11 +439,11 @@ def _latest_reminder_items(numbered: bool):
     return query.where(sms.item == bindparam("item", type_=Integer)) if numbered else query
 
 
-_REMINDER_ITEMS = {numbered: _latest_reminder_items(numbered) for numbered in (False, True)}
+_REMINDER_ITEMS = {numbered: Direct(_latest_reminder_items(numbered)) for numbered in (False, True)}
 
 
 def _reminder_items(session: Session, person_id: int, item: int | None) -> list:
     """The items a DONE/SKIP applies to, their occurrences locked (see `_latest_reminder_items`)."""
     if item is None:
-        return list(session.execute(_REMINDER_ITEMS[False], {"person_id": person_id}))
-    return list(session.execute(_REMINDER_ITEMS[True], {"person_id": person_id, "item": item}))
+        return list(_REMINDER_ITEMS[False](session, {"person_id": person_id}))
+    return list(_REMINDER_ITEMS[True](session, {"person_id": person_id, "item": item}))
