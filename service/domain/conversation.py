@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
@@ -90,7 +91,8 @@ def handle_inbound(
 
     `links`: the service's public URL and SMS countries, for setting up by text (FEED, INVITE).
     """
-    found = session.execute(_PERSON_BY_PHONE, {"phone": inbound.sender}).first()
+    reply = OPT_OUT_TYPES.get((inbound.opt_out_type or "").upper()) or parse_reply(inbound.body)
+    found = _sender(session, inbound.sender, reply)
     if found is None:
         log.info("inbound SMS %s from an unknown number: nothing stored", inbound.message_sid)
         return Answer(sms_text.unknown_sender_text())
@@ -98,7 +100,6 @@ def handle_inbound(
     if not _claim(session, inbound, person, now):
         log.info("inbound SMS %s from person %s is a replay", inbound.message_sid, person.id)
         return Answer(_FIRST_REPLY(session, {"sid": inbound.message_sid}).scalar() or "")
-    reply = OPT_OUT_TYPES.get((inbound.opt_out_type or "").upper()) or parse_reply(inbound.body)
     log.info("inbound SMS %s from person %s: %s", inbound.message_sid, person.id, reply.command)
     answer = respond(session, person, reply, inbound.message_sid, now, invited=invited, links=links)
     if answer.reply:
@@ -106,15 +107,46 @@ def handle_inbound(
     return answer
 
 
+class Sender(Protocol):
+    """The person who texted, as the conversation reads them: a row, or the ORM person where a command changes them."""
+
+    id: int
+    sms_status: str
+
+
+# Replies that only read their sender: a row will do (no ORM object built). Others change the person.
+_READING = frozenset({"yes", "done", "skip", "not_me", "streak", "help", "unknown"})
 _INBOUND = table(InboundMessage)
-# The sender, and whether a circle's invitation awaits their YES (so that YES does not load their memberships).
-_PERSON_BY_PHONE = select(
-    Person,
-    exists().where(Membership.person_id == Person.id, Membership.status == MembershipStatus.INVITED).label("invited"),
-).where(Person.phone == bindparam("phone"))
 
 
-def _claim(session: Session, inbound: Inbound, person: Person, now: datetime) -> bool:
+def _invited(person_id):
+    """Whether a circle's invitation awaits the sender's YES (so that YES does not load their memberships)."""
+    return exists().where(Membership.person_id == person_id, Membership.status == MembershipStatus.INVITED)
+
+
+_PEOPLE = table(Person)
+_SENDER_ROW = Direct(
+    select(_PEOPLE.c.id, _PEOPLE.c.sms_status, _invited(_PEOPLE.c.id).label("invited")).where(
+        _PEOPLE.c.phone == bindparam("phone")
+    )
+)
+_SENDER_PERSON = select(Person, _invited(Person.id).label("invited")).where(Person.phone == bindparam("phone"))
+
+
+def _sender(session: Session, phone: str, reply: Reply) -> tuple[Sender, bool] | None:
+    if reply.command in _READING:
+        found = _SENDER_ROW(session, {"phone": phone}).first()
+        return None if found is None else (found, found.invited)
+    person_found = session.execute(_SENDER_PERSON, {"phone": phone}).first()
+    return None if person_found is None else (person_found[0], person_found[1])
+
+
+def _loaded(session: Session, sender: Sender) -> Person:
+    """The ORM person behind the sender, for a command that changes them."""
+    return sender if isinstance(sender, Person) else session.get_one(Person, sender.id)
+
+
+def _claim(session: Session, inbound: Inbound, person: Sender, now: datetime) -> bool:
     """Insert the message's idempotency row; False when another request already holds this MessageSid.
 
     One INSERT ... ON CONFLICT DO NOTHING: a concurrent insert of the same key
@@ -155,7 +187,7 @@ _FIRST_REPLY = Direct(select(_INBOUND.c.reply).where(_INBOUND.c.message_sid == b
 
 def respond(
     session: Session,
-    person: Person,
+    person: Sender,
     reply: Reply,
     message_sid: str | None,
     now: datetime,
@@ -168,10 +200,10 @@ def respond(
     """
     match reply.command:
         case "stop":
-            person.sms_status = PersonStatus.OPTED_OUT
+            _loaded(session, person).sms_status = PersonStatus.OPTED_OUT
             return Answer(sms_text.opted_out_text())
         case "start":
-            return _opt_in(person)
+            return _opt_in(_loaded(session, person))
         case "join" | "no" | "yes" if (invitation := _answered_invitation(session, person, reply, invited)) is not None:
             if reply.command == "no":
                 accounts.decline(session, invitation, now)
@@ -179,7 +211,7 @@ def respond(
             circle = accounts.accept(session, invitation, now)
             return Answer(sms_text.joined_text(circle.name))
         case "yes" if person.sms_status == PersonStatus.OPTED_OUT:
-            return _opt_in(person)
+            return _opt_in(_loaded(session, person))
         case _ if person.sms_status == PersonStatus.OPTED_OUT:
             return Answer(sms_text.opted_out_text())
         case "join" | "no":
@@ -195,20 +227,21 @@ def respond(
             return Answer(sms_text.streaks_text([(s.title, s.state.current_streak) for s in figures.subjects]))
         case "pause":
             days = reply.days or editing.DEFAULT_PAUSE_DAYS
-            until = editing.pause_person(person, days, now)
-            return Answer(sms_text.paused_text(days, occurrence_local(until, person.timezone).date()))
+            paused = _loaded(session, person)
+            until = editing.pause_person(paused, days, now)
+            return Answer(sms_text.paused_text(days, occurrence_local(until, paused.timezone).date()))
         case "resume":
-            editing.resume_person(person)
+            editing.resume_person(_loaded(session, person))
             return Answer(sms_text.resumed_text())
         case "later":
-            return _later(session, person, reply.minutes or 0, now)
+            return _later(session, _loaded(session, person), reply.minutes or 0, now)
         case "new" | "promise" | "invite" | "move" | "drop" | "choose" | "ok" | "list" | "feed" if links:
-            return Answer(texted_setup.respond(session, person, reply, now, links))
+            return Answer(texted_setup.respond(session, _loaded(session, person), reply, now, links))
         case _:
             return Answer(sms_text.help_text())
 
 
-def _answered_invitation(session: Session, person: Person, reply: Reply, invited: bool | None) -> Membership | None:
+def _answered_invitation(session: Session, sender: Sender, reply: Reply, invited: bool | None) -> Membership | None:
     """The invitation a JOIN, NO or YES answers: the latest SMS Tend sent this number, if an invitation.
 
     JOIN also answers the newest pending invitation when the latest SMS was something else.
@@ -216,6 +249,7 @@ def _answered_invitation(session: Session, person: Person, reply: Reply, invited
     """
     if invited is False:
         return None
+    person = _loaded(session, sender)
     latest = accounts.latest_invitation(session, person)
     if latest is None and reply.command == "join":
         pending = accounts.invitations(session, person)
@@ -229,7 +263,7 @@ def _opt_in(person: Person) -> Answer:
     return Answer(sms_text.opted_in_text())
 
 
-def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime) -> Answer:
+def _check_in_by_sms(session: Session, person: Sender, reply: Reply, message_sid: str | None, now: datetime) -> Answer:
     """DONE / SKIP for the items of the latest reminder: only a pending outcome of an open occurrence changes."""
     items = _reminder_items(session, person.id, reply.item)
     if not items:
@@ -247,7 +281,7 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
         decided = decide(
             session,
             item,
-            person,
+            person.id,
             kept,
             source=CheckinSource.SMS,
             now=now,
@@ -316,9 +350,9 @@ def _later(session: Session, person: Person, minutes: int, now: datetime) -> Ans
     return Answer(sms_text.later_text(minutes) if planned else sms_text.again_already_text())
 
 
-def _not_me(session: Session, person: Person, now: datetime) -> Answer:
+def _not_me(session: Session, person: Sender, now: datetime) -> Answer:
     """NOT ME: the together check-ins someone made for this person on the items of their latest prompt are undone."""
-    undone = checkins.not_me(session, person, _reminder_items(session, person.id, None), now)
+    undone = checkins.not_me(session, person.id, _reminder_items(session, person.id, None), now)
     if not undone:
         return Answer(sms_text.nobody_checked_in_for_you_text())
     for circle_id in sorted({target.circle_id for target in undone}):

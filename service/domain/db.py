@@ -40,8 +40,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine whose errors never show SQL parameters: they hold phone numbers (full numbers stay out of logs)."""
+def make_engine(url: str, pre_ping: bool = True) -> Engine:
+    """An engine whose errors never show SQL parameters: they hold phone numbers (full numbers stay out of logs).
+
+    `pre_ping`: test each pooled PostgreSQL connection with a round trip before use, for callers that would fail
+    on one the server dropped while it sat in the pool; a caller that does its transaction again instead spares it.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
@@ -49,7 +53,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=pre_ping, pool_size=5, max_overflow=10, hide_parameters=True)
 
 
 class Database:
@@ -57,6 +61,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Units of work (unit_of_work.run) are done again on a dropped connection: no pre-ping on their checkouts.
+        self.retrying_engine = self.engine if self.is_sqlite else make_engine(url, pre_ping=False)
+        self.retrying_sessions = sessionmaker(self.retrying_engine, expire_on_commit=False)
         self.hot_reads = HotReads(self.engine)
 
     @property
@@ -83,6 +90,7 @@ class Database:
 
     def dispose(self) -> None:
         self.hot_reads.close()
+        self.retrying_engine.dispose()
         self.engine.dispose()
 
 
