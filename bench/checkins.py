@@ -2,7 +2,7 @@
 
     python -m bench.checkins [--people 5000]
 
-The issue's goal: POST /webhooks/twilio/sms runs at ≥ 0.6× the requests/s of a
+The goal (issue 21; 0.6 before it): POST /webhooks/twilio/sms runs at ≥ 0.3× the requests/s of a
 bare Flask endpoint that only validates X-Twilio-Signature and answers TwiML,
 both served by gunicorn with the same settings in the same run and loaded by
 the same keep-alive clients, taking turns; and, driven at half the bare
@@ -67,7 +67,7 @@ ROUNDS = 3
 PACED_SECONDS = 10.0
 PACED_CONNECTIONS = 16
 PACED_GRACE = 2.0  # the paced client gives up sending once this many times PACED_SECONDS have passed
-GOAL_RATIO = 0.6
+GOAL_RATIO = 0.3
 GOAL_P99_MS = 50.0
 
 
