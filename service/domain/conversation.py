@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all, update
+from sqlalchemy import Integer, and_, bindparam, exists, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from service.core import sms_text
@@ -92,12 +92,12 @@ def handle_inbound(
     `links`: the service's public URL and SMS countries, for setting up by text (FEED, INVITE).
     """
     reply = OPT_OUT_TYPES.get((inbound.opt_out_type or "").upper()) or parse_reply(inbound.body)
-    found = _sender(session, inbound.sender, reply)
+    found = _claimed_sender(session, inbound, reply, now)
     if found is None:
         log.info("inbound SMS %s from an unknown number: nothing stored", inbound.message_sid)
         return Answer(sms_text.unknown_sender_text())
-    person, invited = found
-    if not _claim(session, inbound, person, now):
+    person, invited, claimed = found
+    if not claimed:
         log.info("inbound SMS %s from person %s is a replay", inbound.message_sid, person.id)
         return Answer(_FIRST_REPLY(session, {"sid": inbound.message_sid}).scalar() or "")
     log.info("inbound SMS %s from person %s: %s", inbound.message_sid, person.id, reply.command)
@@ -125,20 +125,50 @@ def _invited(person_id):
 
 
 _PEOPLE = table(Person)
-_SENDER_ROW = Direct(
-    select(_PEOPLE.c.id, _PEOPLE.c.sms_status, _invited(_PEOPLE.c.id).label("invited")).where(
-        _PEOPLE.c.phone == bindparam("phone")
-    )
+_SENDER = select(_PEOPLE.c.id, _PEOPLE.c.sms_status, _invited(_PEOPLE.c.id).label("invited")).where(
+    _PEOPLE.c.phone == bindparam("phone")
 )
+_SENDER_ROW = Direct(_SENDER)
 _SENDER_PERSON = select(Person, _invited(Person.id).label("invited")).where(Person.phone == bindparam("phone"))
 
 
-def _sender(session: Session, phone: str, reply: Reply) -> tuple[Sender, bool] | None:
-    if reply.command in _READING:
-        found = _SENDER_ROW(session, {"phone": phone}).first()
-        return None if found is None else (found, found.invited)
-    person_found = session.execute(_SENDER_PERSON, {"phone": phone}).first()
-    return None if person_found is None else (person_found[0], person_found[1])
+def _claiming_sender():
+    """PostgreSQL: the sender (as `_SENDER`) and their claim of the MessageSid (as `_claim`) in one statement."""
+    sender = _SENDER.cte("sender")
+    values = select(
+        bindparam("message_sid", type_=_INBOUND.c.message_sid.type),
+        sender.c.id,
+        bindparam("body", type_=_INBOUND.c.body.type),
+        literal(""),
+        bindparam("received_at", type_=_INBOUND.c.received_at.type),
+    )
+    claim = (
+        insert_for(True)(_INBOUND)
+        .from_select(["message_sid", "person_id", "body", "reply", "received_at"], values)
+        .on_conflict_do_nothing(index_elements=[_INBOUND.c.message_sid])
+        .returning(_INBOUND.c.message_sid)
+        .cte("claim")
+    )
+    return select(sender, select(claim.c.message_sid).exists().label("claimed"))
+
+
+_CLAIMING_SENDER = Direct(_claiming_sender())
+
+
+def _claimed_sender(
+    session: Session, inbound: Inbound, reply: Reply, now: datetime
+) -> tuple[Sender, bool, bool] | None:
+    """The sender, whether an invitation awaits them, and whether this request claimed the MessageSid (`_claim`);
+    None for an unknown number (nothing stored). A reply that only reads its sender takes one statement on
+    PostgreSQL; other replies load the ORM person."""
+    if reply.command not in _READING:
+        found = session.execute(_SENDER_PERSON, {"phone": inbound.sender}).first()
+        return None if found is None else (found[0], found[1], _claim(session, inbound, found[0], now))
+    if on_postgres(session):
+        row = _CLAIMING_SENDER(session, _claim_values(inbound, now) | {"phone": inbound.sender}).first()
+        return None if row is None else (row, row.invited, row.claimed)
+    row = _SENDER_ROW(session, {"phone": inbound.sender}).first()
+    return None if row is None else (row, row.invited, _claim(session, inbound, row, now))
 
 
 def _loaded(session: Session, sender: Sender) -> Person:
@@ -153,16 +183,12 @@ def _claim(session: Session, inbound: Inbound, person: Sender, now: datetime) ->
     blocks until the holder commits (and then inserts nothing), so by the time
     this returns False the first request's reply is readable.
     """
-    claimed = _CLAIM[on_postgres(session)](
-        session,
-        {
-            "message_sid": inbound.message_sid,
-            "person_id": person.id,
-            "body": inbound.body,
-            "received_at": now,
-        },
-    ).first()
+    claimed = _CLAIM[on_postgres(session)](session, _claim_values(inbound, now) | {"person_id": person.id}).first()
     return claimed is not None
+
+
+def _claim_values(inbound: Inbound, now: datetime) -> dict:
+    return {"message_sid": inbound.message_sid, "body": inbound.body, "received_at": now}
 
 
 # Statements of the hot path, built once (building and caching a statement per request costs more than running it).
