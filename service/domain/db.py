@@ -174,7 +174,8 @@ class _Rows:
 
     def __init__(self, cursor: psycopg.Cursor, compiled: _Compiled):
         self.rowcount = cursor.rowcount
-        self.rows = compiled.rows(cursor) if cursor.description is not None else []
+        result = cursor.pgresult  # not `description`, which builds its column objects at each call
+        self.rows = compiled.rows(cursor) if result is not None and result.nfields else []
 
     def __iter__(self):
         return iter(self.rows)
