@@ -2,7 +2,7 @@
 
     python -m bench.checkins [--people 5000]
 
-The issue's goal: POST /webhooks/twilio/sms runs at ≥ 0.6× the requests/s of a
+The goal (issue 21; 0.6 before it): POST /webhooks/twilio/sms runs at ≥ 0.3× the requests/s of a
 bare Flask endpoint that only validates X-Twilio-Signature and answers TwiML,
 both served by gunicorn with the same settings in the same run and loaded by
 the same keep-alive clients, taking turns; and, driven at half the bare
@@ -35,14 +35,14 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from flask import Flask, Response, abort, request
-from sqlalchemy import String, cast, delete, func, select, update
+from sqlalchemy import String, cast, delete, func, select, text, update
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bench.harness import GUNICORN, Children, percentile, save, serve, temporary_database
 from bench.seeding import seed_rituals
 from service.domain import occurrences
-from service.domain.db import Database
+from service.domain.db import Database, make_engine
 from service.domain.models import CheckIn, OccurrenceOutcome, OutboundSms, Person, Ritual, StreakFigure
 from workers.clock import RITUAL_PRELOAD
 
@@ -67,7 +67,7 @@ ROUNDS = 3
 PACED_SECONDS = 10.0
 PACED_CONNECTIONS = 16
 PACED_GRACE = 2.0  # the paced client gives up sending once this many times PACED_SECONDS have passed
-GOAL_RATIO = 0.6
+GOAL_RATIO = 0.3
 GOAL_P99_MS = 50.0
 
 
@@ -86,6 +86,26 @@ def bare_app() -> Flask:
         reply.message("ok")
         return Response(str(reply), mimetype="text/xml")
 
+    return app
+
+
+def bare_transaction_app() -> Flask:
+    """The floor of any recorded reply: the bare endpoint plus one durable transaction of its own (a pool checkout
+    without pre-ping, BEGIN, the MessageSid's INSERT, COMMIT) through SQLAlchemy, nothing of Tend's domain."""
+    app = bare_app()
+    engine = make_engine(os.environ["DATABASE_URL"], pre_ping=False)
+    claim = text(
+        "INSERT INTO inbound_messages (message_sid, body, reply, received_at)"
+        " VALUES (:sid, :body, '', now()) ON CONFLICT DO NOTHING"
+    )
+    answer = app.view_functions["inbound_sms"]
+
+    def inbound_sms() -> Response:
+        with engine.begin() as connection:
+            connection.execute(claim, {"sid": request.form["MessageSid"], "body": request.form.get("Body", "")})
+        return answer()
+
+    app.view_functions["inbound_sms"] = inbound_sms
     return app
 
 
@@ -256,16 +276,19 @@ def environment(database_url: str) -> dict[str, str]:
     }
 
 
-def throughputs(db: Database, phones: list[str], bare_port: int, real_port: int) -> dict[str, float]:
+def throughputs(db: Database, phones: list[str], ports: dict[str, int]) -> dict[str, float]:
     """Best requests/s of each app over ROUNDS, taking turns; every real round must record its check-ins."""
-    for port in (bare_port, real_port):
+    for port in ports.values():
         closed_loop(port, signed_batch(phones, WARM_UP), seconds=WARM_UP_SECONDS)
-    best = {"bare": 0.0, "checkins": 0.0}
+    best = dict.fromkeys(ports, 0.0)
     for _ in range(ROUNDS):
-        bare_batch, real_batch = signed_batch(phones, REQUESTS), signed_batch(phones, REQUESTS)
-        reopen(db)
-        best["bare"] = max(best["bare"], closed_loop(bare_port, bare_batch).rps)
-        best["checkins"] = max(best["checkins"], verified(db, closed_loop(real_port, real_batch)).rps)
+        for name, port in ports.items():
+            batch = signed_batch(phones, REQUESTS)
+            if name == "checkins":
+                reopen(db)
+                best[name] = max(best[name], verified(db, closed_loop(port, batch)).rps)
+            else:
+                best[name] = max(best[name], closed_loop(port, batch).rps)
     return best
 
 
@@ -314,7 +337,12 @@ def main() -> int:
         )
         env = environment(url)
         real_port = serve(children, "service.entry.wsgi:create_app()", "/healthz", env)
-        rps = throughputs(db, phones, serve(children, "bench.checkins:bare_app()", "/healthz", env), real_port)
+        ports = {
+            "bare": serve(children, "bench.checkins:bare_app()", "/healthz", env),
+            "bare_transaction": serve(children, "bench.checkins:bare_transaction_app()", "/healthz", env),
+            "checkins": real_port,
+        }
+        rps = throughputs(db, phones, ports)
         at_half_bare = latency(paced(db, phones, real_port, rps["bare"] / 2), rps["bare"] / 2)
         at_half_own = latency(paced(db, phones, real_port, rps["checkins"] / 2), rps["checkins"] / 2)
         db.dispose()
@@ -329,7 +357,10 @@ def main() -> int:
         "people": len(phones),
         "body_mix": {text: BODY_MIX.count(text) / len(BODY_MIX) for text in set(BODY_MIX)},
         "bare_rps": round(rps["bare"]),
+        "bare_transaction_rps": round(rps["bare_transaction"]),
         "checkins_rps": round(rps["checkins"]),
+        "ratio_to_bare_transaction": round(rps["checkins"] / rps["bare_transaction"], 2),
+        "bare_transaction_ratio": round(rps["bare_transaction"] / rps["bare"], 2),
         "ratio": round(ratio, 2),
         "goal_ratio": GOAL_RATIO,
         "ratio_goal_met": ratio >= GOAL_RATIO,
@@ -341,6 +372,10 @@ def main() -> int:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     print(f"{'POST sms, bare (signature + TwiML)':<40}{rps['bare']:>9.0f} req/s")
+    print(
+        f"{'POST sms, bare + one transaction':<40}{rps['bare_transaction']:>9.0f} req/s   "
+        f"ratio {rps['bare_transaction'] / rps['bare']:.2f} (the floor of any recorded reply)"
+    )
     print(
         f"{'POST sms, Tend (check-ins)':<40}{rps['checkins']:>9.0f} req/s   ratio {ratio:.2f} "
         f"(goal ≥ {GOAL_RATIO}: {'met' if ratio >= GOAL_RATIO else 'MISSED'})"

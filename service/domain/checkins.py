@@ -32,6 +32,7 @@ from service.core.notes import NoteTooLong, clean_note
 from service.core.schedule import is_occurrence, next_occurrence, occurrences_between
 from service.core.streaks import KEPT, Outcome
 from service.domain import accounts, feed_changes, occurrences, streak_figures
+from service.domain.db import Direct
 from service.domain.errors import Forbidden, Invalid
 from service.domain.models import (
     SUBJECT_MODELS,
@@ -89,18 +90,23 @@ class Decided:
 _OUTCOMES = table(OccurrenceOutcome)
 _CHECKINS = table(CheckIn)
 _OWN = _CHECKINS.alias("own")
+_CHECKIN_COLUMNS = ("occurrence_id", "person_id", "outcome", "source", "received_at", "message_sid", "note", "by_id")
 # The person's outcome, only if still pending (True) or whatever it was (False).
 _DECIDE = {
-    only_pending: update(_OUTCOMES)
-    .where(
-        _OUTCOMES.c.occurrence_id == bindparam("b_occurrence"),
-        _OUTCOMES.c.person_id == bindparam("b_person"),
-        *([_OUTCOMES.c.outcome == Outcome.PENDING] if only_pending else []),
+    only_pending: Direct(
+        update(_OUTCOMES)
+        .where(
+            _OUTCOMES.c.occurrence_id == bindparam("b_occurrence"),
+            _OUTCOMES.c.person_id == bindparam("b_person"),
+            *([_OUTCOMES.c.outcome == Outcome.PENDING] if only_pending else []),
+        )
+        .values(outcome=bindparam("b_outcome"), decided_at=bindparam("b_now"))
     )
-    .values(outcome=bindparam("b_outcome"), decided_at=bindparam("b_now"))
     for only_pending in (False, True)
 }
-_ADD_CHECKIN = insert(table(CheckIn)).returning(table(CheckIn).c.id)
+_ADD_CHECKIN = Direct(
+    insert(_CHECKINS).values({name: bindparam(name) for name in _CHECKIN_COLUMNS}).returning(_CHECKINS.c.id)
+)
 # A together ritual: every other participant still pending gets the same outcome.
 _DECIDE_OTHERS = (
     update(_OUTCOMES)
@@ -118,7 +124,7 @@ _EXPECTED = select(func.count()).where(_OUTCOMES.c.occurrence_id == bindparam("b
 def decide(
     session: Session,
     target: Target,
-    person: Person,
+    person_id: int,
     kept: bool,
     *,
     source: str,
@@ -142,9 +148,9 @@ def decide(
     `streak_figures.figure_order`, feeds).
     """
     outcome = SUBJECT_MODELS[subject_key(target.ritual_id, target.promise_id)[0]].outcome(target.at, kept, now)
-    changed = session.execute(
-        _DECIDE[only_pending],
-        {"b_occurrence": target.occurrence_id, "b_person": person.id, "b_outcome": outcome, "b_now": now},
+    changed = _DECIDE[only_pending](
+        session,
+        {"b_occurrence": target.occurrence_id, "b_person": person_id, "b_outcome": outcome, "b_now": now},
     )
     if cast(CursorResult[Any], changed).rowcount != 1:
         return None
@@ -152,10 +158,10 @@ def decide(
     first = target.together and not session.scalar(
         select(exists().where(_CHECKINS.c.occurrence_id == target.occurrence_id))
     )
-    checkin_id = _add_checkin(session, target, person.id, outcome, source, now, message_sid, note, by_id=None)
-    streak = streak_figures.fold(session, streak_figures.key_of(target, person.id), target.at, outcome).current_streak
+    checkin_id = _add_checkin(session, target, person_id, outcome, source, now, message_sid, note, by_id=None)
+    streak = streak_figures.fold(session, streak_figures.key_of(target, person_id), target.at, outcome).current_streak
     if target.recipient_id is not None and outcome in KEPT and is_open(target, now):
-        keeper = accounts.names_in(session, [target.circle_id], [person.id]).of(target.circle_id, person.id)
+        keeper = accounts.names_in(session, [target.circle_id], [person_id]).of(target.circle_id, person_id)
         queue_sms_row(
             session,
             person_id=target.recipient_id,
@@ -166,7 +172,7 @@ def decide(
             occurrence_id=target.occurrence_id,
         )
     if first:
-        _decide_for_the_others(session, target, person, outcome, source, now)
+        _decide_for_the_others(session, target, person_id, outcome, source, now)
     return Decided(checkin_id, outcome, streak)
 
 
@@ -181,8 +187,8 @@ def _add_checkin(
     note: str | None,
     by_id: int | None,
 ) -> int:
-    return session.execute(
-        _ADD_CHECKIN,
+    return _ADD_CHECKIN(
+        session,
         {
             "occurrence_id": target.occurrence_id,
             "person_id": person_id,
@@ -197,7 +203,7 @@ def _add_checkin(
 
 
 def _decide_for_the_others(
-    session: Session, target: Target, by: Person, outcome: Outcome, source: str, now: datetime
+    session: Session, target: Target, by_id: int, outcome: Outcome, source: str, now: datetime
 ) -> None:
     """A together ritual (SPEC §3): the outcome `by` gave counts for every participant still pending.
 
@@ -206,15 +212,15 @@ def _decide_for_the_others(
     is open, one SMS saying so (one row per occurrence, person and kind: never
     two). Someone who checked in for themselves keeps their own outcome.
     """
-    values = {"b_occurrence": target.occurrence_id, "b_person": by.id, "b_outcome": outcome, "b_now": now}
+    values = {"b_occurrence": target.occurrence_id, "b_person": by_id, "b_outcome": outcome, "b_now": now}
     others = sorted(session.execute(_DECIDE_OTHERS, values).scalars())
     if not others:
         return
     cancel_nudges(session, target.occurrence_id, others)
     participants = session.execute(_EXPECTED, values).scalar_one()
-    by_name = accounts.names_in(session, [target.circle_id], [by.id]).of(target.circle_id, by.id)
+    by_name = accounts.names_in(session, [target.circle_id], [by_id]).of(target.circle_id, by_id)
     for other in others:
-        _add_checkin(session, target, other, outcome, source, now, None, None, by_id=by.id)
+        _add_checkin(session, target, other, outcome, source, now, None, None, by_id=by_id)
         streak = streak_figures.fold(session, streak_figures.key_of(target, other), target.at, outcome).current_streak
         if is_open(target, now):
             queue_sms_row(
@@ -273,7 +279,7 @@ def check_in_by_api(
         subject.recipient_id,
         subject.mode == RitualMode.TOGETHER,
     )
-    decided = decide(session, target, person, kept, source=CheckinSource.API, now=now, only_pending=False, note=note)
+    decided = decide(session, target, person.id, kept, source=CheckinSource.API, now=now, only_pending=False, note=note)
     if decided is None:  # no outcome row: not expected there
         raise Forbidden("Only the people expected at this occurrence can check in to it.")
     feed_changes.mark_dirty(session, circle_id=subject.circle_id, now=now)
@@ -379,7 +385,7 @@ def checked_note(note: str | None) -> str | None:
         raise Invalid(str(error), "note") from None
 
 
-def not_me(session: Session, person: Person, targets: list[Target], now: datetime) -> list[Target]:
+def not_me(session: Session, person_id: int, targets: list[Target], now: datetime) -> list[Target]:
     """NOT ME (SPEC §4): of these occurrences (locked), those still open where another participant checked in
     for this person go back to `pending` for them alone; returns them.
 
@@ -393,11 +399,11 @@ def not_me(session: Session, person: Person, targets: list[Target], now: datetim
             delete(_CHECKINS)
             .where(
                 _CHECKINS.c.occurrence_id == target.occurrence_id,
-                _CHECKINS.c.person_id == person.id,
+                _CHECKINS.c.person_id == person_id,
                 _CHECKINS.c.by_id.is_not(None),
                 ~exists().where(  # a check-in of their own since stands
                     _OWN.c.occurrence_id == target.occurrence_id,
-                    _OWN.c.person_id == person.id,
+                    _OWN.c.person_id == person_id,
                     _OWN.c.by_id.is_(None),
                 ),
             )
@@ -407,11 +413,11 @@ def not_me(session: Session, person: Person, targets: list[Target], now: datetim
             continue
         session.execute(
             update(_OUTCOMES)
-            .where(_OUTCOMES.c.occurrence_id == target.occurrence_id, _OUTCOMES.c.person_id == person.id)
+            .where(_OUTCOMES.c.occurrence_id == target.occurrence_id, _OUTCOMES.c.person_id == person_id)
             .values(outcome=Outcome.PENDING, decided_at=None)
         )
-        streak_figures.recompute_figure(session, streak_figures.key_of(target, person.id))
-        restore_follow_up(session, target.occurrence_id, person.id, now)
+        streak_figures.recompute_figure(session, streak_figures.key_of(target, person_id))
+        restore_follow_up(session, target.occurrence_id, person_id, now)
         undone.append(target)
     return undone
 

@@ -31,8 +31,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, union_all, update
+from sqlalchemy import Integer, and_, bindparam, exists, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from service.core import sms_text
@@ -41,7 +42,7 @@ from service.core.schedule import occurrence_local
 from service.core.streaks import Outcome
 from service.domain import accounts, checkins, editing, feed_changes, outbox, streak_figures, texted_setup
 from service.domain.checkins import Decided, decide, is_open
-from service.domain.db import insert_for, on_postgres
+from service.domain.db import Direct, insert_for, on_postgres
 from service.domain.errors import Invalid
 from service.domain.models import (
     PROMPTS,
@@ -91,70 +92,129 @@ def handle_inbound(
 
     `links`: the service's public URL and SMS countries, for setting up by text (FEED, INVITE).
     """
-    found = session.execute(_PERSON_BY_PHONE, {"phone": inbound.sender}).first()
+    reply = OPT_OUT_TYPES.get((inbound.opt_out_type or "").upper()) or parse_reply(inbound.body)
+    found = _claimed_sender(session, inbound, reply, now)
     if found is None:
         log.info("inbound SMS %s from an unknown number: nothing stored", inbound.message_sid)
         return Answer(sms_text.unknown_sender_text())
-    person, invited = found
-    if not _claim(session, inbound, person, now):
+    person, invited, claimed = found
+    if not claimed:
         log.info("inbound SMS %s from person %s is a replay", inbound.message_sid, person.id)
-        return Answer(session.execute(_FIRST_REPLY, {"sid": inbound.message_sid}).scalar() or "")
-    reply = OPT_OUT_TYPES.get((inbound.opt_out_type or "").upper()) or parse_reply(inbound.body)
+        return Answer(_FIRST_REPLY(session, {"sid": inbound.message_sid}).scalar() or "")
     log.info("inbound SMS %s from person %s: %s", inbound.message_sid, person.id, reply.command)
     answer = respond(session, person, reply, inbound.message_sid, now, invited=invited, links=links)
     if answer.reply:
-        session.execute(_REPLY, {"b_sid": inbound.message_sid, "b_reply": answer.reply})
+        _REPLY(session, {"b_sid": inbound.message_sid, "b_reply": answer.reply})
     return answer
 
 
+class Sender(Protocol):
+    """The person who texted, as the conversation reads them: a row, or the ORM person where a command changes them."""
+
+    id: int
+    sms_status: str
+
+
+# Replies that only read their sender: a row will do (no ORM object built). Others change the person.
+_READING = frozenset({"yes", "done", "skip", "not_me", "streak", "help", "unknown"})
 _INBOUND = table(InboundMessage)
-# The sender, and whether a circle's invitation awaits their YES (so that YES does not load their memberships).
-_PERSON_BY_PHONE = select(
-    Person,
-    exists().where(Membership.person_id == Person.id, Membership.status == MembershipStatus.INVITED).label("invited"),
-).where(Person.phone == bindparam("phone"))
 
 
-def _claim(session: Session, inbound: Inbound, person: Person, now: datetime) -> bool:
+def _invited(person_id):
+    """Whether a circle's invitation awaits the sender's YES (so that YES does not load their memberships)."""
+    return exists().where(Membership.person_id == person_id, Membership.status == MembershipStatus.INVITED)
+
+
+_PEOPLE = table(Person)
+_SENDER = select(_PEOPLE.c.id, _PEOPLE.c.sms_status, _invited(_PEOPLE.c.id).label("invited")).where(
+    _PEOPLE.c.phone == bindparam("phone")
+)
+_SENDER_ROW = Direct(_SENDER)
+_SENDER_PERSON = select(Person, _invited(Person.id).label("invited")).where(Person.phone == bindparam("phone"))
+
+
+def _claiming_sender():
+    """PostgreSQL: the sender (as `_SENDER`) and their claim of the MessageSid (as `_claim`) in one statement."""
+    sender = _SENDER.cte("sender")
+    values = select(
+        bindparam("message_sid", type_=_INBOUND.c.message_sid.type),
+        sender.c.id,
+        bindparam("body", type_=_INBOUND.c.body.type),
+        literal(""),
+        bindparam("received_at", type_=_INBOUND.c.received_at.type),
+    )
+    claim = (
+        insert_for(True)(_INBOUND)
+        .from_select(["message_sid", "person_id", "body", "reply", "received_at"], values)
+        .on_conflict_do_nothing(index_elements=[_INBOUND.c.message_sid])
+        .returning(_INBOUND.c.message_sid)
+        .cte("claim")
+    )
+    return select(sender, select(claim.c.message_sid).exists().label("claimed"))
+
+
+_CLAIMING_SENDER = Direct(_claiming_sender())
+
+
+def _claimed_sender(
+    session: Session, inbound: Inbound, reply: Reply, now: datetime
+) -> tuple[Sender, bool, bool] | None:
+    """The sender, whether an invitation awaits them, and whether this request claimed the MessageSid (`_claim`);
+    None for an unknown number (nothing stored). A reply that only reads its sender takes one statement on
+    PostgreSQL; other replies load the ORM person."""
+    if reply.command not in _READING:
+        found = session.execute(_SENDER_PERSON, {"phone": inbound.sender}).first()
+        return None if found is None else (found[0], found[1], _claim(session, inbound, found[0], now))
+    if on_postgres(session):
+        row = _CLAIMING_SENDER(session, _claim_values(inbound, now) | {"phone": inbound.sender}).first()
+        return None if row is None else (row, row.invited, row.claimed)
+    row = _SENDER_ROW(session, {"phone": inbound.sender}).first()
+    return None if row is None else (row, row.invited, _claim(session, inbound, row, now))
+
+
+def _loaded(session: Session, sender: Sender) -> Person:
+    """The ORM person behind the sender, for a command that changes them."""
+    return sender if isinstance(sender, Person) else session.get_one(Person, sender.id)
+
+
+def _claim(session: Session, inbound: Inbound, person: Sender, now: datetime) -> bool:
     """Insert the message's idempotency row; False when another request already holds this MessageSid.
 
     One INSERT ... ON CONFLICT DO NOTHING: a concurrent insert of the same key
     blocks until the holder commits (and then inserts nothing), so by the time
     this returns False the first request's reply is readable.
     """
-    claimed = session.execute(
-        _CLAIM[on_postgres(session)],
-        {
-            "message_sid": inbound.message_sid,
-            "person_id": person.id,
-            "body": inbound.body,
-            "received_at": now,
-        },
-    ).first()
+    claimed = _CLAIM[on_postgres(session)](session, _claim_values(inbound, now) | {"person_id": person.id}).first()
     return claimed is not None
+
+
+def _claim_values(inbound: Inbound, now: datetime) -> dict:
+    return {"message_sid": inbound.message_sid, "body": inbound.body, "received_at": now}
 
 
 # Statements of the hot path, built once (building and caching a statement per request costs more than running it).
 _CLAIM = {
-    postgres: insert_for(postgres)(_INBOUND)
-    .values(
-        message_sid=bindparam("message_sid"),
-        person_id=bindparam("person_id"),
-        body=bindparam("body"),
-        reply="",
-        received_at=bindparam("received_at"),
+    postgres: Direct(
+        insert_for(postgres)(_INBOUND)
+        .values(
+            message_sid=bindparam("message_sid"),
+            person_id=bindparam("person_id"),
+            body=bindparam("body"),
+            reply="",
+            received_at=bindparam("received_at"),
+        )
+        .on_conflict_do_nothing(index_elements=[_INBOUND.c.message_sid])
+        .returning(_INBOUND.c.message_sid)
     )
-    .on_conflict_do_nothing(index_elements=[_INBOUND.c.message_sid])
-    .returning(_INBOUND.c.message_sid)
     for postgres in (False, True)
 }
-_REPLY = update(_INBOUND).where(_INBOUND.c.message_sid == bindparam("b_sid")).values(reply=bindparam("b_reply"))
-_FIRST_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.message_sid == bindparam("sid"))
+_REPLY = Direct(update(_INBOUND).where(_INBOUND.c.message_sid == bindparam("b_sid")).values(reply=bindparam("b_reply")))
+_FIRST_REPLY = Direct(select(_INBOUND.c.reply).where(_INBOUND.c.message_sid == bindparam("sid")))
 
 
 def respond(
     session: Session,
-    person: Person,
+    person: Sender,
     reply: Reply,
     message_sid: str | None,
     now: datetime,
@@ -167,10 +227,10 @@ def respond(
     """
     match reply.command:
         case "stop":
-            person.sms_status = PersonStatus.OPTED_OUT
+            _loaded(session, person).sms_status = PersonStatus.OPTED_OUT
             return Answer(sms_text.opted_out_text())
         case "start":
-            return _opt_in(person)
+            return _opt_in(_loaded(session, person))
         case "join" | "no" | "yes" if (invitation := _answered_invitation(session, person, reply, invited)) is not None:
             if reply.command == "no":
                 accounts.decline(session, invitation, now)
@@ -178,7 +238,7 @@ def respond(
             circle = accounts.accept(session, invitation, now)
             return Answer(sms_text.joined_text(circle.name))
         case "yes" if person.sms_status == PersonStatus.OPTED_OUT:
-            return _opt_in(person)
+            return _opt_in(_loaded(session, person))
         case _ if person.sms_status == PersonStatus.OPTED_OUT:
             return Answer(sms_text.opted_out_text())
         case "join" | "no":
@@ -194,23 +254,24 @@ def respond(
             return Answer(sms_text.streaks_text([(s.title, s.state.current_streak) for s in figures.subjects]))
         case "pause":
             days = editing.DEFAULT_PAUSE_DAYS if reply.days is None else reply.days
+            paused = _loaded(session, person)
             try:
-                until = editing.pause_person(person, days, now)
+                until = editing.pause_person(paused, days, now)
             except Invalid as refused:
                 return Answer(sms_text.refused_text(refused.message))
-            return Answer(sms_text.paused_text(days, occurrence_local(until, person.timezone).date()))
+            return Answer(sms_text.paused_text(days, occurrence_local(until, paused.timezone).date()))
         case "resume":
-            editing.resume_person(person, now)
+            editing.resume_person(_loaded(session, person), now)
             return Answer(sms_text.resumed_text())
         case "later":
-            return _later(session, person, reply.minutes or 0, now)
+            return _later(session, _loaded(session, person), reply.minutes or 0, now)
         case "new" | "promise" | "invite" | "move" | "drop" | "choose" | "ok" | "list" | "feed" if links:
-            return Answer(texted_setup.respond(session, person, reply, now, links))
+            return Answer(texted_setup.respond(session, _loaded(session, person), reply, now, links))
         case _:
             return Answer(sms_text.help_text())
 
 
-def _answered_invitation(session: Session, person: Person, reply: Reply, invited: bool | None) -> Membership | None:
+def _answered_invitation(session: Session, sender: Sender, reply: Reply, invited: bool | None) -> Membership | None:
     """The invitation a JOIN, NO or YES answers: the latest SMS Tend sent this number, if an invitation.
 
     JOIN also answers the newest pending invitation when the latest SMS was something else.
@@ -218,6 +279,7 @@ def _answered_invitation(session: Session, person: Person, reply: Reply, invited
     """
     if invited is False:
         return None
+    person = _loaded(session, sender)
     latest = accounts.latest_invitation(session, person)
     if latest is None and reply.command == "join":
         pending = accounts.invitations(session, person)
@@ -234,7 +296,7 @@ def _opt_in(person: Person) -> Answer:
     return Answer(sms_text.opted_in_text())
 
 
-def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid: str | None, now: datetime) -> Answer:
+def _check_in_by_sms(session: Session, person: Sender, reply: Reply, message_sid: str | None, now: datetime) -> Answer:
     """DONE / SKIP for the items of the latest reminder: only a pending outcome of an open occurrence changes."""
     items = _reminder_items(session, person.id, reply.item)
     if not items:
@@ -252,7 +314,7 @@ def _check_in_by_sms(session: Session, person: Person, reply: Reply, message_sid
         decided = decide(
             session,
             item,
-            person,
+            person.id,
             kept,
             source=CheckinSource.SMS,
             now=now,
@@ -321,9 +383,9 @@ def _later(session: Session, person: Person, minutes: int, now: datetime) -> Ans
     return Answer(sms_text.later_text(minutes) if planned else sms_text.again_already_text())
 
 
-def _not_me(session: Session, person: Person, now: datetime) -> Answer:
+def _not_me(session: Session, person: Sender, now: datetime) -> Answer:
     """NOT ME: the together check-ins someone made for this person on the items of their latest prompt are undone."""
-    undone = checkins.not_me(session, person, _reminder_items(session, person.id, None), now)
+    undone = checkins.not_me(session, person.id, _reminder_items(session, person.id, None), now)
     if not undone:
         return Answer(sms_text.nobody_checked_in_for_you_text())
     for circle_id in sorted({target.circle_id for target in undone}):
@@ -444,11 +506,11 @@ def _latest_reminder_items(numbered: bool):
     return query.where(sms.item == bindparam("item", type_=Integer)) if numbered else query
 
 
-_REMINDER_ITEMS = {numbered: _latest_reminder_items(numbered) for numbered in (False, True)}
+_REMINDER_ITEMS = {numbered: Direct(_latest_reminder_items(numbered)) for numbered in (False, True)}
 
 
 def _reminder_items(session: Session, person_id: int, item: int | None) -> list:
     """The items a DONE/SKIP applies to, their occurrences locked (see `_latest_reminder_items`)."""
     if item is None:
-        return list(session.execute(_REMINDER_ITEMS[False], {"person_id": person_id}))
-    return list(session.execute(_REMINDER_ITEMS[True], {"person_id": person_id, "item": item}))
+        return list(_REMINDER_ITEMS[False](session, {"person_id": person_id}))
+    return list(_REMINDER_ITEMS[True](session, {"person_id": person_id, "item": item}))

@@ -40,7 +40,7 @@ from service.core.streaks import (
 from service.core.streaks import (
     Occurrence as Counted,
 )
-from service.domain.db import insert_for, on_postgres
+from service.domain.db import Direct, insert_for, on_postgres
 from service.domain.models import (
     SUBJECT_MODELS,
     Occurrence,
@@ -134,8 +134,8 @@ def fold(session: Session, key: FigureKey, at: datetime, outcome: str) -> Streak
         session.flush()  # an ORM change to this row (a re-fold) must reach the row before we build on it
     first = advance(StreakState(), at, outcome)
     postgres = on_postgres(session)
-    row = session.execute(
-        _ADVANCE_UPSERT[postgres, _step(outcome)],
+    row = _ADVANCE_UPSERT[postgres, _step(outcome)](
+        session,
         {
             **key.columns(),
             "at": at,
@@ -202,7 +202,7 @@ def _advance_upsert(postgres: bool, step: str):
 
 # Built once per backend and kind of step: building a statement per decision costs more than running it.
 _ADVANCE_UPSERT = {
-    (postgres, step): _advance_upsert(postgres, step)
+    (postgres, step): Direct(_advance_upsert(postgres, step))
     for postgres in (False, True)
     for step in ("kept", "skipped", "missed")
 }

@@ -4,8 +4,9 @@ Domain code records what needs a worker once committed (an SMS queued in the
 outbox, a feed marked dirty) with `ring_sms` / `ring_feeds`, on the session
 itself; whoever commits calls `commit_and_ring`, so nothing is rung for work
 that was rolled back, and one channel carries both kinds. `run` adds the one
-retry policy Tend has: a transaction PostgreSQL aborted as a deadlock victim
-is done again from the start.
+retry policy Tend has: a transaction PostgreSQL aborted as a deadlock victim,
+or one whose pooled connection the server had dropped, is done again from the
+start (so its connections need no pre-ping, a round trip per transaction).
 """
 
 from __future__ import annotations
@@ -73,17 +74,28 @@ def is_deadlock(error: DBAPIError) -> bool:
 
 
 def run(db: Database, doorbell: Doorbell, work: Callable[[Session], T], *, what: str = "unit of work") -> T:
-    """`work(session)` in its own transaction, committed and rung; done again if chosen as a deadlock victim."""
-    for attempt in range(1, DEADLOCK_TRIES + 1):
-        with db.sessions() as session:
+    """`work(session)` in its own transaction, committed and rung; done again if chosen as a deadlock victim, and
+    once if its connection turned out dropped (the pool does not test connections before a unit of work).
+
+    A connection lost while committing is not retried: the commit may have landed.
+    """
+    deadlocks, reconnected = 0, False
+    while True:
+        with db.retrying_sessions() as session:
+            committing = False
             try:
                 result = work(session)
+                committing = True
                 commit_and_ring(session, doorbell)
                 return result
             except DBAPIError as exc:
                 session.rollback()
                 take(session)
-                if not is_deadlock(exc) or attempt == DEADLOCK_TRIES:
+                if is_deadlock(exc) and deadlocks < DEADLOCK_TRIES - 1:
+                    deadlocks += 1
+                    log.warning("%s: deadlock, trying again (%d)", what, deadlocks)
+                elif exc.connection_invalidated and not committing and not reconnected:
+                    reconnected = True
+                    log.warning("%s: the database connection was dropped, trying again", what)
+                else:
                     raise
-                log.warning("%s: deadlock, trying again (%d)", what, attempt)
-    raise AssertionError("unreachable")

@@ -1,7 +1,9 @@
 """What an SMS check-in touches: the feeds that show the circle (and only when there are any), in a few statements."""
 
+import logging
+
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from service.domain.models import Feed
@@ -26,11 +28,11 @@ def statements(db):
                 def __enter__(self):
                     recorder.sql.clear()
                     recorder.flushes = 0
-                    event.listen(db.engine, "before_cursor_execute", recorder._statement)
+                    event.listen(db.retrying_engine, "before_cursor_execute", recorder._statement)
                     event.listen(Session, "after_flush", recorder._flush)
 
                 def __exit__(self, *exc):
-                    event.remove(db.engine, "before_cursor_execute", recorder._statement)
+                    event.remove(db.retrying_engine, "before_cursor_execute", recorder._statement)
                     event.remove(Session, "after_flush", recorder._flush)
 
             return Recording()
@@ -82,10 +84,31 @@ def test_a_done_takes_a_few_statements_and_no_orm_flush(client, people, db, cloc
     reminded_couple(client, people, db, clock, sms, fake_twilio)
     with statements.recording():
         assert texts.send("Alice", "DONE") == "Kept! Morning coffee talk: a new streak begins."
-    # the sender, the MessageSid claim, the reminder's items, outcome, check-in, streak figure, the stored reply
-    assert len(statements.sql) <= 7, statements.sql
+    # the sender with the MessageSid claim, the reminder's items, outcome, check-in, streak figure, the stored reply
+    assert len(statements.sql) == 6, statements.sql
     assert statements.flushes == 0
     assert not [sql for sql in statements.sql if sql.lstrip().startswith("SELECT memberships.")]  # no lazy load
+    assert checkin_count(db) == 1
+
+
+def test_a_done_on_a_connection_the_server_dropped_is_done_again_once(
+    client, people, db, clock, sms, fake_twilio, texts, caplog
+):
+    """The webhook's pool tests no connection before use (a round trip per request): the transaction is retried."""
+    reminded_couple(client, people, db, clock, sms, fake_twilio)
+    assert texts.send("Bob", "STREAK")  # the pool of units of work now holds a connection
+    assert db.retrying_engine.pool.checkedin() >= 1
+    with db.engine.connect() as admin:
+        killed = admin.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    assert killed >= 1
+    with caplog.at_level(logging.WARNING, logger="service.domain.unit_of_work"):
+        assert texts.send("Alice", "DONE") == "Kept! Morning coffee talk: a new streak begins."
+    assert "the database connection was dropped, trying again" in caplog.text
     assert checkin_count(db) == 1
 
 

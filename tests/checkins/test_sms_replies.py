@@ -247,11 +247,11 @@ def test_a_multi_item_reply_takes_streak_figures_in_subject_order_and_confirms_i
         if statement.lstrip().upper().startswith("INSERT INTO STREAK_FIGURES"):
             folded.append(parameters["subject_id"])
 
-    event.listen(db.engine, "before_cursor_execute", record_fold)
+    event.listen(db.retrying_engine, "before_cursor_execute", record_fold)
     try:
         reply = texts.send("Alice", "DONE")
     finally:
-        event.remove(db.engine, "before_cursor_execute", record_fold)
+        event.remove(db.retrying_engine, "before_cursor_execute", record_fold)
     assert folded == [stretch["id"], coffee["id"]]
     assert reply == "Kept! Morning coffee talk: a new streak begins. Kept! Stretch: a new streak begins."
 
