@@ -163,6 +163,29 @@ def defer_waiting(session: Session, occurrence_id: int, person_id: int, kind: st
     return cast(CursorResult[Any], moved).rowcount > 0
 
 
+def invitation_key(circle_id: int, person_id: int) -> str:
+    """The one invitation a circle sends a person (SPEC §3: one invitation per circle)."""
+    return f"{SmsKind.INVITATION}:{circle_id}:{person_id}"
+
+
+def invitation_circle(dedupe_key: str) -> int:
+    """The circle an invitation row invites to (its key names it)."""
+    return int(dedupe_key.split(":")[1])
+
+
+def cancel_invitations(session: Session, circle_id: int, person_ids: Iterable[int]) -> None:
+    """queued → cancelled: the circle's invitations to these people will not go (they joined or declined, or
+    their inviter left or was erased). One a worker already claimed is left to it."""
+    session.execute(
+        update(_OUTBOX)
+        .where(
+            _OUTBOX.c.dedupe_key.in_([invitation_key(circle_id, p) for p in person_ids]),
+            _OUTBOX.c.state == SmsState.QUEUED,
+        )
+        .values(state=SmsState.CANCELLED)
+    )
+
+
 def cancel(row: OutboundSms) -> None:
     """queued → cancelled: the SMS must not go (no consent, opted out, paused, too late, already checked in)."""
     row.state = SmsState.CANCELLED

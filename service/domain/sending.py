@@ -82,7 +82,7 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
     outgoing: list[OutgoingSms] = []
     for row in rows:
         person = people[row.person_id]
-        if (reason := refusal(person, row, now)) is not None:
+        if (reason := refusal(session, person, row, now)) is not None:
             log.info("SMS %s (%s) to person %s cancelled: %s", row.id, row.kind, person.id, reason)
             outbox.cancel(row)
         elif row.kind == SmsKind.FOLLOW_UP and quiet_end(person, now) is not None:
@@ -105,15 +105,20 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
     return outgoing
 
 
-def refusal(person: Person, row: OutboundSms, now: datetime) -> str | None:
+def refusal(session: Session, person: Person, row: OutboundSms, now: datetime) -> str | None:
     """Why this SMS must not go, or None: nothing goes to an opted-out number, nothing but codes and
-    invitations to one that has not consented, and no reminder to a paused person."""
+    invitations to one that has not consented, no reminder to a paused person, and no invitation that no
+    longer stands (joined, declined, its inviter gone, its circle deleted)."""
     if person.sms_status == PersonStatus.OPTED_OUT:
         return "the recipient opted out"
     if person.sms_status != PersonStatus.ACTIVE and row.kind not in SENDABLE_WITHOUT_CONSENT:
         return "the recipient has not consented (no verified code, never joined)"
     if row.kind in NUDGES and person.paused_until is not None and person.paused_until > now:
         return "the recipient paused reminders"
+    if row.kind == SmsKind.INVITATION and not accounts.invitation_stands(
+        session, outbox.invitation_circle(row.dedupe_key), person.id
+    ):
+        return "the invitation no longer stands (joined, declined, its inviter or circle gone)"
     return None
 
 
