@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 
 # All a number that has not consented may get: a code it asked for, and invitations (SPEC §3, Consent).
 SENDABLE_WITHOUT_CONSENT = frozenset({SmsKind.CODE, SmsKind.INVITATION})
-# What the person asked for goes at once; every other text Tend starts waits for the end of their quiet hours.
-ASKED_FOR = frozenset({SmsKind.CODE})
+# What the person asked for just now (a sign-in code, a digest sample) goes at once: they are awake. Every
+# other text Tend starts waits for the end of their quiet hours (SPEC §4: quiet hours delay reminders).
+ASKED_FOR = frozenset({SmsKind.CODE, SmsKind.SAMPLE})
 
 
 @dataclass
