@@ -51,6 +51,8 @@ from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from service.core import names, phones, sms_text
+from service.core.quiet_hours import quiet_end_at
+from service.core.schedule import parse_timezone
 from service.core.streaks import Outcome
 from service.domain import feed_changes, occurrences, outbox
 from service.domain.db import insert_for, on_postgres
@@ -447,13 +449,20 @@ def invite_member(
         kind=SmsKind.INVITATION,
         body=sms_text.invitation_text(inviter.name),
         dedupe_key=outbox.invitation_key(circle.id, person.id),
-        due_at=now,
+        due_at=invitation_due(inviter, now),
     )
     if queued is not None:
         forget_old_counts(session, now)
         session.add(InvitationSent(phone=phone, created_at=now))
         session.flush()
     return membership
+
+
+def invitation_due(inviter: Person, now: datetime) -> datetime:
+    """When an invitation sent now goes: at once, or when SPEC's default quiet hours (22:00-07:00) end in the
+    inviter's zone. Never by the invitee's own zone or hours: they agreed to nothing yet, and an answer saying
+    when it goes would tell whether the number has an account."""
+    return quiet_end_at(now, parse_timezone(inviter.timezone), *DEFAULT_QUIET_HOURS) or now
 
 
 def shown_name(status: str, name: str, label: str | None) -> str:

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.core import sms_text
-from service.core.quiet_hours import quiet_until
-from service.core.schedule import local_to_utc, occurrence_local, parse_timezone
+from service.core.quiet_hours import quiet_end_at
+from service.core.schedule import occurrence_local, parse_timezone
 from service.core.streaks import KEPT, Outcome
 from service.domain import accounts, outbox
 from service.domain.accounts import CircleNames
@@ -42,8 +42,10 @@ log = logging.getLogger(__name__)
 # All a number that has not consented may get: a code it asked for, and invitations (SPEC §3, Consent).
 SENDABLE_WITHOUT_CONSENT = frozenset({SmsKind.CODE, SmsKind.INVITATION})
 # What the person asked for just now (a sign-in code, a digest sample) goes at once: they are awake. Every
-# other text Tend starts waits for the end of their quiet hours (SPEC §4: quiet hours delay reminders).
+# other text Tend starts waits for the end of their quiet hours (SPEC §4: quiet hours delay reminders), but an
+# invitation, whose time was decided when it was queued (`accounts.invitation_due`).
 ASKED_FOR = frozenset({SmsKind.CODE, SmsKind.SAMPLE})
+NOT_HELD = ASKED_FOR | {SmsKind.INVITATION}
 
 
 @dataclass
@@ -74,8 +76,8 @@ def claim_due(session: Session, outbound_ids: Sequence[int], now: datetime) -> l
 def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[OutgoingSms]:
     """Decide what to send now: drop what must not go, delay what is in quiet hours, batch reminders.
 
-    Quiet hours hold for every text Tend starts (reminders, invitations, promise-kept notices, digests); only
-    what the person asked for (`ASKED_FOR`) goes at once, like the TwiML answer to their own text.
+    Quiet hours hold for every text Tend starts (reminders, promise-kept notices, digests); what the person asked
+    for (`ASKED_FOR`) goes at once, like the TwiML answer to their own text, and an invitation when it is due.
     """
     rows = list(rows)
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({r.person_id for r in rows})))}
@@ -89,7 +91,7 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
         elif row.kind == SmsKind.FOLLOW_UP and quiet_end(person, now) is not None:
             log.info("follow-up %s to person %s dropped: quiet hours", row.id, person.id)
             outbox.cancel(row)  # a second nudge is not worth waking anyone, nor worth sending late
-        elif row.kind not in ASKED_FOR and (delay_to := quiet_end(person, now)) is not None:
+        elif row.kind not in NOT_HELD and (delay_to := quiet_end(person, now)) is not None:
             outbox.defer(row, delay_to)
         elif row.kind in NUDGES:
             reminders[(person.id, row.due_at.replace(second=0, microsecond=0))].append(row)
@@ -124,9 +126,7 @@ def refusal(session: Session, person: Person, row: OutboundSms, now: datetime) -
 
 
 def quiet_end(person: Person, now: datetime) -> datetime | None:
-    zone = parse_timezone(person.timezone)
-    until = quiet_until(now.astimezone(zone).replace(tzinfo=None), person.quiet_start, person.quiet_end)
-    return None if until is None else local_to_utc(until, zone)
+    return quiet_end_at(now, parse_timezone(person.timezone), person.quiet_start, person.quiet_end)
 
 
 @dataclass

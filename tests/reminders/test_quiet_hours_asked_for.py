@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from service.domain.models import OutboundSms
+from service.domain.models import Circle, OutboundSms
 from tests.builders import add_circle, add_ritual
 from tests.pages.helpers import Pages
 
@@ -81,3 +81,38 @@ def test_a_held_reminder_goes_when_narrower_quiet_hours_end(client, people, db, 
     sms.drain()
     row = reminder(db)
     assert (row.state, row.due_at) == ("queued", datetime(2026, 12, 2, 11, 0, tzinfo=UTC))  # 06:00 in New York
+
+
+DAN = "+14155550177"
+
+
+def test_an_invitation_at_night_goes_when_the_inviters_night_ends_and_the_answer_says_when(
+    client, people, db, clock, sms, fake_twilio
+):
+    people.create("Alice")
+    circle = add_circle(client, people)
+    clock.set(EVENING)
+    invite = {"name": "Dan", "phone": DAN}
+    answer = client.post(f"/api/v1/circles/{circle}/members", json=invite, headers=people.headers("Alice"))
+    assert answer.get_json()["invitation_at"] == "2026-12-02T12:00:00Z"  # 07:00 in Alice's New York
+    sms.tick()
+    assert fake_twilio.bodies_to(DAN) == []
+    clock.set(NEXT_MORNING)
+    sms.tick()
+    assert len(fake_twilio.bodies_to(DAN)) == 1
+
+
+def test_the_circle_page_says_when_the_invitation_goes(app, db, clock):
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    alice.post("/circles/new", {"name": "Us"})
+    with db.session() as s:
+        circle = s.execute(select(Circle.id)).scalar_one()
+    clock.set(EVENING)
+    page = alice.post(f"/circles/{circle}/members", {"name": "Dan", "phone": DAN}, f"/circles/{circle}", follow=True)
+    assert "They get one text inviting them at 07:00." in page.get_data(as_text=True)
+    clock.set(NEXT_MORNING)
+    page = alice.post(
+        f"/circles/{circle}/members", {"name": "Eve", "phone": "+14155550178"}, f"/circles/{circle}", follow=True
+    )
+    assert "They get one text inviting them now." in page.get_data(as_text=True)
