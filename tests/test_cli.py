@@ -84,6 +84,15 @@ def test_demo_links_follow_the_port(tmp_path, monkeypatch):
     assert "webcal://127.0.0.1:18231/feeds/" in result.output
 
 
+def test_demo_says_when_nothing_answers_at_its_links(tmp_path, monkeypatch):
+    for key, value in embedded_env(tmp_path, TEND_PORT=str(free_port())).items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "nothing answers at http://127.0.0.1:" in result.stderr
+    assert "same TEND_PORT (or TEND_PUBLIC_URL)" in result.stderr
+
+
 def test_help_shows_every_command_description_whole():
     groups = [[], ["db"], ["sms"], ["digest"], ["streaks"]]
     for group in groups:
@@ -123,6 +132,10 @@ def test_tend_up_serves_the_api_and_prints_sms_to_the_console(tmp_path):
             time.sleep(0.2)
         assert requests.get(f"{base}/readyz", timeout=5).status_code == 200
         assert feed_url.startswith(f"{base}/feeds/")
+        again = subprocess.run(
+            [sys.executable, "-m", "service.entry.cli", "demo"], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+        assert again.returncode == 0 and "nothing answers" not in again.stderr, again.stderr  # tend up answers
         feed = requests.get(feed_url, timeout=10)
         assert feed.status_code == 200 and "X-WR-CALNAME" in feed.text
         asked = requests.post(f"{base}/api/v1/codes", timeout=5, json={"phone": "+12025550101"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import subprocess
 import sys
 import threading
@@ -19,7 +20,12 @@ import requests
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from service.web.app import create_app
 from tests.fake_twilio import FakeTwilio
+from workers import delivery
+from workers import runtime as worker_runtime
+from workers.runtime import WorkerContext
+from workers.send_rate import SendRate
 from workers.sms_transport import ConsoleTransport, TransportError, TwilioTransport
 
 ALICE = "+15551230001"
@@ -264,3 +270,19 @@ def test_the_fake_runs_as_its_own_process():
     finally:
         process.terminate()
         process.communicate(timeout=10)  # waits, and closes the pipe
+
+
+@pytest.mark.parametrize("transport, where", [(ConsoleTransport, "the console"), (None, "Twilio")])
+def test_the_log_names_where_sent_sms_went(runtime, doorbell, fake_twilio, caplog, transport, where):
+    """`tend up` without Twilio prints each SMS: its log says "handed to the console", not "to Twilio"."""
+    chosen = transport(io.StringIO()) if transport else transport_for(fake_twilio)
+    ctx = WorkerContext(runtime, chosen, SendRate(10_000))
+    client = create_app(runtime).test_client()
+    assert client.post("/api/v1/codes", json={"phone": "+14155550101"}).status_code == 202
+    worker_runtime.install(ctx)
+    try:
+        with caplog.at_level(logging.INFO, logger="workers.delivery"):
+            assert delivery.send_batch(ctx, doorbell.sms.pop(0)) == 1
+    finally:
+        worker_runtime.install(None)
+    assert f"1 SMS handed to {where} (row=SID)" in caplog.text

@@ -195,7 +195,7 @@ class Delivery:
         with self.ctx.runtime.db.session() as session:
             outbox.record_sent(session, self.sent, self.lease)
         pairs = " ".join(f"{result['row_id']}={result['sid']}" for result in self.sent)
-        log.info("%d SMS handed to Twilio (row=SID): %s", len(self.sent), pairs)
+        log.info("%d SMS handed to %s (row=SID): %s", len(self.sent), self.ctx.transport.name, pairs)
         for result in self.sent:
             self.in_hand.pop(result["row_id"], None)
         try:

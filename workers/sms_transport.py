@@ -66,6 +66,8 @@ class TransportError(Exception):
 
 
 class Transport(Protocol):
+    name: str  # where sent SMS go, as the log says it ("1 SMS handed to Twilio")
+
     def send(self, to: str, body: str, rows: Sequence[int] = ()) -> str:
         """Send one SMS and return the provider's message id; raise `TransportError`.
 
@@ -82,6 +84,7 @@ class Transport(Protocol):
 class ConsoleTransport:
     """Prints each SMS instead of sending it: the default when no Twilio credentials are set."""
 
+    name = "the console"
     _write_lock = threading.Lock()  # one line per message even when worker threads share stdout
 
     def __init__(self, stream: TextIO | None = None):
@@ -145,6 +148,8 @@ class TwilioTransport:
     request was written and a 5xx are `ambiguous`: Twilio may have accepted the
     message. Callers look it up with `find_recent` before sending again.
     """
+
+    name = "Twilio"
 
     def __init__(
         self,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from service.core.schedule import local_to_utc
 
 
 def quiet_until(local_now: datetime, start: time | None, end: time | None) -> datetime | None:
@@ -23,3 +26,9 @@ def quiet_until(local_now: datetime, start: time | None, end: time | None) -> da
         return None
     day = local_now.date() if ends_today else local_now.date() + timedelta(days=1)
     return datetime.combine(day, end)
+
+
+def quiet_end_at(now: datetime, zone: ZoneInfo, start: time | None, end: time | None) -> datetime | None:
+    """When the quiet hours (local to `zone`) around the instant `now` end, as an instant; None if not quiet."""
+    until = quiet_until(now.astimezone(zone).replace(tzinfo=None), start, end)
+    return None if until is None else local_to_utc(until, zone)

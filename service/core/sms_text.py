@@ -212,8 +212,8 @@ def not_joined_text() -> str:
 
 def help_text() -> str:
     return (
-        "Tend: reply DONE or SKIP (DONE 2 for item 2), STREAK for your streaks, "
-        "PAUSE 7 to pause 7 days, RESUME, or STOP to opt out."
+        "Tend: reply DONE or SKIP (DONE 2 for item 2), NOT ME, STREAK, PAUSE 7, RESUME, LATER 30, STOP. "
+        "Set up: NEW, PROMISE, LIST, MOVE, DROP, INVITE, FEED, OK."
     )
 
 

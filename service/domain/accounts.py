@@ -51,8 +51,10 @@ from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from service.core import names, phones, sms_text
+from service.core.quiet_hours import quiet_end_at
+from service.core.schedule import parse_timezone
 from service.core.streaks import Outcome
-from service.domain import feed_changes, occurrences
+from service.domain import feed_changes, occurrences, outbox
 from service.domain.db import insert_for, on_postgres
 from service.domain.errors import Conflict, Invalid, NotFound, TooManyMessages
 from service.domain.models import (
@@ -459,14 +461,21 @@ def invite_member(
         person=person,
         kind=SmsKind.INVITATION,
         body=sms_text.invitation_text(inviter.name),
-        dedupe_key=f"invitation:{circle.id}:{person.id}",
-        due_at=now,
+        dedupe_key=outbox.invitation_key(circle.id, person.id),
+        due_at=invitation_due(inviter, now),
     )
     if queued is not None:
         forget_old_counts(session, now)
         session.add(InvitationSent(phone=phone, created_at=now))
         session.flush()
     return membership
+
+
+def invitation_due(inviter: Person, now: datetime) -> datetime:
+    """When an invitation sent now goes: at once, or when SPEC's default quiet hours (22:00-07:00) end in the
+    inviter's zone. Never by the invitee's own zone or hours: they agreed to nothing yet, and an answer saying
+    when it goes would tell whether the number has an account."""
+    return quiet_end_at(now, parse_timezone(inviter.timezone), *DEFAULT_QUIET_HOURS) or now
 
 
 def shown_name(status: str, name: str, label: str | None) -> str:
@@ -538,12 +547,36 @@ def erase(session: Session, person: Person) -> None:
     """Erase a person (every door): their data, promises, sessions, their number's codes and invitation counts,
     and every circle they leave empty."""
     circle_ids = [m.circle_id for m in person.memberships]
+    for circle_id in circle_ids:
+        withdraw_invitations(session, circle_id, person.id)  # they carry the erased inviter's name
     forget_number(session, person.phone)
     session.delete(person)
     session.flush()
     for circle_id in circle_ids:
         if session.scalar(select(Membership.person_id).where(Membership.circle_id == circle_id).limit(1)) is None:
             session.execute(delete(Circle).where(Circle.id == circle_id))
+
+
+def withdraw_invitations(session: Session, circle_id: int, inviter_id: int) -> None:
+    """The inviter leaves the circle (or is erased): the invitations they sent there that are still queued do
+    not go (each names them); the invited members stay invited, as on /invitations."""
+    invited = select(Membership.person_id).where(
+        Membership.circle_id == circle_id,
+        Membership.invited_by_id == inviter_id,
+        Membership.status == MembershipStatus.INVITED,
+    )
+    outbox.cancel_invitations(session, circle_id, session.scalars(invited).all())
+
+
+def invitation_stands(session: Session, circle_id: int, person_id: int) -> bool:
+    """Whether the circle's invitation to this person may still go: they have neither joined nor declined, and
+    their inviter is still in the circle to be named."""
+    membership = session.get(Membership, (circle_id, person_id))
+    return (
+        membership is not None
+        and membership.status == MembershipStatus.INVITED
+        and inviter_name(membership) is not None
+    )
 
 
 def rename(person: Person, name: str) -> None:
@@ -583,6 +616,7 @@ def accept(session: Session, membership: Membership, now: datetime) -> Circle:
     """Join the circle: an active member from now on, in its shared rituals' open occurrences too."""
     membership.status = MembershipStatus.ACTIVE
     consent(membership.person, now)
+    outbox.cancel_invitations(session, membership.circle_id, [membership.person_id])
     session.flush()
     occurrences.include_participant(session, membership.circle_id, membership.person_id, now)
     return membership.circle
@@ -596,6 +630,7 @@ def decline(session: Session, membership: Membership, now: datetime) -> None:
             session.add(Decline(person_id=membership.person_id, inviter_id=membership.invited_by_id, declined_at=now))
         else:
             block.declined_at = now
+    outbox.cancel_invitations(session, membership.circle_id, [membership.person_id])
     session.delete(membership)
     session.flush()
 
@@ -628,6 +663,7 @@ def leave(session: Session, person: Person, circle: Circle, now: datetime) -> No
             OccurrenceOutcome.outcome == Outcome.PENDING,
         )
     )
+    withdraw_invitations(session, circle.id, person.id)
     session.execute(delete(Membership).where(Membership.circle_id == circle.id, Membership.person_id == person.id))
     session.flush()
     session.expire(circle)
@@ -651,6 +687,6 @@ def latest_invitation(session: Session, person: Person) -> Membership | None:
     ).first()
     if latest is None or latest.kind != SmsKind.INVITATION:
         return None
-    circle_id = int(latest.dedupe_key.split(":")[1])
+    circle_id = outbox.invitation_circle(latest.dedupe_key)
     membership = session.get(Membership, (circle_id, person.id))
     return membership if membership is not None and membership.status == MembershipStatus.INVITED else None

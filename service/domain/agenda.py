@@ -14,11 +14,11 @@ computed from the schedule (all pending), as the occurrences API does.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from service.core.picker import describe
@@ -162,11 +162,11 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
                 others=tuple(seen[key]),
             )
             days[(local.date() - first).days].entries.append(entry)
-    kept = kept_promises(session, owed, start)
+    kept = settled(session, owed, start)
     owed_entries = []
     for promise in owed:
         for at in occurrences_between(promise.schedule(), start, end):
-            if (promise.id, at) in kept:
+            if (promise.kind, promise.id, at) in kept:
                 continue
             owed_entries.append(
                 Entry(
@@ -188,22 +188,22 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     return Agenda(days, owed_entries, joined_circles, paused.astimezone(zone) if paused else None)
 
 
-def kept_promises(session: Session, promises: list[Promise], since: datetime) -> set[tuple[int, datetime]]:
-    """(promise id, at) of these promises' occurrences from `since` on that their keeper already checked in."""
-    if not promises:
+def settled(
+    session: Session, subject_list: Sequence[Subject], since: datetime
+) -> set[tuple[SubjectKind, int, datetime]]:
+    """(kind, id, at) of these subjects' occurrences from `since` on that nobody expected still has pending:
+    a promise its keeper already checked in (kept early), a ritual every participant checked in."""
+    if not subject_list:
         return set()
+    pending = exists().where(
+        OccurrenceOutcome.occurrence_id == Occurrence.id, OccurrenceOutcome.outcome == Outcome.PENDING
+    )
     rows = session.execute(
-        select(Occurrence.promise_id, Occurrence.at)
-        .join(OccurrenceOutcome, OccurrenceOutcome.occurrence_id == Occurrence.id)
-        .join(Promise, Promise.id == Occurrence.promise_id)
-        .where(
-            Occurrence.promise_id.in_([p.id for p in promises]),
-            Occurrence.at >= since,
-            OccurrenceOutcome.person_id == Promise.keeper_id,
-            OccurrenceOutcome.outcome != Outcome.PENDING,
+        select(Occurrence.kind_expression(), Occurrence.subject_id_expression(), Occurrence.at).where(
+            Occurrence.of_any((s.kind, s.id) for s in subject_list), Occurrence.at >= since, ~pending
         )
     )
-    return {(cast(int, promise_id), at) for promise_id, at in rows}  # the statement asks for promises only
+    return {(SubjectKind(kind), subject_id, at) for kind, subject_id, at in rows}
 
 
 KEPT = (Outcome.DONE, Outcome.ON_TIME, Outcome.LATE)
@@ -222,10 +222,10 @@ def kept_on(session: Session, promise: Promise) -> datetime | None:
     )
 
 
-def next_open(subject: Subject, now: datetime, decided: set[tuple[int, datetime]]) -> datetime | None:
-    """The first occurrence at or after `now` that is not decided yet (a promise kept early is not "next")."""
+def next_open(subject: Subject, now: datetime, done: set[tuple[SubjectKind, int, datetime]]) -> datetime | None:
+    """The first occurrence at or after `now` that is not settled yet (a promise kept early is not "next")."""
     at = subjects.upcoming(subject, now)
-    while at is not None and (subject.id, at) in decided:
+    while at is not None and (subject.kind, subject.id, at) in done:
         at = next_occurrence(subject.schedule(), at)
     return at
 
@@ -277,7 +277,7 @@ def circle_overview(session: Session, person: Person, circle: Circle, now: datet
                 figures.get((ritual.kind, ritual.id), 0) if mine else None,
             )
         )
-    kept = kept_promises(session, list(promises), now)
+    kept = settled(session, promises, now)
     for promise in promises:
         upcoming = next_open(promise, now, kept)
         lines.append(

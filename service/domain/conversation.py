@@ -297,8 +297,11 @@ def _opt_in(person: Person) -> Answer:
 
 
 def _check_in_by_sms(session: Session, person: Sender, reply: Reply, message_sid: str | None, now: datetime) -> Answer:
-    """DONE / SKIP for the items of the latest reminder: only a pending outcome of an open occurrence changes."""
+    """DONE / SKIP for the items of the latest reminder, or, when none of them is open, for what is open for the
+    person now (as /today offers it): only a pending outcome of an open occurrence changes."""
     items = _reminder_items(session, person.id, reply.item)
+    if not any(is_open(item, now) for item in items):
+        items = _open_now(session, person.id, reply.item, now) or items
     if not items:
         if reply.item is not None and latest_reminder(session, person.id):
             return Answer(sms_text.no_such_item_text(reply.item))
@@ -466,22 +469,17 @@ def _same_sms():
     )
 
 
-def _latest_reminder_items(numbered: bool):
-    """One statement: the items of the person's latest reminder (as `latest_reminder`), or only the numbered
-    one, as `Target`s: each with its occurrence (row locked, in item order), subject, a promise's recipient, and
-    whether any feed shows the subject's circle (`feed_changes.feeds_showing`).
+def _targets(source, numbered: bool):
+    """The `Target` columns of the occurrences `source` names (a select with its own joins to `occurrence`): each
+    with its subject, a promise's recipient and whether any feed shows the subject's circle
+    (`feed_changes.feeds_showing`), occurrence rows locked.
 
     Core, on tables: selecting ORM attributes would cost an ORM compile step per execution.
     """
-    sms, occurrence, ritual, promise = (
-        table(OutboundSms).c,
-        table(Occurrence),
-        table(Ritual).c,
-        table(Promise).c,
-    )
+    occurrence, ritual, promise = table(Occurrence), table(Ritual).c, table(Promise).c
     circle = func.coalesce(ritual.circle_id, promise.circle_id)
-    query = (
-        select(
+    return (
+        source.add_columns(
             occurrence.c.id.label("occurrence_id"),
             occurrence.c.ritual_id,
             occurrence.c.promise_id,
@@ -494,19 +492,53 @@ def _latest_reminder_items(numbered: bool):
             (func.coalesce(ritual.mode, RitualMode.EACH.value) == RitualMode.TOGETHER.value).label("together"),
             exists(feed_changes.feeds_showing(circle)).label("has_feeds"),
         )
+        .outerjoin(table(Ritual), ritual.id == occurrence.c.ritual_id)
+        .outerjoin(table(Promise), promise.id == occurrence.c.promise_id)
+        .with_for_update(of=occurrence)
+    )
+
+
+def _latest_reminder_items(numbered: bool):
+    """One statement: the items of the person's latest reminder (as `latest_reminder`), or only the numbered
+    one, as `Target`s (`_targets`), in item order."""
+    sms, occurrence = table(OutboundSms).c, table(Occurrence)
+    source = (
+        select()
         .select_from(table(OutboundSms))
         .join(_SAME_SMS, _SAME_SMS.c.id == _LATEST_REMINDER_ID.scalar_subquery())
         .join(occurrence, occurrence.c.id == sms.occurrence_id)
-        .outerjoin(table(Ritual), ritual.id == occurrence.c.ritual_id)
-        .outerjoin(table(Promise), promise.id == occurrence.c.promise_id)
         .where(_same_sms())
         .order_by(sms.item, sms.id)
-        .with_for_update(of=occurrence)
     )
+    query = _targets(source, numbered)
     return query.where(sms.item == bindparam("item", type_=Integer)) if numbered else query
 
 
+def _open_items(numbered: bool):
+    """One statement: what this person can check in now, whatever was texted: their pending outcomes of
+    occurrences whose check-in window (SPEC §3: from the reminder's time to start + grace; the window in which
+    /today offers Done and Skip) is open, in time order, or only the numbered one of them."""
+    outcome, occurrence = table(OccurrenceOutcome).c, table(Occurrence)
+    now = bindparam("now", type_=occurrence.c.at.type)
+    source = (
+        select()
+        .select_from(table(OccurrenceOutcome))
+        .join(occurrence, occurrence.c.id == outcome.occurrence_id)
+        .where(
+            outcome.person_id == bindparam("person_id"),
+            outcome.outcome == Outcome.PENDING,
+            occurrence.c.closed.is_(False),
+            occurrence.c.opens_at <= now,
+            occurrence.c.closes_at > now,
+        )
+        .order_by(occurrence.c.at, occurrence.c.id)
+    )
+    query = _targets(source, numbered)
+    return query.offset(bindparam("offset", type_=Integer)).limit(1) if numbered else query
+
+
 _REMINDER_ITEMS = {numbered: Direct(_latest_reminder_items(numbered)) for numbered in (False, True)}
+_OPEN_ITEMS = {numbered: Direct(_open_items(numbered)) for numbered in (False, True)}
 
 
 def _reminder_items(session: Session, person_id: int, item: int | None) -> list:
@@ -514,3 +546,11 @@ def _reminder_items(session: Session, person_id: int, item: int | None) -> list:
     if item is None:
         return list(_REMINDER_ITEMS[False](session, {"person_id": person_id}))
     return list(_REMINDER_ITEMS[True](session, {"person_id": person_id, "item": item}))
+
+
+def _open_now(session: Session, person_id: int, item: int | None, now: datetime) -> list:
+    """What a DONE/SKIP applies to when no item of the latest reminder is open (none was sent: the person joined
+    after its time, or quiet hours hold it): every occurrence open for them now, or the `item`-th of them."""
+    if item is None:
+        return list(_OPEN_ITEMS[False](session, {"person_id": person_id, "now": now}))
+    return list(_OPEN_ITEMS[True](session, {"person_id": person_id, "now": now, "offset": item - 1}))

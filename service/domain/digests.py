@@ -251,7 +251,9 @@ def send_sample(session: Session, person: Person, public_url: str, now: datetime
     """A digest of the 7 days up to now, texted at once ("send me a sample" in settings, `tend digest send --now`).
 
     It is stored like a weekly one (its page works from its link) under the week it covers; a weekly
-    digest of that same week is replaced by it. At most one sample SMS per person per 10 minutes.
+    digest of that same week is replaced by it. At most one sample SMS per person per 10 minutes, and one still
+    waiting to go takes the new text rather than a second one being queued. It goes at once, quiet hours or
+    not (the person just asked for it: `sending.ASKED_FOR`).
     """
     zone = parse_timezone(person.timezone)
     week_start = now.astimezone(zone).date() - timedelta(days=6)
@@ -266,12 +268,12 @@ def send_sample(session: Session, person: Person, public_url: str, now: datetime
     session.flush()
     if person.sms_status == PersonStatus.ACTIVE:
         bucket = int(now.timestamp() // SAMPLE_EVERY.total_seconds())
-        outbox.queue_sms(
+        outbox.replace_waiting(  # a second sample asked for before the first went replaces it: one text
             session,
-            person=person,
-            kind=SmsKind.DIGEST,
-            dedupe_key=f"digest_sample:{person.id}:{bucket}",
-            body=digest_sms_text(payload, page_url(public_url, token)),
-            due_at=now,
+            person,
+            SmsKind.SAMPLE,
+            digest_sms_text(payload, page_url(public_url, token)),
+            f"digest_sample:{person.id}:{bucket}",
+            now,
         )
     return digest

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.core.picker import Placed, place_start
 from service.core.schedule import ScheduleError
-from service.domain import accounts, feed_changes, subjects
+from service.domain import accounts, feed_changes, outbox, subjects
 from service.domain.errors import Conflict, Forbidden, Invalid
 from service.domain.models import Circle, Person, PersonPause, Promise, Ritual, RitualMode
 
@@ -236,17 +236,29 @@ class Settings:
     digest_time: time
 
 
-def change_settings(person: Person, settings: Settings) -> None:
-    """A person's own settings (the name as SPEC §3 allows names); a moved digest slot or zone is rescheduled by the clock."""
+def change_settings(session: Session, person: Person, settings: Settings, now: datetime) -> None:
+    """A person's own settings (the name as SPEC §3 allows names); a moved digest slot or zone is rescheduled by the
+    clock, and changed quiet hours (or zone) re-plan what the old ones held."""
     accounts.rename(person, settings.name)
     if settings.timezone != person.timezone or (settings.digest_weekday, settings.digest_time) != (
         person.digest_weekday,
         person.digest_time,
     ):
         person.next_digest_at = None
-    person.timezone = settings.timezone
-    person.quiet_start, person.quiet_end = settings.quiet_hours or (None, None)
+    set_quiet_hours(session, person, settings.quiet_hours, now, timezone=settings.timezone)
     person.digest_weekday, person.digest_time = settings.digest_weekday, settings.digest_time
+
+
+def set_quiet_hours(
+    session: Session, person: Person, quiet_hours: tuple[time, time] | None, now: datetime, *, timezone: str
+) -> None:
+    """The person's quiet hours (None: none) and zone; when either changes, what the old hours held is planned
+    again at once: it goes now, or when the new hours end (`outbox.release_held`)."""
+    before = (person.timezone, person.quiet_start, person.quiet_end)
+    person.timezone = timezone
+    person.quiet_start, person.quiet_end = quiet_hours or (None, None)
+    if (person.timezone, person.quiet_start, person.quiet_end) != before:
+        outbox.release_held(session, person.id, now)
 
 
 def pause_person(person: Person, days: int, now: datetime) -> datetime:

@@ -125,6 +125,7 @@ class SmsKind(StrEnum):
     DIGEST = "digest"
     FOLLOW_UP = "follow_up"  # a second nudge to a person still pending (SPEC §3, Follow-up)
     TOGETHER = "together"  # a together ritual checked in for this person by another participant
+    SAMPLE = "sample"  # a digest of the last 7 days the person asked for ("send me a sample now")
 
 
 # A reminder, first sent or sent again (LATER n): those due in one minute go as one numbered SMS.
@@ -696,6 +697,7 @@ class OutboundSms(Base):
     item: Mapped[int | None] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(12), default=SmsState.QUEUED)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    held_from: Mapped[datetime | None] = mapped_column(UTCDateTime)  # due then, held for the quiet hours since
     rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

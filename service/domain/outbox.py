@@ -141,8 +141,44 @@ def claim(rows: Iterable[OutboundSms], body: str, now: datetime) -> None:
 
 
 def defer(row: OutboundSms, until: datetime) -> None:
-    """queued, later: the SMS waits until `until` (the end of the person's quiet hours) and is rung again then."""
+    """queued, held: the SMS waits until `until` (the end of the person's quiet hours) and is rung again then;
+    `held_from` keeps when it was first due, so that a change of those hours can re-plan it (`release_held`)."""
+    row.held_from = row.held_from or row.due_at
     row.due_at, row.rung_at = until, None
+
+
+def release_held(session: Session, person_id: int, now: datetime) -> None:
+    """queued, due now: what the person's quiet hours held goes again now, rung at once (they changed their quiet
+    hours); the sender holds it again, until the new hours end, if they are still quiet."""
+    released = session.scalars(
+        update(OutboundSms)
+        .where(
+            OutboundSms.person_id == person_id,
+            OutboundSms.state == SmsState.QUEUED,
+            OutboundSms.held_from.is_not(None),
+            OutboundSms.due_at > now,
+        )
+        .values(due_at=now, rung_at=None)
+        .returning(OutboundSms.id)
+    ).all()
+    if released:
+        ring_sms(session, list(released))
+
+
+def replace_waiting(session: Session, person: Person, kind: str, body: str, dedupe_key: str, now: datetime) -> None:
+    """The person's SMS of this kind still queued takes this body and goes now; with none queued, a new one is
+    queued under `dedupe_key` (one that went already under that key is not sent twice)."""
+    session.flush()
+    replaced = session.scalars(
+        update(OutboundSms)
+        .where(OutboundSms.person_id == person.id, OutboundSms.kind == kind, OutboundSms.state == SmsState.QUEUED)
+        .values(body=body, due_at=now, rung_at=None, held_from=None)
+        .returning(OutboundSms.id)
+    ).all()
+    if replaced:
+        ring_sms(session, list(replaced))
+    else:
+        queue_sms_row(session, person_id=person.id, kind=kind, body=body, dedupe_key=dedupe_key, due_at=now)
 
 
 def defer_waiting(session: Session, occurrence_id: int, person_id: int, kind: str, until: datetime) -> bool:
@@ -161,6 +197,29 @@ def defer_waiting(session: Session, occurrence_id: int, person_id: int, kind: st
         .values(due_at=until, rung_at=None)
     )
     return cast(CursorResult[Any], moved).rowcount > 0
+
+
+def invitation_key(circle_id: int, person_id: int) -> str:
+    """The one invitation a circle sends a person (SPEC §3: one invitation per circle)."""
+    return f"{SmsKind.INVITATION}:{circle_id}:{person_id}"
+
+
+def invitation_circle(dedupe_key: str) -> int:
+    """The circle an invitation row invites to (its key names it)."""
+    return int(dedupe_key.split(":")[1])
+
+
+def cancel_invitations(session: Session, circle_id: int, person_ids: Iterable[int]) -> None:
+    """queued → cancelled: the circle's invitations to these people will not go (they joined or declined, or
+    their inviter left or was erased). One a worker already claimed is left to it."""
+    session.execute(
+        update(_OUTBOX)
+        .where(
+            _OUTBOX.c.dedupe_key.in_([invitation_key(circle_id, p) for p in person_ids]),
+            _OUTBOX.c.state == SmsState.QUEUED,
+        )
+        .values(state=SmsState.CANCELLED)
+    )
 
 
 def cancel(row: OutboundSms) -> None:

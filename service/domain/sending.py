@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.core import sms_text
-from service.core.quiet_hours import quiet_until
-from service.core.schedule import local_to_utc, occurrence_local, parse_timezone
+from service.core.quiet_hours import quiet_end_at
+from service.core.schedule import occurrence_local, parse_timezone
 from service.core.streaks import KEPT, Outcome
 from service.domain import accounts, outbox
 from service.domain.accounts import CircleNames
@@ -41,8 +41,11 @@ log = logging.getLogger(__name__)
 
 # All a number that has not consented may get: a code it asked for, and invitations (SPEC §3, Consent).
 SENDABLE_WITHOUT_CONSENT = frozenset({SmsKind.CODE, SmsKind.INVITATION})
-# What the person asked for goes at once; every other text Tend starts waits for the end of their quiet hours.
-ASKED_FOR = frozenset({SmsKind.CODE})
+# What the person asked for just now (a sign-in code, a digest sample) goes at once: they are awake. Every
+# other text Tend starts waits for the end of their quiet hours (SPEC §4: quiet hours delay reminders), but an
+# invitation, whose time was decided when it was queued (`accounts.invitation_due`).
+ASKED_FOR = frozenset({SmsKind.CODE, SmsKind.SAMPLE})
+NOT_HELD = ASKED_FOR | {SmsKind.INVITATION}
 
 
 @dataclass
@@ -73,8 +76,8 @@ def claim_due(session: Session, outbound_ids: Sequence[int], now: datetime) -> l
 def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[OutgoingSms]:
     """Decide what to send now: drop what must not go, delay what is in quiet hours, batch reminders.
 
-    Quiet hours hold for every text Tend starts (reminders, invitations, promise-kept notices, digests); only
-    what the person asked for (`ASKED_FOR`) goes at once, like the TwiML answer to their own text.
+    Quiet hours hold for every text Tend starts (reminders, promise-kept notices, digests); what the person asked
+    for (`ASKED_FOR`) goes at once, like the TwiML answer to their own text, and an invitation when it is due.
     """
     rows = list(rows)
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({r.person_id for r in rows})))}
@@ -82,13 +85,13 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
     outgoing: list[OutgoingSms] = []
     for row in rows:
         person = people[row.person_id]
-        if (reason := refusal(person, row, now)) is not None:
+        if (reason := refusal(session, person, row, now)) is not None:
             log.info("SMS %s (%s) to person %s cancelled: %s", row.id, row.kind, person.id, reason)
             outbox.cancel(row)
         elif row.kind == SmsKind.FOLLOW_UP and quiet_end(person, now) is not None:
             log.info("follow-up %s to person %s dropped: quiet hours", row.id, person.id)
             outbox.cancel(row)  # a second nudge is not worth waking anyone, nor worth sending late
-        elif row.kind not in ASKED_FOR and (delay_to := quiet_end(person, now)) is not None:
+        elif row.kind not in NOT_HELD and (delay_to := quiet_end(person, now)) is not None:
             outbox.defer(row, delay_to)
         elif row.kind in NUDGES:
             reminders[(person.id, row.due_at.replace(second=0, microsecond=0))].append(row)
@@ -105,22 +108,25 @@ def plan(session: Session, rows: Iterable[OutboundSms], now: datetime) -> list[O
     return outgoing
 
 
-def refusal(person: Person, row: OutboundSms, now: datetime) -> str | None:
+def refusal(session: Session, person: Person, row: OutboundSms, now: datetime) -> str | None:
     """Why this SMS must not go, or None: nothing goes to an opted-out number, nothing but codes and
-    invitations to one that has not consented, and no reminder to a paused person."""
+    invitations to one that has not consented, no reminder to a paused person, and no invitation that no
+    longer stands (joined, declined, its inviter gone, its circle deleted)."""
     if person.sms_status == PersonStatus.OPTED_OUT:
         return "the recipient opted out"
     if person.sms_status != PersonStatus.ACTIVE and row.kind not in SENDABLE_WITHOUT_CONSENT:
         return "the recipient has not consented (no verified code, never joined)"
     if row.kind in NUDGES and person.paused_until is not None and person.paused_until > now:
         return "the recipient paused reminders"
+    if row.kind == SmsKind.INVITATION and not accounts.invitation_stands(
+        session, outbox.invitation_circle(row.dedupe_key), person.id
+    ):
+        return "the invitation no longer stands (joined, declined, its inviter or circle gone)"
     return None
 
 
 def quiet_end(person: Person, now: datetime) -> datetime | None:
-    zone = parse_timezone(person.timezone)
-    until = quiet_until(now.astimezone(zone).replace(tzinfo=None), person.quiet_start, person.quiet_end)
-    return None if until is None else local_to_utc(until, zone)
+    return quiet_end_at(now, parse_timezone(person.timezone), person.quiet_start, person.quiet_end)
 
 
 @dataclass

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from service.core import phones, phrases, picker, sms_text
 from service.core.replies import Reply
 from service.core.schedule import occurrence_local
-from service.domain import accounts, editing, feed_store, subjects
+from service.domain import accounts, agenda, editing, feed_store, subjects
 from service.domain.db import insert_for, on_postgres
 from service.domain.errors import DomainError, NotFound
 from service.domain.models import (
@@ -426,15 +426,15 @@ def _tell_dropped(session: Session, person: Person, subject: Subject, now: datet
 
 
 def _list(session: Session, person: Person, now: datetime) -> str:
-    """Numbered rituals and open promises the person takes part in, each with its next time in their zone."""
-    lines: list[tuple[str, str]] = []
-    keys: list[str] = []
-    for subject in subjects.involving(session, person.id):
-        upcoming = subjects.upcoming(subject, now)
-        if upcoming is None or len(lines) == MAX_LISTED:
-            continue
-        local = occurrence_local(upcoming, person.timezone).replace(tzinfo=None)
-        lines.append((subject.title, picker.in_words(None, local)))
-        keys.append(f"{subject.kind}:{subject.id}")
-    session.execute(_LIST[on_postgres(session)], {"person_id": person.id, "listed": keys})
+    """Numbered rituals and open promises the person takes part in, by their next time still to come (in their
+    zone); a promise already kept (early, or its last time) and a schedule that has ended are not listed."""
+    involved = subjects.involving(session, person.id)
+    done = agenda.settled(session, involved, now)
+    ahead = sorted(
+        (at, subject.title, f"{subject.kind}:{subject.id}")
+        for subject in involved
+        if (at := agenda.next_open(subject, now, done)) is not None
+    )[:MAX_LISTED]
+    lines = [(title, picker.in_words(None, occurrence_local(at, person.timezone))) for at, title, _ in ahead]
+    session.execute(_LIST[on_postgres(session)], {"person_id": person.id, "listed": [key for *_, key in ahead]})
     return sms_text.listed_text(lines)

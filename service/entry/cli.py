@@ -9,6 +9,8 @@ import threading
 import uuid
 from importlib.metadata import version
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import urlopen
 
 import click
 from gunicorn.app.base import BaseApplication
@@ -165,6 +167,28 @@ def demo() -> None:
         raise click.ClickException(refused.message) from None
     for line in lines:
         click.echo(line)
+    if not answers(config.public_url):
+        click.echo(
+            f"tend demo: nothing answers at {config.public_url} yet: open these links while `tend up` runs "
+            "with the same TEND_PORT (or TEND_PUBLIC_URL).",
+            err=True,
+        )
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def answers(public_url: str) -> bool:
+    """Whether a Tend answers /healthz at `public_url`; asked only of this machine (a public URL elsewhere is taken
+    on trust: no network beyond loopback)."""
+    parts = urlsplit(public_url)
+    if parts.hostname not in LOOPBACK:
+        return True
+    try:
+        with urlopen(f"{public_url}/healthz", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
 
 
 @main.group()

@@ -28,7 +28,12 @@ def test_a_member_added_by_phone_is_invited_by_sms(client, people, db):
         headers=people.headers("Alice"),
     )
     assert response.status_code == 201
-    assert response.get_json() | {"id": 0} == {"id": 0, "name": "Sam", "status": "invited"}
+    assert response.get_json() | {"id": 0} == {
+        "id": 0,
+        "name": "Sam",
+        "status": "invited",
+        "invitation_at": "2026-12-01T12:00:00Z",
+    }
     with db.session() as s:
         sms = s.scalars(select(OutboundSms).where(OutboundSms.kind == "invitation")).all()
     assert [m.to for m in sms] == ["+12125550177"] and "JOIN" in sms[0].body and "Alice" in sms[0].body

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from service.core import sms_text
 from service.domain.models import Membership, Promise, Ritual, TextedSetup
-from tests.builders import activate, add_circle, add_ritual, couple
+from tests.builders import activate, add_circle, add_promise, add_ritual, couple
 from tests.checkins.helpers import joined_by_text, reminded_couple
 from tests.feeds.helpers import events, new_feed
 
@@ -400,3 +400,19 @@ def test_a_draft_is_part_of_the_export(client, people, db, texts):
     texts.send("Bob", f"INVITE Dana {people.PHONES['Dana']}")
     exported = client.get("/api/v1/export", headers=people.headers("Bob")).get_json()["texted_setup"]
     assert exported["draft"]["kind"] == "invite" and exported["draft"]["phone"] == people.PHONES["Dana"]
+
+
+def test_list_shows_what_is_still_ahead_by_its_next_time(client, people, db, texts):
+    """SPEC §4 LIST: rituals and *open* promises, with their next time: a promise already kept is not listed, and
+    a 6 PM ritual comes before a 7 PM one whichever was made first."""
+    circle = couple(client, people, db)
+    add_ritual(client, people, circle, title="Evening walk", starts="2026-12-01T19:00")
+    add_ritual(client, people, circle, title="Dinner", starts="2026-12-01T18:00")
+    kept = add_promise(client, people, circle, by="Bob", to="Alice")
+    answer = client.post(
+        "/api/v1/checkins", json={"promise_id": kept["id"], "outcome": "done"}, headers=people.headers("Bob")
+    )
+    assert answer.status_code == 201
+    assert texts.send("Bob", "LIST") == (
+        "1) Dinner, Tue 1 Dec at 6:00 PM 2) Evening walk, Tue 1 Dec at 7:00 PM. MOVE 1 8pm, DROP 1."
+    )

@@ -65,7 +65,8 @@ def test_member_ids_do_not_tell_new_numbers_from_known_ones(client, people):
         client.post(url, json={"name": "Member", "phone": phone}, headers=people.headers("Alice")).get_json()
         for phone in (known[0], new[0], known[1], new[1], new[2])
     ]
-    assert {frozenset(a) for a in answers} == {frozenset({"id", "name", "status"})}
+    assert {frozenset(a) for a in answers} == {frozenset({"id", "name", "status", "invitation_at"})}
+    assert len({a["invitation_at"] for a in answers}) == 1  # from the inviter's side only, known number or not
     ids = sorted([people.ids["Alice"], *(a["id"] for a in answers)])
     assert all(b - a > 1_000_000 for a, b in zip(ids, ids[1:], strict=False)), ids  # not sequential
     assert max(ids) > 2**32 and max(ids) < 2**53  # drawn from 53 bits: exact in every JSON reader

@@ -19,7 +19,8 @@ def test_inviting_a_registered_number_echoes_only_what_the_inviter_typed(client,
     known = client.post(
         f"/api/v1/circles/{circle_id}/members", json={"name": "Bobby", "phone": people.PHONES["Bob"]}, headers=headers
     ).get_json()
-    assert set(unknown) == set(known) == {"id", "name", "status"}
+    assert set(unknown) == set(known) == {"id", "name", "status", "invitation_at"}
+    assert unknown["invitation_at"] == known["invitation_at"]  # by the inviter's zone, never Bob's Asia/Tokyo
     assert (unknown["name"], unknown["status"]) == ("Al", "invited")
     assert (known["name"], known["status"]) == ("Bobby", "invited")  # not "Bob", not Asia/Tokyo
     members = client.get(f"/api/v1/circles/{circle_id}", headers=headers).get_json()["members"]

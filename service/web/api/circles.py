@@ -67,7 +67,7 @@ def add_member(circle_id: int, body: dict[str, Any]) -> dict[str, Any]:
         session(), circle=circle, inviter=me(), countries=runtime().config.sms_countries, now=now(), **body
     )
     commit()
-    return records.member(membership)
+    return records.member(membership) | {"invitation_at": accounts.invitation_due(me(), now())}
 
 
 @bp.delete("/circles/<int:circle_id>/members/me")

@@ -6,7 +6,7 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from service.domain import accounts, records
+from service.domain import accounts, editing, records
 from service.domain.models import SessionDoor
 from service.web.api.context import auth, device, me
 from service.web.api.schemas import (
@@ -107,11 +107,15 @@ def patch_me(body: dict[str, Any]) -> dict[str, Any]:
     person = me()
     if "name" in body:
         accounts.rename(person, body["name"])
-    if "timezone" in body:
-        person.timezone = body["timezone"]
-    if "quiet_hours" in body:
-        quiet = body["quiet_hours"]
-        person.quiet_start, person.quiet_end = (quiet["start"], quiet["end"]) if quiet else (None, None)
+    if "timezone" in body or "quiet_hours" in body:
+        quiet = body["quiet_hours"] if "quiet_hours" in body else records.me(person)["quiet_hours"]
+        editing.set_quiet_hours(
+            session(),
+            person,
+            (quiet["start"], quiet["end"]) if quiet else None,
+            now(),
+            timezone=body.get("timezone", person.timezone),
+        )
     if "digest" in body:
         person.digest_weekday = records.WEEKDAYS.index(body["digest"]["weekday"])
         person.digest_time = body["digest"]["time"]

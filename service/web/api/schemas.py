@@ -128,6 +128,13 @@ class NewMemberOut(MemberOut):
     """The member just invited. Its own schema: APIFlask would register MemberOut a second time (MemberOut1)
     after apispec met it nested in CircleOut."""
 
+    invitation_at = UTCInstant(
+        required=True,
+        metadata={
+            "description": "when their one invitation text goes: now, or once 22:00-07:00 in your zone has ended"
+        },
+    )
+
 
 class CircleOut(Schema):
     id = fields.Integer(required=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import flash, redirect, url_for
 
+from service.core.schedule import occurrence_local
 from service.domain import accounts, agenda
 from service.domain.errors import DomainError
 from service.web.context import commit, now, runtime
@@ -74,6 +75,9 @@ def invite(circle_id: int) -> Any:
             show_error(form, error)
         else:
             commit()
+            goes = accounts.invitation_due(person, now())
+            when = "now" if goes <= now() else f"at {occurrence_local(goes, person.timezone):%H:%M}"
+            flash(f"Invited. They get one text inviting them {when}.", "done")
             return redirect(url_for("pages.circle", circle_id=circle_id, _anchor="members"))
     return _circle_page(circle_id, form, 422)
 

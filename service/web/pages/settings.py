@@ -57,10 +57,12 @@ def save_settings() -> Any:
     quiet = (form.quiet_start.data, form.quiet_end.data) if form.quiet.data else None
     try:
         editing.change_settings(
+            db(),
             auth.me(),
             editing.Settings(
                 form.name.data, form.timezone.data, quiet, int(form.digest_weekday.data), form.digest_time.data
             ),
+            now(),
         )
     except DomainError as error:
         db().rollback()
