@@ -67,7 +67,7 @@ class RecordingDoorbell:
         self.closings: list[list[int]] = []
         self.broken = False
 
-    def send_sms(self, outbound_ids) -> None:
+    def send_sms(self, outbound_ids, bulk=False) -> None:
         self.sms.append(list(outbound_ids))
 
     def render_feeds(self, feed_ids) -> None:
@@ -84,6 +84,9 @@ class RecordingDoorbell:
 
     def sms_waiting(self) -> int:
         return len(self.sms)
+
+    def digests_waiting(self) -> int:
+        return len(self.digests)
 
     def ping(self) -> None:
         if self.broken:

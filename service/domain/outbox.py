@@ -26,7 +26,7 @@ from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import NUDGES, OutboundSms, Person, PersonStatus, SmsKind, SmsState, table
+from service.domain.models import BULK_KINDS, NUDGES, OutboundSms, Person, PersonStatus, SmsKind, SmsState, table
 from service.domain.unit_of_work import ring_sms
 
 OPTED_OUT_CODE = 21610  # Twilio: the recipient opted out (replied STOP); never text them again
@@ -61,7 +61,7 @@ def _queue_statement(postgres: bool):
             attempts=0,
         )
         .on_conflict_do_nothing()
-        .returning(_OUTBOX.c.id)
+        .returning(_OUTBOX.c.id, _OUTBOX.c.dedupe_key)
     )
 
 
@@ -85,21 +85,37 @@ def queue_sms_row(
     One statement, no ORM object and no flush: the caller's pending ORM
     changes are not written first (`queue_sms` does that).
     """
-    sms_id = session.execute(
-        _QUEUE[on_postgres(session)],
-        {
-            "person_id": person_id,
-            "kind": kind,
-            "body": body,
-            "dedupe_key": dedupe_key,
-            "due_at": due_at,
-            "occurrence_id": occurrence_id,
-            "item": item,
-        },
-    ).scalar()
-    if sms_id is not None:
-        ring_sms(session, [sms_id])
-    return sms_id
+    new = queue_sms_rows(
+        session,
+        [
+            {
+                "person_id": person_id,
+                "kind": kind,
+                "body": body,
+                "dedupe_key": dedupe_key,
+                "due_at": due_at,
+                "occurrence_id": occurrence_id,
+                "item": item,
+            }
+        ],
+    )
+    return new[0] if new else None
+
+
+def queue_sms_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """`queue_sms_row` for many SMS in one statement (a batch of digests): the ids of the rows added.
+
+    Each row gives person_id, kind, body, dedupe_key, due_at, occurrence_id and item. SMS of `BULK_KINDS`
+    are rung on the bulk lane, which workers take only after everything else (reminders first).
+    """
+    if not rows:
+        return []
+    added = session.execute(_QUEUE[on_postgres(session)], list(rows)).all()
+    kinds = {row["dedupe_key"]: row["kind"] for row in rows}
+    ids = [sms_id for sms_id, _ in added]
+    ring_sms(session, [sms_id for sms_id, key in added if kinds[key] not in BULK_KINDS])
+    ring_sms(session, [sms_id for sms_id, key in added if kinds[key] in BULK_KINDS], bulk=True)
+    return ids
 
 
 def queue_sms(

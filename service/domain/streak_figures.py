@@ -257,7 +257,7 @@ def person_figures(session: Session, person_id: int, now: datetime) -> PersonFig
 
     Reliability pools the rates' 30-day window over these same subjects.
     """
-    subjects = _subjects_of(session, person_id)
+    subjects = subjects_of_people(session, [person_id])[person_id]
     stored = {
         (figure.subject_kind, figure.subject_id): _state_of(figure)
         for figure in session.scalars(select(StreakFigure).where(StreakFigure.person_id == person_id))
@@ -333,19 +333,24 @@ def _store(figure: StreakFigure, state: StreakState) -> None:
     figure.last_counted_at = state.last_counted_at
 
 
-def _subjects_of(session: Session, person_id: int) -> list[tuple[SubjectKind, int, str]]:
-    """(kind, id, title) of the rituals the person takes part in, then the promises they keep."""
+def subjects_of_people(session: Session, person_ids: Iterable[int]) -> dict[int, list[tuple[SubjectKind, int, str]]]:
+    """Per person, (kind, id, title) of the rituals they take part in by id, then the promises they keep by id.
+
+    Two statements for any number of people (the digests of a whole batch read them at once).
+    """
+    person_ids = list(person_ids)
+    found: dict[int, list[tuple[SubjectKind, int, str]]] = {person_id: [] for person_id in person_ids}
     takes_part = or_(
         Ritual.everyone,
-        exists().where(RitualParticipant.ritual_id == Ritual.id, RitualParticipant.person_id == person_id),
+        exists().where(RitualParticipant.ritual_id == Ritual.id, RitualParticipant.person_id == Membership.person_id),
     )
     rituals = session.execute(
-        select(Ritual.id, Ritual.title)
+        select(Membership.person_id, Ritual.id, Ritual.title)
         .join(
             Membership,
             and_(
                 Membership.circle_id == Ritual.circle_id,
-                Membership.person_id == person_id,
+                Membership.person_id.in_(person_ids),
                 Membership.status == MembershipStatus.ACTIVE,
             ),
         )
@@ -353,9 +358,26 @@ def _subjects_of(session: Session, person_id: int) -> list[tuple[SubjectKind, in
         .order_by(Ritual.id)
     )
     promises = session.execute(
-        select(Promise.id, Promise.title).where(Promise.keeper_id == person_id).order_by(Promise.id)
+        select(Promise.keeper_id, Promise.id, Promise.title)
+        .where(Promise.keeper_id.in_(person_ids))
+        .order_by(Promise.id)
     )
-    return [(Ritual.kind, *row) for row in rituals] + [(Promise.kind, *row) for row in promises]
+    for model, rows in ((Ritual, rituals), (Promise, promises)):
+        for person_id, subject_id, title in rows:
+            found[person_id].append((model.kind, subject_id, title))
+    return found
+
+
+def current_streaks(session: Session, person_ids: Iterable[int]) -> dict[int, dict[tuple[SubjectKind, int], int]]:
+    """Per person, the stored current streak of every subject they have figures for (one statement)."""
+    streaks: dict[int, dict[tuple[SubjectKind, int], int]] = defaultdict(dict)
+    for person_id, kind, subject_id, streak in session.execute(
+        select(
+            StreakFigure.person_id, StreakFigure.subject_kind, StreakFigure.subject_id, StreakFigure.current_streak
+        ).where(StreakFigure.person_id.in_(list(person_ids)))
+    ):
+        streaks[person_id][SubjectKind(kind), subject_id] = streak
+    return streaks
 
 
 def _recent_histories(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import dramatiq
 
 from service.domain.runtime import RING_CHUNK
-from service.entry.broker import ping, sms_queue_length
+from service.entry.broker import ping, queue_length
 from workers.actors import Actors
 
 log = logging.getLogger(__name__)
@@ -24,8 +24,8 @@ class DramatiqDoorbell:
     def ping(self) -> None:
         ping(self.broker)
 
-    def send_sms(self, outbound_ids: Sequence[int]) -> None:
-        self._ring(self.actors.send_sms, outbound_ids, "SMS")
+    def send_sms(self, outbound_ids: Sequence[int], bulk: bool = False) -> None:
+        self._ring(self.actors.send_bulk_sms if bulk else self.actors.send_sms, outbound_ids, "SMS")
 
     def render_feeds(self, feed_ids: Sequence[int]) -> None:
         for feed_id in feed_ids:
@@ -43,9 +43,20 @@ class DramatiqDoorbell:
     def sms_waiting(self) -> int | None:
         """Messages in the SMS queue (not those a worker holds); None when the broker cannot be asked."""
         try:
-            return sms_queue_length(self.broker, self.actors.send_sms.queue_name)
+            return sum(
+                queue_length(self.broker, actor.queue_name)
+                for actor in (self.actors.send_sms, self.actors.send_bulk_sms)
+            )
         except Exception:
             log.warning("could not ask the broker how many SMS doorbells wait", exc_info=True)
+            return None
+
+    def digests_waiting(self) -> int | None:
+        """Messages in the digest queue (not those a worker holds); None when the broker cannot be asked."""
+        try:
+            return queue_length(self.broker, self.actors.make_digests.queue_name)
+        except Exception:
+            log.warning("could not ask the broker how many digest doorbells wait", exc_info=True)
             return None
 
     def _ring(self, actor: dramatiq.Actor, ids: Sequence[int], what: str, chunked: bool = True) -> None:
