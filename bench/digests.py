@@ -145,6 +145,7 @@ def run(people: int, reminders: int, processes: int, threads: int) -> dict:
             made_by = session.scalar(text("SELECT max(created_at) FROM digests"))
         db.dispose()
     digest_lateness, reminder_lateness = [], []
+    by_minute: dict[int, list[float]] = {minute: [] for minute in range(REMINDER_MINUTES)}
     for message in messages:
         created = datetime.fromisoformat(message["date_created"])
         if message["body"].startswith("Tend week"):
@@ -153,6 +154,7 @@ def run(people: int, reminders: int, processes: int, threads: int) -> dict:
             person = int(message["to"].removeprefix("+1")) - PHONE_BASE
             due = slot + timedelta(minutes=person % REMINDER_MINUTES)
             reminder_lateness.append((created - due).total_seconds())
+            by_minute[person % REMINDER_MINUTES].append(reminder_lateness[-1])
     duplicates = sum(n - 1 for n in Counter((m["to"], m["body"][:9]) for m in messages).values())
     return {
         "people": people,
@@ -169,6 +171,7 @@ def run(people: int, reminders: int, processes: int, threads: int) -> dict:
         "floor_seconds_to_hand_over": round((people + reminders) / sdk, 1),
         "reminder_lateness_min_s": round(min(reminder_lateness, default=float("nan")), 2),
         "reminder_lateness_p50_s": round(percentile(reminder_lateness, 0.5), 2),
+        "reminder_lateness_p99_by_minute_s": [round(percentile(late, 0.99), 1) for late in by_minute.values() if late],
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "reminder_lateness_p99_s": round(percentile(reminder_lateness, 0.99), 2),
         "digest_lateness_max_s": round(max(digest_lateness, default=float("nan")), 2),

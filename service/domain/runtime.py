@@ -23,6 +23,8 @@ def utc_now() -> datetime:
 
 
 RING_CHUNK = 200  # ids per doorbell message: small enough for a worker to finish one in seconds
+# ids per bulk SMS doorbell (digests): a worker thread holding one is free again for a reminder within a second
+BULK_RING_CHUNK = 50
 
 
 class Doorbell(Protocol):

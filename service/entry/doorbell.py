@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import dramatiq
 
-from service.domain.runtime import RING_CHUNK
+from service.domain.runtime import BULK_RING_CHUNK, RING_CHUNK
 from service.entry.broker import ping, queue_length
 from workers.actors import Actors
 
@@ -25,7 +25,10 @@ class DramatiqDoorbell:
         ping(self.broker)
 
     def send_sms(self, outbound_ids: Sequence[int], bulk: bool = False) -> None:
-        self._ring(self.actors.send_bulk_sms if bulk else self.actors.send_sms, outbound_ids, "SMS")
+        if bulk:
+            self._ring(self.actors.send_bulk_sms, outbound_ids, "SMS", chunk=BULK_RING_CHUNK)
+        else:
+            self._ring(self.actors.send_sms, outbound_ids, "SMS")
 
     def render_feeds(self, feed_ids: Sequence[int]) -> None:
         for feed_id in feed_ids:
@@ -59,12 +62,14 @@ class DramatiqDoorbell:
             log.warning("could not ask the broker how many digest doorbells wait", exc_info=True)
             return None
 
-    def _ring(self, actor: dramatiq.Actor, ids: Sequence[int], what: str, chunked: bool = True) -> None:
+    def _ring(
+        self, actor: dramatiq.Actor, ids: Sequence[int], what: str, chunked: bool = True, chunk: int = RING_CHUNK
+    ) -> None:
         try:
             if not chunked:
                 actor.send(*ids)
                 return
-            for start in range(0, len(ids), RING_CHUNK):
-                actor.send(list(ids[start : start + RING_CHUNK]))
+            for start in range(0, len(ids), chunk):
+                actor.send(list(ids[start : start + chunk]))
         except Exception:
             log.warning("could not ring the %s doorbell; the clock will pick the work up", what, exc_info=True)
