@@ -61,6 +61,7 @@ class RecordingDoorbell:
 
     def __init__(self) -> None:
         self.sms: list[list[int]] = []
+        self.bulk: set[int] = set()  # ids rung on the bulk lane (they are in `sms` too)
         self.feeds: list[list[int]] = []
         self.reconciles: list[list[int]] = []
         self.digests: list[list[int]] = []
@@ -69,6 +70,8 @@ class RecordingDoorbell:
 
     def send_sms(self, outbound_ids, bulk=False) -> None:
         self.sms.append(list(outbound_ids))
+        if bulk:
+            self.bulk.update(outbound_ids)
 
     def render_feeds(self, feed_ids) -> None:
         self.feeds.append(list(feed_ids))

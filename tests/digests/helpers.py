@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import event
 
-from service.domain import digests
+from service.domain import digests, unit_of_work
 from service.domain.accounts import new_person
 from service.domain.models import Circle, Membership, Occurrence, OccurrenceOutcome, Ritual, StreakFigure
 
@@ -74,7 +74,7 @@ def people_with_a_week(db, first: int, count: int) -> list[int]:
 
 
 def make_batch(db, runtime, person_ids) -> tuple[int, int]:
-    """One batch of the digest worker for these people, committed: digests made, SQL statements run."""
+    """One batch of the digest worker for these people, committed and rung: digests made, SQL statements run."""
     statements = []
 
     def count(*_args) -> None:
@@ -85,7 +85,7 @@ def make_batch(db, runtime, person_ids) -> tuple[int, int]:
     try:
         with db.session() as s:
             made = digests.make_due(s, person_ids, runtime.config.public_url, SLOT, secret=runtime.config.secret_key)
-            s.commit()
+            unit_of_work.commit_and_ring(s, runtime.doorbell)
     finally:
         event.remove(engine, "before_cursor_execute", count)
     return made, len(statements)

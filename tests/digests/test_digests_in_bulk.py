@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
-from service.domain.models import Digest
-from tests.digests.helpers import make_batch, people_with_a_week
+from service.domain import dispatch, outbox
+from service.domain.models import Digest, OutboundSms, SmsKind
+from tests.digests.helpers import SLOT, make_batch, people_with_a_week
+from workers import clock
 
 
 def test_making_twenty_digests_takes_the_statements_of_two(db, runtime):
@@ -27,3 +31,22 @@ def test_each_digest_of_a_batch_holds_only_its_own_person_s_week(db, runtime):
         assert payloads[person_id]["best_streak"]["current_streak"] == number
         # the week before that: days 13..7, kept on 12, 10 and 8
         assert payloads[person_id]["reliability_change"] == round(0.5 - round(3 / 7, 3), 3)
+
+
+def test_digest_sms_go_on_the_bulk_lane_and_stand_before_no_reminder(db, runtime, doorbell):
+    """Workers take the bulk lane after reminders, and dispatch plans reminders without the digests."""
+    ids = people_with_a_week(db, 1, 2)
+    with db.session() as s:
+        reminder = outbox.queue_sms_row(
+            s, person_id=ids[0], kind=SmsKind.REMINDER, body=None, dedupe_key="reminder", due_at=SLOT
+        )
+    assert make_batch(db, runtime, ids)[0] == 2
+    with db.session() as s:
+        digest_sms = set(s.scalars(select(OutboundSms.id).where(OutboundSms.kind == SmsKind.DIGEST)))
+        assert dispatch.backlog(s, SLOT) == 1  # the reminder; the two digests go after it
+    assert len(digest_sms) == 2 and doorbell.bulk == digest_sms
+    doorbell.sms.clear()
+    doorbell.bulk.clear()
+    assert clock.ring_due(runtime, SLOT + timedelta(minutes=1), 100, timedelta(0)) == 3  # the clock rings again
+    assert sorted(i for ids in doorbell.sms for i in ids) == sorted([reminder, *digest_sms])
+    assert doorbell.bulk == digest_sms
