@@ -109,6 +109,20 @@ def latest_slot(person: Person, at: datetime) -> datetime:
     return slot
 
 
+def _insert_digests(postgres: bool):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING (person_id, id): a week's digest is made once."""
+    digests = table(Digest)
+    return (
+        insert_for(postgres)(digests)
+        .on_conflict_do_nothing(index_elements=[digests.c.person_id, digests.c.week_start])
+        .returning(digests.c.person_id, digests.c.id)
+    )
+
+
+# Built once per backend, run with every row of a batch at once (one statement, compiled once).
+_INSERT_DIGESTS = {postgres: _insert_digests(postgres) for postgres in (False, True)}
+
+
 @dataclass(frozen=True)
 class Week:
     """The week a digest covers: the 7 days before `slot`, the first of them `start` in the person's zone."""
@@ -141,22 +155,18 @@ def make_digests(
     )
     made: dict[int, int] = dict(
         session.execute(
-            insert_for(on_postgres(session))(Digest)
-            .values(
-                [
-                    {
-                        "person_id": person.id,
-                        "week_start": weeks[person.id].start,
-                        "token_hash": token_digest(tokens[person.id]),
-                        "expires_at": now + TOKEN_LIFETIME,
-                        "payload": payloads[person.id],
-                        "created_at": now,
-                    }
-                    for person in people
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["person_id", "week_start"])
-            .returning(Digest.person_id, Digest.id)
+            _INSERT_DIGESTS[on_postgres(session)],
+            [
+                {
+                    "person_id": person.id,
+                    "week_start": weeks[person.id].start,
+                    "token_hash": token_digest(tokens[person.id]),
+                    "expires_at": now + TOKEN_LIFETIME,
+                    "payload": payloads[person.id],
+                    "created_at": now,
+                }
+                for person in people
+            ],
         ).all()
     )
     outbox.queue_sms_rows(
