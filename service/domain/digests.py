@@ -184,6 +184,7 @@ def make_digests(
             for person in people
             if person.id in made and person.sms_status == PersonStatus.ACTIVE
         ],
+        rung=now,
     )
     return made
 

@@ -57,6 +57,7 @@ def _queue_statement(postgres: bool):
             to=select(_PEOPLE.c.phone).where(_PEOPLE.c.id == person_id).scalar_subquery(),
             state=SmsState.QUEUED,
             due_at=bindparam("due_at"),
+            rung_at=bindparam("rung_at", type_=_OUTBOX.c.rung_at.type),
             created_at=bindparam("due_at"),
             attempts=0,
         )
@@ -102,15 +103,18 @@ def queue_sms_row(
     return new[0] if new else None
 
 
-def queue_sms_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+def queue_sms_rows(session: Session, rows: Sequence[Mapping[str, Any]], rung: datetime | None = None) -> list[int]:
     """`queue_sms_row` for many SMS in one statement (a batch of digests): the ids of the rows added.
 
     Each row gives person_id, kind, body, dedupe_key, due_at, occurrence_id and item. SMS of `BULK_KINDS`
-    are rung on the bulk lane, which workers take only after everything else (reminders first).
+    are rung on the bulk lane, which workers take only after everything else (reminders first). `rung`
+    (now, for rows due now) is stored as their `rung_at`: the doorbell rung after commit is the clock's
+    ring, which rings them again only if they still wait a few ticks later (for 100,000 digests, not at
+    once); None leaves them to the clock's next tick too.
     """
     if not rows:
         return []
-    added = session.execute(_QUEUE[on_postgres(session)], list(rows)).all()
+    added = session.execute(_QUEUE[on_postgres(session)], [{**row, "rung_at": rung} for row in rows]).all()
     kinds = {row["dedupe_key"]: row["kind"] for row in rows}
     ids = [sms_id for sms_id, _ in added]
     ring_sms(session, [sms_id for sms_id, key in added if kinds[key] not in BULK_KINDS])

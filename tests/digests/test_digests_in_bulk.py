@@ -47,6 +47,11 @@ def test_digest_sms_go_on_the_bulk_lane_and_stand_before_no_reminder(db, runtime
     assert len(digest_sms) == 2 and doorbell.bulk == digest_sms
     doorbell.sms.clear()
     doorbell.bulk.clear()
-    assert clock.ring_due(runtime, SLOT + timedelta(minutes=1), 100, timedelta(0)) == 3  # the clock rings again
+    # the next tick rings the reminder, never rung, but not the digests its commit just rang
+    assert clock.ring_due(runtime, SLOT, 100, timedelta(seconds=2)) == 1
+    assert doorbell.sms == [[reminder]] and not doorbell.bulk
+    doorbell.sms.clear()
+    # still queued a minute later: rung again, on their lanes
+    assert clock.ring_due(runtime, SLOT + timedelta(minutes=1), 100, timedelta(seconds=2)) == 3
     assert sorted(i for ids in doorbell.sms for i in ids) == sorted([reminder, *digest_sms])
     assert doorbell.bulk == digest_sms
