@@ -85,7 +85,9 @@ class RecordingDoorbell:
     def close_occurrences(self, occurrence_ids) -> None:
         self.closings.append(list(occurrence_ids))
 
-    def sms_waiting(self) -> int:
+    def sms_waiting(self, bulk=False) -> int:
+        if bulk:  # bulk ids still waiting
+            return len(self.bulk.intersection(i for ids in self.sms for i in ids))
         return len(self.sms)
 
     def digests_waiting(self) -> int:

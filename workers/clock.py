@@ -205,6 +205,9 @@ def ring_due(
     if waiting and backlog_timeout is not None:
         ring_timeout = max(ring_timeout, backlog_timeout)
     rering_after = ring_timeout
+    # While bulk doorbells (a slot's digests) wait, their rows are in hand: none is rung again until the lane
+    # is empty, so a backlog of minutes is not rung over and over ahead of the reminders due meanwhile.
+    lanes = [OutboundSms.kind.not_in(BULK_KINDS)] if runtime.doorbell.sms_waiting(bulk=True) else []
     rung = 0
     deadline = time.monotonic() + TICK_BUDGET_SECONDS
     while True:
@@ -215,6 +218,7 @@ def ring_due(
                     OutboundSms.state == SmsState.QUEUED,
                     OutboundSms.due_at <= now,
                     or_(OutboundSms.rung_at.is_(None), OutboundSms.rung_at < now - rering_after),
+                    *lanes,
                 )
                 .order_by(OutboundSms.due_at)
                 .limit(limit)

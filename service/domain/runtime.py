@@ -39,8 +39,8 @@ class Doorbell(Protocol):
 
     def close_occurrences(self, occurrence_ids: Sequence[int]) -> None: ...
 
-    def sms_waiting(self) -> int | None:
-        """How many SMS doorbells (both lanes) wait in the broker for a worker; None when it cannot tell."""
+    def sms_waiting(self, bulk: bool = False) -> int | None:
+        """How many SMS doorbells of a lane wait in the broker for a worker; None when it cannot tell."""
 
     def digests_waiting(self) -> int | None:
         """How many digest doorbells wait in the broker for a worker; None when it cannot tell."""
@@ -67,7 +67,7 @@ class SilentDoorbell:
     def close_occurrences(self, occurrence_ids: Sequence[int]) -> None:
         return None
 
-    def sms_waiting(self) -> int | None:
+    def sms_waiting(self, bulk: bool = False) -> int | None:
         return None
 
     def digests_waiting(self) -> int | None:

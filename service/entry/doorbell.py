@@ -43,13 +43,10 @@ class DramatiqDoorbell:
     def close_occurrences(self, occurrence_ids: Sequence[int]) -> None:
         self._ring(self.actors.close_occurrences, occurrence_ids, "streaks")
 
-    def sms_waiting(self) -> int | None:
-        """Messages in the SMS queue (not those a worker holds); None when the broker cannot be asked."""
+    def sms_waiting(self, bulk: bool = False) -> int | None:
+        """Messages in a lane's SMS queue (not those a worker holds); None when the broker cannot be asked."""
         try:
-            return sum(
-                queue_length(self.broker, actor.queue_name)
-                for actor in (self.actors.send_sms, self.actors.send_bulk_sms)
-            )
+            return queue_length(self.broker, (self.actors.send_bulk_sms if bulk else self.actors.send_sms).queue_name)
         except Exception:
             log.warning("could not ask the broker how many SMS doorbells wait", exc_info=True)
             return None
