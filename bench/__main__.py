@@ -1,7 +1,8 @@
 """`python -m bench` (`make bench`): every benchmark in turn, each beside its own floor.
 
 The reminder benchmark's size comes from TEND_BENCH_REMINDERS (default 100000;
-it takes about ten minutes at that size on a 2-core machine).
+it takes about ten minutes at that size on a 2-core machine), the digest
+benchmark's from TEND_BENCH_DIGESTS (default 100000 people).
 """
 
 import os
@@ -16,6 +17,7 @@ BENCHMARKS = [
     ["bench.setup"],
     ["bench.pages"],
     ["bench.reminders", "--count", os.environ.get("TEND_BENCH_REMINDERS", "100000")],
+    ["bench.digests", "--people", os.environ.get("TEND_BENCH_DIGESTS", "100000")],
 ]
 
 

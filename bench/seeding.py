@@ -32,6 +32,20 @@ def person_row(person_id: int, phone_base: int, due_at: datetime, created_at: da
     }
 
 
+def seed_people(db: Database, ids: range, *, due_at: datetime, created_at: datetime, phone_base: int) -> None:
+    """Active people `ids`, each alone in the circle of the same id (`person_row`), in one transaction."""
+    with db.session() as session:
+        session.execute(insert(Person), [person_row(i, phone_base, due_at, created_at) for i in ids])
+        session.execute(insert(Circle), [{"id": i, "name": f"C{i}", "created_at": created_at} for i in ids])
+        session.execute(
+            insert(Membership),
+            [
+                {"circle_id": i, "person_id": i, "status": "active", "joined_order": 1, "created_at": created_at}
+                for i in ids
+            ],
+        )
+
+
 def seed_rituals(
     db: Database,
     count: int,
@@ -48,18 +62,10 @@ def seed_rituals(
     Rows are inserted in bulk (no ORM objects), so a million schedules take seconds, not hours.
     """
     start_local = (due_at + timedelta(minutes=remind_before_minutes)).replace(tzinfo=None)
-    with db.session() as session:
-        for offset in range(0, count, chunk):
-            ids = range(offset + 1, min(count, offset + chunk) + 1)
-            session.execute(insert(Person), [person_row(i, phone_base, due_at, created_at) for i in ids])
-            session.execute(insert(Circle), [{"id": i, "name": f"C{i}", "created_at": created_at} for i in ids])
-            session.execute(
-                insert(Membership),
-                [
-                    {"circle_id": i, "person_id": i, "status": "active", "joined_order": 1, "created_at": created_at}
-                    for i in ids
-                ],
-            )
+    for offset in range(0, count, chunk):
+        ids = range(offset + 1, min(count, offset + chunk) + 1)
+        seed_people(db, ids, due_at=due_at, created_at=created_at, phone_base=phone_base)
+        with db.session() as session:
             session.execute(
                 insert(Ritual),
                 [
@@ -82,7 +88,7 @@ def seed_rituals(
                     for i in ids
                 ],
             )
-    fix_sequences(db)
+        fix_sequences(db)
 
 
 def fix_sequences(db: Database) -> None:

@@ -61,14 +61,17 @@ class RecordingDoorbell:
 
     def __init__(self) -> None:
         self.sms: list[list[int]] = []
+        self.bulk: set[int] = set()  # ids rung on the bulk lane (they are in `sms` too)
         self.feeds: list[list[int]] = []
         self.reconciles: list[list[int]] = []
         self.digests: list[list[int]] = []
         self.closings: list[list[int]] = []
         self.broken = False
 
-    def send_sms(self, outbound_ids) -> None:
+    def send_sms(self, outbound_ids, bulk=False) -> None:
         self.sms.append(list(outbound_ids))
+        if bulk:
+            self.bulk.update(outbound_ids)
 
     def render_feeds(self, feed_ids) -> None:
         self.feeds.append(list(feed_ids))
@@ -82,8 +85,13 @@ class RecordingDoorbell:
     def close_occurrences(self, occurrence_ids) -> None:
         self.closings.append(list(occurrence_ids))
 
-    def sms_waiting(self) -> int:
+    def sms_waiting(self, bulk=False) -> int:
+        if bulk:  # bulk ids still waiting
+            return len(self.bulk.intersection(i for ids in self.sms for i in ids))
         return len(self.sms)
+
+    def digests_waiting(self) -> int:
+        return len(self.digests)
 
     def ping(self) -> None:
         if self.broken:

@@ -65,6 +65,7 @@ def close_occurrences(occurrence_ids: list[int]) -> None:
 @dataclass(frozen=True)
 class Actors:
     send_sms: dramatiq.Actor[[list[int]], None]
+    send_bulk_sms: dramatiq.Actor[[list[int]], None]  # the same sending, on the lane taken last
     reconcile_sms: dramatiq.Actor[[list[int]], None]
     render_feed: dramatiq.Actor[[int], None]
     make_digests: dramatiq.Actor[[list[int]], None]
@@ -83,15 +84,18 @@ class Retries:
     max_backoff: int
     time_limit: int
     min_backoff: int = SECOND
+    priority: int = 0  # of messages a worker holds, the lower number goes first (Dramatiq's actor priority)
 
 
 # Queues keep slow work (renders, Twilio look-ups) beside, not before, sends.
 RETRIES = {
     # a batch at a slow sender's pace (TEND_SMS_MPS) may take long; its lease shows it is alive
     "send_sms": Retries("sms", 5, max_backoff=60 * SECOND, time_limit=6 * 3600 * SECOND),
+    # SMS of BULK_KINDS (a slot's digests): after every reminder a worker holds, so none waits behind them
+    "send_bulk_sms": Retries("sms_bulk", 5, max_backoff=60 * SECOND, time_limit=6 * 3600 * SECOND, priority=20),
     "reconcile_sms": Retries("reconcile", 3, 60 * SECOND, 300 * SECOND, min_backoff=5 * SECOND),
     "render_feed": Retries("feeds", 5, max_backoff=30 * SECOND, time_limit=120 * SECOND),
-    "make_digests": Retries("digests", 5, max_backoff=60 * SECOND, time_limit=300 * SECOND),
+    "make_digests": Retries("digests", 5, max_backoff=60 * SECOND, time_limit=300 * SECOND, priority=10),
     "close_occurrences": Retries("streaks", 5, max_backoff=60 * SECOND, time_limit=300 * SECOND),
 }
 
@@ -101,6 +105,7 @@ def declare(broker: dramatiq.Broker) -> Actors:
     """The actors, declared once on `broker` with their RETRIES."""
     functions: dict[str, Callable[..., None]] = {
         "send_sms": send_sms,
+        "send_bulk_sms": send_sms,
         "reconcile_sms": reconcile_sms,
         "render_feed": render_feed,
         "make_digests": make_digests,
@@ -109,6 +114,8 @@ def declare(broker: dramatiq.Broker) -> Actors:
     declared = {
         name: dramatiq.actor(
             broker=broker,
+            actor_name=name,
+            priority=retries.priority,
             queue_name=retries.queue,
             max_retries=retries.max_retries,
             min_backoff=retries.min_backoff,

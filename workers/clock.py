@@ -31,7 +31,7 @@ from sqlalchemy.orm import selectinload
 
 from service.core import zones
 from service.domain import delivery_reports, digests, dispatch, feed_changes, occurrences, unit_of_work, zone_updates
-from service.domain.models import Circle, OutboundSms, Promise, Ritual, SmsState, Subject
+from service.domain.models import BULK_KINDS, Circle, OutboundSms, Promise, Ritual, SmsState, Subject
 from service.domain.runtime import RING_CHUNK, Runtime
 
 log = logging.getLogger(__name__)
@@ -209,16 +209,20 @@ def ring_due(
     if waiting and backlog_timeout is not None:
         ring_timeout = max(ring_timeout, backlog_timeout)
     rering_after = ring_timeout
+    # While bulk doorbells (a slot's digests) wait, their rows are in hand: none is rung again until the lane
+    # is empty, so a backlog of minutes is not rung over and over ahead of the reminders due meanwhile.
+    lanes = [OutboundSms.kind.not_in(BULK_KINDS)] if runtime.doorbell.sms_waiting(bulk=True) else []
     rung = 0
     deadline = time.monotonic() + TICK_BUDGET_SECONDS
     while True:
         with runtime.db.session() as session:
             rows = session.execute(
-                select(OutboundSms.id, OutboundSms.person_id)
+                select(OutboundSms.id, OutboundSms.person_id, OutboundSms.kind)
                 .where(
                     OutboundSms.state == SmsState.QUEUED,
                     OutboundSms.due_at <= now,
                     or_(OutboundSms.rung_at.is_(None), OutboundSms.rung_at < now - rering_after),
+                    *lanes,
                 )
                 .order_by(OutboundSms.due_at)
                 .limit(limit)
@@ -233,17 +237,20 @@ def ring_due(
 
 
 def ring(runtime: Runtime, rows) -> None:
-    by_person: dict[int, list[int]] = defaultdict(list)
-    for row in rows:
-        by_person[row.person_id].append(row.id)
-    chunk: list[int] = []
-    for ids in by_person.values():  # a person's rows travel together, so one minute's reminders batch into one SMS
-        if chunk and len(chunk) + len(ids) > RING_CHUNK:
-            runtime.doorbell.send_sms(chunk)
-            chunk = []
-        chunk.extend(ids)
-    if chunk:
-        runtime.doorbell.send_sms(chunk)
+    """Ring for these outbox rows, the bulk kinds on their own lane (reminders first)."""
+    for bulk in (False, True):
+        by_person: dict[int, list[int]] = defaultdict(list)
+        for row in rows:
+            if (row.kind in BULK_KINDS) == bulk:
+                by_person[row.person_id].append(row.id)
+        chunk: list[int] = []
+        for ids in by_person.values():  # a person's rows travel together, so one minute's reminders batch into one SMS
+            if chunk and len(chunk) + len(ids) > RING_CHUNK:
+                runtime.doorbell.send_sms(chunk, bulk=bulk)
+                chunk = []
+            chunk.extend(ids)
+        if chunk:
+            runtime.doorbell.send_sms(chunk, bulk=bulk)
 
 
 def ring_forgotten_feeds(runtime: Runtime, now: datetime, limit: int) -> int:
@@ -256,10 +263,15 @@ def ring_forgotten_feeds(runtime: Runtime, now: datetime, limit: int) -> int:
 
 
 def ring_due_digests(runtime: Runtime, now: datetime, limit: int) -> int:
-    """Give new people their digest slot, then ring the digest worker for those due (bounded per tick)."""
+    """Give up to `limit` new people their digest slot, then ring the digest worker for those due.
+
+    A slot may be everyone's (Sunday 18:00): up to `limit` × RING_CHUNK due people are rung at once, and
+    nothing again while digest doorbells still wait in the broker, so a slot's digests are rung once, not
+    every tick; the people a lost or unfinished doorbell named are still due and rung once the queue is empty.
+    """
     with runtime.db.session() as session:
         digests.schedule_unscheduled(session, now, limit)
-        due = digests.due_people(session, now, limit)
+        due = [] if runtime.doorbell.digests_waiting() else digests.due_people(session, now, limit * RING_CHUNK)
     if due:
         runtime.doorbell.make_digests(due)
     return len(due)

@@ -14,11 +14,12 @@ import base64
 import hashlib
 import hmac
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.core.digest_text import digest_sms_text
@@ -38,10 +39,11 @@ from service.domain.models import (
     SmsKind,
     SubjectKind,
     subject_key,
+    table,
 )
 from service.domain.tokens import token_digest
 
-WEEK = timedelta(days=7)
+DAY, WEEK = timedelta(days=1), timedelta(days=7)
 # When one day holds several occurrences, its cell shows the most telling outcome.
 CELL_PRIORITY = ("missed", "kept", "skipped", "pending")
 
@@ -83,7 +85,7 @@ def make_due(session: Session, person_ids: Sequence[int], public_url: str, now: 
         .order_by(Person.next_digest_at)
         .with_for_update(skip_locked=True, key_share=True)
     ).all()
-    return sum(make_digest(session, person, public_url, now, secret=secret) is not None for person in due)
+    return len(make_digests(session, due, public_url, now, secret=secret))
 
 
 def next_slot(person: Person, after: datetime) -> datetime:
@@ -107,42 +109,84 @@ def latest_slot(person: Person, at: datetime) -> datetime:
     return slot
 
 
-def make_digest(session: Session, person: Person, public_url: str, now: datetime, *, secret: str) -> Digest | None:
-    """Store the digest of the week ending at the person's latest slot, queue its SMS, advance the slot.
-
-    Returns the new digest; None when that week's digest already exists. The SMS goes only to an active person.
-    """
-    slot = latest_slot(person, now)
-    person.next_digest_at = next_slot(person, now)
-    week_start = slot.astimezone(parse_timezone(person.timezone)).date() - timedelta(days=6)
-    payload = week_payload(session, person, slot, week_start, now)
-    token = _token(secret, person.id, week_start, now)
-    insert = insert_for(on_postgres(session))
-    digest_id = session.scalar(
-        insert(Digest)
-        .values(
-            person_id=person.id,
-            week_start=week_start,
-            token_hash=token_digest(token),
-            expires_at=now + TOKEN_LIFETIME,
-            payload=payload,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["person_id", "week_start"])
-        .returning(Digest.id)
+def _insert_digests(postgres: bool):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING (person_id, id): a week's digest is made once."""
+    digests = table(Digest)
+    return (
+        insert_for(postgres)(digests)
+        .on_conflict_do_nothing(index_elements=[digests.c.person_id, digests.c.week_start])
+        .returning(digests.c.person_id, digests.c.id)
     )
-    if digest_id is None:
-        return None
-    if person.sms_status == PersonStatus.ACTIVE:
-        outbox.queue_sms(
-            session,
-            person=person,
-            kind=SmsKind.DIGEST,
-            dedupe_key=f"digest:{person.id}:{week_start.isoformat()}",
-            body=digest_sms_text(payload, page_url(public_url, token)),
-            due_at=now,
-        )
-    return session.get(Digest, digest_id)
+
+
+# Built once per backend, run with every row of a batch at once (one statement, compiled once).
+_INSERT_DIGESTS = {postgres: _insert_digests(postgres) for postgres in (False, True)}
+
+
+@dataclass(frozen=True)
+class Week:
+    """The week a digest covers: the 7 days before `slot`, the first of them `start` in the person's zone."""
+
+    person_id: int
+    slot: datetime
+    start: date
+
+
+def make_digests(
+    session: Session, people: Sequence[Person], public_url: str, now: datetime, *, secret: str
+) -> dict[int, int]:
+    """Store each person's digest of the week ending at their latest slot, queue its SMS, advance the slot.
+
+    One set of statements for the whole batch, however many people it holds (a slot may be everyone's):
+    their weeks, the digests, the SMS and the new slots are each read or written at once. Returns person id →
+    new digest id; a week whose digest already exists is left out. The SMS goes only to an active person.
+    """
+    if not people:
+        return {}
+    weeks = {}
+    for person in people:
+        slot = latest_slot(person, now)
+        weeks[person.id] = Week(person.id, slot, slot.astimezone(parse_timezone(person.timezone)).date() - (WEEK - DAY))
+    payloads = week_payloads(session, weeks.values(), now)
+    tokens = {person.id: _token(secret, person.id, weeks[person.id].start, now) for person in people}
+    session.execute(
+        update(table(Person)).where(table(Person).c.id == bindparam("person")).values(next_digest_at=bindparam("next")),
+        [{"person": person.id, "next": next_slot(person, now)} for person in people],
+    )
+    made: dict[int, int] = dict(
+        session.execute(
+            _INSERT_DIGESTS[on_postgres(session)],
+            [
+                {
+                    "person_id": person.id,
+                    "week_start": weeks[person.id].start,
+                    "token_hash": token_digest(tokens[person.id]),
+                    "expires_at": now + TOKEN_LIFETIME,
+                    "payload": payloads[person.id],
+                    "created_at": now,
+                }
+                for person in people
+            ],
+        ).all()
+    )
+    outbox.queue_sms_rows(
+        session,
+        [
+            {
+                "person_id": person.id,
+                "kind": SmsKind.DIGEST,
+                "dedupe_key": f"digest:{person.id}:{weeks[person.id].start.isoformat()}",
+                "body": digest_sms_text(payloads[person.id], page_url(public_url, tokens[person.id])),
+                "due_at": now,
+                "occurrence_id": None,
+                "item": None,
+            }
+            for person in people
+            if person.id in made and person.sms_status == PersonStatus.ACTIVE
+        ],
+        rung=now,
+    )
+    return made
 
 
 def page_url(public_url: str, token: str) -> str:
@@ -172,32 +216,65 @@ def digest_by_token(session: Session, token: str, now: datetime) -> Digest | Non
     return session.scalar(select(Digest).where(Digest.token_hash == token_digest(token), Digest.expires_at > now))
 
 
-def week_payload(session: Session, person: Person, slot: datetime, week_start: date, now: datetime) -> dict[str, Any]:
-    """The person's week [slot - 7 days, slot): per subject kept/expected and a cell per day, plus figures.
+def week_payloads(session: Session, of: Iterable[Week], now: datetime) -> dict[int, dict[str, Any]]:
+    """Per person, their week [slot - 7 days, slot): per subject kept/expected and a cell per day, plus figures.
 
     Day cells are the seven 24-hour spans ending at the slot, so a daily
     ritual fills one cell per day whatever its time. Reliability is kept ÷
     (kept + missed) for this week and the week before; null when none counted.
+    The best current streak is the stored one (service/domain/streak_figures.py).
+
+    Four statements for any number of people, none reading further back than the week before: the
+    subjects they take part in, their stored figures (which also name the subjects of anything they
+    have counted), and those subjects' occurrences of the two weeks, found through the (subject, at)
+    indexes, with these people's outcomes.
     """
-    rows = session.execute(
-        select(
-            Occurrence.at,
-            Occurrence.ritual_id,
-            Occurrence.promise_id,
-            Ritual.title,
-            Promise.title,
-            OccurrenceOutcome.outcome,
-        )
-        .join(OccurrenceOutcome, OccurrenceOutcome.occurrence_id == Occurrence.id)
-        .outerjoin(Ritual, Ritual.id == Occurrence.ritual_id)
-        .outerjoin(Promise, Promise.id == Occurrence.promise_id)
-        .where(
-            OccurrenceOutcome.person_id == person.id,
-            Occurrence.at >= slot - 2 * WEEK,
-            or_(Occurrence.at < slot, OccurrenceOutcome.outcome.in_(sorted(COUNTED))),
-        )
-        .order_by(Occurrence.at)
-    ).all()
+    weeks = {week.person_id: week for week in of}
+    if not weeks:
+        return {}
+    subjects = streak_figures.subjects_of_people(session, weeks)
+    streaks = streak_figures.current_streaks(session, weeks)
+    keys = {(kind, subject_id) for found in subjects.values() for kind, subject_id, _ in found}
+    keys.update(key for found in streaks.values() for key in found)
+    since = min(week.slot for week in weeks.values()) - 2 * WEEK
+    until = max(week.slot for week in weeks.values())
+    rows = (
+        session.execute(
+            select(
+                OccurrenceOutcome.person_id,
+                Occurrence.at,
+                Occurrence.ritual_id,
+                Occurrence.promise_id,
+                Ritual.title,
+                Promise.title,
+                OccurrenceOutcome.outcome,
+            )
+            .join(OccurrenceOutcome, OccurrenceOutcome.occurrence_id == Occurrence.id)
+            .outerjoin(Ritual, Ritual.id == Occurrence.ritual_id)
+            .outerjoin(Promise, Promise.id == Occurrence.promise_id)
+            .where(
+                Occurrence.of_any(keys),
+                OccurrenceOutcome.person_id.in_(list(weeks)),
+                Occurrence.at >= since,
+                or_(Occurrence.at < until, OccurrenceOutcome.outcome.in_(sorted(COUNTED))),
+            )
+            .order_by(Occurrence.at)
+        ).all()
+        if keys
+        else []
+    )
+    lived: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        lived[row[0]].append(row[1:])
+    return {
+        person_id: _payload(week, lived[person_id], _best_streak(subjects[person_id], streaks[person_id]), now)
+        for person_id, week in weeks.items()
+    }
+
+
+def _payload(week: Week, rows: Iterable[Any], best_streak: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
+    """One person's digest payload from their outcomes of the two weeks before the slot, in time order."""
+    slot = week.slot
     week_begins = slot - WEEK
     subjects: dict[tuple[SubjectKind, int], dict[str, Any]] = {}
     cells: dict[tuple[SubjectKind, int], list[set[str]]] = defaultdict(lambda: [set() for _ in range(7)])
@@ -217,16 +294,16 @@ def week_payload(session: Session, person: Person, slot: datetime, week_start: d
         )
         subject["kept"] += state == "kept"
         subject["expected"] += state in ("kept", Outcome.MISSED)
-        cells[key][min(6, (at - week_begins) // timedelta(days=1))].add(state)
+        cells[key][min(6, (at - week_begins) // DAY)].add(state)
     for key, subject in subjects.items():
         subject["days"] = [next((s for s in CELL_PRIORITY if s in day), None) for day in cells[key]]
     reliability, before = _rounded(kept_rate(this_week)), _rounded(kept_rate(last_week))
     return {
-        "week_start": week_start.isoformat(),
+        "week_start": week.start.isoformat(),
         "subjects": sorted(
             subjects.values(), key=lambda s: (list(SUBJECT_MODELS).index(s["kind"]), s["title"].casefold(), s["id"])
         ),
-        "best_streak": _best_streak(session, person.id, now),
+        "best_streak": best_streak,
         "reliability": reliability,
         "reliability_change": None if reliability is None or before is None else round(reliability - before, 3),
     }
@@ -236,12 +313,15 @@ def _rounded(rate: float | None) -> float | None:
     return None if rate is None else round(rate, 3)
 
 
-def _best_streak(session: Session, person_id: int, now: datetime) -> dict[str, Any] | None:
-    figures = streak_figures.person_figures(session, person_id, now).subjects
-    best = max(figures, key=lambda subject: subject.state.current_streak, default=None)
-    if best is None or best.state.current_streak == 0:
+def _best_streak(
+    subjects: Sequence[tuple[SubjectKind, int, str]], streaks: dict[tuple[SubjectKind, int], int]
+) -> dict[str, Any] | None:
+    """The longest stored current streak among the subjects the person takes part in (the first one on a tie)."""
+    best = max(subjects, key=lambda subject: streaks.get(subject[:2], 0), default=None)
+    if best is None or streaks.get(best[:2], 0) == 0:
         return None
-    return {"kind": best.kind, "id": best.id, "title": best.title, "current_streak": best.state.current_streak}
+    kind, subject_id, title = best
+    return {"kind": kind, "id": subject_id, "title": title, "current_streak": streaks[kind, subject_id]}
 
 
 SAMPLE_EVERY = timedelta(minutes=10)
@@ -255,9 +335,8 @@ def send_sample(session: Session, person: Person, public_url: str, now: datetime
     waiting to go takes the new text rather than a second one being queued. It goes at once, quiet hours or
     not (the person just asked for it: `sending.ASKED_FOR`).
     """
-    zone = parse_timezone(person.timezone)
-    week_start = now.astimezone(zone).date() - timedelta(days=6)
-    payload = week_payload(session, person, now, week_start, now)
+    week_start = now.astimezone(parse_timezone(person.timezone)).date() - (WEEK - DAY)
+    payload = week_payloads(session, [Week(person.id, now, week_start)], now)[person.id]
     token = _token(secret, person.id, week_start, now)
     digest = session.scalar(select(Digest).where(Digest.person_id == person.id, Digest.week_start == week_start))
     if digest is None:

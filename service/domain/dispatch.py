@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from service.domain.models import Occurrence, OutboundSms, Person, SmsKind, SmsState, table
+from service.domain.models import BULK_KINDS, Occurrence, OutboundSms, Person, SmsKind, SmsState, table
 from service.domain.sending import quiet_end
 
 ON_TIME = timedelta(seconds=60)
@@ -79,14 +79,18 @@ def early_starts(
 
 
 def backlog(session: Session, now: datetime) -> int:
-    """SMS the sender must work off before anything not yet due: due already, or in flight."""
+    """SMS the sender must work off before anything not yet due: due already, or in flight.
+
+    The bulk kinds (a slot's digests) are not counted: workers take them after every reminder.
+    """
     return (
         session.scalar(
             select(func.count()).where(
                 or_(
                     and_(OutboundSms.state == SmsState.QUEUED, OutboundSms.due_at <= now),
                     OutboundSms.state == SmsState.SENDING,
-                )
+                ),
+                OutboundSms.kind.not_in(BULK_KINDS),
             )
         )
         or 0

@@ -132,6 +132,9 @@ class SmsKind(StrEnum):
 REMINDER_KINDS = (SmsKind.REMINDER, SmsKind.AGAIN)
 # SMS that stop making sense once the person's outcome is decided, and go only while they have not paused.
 NUDGES = (*REMINDER_KINDS, SmsKind.FOLLOW_UP)
+# SMS sent in bulk at one instant (every digest of a slot): workers take them after everything else due, so a
+# reminder due in the same minute is never queued behind them (docs/decisions.md, "Digests at scale").
+BULK_KINDS = (SmsKind.DIGEST,)
 # SMS that ask the person about one occurrence: a DONE, SKIP or NOT ME answers the latest of them.
 PROMPTS = (*NUDGES, SmsKind.TOGETHER)
 

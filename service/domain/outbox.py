@@ -26,7 +26,7 @@ from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.db import insert_for, on_postgres
-from service.domain.models import NUDGES, OutboundSms, Person, PersonStatus, SmsKind, SmsState, table
+from service.domain.models import BULK_KINDS, NUDGES, OutboundSms, Person, PersonStatus, SmsKind, SmsState, table
 from service.domain.unit_of_work import ring_sms
 
 OPTED_OUT_CODE = 21610  # Twilio: the recipient opted out (replied STOP); never text them again
@@ -57,11 +57,12 @@ def _queue_statement(postgres: bool):
             to=select(_PEOPLE.c.phone).where(_PEOPLE.c.id == person_id).scalar_subquery(),
             state=SmsState.QUEUED,
             due_at=bindparam("due_at"),
+            rung_at=bindparam("rung_at", type_=_OUTBOX.c.rung_at.type),
             created_at=bindparam("due_at"),
             attempts=0,
         )
         .on_conflict_do_nothing()
-        .returning(_OUTBOX.c.id)
+        .returning(_OUTBOX.c.id, _OUTBOX.c.dedupe_key)
     )
 
 
@@ -85,21 +86,40 @@ def queue_sms_row(
     One statement, no ORM object and no flush: the caller's pending ORM
     changes are not written first (`queue_sms` does that).
     """
-    sms_id = session.execute(
-        _QUEUE[on_postgres(session)],
-        {
-            "person_id": person_id,
-            "kind": kind,
-            "body": body,
-            "dedupe_key": dedupe_key,
-            "due_at": due_at,
-            "occurrence_id": occurrence_id,
-            "item": item,
-        },
-    ).scalar()
-    if sms_id is not None:
-        ring_sms(session, [sms_id])
-    return sms_id
+    new = queue_sms_rows(
+        session,
+        [
+            {
+                "person_id": person_id,
+                "kind": kind,
+                "body": body,
+                "dedupe_key": dedupe_key,
+                "due_at": due_at,
+                "occurrence_id": occurrence_id,
+                "item": item,
+            }
+        ],
+    )
+    return new[0] if new else None
+
+
+def queue_sms_rows(session: Session, rows: Sequence[Mapping[str, Any]], rung: datetime | None = None) -> list[int]:
+    """`queue_sms_row` for many SMS in one statement (a batch of digests): the ids of the rows added.
+
+    Each row gives person_id, kind, body, dedupe_key, due_at, occurrence_id and item. SMS of `BULK_KINDS`
+    are rung on the bulk lane, which workers take only after everything else (reminders first). `rung`
+    (now, for rows due now) is stored as their `rung_at`: the doorbell rung after commit is the clock's
+    ring, which rings them again only if they still wait a few ticks later (for 100,000 digests, not at
+    once); None leaves them to the clock's next tick too.
+    """
+    if not rows:
+        return []
+    added = session.execute(_QUEUE[on_postgres(session)], [{**row, "rung_at": rung} for row in rows]).all()
+    kinds = {row["dedupe_key"]: row["kind"] for row in rows}
+    ids = [sms_id for sms_id, _ in added]
+    ring_sms(session, [sms_id for sms_id, key in added if kinds[key] not in BULK_KINDS])
+    ring_sms(session, [sms_id for sms_id, key in added if kinds[key] in BULK_KINDS], bulk=True)
+    return ids
 
 
 def queue_sms(

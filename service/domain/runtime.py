@@ -23,10 +23,13 @@ def utc_now() -> datetime:
 
 
 RING_CHUNK = 200  # ids per doorbell message: small enough for a worker to finish one in seconds
+# ids per bulk SMS doorbell (digests): a worker thread holding one is free again for a reminder within a second
+BULK_RING_CHUNK = 50
 
 
 class Doorbell(Protocol):
-    def send_sms(self, outbound_ids: Sequence[int]) -> None: ...
+    def send_sms(self, outbound_ids: Sequence[int], bulk: bool = False) -> None:
+        """Ring for these SMS; `bulk` ones (BULK_KINDS) on the lane workers take after everything else."""
 
     def render_feeds(self, feed_ids: Sequence[int]) -> None: ...
 
@@ -36,8 +39,11 @@ class Doorbell(Protocol):
 
     def close_occurrences(self, occurrence_ids: Sequence[int]) -> None: ...
 
-    def sms_waiting(self) -> int | None:
-        """How many SMS doorbells wait in the broker for a worker; None when it cannot tell."""
+    def sms_waiting(self, bulk: bool = False) -> int | None:
+        """How many SMS doorbells of a lane wait in the broker for a worker; None when it cannot tell."""
+
+    def digests_waiting(self) -> int | None:
+        """How many digest doorbells wait in the broker for a worker; None when it cannot tell."""
 
     def ping(self) -> None:
         """Raise when the broker behind the doorbell cannot be reached (for /readyz)."""
@@ -46,7 +52,7 @@ class Doorbell(Protocol):
 class SilentDoorbell:
     """For processes with no broker: the next clock tick finds the work instead."""
 
-    def send_sms(self, outbound_ids: Sequence[int]) -> None:
+    def send_sms(self, outbound_ids: Sequence[int], bulk: bool = False) -> None:
         return None
 
     def render_feeds(self, feed_ids: Sequence[int]) -> None:
@@ -61,7 +67,10 @@ class SilentDoorbell:
     def close_occurrences(self, occurrence_ids: Sequence[int]) -> None:
         return None
 
-    def sms_waiting(self) -> int | None:
+    def sms_waiting(self, bulk: bool = False) -> int | None:
+        return None
+
+    def digests_waiting(self) -> int | None:
         return None
 
     def ping(self) -> None:

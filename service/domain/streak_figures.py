@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Double, Integer, and_, bindparam, func, literal, or_, select, union
+from sqlalchemy import Double, Integer, and_, bindparam, exists, func, literal, or_, select, union
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -43,8 +43,13 @@ from service.core.streaks import (
 from service.domain.db import Direct, insert_for, on_postgres
 from service.domain.models import (
     SUBJECT_MODELS,
+    Membership,
+    MembershipStatus,
     Occurrence,
     OccurrenceOutcome,
+    Promise,
+    Ritual,
+    RitualParticipant,
     StreakFigure,
     SubjectKind,
     subject_key,
@@ -252,7 +257,7 @@ def person_figures(session: Session, person_id: int, now: datetime) -> PersonFig
 
     Reliability pools the rates' 30-day window over these same subjects.
     """
-    subjects = _subjects_of(session, person_id)
+    subjects = subjects_of_people(session, [person_id])[person_id]
     stored = {
         (figure.subject_kind, figure.subject_id): _state_of(figure)
         for figure in session.scalars(select(StreakFigure).where(StreakFigure.person_id == person_id))
@@ -328,16 +333,51 @@ def _store(figure: StreakFigure, state: StreakState) -> None:
     figure.last_counted_at = state.last_counted_at
 
 
-def _subjects_of(session: Session, person_id: int) -> list[tuple[SubjectKind, int, str]]:
-    """(kind, id, title) of what the person is expected to keep: the rituals they take part in, then the promises
-    they keep."""
-    return [
-        (kind, subject_id, title)
-        for kind, model in SUBJECT_MODELS.items()
-        for subject_id, title in session.execute(
-            select(model.id, model.title).where(model.expects(person_id)).order_by(model.id)
+def subjects_of_people(session: Session, person_ids: Iterable[int]) -> dict[int, list[tuple[SubjectKind, int, str]]]:
+    """Per person, (kind, id, title) of the rituals they take part in by id, then the promises they keep by id.
+
+    Two statements for any number of people (the digests of a whole batch read them at once).
+    """
+    person_ids = list(person_ids)
+    found: dict[int, list[tuple[SubjectKind, int, str]]] = {person_id: [] for person_id in person_ids}
+    takes_part = or_(
+        Ritual.everyone,
+        exists().where(RitualParticipant.ritual_id == Ritual.id, RitualParticipant.person_id == Membership.person_id),
+    )
+    rituals = session.execute(
+        select(Membership.person_id, Ritual.id, Ritual.title)
+        .join(
+            Membership,
+            and_(
+                Membership.circle_id == Ritual.circle_id,
+                Membership.person_id.in_(person_ids),
+                Membership.status == MembershipStatus.ACTIVE,
+            ),
         )
-    ]
+        .where(takes_part)
+        .order_by(Ritual.id)
+    )
+    promises = session.execute(
+        select(Promise.keeper_id, Promise.id, Promise.title)
+        .where(Promise.keeper_id.in_(person_ids))
+        .order_by(Promise.id)
+    )
+    for model, rows in ((Ritual, rituals), (Promise, promises)):
+        for person_id, subject_id, title in rows:
+            found[person_id].append((model.kind, subject_id, title))
+    return found
+
+
+def current_streaks(session: Session, person_ids: Iterable[int]) -> dict[int, dict[tuple[SubjectKind, int], int]]:
+    """Per person, the stored current streak of every subject they have figures for (one statement)."""
+    streaks: dict[int, dict[tuple[SubjectKind, int], int]] = defaultdict(dict)
+    for person_id, kind, subject_id, streak in session.execute(
+        select(
+            StreakFigure.person_id, StreakFigure.subject_kind, StreakFigure.subject_id, StreakFigure.current_streak
+        ).where(StreakFigure.person_id.in_(list(person_ids)))
+    ):
+        streaks[person_id][SubjectKind(kind), subject_id] = streak
+    return streaks
 
 
 def _recent_histories(

@@ -35,6 +35,7 @@ class AfterCommit:
     """Ids to ring for once the transaction has committed."""
 
     sms: set[int] = field(default_factory=set)
+    bulk_sms: set[int] = field(default_factory=set)  # SMS of BULK_KINDS: rung on the bulk lane
     feeds: set[int] = field(default_factory=set)
 
 
@@ -42,8 +43,9 @@ def _pending(session: Session) -> AfterCommit:
     return session.info.setdefault(_KEY, AfterCommit())
 
 
-def ring_sms(session: Session, outbound_ids: Iterable[int]) -> None:
-    _pending(session).sms.update(outbound_ids)
+def ring_sms(session: Session, outbound_ids: Iterable[int], bulk: bool = False) -> None:
+    pending = _pending(session)
+    (pending.bulk_sms if bulk else pending.sms).update(outbound_ids)
 
 
 def ring_feeds(session: Session, feed_ids: Iterable[int]) -> None:
@@ -58,6 +60,8 @@ def take(session: Session) -> AfterCommit:
 def ring(doorbell: Doorbell, pending: AfterCommit) -> None:
     if pending.sms:
         doorbell.send_sms(sorted(pending.sms))
+    if pending.bulk_sms:
+        doorbell.send_sms(sorted(pending.bulk_sms), bulk=True)
     if pending.feeds:
         doorbell.render_feeds(sorted(pending.feeds))
 

@@ -28,7 +28,7 @@ def install(redis_url: str | None) -> dramatiq.Broker:
     return broker
 
 
-def sms_queue_length(broker: dramatiq.Broker, queue_name: str) -> int:
+def queue_length(broker: dramatiq.Broker, queue_name: str) -> int:
     """Messages waiting in a queue: the Redis list of its message ids, or the in-process queue."""
     if isinstance(broker, RedisBroker):
         return broker.client.llen(f"{broker.namespace}:{queue_name}")

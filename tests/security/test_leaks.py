@@ -23,11 +23,11 @@ def test_access_logs_mask_feed_and_digest_tokens():
 def make_digest(runtime, db, person_id):
     with db.session() as s:
         person = s.get(Person, person_id)
-        digest = digests.make_digest(
-            s, person, runtime.config.public_url, runtime.now(), secret=runtime.config.secret_key
+        made = digests.make_digests(
+            s, [person], runtime.config.public_url, runtime.now(), secret=runtime.config.secret_key
         )
         s.commit()
-        return digest.id
+        return made[person_id]
 
 
 def test_digest_tokens_are_stored_hashed_and_expire_after_60_days(client, people, db, runtime, clock):
