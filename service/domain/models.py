@@ -37,7 +37,8 @@ from sqlalchemy import (
     or_,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
@@ -191,7 +192,12 @@ class SubjectRules:
 
     def may_check_in(self, at: datetime, now: datetime) -> bool:
         """Whether the occurrence at `at` has opened for check-ins by `now` (a promise may be kept early)."""
-        return self.keeps_early or self.opens_at(at) <= now
+        return self.opened(self.opens_at(at), now)
+
+    @classmethod
+    def opened(cls, opens_at: datetime, now: datetime) -> bool:
+        """Whether an occurrence whose window opens at `opens_at` (a stored one's own) takes check-ins by `now`."""
+        return cls.keeps_early or opens_at <= now
 
     @classmethod
     def outcome(cls, at: datetime, kept: bool, received_at: datetime) -> Outcome:
@@ -370,6 +376,11 @@ class Ritual(SubjectRules, Base):
             self.start_local, self.timezone, self.rrule, tuple((p.starts_at, p.ends_at) for p in self.pauses)
         )
 
+    @classmethod
+    def schedule_loads(cls) -> tuple[LoaderOption, ...]:
+        """What `schedule()` reads besides the row (its pauses), loaded with many rituals at once."""
+        return (selectinload(cls.pauses),)
+
     def participant_ids(self) -> list[int]:
         """The people taking part: the circle's active members (as they are now), or those chosen."""
         if self.everyone:
@@ -442,6 +453,11 @@ class Promise(SubjectRules, Base):
 
     def schedule(self) -> Schedule:
         return Schedule(self.due_local, self.timezone, self.rrule)
+
+    @classmethod
+    def schedule_loads(cls) -> tuple[LoaderOption, ...]:
+        """`schedule()` reads only the row."""
+        return ()
 
     def expected_people(self) -> list[int]:
         return [self.keeper_id]
