@@ -40,6 +40,7 @@ from service.core.schedule import local_to_utc, next_occurrence, parse_timezone
 from service.core.streaks import Outcome, counted_in
 from service.domain import accounts, checkins, occurrences, streak_figures, subjects
 from service.domain.accounts import shown_name
+from service.domain.db import HotReads
 from service.domain.models import (
     ID,
     SUBJECT_MODELS,
@@ -254,11 +255,12 @@ class _Found:
     stored: dict[datetime, _Stored] = field(default_factory=dict)
 
 
-def today(session: Session, person: Person, now: datetime) -> Agenda:
+def today(session: Session, reads: HotReads, person: Person, now: datetime) -> Agenda:
     """Today's and tomorrow's occurrences of what this person keeps, and what is owed to them in that time.
 
-    Read from the occurrences the clock stored, in one statement; only a schedule the clock has not stored that
-    far yet (a ritual made a minute ago, a clock behind) is expanded, from where its stored occurrences end.
+    Read from the occurrences the clock stored, in one prepared statement (`reads`: the hot path's own
+    connection); only a schedule the clock has not stored that far yet (a ritual made a minute ago, a clock
+    behind) is loaded in `session` and expanded, from where its stored occurrences end.
     """
     zone = parse_timezone(person.timezone)
     first = now.astimezone(zone).date()
@@ -266,7 +268,7 @@ def today(session: Session, person: Person, now: datetime) -> Agenda:
     end = local_to_utc(datetime.combine(first + timedelta(days=2), time()), zone)
     circles: dict[int, str] = {}
     found: dict[tuple[SubjectKind, int], _Found] = {}
-    for row in session.execute(_TODAY, {"me": person.id, "start": start, "end": end}):
+    for row in reads.all(_TODAY, {"me": person.id, "start": start, "end": end}):
         circles[row.circle_id] = row.circle_name
         if row.kind is None:
             continue  # a circle with nothing of this person's in it
