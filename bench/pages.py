@@ -3,12 +3,12 @@ of the same size, both through gunicorn with the same settings in the same run.
 
     python -m bench.pages
 
-Issue 11's goal: /today at ≥ 0.5× the requests/s of the bare view; and its
-p99 latency when paced at half its own measured rate. The bare view renders
-the very HTML /today answered (as a Jinja template with one variable), so the
-difference is what Tend does per page: the cookie session and its device
-session row, the person's rituals, promises and occurrences (6 SQL
-statements), the schedule arithmetic, the CSRF token of its buttons, and the
+Issue 21's goal: /today at ≥ 0.5× the requests/s of Tend's view that only
+checks the session row (below), and p99 ≤ 50 ms when paced at half its own
+measured rate. The bare view renders the very HTML /today answered (as a Jinja
+template with one variable), so the difference is what Tend does per page: the cookie session and its device
+session row, then one statement for the person's circles, rituals, promises,
+stored occurrences and check-ins, the CSRF token of its buttons, and the
 security headers.
 
 Two floors are measured in the same run, on Tend's own app (`floor_app`, two
@@ -35,9 +35,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from bench.harness import CLIENTS, GUNICORN, Children, best_rates, get, percentile, save, serve, temporary_database
-from service.domain import accounts, editing
+from service.domain import accounts, editing, occurrences
 from service.domain.db import Database
-from service.domain.models import Person, SessionDoor
+from service.domain.models import Person, SessionDoor, Subject
 from service.entry import demo
 
 SECRET = "bench-secret-key-0123456789"
@@ -48,7 +48,8 @@ REQUESTS = 1600
 ROUNDS = 3
 PACED_SECONDS = 20
 PACED_CONNECTIONS = 16
-GOAL_RATIO = 0.5
+GOAL_RATIO = 0.5  # of the session-checked floor (issue 21)
+GOAL_P99_MS = 50  # paced at half /today's own rate
 
 
 def bare_app() -> Flask:
@@ -83,22 +84,24 @@ def floor_app() -> Flask:
 
 
 def seed(db: Database, now: datetime) -> str:
-    """Alice and Bob in one circle; 10 daily rituals and 2 promises; returns a device session token of Alice's."""
+    """Alice and Bob in one circle; 10 daily rituals and 2 promises, their occurrences stored as `tend clock`
+    stores them (every 15 s, days ahead); returns a device session token of Alice's."""
     today = now.astimezone(__import__("zoneinfo").ZoneInfo(ZONE)).date()
     with db.session() as s:
         alice = demo.person(s, "Alice", "+14155550101", ZONE, now=now, countries=("US",))
         bob = demo.person(s, "Bob", "+14155550102", ZONE, now=now, countries=("US",))
         circle = demo.active_circle(s, "Alice & Bob", [alice, bob], now)
+        made: list[Subject] = []
         for n in range(RITUALS):
             start = datetime.combine(today - timedelta(days=7), clock_time(7 + n, 30))
             fields = editing.RitualFields(f"Ritual number {n + 1}", start, ZONE, "FREQ=DAILY", 30, 15)
-            editing.create_ritual(s, circle, fields, now)
+            made.append(editing.create_ritual(s, circle, fields, now).subject)
         for n in range(PROMISES):
             due = datetime.combine(today + timedelta(days=n), clock_time(18, 0))
             keeper, to = (alice, bob) if n == 0 else (bob, alice)
-            editing.create_promise(
-                s, keeper, circle, editing.PromiseFields(to.id, f"Promise {n + 1}", due, ZONE, None, 30), now
-            )
+            fields = editing.PromiseFields(to.id, f"Promise {n + 1}", due, ZONE, None, 30)
+            made.append(editing.create_promise(s, keeper, circle, fields, now).subject)
+        occurrences.materialize(s, made, now)
         token = accounts.open_session(s, alice, now, SessionDoor.PAGE)
         s.commit()
     return token
@@ -183,18 +186,20 @@ def main() -> int:
         }
         best = best_rates(targets, WARM_UP, REQUESTS, ROUNDS)
         half = paced(tend_port, "/today", cookie, best["today"] / 2)
-    ratio = best["today"] / best["bare"]
-    floors = {name: round(best[name] / best["bare"], 2) for name in ("tend_constant", "tend_signed_in")}
+    ratio = best["today"] / best["tend_signed_in"]
+    floors = {name: round(best[name] / best["bare"], 2) for name in ("tend_constant", "tend_signed_in", "today")}
+    met = ratio >= GOAL_RATIO and half["p99_ms"] <= GOAL_P99_MS
     result = {
         "gunicorn": " ".join(GUNICORN),
         "client": f"{CLIENTS} keep-alive threads, {REQUESTS} requests, best of {ROUNDS} alternating rounds",
         "page_bytes": len(page.encode()),
         "occurrences_shown": entries,
         "rps": {name: round(rate) for name, rate in best.items()},
-        "floor_ratios": floors,
+        "ratios_to_bare": floors,
         "ratio": round(ratio, 2),
         "goal_ratio": GOAL_RATIO,
-        "goal_met": ratio >= GOAL_RATIO,
+        "goal_p99_ms": GOAL_P99_MS,
+        "goal_met": met,
         "paced_at_half": half,
         "cpus": os.cpu_count(),
     }
@@ -205,11 +210,14 @@ def main() -> int:
         "today": "GET /today (10 rituals, 2 promises)",
     }
     for name, label in labels.items():
-        print(f"{label:<38}{best[name]:>7.0f} req/s   ratio {best[name] / best['bare']:.2f}")
-    print(f"goal: /today ≥ {GOAL_RATIO} of bare: {'met' if ratio >= GOAL_RATIO else 'MISSED'}")
-    print(f"paced at {half['rate']}/s: p50 {half['p50_ms']} ms, p99 {half['p99_ms']} ms, kept up: {half['kept_up']}")
+        print(f"{label:<38}{best[name]:>7.0f} req/s   of bare {best[name] / best['bare']:.2f}")
+    print(f"/today ÷ session row check only: {ratio:.2f} (goal ≥ {GOAL_RATIO})")
+    print(
+        f"paced at {half['rate']}/s: p50 {half['p50_ms']} ms, p99 {half['p99_ms']} ms (goal ≤ {GOAL_P99_MS}), kept up: {half['kept_up']}"
+    )
+    print(f"goal: {'met' if met else 'MISSED'}")
     print(f"saved {save('pages', result)}")
-    return 0 if ratio >= GOAL_RATIO else 1
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

@@ -17,15 +17,34 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy import cast as cast_
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from service.core.picker import describe
-from service.core.schedule import local_to_utc, next_occurrence, occurrences_between, parse_timezone
+from service.core.schedule import local_to_utc, next_occurrence, parse_timezone
 from service.core.streaks import Outcome, counted_in
-from service.domain import accounts, checkins, streak_figures, subjects
+from service.domain import accounts, checkins, occurrences, streak_figures, subjects
+from service.domain.accounts import shown_name
+from service.domain.db import HotReads
 from service.domain.models import (
+    ID,
+    SUBJECT_MODELS,
     CheckIn,
     Circle,
     Membership,
@@ -35,12 +54,18 @@ from service.domain.models import (
     Person,
     Promise,
     Ritual,
+    RitualParticipant,
     StreakFigure,
     Subject,
     SubjectKind,
+    UTCDateTime,
+    table,
 )
 
 HEATMAP_WEEKS = 12
+_RITUALS, _PROMISES, _PARTICIPANTS = table(Ritual), table(Promise), table(RitualParticipant)
+_OCCURRENCES, _OUTCOMES, _CHECKINS = table(Occurrence), table(OccurrenceOutcome), table(CheckIn)
+_CIRCLES, _MEMBERS, _PEOPLE = table(Circle), table(Membership), table(Person)
 
 
 @dataclass(frozen=True)
@@ -75,11 +100,19 @@ class Agenda:
     paused_until: datetime | None  # local: while the person paused all their reminders
 
 
-def joined(person_id: int, circle_column):
+def takes_part(person_id: Any) -> ColumnElement[bool]:
+    """A ritual the person takes part in: everyone's, or one they were chosen for (`person_id`: a value or a
+    bind parameter)."""
+    taking_part = exists().where(_PARTICIPANTS.c.ritual_id == _RITUALS.c.id, _PARTICIPANTS.c.person_id == person_id)
+    return or_(_RITUALS.c.everyone, taking_part)
+
+
+def joined(person_id: Any, circle_column: Any) -> ColumnElement[bool]:
+    """The person's membership of the circle in `circle_column`, once they joined it."""
     return and_(
-        Membership.circle_id == circle_column,
-        Membership.person_id == person_id,
-        Membership.status == MembershipStatus.ACTIVE,
+        _MEMBERS.c.circle_id == circle_column,
+        _MEMBERS.c.person_id == person_id,
+        _MEMBERS.c.status == MembershipStatus.ACTIVE,
     )
 
 
@@ -104,88 +137,195 @@ def promises_of(session: Session, person_id: int) -> tuple[list[Promise], list[P
     return [p for p in rows if p.keeper_id == person_id], [p for p in rows if p.recipient_id == person_id]
 
 
-def day_bounds(person: Person, now: datetime, days: int) -> tuple[date, datetime, datetime]:
+def _today_statement() -> Select:
+    """The page's data in one statement of Core rows (bind parameters `me`, `start`, `end`).
+
+    A row for each circle the person joined, times each ritual they take part in and each promise they keep or
+    are owed there, times each stored occurrence of it in [start, end) with this person's outcome (a promise's:
+    its keeper's; NULL when they are not expected), times each other person's check-in at it, names as that
+    circle shows them.
+    """
+    me, start, end = (
+        bindparam("me", type_=ID),
+        bindparam("start", type_=UTCDateTime),
+        bindparam("end", type_=UTCDateTime),
+    )
+    at, outcome = _OCCURRENCES, _OUTCOMES
+
+    def subject(model: Table, kind: SubjectKind, keeper: Any, column: Any, expected: Any, where: Any) -> Select:
+        return (
+            select(
+                literal_column(f"'{kind.value}'", String).label("kind"),
+                model.c.id.label("subject_id"),
+                model.c.circle_id,
+                model.c.title,
+                model.c.materialized_until,
+                keeper.label("keeper_id"),
+                at.c.id.label("occurrence_id"),
+                at.c.at,
+                at.c.opens_at,
+                outcome.c.outcome,
+            )
+            .select_from(model)
+            .join(_MEMBERS, joined(me, model.c.circle_id))
+            .outerjoin(at, and_(column == model.c.id, at.c.at >= start, at.c.at < end))
+            .outerjoin(outcome, and_(outcome.c.occurrence_id == at.c.id, outcome.c.person_id == expected))
+            .where(where)
+        )
+
+    rituals, promises = _RITUALS, _PROMISES
+    things = union_all(
+        subject(rituals, SubjectKind.RITUAL, cast_(null(), ID), at.c.ritual_id, me, takes_part(me)),
+        subject(
+            promises,
+            SubjectKind.PROMISE,
+            promises.c.keeper_id,
+            at.c.promise_id,
+            promises.c.keeper_id,
+            or_(promises.c.keeper_id == me, promises.c.recipient_id == me),
+        ),
+    ).subquery("thing")
+    mine, circle, checkin = _MEMBERS.alias("mine"), _CIRCLES, _CHECKINS
+    keeper, keeper_in = _PEOPLE.alias("keeper"), _MEMBERS.alias("keeper_in")
+    checker, checker_in = _PEOPLE.alias("checker"), _MEMBERS.alias("checker_in")
+    by, by_in = _PEOPLE.alias("by_person"), _MEMBERS.alias("by_in")
+    return (
+        select(
+            circle.c.id.label("circle_id"),
+            circle.c.name.label("circle_name"),
+            things.c.kind,
+            things.c.subject_id,
+            things.c.title,
+            things.c.materialized_until,
+            things.c.keeper_id,
+            keeper.c.name.label("keeper_name"),
+            keeper_in.c.status.label("keeper_status"),
+            keeper_in.c.label.label("keeper_label"),
+            things.c.at,
+            things.c.opens_at,
+            things.c.outcome,
+            checkin.c.person_id.label("checker_id"),
+            checker.c.name.label("checker_name"),
+            checker_in.c.status.label("checker_status"),
+            checker_in.c.label.label("checker_label"),
+            checkin.c.outcome.label("checked"),
+            checkin.c.note,
+            by.c.name.label("by_name"),
+            by_in.c.status.label("by_status"),
+            by_in.c.label.label("by_label"),
+        )
+        .select_from(mine)
+        .join(circle, circle.c.id == mine.c.circle_id)
+        .outerjoin(things, things.c.circle_id == circle.c.id)
+        .outerjoin(keeper, keeper.c.id == things.c.keeper_id)
+        .outerjoin(keeper_in, and_(keeper_in.c.circle_id == circle.c.id, keeper_in.c.person_id == keeper.c.id))
+        .outerjoin(checkin, and_(checkin.c.occurrence_id == things.c.occurrence_id, checkin.c.person_id != me))
+        .outerjoin(checker, checker.c.id == checkin.c.person_id)
+        .outerjoin(checker_in, and_(checker_in.c.circle_id == circle.c.id, checker_in.c.person_id == checker.c.id))
+        .outerjoin(by, by.c.id == checkin.c.by_id)
+        .outerjoin(by_in, and_(by_in.c.circle_id == circle.c.id, by_in.c.person_id == by.c.id))
+        .where(mine.c.person_id == me, mine.c.status == MembershipStatus.ACTIVE)
+        .order_by(things.c.kind.desc(), things.c.subject_id, things.c.at, checkin.c.id)
+    )
+
+
+_TODAY = _today_statement()
+
+
+@dataclass
+class _Stored:
+    """A stored occurrence on the page: when its window opens, the outcome shown, the others' check-ins."""
+
+    opens_at: datetime
+    outcome: str | None
+    others: list[checkins.Seen]
+
+
+@dataclass
+class _Found:
+    """A ritual or promise on the page, as the statement read it, with its stored occurrences by instant."""
+
+    title: str
+    circle_id: int
+    materialized_until: datetime
+    keeper_id: int | None  # a promise's
+    keeper: str | None  # as its circle shows them
+    stored: dict[datetime, _Stored] = field(default_factory=dict)
+
+
+def today(session: Session, reads: HotReads, person: Person, now: datetime) -> Agenda:
+    """Today's and tomorrow's occurrences of what this person keeps, and what is owed to them in that time.
+
+    Read from the occurrences the clock stored, in one prepared statement (`reads`: the hot path's own
+    connection); only a schedule the clock has not stored that far yet (a ritual made a minute ago, a clock
+    behind) is loaded in `session` and expanded, from where its stored occurrences end.
+    """
     zone = parse_timezone(person.timezone)
-    today = now.astimezone(zone).date()
-    start = local_to_utc(datetime.combine(today, time()), zone)
-    end = local_to_utc(datetime.combine(today + timedelta(days=days), time()), zone)
-    return today, start, end
-
-
-def _stored(
-    session: Session, person_id: int, subject_list: list[Subject], start: datetime, end: datetime
-) -> dict[tuple[SubjectKind, int, datetime], str | None]:
-    """(kind, id, at) -> this person's outcome (None when not expected) for stored occurrences in [start, end)."""
-    keys = [(s.kind, s.id) for s in subject_list]
-    rows = streak_figures.outcomes_between(session, person_id, keys, start, end, not_expected_too=True)
-    return {(kind, subject_id, at): outcome for kind, subject_id, at, outcome in rows}
-
-
-def today(session: Session, person: Person, now: datetime) -> Agenda:
-    """Today's and tomorrow's occurrences of what this person keeps, and what is owed to them in that time."""
-    first, start, end = day_bounds(person, now, 2)
-    zone = parse_timezone(person.timezone)
-    joined_circles = circle_names(session, person.id)
-    circles = dict(joined_circles)
-    rituals = rituals_of(session, person.id)
-    keeps, owed = promises_of(session, person.id)
-    names = accounts.names_in(session, {p.circle_id for p in owed}, {p.keeper_id for p in owed})
-    kept_subjects: list[Subject] = [*rituals, *keeps]
-    stored = _stored(session, person.id, [*kept_subjects, *owed], start, end)
-    seen: dict[tuple[SubjectKind, int, datetime], list[checkins.Seen]] = defaultdict(list)
-    for checkin in checkins.seen_between(session, [(s.kind, s.id) for s in [*kept_subjects, *owed]], start, end):
-        if checkin.person_id != person.id:
-            seen[(checkin.kind, checkin.subject_id, checkin.at)].append(checkin)
+    first = now.astimezone(zone).date()
+    start = local_to_utc(datetime.combine(first, time()), zone)
+    end = local_to_utc(datetime.combine(first + timedelta(days=2), time()), zone)
+    circles: dict[int, str] = {}
+    found: dict[tuple[SubjectKind, int], _Found] = {}
+    for row in reads.all(_TODAY, {"me": person.id, "start": start, "end": end}):
+        circles[row.circle_id] = row.circle_name
+        if row.kind is None:
+            continue  # a circle with nothing of this person's in it
+        key = (SubjectKind(row.kind), row.subject_id)
+        thing = found.get(key)
+        if thing is None:
+            keeper = None if row.keeper_id is None else shown_name(row.keeper_status, row.keeper_name, row.keeper_label)
+            thing = found[key] = _Found(row.title, row.circle_id, row.materialized_until, row.keeper_id, keeper)
+        if row.at is None:
+            continue  # nothing stored in the two days
+        stored = thing.stored.get(row.at)
+        if stored is None:
+            stored = thing.stored[row.at] = _Stored(row.opens_at, row.outcome, [])
+        if row.checker_id is not None:
+            name = shown_name(row.checker_status, row.checker_name, row.checker_label)
+            by = None if row.by_name is None else shown_name(row.by_status, row.by_name, row.by_label)
+            stored.others.append(checkins.Seen(*key, row.at, row.checker_id, name, row.checked, row.note, by))
+    behind = _not_stored_yet(session, found, end)
     days = [Day(first), Day(first + timedelta(days=1))]
     paused = accounts.reminders_paused_until(person, now)
-    for subject in kept_subjects:
-        circle = circles.get(subject.circle_id, "")
-        for at in occurrences_between(subject.schedule(), start, end):
-            key = (subject.kind, subject.id, at)
-            outcome = stored[key] if key in stored else Outcome.PENDING
+    owed: list[Entry] = []
+    for key, thing in found.items():
+        instants = [(at, s.opens_at, s.outcome, s.others) for at, s in thing.stored.items()]
+        subject = behind.get(key)
+        if subject is not None:
+            instants.extend(
+                (at, subject.opens_at(at), Outcome.PENDING, [])
+                for at in occurrences.unstored(subject, start, end)
+                if at not in thing.stored
+            )
+        circle = circles[thing.circle_id]
+        for at, opens_at, outcome, others in instants:
             local = at.astimezone(zone)
-            can = outcome == Outcome.PENDING and subject.may_check_in(at, now)
-            waits = outcome == Outcome.PENDING and not can
-            opens = subject.opens_at(at).astimezone(zone) if waits else None
-            reminded = paused is None or opens is None or paused <= opens
-            entry = Entry(
-                subject.kind,
-                subject.id,
-                subject.title,
-                at,
-                local,
-                outcome,
-                can,
-                circle,
-                opens=opens,
-                reminded=reminded,
-                others=tuple(seen[key]),
-            )
-            days[(local.date() - first).days].entries.append(entry)
-    kept = settled(session, owed, start)
-    owed_entries = []
-    for promise in owed:
-        for at in occurrences_between(promise.schedule(), start, end):
-            if (promise.kind, promise.id, at) in kept:
+            if thing.keeper_id not in (None, person.id):  # owed to this person: shown until its keeper decides it
+                if outcome == Outcome.PENDING:
+                    owed.append(Entry(*key, thing.title, at, local, None, False, circle, thing.keeper, tuple(others)))
                 continue
-            owed_entries.append(
-                Entry(
-                    promise.kind,
-                    promise.id,
-                    promise.title,
-                    at,
-                    at.astimezone(zone),
-                    None,
-                    False,
-                    circles.get(promise.circle_id, ""),
-                    keeper=names.of(promise.circle_id, promise.keeper_id),
-                    others=tuple(seen[(promise.kind, promise.id, at)]),
-                )
-            )
+            can = outcome == Outcome.PENDING and SUBJECT_MODELS[key[0]].opened(opens_at, now)
+            opens = opens_at.astimezone(zone) if outcome == Outcome.PENDING and not can else None
+            reminded = paused is None or opens is None or paused <= opens
+            entry = Entry(*key, thing.title, at, local, outcome, can, circle, None, tuple(others), opens, reminded)
+            days[(local.date() - first).days].entries.append(entry)
     for day in days:
         day.entries.sort(key=lambda e: (e.at, e.title))
-    owed_entries.sort(key=lambda e: e.at)
-    return Agenda(days, owed_entries, joined_circles, paused.astimezone(zone) if paused else None)
+    owed.sort(key=lambda e: (e.at, e.subject_id))
+    return Agenda(days, owed, sorted(circles.items()), paused.astimezone(zone) if paused else None)
+
+
+def _not_stored_yet(
+    session: Session, found: dict[tuple[SubjectKind, int], _Found], end: datetime
+) -> dict[tuple[SubjectKind, int], Subject]:
+    """Those of the found subjects whose stored occurrences end before `end`, loaded to expand the rest."""
+    loaded: dict[tuple[SubjectKind, int], Subject] = {}
+    for kind, model in SUBJECT_MODELS.items():
+        ids = [subject_id for (k, subject_id), thing in found.items() if k == kind and thing.materialized_until < end]
+        if ids:
+            rows = session.scalars(select(model).where(model.id.in_(ids)).options(*model.schedule_loads()))
+            loaded.update(((kind, subject.id), subject) for subject in cast(list[Subject], rows.all()))
+    return loaded
 
 
 def settled(
@@ -379,14 +519,6 @@ def circle_rituals(session: Session, person_id: int) -> list[Ritual]:
             .order_by(Ritual.id)
         )
     )
-
-
-def circle_names(session: Session, person_id: int) -> list[tuple[int, str]]:
-    """(id, name) of the circles the person joined, in one statement."""
-    rows = session.execute(
-        select(Circle.id, Circle.name).join(Membership, joined(person_id, Circle.id)).order_by(Circle.id)
-    )
-    return [(circle_id, name) for circle_id, name in rows]
 
 
 @dataclass(frozen=True)

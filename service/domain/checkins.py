@@ -426,7 +426,7 @@ def _requested(session: Session, subject: Subject, at: datetime, now: datetime) 
     at = at.astimezone(UTC)
     stored = _stored(session, subject, at)
     if stored is not None:
-        if stored.opens_at > now and not subject.keeps_early:
+        if not subject.opened(stored.opens_at, now):
             raise Invalid("That occurrence has not opened for check-ins yet.", "occurrence")
         return stored
     if not is_occurrence(subject.schedule(), at):

@@ -6,6 +6,7 @@ import threading
 from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -201,17 +202,20 @@ CONNECT_TIMEOUT_SECONDS = 5  # a poll waiting longer on a new connection is bett
 
 
 class HotReads:
-    """Single-statement reads on the hottest path (feed polls) without a pool checkout or a pre-ping.
+    """Single-statement reads on the hottest paths (feed polls, /today) without a pool checkout or a pre-ping.
 
     On PostgreSQL each thread keeps one autocommit connection with the
     statements prepared on it, and runs them straight through libpq
     (`PGconn.exec_prepared`, which lets go of the GIL while it waits), its
-    values loaded by psycopg's own loaders; a broken connection is replaced
-    and the read retried once. Measured on the feed benchmark, the pool's
+    values loaded by psycopg's own loaders (instants in UTC, the session's
+    zone, as `UTCDateTime` gives them); a broken connection is replaced and
+    the read retried once. Measured on the feed benchmark, the pool's
     checkout and pre-ping cost more than the query itself, and a read through
     a psycopg cursor (query conversion, non-blocking waits) about 2.5 times the
-    CPU of one through here. Parameters are `str`, `int` or None. Elsewhere
-    (SQLite) it is a plain engine read.
+    CPU of one through here; and a read outside the pool's transactions keeps
+    its prepared statement (psycopg forgets them all at every ROLLBACK).
+    Parameters are `str`, `int`, aware `datetime` or None. Elsewhere (SQLite)
+    it is a plain engine read.
     """
 
     def __init__(self, engine: Engine):
@@ -225,9 +229,18 @@ class HotReads:
 
     def first(self, statement, params: dict):
         """The first row (with its columns as attributes), or None."""
+        rows = self._read(statement, params, first=True)
+        return rows[0] if rows else None
+
+    def all(self, statement, params: dict) -> list:
+        """Every row (with its columns as attributes)."""
+        return self._read(statement, params, first=False)
+
+    def _read(self, statement, params: dict, first: bool) -> list:
         if not self.postgres:
             with self.engine.connect() as connection:
-                return connection.execute(statement, params).first()
+                result = connection.execute(statement, params)
+                return list(result.fetchmany(1)) if first else list(result.all())
         prepared = self.prepared.get(id(statement))
         if prepared is None:
             with self.lock:
@@ -243,12 +256,12 @@ class HotReads:
                 with self.lock:
                     self.links.append(link)
             try:
-                return link.first(prepared, values)
+                return link.rows(prepared, values, 1 if first else None)
             except psycopg.OperationalError:
                 self._forget(link)
                 if attempt:
                     raise
-        return None
+        return []
 
     def close(self) -> None:
         """Close every thread's connection (the process is done with this database)."""
@@ -294,7 +307,9 @@ def _text(value: object) -> bytes | None:
         return None
     if isinstance(value, (str, int)):
         return str(value).encode()
-    raise TypeError(f"HotReads takes str, int or None parameters, not {type(value).__name__}")
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.isoformat().encode()
+    raise TypeError(f"HotReads takes str, int, aware datetime or None parameters, not {type(value).__name__}")
 
 
 class _Link:
@@ -302,6 +317,7 @@ class _Link:
 
     def __init__(self, dsn: str):
         self.connection = psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        self.connection.execute("SET TIME ZONE 'UTC'")
         self.pgconn = self.connection.pgconn
         self.transformer = Transformer(self.connection)
         self.ready: set[bytes] = set()
@@ -310,15 +326,17 @@ class _Link:
     def broken(self) -> bool:
         return self.pgconn.status != pq.ConnStatus.OK
 
-    def first(self, prepared: _Prepared, values: list[bytes | None]):
+    def rows(self, prepared: _Prepared, values: list[bytes | None], most: int | None) -> list:
+        """The statement's rows (at most `most`)."""
         if prepared.name not in self.ready:
             self.check(self.pgconn.prepare(prepared.name, prepared.sql))
             self.ready.add(prepared.name)
         result = self.check(self.pgconn.exec_prepared(prepared.name, values))  # type: ignore[arg-type]  # None is NULL
-        if not result.ntuples:
-            return None
+        count = result.ntuples if most is None else min(most, result.ntuples)
+        if not count:
+            return []
         self.transformer.set_pgresult(result)
-        return self.transformer.load_row(0, prepared.make_row(result))
+        return self.transformer.load_rows(0, count, prepared.make_row(result))
 
     def check(self, result: pq.abc.PGresult) -> pq.abc.PGresult:
         if result.status in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):

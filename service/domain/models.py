@@ -39,7 +39,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, joinedload, mapped_column, relationship, selectinload
-from sqlalchemy.orm.interfaces import ORMOption
+from sqlalchemy.orm.interfaces import LoaderOption, ORMOption
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
@@ -197,7 +197,12 @@ class SubjectRules:
 
     def may_check_in(self, at: datetime, now: datetime) -> bool:
         """Whether the occurrence at `at` has opened for check-ins by `now` (a promise may be kept early)."""
-        return self.keeps_early or self.opens_at(at) <= now
+        return self.opened(self.opens_at(at), now)
+
+    @classmethod
+    def opened(cls, opens_at: datetime, now: datetime) -> bool:
+        """Whether an occurrence whose window opens at `opens_at` (a stored one's own) takes check-ins by `now`."""
+        return cls.keeps_early or opens_at <= now
 
     @classmethod
     def outcome(cls, at: datetime, kept: bool, received_at: datetime) -> Outcome:
@@ -405,6 +410,11 @@ class Ritual(SubjectRules, Base):
         """Loader options for reading many rituals' people (`participant_ids`) in a fixed number of queries."""
         return (selectinload(cls.participant_links), joinedload(cls.circle).selectinload(Circle.memberships))
 
+    @classmethod
+    def schedule_loads(cls) -> tuple[LoaderOption, ...]:
+        """What `schedule()` reads besides the row (its pauses), loaded with many rituals at once."""
+        return (selectinload(cls.pauses),)
+
     def participant_ids(self) -> list[int]:
         """The people taking part: the circle's active members (as they are now), or those chosen."""
         if self.everyone:
@@ -511,6 +521,11 @@ class Promise(SubjectRules, Base):
     @classmethod
     def people_loaded(cls) -> tuple[ORMOption, ...]:
         return ()  # its people are columns
+
+    @classmethod
+    def schedule_loads(cls) -> tuple[LoaderOption, ...]:
+        """`schedule()` reads only the row."""
+        return ()
 
     def expected_people(self) -> list[int]:
         return [self.keeper_id]

@@ -75,6 +75,16 @@ def materialize(session: Session, subjects: Sequence[Subject], now: datetime) ->
     return len(planned)
 
 
+def unstored(subject: Subject, start: datetime, end: datetime) -> list[datetime]:
+    """The schedule's instants in [start, end) the clock has not stored yet (all pending where shown).
+
+    The clock stores every instant before `materialized_until`, so only later ones are computed; stored rows win
+    over these wherever both exist: they carry outcomes and survive schedule edits.
+    """
+    since = max(start, subject.materialized_until)
+    return occurrences_between(subject.schedule(), since, end) if since < end else []
+
+
 def _stored_ahead(session: Session, subjects: Sequence[Subject]) -> dict[tuple[str, int], set[datetime]]:
     """Instants already stored beyond each schedule's `materialized_until` (a check-in added one alone)."""
     stored: dict[tuple[str, int], set[datetime]] = {}

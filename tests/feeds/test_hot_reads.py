@@ -2,10 +2,11 @@
 
 import threading
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from sqlalchemy import BigInteger, String, bindparam, cast, func, literal_column, select
+from sqlalchemy import TIMESTAMP, BigInteger, String, bindparam, cast, func, literal_column, select
 
 BACKEND = select(func.pg_backend_pid().label("pid"), literal_column("1").label("one"))
 ECHO = select(bindparam("value", type_=String).label("value"))
@@ -76,3 +77,15 @@ def test_a_broken_connection_is_replaced_and_the_read_retried(db):
     assert after.one == 1 and after.pid != before
     assert reads.first(ECHO, {"value": "prepared again"}).value == "prepared again"
     assert reads.first(BACKEND, {}).pid == after.pid
+
+
+def test_all_gives_every_row_in_order_and_takes_aware_instants(db):
+    """`all` (the /today statement's read): every row, none as an empty list; an aware instant is sent as such."""
+    series = select(func.generate_series(1, cast(bindparam("n", type_=BigInteger), BigInteger)).label("n"))
+    assert [row.n for row in db.hot_reads.all(series, {"n": 3})] == [1, 2, 3]
+    assert db.hot_reads.all(series, {"n": 0}) == []
+    instant = select(cast(bindparam("at", type_=String), TIMESTAMP(timezone=True)).label("at"))
+    at = datetime(2026, 12, 1, 7, 30, tzinfo=ZoneInfo("America/New_York"))
+    assert db.hot_reads.first(instant, {"at": at}).at == at
+    with pytest.raises(TypeError):
+        db.hot_reads.first(instant, {"at": at.replace(tzinfo=None)})

@@ -9,9 +9,9 @@ from apiflask import APIBlueprint
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service.core.schedule import occurrence_local, occurrences_between
+from service.core.schedule import occurrence_local
 from service.core.streaks import as_percent
-from service.domain import checkins, streak_figures, subjects
+from service.domain import checkins, occurrences, streak_figures, subjects
 from service.domain.models import SUBJECT_MODELS, Occurrence
 from service.web.api.context import auth, me
 from service.web.api.schemas import OccurrencesOut, OccurrencesQuery, StreaksOut
@@ -93,11 +93,7 @@ def checked_window(window: dict[str, datetime], at: datetime) -> tuple[datetime,
 
 
 def occurrence_log(session: Session, subject: subjects.Subject, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Stored occurrences in [start, end), then schedule instants the clock has not stored yet (all pending).
-
-    Stored rows win: they carry outcomes and survive schedule edits. The clock
-    stores every instant before `materialized_until`, so only later ones are computed.
-    """
+    """Stored occurrences in [start, end), then schedule instants the clock has not stored yet (all pending)."""
     column = Occurrence.subject_column(subject.kind)
     stored = session.scalars(
         select(Occurrence)
@@ -114,13 +110,10 @@ def occurrence_log(session: Session, subject: subjects.Subject, start: datetime,
         )
         for occurrence in stored
     }
-    computed_from = max(start, subject.materialized_until)
-    if computed_from < end:
-        expected = subject.expected_people()
-        for at in occurrences_between(subject.schedule(), computed_from, end):
-            log.setdefault(
-                at, _entry(at, occurrence_local(at, subject.timezone), dict.fromkeys(expected, "pending"), {})
-            )
+    unstored = occurrences.unstored(subject, start, end)
+    expected = subject.expected_people() if unstored else []
+    for at in unstored:
+        log.setdefault(at, _entry(at, occurrence_local(at, subject.timezone), dict.fromkeys(expected, "pending"), {}))
     return [log[at] for at in sorted(log)]
 
 

@@ -14,7 +14,7 @@ from service.core.streaks import as_percent
 from service.domain import agenda, checkins, subjects
 from service.domain.errors import DomainError, Invalid
 from service.domain.models import SubjectKind
-from service.web.context import commit, now
+from service.web.context import commit, now, runtime
 from service.web.context import session as db
 from service.web.pages import auth
 from service.web.pages.blueprint import bp, page
@@ -25,7 +25,7 @@ from service.web.pages.forms import row_id
 @auth.signin_required
 def today() -> Any:
     person, at = auth.me(), now()
-    return page("today.html", agenda=agenda.today(db(), person, at), person=person)
+    return page("today.html", agenda=agenda.today(db(), runtime().db.hot_reads, person, at), person=person)
 
 
 @bp.post("/checkins")
