@@ -23,17 +23,14 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
-    Table,
     and_,
     bindparam,
     exists,
     literal_column,
-    null,
     or_,
     select,
     union_all,
 )
-from sqlalchemy import cast as cast_
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from service.core.picker import describe
@@ -100,13 +97,6 @@ class Agenda:
     paused_until: datetime | None  # local: while the person paused all their reminders
 
 
-def takes_part(person_id: Any) -> ColumnElement[bool]:
-    """A ritual the person takes part in: everyone's, or one they were chosen for (`person_id`: a value or a
-    bind parameter)."""
-    taking_part = exists().where(_PARTICIPANTS.c.ritual_id == _RITUALS.c.id, _PARTICIPANTS.c.person_id == person_id)
-    return or_(_RITUALS.c.everyone, taking_part)
-
-
 def joined(person_id: Any, circle_column: Any) -> ColumnElement[bool]:
     """The person's membership of the circle in `circle_column`, once they joined it."""
     return and_(
@@ -152,39 +142,30 @@ def _today_statement() -> Select:
     )
     at, outcome = _OCCURRENCES, _OUTCOMES
 
-    def subject(model: Table, kind: SubjectKind, keeper: Any, column: Any, expected: Any, where: Any) -> Select:
+    def subject(kind: SubjectKind, model: type[Ritual] | type[Promise]) -> Select:
         return (
             select(
                 literal_column(f"'{kind.value}'", String).label("kind"),
-                model.c.id.label("subject_id"),
-                model.c.circle_id,
-                model.c.title,
-                model.c.materialized_until,
-                keeper.label("keeper_id"),
+                model.id.label("subject_id"),
+                model.circle_id,
+                model.title,
+                model.materialized_until,
+                model.keeper_column().label("keeper_id"),
                 at.c.id.label("occurrence_id"),
                 at.c.at,
                 at.c.opens_at,
                 outcome.c.outcome,
             )
             .select_from(model)
-            .join(_MEMBERS, joined(me, model.c.circle_id))
-            .outerjoin(at, and_(column == model.c.id, at.c.at >= start, at.c.at < end))
-            .outerjoin(outcome, and_(outcome.c.occurrence_id == at.c.id, outcome.c.person_id == expected))
-            .where(where)
+            .join(_MEMBERS, joined(me, model.circle_id))
+            .outerjoin(at, and_(Occurrence.subject_column(kind) == model.id, at.c.at >= start, at.c.at < end))
+            .outerjoin(
+                outcome, and_(outcome.c.occurrence_id == at.c.id, outcome.c.person_id == model.outcome_shown_to(me))
+            )
+            .where(model.involves(me))
         )
 
-    rituals, promises = _RITUALS, _PROMISES
-    things = union_all(
-        subject(rituals, SubjectKind.RITUAL, cast_(null(), ID), at.c.ritual_id, me, takes_part(me)),
-        subject(
-            promises,
-            SubjectKind.PROMISE,
-            promises.c.keeper_id,
-            at.c.promise_id,
-            promises.c.keeper_id,
-            or_(promises.c.keeper_id == me, promises.c.recipient_id == me),
-        ),
-    ).subquery("thing")
+    things = union_all(*(subject(kind, model) for kind, model in SUBJECT_MODELS.items())).subquery("thing")
     mine, circle, checkin = _MEMBERS.alias("mine"), _CIRCLES, _CHECKINS
     keeper, keeper_in = _PEOPLE.alias("keeper"), _MEMBERS.alias("keeper_in")
     checker, checker_in = _PEOPLE.alias("checker"), _MEMBERS.alias("checker_in")

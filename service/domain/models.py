@@ -35,9 +35,11 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    null,
     or_,
     text,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import DeclarativeBase, Mapped, joinedload, mapped_column, relationship, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption, ORMOption
 from sqlalchemy.sql.elements import ColumnElement
@@ -425,14 +427,16 @@ class Ritual(SubjectRules, Base):
         return self.participant_ids()
 
     @classmethod
-    def expects(cls, person_id: int) -> ColumnElement[bool]:
+    def expects(cls, person_id: int | ColumnElement[int]) -> ColumnElement[bool]:
         """`expected_people()` in SQL: the person joined the circle and takes part (everyone, or chosen)."""
         return and_(
-            exists().where(
+            exists()
+            .where(
                 Membership.circle_id == cls.circle_id,
                 Membership.person_id == person_id,
                 Membership.status == MembershipStatus.ACTIVE,
-            ),
+            )
+            .correlate_except(Membership),  # its own membership row, also inside a query that joins memberships
             or_(
                 cls.everyone,
                 exists().where(RitualParticipant.ritual_id == cls.id, RitualParticipant.person_id == person_id),
@@ -440,9 +444,19 @@ class Ritual(SubjectRules, Base):
         )
 
     @classmethod
-    def involves(cls, person_id: int) -> ColumnElement[bool]:
+    def involves(cls, person_id: int | ColumnElement[int]) -> ColumnElement[bool]:
         """`involved()` in SQL: for a ritual, whoever takes part."""
         return cls.expects(person_id)
+
+    @classmethod
+    def keeper_column(cls) -> ColumnElement[Any]:
+        """Who keeps it, in SQL: nobody alone (each participant keeps their own)."""
+        return sql_cast(null(), ID)
+
+    @classmethod
+    def outcome_shown_to(cls, person_id: int | ColumnElement[int]) -> Any:
+        """Whose outcome a person's own agenda shows for it: their own."""
+        return person_id
 
     def involved(self) -> list[int]:
         """Everyone in it, as reminders and notices name them: the participants."""
@@ -531,13 +545,22 @@ class Promise(SubjectRules, Base):
         return [self.keeper_id]
 
     @classmethod
-    def expects(cls, person_id: int) -> ColumnElement[bool]:
+    def expects(cls, person_id: int | ColumnElement[int]) -> ColumnElement[bool]:
         return cls.keeper_id == person_id
 
     @classmethod
-    def involves(cls, person_id: int) -> ColumnElement[bool]:
+    def involves(cls, person_id: int | ColumnElement[int]) -> ColumnElement[bool]:
         """`involved()` in SQL: its keeper or whom it is for."""
         return or_(cls.keeper_id == person_id, cls.recipient_id == person_id)
+
+    @classmethod
+    def keeper_column(cls) -> ColumnElement[Any]:
+        return cls.keeper_id.expression
+
+    @classmethod
+    def outcome_shown_to(cls, person_id: int | ColumnElement[int]) -> Any:
+        """Its keeper's: the one outcome a promise has, shown to its keeper and to whom it is for."""
+        return cls.keeper_id
 
     def involved(self) -> list[int]:
         """Everyone in it: its keeper, then whom it is for."""
