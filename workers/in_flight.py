@@ -185,12 +185,19 @@ class SharedInFlight:
         self._give_back(ask.token)  # giving back a slot never taken changes nothing
 
     def _answer(self, asks: list[_Ask], error: Exception | None = None) -> None:
-        """These asks, the first waiting, are granted (or failed with `error`)."""
+        """These asks are granted (or failed with `error`). One that withdrew while Redis answered (its thread
+        was interrupted) is no longer waiting: it is skipped, and a slot granted to it is given back."""
+        left: list[str] = []
         with self._asks_lock:
             for ask in asks:
-                self._asks.popleft()
+                if ask not in self._asks:
+                    left.append(ask.token)
+                    continue
+                self._asks.remove(ask)
                 ask.granted, ask.error = error is None, error
                 ask.answered.set()
+        if left and error is None:
+            self._give_back(*left)
 
     def _ask(self, asks: list[_Ask]) -> tuple[int, int, int]:
         with self._finished_lock:

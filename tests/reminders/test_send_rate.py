@@ -146,3 +146,50 @@ def test_redis_urls_map_to_the_limits_library_names():
     assert limits_uri(None) == "memory://"
     assert limits_uri("redis://h:6379/1") == "redis://h:6379/1"
     assert limits_uri("unix:///run/redis.sock") == "redis+unix:///run/redis.sock"
+
+
+class AsksOneCallAtATime(SharedInFlight):
+    """Holds the first two Redis calls until the test lets them go (the test's own edge: when Redis answers)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.entered = [threading.Event(), threading.Event()]
+        self.go_on = [threading.Event(), threading.Event()]
+        self.calls = 0
+
+    def _ask(self, asks):
+        call, self.calls = self.calls, self.calls + 1
+        if call < 2:
+            self.entered[call].set()
+            self.go_on[call].wait(5)
+        return super()._ask(asks)
+
+
+def test_a_thread_that_leaves_while_redis_answers_for_it_leaves_no_other_waiting(redis_url):
+    sending = AsksOneCallAtATime(3, SendRate(1000), redis_url)
+    outcomes: dict[str, str] = {}
+
+    def wait_for_a_slot(name: str) -> None:
+        try:
+            with sending.slot(1):
+                outcomes[name] = "sent"
+        except BaseException as exc:
+            outcomes[name] = type(exc).__name__
+
+    threads = {name: threading.Thread(target=wait_for_a_slot, args=(name,), daemon=True) for name in "LWXA"}
+    threads["L"].start()
+    assert sending.entered[0].wait(5)  # L asks for itself; W, X and A queue behind it
+    for name in "WXA":
+        threads[name].start()
+        time.sleep(0.1)
+    sending.go_on[0].set()  # L is served and hands the asking to W, which asks for W, X and A at once
+    assert sending.entered[1].wait(5)
+    leaving = sending._asks[1]
+    sending._withdraw(leaving)  # X's thread is interrupted while Redis answers for it
+    sending.go_on[1].set()
+    for name in "LWA":
+        threads[name].join(5)
+    assert outcomes == {"L": "sent", "W": "sent", "A": "sent"}
+    leaving.error = Interrupted()  # X's thread, which in a worker had already left, is let go
+    leaving.answered.set()
+    threads["X"].join(5)
