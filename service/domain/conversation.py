@@ -297,10 +297,11 @@ def _opt_in(person: Person) -> Answer:
 
 
 def _check_in_by_sms(session: Session, person: Sender, reply: Reply, message_sid: str | None, now: datetime) -> Answer:
-    """DONE / SKIP for the items of the latest reminder, or, when none of them is open, for what is open for the
-    person now (as /today offers it): only a pending outcome of an open occurrence changes."""
+    """DONE / SKIP for the items of the latest reminder, or, when it has none open (none was sent), for what is
+    open for the person now (as /today offers it): only a pending outcome of an open occurrence changes. A
+    numbered reply means the reminder's item while the reminder has one of that number (SPEC §4), open or not."""
     items = _reminder_items(session, person.id, reply.item)
-    if not any(is_open(item, now) for item in items):
+    if not items or (reply.item is None and not any(is_open(item, now) for item in items)):
         items = _open_now(session, person.id, reply.item, now) or items
     if not items:
         if reply.item is not None and latest_reminder(session, person.id):

@@ -91,6 +91,22 @@ def test_a_reply_after_the_window_closed_records_nothing(client, people, db, clo
     assert outcome_of(db, people.ids["Alice"], ritual_id=ritual["id"]) == "missed"
 
 
+def test_a_numbered_reply_after_its_reminder_closed_never_lands_on_another_item(
+    client, people, db, clock, sms, fake_twilio, texts
+):
+    tea = {"title": "Tea", "starts": "2026-12-02T08:05", "remind_before_minutes": 15}  # opens 07:50, not texted yet
+    meds = {"title": "Meds", "starts": "2026-12-02T08:10", "remind_before_minutes": 15}  # opens 07:55, not texted yet
+    rituals = ({"grace_minutes": 10}, {**STRETCH, "grace_minutes": 10}, tea, meds)
+    _, (_, _, _, pills) = reminded_couple(client, people, db, clock, sms, fake_twilio, rituals=rituals)
+    clock.set(utc(2026, 12, 2, 12, 58))  # 07:58 in New York: the 07:20 reminder's two items closed; Tea, Meds open
+    assert texts.send("Alice", "SKIP 2").startswith("Too late to check in for Stretch")
+    assert (
+        outcome_of(db, people.ids["Alice"], ritual_id=pills["id"], at=FIRST_OCCURRENCE + timedelta(minutes=40))
+        == "pending"
+    )
+    assert checkin_count(db) == 0
+
+
 def test_a_later_reminder_replaces_the_earlier_one(client, people, db, clock, sms, fake_twilio, texts):
     _, (ritual,) = reminded_couple(client, people, db, clock, sms, fake_twilio)
     clock.set(utc(2026, 12, 3, 12, 20))  # the next day's reminder
