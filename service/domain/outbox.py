@@ -170,7 +170,7 @@ def defer(row: OutboundSms, until: datetime) -> None:
 def release_held(session: Session, person_id: int, now: datetime) -> None:
     """queued, due now: what the person's quiet hours held goes again now, rung at once (they changed their quiet
     hours); the sender holds it again, until the new hours end, if they are still quiet."""
-    released = session.scalars(
+    released = session.execute(
         update(OutboundSms)
         .where(
             OutboundSms.person_id == person_id,
@@ -179,10 +179,10 @@ def release_held(session: Session, person_id: int, now: datetime) -> None:
             OutboundSms.due_at > now,
         )
         .values(due_at=now, rung_at=None)
-        .returning(OutboundSms.id)
+        .returning(OutboundSms.id, OutboundSms.kind)
     ).all()
-    if released:
-        ring_sms(session, list(released))
+    ring_sms(session, [sms_id for sms_id, kind in released if kind not in BULK_KINDS])
+    ring_sms(session, [sms_id for sms_id, kind in released if kind in BULK_KINDS], bulk=True)
 
 
 def replace_waiting(session: Session, person: Person, kind: str, body: str, dedupe_key: str, now: datetime) -> None:
@@ -214,7 +214,7 @@ def defer_waiting(session: Session, occurrence_id: int, person_id: int, kind: st
             _OUTBOX.c.kind == kind,
             _OUTBOX.c.state == SmsState.QUEUED,
         )
-        .values(due_at=until, rung_at=None)
+        .values(due_at=until, rung_at=None, held_from=None)  # held no more: a change of quiet hours leaves it be
     )
     return cast(CursorResult[Any], moved).rowcount > 0
 

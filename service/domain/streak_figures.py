@@ -387,8 +387,7 @@ def _recent_histories(
     histories: dict[tuple[str, int], list[Counted]] = defaultdict(list)
     keys = [(kind, subject_id) for kind, subject_id, _ in subjects]
     for kind, subject_id, at, outcome in outcomes_between(session, person_id, keys, now - MONTH, now, decided_too=True):
-        if outcome is not None:  # always, without not_expected_too
-            histories[(kind, subject_id)].append((at, outcome))
+        histories[(kind, subject_id)].append((at, outcome))
     return histories
 
 
@@ -399,12 +398,10 @@ def outcomes_between(
     since: datetime,
     until: datetime,
     *,
-    not_expected_too: bool = False,
     decided_too: bool = False,
-) -> list[tuple[SubjectKind, int, datetime, str | None]]:
+) -> list[tuple[SubjectKind, int, datetime, str]]:
     """(kind, id, at, outcome) of the person at the stored occurrences of these subjects in [since, until), by time.
 
-    With `not_expected_too`, occurrences the person is not expected at come too, with the outcome None.
     With `decided_too`, decided occurrences from `until` on come too (kept early): what
     service.core.streaks.counted_in may count in a window that ends now.
     """
@@ -417,11 +414,11 @@ def outcomes_between(
         before_until = or_(before_until, OccurrenceOutcome.outcome.in_(sorted(COUNTED)))
     rows = session.execute(
         select(Occurrence.ritual_id, Occurrence.promise_id, Occurrence.at, OccurrenceOutcome.outcome)
-        .join(OccurrenceOutcome, expected, isouter=not_expected_too)
+        .join(OccurrenceOutcome, expected)
         .where(Occurrence.of_any(keys), Occurrence.at >= since, before_until)
         .order_by(Occurrence.at)
     )
-    found: list[tuple[SubjectKind, int, datetime, str | None]] = []
+    found: list[tuple[SubjectKind, int, datetime, str]] = []
     for ritual_id, promise_id, at, outcome in rows:
         kind, subject_id = subject_key(ritual_id, promise_id)
         found.append((kind, subject_id, at, outcome))
