@@ -403,6 +403,20 @@ def test_a_person_who_joined_by_text_gives_a_name_but_keeps_their_zone(app, db):
         assert session.query(Person).filter_by(phone=ALICE).one().timezone == "Europe/Paris"
 
 
+def test_settings_chooses_the_zone_from_the_same_list_as_sign_up_with_the_persons_zone_chosen(app, db):
+    """Free text refused "New York" with "Use a time zone name such as …": settings now has sign-up's grouped list."""
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice", timezone="America/New_York")
+    page = alice.text("/settings")
+    assert re.search(r'<select[^>]*name="timezone"', page) and '<optgroup label="America">' in page
+    assert re.search(r'<option selected value="America/New_York">New York</option>', page)
+    settings = {"name": "Alice", "timezone": "Etc/GMT+5", "digest_weekday": "6", "digest_time": "18:00"}
+    alice.post("/settings", settings, follow=True)  # a zone outside the list (a browser's, say) still shows chosen
+    assert re.search(r'<option selected value="Etc/GMT\+5">Etc/GMT\+5</option>', alice.text("/settings"))
+    emptied = alice.post("/settings", {**settings, "timezone": ""})
+    assert emptied.status_code == 422 and "Choose your time zone." in emptied.get_data(as_text=True)
+
+
 def test_joining_and_signing_out_say_so_and_the_code_page_writes_the_number_for_people(app, db):
     alice, bob, circle = couple(app, db)
     assert "You joined “Us”." in bob.text(f"/circles/{circle}")
