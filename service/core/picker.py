@@ -147,6 +147,18 @@ def preview(
     return found
 
 
+def passed_once(start: datetime, timezone: str, rule: str | None, at: datetime) -> datetime | None:
+    """A one-off (no rule) whose time is before `at` (UTC): that time, local with its zone; else None.
+
+    SPEC §3 allows it (a schedule starting in the past: missed unless back-filled, never reminded), so it is saved;
+    the preview says it has passed rather than "No more times"."""
+    if rule is not None:
+        return None
+    zone = parse_timezone(timezone)
+    due = local_to_utc(start, zone)
+    return due.astimezone(zone) if due < at else None
+
+
 @dataclass(frozen=True)
 class QuietClash:
     """A reminder that falls in quiet hours: when it was due and when it will arrive (local)."""

@@ -203,6 +203,26 @@ def test_a_promise_kept_early_leaves_promised_to_you_and_next(app, db, clock):
     assert "Kept on Tue 1 Dec 2026, 12:00." in page and "Cancel this promise" not in page
 
 
+def test_a_one_off_promise_whose_time_has_passed_is_said_so_in_its_preview(app, db, clock):
+    """SPEC §3 lets a schedule start in the past (missed unless back-filled), so it is saved; the preview said only
+    "No more times: this schedule has ended" (and warned of quiet hours for a reminder that never goes out)."""
+    clock.set(NOON)
+    alice, _bob, circle = couple(app, db)
+    form = alice.text(f"/promises/new?circle={circle}")
+    bob_id = re.search(r'<option value="(\d+)">Bob</option>', form)[1]
+    promise = {"to": bob_id, "title": "Book the restaurant", "repeat": "once", "time": "06:30"}
+    promise |= {"start_date": "2026-12-01", "remind_before_minutes": "60", "grace_minutes": "60"}
+    for shown in (
+        alice.post(f"/promises/new?circle={circle}", promise | {"preview": "Preview"}).get_data(as_text=True),
+        alice.text("/schedule/preview?" + "&".join(f"{k}={v}" for k, v in promise.items())),
+    ):
+        assert "That time has already passed: no reminder goes out" in shown
+        assert "Tue 1 Dec 2026, 06:30</time> EST" in shown
+        assert "this schedule has ended" not in shown and "quiet hours" not in shown
+    later = alice.post(f"/promises/new?circle={circle}", promise | {"time": "18:00", "preview": "Preview"})
+    assert "That time has already passed" not in later.get_data(as_text=True)
+
+
 def test_the_forms_say_things_once_and_in_one_way(app, db, clock):
     clock.set(NOON)
     alice = Pages(app, db)

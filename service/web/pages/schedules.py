@@ -33,6 +33,7 @@ class Preview:
     quiet: picker.QuietClash | None
     error: str | None = None
     words: str = ""  # the schedule in words, as SMS echoes say it
+    passed: datetime | None = None  # a one-off whose time has passed (local): saved, but said
 
 
 def _choice(form: RitualForm | PromiseForm) -> picker.Choice:
@@ -60,10 +61,11 @@ def schedule_preview(form: RitualForm | PromiseForm, timezone: str, person: Pers
     except ScheduleError as error:
         return Preview([], None, None, error.message)
     items = [(local, i > 0 and local.utcoffset() != times[i - 1].utcoffset()) for i, local in enumerate(times)]
+    passed = picker.passed_once(placed.start, timezone, placed.rule, at)
     lead = form.remind_before_minutes.data if form.remind_before_minutes.data in LEAD_MINUTES else 0
-    clash = picker.quiet_clash(placed.start.time(), lead, person.quiet_start, person.quiet_end)
+    clash = None if passed else picker.quiet_clash(placed.start.time(), lead, person.quiet_start, person.quiet_end)
     words = picker.in_words(placed.rule, placed.start, clock=24)
-    return Preview(items, placed.start.date() if placed.moved else None, clash, words=words)
+    return Preview(items, placed.start.date() if placed.moved else None, clash, words=words, passed=passed)
 
 
 def _utc(local: datetime, timezone: str) -> datetime:
