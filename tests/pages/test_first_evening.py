@@ -223,6 +223,22 @@ def test_a_one_off_promise_whose_time_has_passed_is_said_so_in_its_preview(app, 
     assert "That time has already passed" not in later.get_data(as_text=True)
 
 
+def test_a_promises_quiet_hours_warning_says_after_it_is_due(app, db, clock):
+    clock.set(NOON)
+    alice, _bob, circle = couple(app, db)
+    form = alice.text(f"/promises/new?circle={circle}")
+    bob_id = re.search(r'<option value="(\d+)">Bob</option>', form)[1]
+    assert 'data-preview-url="/schedule/preview?of=promise"' in form
+    promise = {"to": bob_id, "title": "Book the restaurant", "repeat": "once", "time": "06:50"}
+    promise |= {"start_date": "2026-12-02", "remind_before_minutes": "30", "grace_minutes": "60"}
+    for shown in (
+        alice.post(f"/promises/new?circle={circle}", promise | {"preview": "Preview"}).get_data(as_text=True),
+        alice.text("/schedule/preview?of=promise&" + "&".join(f"{k}={v}" for k, v in promise.items())),
+    ):
+        assert "so it waits until 07:00, which is after it is due. Choose a shorter lead" in shown
+        assert "after the start" not in shown
+
+
 def test_the_forms_say_things_once_and_in_one_way(app, db, clock):
     clock.set(NOON)
     alice = Pages(app, db)

@@ -282,7 +282,7 @@ def _save_promise(form: PromiseForm, person: Person, circle: Circle, promise: Pr
 def _form_page(template: str, form: Any, **context: Any) -> Any:
     """A ritual or promise form again: 422 when it was refused (not when it was only previewed), else 200."""
     status = 422 if (form.errors or form.form_errors) and not form.preview.data else 200
-    return page(template, status, form=form, once=_once(form), **context)
+    return page(template, status, form=form, once=_once(form), of_promise=isinstance(form, PromiseForm), **context)
 
 
 def _once(form: RitualForm | PromiseForm) -> bool:
@@ -377,4 +377,5 @@ def preview_fragment() -> Any:
         timezone = person.timezone
     shown = schedule_preview(form, timezone, person, at)
     read = {"start_date": form.start_date.written(), "time": form.time.written()}  # the script shows them as read
-    return page("_preview.html", preview=shown, timezone=timezone, once=_once(form), read=read)
+    of_promise = request.args.get("of") == "promise"  # the promise form's picker says so (_picker.html)
+    return page("_preview.html", preview=shown, timezone=timezone, once=_once(form), of_promise=of_promise, read=read)
