@@ -134,11 +134,17 @@ def place_start(start: datetime, timezone: str, rule: str | None) -> Placed:
 
 
 def preview(
-    start: datetime, timezone: str, rule: str | None, after: datetime, count: int = PREVIEW_COUNT
+    start: datetime,
+    timezone: str,
+    rule: str | None,
+    after: datetime,
+    count: int = PREVIEW_COUNT,
+    pauses: tuple[tuple[datetime, datetime], ...] = (),
 ) -> list[datetime]:
-    """The next `count` occurrences at or after `after` (UTC), as local wall times with their zone attached."""
+    """The next `count` occurrences at or after `after` (UTC), as local wall times with their zone attached;
+    none inside `pauses` (a paused ritual's, as the schedule skips them everywhere)."""
     zone = parse_timezone(timezone)
-    schedule = Schedule(start, timezone, rule)
+    schedule = Schedule(start, timezone, rule, pauses)
     found: list[datetime] = []
     cursor = after - timedelta(microseconds=1)
     while len(found) < count and (instant := next_occurrence(schedule, cursor)) is not None:

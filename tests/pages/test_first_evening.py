@@ -389,6 +389,26 @@ def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
     assert "can&#39;t read that date" in unread.get_data(as_text=True)
 
 
+def test_a_paused_ritual_page_previews_its_next_times_after_the_pause_as_the_circle_page_does(app, db, clock):
+    clock.set(NOON)
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    made = alice.post("/circles/new", {"name": "Us"})
+    circle = int(re.search(r"/circles/(\d+)", made.headers["Location"])[1])
+    ritual = post_ritual(alice, circle).headers["Location"]  # daily at 19:00 from Tue 1 Dec
+    alice.post(f"{ritual}/pause", {"until": "sat 5 dec"}, form_page=ritual)
+    assert "Next: <time" in alice.text(f"/circles/{circle}") and ">Sat 5 Dec, 19:00</time>" in alice.text(
+        f"/circles/{circle}"
+    )
+    ritual_id = ritual.rsplit("/", 1)[1]
+    page = alice.text(ritual)
+    assert f'data-preview-url="/schedule/preview?ritual={ritual_id}"' in page
+    live = alice.text(f"/schedule/preview?ritual={ritual_id}&repeat=daily&time=19:00&start_date=2026-12-01")
+    for shown in (page, live):
+        times = re.findall(r"<time[^>]*>([^<]+)</time>", shown.split("Next 5 times")[1])
+        assert times == [f"{day} Dec 2026, 19:00" for day in ("Sat 5", "Sun 6", "Mon 7", "Tue 8", "Wed 9")]
+
+
 def test_signing_up_without_javascript_chooses_a_zone_and_hears_all_that_is_missing_at_once(app, db):
     """No script fills the zone in: the page lists the tz data's zones (grouped by region); a code with neither
     name nor zone hears both, in people's words, not the API's ("'name' is required to sign up.")."""

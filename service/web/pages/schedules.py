@@ -47,8 +47,11 @@ def _start(form: RitualForm | PromiseForm) -> datetime | None:
     return datetime.combine(form.start_date.data, form.time.data)
 
 
-def schedule_preview(form: RitualForm | PromiseForm, timezone: str, person: Person, at: datetime) -> Preview | None:
+def schedule_preview(
+    form: RitualForm | PromiseForm, timezone: str, person: Person, at: datetime, saved: Ritual | None = None
+) -> Preview | None:
     """What the picker's choice means: the next 5 local occurrences (from now), the moved start, a quiet-hours clash.
+    A saved ritual's pauses are skipped, as everywhere its schedule is read (the circle page's "Next:").
     A date or time that could not be read says why (the live preview has no field errors to show)."""
     start = _start(form)
     if start is None:
@@ -57,7 +60,9 @@ def schedule_preview(form: RitualForm | PromiseForm, timezone: str, person: Pers
     try:
         rule = picker.rule_for(_choice(form), start.date())
         placed = picker.place_start(start, timezone, rule)
-        times = picker.preview(placed.start, timezone, placed.rule, max(at, _utc(placed.start, timezone)))
+        after = max(at, _utc(placed.start, timezone))
+        pauses = saved.schedule().pauses if saved is not None else ()
+        times = picker.preview(placed.start, timezone, placed.rule, after, pauses=pauses)
     except ScheduleError as error:
         return Preview([], None, None, error.message)
     items = [(local, i > 0 and local.utcoffset() != times[i - 1].utcoffset()) for i, local in enumerate(times)]
@@ -188,7 +193,7 @@ def ritual(ritual_id: int) -> Any:
     done = _save_ritual(form, found.circle, found, found.timezone)
     if done is not None:
         return done
-    shown = schedule_preview(form, found.timezone, person, at)
+    shown = schedule_preview(form, found.timezone, person, at, found)
     paused = subjects.paused_until(found, at)
     return _form_page(
         "ritual_form.html",
@@ -375,7 +380,9 @@ def preview_fragment() -> Any:
         parse_timezone(timezone)
     except ScheduleError:
         timezone = person.timezone
-    shown = schedule_preview(form, timezone, person, at)
+    ritual_id = row_id(request.args.get("ritual"))  # a saved ritual's page: its pauses are skipped
+    saved = subjects.ritual_for(db(), person.id, ritual_id) if ritual_id is not None else None
+    shown = schedule_preview(form, timezone, person, at, saved)
     read = {"start_date": form.start_date.written(), "time": form.time.written()}  # the script shows them as read
     of_promise = request.args.get("of") == "promise"  # the promise form's picker says so (_picker.html)
     return page("_preview.html", preview=shown, timezone=timezone, once=_once(form), of_promise=of_promise, read=read)
