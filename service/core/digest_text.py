@@ -38,8 +38,11 @@ def change_points(change: float | None) -> str | None:
 
 
 def digest_sms_text(payload: Mapping[str, Any], link: str) -> str:
-    """The digest SMS; subjects that cannot fit are summed up as "+N more", the link always stays whole."""
-    subjects = payload["subjects"]
+    """The digest SMS; subjects that cannot fit are summed up as "+N more", the link always stays whole.
+
+    A subject with nothing scheduled in the week ("0/0") has no kept/expected to tell: the page shows it, the SMS not.
+    """
+    subjects = [subject for subject in payload["subjects"] if subject["expected"]]
     for shown in range(len(subjects), -1, -1):
         try:
             return _digest_sms(payload, subjects[:shown], len(subjects) - shown, link)

@@ -134,17 +134,35 @@ def place_start(start: datetime, timezone: str, rule: str | None) -> Placed:
 
 
 def preview(
-    start: datetime, timezone: str, rule: str | None, after: datetime, count: int = PREVIEW_COUNT
+    start: datetime,
+    timezone: str,
+    rule: str | None,
+    after: datetime,
+    count: int = PREVIEW_COUNT,
+    pauses: tuple[tuple[datetime, datetime], ...] = (),
 ) -> list[datetime]:
-    """The next `count` occurrences at or after `after` (UTC), as local wall times with their zone attached."""
+    """The next `count` occurrences at or after `after` (UTC), as local wall times with their zone attached;
+    none inside `pauses` (a paused ritual's, as the schedule skips them everywhere)."""
     zone = parse_timezone(timezone)
-    schedule = Schedule(start, timezone, rule)
+    schedule = Schedule(start, timezone, rule, pauses)
     found: list[datetime] = []
     cursor = after - timedelta(microseconds=1)
     while len(found) < count and (instant := next_occurrence(schedule, cursor)) is not None:
         found.append(instant.astimezone(zone))
         cursor = instant
     return found
+
+
+def passed_once(start: datetime, timezone: str, rule: str | None, at: datetime) -> datetime | None:
+    """A one-off (no rule) whose time is before `at` (UTC): that time, local with its zone; else None.
+
+    SPEC §3 allows it (a schedule starting in the past: missed unless back-filled, never reminded), so it is saved;
+    the preview says it has passed rather than "No more times"."""
+    if rule is not None:
+        return None
+    zone = parse_timezone(timezone)
+    due = local_to_utc(start, zone)
+    return due.astimezone(zone) if due < at else None
 
 
 @dataclass(frozen=True)

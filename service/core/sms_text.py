@@ -498,6 +498,11 @@ def choose_text(question: str, options: Sequence[str]) -> str:
     return fit_segments(lambda q: f"{q} {listed}. Reply with its number.", question)
 
 
+def title_taken_text(title: str, circle: str) -> str:
+    """NEW with a title a ritual of the circle has (SPEC §3: one title a circle), said at NEW, not at OK."""
+    return fit_segments(lambda t, c: f'You already have "{t}" in {c}. Text NEW with another title.', title, circle)
+
+
 def ask_again_text(question: str) -> str:
     return fit_segments(lambda q: f"{q}", question, min_field_length=len(question))
 

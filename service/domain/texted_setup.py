@@ -34,7 +34,7 @@ from service.core.replies import Reply
 from service.core.schedule import occurrence_local
 from service.domain import accounts, agenda, editing, feed_store, subjects
 from service.domain.db import insert_for, on_postgres
-from service.domain.errors import DomainError, NotFound
+from service.domain.errors import Conflict, DomainError, NotFound
 from service.domain.models import (
     Circle,
     FeedScope,
@@ -197,8 +197,20 @@ def _ask_or_echo(
         _keep(session, person, draft | {"options": [c.id for c in circles]}, now)
         return sms_text.choose_text("Which circle?", [c.name for c in circles])
     draft |= {"circle": circles[0].id}
+    _check_title(session, draft, circles[0])
     _keep(session, person, draft, now)
     return _echo(session, person, draft, circles)
+
+
+def _check_title(session: Session, draft: dict[str, Any], circle: CircleView) -> None:
+    """A new ritual's title, asked of the rule OK applies (editing.check_title) once its circle is known, so that
+    the draft is never one OK refuses; the answer says how to go on."""
+    if draft["kind"] != "new_ritual":
+        return
+    try:
+        editing.check_title(session, circle.id, draft["title"])
+    except Conflict as taken:
+        raise phrases.Unreadable(sms_text.title_taken_text(draft["title"], circle.name)) from taken
 
 
 def _short_enough(text: str, column: Any, example: str) -> None:
@@ -317,8 +329,12 @@ def _choose(session: Session, person: Person, number: int, now: datetime) -> str
     chosen = options[number - 1]
     answered = {k: v for k, v in draft.items() if k != "options"}
     answered |= {"circle": chosen[0], "to": chosen[1]} if isinstance(chosen, list) else {"circle": chosen}
+    circles = _circles(session, person.id)
+    circle = next((c for c in circles if c.id == answered["circle"]), None)
+    if circle is not None:  # a circle left since: _echo says it is not found
+        _check_title(session, answered, circle)
     _keep(session, person, answered, now)
-    return _echo(session, person, answered, _circles(session, person.id))
+    return _echo(session, person, answered, circles)
 
 
 def _others(circle: CircleView, person: Person, among: list[int] | None = None) -> list[str]:

@@ -107,6 +107,23 @@ def test_several_circles_are_asked_about_and_answered_by_number(client, people, 
     assert the_ritual(db).circle_id == family
 
 
+def test_a_title_the_circle_has_is_refused_at_new_not_echoed_and_refused_at_ok(client, people, db, texts):
+    couple(client, people, db)
+    texts.send("Bob", WALK)
+    texts.send("Bob", "OK")
+    taken = 'You already have "Evening walk" in Us. Text NEW with another title.'
+    assert texts.send("Bob", "NEW EVENING WALK every day at 8pm") == taken
+    assert texts.send("Bob", "OK").startswith("Nothing to save")
+    add_circle(client, people, "Family", by="Bob")
+    assert texts.send("Bob", WALK).startswith("Which circle?")
+    assert texts.send("Bob", "1") == taken  # asked once the circle is chosen
+    assert texts.send("Bob", "OK").startswith("Nothing to save")
+    assert texts.send("Bob", WALK).startswith("Which circle?")
+    assert texts.send("Bob", "2").startswith("New ritual for you: Evening walk")
+    assert texts.send("Bob", "OK").startswith("Saved")
+    assert count(db, Ritual) == 2
+
+
 def list_once(client, people, db, texts) -> int:
     """Alice and Bob with the default ritual (daily 07:30), listed by Bob; its id."""
     circle = couple(client, people, db)

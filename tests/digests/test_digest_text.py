@@ -52,6 +52,14 @@ def test_a_week_with_nothing_counted_says_so_without_figures():
     assert text == f"Tend week: nothing scheduled. More: {LINK}"
 
 
+def test_a_subject_with_nothing_scheduled_in_the_week_is_left_out_of_the_sms():
+    """Alice's sample said "Book the restaurant 0/0" for a promise due after the week."""
+    text = digest_sms_text(payload(("Evening walk", 3, 5), ("Book the restaurant", 0, 0)), LINK)
+    assert text.startswith("Tend week: Evening walk 3/5. Best streak") and "0/0" not in text
+    alone = digest_sms_text(payload(("Book the restaurant", 0, 0), best=0, reliability=None, change=None), LINK)
+    assert alone == f"Tend week: nothing scheduled. More: {LINK}"
+
+
 def test_a_drop_in_reliability_shows_a_minus():
     assert "Reliability 40% (-12)." in digest_sms_text(payload(("Walk", 2, 5), reliability=0.4, change=-0.12), LINK)
 

@@ -203,6 +203,42 @@ def test_a_promise_kept_early_leaves_promised_to_you_and_next(app, db, clock):
     assert "Kept on Tue 1 Dec 2026, 12:00." in page and "Cancel this promise" not in page
 
 
+def test_a_one_off_promise_whose_time_has_passed_is_said_so_in_its_preview(app, db, clock):
+    """SPEC §3 lets a schedule start in the past (missed unless back-filled), so it is saved; the preview said only
+    "No more times: this schedule has ended" (and warned of quiet hours for a reminder that never goes out)."""
+    clock.set(NOON)
+    alice, _bob, circle = couple(app, db)
+    form = alice.text(f"/promises/new?circle={circle}")
+    bob_id = re.search(r'<option value="(\d+)">Bob</option>', form)[1]
+    promise = {"to": bob_id, "title": "Book the restaurant", "repeat": "once", "time": "06:30"}
+    promise |= {"start_date": "2026-12-01", "remind_before_minutes": "60", "grace_minutes": "60"}
+    for shown in (
+        alice.post(f"/promises/new?circle={circle}", promise | {"preview": "Preview"}).get_data(as_text=True),
+        alice.text("/schedule/preview?" + "&".join(f"{k}={v}" for k, v in promise.items())),
+    ):
+        assert "That time has already passed: no reminder goes out" in shown
+        assert "Tue 1 Dec 2026, 06:30</time> EST" in shown
+        assert "this schedule has ended" not in shown and "quiet hours" not in shown
+    later = alice.post(f"/promises/new?circle={circle}", promise | {"time": "18:00", "preview": "Preview"})
+    assert "That time has already passed" not in later.get_data(as_text=True)
+
+
+def test_a_promises_quiet_hours_warning_says_after_it_is_due(app, db, clock):
+    clock.set(NOON)
+    alice, _bob, circle = couple(app, db)
+    form = alice.text(f"/promises/new?circle={circle}")
+    bob_id = re.search(r'<option value="(\d+)">Bob</option>', form)[1]
+    assert 'data-preview-url="/schedule/preview?of=promise"' in form
+    promise = {"to": bob_id, "title": "Book the restaurant", "repeat": "once", "time": "06:50"}
+    promise |= {"start_date": "2026-12-02", "remind_before_minutes": "30", "grace_minutes": "60"}
+    for shown in (
+        alice.post(f"/promises/new?circle={circle}", promise | {"preview": "Preview"}).get_data(as_text=True),
+        alice.text("/schedule/preview?of=promise&" + "&".join(f"{k}={v}" for k, v in promise.items())),
+    ):
+        assert "so it waits until 07:00, which is after it is due. Choose a shorter lead" in shown
+        assert "after the start" not in shown
+
+
 def test_the_forms_say_things_once_and_in_one_way(app, db, clock):
     clock.set(NOON)
     alice = Pages(app, db)
@@ -353,6 +389,26 @@ def test_dates_are_typed_and_shown_as_the_pages_write_them(app, db, clock):
     assert "can&#39;t read that date" in unread.get_data(as_text=True)
 
 
+def test_a_paused_ritual_page_previews_its_next_times_after_the_pause_as_the_circle_page_does(app, db, clock):
+    clock.set(NOON)
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice")
+    made = alice.post("/circles/new", {"name": "Us"})
+    circle = int(re.search(r"/circles/(\d+)", made.headers["Location"])[1])
+    ritual = post_ritual(alice, circle).headers["Location"]  # daily at 19:00 from Tue 1 Dec
+    alice.post(f"{ritual}/pause", {"until": "sat 5 dec"}, form_page=ritual)
+    assert "Next: <time" in alice.text(f"/circles/{circle}") and ">Sat 5 Dec, 19:00</time>" in alice.text(
+        f"/circles/{circle}"
+    )
+    ritual_id = ritual.rsplit("/", 1)[1]
+    page = alice.text(ritual)
+    assert f'data-preview-url="/schedule/preview?ritual={ritual_id}"' in page
+    live = alice.text(f"/schedule/preview?ritual={ritual_id}&repeat=daily&time=19:00&start_date=2026-12-01")
+    for shown in (page, live):
+        times = re.findall(r"<time[^>]*>([^<]+)</time>", shown.split("Next 5 times")[1])
+        assert times == [f"{day} Dec 2026, 19:00" for day in ("Sat 5", "Sun 6", "Mon 7", "Tue 8", "Wed 9")]
+
+
 def test_signing_up_without_javascript_chooses_a_zone_and_hears_all_that_is_missing_at_once(app, db):
     """No script fills the zone in: the page lists the tz data's zones (grouped by region); a code with neither
     name nor zone hears both, in people's words, not the API's ("'name' is required to sign up.")."""
@@ -401,6 +457,20 @@ def test_a_person_who_joined_by_text_gives_a_name_but_keeps_their_zone(app, db):
     assert done.status_code == 302
     with db.session() as session:
         assert session.query(Person).filter_by(phone=ALICE).one().timezone == "Europe/Paris"
+
+
+def test_settings_chooses_the_zone_from_the_same_list_as_sign_up_with_the_persons_zone_chosen(app, db):
+    """Free text refused "New York" with "Use a time zone name such as …": settings now has sign-up's grouped list."""
+    alice = Pages(app, db)
+    alice.sign_in(ALICE, "Alice", timezone="America/New_York")
+    page = alice.text("/settings")
+    assert re.search(r'<select[^>]*name="timezone"', page) and '<optgroup label="America">' in page
+    assert re.search(r'<option selected value="America/New_York">New York</option>', page)
+    settings = {"name": "Alice", "timezone": "Etc/GMT+5", "digest_weekday": "6", "digest_time": "18:00"}
+    alice.post("/settings", settings, follow=True)  # a zone outside the list (a browser's, say) still shows chosen
+    assert re.search(r'<option selected value="Etc/GMT\+5">Etc/GMT\+5</option>', alice.text("/settings"))
+    emptied = alice.post("/settings", {**settings, "timezone": ""})
+    assert emptied.status_code == 422 and "Choose your time zone." in emptied.get_data(as_text=True)
 
 
 def test_joining_and_signing_out_say_so_and_the_code_page_writes_the_number_for_people(app, db):

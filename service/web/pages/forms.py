@@ -60,11 +60,17 @@ def _no_controls(_form: Any, field: Any) -> None:
         raise ValidationError("Must not contain control characters.")
 
 
-def _zone(_form: Any, field: Any) -> None:
+def _known_zone(name: str) -> bool:
     try:
-        parse_timezone((field.data or "").strip())
+        parse_timezone(name)
     except ScheduleError:
-        raise ValidationError("Use a time zone name such as Europe/London or America/New_York.") from None
+        return False
+    return True
+
+
+def _zone(_form: Any, field: Any) -> None:
+    if not _known_zone((field.data or "").strip()):
+        raise ValidationError("Use a time zone name such as Europe/London or America/New_York.")
     field.data = field.data.strip()
 
 
@@ -154,13 +160,28 @@ class PhoneForm(FlaskForm):
     submit = SubmitField("Text me a code")
 
 
-def _zone_choices() -> list[SelectChoice]:
-    """Every country's zones (the tz data's zone.tab) grouped by region ("America": "New York"), then UTC."""
+def _zone_choices(_form: Any, field: Any) -> list[SelectChoice]:
+    """Every country's zones (the tz data's zone.tab) grouped by region ("America": "New York"), then UTC.
+
+    A zone the field already holds that the list lacks (one a browser named, say) is offered too, so it shows chosen.
+    """
     names = sorted({name for found in zones.country_zones().values() for name in found})
     grouped = [
         SelectChoice(name, name.split("/", 1)[1].replace("_", " "), optgroup=name.split("/")[0]) for name in names
     ]
-    return [SelectChoice("", "Choose your time zone"), *grouped, SelectChoice("UTC", "UTC", optgroup="Other")]
+    held = field.data if isinstance(field.data, str) and field.data not in {*names, "", "UTC"} else None
+    others = [SelectChoice(held, held, optgroup="Other")] if held and _known_zone(held) else []
+    return [SelectChoice("", "Choose your time zone"), *grouped, SelectChoice("UTC", "UTC", optgroup="Other"), *others]
+
+
+class ZoneField(SelectField):
+    """A person's time zone, as sign-up and settings both ask it: one choice from the grouped list of zones.
+
+    Any zone the tz data has is accepted (_zone), also one the browser names outside the list.
+    """
+
+    def __init__(self, label: str = "Your time zone", validators: Any = (), **kwargs: Any) -> None:
+        super().__init__(label, [*validators, _zone], choices=_zone_choices, validate_choice=False, **kwargs)
 
 
 class CodeForm(FlaskForm):
@@ -180,11 +201,8 @@ class CodeForm(FlaskForm):
         ),
         render_kw={"autocomplete": "given-name"},
     )
-    timezone = SelectField(
-        "Your time zone",
-        [Optional(), _zone],
-        choices=_zone_choices,
-        validate_choice=False,  # any zone the tz data has (_zone), also one the browser names outside this list
+    timezone = ZoneField(
+        validators=[Optional()],
         description="Only needed the first time: Tend's texts and pages use your local time.",
     )
     submit = SubmitField("Sign in")
@@ -282,7 +300,7 @@ class PauseForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     name = StringField("Your name", [DataRequired("Give your name."), Length(max=80), _no_controls], filters=[_strip])
-    timezone = StringField("Your time zone", [DataRequired("Give your time zone."), _zone], filters=[_strip])
+    timezone = ZoneField(validators=[DataRequired("Choose your time zone.")])
     quiet = BooleanField("On: reminders wait until they end")  # in its box, "Quiet hours"
     quiet_start = ClockField("From", [Optional()])
     quiet_end = ClockField("Until", [Optional()])

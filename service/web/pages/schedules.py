@@ -33,6 +33,7 @@ class Preview:
     quiet: picker.QuietClash | None
     error: str | None = None
     words: str = ""  # the schedule in words, as SMS echoes say it
+    passed: datetime | None = None  # a one-off whose time has passed (local): saved, but said
 
 
 def _choice(form: RitualForm | PromiseForm) -> picker.Choice:
@@ -46,8 +47,11 @@ def _start(form: RitualForm | PromiseForm) -> datetime | None:
     return datetime.combine(form.start_date.data, form.time.data)
 
 
-def schedule_preview(form: RitualForm | PromiseForm, timezone: str, person: Person, at: datetime) -> Preview | None:
+def schedule_preview(
+    form: RitualForm | PromiseForm, timezone: str, person: Person, at: datetime, saved: Ritual | None = None
+) -> Preview | None:
     """What the picker's choice means: the next 5 local occurrences (from now), the moved start, a quiet-hours clash.
+    A saved ritual's pauses are skipped, as everywhere its schedule is read (the circle page's "Next:").
     A date or time that could not be read says why (the live preview has no field errors to show)."""
     start = _start(form)
     if start is None:
@@ -56,14 +60,17 @@ def schedule_preview(form: RitualForm | PromiseForm, timezone: str, person: Pers
     try:
         rule = picker.rule_for(_choice(form), start.date())
         placed = picker.place_start(start, timezone, rule)
-        times = picker.preview(placed.start, timezone, placed.rule, max(at, _utc(placed.start, timezone)))
+        after = max(at, _utc(placed.start, timezone))
+        pauses = saved.schedule().pauses if saved is not None else ()
+        times = picker.preview(placed.start, timezone, placed.rule, after, pauses=pauses)
     except ScheduleError as error:
         return Preview([], None, None, error.message)
     items = [(local, i > 0 and local.utcoffset() != times[i - 1].utcoffset()) for i, local in enumerate(times)]
+    passed = picker.passed_once(placed.start, timezone, placed.rule, at)
     lead = form.remind_before_minutes.data if form.remind_before_minutes.data in LEAD_MINUTES else 0
-    clash = picker.quiet_clash(placed.start.time(), lead, person.quiet_start, person.quiet_end)
+    clash = None if passed else picker.quiet_clash(placed.start.time(), lead, person.quiet_start, person.quiet_end)
     words = picker.in_words(placed.rule, placed.start, clock=24)
-    return Preview(items, placed.start.date() if placed.moved else None, clash, words=words)
+    return Preview(items, placed.start.date() if placed.moved else None, clash, words=words, passed=passed)
 
 
 def _utc(local: datetime, timezone: str) -> datetime:
@@ -186,7 +193,7 @@ def ritual(ritual_id: int) -> Any:
     done = _save_ritual(form, found.circle, found, found.timezone)
     if done is not None:
         return done
-    shown = schedule_preview(form, found.timezone, person, at)
+    shown = schedule_preview(form, found.timezone, person, at, found)
     paused = subjects.paused_until(found, at)
     return _form_page(
         "ritual_form.html",
@@ -280,7 +287,7 @@ def _save_promise(form: PromiseForm, person: Person, circle: Circle, promise: Pr
 def _form_page(template: str, form: Any, **context: Any) -> Any:
     """A ritual or promise form again: 422 when it was refused (not when it was only previewed), else 200."""
     status = 422 if (form.errors or form.form_errors) and not form.preview.data else 200
-    return page(template, status, form=form, once=_once(form), **context)
+    return page(template, status, form=form, once=_once(form), of_promise=isinstance(form, PromiseForm), **context)
 
 
 def _once(form: RitualForm | PromiseForm) -> bool:
@@ -373,6 +380,9 @@ def preview_fragment() -> Any:
         parse_timezone(timezone)
     except ScheduleError:
         timezone = person.timezone
-    shown = schedule_preview(form, timezone, person, at)
+    ritual_id = row_id(request.args.get("ritual"))  # a saved ritual's page: its pauses are skipped
+    saved = subjects.ritual_for(db(), person.id, ritual_id) if ritual_id is not None else None
+    shown = schedule_preview(form, timezone, person, at, saved)
     read = {"start_date": form.start_date.written(), "time": form.time.written()}  # the script shows them as read
-    return page("_preview.html", preview=shown, timezone=timezone, once=_once(form), read=read)
+    of_promise = request.args.get("of") == "promise"  # the promise form's picker says so (_picker.html)
+    return page("_preview.html", preview=shown, timezone=timezone, once=_once(form), of_promise=of_promise, read=read)

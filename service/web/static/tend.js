@@ -47,7 +47,7 @@
       });
       params.set("timezone", set.getAttribute("data-timezone"));
       var mine = ++asked;
-      fetch(url + "?" + params.toString(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + params.toString(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (answer) { return answer.ok ? answer.text() : null; })
         .then(function (html) {
           if (html !== null && mine === asked) {
