@@ -252,9 +252,7 @@ class HotReads:
                 self._forget(link)
                 link = None
             if link is None:
-                link = self.local.link = _Link(self.dsn)
-                with self.lock:
-                    self.links.append(link)
+                link = self.local.link = self._link()
             try:
                 return link.rows(prepared, values, 1 if first else None)
             except psycopg.OperationalError:
@@ -262,6 +260,17 @@ class HotReads:
                 if attempt:
                     raise
         return []
+
+    def _link(self) -> _Link:
+        """A connection for this thread. Those of threads that ended are closed: a server with a thread per
+        request (`tend up`) would otherwise keep one connection for every request it ever served."""
+        link = _Link(self.dsn)
+        with self.lock:
+            ended = [old for old in self.links if not old.thread.is_alive()]
+            self.links = [old for old in self.links if old.thread.is_alive()] + [link]
+        for old in ended:
+            old.close()
+        return link
 
     def close(self) -> None:
         """Close every thread's connection (the process is done with this database)."""
@@ -316,6 +325,7 @@ class _Link:
     """One thread's connection for HotReads and the statements prepared on it."""
 
     def __init__(self, dsn: str):
+        self.thread = threading.current_thread()  # whose it is
         self.connection = psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
         self.connection.execute("SET TIME ZONE 'UTC'")
         self.pgconn = self.connection.pgconn

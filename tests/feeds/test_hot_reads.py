@@ -35,6 +35,19 @@ def test_a_thread_keeps_its_connection_and_each_thread_has_its_own(db):
     assert theirs and theirs[0] not in mine
 
 
+def test_a_server_with_a_thread_per_request_keeps_no_connection_of_a_thread_that_ended(db):
+    reads = db.hot_reads
+    for _ in range(5):  # five requests, each answered by a thread of its own (tend up's threaded server)
+        thread = threading.Thread(target=lambda: reads.first(BACKEND, {}))
+        thread.start()
+        thread.join()
+    assert len(reads.links) == 1  # the last one's; the four before it were closed
+    ended = [link for link in reads.links if not link.thread.is_alive()]
+    reads.first(BACKEND, {})  # this thread's own link closes the ended thread's
+    assert [link.thread for link in reads.links] == [threading.current_thread()]
+    assert all(link.connection.closed for link in ended)
+
+
 def test_rows_come_back_by_name_with_their_types_and_no_row_is_none(db):
     reads = db.hot_reads
     assert reads.first(ECHO, {"value": "first"}).value == "first"

@@ -24,6 +24,8 @@ from tests.pages.browser import Browser, chromium_available, make_driver
 class LiveServer:
     def __init__(self, runtime) -> None:
         self.server = make_server("127.0.0.1", 0, self._dispatch, threaded=True)
+        self.server.daemon_threads = False  # server_close waits for requests still being answered (a live
+        # preview's fetch), so that none reads the database after the test disposed of it
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         runtime.config = dataclasses.replace(runtime.config, public_url=self.url)
         self.app = create_app(runtime)

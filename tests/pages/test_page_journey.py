@@ -183,7 +183,8 @@ def test_a_couple_sets_up_and_keeps_a_ritual(browser, live, sms, fake_twilio, cl
     times = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#schedule-preview ol.times li")]
     assert times[0].startswith("Tue 1 Dec 2026, 19:00") and len(times) == 5, times
     assert all("Sat" not in t and "Sun" not in t for t in times), times
-    assert field(driver, "time").get_attribute("value") == "19:00"  # shown back as the pages write times
+    # shown back as the pages write times (with JavaScript, once the live preview's answer is read)
+    WebDriverWait(driver, 10).until(lambda d: field(d, "time").get_attribute("value") == "19:00")
     start = field(driver, "start_date")  # a date as the pages write it, typed as one would text it
     assert start.get_attribute("value") == "Tue 1 Dec 2026" and start.get_attribute("type") == "text"
     retype(driver, "start_date", "12/04/2026")
