@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, true, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, aliased
 
@@ -32,7 +32,7 @@ from service.core.notes import NoteTooLong, clean_note
 from service.core.schedule import is_occurrence, next_occurrence, occurrences_between
 from service.core.streaks import KEPT, Outcome
 from service.domain import accounts, feed_changes, occurrences, streak_figures
-from service.domain.db import Direct, on_postgres
+from service.domain.db import Direct
 from service.domain.errors import Forbidden, Invalid
 from service.domain.models import (
     SUBJECT_MODELS,
@@ -121,37 +121,6 @@ _DECIDE_OTHERS = (
 _EXPECTED = select(func.count()).where(_OUTCOMES.c.occurrence_id == bindparam("b_occurrence"))
 
 
-def _deciding(step: str):
-    """PostgreSQL: `_DECIDE[True]`, `_ADD_CHECKIN` and the figures' upsert (`streak_figures.fold`) in one statement.
-
-    The check-in and the figures are written only if the pending outcome was; one row (the check-in's id, the
-    figures as stored, NULL when the upsert left them for a re-fold), or none when nothing changed. The figures'
-    row is taken after the outcome's (each sub-statement reads the one before), as the separate statements did.
-    """
-    decided = (
-        update(_OUTCOMES)
-        .where(
-            _OUTCOMES.c.occurrence_id == bindparam("b_occurrence"),
-            _OUTCOMES.c.person_id == bindparam("b_person"),
-            _OUTCOMES.c.outcome == Outcome.PENDING,
-        )
-        .values(outcome=bindparam("b_outcome"), decided_at=bindparam("b_now"))
-        .returning(_OUTCOMES.c.person_id)
-        .cte("decided")
-    )
-    checkin = select(
-        *(bindparam(name, type_=_CHECKINS.c[name].type).label(name) for name in _CHECKIN_COLUMNS)
-    ).select_from(decided)
-    added = insert(_CHECKINS).from_select(_CHECKIN_COLUMNS, checkin).returning(_CHECKINS.c.id).cte("added")
-    figure = streak_figures.advance_upsert(True, step, when=added).cte("figure")
-    return select(
-        added.c.id, figure.c.current_streak, figure.c.longest_streak, figure.c.strength, figure.c.last_counted_at
-    ).select_from(added.outerjoin(figure, true()))
-
-
-_DECIDING = {step: Direct(_deciding(step)) for step in ("kept", "skipped", "missed")}
-
-
 def decide(
     session: Session,
     target: Target,
@@ -179,14 +148,6 @@ def decide(
     `streak_figures.figure_order`, feeds).
     """
     outcome = SUBJECT_MODELS[subject_key(target.ritual_id, target.promise_id)[0]].outcome(target.at, kept, now)
-    key = streak_figures.key_of(target, person_id)
-    if (
-        only_pending
-        and not target.together
-        and on_postgres(session)
-        and not streak_figures.has_orm_figure(session, key)
-    ):
-        return _decide_in_one(session, target, key, person_id, outcome, source, now, message_sid, note)
     changed = _DECIDE[only_pending](
         session,
         {"b_occurrence": target.occurrence_id, "b_person": person_id, "b_outcome": outcome, "b_now": now},
@@ -198,58 +159,7 @@ def decide(
         select(exists().where(_CHECKINS.c.occurrence_id == target.occurrence_id))
     )
     checkin_id = _add_checkin(session, target, person_id, outcome, source, now, message_sid, note, by_id=None)
-    streak = streak_figures.fold(session, key, target.at, outcome).current_streak
-    _tell_recipient(session, target, person_id, outcome, now, note)
-    if first:
-        _decide_for_the_others(session, target, person_id, outcome, source, now)
-    return Decided(checkin_id, outcome, streak)
-
-
-def _decide_in_one(
-    session: Session,
-    target: Target,
-    key: streak_figures.FigureKey,
-    person_id: int,
-    outcome: Outcome,
-    source: str,
-    now: datetime,
-    message_sid: str | None,
-    note: str | None,
-) -> Decided | None:
-    """`decide` for a pending outcome of a ritual done alone or a promise, on PostgreSQL: one statement
-    (`_deciding`), and a re-fold when the figures' upsert did not advance them (a back-fill)."""
-    row = _DECIDING[streak_figures.step_of(outcome)](
-        session,
-        {
-            "b_occurrence": target.occurrence_id,
-            "b_person": person_id,
-            "b_outcome": outcome,
-            "b_now": now,
-            "occurrence_id": target.occurrence_id,
-            "person_id": person_id,
-            "outcome": outcome,
-            "source": source,
-            "received_at": now,
-            "message_sid": message_sid,
-            "note": note,
-            "by_id": None,
-        }
-        | streak_figures.first_values(key, target.at, outcome),
-    ).first()
-    if row is None:
-        return None
-    if row.current_streak is None:
-        streak = streak_figures.refold(session, key).current_streak
-    else:
-        streak = row.current_streak
-    _tell_recipient(session, target, person_id, outcome, now, note)
-    return Decided(row.id, outcome, streak)
-
-
-def _tell_recipient(
-    session: Session, target: Target, person_id: int, outcome: Outcome, now: datetime, note: str | None
-) -> None:
-    """A promise kept inside its window: its recipient is told (with the note)."""
+    streak = streak_figures.fold(session, streak_figures.key_of(target, person_id), target.at, outcome).current_streak
     if target.recipient_id is not None and outcome in KEPT and is_open(target, now):
         keeper = accounts.names_in(session, [target.circle_id], [person_id]).of(target.circle_id, person_id)
         queue_sms_row(
@@ -261,6 +171,9 @@ def _tell_recipient(
             due_at=now,
             occurrence_id=target.occurrence_id,
         )
+    if first:
+        _decide_for_the_others(session, target, person_id, outcome, source, now)
+    return Decided(checkin_id, outcome, streak)
 
 
 def _add_checkin(

@@ -104,7 +104,7 @@ def handle_inbound(
     log.info("inbound SMS %s from person %s: %s", inbound.message_sid, person.id, reply.command)
     answer = respond(session, person, reply, inbound.message_sid, now, invited=invited, links=links)
     if answer.reply:
-        _REPLY.with_commit(session, {"b_sid": inbound.message_sid, "b_reply": answer.reply})  # sent with COMMIT
+        _REPLY(session, {"b_sid": inbound.message_sid, "b_reply": answer.reply})
     return answer
 
 

@@ -126,56 +126,9 @@ class Direct:
         except psycopg.Error as error:
             connection._handle_dbapi_exception(error, compiled.sql, values, cursor, None)  # SQLAlchemy's wrapping
 
-    def with_commit(self, session: Session, params: dict[str, Any]) -> None:
-        """Run it with the transaction's COMMIT, in one round trip (a psycopg pipeline), when the session was
-        opened for that (`commits_in_pipeline`); elsewhere now. For a write whose result nobody reads."""
-        queued = session.info.get(_WITH_COMMIT)
-        if queued is None:
-            self(session, params)
-        else:
-            queued.append((self, params))
-
     def _compile(self, connection: Connection) -> _Compiled:
         self.compiled[id(connection.dialect)] = compiled = _Compiled(self.statement, connection.dialect)
         return compiled
-
-
-_WITH_COMMIT = "tend_with_commit"  # Session.info: the Directs (and parameters) to send with COMMIT
-
-
-def commits_in_pipeline(session: Session) -> None:
-    """Let `Direct.with_commit` hold its statements for `commit_pipelined` (PostgreSQL; elsewhere nothing changes)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.info[_WITH_COMMIT] = []
-
-
-def commit_pipelined(session: Session) -> None:
-    """`session.commit()`, the statements held by `Direct.with_commit` sent with the COMMIT in one pipeline.
-
-    Pending ORM changes are flushed first; the held statements reach the engine's `before_cursor_execute`
-    listeners and their driver errors become SQLAlchemy's. After the pipeline's COMMIT the session's own commit
-    finds the connection idle (psycopg's commit then does nothing) and ends the session's transaction.
-    """
-    queued = session.info.pop(_WITH_COMMIT, None)
-    if queued:
-        session.flush()
-        connection = session.connection()
-        driver = connection.connection.driver_connection
-        cursor = driver.cursor()  # type: ignore[union-attr]
-        statements = []
-        for direct, params in queued:
-            compiled = direct.compiled.get(id(connection.dialect)) or direct._compile(connection)
-            values = compiled.values(params)
-            connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, values, None, False)
-            statements.append((compiled.sql, values))
-        try:
-            with driver.pipeline():  # type: ignore[union-attr]
-                for sql, values in statements:
-                    cursor.execute(sql, values)
-                cursor.execute(b"COMMIT")
-        except psycopg.Error as error:
-            connection._handle_dbapi_exception(error, "COMMIT", None, cursor, None)  # SQLAlchemy's wrapping
-    session.commit()
 
 
 class _Compiled:

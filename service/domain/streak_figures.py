@@ -139,7 +139,7 @@ def fold(session: Session, key: FigureKey, at: datetime, outcome: str) -> Streak
         session.flush()  # an ORM change to this row (a re-fold) must reach the row before we build on it
     first = advance(StreakState(), at, outcome)
     postgres = on_postgres(session)
-    row = _ADVANCE_UPSERT[postgres, step_of(outcome)](
+    row = _ADVANCE_UPSERT[postgres, _step(outcome)](
         session,
         {
             **key.columns(),
@@ -153,44 +153,19 @@ def fold(session: Session, key: FigureKey, at: datetime, outcome: str) -> Streak
         session.expire(cached)
     if row is not None:
         return StreakState(*row)
-    return refold(session, key)
-
-
-def refold(session: Session, key: FigureKey) -> StreakState:
-    """The pair's figures re-folded from its history and stored (the row locked): `fold` when its upsert did not
-    advance the row (a back-fill, a changed or repeated decision)."""
     figure = _locked_figure(session, key)
     state = recompute(_history(session, key))
     _store(figure, state)
     return state
 
 
-def first_values(key: FigureKey, at: datetime, outcome: str) -> dict[str, Any]:
-    """The parameters of `advance_upsert`'s statement for this decision (the key, `at`, the state it starts)."""
-    first = advance(StreakState(), at, outcome)
-    return {
-        **key.columns(),
-        "at": at,
-        "current_streak": first.current_streak,
-        "longest_streak": first.longest_streak,
-        "strength": first.strength,
-    }
-
-
-def has_orm_figure(session: Session, key: FigureKey) -> bool:
-    """Whether the session holds the pair's ORM figure (then only `fold` may advance it: it flushes it first)."""
-    return session.identity_map.get(identity_key(StreakFigure, (key.kind, key.subject_id, key.person_id))) is not None
-
-
-def step_of(outcome: str) -> str:
+def _step(outcome: str) -> str:
     """How `advance` moves the stored figures for this counted outcome."""
     return "kept" if outcome in KEPT else outcome  # "skipped" | "missed"
 
 
-def advance_upsert(postgres: bool, step: str, when=None):
+def _advance_upsert(postgres: bool, step: str):
     """INSERT the advanced first state, or ON CONFLICT advance the stored one when `at` is after its latest.
-
-    `when`: a CTE (PostgreSQL) whose rows gate the insert: nothing is written unless it has a row (one, here).
 
     Returns the stored state, or no row when the stored figure already counts
     `at` or something later (the row is locked all the same, on PostgreSQL
@@ -200,20 +175,17 @@ def advance_upsert(postgres: bool, step: str, when=None):
     figures = table(StreakFigure)
     stored = figures.c
     at = bindparam("at", type_=stored.last_counted_at.type)
-    values = {
-        name: bindparam(
-            name, type_=stored[name].type if when is not None or name in ("ritual_id", "promise_id") else None
-        )
-        for name in ("subject_kind", "subject_id", "ritual_id", "promise_id", "person_id")
-        + ("current_streak", "longest_streak", "strength")
-    }
-    values["last_counted_at"] = at
-    if when is None:
-        stmt = insert_for(postgres)(figures).values(values)
-    else:  # typed: a bare parameter in a SELECT list has no column to take its type from
-        stmt = insert_for(postgres)(figures).from_select(
-            list(values), select(*(value.label(name) for name, value in values.items())).select_from(when)
-        )
+    stmt = insert_for(postgres)(figures).values(
+        subject_kind=bindparam("subject_kind"),
+        subject_id=bindparam("subject_id"),
+        ritual_id=bindparam("ritual_id", type_=Integer()),
+        promise_id=bindparam("promise_id", type_=Integer()),
+        person_id=bindparam("person_id"),
+        current_streak=bindparam("current_streak"),
+        longest_streak=bindparam("longest_streak"),
+        strength=bindparam("strength"),
+        last_counted_at=at,
+    )
     changes: dict[str, Any] = {"last_counted_at": at}
     if step != "skipped":
         # as `advance` / `_smooth`: strength * m + v * (1 - m), the last term computed here as there
@@ -235,7 +207,7 @@ def advance_upsert(postgres: bool, step: str, when=None):
 
 # Built once per backend and kind of step: building a statement per decision costs more than running it.
 _ADVANCE_UPSERT = {
-    (postgres, step): Direct(advance_upsert(postgres, step))
+    (postgres, step): Direct(_advance_upsert(postgres, step))
     for postgres in (False, True)
     for step in ("kept", "skipped", "missed")
 }

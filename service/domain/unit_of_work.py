@@ -19,7 +19,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from service.domain.db import Database, commit_pipelined, commits_in_pipeline
+from service.domain.db import Database
 from service.domain.runtime import Doorbell
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def ring(doorbell: Doorbell, pending: AfterCommit) -> None:
 def commit_and_ring(session: Session, doorbell: Doorbell) -> None:
     """Commit, then ring for everything the transaction left to workers."""
     pending = take(session)
-    commit_pipelined(session)  # with the statements held for it (Direct.with_commit), in one round trip
+    session.commit()
     ring(doorbell, pending)
 
 
@@ -86,7 +86,6 @@ def run(db: Database, doorbell: Doorbell, work: Callable[[Session], T], *, what:
     deadlocks, reconnected = 0, False
     while True:
         with db.retrying_sessions() as session:
-            commits_in_pipeline(session)
             committing = False
             try:
                 result = work(session)

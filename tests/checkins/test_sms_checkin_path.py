@@ -85,7 +85,7 @@ def test_a_done_takes_a_few_statements_and_no_orm_flush(client, people, db, cloc
     with statements.recording():
         assert texts.send("Alice", "DONE") == "Kept! Morning coffee talk: a new streak begins."
     # the sender with the MessageSid claim, the reminder's items, outcome, check-in, streak figure, the stored reply
-    assert len(statements.sql) == 4, statements.sql
+    assert len(statements.sql) == 6, statements.sql
     assert statements.flushes == 0
     assert not [sql for sql in statements.sql if sql.lstrip().startswith("SELECT memberships.")]  # no lazy load
     assert checkin_count(db) == 1

@@ -244,8 +244,7 @@ def test_a_multi_item_reply_takes_streak_figures_in_subject_order_and_confirms_i
     folded: list[int] = []
 
     def record_fold(_conn, _cursor, statement, parameters, *_rest):
-        # the figures' upsert alone, or inside the one statement that decides (PostgreSQL)
-        if "INSERT INTO STREAK_FIGURES" in statement.upper():
+        if statement.lstrip().upper().startswith("INSERT INTO STREAK_FIGURES"):
             folded.append(parameters["subject_id"])
 
     event.listen(db.retrying_engine, "before_cursor_execute", record_fold)
