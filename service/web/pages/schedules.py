@@ -380,8 +380,8 @@ def preview_fragment() -> Any:
         parse_timezone(timezone)
     except ScheduleError:
         timezone = person.timezone
-    ritual_id = row_id(request.args.get("ritual"))  # a saved ritual's page: its pauses are skipped
-    saved = subjects.ritual_for(db(), person.id, ritual_id) if ritual_id is not None else None
+    saved_id = row_id(request.args.get("ritual"))  # a saved ritual's page: its pauses are skipped
+    saved = subjects.ritual_for(db(), person.id, saved_id) if saved_id is not None else None
     shown = schedule_preview(form, timezone, person, at, saved)
     read = {"start_date": form.start_date.written(), "time": form.time.written()}  # the script shows them as read
     of_promise = request.args.get("of") == "promise"  # the promise form's picker says so (_picker.html)
