@@ -13,7 +13,6 @@ floor measured in the same run: the official SDK alone sending as many SMS to th
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections import Counter
@@ -24,7 +23,7 @@ import requests
 from sqlalchemy import func, select, text, update
 
 from bench.harness import Children, percentile, save, temporary_database, wait_until
-from bench.reminders import REDIS_URL, fake_twilio, sdk_floor, worker_command
+from bench.reminders import REDIS_URL, fake_twilio, pipeline_env, sdk_floor, worker_command
 from bench.seeding import fix_sequences, seed_people, seed_rituals
 from service import config as config_module
 from service.domain.db import Database
@@ -89,19 +88,7 @@ def run(people: int, reminders: int, processes: int, threads: int) -> dict:
     redis.Redis.from_url(REDIS_URL).flushdb()
     with temporary_database() as database_url, Children() as children:
         fake_url = fake_twilio(children, 0.0, None)
-        env = os.environ | {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": REDIS_URL,
-            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-            "TWILIO_AUTH_TOKEN": "test-auth-token",
-            "TWILIO_FROM_NUMBER": "+15005550006",
-            "TWILIO_API_BASE_URL": fake_url,
-            "TEND_PUBLIC_URL": "http://127.0.0.1:8000",
-            "TEND_SECRET_KEY": "bench-secret-key-0123456789",
-            "TEND_SMS_MPS": "100000",
-            "TEND_CLOCK_INTERVAL": "1",
-            "TEND_LOG_LEVEL": "WARNING",
-        }
+        env = pipeline_env(database_url, fake_url)
         config = config_module.load(env)
         floor_messages = max(2_000, people // 20)
         sdk = sdk_floor(fake_url, floor_messages, processes, threads)

@@ -94,6 +94,23 @@ def fake_twilio(children: Children, latency_ms: float, concurrency: int | None) 
     return url
 
 
+def pipeline_env(database_url: str, fake_url: str, mps: float | None = None) -> dict[str, str]:
+    """The environment of the clock and workers a pipeline benchmark runs: the fake Twilio, a one-second tick."""
+    return os.environ | {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "test-auth-token",
+        "TWILIO_FROM_NUMBER": "+15005550006",
+        "TWILIO_API_BASE_URL": fake_url,
+        "TEND_PUBLIC_URL": "http://127.0.0.1:8000",
+        "TEND_SECRET_KEY": "bench-secret-key-0123456789",
+        "TEND_SMS_MPS": str(mps or 100000),
+        "TEND_CLOCK_INTERVAL": "1",
+        "TEND_LOG_LEVEL": "WARNING",
+    }
+
+
 def pipeline(
     count: int,
     processes: int,
@@ -110,19 +127,7 @@ def pipeline(
     os.environ["REDIS_URL"] = REDIS_URL  # bench.noop_actors, imported below, puts its actor on this Redis
     with temporary_database() as database_url, Children() as children:
         fake_url = fake_twilio(children, latency_ms, concurrency)
-        env = os.environ | {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": REDIS_URL,
-            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-            "TWILIO_AUTH_TOKEN": "test-auth-token",
-            "TWILIO_FROM_NUMBER": "+15005550006",
-            "TWILIO_API_BASE_URL": fake_url,
-            "TEND_PUBLIC_URL": "http://127.0.0.1:8000",
-            "TEND_SECRET_KEY": "bench-secret-key-0123456789",
-            "TEND_SMS_MPS": str(mps or 100000),
-            "TEND_CLOCK_INTERVAL": "1",
-            "TEND_LOG_LEVEL": "WARNING",
-        }
+        env = pipeline_env(database_url, fake_url, mps)
         if concurrency:
             env["TEND_TWILIO_CONCURRENCY"] = str(concurrency)
         if lead_seconds is not None:

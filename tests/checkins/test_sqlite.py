@@ -1,30 +1,14 @@
 """The SMS conversation on SQLite, the embedded default: its upserts are dialect-specific."""
 
-import pytest
 from sqlalchemy import func, select
 
 from service.core.streaks import recompute
-from service.domain.db import Database
-from service.domain.migrate import upgrade
 from service.domain.models import CheckIn, InboundMessage, OutboundSms, StreakFigure
+from tests import sqlite_database
 from tests.builders import FIRST_OCCURRENCE, FIRST_REMINDER
 from tests.checkins.helpers import checkin_count, reminded_couple, reminded_promise, utc
 
-
-@pytest.fixture
-def pg_url(tmp_path):
-    """Overrides the PostgreSQL database of tests/conftest.py: a fresh, migrated SQLite file."""
-    url = f"sqlite:///{tmp_path}/tend.db"
-    upgrade(url)
-    return url
-
-
-@pytest.fixture
-def db(pg_url):
-    database = Database(pg_url)
-    assert database.is_sqlite
-    yield database
-    database.dispose()
+pg_url, db = sqlite_database.pg_url, sqlite_database.db  # this module runs on SQLite
 
 
 def figure(db, person_id):

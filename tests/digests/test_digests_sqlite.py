@@ -1,28 +1,12 @@
 """A batch of digests on SQLite, the embedded default: its bulk inserts and upserts are dialect-specific."""
 
-import pytest
 from sqlalchemy import select
 
-from service.domain.db import Database
-from service.domain.migrate import upgrade
 from service.domain.models import Digest, OutboundSms
+from tests import sqlite_database
 from tests.digests.helpers import make_batch, people_with_a_week
 
-
-@pytest.fixture
-def pg_url(tmp_path):
-    """Overrides the PostgreSQL database of tests/conftest.py: a fresh, migrated SQLite file."""
-    url = f"sqlite:///{tmp_path}/tend.db"
-    upgrade(url)
-    return url
-
-
-@pytest.fixture
-def db(pg_url):
-    database = Database(pg_url)
-    assert database.is_sqlite
-    yield database
-    database.dispose()
+pg_url, db = sqlite_database.pg_url, sqlite_database.db  # this module runs on SQLite
 
 
 def test_a_batch_of_digests_and_their_sms_on_sqlite(db, runtime):
